@@ -1,0 +1,13 @@
+//! Shared plumbing for the Twinscope engine crates.
+//!
+//! * [`progress`]: a thread-safe progress counter with a cancel flag, handed to
+//!   long-running library functions (loading, meshing, simulation) so that a UI
+//!   or CLI can show progress and stop them.
+//! * [`testdata`]: the one place that finds the shared real-data folder for tests.
+//!
+//! This crate has no dependencies and knows nothing about imaging, meshes or UI.
+
+pub mod progress;
+pub mod testdata;
+
+pub use progress::{Cancelled, Progress};

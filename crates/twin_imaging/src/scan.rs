@@ -1,0 +1,337 @@
+//! Folder scan: headers only, in parallel, grouped into studies, series and stacks.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use twin_core::Progress;
+
+use crate::ImagingError;
+use crate::header::{InstanceHeader, NotAnImage, read_header};
+use crate::identity::PatientIdentity;
+
+/// Result of scanning a folder tree.
+#[derive(Debug, Clone, Default)]
+pub struct ScanReport {
+    pub root: PathBuf,
+    /// Regular files looked at.
+    pub files_seen: usize,
+    /// Files without the DICOM preamble (skipped silently but counted).
+    pub not_dicom: usize,
+    /// DICOM files without an image (DICOMDIR, reports, …).
+    pub no_pixels: usize,
+    /// DICOM files that could not be parsed, with the reason.
+    pub unreadable: Vec<(PathBuf, String)>,
+    pub studies: Vec<Study>,
+}
+
+/// One study (StudyInstanceUID).
+#[derive(Debug, Clone)]
+pub struct Study {
+    pub uid: String,
+    pub date: String,
+    pub description: String,
+    pub identity: PatientIdentity,
+    pub series: Vec<Series>,
+}
+
+/// One series (SeriesInstanceUID), split into geometrically consistent stacks.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub uid: String,
+    pub number: Option<i32>,
+    pub description: String,
+    pub modality: String,
+    pub stacks: Vec<Stack>,
+}
+
+/// Instances sharing orientation, matrix size and pixel spacing: one 3D grid
+/// (possibly over several cardiac phases).
+#[derive(Debug, Clone, Serialize)]
+pub struct Stack {
+    /// Identifier unique within the scan: `<series number>.<stack index>`.
+    pub id: String,
+    pub modality: String,
+    pub description: String,
+    pub rows: u16,
+    pub columns: u16,
+    pub pixel_spacing: Option<[f64; 2]>,
+    pub orientation: Option<[f64; 6]>,
+    /// Distinct slice positions along the normal (mm), ascending.
+    pub positions: Vec<f64>,
+    /// Number of cardiac/temporal phases (1 for a static volume).
+    pub phases: usize,
+    /// Trigger times (ms) per phase, when present.
+    pub trigger_times: Vec<f64>,
+    pub localizer: bool,
+    /// Multi-frame instances (enhanced DICOM); assembled by frame, not by file.
+    pub multiframe: bool,
+    pub transfer_syntaxes: Vec<String>,
+    pub warnings: Vec<String>,
+    /// `slices[position][phase]`: the instance at each position and phase.
+    #[serde(skip)]
+    pub slices: Vec<Vec<InstanceHeader>>,
+}
+
+impl Stack {
+    /// Number of instances in the stack.
+    #[must_use]
+    pub fn instance_count(&self) -> usize {
+        self.slices.iter().map(Vec::len).sum()
+    }
+
+    /// Any instance, for attributes shared by the whole stack.
+    #[must_use]
+    pub fn first(&self) -> Option<&InstanceHeader> {
+        self.slices.first().and_then(|s| s.first())
+    }
+}
+
+impl ScanReport {
+    /// All stacks of all studies, in display order.
+    pub fn stacks(&self) -> impl Iterator<Item = (&Study, &Series, &Stack)> {
+        self.studies.iter().flat_map(|st| {
+            st.series
+                .iter()
+                .flat_map(move |se| se.stacks.iter().map(move |sk| (st, se, sk)))
+        })
+    }
+
+    /// Finds a stack by its id.
+    #[must_use]
+    pub fn stack(&self, id: &str) -> Option<&Stack> {
+        self.stacks().map(|(_, _, s)| s).find(|s| s.id == id)
+    }
+}
+
+fn list_files(root: &Path) -> Result<Vec<PathBuf>, ImagingError> {
+    let meta = std::fs::metadata(root).map_err(|e| ImagingError::Folder {
+        path: root.to_owned(),
+        message: e.to_string(),
+    })?;
+    if meta.is_file() {
+        return Ok(vec![root.to_owned()]);
+    }
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(root).follow_links(false) {
+        match entry {
+            Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
+            Ok(_) => {}
+            Err(e) => {
+                if e.depth() == 0 {
+                    return Err(ImagingError::Folder {
+                        path: root.to_owned(),
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn key(x: f64, scale: f64) -> i64 {
+    (x * scale).round() as i64
+}
+
+/// Scans `root` (a folder tree or a single file) for DICOM images.
+///
+/// Only headers are read (parsing stops before Pixel Data), in parallel. Files
+/// that are not DICOM or cannot be parsed are counted and reported, never fatal;
+/// an error is returned only if `root` itself cannot be read, if no image is
+/// found, or if the scan is cancelled.
+pub fn scan_folder(root: &Path, progress: &Progress) -> Result<ScanReport, ImagingError> {
+    let files = list_files(root)?;
+    progress.begin("Reading DICOM headers", files.len() as u64);
+    let results: Vec<(PathBuf, Result<InstanceHeader, NotAnImage>)> = files
+        .par_iter()
+        .map(|path| {
+            progress.check_cancelled()?;
+            let r = read_header(path);
+            progress.advance(1);
+            Ok((path.clone(), r))
+        })
+        .collect::<Result<_, twin_core::Cancelled>>()?;
+    let mut report = ScanReport {
+        root: root.to_owned(),
+        files_seen: files.len(),
+        ..ScanReport::default()
+    };
+    let mut headers = Vec::new();
+    for (path, r) in results {
+        match r {
+            Ok(h) => headers.push(h),
+            Err(NotAnImage::NotDicom) => report.not_dicom += 1,
+            Err(NotAnImage::NoPixels) => report.no_pixels += 1,
+            Err(NotAnImage::Unreadable(msg)) => report.unreadable.push((path, msg)),
+        }
+    }
+    if headers.is_empty() {
+        return Err(ImagingError::NoDicom {
+            path: root.to_owned(),
+            files: report.files_seen,
+            not_dicom: report.not_dicom,
+            unreadable: report.unreadable.len(),
+        });
+    }
+    report.studies = group(headers);
+    Ok(report)
+}
+
+fn group(headers: Vec<InstanceHeader>) -> Vec<Study> {
+    let mut studies: BTreeMap<String, BTreeMap<String, Vec<InstanceHeader>>> = BTreeMap::new();
+    for h in headers {
+        studies
+            .entry(h.study_uid.clone())
+            .or_default()
+            .entry(h.series_uid.clone())
+            .or_default()
+            .push(h);
+    }
+    let mut out = Vec::new();
+    let mut series_index = 0usize;
+    for (study_uid, series_map) in studies {
+        let first = series_map.values().next().and_then(|v| v.first()).cloned();
+        let Some(first) = first else { continue };
+        let mut series: Vec<Series> = series_map
+            .into_iter()
+            .map(|(uid, instances)| {
+                series_index += 1;
+                let h0 = &instances[0];
+                let number = h0.series_number;
+                let label = number.map_or_else(|| format!("x{series_index}"), |n| n.to_string());
+                Series {
+                    uid,
+                    number,
+                    description: h0.series_description.clone(),
+                    modality: h0.modality.clone(),
+                    stacks: split_stacks(&label, instances),
+                }
+            })
+            .collect();
+        series.sort_by_key(|s| (s.number.unwrap_or(i32::MAX), s.uid.clone()));
+        out.push(Study {
+            uid: study_uid,
+            date: first.study_date.clone(),
+            description: first.study_description.clone(),
+            identity: first.identity.clone(),
+            series,
+        });
+    }
+    // Series numbers may repeat across studies; make stack ids unique.
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for st in &mut out {
+        for se in &mut st.series {
+            for sk in &mut se.stacks {
+                let n = seen.entry(sk.id.clone()).or_insert(0);
+                *n += 1;
+                if *n > 1 {
+                    sk.id = format!("{}-{}", sk.id, n);
+                }
+            }
+        }
+    }
+    out
+}
+
+type StackKey = (bool, u16, u16, [i64; 2], [i64; 6], bool);
+
+fn split_stacks(series_label: &str, instances: Vec<InstanceHeader>) -> Vec<Stack> {
+    let mut groups: BTreeMap<StackKey, Vec<InstanceHeader>> = BTreeMap::new();
+    for h in instances {
+        let ps = h
+            .pixel_spacing
+            .map_or([0, 0], |p| [key(p[0], 1e4), key(p[1], 1e4)]);
+        let or = h.orientation.map_or([0; 6], |o| o.map(|x| key(x, 1e4)));
+        let k = (h.is_localizer(), h.rows, h.columns, ps, or, h.frames > 1);
+        groups.entry(k).or_default().push(h);
+    }
+    // Largest stack first: it is the one a user most likely wants.
+    let mut groups: Vec<_> = groups.into_values().collect();
+    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| build_stack(format!("{series_label}.{}", i + 1), g))
+        .collect()
+}
+
+fn build_stack(id: String, mut instances: Vec<InstanceHeader>) -> Stack {
+    let h0 = instances[0].clone();
+    let mut warnings = Vec::new();
+    let mut ts: Vec<String> = instances
+        .iter()
+        .map(|h| h.transfer_syntax.clone())
+        .collect();
+    ts.sort();
+    ts.dedup();
+    let normal = h0.normal();
+    let dist = |h: &InstanceHeader| match (normal, h.position) {
+        (Some(n), Some(p)) => n.dot(&nalgebra::Vector3::from(p)),
+        _ => 0.0,
+    };
+    if !h0.has_geometry() {
+        warnings.push(
+            "no patient geometry (ImagePositionPatient / ImageOrientationPatient / PixelSpacing \
+             missing): shown as 2D images, not placed in 3D"
+                .to_owned(),
+        );
+    }
+    // Group by position along the normal (0.01 mm); without geometry each
+    // instance is its own position, ordered by instance number.
+    let mut by_pos: BTreeMap<i64, Vec<InstanceHeader>> = BTreeMap::new();
+    if h0.has_geometry() {
+        for h in instances {
+            by_pos.entry(key(dist(&h), 100.0)).or_default().push(h);
+        }
+    } else {
+        instances.sort_by_key(|h| h.instance_number.unwrap_or(i32::MAX));
+        for (i, h) in instances.into_iter().enumerate() {
+            by_pos.insert(i as i64, vec![h]);
+        }
+    }
+    let mut slices: Vec<Vec<InstanceHeader>> = by_pos.into_values().collect();
+    for s in &mut slices {
+        s.sort_by(|a, b| {
+            let ka = (a.temporal_position, a.trigger_time, a.instance_number);
+            let kb = (b.temporal_position, b.trigger_time, b.instance_number);
+            ka.partial_cmp(&kb).unwrap_or(std::cmp::Ordering::Equal)
+        });
+    }
+    let counts: Vec<usize> = slices.iter().map(Vec::len).collect();
+    let phases = counts.iter().copied().min().unwrap_or(1);
+    if counts.iter().any(|&c| c != phases) {
+        warnings.push(format!(
+            "uneven number of images per slice position ({}–{}); only {phases} phase(s) are complete",
+            phases,
+            counts.iter().max().copied().unwrap_or(0)
+        ));
+    }
+    let trigger_times = if phases > 1 {
+        (0..phases)
+            .filter_map(|p| slices[0].get(p).and_then(|h| h.trigger_time))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let positions: Vec<f64> = slices.iter().map(|s| dist(&s[0])).collect();
+    Stack {
+        id,
+        modality: h0.modality.clone(),
+        description: h0.series_description.clone(),
+        rows: h0.rows,
+        columns: h0.columns,
+        pixel_spacing: h0.pixel_spacing,
+        orientation: h0.orientation,
+        positions,
+        phases: phases.max(1),
+        trigger_times,
+        localizer: h0.is_localizer(),
+        multiframe: h0.frames > 1,
+        transfer_syntaxes: ts,
+        warnings,
+        slices,
+    }
+}

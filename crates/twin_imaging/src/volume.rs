@@ -1,0 +1,299 @@
+//! Assembling a stack into a calibrated 3D volume in patient coordinates.
+
+use std::path::Path;
+
+use dicom::object::open_file;
+use dicom::pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder};
+use nalgebra::{Matrix4, Vector3, Vector4};
+use rayon::prelude::*;
+use twin_core::Progress;
+
+use crate::ImagingError;
+use crate::header::InstanceHeader;
+use crate::scan::Stack;
+
+/// Default memory budget for one volume (4 GiB).
+pub const DEFAULT_BUDGET_BYTES: u64 = 4 << 30;
+
+/// A 3D scalar volume. Voxel `(i, j, k)` — column, row, slice — is stored at
+/// `data[i + nx·(j + ny·k)]`; `affine` maps `(i, j, k, 1)` to LPS millimetres.
+#[derive(Debug, Clone)]
+pub struct Volume {
+    pub dims: [usize; 3],
+    pub data: Vec<f32>,
+    pub affine: Matrix4<f64>,
+    pub modality: String,
+    pub description: String,
+    /// Physical unit of the values (`HU` for CT, empty when arbitrary).
+    pub unit: String,
+    /// Display window (centre, width) suggested by the file.
+    pub window: Option<(f64, f64)>,
+    /// Problems found while assembling (irregular spacing, tilt, …).
+    pub warnings: Vec<String>,
+}
+
+impl Volume {
+    /// Voxel spacing along i, j, k (mm): the lengths of the affine's columns.
+    #[must_use]
+    pub fn spacing(&self) -> [f64; 3] {
+        std::array::from_fn(|c| {
+            Vector3::new(
+                self.affine[(0, c)],
+                self.affine[(1, c)],
+                self.affine[(2, c)],
+            )
+            .norm()
+        })
+    }
+
+    /// Patient position (LPS mm) of a (possibly fractional) voxel index.
+    #[must_use]
+    pub fn index_to_patient(&self, ijk: [f64; 3]) -> [f64; 3] {
+        let p = self.affine * Vector4::new(ijk[0], ijk[1], ijk[2], 1.0);
+        [p.x, p.y, p.z]
+    }
+
+    /// Value at a voxel index.
+    #[must_use]
+    pub fn get(&self, i: usize, j: usize, k: usize) -> f32 {
+        let [nx, ny, _] = self.dims;
+        self.data[i + nx * (j + ny * k)]
+    }
+
+    /// Minimum and maximum value.
+    #[must_use]
+    pub fn range(&self) -> (f32, f32) {
+        self.data
+            .par_iter()
+            .fold(
+                || (f32::INFINITY, f32::NEG_INFINITY),
+                |(lo, hi), &v| (lo.min(v), hi.max(v)),
+            )
+            .reduce(
+                || (f32::INFINITY, f32::NEG_INFINITY),
+                |a, b| (a.0.min(b.0), a.1.max(b.1)),
+            )
+    }
+}
+
+fn decode_slice(h: &InstanceHeader) -> Result<Vec<f32>, ImagingError> {
+    let file_err = |message: String| ImagingError::File {
+        path: h.path.clone(),
+        message,
+    };
+    let obj = open_file(&h.path).map_err(|e| file_err(format!("cannot read: {e}")))?;
+    let decoded = obj
+        .decode_pixel_data()
+        .map_err(|e| file_err(format!("cannot decode pixel data: {e}")))?;
+    if decoded.samples_per_pixel() != 1 {
+        return Err(file_err(format!(
+            "{} samples per pixel (colour images are not volumes)",
+            decoded.samples_per_pixel()
+        )));
+    }
+    let options = ConvertOptions::new().with_modality_lut(ModalityLutOption::None);
+    let raw: Vec<f32> = decoded
+        .to_vec_frame_with_options(0, &options)
+        .map_err(|e| file_err(format!("cannot convert pixel data: {e}")))?;
+    let expected = usize::from(h.rows) * usize::from(h.columns);
+    if raw.len() != expected {
+        return Err(file_err(format!(
+            "pixel data holds {} values, Rows × Columns = {expected}",
+            raw.len()
+        )));
+    }
+    let (slope, intercept) = (h.rescale_slope as f32, h.rescale_intercept as f32);
+    let invert = h.photometric.eq_ignore_ascii_case("MONOCHROME1");
+    let max_stored = ((1u32 << decoded.bits_stored().min(31)) - 1) as f32;
+    Ok(raw
+        .into_iter()
+        .map(|v| {
+            let v = if invert { max_stored - v } else { v };
+            v * slope + intercept
+        })
+        .collect())
+}
+
+/// Loads one phase of `stack` as a volume.
+///
+/// Slices are ordered by ImagePositionPatient projected on the slice normal
+/// (never by file name or InstanceNumber), the slice step comes from those
+/// positions, gantry tilt gives a sheared affine (with a warning), and irregular
+/// or missing slices are reported as warnings.
+pub fn load_stack(
+    stack: &Stack,
+    phase: usize,
+    progress: &Progress,
+    budget_bytes: u64,
+) -> Result<Volume, ImagingError> {
+    let geometry_err = |message: String| ImagingError::Geometry {
+        stack: stack.id.clone(),
+        message,
+    };
+    if stack.multiframe {
+        return Err(geometry_err(
+            "multi-frame (enhanced) images are not assembled into volumes yet".to_owned(),
+        ));
+    }
+    if phase >= stack.phases {
+        return Err(geometry_err(format!(
+            "phase {phase} requested, the stack has {}",
+            stack.phases
+        )));
+    }
+    let instances: Vec<&InstanceHeader> =
+        stack.slices.iter().filter_map(|s| s.get(phase)).collect();
+    let first = instances
+        .first()
+        .ok_or_else(|| geometry_err("the stack is empty".to_owned()))?;
+    let (nx, ny, nz) = (
+        usize::from(stack.columns),
+        usize::from(stack.rows),
+        instances.len(),
+    );
+    let needed = (nx as u64) * (ny as u64) * (nz as u64) * 4;
+    if needed > budget_bytes {
+        return Err(ImagingError::TooLarge {
+            path: first.path.clone(),
+            needed_mib: needed >> 20,
+            budget_mib: budget_bytes >> 20,
+        });
+    }
+    let mut warnings = stack.warnings.clone();
+    let affine = stack_affine(stack, &instances, &mut warnings)?;
+
+    progress.begin("Decoding slices", nz as u64);
+    let slices: Vec<Vec<f32>> = instances
+        .par_iter()
+        .map(|h| {
+            progress.check_cancelled()?;
+            let s = decode_slice(h);
+            progress.advance(1);
+            s
+        })
+        .collect::<Result<_, _>>()?;
+    let mut data = Vec::with_capacity(nx * ny * nz);
+    for s in slices {
+        data.extend_from_slice(&s);
+    }
+    let modality = first.modality.clone();
+    let unit = if modality == "CT" { "HU" } else { "" }.to_owned();
+    Ok(Volume {
+        dims: [nx, ny, nz],
+        data,
+        affine,
+        modality,
+        description: first.series_description.clone(),
+        unit,
+        window: first.window,
+        warnings,
+    })
+}
+
+fn stack_affine(
+    stack: &Stack,
+    instances: &[&InstanceHeader],
+    warnings: &mut Vec<String>,
+) -> Result<Matrix4<f64>, ImagingError> {
+    let first = instances[0];
+    let field = |field: &'static str| ImagingError::Field {
+        path: first.path.clone(),
+        field,
+        detail: None,
+    };
+    let (Some(o), Some(ps), Some(p0)) = (first.orientation, first.pixel_spacing, first.position)
+    else {
+        // No geometry: unit spacing so the images can still be viewed.
+        return Ok(Matrix4::identity());
+    };
+    let row = Vector3::new(o[0], o[1], o[2]);
+    let col = Vector3::new(o[3], o[4], o[5]);
+    if (row.norm() - 1.0).abs() > 1e-2
+        || (col.norm() - 1.0).abs() > 1e-2
+        || row.dot(&col).abs() > 1e-2
+    {
+        return Err(ImagingError::Field {
+            path: first.path.clone(),
+            field: "ImageOrientationPatient",
+            detail: Some("direction cosines are not orthonormal".to_owned()),
+        });
+    }
+    let (row, col) = (row.normalize(), col.normalize());
+    let normal = row.cross(&col).normalize();
+    let origin = Vector3::from(p0);
+    let step = if instances.len() > 1 {
+        let last = Vector3::from(
+            instances[instances.len() - 1]
+                .position
+                .ok_or_else(|| field("ImagePositionPatient"))?,
+        );
+        let n = (instances.len() - 1) as f64;
+        let positions = &stack.positions;
+        let steps: Vec<f64> = positions.windows(2).map(|w| w[1] - w[0]).collect();
+        let mut sorted = steps.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted[sorted.len() / 2];
+        let (lo, hi) = (sorted[0], sorted[sorted.len() - 1]);
+        if median <= 1e-6 {
+            return Err(ImagingError::Geometry {
+                stack: stack.id.clone(),
+                message: "slices share the same position".to_owned(),
+            });
+        }
+        if hi - lo > 0.01 * median.max(0.1) {
+            let missing: usize = steps
+                .iter()
+                .map(|s| ((s / median).round() as usize).saturating_sub(1))
+                .sum();
+            let gap = if missing > 0 {
+                format!("; about {missing} slice(s) missing")
+            } else {
+                String::new()
+            };
+            warnings.push(format!(
+                "irregular slice spacing: {lo:.3}–{hi:.3} mm (median {median:.3} mm){gap}; \
+                 the volume uses the mean spacing"
+            ));
+        }
+        let step = (last - origin) / n;
+        let along = step.dot(&normal);
+        let tilt = (step - normal * along).norm() / along.abs().max(1e-9);
+        if tilt > 1e-3 {
+            warnings.push(format!(
+                "gantry tilt / sheared stack: slices are offset {:.1}° from the image normal; \
+                 the geometry is kept as a sheared affine",
+                tilt.atan().to_degrees()
+            ));
+        }
+        step
+    } else {
+        normal * first.slice_thickness.filter(|t| *t > 0.0).unwrap_or(1.0)
+    };
+    let dx = row * ps[1];
+    let dy = col * ps[0];
+    #[rustfmt::skip]
+    let m = Matrix4::new(
+        dx.x, dy.x, step.x, origin.x,
+        dx.y, dy.y, step.y, origin.y,
+        dx.z, dy.z, step.z, origin.z,
+        0.0,  0.0,  0.0,    1.0,
+    );
+    Ok(m)
+}
+
+/// Convenience: scan `root` and load the first phase of the largest stack.
+pub fn load_first_volume(root: &Path, progress: &Progress) -> Result<Volume, ImagingError> {
+    let report = crate::scan_folder(root, progress)?;
+    let stack = report
+        .stacks()
+        .map(|(_, _, s)| s)
+        .filter(|s| !s.localizer && !s.multiframe)
+        .max_by_key(|s| s.slices.len())
+        .ok_or_else(|| ImagingError::NoDicom {
+            path: root.to_owned(),
+            files: report.files_seen,
+            not_dicom: report.not_dicom,
+            unreadable: report.unreadable.len(),
+        })?;
+    load_stack(stack, 0, progress, DEFAULT_BUDGET_BYTES)
+}

@@ -1,0 +1,28 @@
+//! Surfaces from volumes and triangle-mesh measurements.
+//!
+//! * [`isosurface`]: closed, outward-oriented surfaces of the region `value ≥ iso`
+//!   of a scalar grid (surface nets with border padding), mapped to patient mm.
+//! * [`mesh`]: an indexed triangle mesh with normals and measurements (volume by
+//!   the divergence theorem, area, Euler characteristic, boundary edges).
+//!
+//! Inputs are plain slices and an affine, so this crate does not depend on how a
+//! volume was loaded.
+
+pub mod isosurface;
+pub mod mesh;
+
+pub use isosurface::{Grid, surface_nets};
+pub use mesh::{MeshStats, TriMesh};
+
+/// Errors from mesh extraction.
+#[derive(Debug, thiserror::Error)]
+pub enum MeshError {
+    #[error("grid of {dims:?} voxels does not match {len} values")]
+    GridSize { dims: [usize; 3], len: usize },
+    #[error("the threshold {iso} selects no voxel (values range {min}..{max})")]
+    Empty { iso: f32, min: f32, max: f32 },
+    #[error("the mesh would need more than {limit} vertices")]
+    TooLarge { limit: usize },
+    #[error(transparent)]
+    Cancelled(#[from] twin_core::Cancelled),
+}

@@ -1,0 +1,147 @@
+//! The bundled demo patient: generated deterministically into a cache folder on
+//! first use (about 46 MB of DICOM), then reused.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::PhantomError;
+use crate::cardiac::CardiacPhantom;
+use crate::legs::LegsPhantom;
+use crate::uid::uid_for;
+
+/// Bump when the generated files change, so stale caches are regenerated.
+pub const DEMO_VERSION: u32 = 1;
+/// Environment variable that overrides where the demo patient is generated.
+pub const DEMO_DIR_ENV: &str = "TWIN_DEMO_DIR";
+const COMPLETE_MARKER: &str = "COMPLETE";
+
+/// Where the demo patient's files are.
+#[derive(Debug, Clone)]
+pub struct DemoPatient {
+    pub root: PathBuf,
+    /// Cardiac MR cine short-axis study.
+    pub cardiac_dir: PathBuf,
+    /// Lower-limb CT study.
+    pub ct_dir: PathBuf,
+    pub cardiac: CardiacPhantom,
+    pub legs: LegsPhantom,
+}
+
+#[derive(Serialize)]
+struct Truth<'a> {
+    generator: &'static str,
+    version: u32,
+    patient_name: &'static str,
+    cardiac: &'a CardiacPhantom,
+    lv_volume_ml_per_phase: Vec<f64>,
+    trigger_time_ms_per_phase: Vec<f64>,
+    ed_phase: usize,
+    es_phase: usize,
+    legs: &'a LegsPhantom,
+}
+
+/// Default location: `$TWIN_DEMO_DIR`, else `$XDG_CACHE_HOME/twinscope/demo-vN`,
+/// else `~/.cache/twinscope/demo-vN`, else the system temp folder.
+#[must_use]
+pub fn demo_patient_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(DEMO_DIR_ENV) {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("twinscope").join(format!("demo-v{DEMO_VERSION}"))
+}
+
+fn layout(root: &Path) -> DemoPatient {
+    DemoPatient {
+        root: root.to_owned(),
+        cardiac_dir: root.join("cardiac_mr_cine"),
+        ct_dir: root.join("ct_lower_limbs"),
+        cardiac: CardiacPhantom::demo(),
+        legs: LegsPhantom::demo(),
+    }
+}
+
+/// Writes the demo patient into `root` (created if needed; existing files overwritten).
+pub fn write_demo_patient(root: &Path) -> Result<DemoPatient, PhantomError> {
+    let demo = layout(root);
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| PhantomError::Io { path, source }
+    };
+    std::fs::create_dir_all(root).map_err(io(root))?;
+    demo.cardiac
+        .write(&demo.cardiac_dir, &uid_for("twinscope-demo/cardiac/study"))?;
+    demo.legs
+        .write(&demo.ct_dir, &uid_for("twinscope-demo/legs/study"))?;
+    let truth = Truth {
+        generator: "twin_phantom",
+        version: DEMO_VERSION,
+        patient_name: crate::dicom_out::PATIENT_NAME,
+        cardiac: &demo.cardiac,
+        lv_volume_ml_per_phase: (0..demo.cardiac.phases)
+            .map(|p| demo.cardiac.lv_volume_ml(p))
+            .collect(),
+        trigger_time_ms_per_phase: (0..demo.cardiac.phases)
+            .map(|p| demo.cardiac.trigger_time_ms(p))
+            .collect(),
+        ed_phase: demo.cardiac.ed_phase(),
+        es_phase: demo.cardiac.es_phase(),
+        legs: &demo.legs,
+    };
+    let truth_path = root.join("truth.json");
+    let json = serde_json::to_vec_pretty(&truth).expect("truth serialises");
+    std::fs::write(&truth_path, json).map_err(io(&truth_path))?;
+    Ok(demo)
+}
+
+/// Returns the demo patient in [`demo_patient_dir`], generating it first if it is
+/// missing or incomplete. Generation writes into a temporary sibling folder and
+/// renames it into place, so an interrupted run never leaves a half-written study.
+pub fn ensure_demo_patient() -> Result<DemoPatient, PhantomError> {
+    // One generation at a time within this process; other processes are kept
+    // apart by their own staging folders and the final rename.
+    static GENERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = GENERATING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let root = demo_patient_dir();
+    if root.join(COMPLETE_MARKER).is_file() {
+        return Ok(layout(&root));
+    }
+    let parent = root
+        .parent()
+        .map_or_else(std::env::temp_dir, Path::to_owned);
+    std::fs::create_dir_all(&parent).map_err(|source| PhantomError::Io {
+        path: parent.clone(),
+        source,
+    })?;
+    let staging = parent.join(format!(
+        ".{}.partial-{}",
+        root.file_name().and_then(|n| n.to_str()).unwrap_or("demo"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&staging);
+    write_demo_patient(&staging)?;
+    let marker = staging.join(COMPLETE_MARKER);
+    std::fs::write(&marker, format!("twin_phantom demo v{DEMO_VERSION}\n")).map_err(|source| {
+        PhantomError::Io {
+            path: marker.clone(),
+            source,
+        }
+    })?;
+    if root.join(COMPLETE_MARKER).is_file() {
+        // Another process finished first; keep its copy.
+        let _ = std::fs::remove_dir_all(&staging);
+    } else {
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::rename(&staging, &root).map_err(|source| PhantomError::Io {
+            path: root.clone(),
+            source,
+        })?;
+    }
+    Ok(layout(&root))
+}

@@ -1,6 +1,62 @@
+//! Twinscope: the desktop patient digital twin workstation.
+//!
+//! Thin Bevy glue over the engine crates, one plugin per feature:
+//! * [`study`]: opening studies and building surfaces in background jobs;
+//! * [`viewport`]: the 3D scene, orbit camera and surfaces;
+//! * [`panels`]: the egui menu bar, study browser and orientation marker;
+//! * [`capture`]: `--screenshot` headless capture for tests and docs.
+
+mod capture;
+mod panels;
+mod study;
+mod viewport;
+
+use std::path::PathBuf;
+
 use bevy::prelude::*;
+use bevy::window::WindowResolution;
+use clap::Parser;
+
+/// Command-line options.
+#[derive(Parser, Resource, Clone, Debug)]
+#[command(
+    name = "twinscope",
+    version,
+    about = "Twinscope patient digital twin workstation"
+)]
+pub struct Args {
+    /// A folder (or file) of DICOM images to open; without it the demo patient opens.
+    pub study: Option<PathBuf>,
+    /// Privacy mode: show a pseudonym instead of the patient's name, ID and dates.
+    #[arg(long)]
+    pub privacy: bool,
+    /// Render, write a PNG screenshot to this path and exit.
+    #[arg(long, value_name = "PNG")]
+    pub screenshot: Option<PathBuf>,
+    /// With --screenshot: frames to render after the study has loaded.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub frames: u32,
+}
+
 fn main() {
+    let args = Args::parse();
     App::new()
-        .add_plugins((DefaultPlugins, bevy_egui::EguiPlugin::default()))
+        .insert_resource(ClearColor(Color::srgb(0.11, 0.12, 0.14)))
+        .add_plugins(DefaultPlugins.set(WindowPlugin {
+            primary_window: Some(Window {
+                title: twin_ui::window_title(args.privacy, None),
+                resolution: WindowResolution::new(1280, 800),
+                ..default()
+            }),
+            ..default()
+        }))
+        .add_plugins(bevy_egui::EguiPlugin::default())
+        .insert_resource(args)
+        .add_plugins((
+            study::StudyPlugin,
+            viewport::ViewportPlugin,
+            panels::PanelsPlugin,
+            capture::CapturePlugin,
+        ))
         .run();
 }

@@ -135,7 +135,7 @@ impl CardiacPhantom {
             signals: CineSignals {
                 blood: 480.0,
                 myocardium: 110.0,
-                fat: 380.0,
+                fat: 320.0,
                 soft_tissue: 130.0,
                 liver: 170.0,
                 lung: 18.0,

@@ -1,0 +1,72 @@
+//! `--screenshot PATH [--frames N]`: render, write a PNG and exit.
+//!
+//! The capture waits until the opening job has settled (surface shown or an
+//! error displayed), renders `N` more frames so the GPU has drawn them, then
+//! writes the window to PNG and exits. A 10-minute guard exits with an error if
+//! the study never settles.
+
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
+
+use crate::Args;
+use crate::study::Workspace;
+
+pub struct CapturePlugin;
+
+impl Plugin for CapturePlugin {
+    fn build(&self, app: &mut App) {
+        app.insert_resource(CaptureState {
+            frames_after_settle: 0,
+            requested: false,
+            started: Instant::now(),
+        })
+        .add_systems(Update, capture);
+    }
+}
+
+#[derive(Resource)]
+struct CaptureState {
+    frames_after_settle: u32,
+    requested: bool,
+    started: Instant,
+}
+
+const GUARD: Duration = Duration::from_mins(10);
+
+fn capture(
+    mut commands: Commands,
+    args: Res<Args>,
+    ws: Res<Workspace>,
+    mut state: ResMut<CaptureState>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    let Some(path) = args.screenshot.clone() else {
+        return;
+    };
+    if state.requested {
+        return;
+    }
+    if state.started.elapsed() > GUARD {
+        eprintln!(
+            "twinscope: the study did not finish loading within {GUARD:?}; no screenshot written"
+        );
+        exit.write(AppExit::error());
+        return;
+    }
+    if ws.settled && ws.new_surface.is_none() {
+        state.frames_after_settle += 1;
+    }
+    if state.frames_after_settle < args.frames.max(2) {
+        return;
+    }
+    state.requested = true;
+    let mut save = save_to_disk(path);
+    commands.spawn(Screenshot::primary_window()).observe(
+        move |captured: On<ScreenshotCaptured>, mut exit: MessageWriter<AppExit>| {
+            save(captured);
+            exit.write(AppExit::Success);
+        },
+    );
+}

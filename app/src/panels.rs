@@ -1,0 +1,177 @@
+//! egui glue: menu bar, study browser, status line and the orientation marker.
+//!
+//! The panels themselves live in `twin_ui`; this plugin feeds them the
+//! [`Workspace`] state, carries out their actions and tells the viewport which
+//! part of the window is left for 3D.
+
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use bevy::camera::CameraOutputMode;
+use bevy::camera::visibility::RenderLayers;
+use bevy::prelude::*;
+use bevy::render::render_resource::BlendState;
+use bevy::window::PrimaryWindow;
+use bevy_egui::{
+    EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, PrimaryEguiContext, egui,
+};
+use twin_ui::UiAction;
+
+use crate::study::Workspace;
+use crate::viewport::{OrbitCamera, ViewportRect, lps_to_world};
+
+pub struct PanelsPlugin;
+
+impl Plugin for PanelsPlugin {
+    fn build(&self, app: &mut App) {
+        let (tx, rx) = channel();
+        app.insert_resource(FolderDialog {
+            tx,
+            rx: Mutex::new(rx),
+            open: false,
+        })
+        .add_systems(Startup, setup_ui_camera)
+        .add_systems(EguiPrimaryContextPass, draw_panels)
+        .add_systems(Update, (receive_dialog_result, update_title));
+    }
+}
+
+/// The native folder dialog runs on its own thread and answers here.
+#[derive(Resource)]
+struct FolderDialog {
+    tx: Sender<Option<std::path::PathBuf>>,
+    rx: Mutex<Receiver<Option<std::path::PathBuf>>>,
+    open: bool,
+}
+
+fn setup_ui_camera(mut commands: Commands, mut settings: ResMut<EguiGlobalSettings>) {
+    // egui gets its own camera so the 3D camera's viewport can exclude the panels.
+    settings.auto_create_primary_context = false;
+    commands.spawn((
+        PrimaryEguiContext,
+        Camera2d,
+        RenderLayers::none(),
+        Camera {
+            order: 1,
+            output_mode: CameraOutputMode::Write {
+                blend_state: Some(BlendState::ALPHA_BLENDING),
+                clear_color: ClearColorConfig::None,
+            },
+            clear_color: ClearColorConfig::Custom(Color::NONE),
+            ..default()
+        },
+    ));
+}
+
+fn draw_panels(
+    mut contexts: EguiContexts,
+    mut ws: ResMut<Workspace>,
+    mut rect: ResMut<ViewportRect>,
+    mut dialog: ResMut<FolderDialog>,
+    camera: Query<&Transform, With<OrbitCamera>>,
+    mut exit: MessageWriter<AppExit>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let mut root = egui::Ui::new(
+        ctx.clone(),
+        "root".into(),
+        egui::UiBuilder::new()
+            .layer_id(egui::LayerId::background())
+            .max_rect(ctx.viewport_rect()),
+    );
+    let mut actions = Vec::new();
+    egui::Panel::top("menu").show(&mut root, |ui| {
+        actions.extend(twin_ui::menu_bar(ui, &ws.browser));
+    });
+    egui::Panel::bottom("status").show(&mut root, |ui| {
+        let text = match &ws.browser.job {
+            Some(j) => format!("{}: {} ({:.0} %)", j.label, j.stage, j.fraction * 100.0),
+            None => ws
+                .browser
+                .surface
+                .clone()
+                .unwrap_or_else(|| "Ready".to_owned()),
+        };
+        ui.label(text);
+    });
+    egui::Panel::left("browser")
+        .resizable(true)
+        .default_size(340.0)
+        .show(&mut root, |ui| {
+            actions.extend(twin_ui::side_panel(ui, &mut ws.browser));
+            ui.allocate_rect(ui.available_rect_before_wrap(), egui::Sense::hover());
+        });
+    let free = root.available_rect_before_wrap();
+    rect.min = Vec2::new(free.min.x, free.min.y);
+    rect.max = Vec2::new(free.max.x, free.max.y);
+
+    // Orientation marker in the lower-left corner of the 3D view.
+    if let Ok(cam) = camera.single() {
+        let inv = cam.rotation.inverse();
+        let axis = |lps: [f32; 3]| {
+            let v = inv * lps_to_world(lps);
+            [v.x, -v.y, v.z]
+        };
+        let painter = ctx.layer_painter(egui::LayerId::new(
+            egui::Order::Foreground,
+            "orientation".into(),
+        ));
+        let centre = egui::pos2(free.min.x + 60.0, free.max.y - 60.0);
+        twin_ui::orientation_marker(
+            &painter,
+            centre,
+            34.0,
+            [
+                axis([1.0, 0.0, 0.0]),
+                axis([0.0, 1.0, 0.0]),
+                axis([0.0, 0.0, 1.0]),
+            ],
+        );
+    }
+
+    for action in actions {
+        match action {
+            UiAction::OpenFolderDialog => {
+                if !dialog.open {
+                    dialog.open = true;
+                    let tx = dialog.tx.clone();
+                    std::thread::spawn(move || {
+                        let picked = rfd::FileDialog::new()
+                            .set_title("Open DICOM folder")
+                            .pick_folder();
+                        let _ = tx.send(picked);
+                    });
+                }
+            }
+            UiAction::OpenFolder(path) => ws.open(Some(path)),
+            UiAction::OpenDemo => ws.open(None),
+            UiAction::SelectStack(id) => ws.select_stack(&id),
+            UiAction::ApplyThreshold(t) => ws.remesh(t),
+            UiAction::CancelJob => ws.cancel(),
+            UiAction::SetPrivacy(on) => ws.browser.privacy = on,
+            UiAction::Quit => {
+                exit.write(AppExit::Success);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn receive_dialog_result(mut dialog: ResMut<FolderDialog>, mut ws: ResMut<Workspace>) {
+    let picked = dialog.rx.lock().ok().and_then(|rx| rx.try_recv().ok());
+    if let Some(picked) = picked {
+        dialog.open = false;
+        if let Some(path) = picked {
+            ws.open(Some(path));
+        }
+    }
+}
+
+fn update_title(ws: Res<Workspace>, mut window: Query<&mut Window, With<PrimaryWindow>>) {
+    let title = twin_ui::window_title(ws.browser.privacy, ws.patient());
+    if let Ok(mut w) = window.single_mut()
+        && w.title != title
+    {
+        w.title = title;
+    }
+}

@@ -1,0 +1,386 @@
+//! Opening studies and building surfaces, always in a background thread.
+//!
+//! The UI thread only starts a [`Job`], polls its result channel once a frame and
+//! shows its [`Progress`]; scanning, decoding and meshing never run on it.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::sync::{Arc, Mutex};
+
+use bevy::prelude::*;
+use twin_core::Progress;
+use twin_imaging::volume::DEFAULT_BUDGET_BYTES;
+use twin_imaging::{ScanReport, Volume, load_stack, scan_folder};
+use twin_mesh::{Grid, TriMesh, surface_nets};
+use twin_ui::{BrowserState, JobView, SeriesRow, StackRow, StudyRow};
+
+use crate::Args;
+
+pub struct StudyPlugin;
+
+impl Plugin for StudyPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Workspace>()
+            .add_systems(Startup, open_initial_study)
+            .add_systems(Update, (poll_job, handle_dropped_files));
+    }
+}
+
+/// What a background job sends back.
+enum JobResult {
+    Scanned(ScanReport),
+    Surface {
+        stack_id: String,
+        volume: Arc<Volume>,
+        mesh: TriMesh,
+        threshold: f32,
+        default_threshold: bool,
+    },
+    Failed(String),
+}
+
+/// A running background job.
+pub struct Job {
+    label: String,
+    pub progress: Progress,
+    rx: Mutex<Receiver<JobResult>>,
+}
+
+/// Everything loaded in this window.
+#[derive(Resource, Default)]
+pub struct Workspace {
+    pub browser: BrowserState,
+    pub report: Option<Arc<ScanReport>>,
+    pub volume: Option<Arc<Volume>>,
+    pub job: Option<Job>,
+    /// A new surface for the viewport to show (taken by the viewport).
+    pub new_surface: Option<TriMesh>,
+    /// Set when a job finished (successfully or not) — used by `--screenshot`.
+    pub settled: bool,
+}
+
+impl Workspace {
+    /// Identity of the first study, for the window title.
+    pub fn patient(&self) -> Option<&twin_imaging::PatientIdentity> {
+        self.report.as_ref()?.studies.first().map(|s| &s.identity)
+    }
+
+    fn start(
+        &mut self,
+        label: &str,
+        work: impl FnOnce(&Progress, &dyn Fn(JobResult)) + Send + 'static,
+    ) {
+        if let Some(old) = self.job.take() {
+            old.progress.cancel();
+        }
+        let progress = Progress::new();
+        let (tx, rx) = channel();
+        let p = progress.clone();
+        std::thread::Builder::new()
+            .name(format!("job: {label}"))
+            .spawn(move || {
+                let send = |r| {
+                    let _ = tx.send(r);
+                };
+                work(&p, &send);
+            })
+            .expect("spawn a worker thread");
+        self.job = Some(Job {
+            label: label.to_owned(),
+            progress,
+            rx: Mutex::new(rx),
+        });
+        self.browser.error = None;
+        self.settled = false;
+    }
+
+    /// Scans `folder` (or generates and opens the demo patient when `None`), then
+    /// loads the most relevant stack and builds its surface.
+    pub fn open(&mut self, folder: Option<PathBuf>) {
+        self.browser.studies.clear();
+        self.browser.selected_stack = None;
+        self.browser.surface = None;
+        self.browser.notices.clear();
+        self.browser.source.clone_from(&folder);
+        self.report = None;
+        self.volume = None;
+        self.start("Opening study", move |progress, send| {
+            let folder = if let Some(f) = folder {
+                f
+            } else {
+                progress.begin("Generating the demo patient (first run only)", 0);
+                match twin_phantom::ensure_demo_patient() {
+                    Ok(d) => d.root,
+                    Err(e) => return send(JobResult::Failed(format!("demo patient: {e}"))),
+                }
+            };
+            let report = match scan_folder(&folder, progress) {
+                Ok(r) => r,
+                Err(e) => return send(JobResult::Failed(e.to_string())),
+            };
+            let preferred = preferred_stack(&report);
+            send(JobResult::Scanned(report.clone()));
+            if let Some(id) = preferred {
+                load_and_mesh(&report, &id, None, progress, send);
+            }
+        });
+    }
+
+    /// Loads `stack_id` and builds its surface at the default threshold.
+    pub fn select_stack(&mut self, stack_id: &str) {
+        let Some(report) = self.report.clone() else {
+            return;
+        };
+        self.browser.selected_stack = Some(stack_id.to_owned());
+        let id = stack_id.to_owned();
+        self.start("Loading series", move |progress, send| {
+            load_and_mesh(&report, &id, None, progress, send);
+        });
+    }
+
+    /// Rebuilds the surface of the loaded volume at `threshold`.
+    pub fn remesh(&mut self, threshold: f32) {
+        let (Some(volume), Some(id)) = (self.volume.clone(), self.browser.selected_stack.clone())
+        else {
+            return;
+        };
+        self.start("Building surface", move |progress, send| {
+            send(mesh_result(id, volume, threshold, false, progress));
+        });
+    }
+
+    pub fn cancel(&mut self) {
+        if let Some(job) = &self.job {
+            job.progress.cancel();
+        }
+    }
+}
+
+/// The stack a user most likely wants first: CT before MR, then the largest.
+fn preferred_stack(report: &ScanReport) -> Option<String> {
+    report
+        .stacks()
+        .map(|(_, _, s)| s)
+        .filter(|s| {
+            !s.localizer
+                && !s.multiframe
+                && s.first()
+                    .is_some_and(twin_imaging::header::InstanceHeader::has_geometry)
+        })
+        .max_by_key(|s| {
+            (
+                s.modality == "CT",
+                s.slices.len() * usize::from(s.rows) * usize::from(s.columns),
+            )
+        })
+        .map(|s| s.id.clone())
+}
+
+/// A threshold that shows something meaningful: bone for CT, bright blood pools for MR.
+fn default_threshold(volume: &Volume) -> f32 {
+    if volume.unit == "HU" {
+        return 200.0;
+    }
+    let mut sample: Vec<f32> = volume.data.iter().step_by(7).copied().collect();
+    sample.sort_by(f32::total_cmp);
+    let p995 = sample[(sample.len() as f64 * 0.995) as usize];
+    0.85 * p995
+}
+
+fn load_and_mesh(
+    report: &ScanReport,
+    stack_id: &str,
+    threshold: Option<f32>,
+    progress: &Progress,
+    send: &dyn Fn(JobResult),
+) {
+    let Some(stack) = report.stack(stack_id) else {
+        return send(JobResult::Failed(format!(
+            "series {stack_id} is no longer available"
+        )));
+    };
+    match load_stack(stack, 0, progress, DEFAULT_BUDGET_BYTES) {
+        Ok(volume) => {
+            let default = threshold.is_none();
+            let t = threshold.unwrap_or_else(|| default_threshold(&volume));
+            send(mesh_result(
+                stack_id.to_owned(),
+                Arc::new(volume),
+                t,
+                default,
+                progress,
+            ));
+        }
+        Err(e) => send(JobResult::Failed(e.to_string())),
+    }
+}
+
+fn mesh_result(
+    stack_id: String,
+    volume: Arc<Volume>,
+    threshold: f32,
+    default_threshold: bool,
+    progress: &Progress,
+) -> JobResult {
+    let grid = Grid {
+        dims: volume.dims,
+        data: &volume.data,
+        affine: &volume.affine,
+    };
+    match surface_nets(grid, threshold, progress) {
+        Ok(mesh) => JobResult::Surface {
+            stack_id,
+            volume,
+            mesh,
+            threshold,
+            default_threshold,
+        },
+        Err(e) => JobResult::Failed(e.to_string()),
+    }
+}
+
+fn browser_rows(report: &ScanReport) -> (Vec<StudyRow>, String) {
+    let studies = report
+        .studies
+        .iter()
+        .map(|st| StudyRow {
+            identity: st.identity.clone(),
+            date: st.date.clone(),
+            description: st.description.clone(),
+            series: st
+                .series
+                .iter()
+                .map(|se| SeriesRow {
+                    number: se.number,
+                    modality: se.modality.clone(),
+                    description: se.description.clone(),
+                    stacks: se
+                        .stacks
+                        .iter()
+                        .map(|sk| StackRow {
+                            id: sk.id.clone(),
+                            summary: stack_summary(sk),
+                            phases: sk.phases,
+                            warnings: sk.warnings.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    let skipped = if report.not_dicom + report.unreadable.len() + report.no_pixels > 0 {
+        format!(
+            "{} files: {} not DICOM, {} without images, {} unreadable",
+            report.files_seen,
+            report.not_dicom,
+            report.no_pixels,
+            report.unreadable.len()
+        )
+    } else {
+        String::new()
+    };
+    (studies, skipped)
+}
+
+fn stack_summary(s: &twin_imaging::Stack) -> String {
+    let spacing = s.pixel_spacing.map_or(String::new(), |p| {
+        let dz = if s.positions.len() > 1 {
+            (s.positions[s.positions.len() - 1] - s.positions[0]) / (s.positions.len() - 1) as f64
+        } else {
+            0.0
+        };
+        format!(", {:.2} × {:.2} × {:.2} mm", p[1], p[0], dz)
+    });
+    format!(
+        "{} × {} × {}{}",
+        s.columns,
+        s.rows,
+        s.positions.len(),
+        spacing
+    )
+}
+
+fn open_initial_study(mut ws: ResMut<Workspace>, args: Res<Args>) {
+    ws.browser.privacy = args.privacy;
+    ws.open(args.study.clone());
+}
+
+fn handle_dropped_files(
+    mut drops: MessageReader<bevy::window::FileDragAndDrop>,
+    mut ws: ResMut<Workspace>,
+) {
+    for d in drops.read() {
+        if let bevy::window::FileDragAndDrop::DroppedFile { path_buf, .. } = d {
+            ws.open(Some(path_buf.clone()));
+        }
+    }
+}
+
+fn poll_job(mut ws: ResMut<Workspace>) {
+    let ws = &mut *ws;
+    let Some(job) = &ws.job else { return };
+    ws.browser.job = Some(JobView {
+        label: job.label.clone(),
+        stage: job.progress.stage(),
+        fraction: job.progress.fraction(),
+    });
+    let mut finished = false;
+    loop {
+        let msg = match job.rx.lock() {
+            Ok(rx) => rx.try_recv(),
+            Err(_) => Err(TryRecvError::Disconnected),
+        };
+        match msg {
+            Ok(JobResult::Scanned(report)) => {
+                let (rows, skipped) = browser_rows(&report);
+                ws.browser.studies = rows;
+                ws.browser.skipped = skipped;
+                ws.browser.selected_stack = preferred_stack(&report);
+                ws.report = Some(Arc::new(report));
+            }
+            Ok(JobResult::Surface {
+                stack_id,
+                volume,
+                mesh,
+                threshold,
+                default_threshold,
+            }) => {
+                let stats = mesh.stats();
+                ws.browser.surface = Some(format!(
+                    "{} triangles, {:.1} mL enclosed{}",
+                    stats.triangles,
+                    stats.volume_mm3 / 1000.0,
+                    if stats.watertight() { ", closed" } else { "" }
+                ));
+                if default_threshold || ws.browser.selected_stack.as_deref() != Some(&stack_id) {
+                    let (lo, hi) = volume.range();
+                    ws.browser.threshold_range = (lo, hi);
+                    ws.browser.threshold_unit.clone_from(&volume.unit);
+                }
+                ws.browser.threshold = threshold;
+                ws.browser.notices.clone_from(&volume.warnings);
+                ws.browser.selected_stack = Some(stack_id);
+                ws.volume = Some(volume);
+                ws.new_surface = Some(mesh);
+            }
+            Ok(JobResult::Failed(msg)) => {
+                if !job.progress.is_cancelled() {
+                    ws.browser.error = Some(msg);
+                }
+            }
+            Err(TryRecvError::Empty) => break,
+            Err(TryRecvError::Disconnected) => {
+                finished = true;
+                break;
+            }
+        }
+    }
+    if finished {
+        if job.progress.is_cancelled() && ws.browser.error.is_none() {
+            ws.browser.error = Some("cancelled".to_owned());
+        }
+        ws.job = None;
+        ws.browser.job = None;
+        ws.settled = true;
+    }
+}

@@ -1,0 +1,202 @@
+//! `twin`: Twinscope's pipeline without a window, for batch work and tests.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+use twin_core::Progress;
+
+#[derive(Parser)]
+#[command(
+    name = "twin",
+    version,
+    about = "Twinscope patient digital twin, headless"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write the demo patient (cardiac MR cine + lower-limb CT) as DICOM into DIR.
+    Phantom {
+        /// Output folder (created; must not be inside an input study).
+        dir: PathBuf,
+    },
+    /// DICOM studies.
+    Dicom {
+        #[command(subcommand)]
+        command: DicomCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DicomCommand {
+    /// List the studies, series and stacks found under DIR.
+    Ls {
+        dir: PathBuf,
+        /// Machine-readable output (schema in docs/cli.md).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// One stack in `twin dicom ls --json`.
+#[derive(Serialize)]
+struct StackListing {
+    study_uid: String,
+    study_date: String,
+    study_description: String,
+    series_uid: String,
+    series_number: Option<i32>,
+    series_description: String,
+    stack_id: String,
+    modality: String,
+    /// Columns, rows, slices.
+    dimensions: [usize; 3],
+    /// Column spacing, row spacing, mean slice step (mm); null without geometry.
+    spacing_mm: Option<[f64; 3]>,
+    phases: usize,
+    instances: usize,
+    localizer: bool,
+    multiframe: bool,
+    transfer_syntaxes: Vec<String>,
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Listing {
+    root: String,
+    files_seen: usize,
+    not_dicom: usize,
+    no_pixels: usize,
+    unreadable: Vec<Unreadable>,
+    stacks: Vec<StackListing>,
+}
+
+#[derive(Serialize)]
+struct Unreadable {
+    path: String,
+    error: String,
+}
+
+fn ls(dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    let report = twin_imaging::scan_folder(dir, &Progress::new())?;
+    let stacks: Vec<StackListing> = report
+        .stacks()
+        .map(|(st, se, sk)| {
+            let step = if sk.positions.len() > 1 {
+                (sk.positions[sk.positions.len() - 1] - sk.positions[0])
+                    / (sk.positions.len() - 1) as f64
+            } else {
+                sk.first().and_then(|h| h.slice_thickness).unwrap_or(0.0)
+            };
+            StackListing {
+                study_uid: st.uid.clone(),
+                study_date: st.date.clone(),
+                study_description: st.description.clone(),
+                series_uid: se.uid.clone(),
+                series_number: se.number,
+                series_description: se.description.clone(),
+                stack_id: sk.id.clone(),
+                modality: sk.modality.clone(),
+                dimensions: [
+                    usize::from(sk.columns),
+                    usize::from(sk.rows),
+                    sk.positions.len(),
+                ],
+                spacing_mm: sk.pixel_spacing.map(|p| [p[1], p[0], step]),
+                phases: sk.phases,
+                instances: sk.instance_count(),
+                localizer: sk.localizer,
+                multiframe: sk.multiframe,
+                transfer_syntaxes: sk.transfer_syntaxes.clone(),
+                warnings: sk.warnings.clone(),
+            }
+        })
+        .collect();
+    let listing = Listing {
+        root: dir.display().to_string(),
+        files_seen: report.files_seen,
+        not_dicom: report.not_dicom,
+        no_pixels: report.no_pixels,
+        unreadable: report
+            .unreadable
+            .iter()
+            .map(|(p, e)| Unreadable {
+                path: p.display().to_string(),
+                error: e.clone(),
+            })
+            .collect(),
+        stacks,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&listing)?);
+        return Ok(());
+    }
+    println!(
+        "{}: {} files ({} not DICOM, {} without images, {} unreadable)",
+        listing.root,
+        listing.files_seen,
+        listing.not_dicom,
+        listing.no_pixels,
+        listing.unreadable.len()
+    );
+    println!(
+        "{:<10} {:<4} {:>16} {:>22} {:>6}  description",
+        "stack", "mod", "dimensions", "spacing (mm)", "phases"
+    );
+    for s in &listing.stacks {
+        let dims = format!(
+            "{}×{}×{}",
+            s.dimensions[0], s.dimensions[1], s.dimensions[2]
+        );
+        let spacing = s.spacing_mm.map_or_else(
+            || "-".to_owned(),
+            |p| format!("{:.3}×{:.3}×{:.3}", p[0], p[1], p[2]),
+        );
+        println!(
+            "{:<10} {:<4} {:>16} {:>22} {:>6}  {}",
+            s.stack_id, s.modality, dims, spacing, s.phases, s.series_description
+        );
+        for w in &s.warnings {
+            println!("{:<10} warning: {w}", "");
+        }
+    }
+    for u in &listing.unreadable {
+        println!("unreadable: {}: {}", u.path, u.error);
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Phantom { dir } => {
+            let demo = twin_phantom::write_demo_patient(&dir)
+                .with_context(|| format!("writing the demo patient into `{}`", dir.display()))?;
+            println!("cardiac MR cine: {}", demo.cardiac_dir.display());
+            println!("lower-limb CT:   {}", demo.ct_dir.display());
+            println!(
+                "ground truth:    {}",
+                demo.root.join("truth.json").display()
+            );
+            Ok(())
+        }
+        Command::Dicom {
+            command: DicomCommand::Ls { dir, json },
+        } => ls(&dir, json),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("twin: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

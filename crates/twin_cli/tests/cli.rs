@@ -1,0 +1,49 @@
+//! The `twin` binary end to end.
+
+use std::process::Command;
+
+fn twin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_twin"))
+}
+
+#[test]
+fn phantom_then_ls_json_lists_both_demo_stacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = twin().arg("phantom").arg(dir.path()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = twin()
+        .args(["dicom", "ls", "--json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stacks = v["stacks"].as_array().unwrap();
+    assert_eq!(stacks.len(), 2);
+    let mr = stacks.iter().find(|s| s["modality"] == "MR").unwrap();
+    assert_eq!(mr["dimensions"], serde_json::json!([192, 192, 14]));
+    assert_eq!(mr["phases"], 20);
+    let ct = stacks.iter().find(|s| s["modality"] == "CT").unwrap();
+    assert_eq!(ct["dimensions"], serde_json::json!([320, 224, 150]));
+    let sp = ct["spacing_mm"].as_array().unwrap();
+    assert!((sp[2].as_f64().unwrap() - 3.0).abs() < 1e-6);
+}
+
+#[test]
+fn ls_of_a_missing_folder_fails_with_its_name() {
+    let out = twin()
+        .args(["dicom", "ls", "/nonexistent/twin-study"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/twin-study"), "{err}");
+}

@@ -1,0 +1,14 @@
+//! Twinscope's egui panels, drawn from plain state and returning user actions.
+//!
+//! Nothing here knows about Bevy: the app owns the state, calls these functions
+//! inside its egui pass and carries out the returned [`UiAction`]s. That keeps the
+//! panels testable with a bare `egui::Context` (see the tests).
+
+pub mod browser;
+pub mod orientation;
+
+pub use browser::{
+    BrowserState, JobView, SeriesRow, StackRow, StudyRow, UiAction, menu_bar, side_panel,
+    window_title,
+};
+pub use orientation::orientation_marker;

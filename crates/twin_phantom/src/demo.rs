@@ -99,11 +99,10 @@ pub fn write_demo_patient(root: &Path) -> Result<DemoPatient, PhantomError> {
 }
 
 /// Returns the demo patient in [`demo_patient_dir`], generating it first if it is
-/// missing or incomplete. Generation writes into a temporary sibling folder and
-/// renames it into place, so an interrupted run never leaves a half-written study.
+/// missing or incomplete. Generation holds an exclusive lock file beside the
+/// folder (so concurrent processes wait for one another), writes into a staging
+/// folder and renames it into place, so nobody ever sees a half-written study.
 pub fn ensure_demo_patient() -> Result<DemoPatient, PhantomError> {
-    // One generation at a time within this process; other processes are kept
-    // apart by their own staging folders and the final rename.
     static GENERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = GENERATING
         .lock()
@@ -112,36 +111,34 @@ pub fn ensure_demo_patient() -> Result<DemoPatient, PhantomError> {
     if root.join(COMPLETE_MARKER).is_file() {
         return Ok(layout(&root));
     }
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| PhantomError::Io { path, source }
+    };
     let parent = root
         .parent()
         .map_or_else(std::env::temp_dir, Path::to_owned);
-    std::fs::create_dir_all(&parent).map_err(|source| PhantomError::Io {
-        path: parent.clone(),
-        source,
-    })?;
-    let staging = parent.join(format!(
-        ".{}.partial-{}",
-        root.file_name().and_then(|n| n.to_str()).unwrap_or("demo"),
-        std::process::id()
-    ));
+    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let name = root
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("demo")
+        .to_owned();
+    let lock_path = parent.join(format!(".{name}.lock"));
+    let lock = std::fs::File::create(&lock_path).map_err(io(&lock_path))?;
+    lock.lock().map_err(io(&lock_path))?;
+    if root.join(COMPLETE_MARKER).is_file() {
+        // Another process generated it while we waited for the lock.
+        return Ok(layout(&root));
+    }
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     write_demo_patient(&staging)?;
     let marker = staging.join(COMPLETE_MARKER);
-    std::fs::write(&marker, format!("twin_phantom demo v{DEMO_VERSION}\n")).map_err(|source| {
-        PhantomError::Io {
-            path: marker.clone(),
-            source,
-        }
-    })?;
-    if root.join(COMPLETE_MARKER).is_file() {
-        // Another process finished first; keep its copy.
-        let _ = std::fs::remove_dir_all(&staging);
-    } else {
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::rename(&staging, &root).map_err(|source| PhantomError::Io {
-            path: root.clone(),
-            source,
-        })?;
+    std::fs::write(&marker, format!("twin_phantom demo v{DEMO_VERSION}\n")).map_err(io(&marker))?;
+    if root.exists() {
+        std::fs::remove_dir_all(&root).map_err(io(&root))?;
     }
+    std::fs::rename(&staging, &root).map_err(io(&root))?;
     Ok(layout(&root))
 }

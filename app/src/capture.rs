@@ -1,8 +1,10 @@
 //! `--screenshot PATH [--frames N]`: render, write a PNG and exit.
 //!
 //! The capture waits until the opening job has settled (surface shown or an
-//! error displayed), renders `N` more frames so the GPU has drawn them, then
-//! writes the window to PNG and exits. A 10-minute guard exits with an error if
+//! error displayed) and renders `N` more frames, and in any case until the app
+//! has been running for a few seconds (render pipelines compile asynchronously,
+//! slowly on a software rasteriser, and draw nothing until ready); then it writes
+//! the window to PNG and exits. A 10-minute guard exits with an error if
 //! the study never settles.
 
 use std::time::{Duration, Instant};
@@ -34,6 +36,8 @@ struct CaptureState {
 }
 
 const GUARD: Duration = Duration::from_mins(10);
+/// Time for render pipelines (3D and egui) to compile before the first capture.
+const WARM_UP: Duration = Duration::from_secs(4);
 
 fn capture(
     mut commands: Commands,
@@ -58,7 +62,7 @@ fn capture(
     if ws.settled && ws.new_surface.is_none() {
         state.frames_after_settle += 1;
     }
-    if state.frames_after_settle < args.frames.max(2) {
+    if state.frames_after_settle < args.frames.max(2) || state.started.elapsed() < WARM_UP {
         return;
     }
     state.requested = true;

@@ -47,3 +47,32 @@ fn ls_of_a_missing_folder_fails_with_its_name() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/twin-study"), "{err}");
 }
+
+#[test]
+fn phantom_output_is_byte_identical_to_the_cached_demo_patient() {
+    // Determinism across processes: the CLI writes the same bytes as the app's cache.
+    let demo = twin_phantom::ensure_demo_patient().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = twin().arg("phantom").arg(dir.path()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut compared = 0;
+    for sub in ["cardiac_mr_cine", "ct_lower_limbs"] {
+        let mut names: Vec<_> = std::fs::read_dir(demo.root.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert!(!names.is_empty());
+        for name in names.iter().step_by(17) {
+            let a = std::fs::read(demo.root.join(sub).join(name)).unwrap();
+            let b = std::fs::read(dir.path().join(sub).join(name)).unwrap();
+            assert!(a == b, "{sub}/{name:?} differs between runs");
+            compared += 1;
+        }
+    }
+    assert!(compared > 20);
+}

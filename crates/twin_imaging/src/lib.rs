@@ -27,7 +27,7 @@ pub enum ImagingError {
     #[error("cannot read folder `{path}`: {message}")]
     Folder { path: PathBuf, message: String },
     #[error(
-        "no DICOM images found in `{path}` ({files} files looked at, {not_dicom} not DICOM, {unreadable} unreadable)"
+        "no DICOM images found in `{path}` ({files} file(s) looked at: {not_dicom} not DICOM, {unreadable} unreadable)"
     )]
     NoDicom {
         path: PathBuf,

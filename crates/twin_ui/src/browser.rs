@@ -169,7 +169,7 @@ pub fn side_panel(ui: &mut Ui, state: &mut BrowserState) -> Vec<UiAction> {
     }
     ui.separator();
     if state.studies.is_empty() && state.job.is_none() {
-        ui.label("No study open. Use File ▸ Open folder…, drop a folder on the window, or File ▸ Open demo patient.");
+        ui.label("No study open. Use File > Open folder…, drop a folder on the window, or File > Open demo patient.");
     }
     egui::ScrollArea::vertical()
         .max_height(ui.available_height() * 0.55)

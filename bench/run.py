@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Runs Twinscope's hot paths and their peers on the same inputs, in the same run,
+and writes the results (machine, date, medians, ratios) into docs/PERFORMANCE.md.
+
+usage: bench/run.py [--repeat N] [--no-write] [BENCH ...]
+Benchmarks: dicom-scan-chest-ct, dicom-load-chest-ct (default: all).
+Builds bench/ in release mode and the peers' virtualenv (bench/requirements.txt).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "PERFORMANCE.md"
+
+
+def shared_data() -> Path:
+    env = os.environ.get("TWIN_DATA")
+    if env:
+        return Path(env)
+    for d in [ROOT, *ROOT.parents]:
+        if (d / "shared" / "data").is_dir():
+            return d / "shared" / "data"
+    sys.exit("bench: shared data not found (set TWIN_DATA)")
+
+
+BENCHES = {
+    "dicom-scan-chest-ct": ("dicom-scan", "dicom/ct_chest_covidctmd_normal001/dicom",
+                            "Header scan + series grouping, chest CT (154 files, JPEG Lossless)",
+                            ["pydicom", "simpleitk"]),
+    "dicom-load-chest-ct": ("dicom-load", "dicom/ct_chest_covidctmd_normal001/dicom",
+                            "Scan + decode + assemble to float32 HU volume, chest CT 512×512×154",
+                            ["pydicom", "simpleitk"]),
+}
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def run_json(cmd) -> dict:
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("benches", nargs="*")
+    args = ap.parse_args()
+    names = args.benches or list(BENCHES)
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or Path.home() / ".cache/twinscope/target")
+    env = dict(os.environ, CARGO_TARGET_DIR=str(target))
+    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "twin_bench"], cwd=ROOT, env=env, check=True)
+    exe = target / "release" / "twin-bench"
+    py = subprocess.run([str(ROOT / "scripts/python-env"), str(ROOT / "bench/requirements.txt")],
+                        check=True, capture_output=True, text=True).stdout.strip()
+    data = shared_data()
+    rows = []
+    for name in names:
+        task, rel, what, peers = BENCHES[name]
+        inp = str(data / rel)
+        # Warm the page cache and each tool once before timing.
+        run_json([str(exe), task, inp, "--repeat", "1"])
+        ours = run_json([str(exe), task, inp, "--repeat", str(args.repeat)])
+        ours_s = statistics.median(ours["seconds"])
+        results = [("Twinscope", ours_s, ours["items"])]
+        for peer in peers:
+            cmd = [py, str(ROOT / "bench/peers.py"), peer, task, inp]
+            run_json(cmd + ["1"])
+            r = run_json(cmd + [str(args.repeat)])
+            results.append((peer, statistics.median(r["seconds"]), r["items"]))
+        for tool, s, items in results:
+            print(f"{name:24} {tool:10} {s * 1000:9.1f} ms  items={items}  ratio(peer/ours)={s / ours_s:6.2f}")
+        rows.append((name, what, results))
+    if args.no_write:
+        return 0
+    today = datetime.date.today().isoformat()
+    lines = [f"Measured {today} on {machine()} by `bench/run.py --repeat {args.repeat}` "
+             f"(median of {args.repeat} warm runs; Twinscope release build).", "",
+             "| benchmark | tool | median | peer ÷ Twinscope |", "|---|---|---:|---:|"]
+    for name, what, results in rows:
+        ours_s = results[0][1]
+        for i, (tool, s, _) in enumerate(results):
+            label = f"**{name}** — {what}" if i == 0 else ""
+            ratio = "1.00" if i == 0 else f"{s / ours_s:.2f}×"
+            lines.append(f"| {label} | {tool} | {s * 1000:.1f} ms | {ratio} |")
+    block = "\n".join(lines)
+    text = DOC.read_text()
+    new = re.sub(r"(<!-- bench:results -->\n).*?(\n<!-- /bench:results -->)", lambda m: m.group(1) + block + m.group(2), text, flags=re.S)
+    DOC.write_text(new)
+    print(f"bench: wrote {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -16,24 +16,27 @@ pub const REQUIRE_ENV: &str = "TWIN_REQUIRE_DATA";
 /// beside the workspace this crate was built from.
 #[must_use]
 pub fn shared_data() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os(DATA_ENV) {
-        let dir = PathBuf::from(dir);
-        return dir.is_dir().then_some(dir);
-    }
     let mut starts: Vec<PathBuf> = Vec::new();
     if let Ok(cwd) = std::env::current_dir() {
         starts.push(cwd);
     }
     starts.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    for start in starts {
-        for dir in start.ancestors() {
-            let candidate = dir.join("shared").join("data");
-            if candidate.is_dir() {
-                return Some(candidate);
-            }
-        }
+    locate(std::env::var_os(DATA_ENV).map(PathBuf::from), &starts)
+}
+
+/// The search behind [`shared_data`]: an explicit folder wins (and must exist);
+/// otherwise the first `shared/data` in the ancestors of each start folder.
+#[must_use]
+pub fn locate(explicit: Option<PathBuf>, starts: &[PathBuf]) -> Option<PathBuf> {
+    if let Some(dir) = explicit {
+        return dir.is_dir().then_some(dir);
     }
-    None
+    starts.iter().find_map(|start| {
+        start
+            .ancestors()
+            .map(|dir| dir.join("shared").join("data"))
+            .find(|candidate| candidate.is_dir())
+    })
 }
 
 /// Whether `TWIN_REQUIRE_DATA` asks for missing data to fail tests.
@@ -70,5 +73,34 @@ pub fn require(relative: impl AsRef<Path>) -> Option<PathBuf> {
             );
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_shared_data_beside_an_ancestor_and_honours_the_override() {
+        let root = std::env::temp_dir().join(format!("twin-testdata-{}", std::process::id()));
+        let data = root.join("shared").join("data");
+        let project = root.join("project").join("crates").join("x");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::create_dir_all(&project).unwrap();
+        assert_eq!(
+            locate(None, std::slice::from_ref(&project)),
+            Some(data.clone())
+        );
+        // An explicit folder wins; a missing explicit folder is "not found", not a fallback.
+        assert_eq!(
+            locate(Some(project.clone()), std::slice::from_ref(&project)),
+            Some(project.clone())
+        );
+        assert_eq!(
+            locate(Some(root.join("missing")), std::slice::from_ref(&project)),
+            None
+        );
+        assert_eq!(locate(None, &[std::path::PathBuf::from("/")]), None);
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -1,5 +1,5 @@
 //! The bundled demo patient: generated deterministically into a cache folder on
-//! first use (about 46 MB of DICOM), then reused.
+//! first use (42 MB of DICOM), then reused.
 
 use std::path::{Path, PathBuf};
 

@@ -45,7 +45,9 @@ def violations(meta: dict) -> list[str]:
                 if dep in seen:
                     continue
                 seen[dep] = seen[cur] + [pkgs[dep]["name"]]
-                queue.append(dep)
+                # Report the first forbidden crate on a path, not everything behind it.
+                if not (is_bevy(pkgs[dep]["name"]) or is_egui(pkgs[dep]["name"])):
+                    queue.append(dep)
         for dep, path in seen.items():
             name = pkgs[dep]["name"]
             chain = " -> ".join(path)

@@ -272,7 +272,13 @@ fn build_stack(id: String, mut instances: Vec<InstanceHeader>) -> Stack {
         (Some(n), Some(p)) => n.dot(&nalgebra::Vector3::from(p)),
         _ => 0.0,
     };
-    if !h0.has_geometry() {
+    if h0.frames > 1 {
+        warnings.push(format!(
+            "multi-frame image ({} frames): per-frame geometry (functional groups) is not read yet, \
+             so it cannot be assembled into a volume",
+            h0.frames
+        ));
+    } else if !h0.has_geometry() {
         warnings.push(
             "no patient geometry (ImagePositionPatient / ImageOrientationPatient / PixelSpacing \
              missing): shown as 2D images, not placed in 3D"
@@ -317,6 +323,9 @@ fn build_stack(id: String, mut instances: Vec<InstanceHeader>) -> Stack {
         Vec::new()
     };
     let positions: Vec<f64> = slices.iter().map(|s| dist(&s[0])).collect();
+    if h0.has_geometry() {
+        warnings.extend(spacing_warnings(&positions, &slices));
+    }
     Stack {
         id,
         modality: h0.modality.clone(),
@@ -334,4 +343,46 @@ fn build_stack(id: String, mut instances: Vec<InstanceHeader>) -> Stack {
         warnings,
         slices,
     }
+}
+
+/// Irregular or missing slices, and gantry tilt (slices offset in-plane from one
+/// another, so the stack axis is not the image normal).
+fn spacing_warnings(positions: &[f64], slices: &[Vec<InstanceHeader>]) -> Vec<String> {
+    let mut out = Vec::new();
+    if positions.len() < 2 {
+        return out;
+    }
+    let steps: Vec<f64> = positions.windows(2).map(|w| w[1] - w[0]).collect();
+    let mut sorted = steps.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let (lo, hi) = (sorted[0], sorted[sorted.len() - 1]);
+    if median > 1e-6 && hi - lo > 0.01 * median.max(0.1) {
+        let missing: usize = steps
+            .iter()
+            .map(|s| ((s / median).round() as usize).saturating_sub(1))
+            .sum();
+        let gap = if missing > 0 {
+            format!("; about {missing} slice(s) missing")
+        } else {
+            String::new()
+        };
+        out.push(format!(
+            "irregular slice spacing: {lo:.3}–{hi:.3} mm (median {median:.3} mm){gap}"
+        ));
+    }
+    let first = &slices[0][0];
+    let last = &slices[slices.len() - 1][0];
+    if let (Some(n), Some(p0), Some(p1)) = (first.normal(), first.position, last.position) {
+        let d = nalgebra::Vector3::from(p1) - nalgebra::Vector3::from(p0);
+        let along = d.dot(&n);
+        let across = (d - n * along).norm();
+        if along.abs() > 1e-6 && across / along.abs() > 1e-3 {
+            out.push(format!(
+                "gantry tilt / sheared stack: the slices are offset {:.1}° from the image normal",
+                (across / along.abs()).atan().to_degrees()
+            ));
+        }
+    }
+    out
 }

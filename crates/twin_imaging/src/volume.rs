@@ -159,8 +159,8 @@ pub fn load_stack(
             budget_mib: budget_bytes >> 20,
         });
     }
-    let mut warnings = stack.warnings.clone();
-    let affine = stack_affine(stack, &instances, &mut warnings)?;
+    let warnings = stack.warnings.clone();
+    let affine = stack_affine(stack, &instances)?;
 
     progress.begin("Decoding slices", nz as u64);
     let slices: Vec<Vec<f32>> = instances
@@ -193,7 +193,6 @@ pub fn load_stack(
 fn stack_affine(
     stack: &Stack,
     instances: &[&InstanceHeader],
-    warnings: &mut Vec<String>,
 ) -> Result<Matrix4<f64>, ImagingError> {
     let first = instances[0];
     let field = |field: &'static str| ImagingError::Field {
@@ -228,43 +227,15 @@ fn stack_affine(
                 .ok_or_else(|| field("ImagePositionPatient"))?,
         );
         let n = (instances.len() - 1) as f64;
-        let positions = &stack.positions;
-        let steps: Vec<f64> = positions.windows(2).map(|w| w[1] - w[0]).collect();
-        let mut sorted = steps.clone();
-        sorted.sort_by(f64::total_cmp);
-        let median = sorted[sorted.len() / 2];
-        let (lo, hi) = (sorted[0], sorted[sorted.len() - 1]);
-        if median <= 1e-6 {
+        // Irregular spacing and tilt were reported by the scan (stack warnings);
+        // the affine keeps the mean step, sheared when the stack is tilted.
+        if stack.positions.windows(2).any(|w| w[1] - w[0] <= 1e-6) {
             return Err(ImagingError::Geometry {
                 stack: stack.id.clone(),
                 message: "slices share the same position".to_owned(),
             });
         }
-        if hi - lo > 0.01 * median.max(0.1) {
-            let missing: usize = steps
-                .iter()
-                .map(|s| ((s / median).round() as usize).saturating_sub(1))
-                .sum();
-            let gap = if missing > 0 {
-                format!("; about {missing} slice(s) missing")
-            } else {
-                String::new()
-            };
-            warnings.push(format!(
-                "irregular slice spacing: {lo:.3}–{hi:.3} mm (median {median:.3} mm){gap}; \
-                 the volume uses the mean spacing"
-            ));
-        }
         let step = (last - origin) / n;
-        let along = step.dot(&normal);
-        let tilt = (step - normal * along).norm() / along.abs().max(1e-9);
-        if tilt > 1e-3 {
-            warnings.push(format!(
-                "gantry tilt / sheared stack: slices are offset {:.1}° from the image normal; \
-                 the geometry is kept as a sheared affine",
-                tilt.atan().to_degrees()
-            ));
-        }
         step
     } else {
         normal * first.slice_thickness.filter(|t| *t > 0.0).unwrap_or(1.0)

@@ -235,8 +235,7 @@ fn stack_affine(
                 message: "slices share the same position".to_owned(),
             });
         }
-        let step = (last - origin) / n;
-        step
+        (last - origin) / n
     } else {
         normal * first.slice_thickness.filter(|t| *t > 0.0).unwrap_or(1.0)
     };

@@ -42,6 +42,19 @@ enum DicomCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Assemble one stack (as listed by `ls`) and write it as NIfTI-1 (RAS sform/qform).
+    Export {
+        dir: PathBuf,
+        /// Stack id from `twin dicom ls` (e.g. 3.1).
+        #[arg(long = "series", value_name = "ID")]
+        series: String,
+        /// Output file, `.nii` or `.nii.gz`; must not be inside DIR.
+        #[arg(long, value_name = "OUT")]
+        nifti: PathBuf,
+        /// Cardiac/temporal phase to export (0-based).
+        #[arg(long, default_value_t = 0)]
+        phase: usize,
+    },
 }
 
 /// One stack in `twin dicom ls --json`.
@@ -172,6 +185,67 @@ fn ls(dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses outputs inside the input study: we never write into a user's input folder.
+fn ensure_outside(input: &std::path::Path, output: &std::path::Path) -> anyhow::Result<()> {
+    let input = input
+        .canonicalize()
+        .with_context(|| format!("cannot read `{}`", input.display()))?;
+    let parent = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let parent = parent
+        .canonicalize()
+        .with_context(|| format!("output folder `{}` does not exist", parent.display()))?;
+    if parent.starts_with(&input) {
+        anyhow::bail!(
+            "refusing to write `{}` inside the input study `{}`; choose an output outside it",
+            output.display(),
+            input.display()
+        );
+    }
+    Ok(())
+}
+
+fn export(
+    dir: &std::path::Path,
+    series: &str,
+    nifti: &std::path::Path,
+    phase: usize,
+) -> anyhow::Result<()> {
+    ensure_outside(dir, nifti)?;
+    let report = twin_imaging::scan_folder(dir, &Progress::new())?;
+    let stack = report.stack(series).with_context(|| {
+        let ids: Vec<&str> = report.stacks().map(|(_, _, s)| s.id.as_str()).collect();
+        format!(
+            "no stack `{series}` in `{}` (stacks: {})",
+            dir.display(),
+            ids.join(", ")
+        )
+    })?;
+    let volume = twin_imaging::load_stack(
+        stack,
+        phase,
+        &Progress::new(),
+        twin_imaging::volume::DEFAULT_BUDGET_BYTES,
+    )?;
+    twin_imaging::nifti_io::write_nifti(&volume, nifti)?;
+    for w in &volume.warnings {
+        eprintln!("twin: warning: {w}");
+    }
+    println!(
+        "{}: {}×{}×{} voxels, spacing {:.3}×{:.3}×{:.3} mm",
+        nifti.display(),
+        volume.dims[0],
+        volume.dims[1],
+        volume.dims[2],
+        volume.spacing()[0],
+        volume.spacing()[1],
+        volume.spacing()[2]
+    );
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Phantom { dir } => {
@@ -188,6 +262,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dicom {
             command: DicomCommand::Ls { dir, json },
         } => ls(&dir, json),
+        Command::Dicom {
+            command:
+                DicomCommand::Export {
+                    dir,
+                    series,
+                    nifti,
+                    phase,
+                },
+        } => export(&dir, &series, &nifti, phase),
     }
 }
 

@@ -12,6 +12,7 @@
 
 pub mod header;
 pub mod identity;
+pub mod nifti_io;
 pub mod scan;
 pub mod volume;
 

@@ -1,0 +1,212 @@
+//! Geometry oracle: our NIfTI export against dcm2niix's reference NIfTIs in the
+//! shared dcm_qa data. Affines must agree within 1e-3 mm and voxel values must
+//! be identical, after matching the axis order and flips dcm2niix chose.
+
+use std::path::Path;
+
+use nalgebra::{Matrix4, Vector3, Vector4};
+use twin_core::Progress;
+use twin_core::testdata::require;
+use twin_imaging::nifti_io::{NiftiVolume, read_nifti, write_nifti};
+use twin_imaging::volume::DEFAULT_BUDGET_BYTES;
+use twin_imaging::{load_stack, scan_folder};
+
+/// For each reference axis: (our axis, flipped?).
+fn axis_map(ours: &Matrix4<f64>, reference: &Matrix4<f64>) -> [(usize, bool); 3] {
+    std::array::from_fn(|r| {
+        let rc = Vector3::new(reference[(0, r)], reference[(1, r)], reference[(2, r)]);
+        (0..3)
+            .map(|o| {
+                let oc = Vector3::new(ours[(0, o)], ours[(1, o)], ours[(2, o)]);
+                (o, rc.normalize().dot(&oc.normalize()))
+            })
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+            .map(|(o, cos)| (o, cos < 0.0))
+            .unwrap()
+    })
+}
+
+fn compare(ours: &NiftiVolume, reference: &NiftiVolume, what: &str) {
+    assert_eq!(ours.dims.len(), 3, "{what}: our dims {:?}", ours.dims);
+    let map = axis_map(&ours.affine, &reference.affine);
+    let mut ref_dims = reference.dims.clone();
+    ref_dims.truncate(3);
+    for (r, (o, _)) in map.iter().enumerate() {
+        assert_eq!(
+            ref_dims[r], ours.dims[*o],
+            "{what}: axis sizes {ref_dims:?} vs {:?}",
+            ours.dims
+        );
+    }
+    // Reference voxel (a, b, c) is our voxel with index along our axis o = a or n-1-a.
+    let to_ours = |ref_idx: [usize; 3]| -> [usize; 3] {
+        let mut idx = [0usize; 3];
+        for (r, (o, flip)) in map.iter().enumerate() {
+            idx[*o] = if *flip {
+                ours.dims[*o] - 1 - ref_idx[r]
+            } else {
+                ref_idx[r]
+            };
+        }
+        idx
+    };
+    // Affines: the reference position of each corner voxel equals ours.
+    for corner in 0..8 {
+        let ri = [0, 1, 2].map(|a| {
+            if corner >> a & 1 == 1 {
+                ref_dims[a] - 1
+            } else {
+                0
+            }
+        });
+        let oi = to_ours(ri);
+        let pr = reference.affine * Vector4::new(ri[0] as f64, ri[1] as f64, ri[2] as f64, 1.0);
+        let po = ours.affine * Vector4::new(oi[0] as f64, oi[1] as f64, oi[2] as f64, 1.0);
+        let d = (pr - po).norm();
+        assert!(
+            d < 1e-3,
+            "{what}: corner {ri:?} at {pr:?} (ref) vs {po:?} (ours), {d} mm apart"
+        );
+    }
+    let (nx, ny) = (ours.dims[0], ours.dims[1]);
+    let mut differing = 0usize;
+    for c in 0..ref_dims[2] {
+        for b in 0..ref_dims[1] {
+            for a in 0..ref_dims[0] {
+                let rv = reference.data[a + ref_dims[0] * (b + ref_dims[1] * c)];
+                let o = to_ours([a, b, c]);
+                let ov = ours.data[o[0] + nx * (o[1] + ny * o[2])];
+                if rv.to_bits() != ov.to_bits() {
+                    differing += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(differing, 0, "{what}: {differing} voxel values differ");
+}
+
+fn check_case(
+    dicom_dir: &Path,
+    reference: &Path,
+    pick: impl Fn(&twin_imaging::Stack) -> bool,
+    what: &str,
+) {
+    let report = scan_folder(dicom_dir, &Progress::new()).expect("scan");
+    let stack = report
+        .stacks()
+        .map(|(_, _, s)| s)
+        .find(|s| pick(s))
+        .unwrap_or_else(|| panic!("{what}: no matching stack"));
+    let vol = load_stack(stack, 0, &Progress::new(), DEFAULT_BUDGET_BYTES).expect("load");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ours.nii.gz");
+    write_nifti(&vol, &out).expect("write");
+    let ours = read_nifti(&out).expect("read ours");
+    let reference = read_nifti(reference).expect("read reference");
+    compare(&ours, &reference, what);
+}
+
+#[test]
+fn decubitus_series_match_dcm2niix() {
+    let Some(root) = require("dicom/mr_dcm_qa_decubitus") else {
+        return;
+    };
+    for (position, series, stamp) in [
+        ("HFS", "3_t1_fl2d_sag", "150138"),
+        ("HFDR", "2_t1_fl2d_sag", "151157"),
+        ("HFP", "2_t1_fl2d_sag", "151756"),
+        ("HFDL", "2_t1_fl2d_sag", "152351"),
+    ] {
+        let reference = root.join(format!(
+            "Ref_regenerated/t1_fl2d_sag_20220407{stamp}.nii.gz"
+        ));
+        check_case(
+            &root.join("In").join(position).join(series),
+            &reference,
+            |s| !s.multiframe,
+            position,
+        );
+    }
+}
+
+#[test]
+fn philips_classic_pcasl_matches_dcm2niix() {
+    let Some(root) = require("dicom/mr_dcm_qa_philips_enh") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Only the 1901 classic files (the folder also holds series 2001).
+    for entry in std::fs::read_dir(root.join("In/cl")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("1901_")
+        {
+            std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    check_case(
+        dir.path(),
+        &root.join("Ref/1901_WIP_3DpCASL_cl.nii.gz"),
+        |s| !s.multiframe && s.positions.len() == 40,
+        "Philips 1901 classic",
+    );
+}
+
+#[test]
+fn our_nifti_round_trips_the_demo_ct() {
+    let demo = twin_phantom::ensure_demo_patient().expect("demo");
+    let report = scan_folder(&demo.ct_dir, &Progress::new()).expect("scan");
+    let (_, _, stack) = report.stacks().next().expect("stack");
+    let vol = load_stack(stack, 0, &Progress::new(), DEFAULT_BUDGET_BYTES).expect("load");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ct.nii");
+    write_nifti(&vol, &out).expect("write");
+    let back = read_nifti(&out).expect("read");
+    assert_eq!(back.dims, vec![320, 224, 150]);
+    assert_eq!(back.data, vol.data);
+    // RAS = LPS with x and y negated.
+    let p = back.affine * Vector4::new(10.0, 20.0, 30.0, 1.0);
+    let q = vol.index_to_patient([10.0, 20.0, 30.0]);
+    assert!((p.x + q[0]).abs() < 1e-3 && (p.y + q[1]).abs() < 1e-3 && (p.z - q[2]).abs() < 1e-3);
+}
+
+#[test]
+fn the_comparison_catches_small_errors() {
+    let demo = twin_phantom::ensure_demo_patient().expect("demo");
+    let report = scan_folder(&demo.cardiac_dir, &Progress::new()).expect("scan");
+    let (_, _, stack) = report.stacks().next().expect("stack");
+    let vol = load_stack(stack, 0, &Progress::new(), DEFAULT_BUDGET_BYTES).expect("load");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cine.nii.gz");
+    write_nifti(&vol, &out).expect("write");
+    let ours = read_nifti(&out).expect("read");
+    compare(&ours, &ours, "identical");
+    let mut shifted = ours.clone();
+    shifted.affine[(0, 3)] += 0.01;
+    assert!(std::panic::catch_unwind(|| compare(&ours, &shifted, "shifted by 0.01 mm")).is_err());
+    let mut changed = ours.clone();
+    changed.data[12345] += 1.0;
+    assert!(std::panic::catch_unwind(|| compare(&ours, &changed, "one voxel changed")).is_err());
+    // A flipped copy with the matching affine is the same image.
+    let mut flipped = ours.clone();
+    let [nx, ny, nz] = [ours.dims[0], ours.dims[1], ours.dims[2]];
+    for k in 0..nz {
+        for j in 0..ny {
+            for i in 0..nx {
+                flipped.data[i + nx * (j + ny * k)] = ours.data[i + nx * ((ny - 1 - j) + ny * k)];
+            }
+        }
+    }
+    let col = Vector4::new(
+        ours.affine[(0, 1)],
+        ours.affine[(1, 1)],
+        ours.affine[(2, 1)],
+        0.0,
+    );
+    let origin = ours.affine.column(3) + col * (ny as f64 - 1.0);
+    flipped.affine.set_column(1, &(-col));
+    flipped.affine.set_column(3, &origin);
+    compare(&ours, &flipped, "row-flipped");
+}

@@ -28,7 +28,21 @@ pub struct InstanceHeader {
     pub image_type: Vec<String>,
     pub rows: u16,
     pub columns: u16,
+    /// NumberOfFrames of the file (1 for single-frame images).
     pub frames: u32,
+    /// For a frame of a multi-frame file: its 0-based index (each frame becomes
+    /// one `InstanceHeader` with that frame's functional-group attributes).
+    pub frame: Option<u32>,
+    pub echo_time: Option<f64>,
+    /// Phase (not magnitude) image, from ImageType / FrameType.
+    pub phase_image: bool,
+    /// A map derived by the scanner (e.g. a B0 field map), ordered after the
+    /// source images acquired with it.
+    pub derived_map: bool,
+    pub b_value: Option<f64>,
+    /// Philips private scale slope (2005,100E): with it, the quantitative
+    /// "floating point" value is `(stored·RS + RI) / (RS·SS)` (what dcm2niix writes).
+    pub philips_scale_slope: Option<f64>,
     /// PixelSpacing: (spacing between rows, spacing between columns) in mm.
     pub pixel_spacing: Option<[f64; 2]>,
     /// ImageOrientationPatient: row and column direction cosines.
@@ -116,23 +130,152 @@ pub fn looks_like_dicom(path: &Path) -> bool {
         .is_ok_and(|()| &buf[128..132] == b"DICM")
 }
 
-/// Reads the header of `path`, stopping before the pixel data.
+/// Reads the header of `path`, stopping before the pixel data. A multi-frame
+/// (enhanced) file gives one header per frame, with the geometry, rescale,
+/// timing and echo of that frame from its functional groups.
+pub fn read_headers(path: &Path) -> Result<Vec<InstanceHeader>, NotAnImage> {
+    let obj = open_header(path)?;
+    let h = file_header(&obj, path)?;
+    if h.frames <= 1 {
+        return Ok(vec![h]);
+    }
+    let shared = obj
+        .get(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE)
+        .and_then(|e| e.items())
+        .and_then(|items| items.first());
+    let per_frame = obj
+        .get(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE)
+        .and_then(|e| e.items());
+    let Some(per_frame) = per_frame else {
+        // Multi-frame without functional groups (e.g. an old cine): frames share
+        // the file's attributes.
+        return Ok((0..h.frames)
+            .map(|f| InstanceHeader {
+                frame: Some(f),
+                ..h.clone()
+            })
+            .collect());
+    };
+    if per_frame.len() != h.frames as usize {
+        return Err(NotAnImage::Unreadable(format!(
+            "NumberOfFrames is {} but the per-frame functional groups hold {} items",
+            h.frames,
+            per_frame.len()
+        )));
+    }
+    Ok(per_frame
+        .iter()
+        .enumerate()
+        .map(|(f, frame_groups)| {
+            // A macro in the per-frame item wins over the shared one.
+            let group = |seq: Tag| {
+                [Some(frame_groups), shared]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|g| g.get(seq).and_then(|e| e.items()).and_then(|i| i.first()))
+            };
+            let mut fh = h.clone();
+            fh.frame = Some(f as u32);
+            if let Some(g) = group(tags::PLANE_POSITION_SEQUENCE) {
+                fh.position = fixed(floats(g, tags::IMAGE_POSITION_PATIENT));
+            }
+            if let Some(g) = group(tags::PLANE_ORIENTATION_SEQUENCE) {
+                fh.orientation = fixed(floats(g, tags::IMAGE_ORIENTATION_PATIENT));
+            }
+            if let Some(g) = group(tags::PIXEL_MEASURES_SEQUENCE) {
+                fh.pixel_spacing = fixed(floats(g, tags::PIXEL_SPACING))
+                    .filter(|s: &[f64; 2]| s.iter().all(|x| *x > 0.0))
+                    .or(fh.pixel_spacing);
+                fh.slice_thickness = float(g, tags::SLICE_THICKNESS).or(fh.slice_thickness);
+            }
+            if let Some(g) = group(tags::FRAME_CONTENT_SEQUENCE) {
+                fh.temporal_position =
+                    int(g, tags::TEMPORAL_POSITION_INDEX).or(fh.temporal_position);
+            }
+            if let Some(g) = group(tags::CARDIAC_SYNCHRONIZATION_SEQUENCE) {
+                fh.trigger_time =
+                    float(g, tags::NOMINAL_CARDIAC_TRIGGER_DELAY_TIME).or(fh.trigger_time);
+            }
+            if let Some(g) = group(tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE) {
+                fh.rescale_slope = float(g, tags::RESCALE_SLOPE)
+                    .filter(|s| *s != 0.0)
+                    .unwrap_or(fh.rescale_slope);
+                fh.rescale_intercept =
+                    float(g, tags::RESCALE_INTERCEPT).unwrap_or(fh.rescale_intercept);
+            }
+            if let Some(g) = group(tags::MR_ECHO_SEQUENCE) {
+                fh.echo_time = float(g, tags::EFFECTIVE_ECHO_TIME).or(fh.echo_time);
+            }
+            if let Some(g) = group(tags::MR_DIFFUSION_SEQUENCE) {
+                fh.b_value = float(g, tags::DIFFUSION_B_VALUE).or(fh.b_value);
+            }
+            if let Some(ss) = philips_scale(frame_groups) {
+                fh.philips_scale_slope = Some(ss);
+            }
+            if let Some(g) = group(tags::MR_IMAGE_FRAME_TYPE_SEQUENCE)
+                .or_else(|| group(tags::CT_IMAGE_FRAME_TYPE_SEQUENCE))
+                && let Some(t) = text(g, tags::FRAME_TYPE)
+            {
+                fh.phase_image = is_phase_type(&t);
+                fh.derived_map = is_derived_map(&t);
+            }
+            fh
+        })
+        .collect())
+}
+
+const PHILIPS_SCALE_SLOPE: Tag = Tag(0x2005, 0x100E);
+
+/// The Philips private scale slope of a data set or of the items of its
+/// sequences (where enhanced files keep it per frame), if valid.
+fn philips_scale(obj: &InMemDicomObject) -> Option<f64> {
+    let valid = |v: f64| (v.is_finite() && v != 0.0).then_some(v);
+    if let Some(v) = float(obj, PHILIPS_SCALE_SLOPE).and_then(valid) {
+        return Some(v);
+    }
+    obj.iter()
+        .filter_map(|e| e.items())
+        .flatten()
+        .find_map(|item| float(item, PHILIPS_SCALE_SLOPE).and_then(valid))
+}
+
+fn is_derived_map(image_type: &str) -> bool {
+    image_type
+        .split('\\')
+        .any(|v| matches!(v.trim(), "FIELD_MAP" | "B0" | "B0_MAP"))
+}
+
+fn is_phase_type(image_type: &str) -> bool {
+    image_type
+        .split('\\')
+        .any(|v| matches!(v.trim(), "P" | "PHASE"))
+}
+
+/// Reads the header of `path`, stopping before the pixel data (the file-level
+/// attributes only; see [`read_headers`] for multi-frame files).
 pub fn read_header(path: &Path) -> Result<InstanceHeader, NotAnImage> {
+    file_header(&open_header(path)?, path)
+}
+
+fn open_header(path: &Path) -> Result<DefaultDicomObject, NotAnImage> {
     if !looks_like_dicom(path) {
         return Err(NotAnImage::NotDicom);
     }
-    let obj: DefaultDicomObject = OpenFileOptions::new()
+    OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
         .open_file(path)
-        .map_err(|e| NotAnImage::Unreadable(e.to_string()))?;
-    let rows = int(&obj, tags::ROWS).unwrap_or(0);
-    let columns = int(&obj, tags::COLUMNS).unwrap_or(0);
+        .map_err(|e| NotAnImage::Unreadable(e.to_string()))
+}
+
+fn file_header(obj: &DefaultDicomObject, path: &Path) -> Result<InstanceHeader, NotAnImage> {
+    let rows = int(obj, tags::ROWS).unwrap_or(0);
+    let columns = int(obj, tags::COLUMNS).unwrap_or(0);
     if rows <= 0 || columns <= 0 {
         return Err(NotAnImage::NoPixels);
     }
     let window = match (
-        float(&obj, tags::WINDOW_CENTER),
-        float(&obj, tags::WINDOW_WIDTH),
+        float(obj, tags::WINDOW_CENTER),
+        float(obj, tags::WINDOW_WIDTH),
     ) {
         (Some(c), Some(w)) if w > 0.0 => Some((c, w)),
         _ => None,
@@ -141,46 +284,52 @@ pub fn read_header(path: &Path) -> Result<InstanceHeader, NotAnImage> {
     Ok(InstanceHeader {
         path: path.to_owned(),
         identity: PatientIdentity {
-            name: text(&obj, tags::PATIENT_NAME).unwrap_or_default(),
-            id: text(&obj, tags::PATIENT_ID).unwrap_or_default(),
-            birth_date: text(&obj, tags::PATIENT_BIRTH_DATE).unwrap_or_default(),
-            accession: text(&obj, tags::ACCESSION_NUMBER).unwrap_or_default(),
+            name: text(obj, tags::PATIENT_NAME).unwrap_or_default(),
+            id: text(obj, tags::PATIENT_ID).unwrap_or_default(),
+            birth_date: text(obj, tags::PATIENT_BIRTH_DATE).unwrap_or_default(),
+            accession: text(obj, tags::ACCESSION_NUMBER).unwrap_or_default(),
         },
-        study_uid: text(&obj, tags::STUDY_INSTANCE_UID).unwrap_or_default(),
-        study_date: text(&obj, tags::STUDY_DATE).unwrap_or_default(),
-        study_description: text(&obj, tags::STUDY_DESCRIPTION).unwrap_or_default(),
-        series_uid: text(&obj, tags::SERIES_INSTANCE_UID).unwrap_or_default(),
-        series_number: int(&obj, tags::SERIES_NUMBER),
-        series_description: text(&obj, tags::SERIES_DESCRIPTION).unwrap_or_default(),
-        modality: text(&obj, tags::MODALITY).unwrap_or_default(),
+        study_uid: text(obj, tags::STUDY_INSTANCE_UID).unwrap_or_default(),
+        study_date: text(obj, tags::STUDY_DATE).unwrap_or_default(),
+        study_description: text(obj, tags::STUDY_DESCRIPTION).unwrap_or_default(),
+        series_uid: text(obj, tags::SERIES_INSTANCE_UID).unwrap_or_default(),
+        series_number: int(obj, tags::SERIES_NUMBER),
+        series_description: text(obj, tags::SERIES_DESCRIPTION).unwrap_or_default(),
+        modality: text(obj, tags::MODALITY).unwrap_or_default(),
         sop_class_uid: meta
             .media_storage_sop_class_uid()
             .trim_end_matches('\0')
             .to_owned(),
-        sop_instance_uid: text(&obj, tags::SOP_INSTANCE_UID).unwrap_or_default(),
+        sop_instance_uid: text(obj, tags::SOP_INSTANCE_UID).unwrap_or_default(),
         transfer_syntax: meta.transfer_syntax().trim_end_matches('\0').to_owned(),
-        instance_number: int(&obj, tags::INSTANCE_NUMBER),
-        image_type: text(&obj, tags::IMAGE_TYPE)
+        instance_number: int(obj, tags::INSTANCE_NUMBER),
+        image_type: text(obj, tags::IMAGE_TYPE)
             .map(|s| s.split('\\').map(|p| p.trim().to_owned()).collect())
             .unwrap_or_default(),
         rows: u16::try_from(rows).unwrap_or(0),
         columns: u16::try_from(columns).unwrap_or(0),
-        frames: int(&obj, tags::NUMBER_OF_FRAMES)
+        frames: int(obj, tags::NUMBER_OF_FRAMES)
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(1)
             .max(1),
-        pixel_spacing: fixed(floats(&obj, tags::PIXEL_SPACING))
+        frame: None,
+        echo_time: float(obj, tags::ECHO_TIME),
+        phase_image: text(obj, tags::IMAGE_TYPE).is_some_and(|t| is_phase_type(&t)),
+        derived_map: text(obj, tags::IMAGE_TYPE).is_some_and(|t| is_derived_map(&t)),
+        b_value: float(obj, tags::DIFFUSION_B_VALUE),
+        philips_scale_slope: philips_scale(obj),
+        pixel_spacing: fixed(floats(obj, tags::PIXEL_SPACING))
             .filter(|s: &[f64; 2]| s.iter().all(|x| *x > 0.0)),
-        orientation: fixed(floats(&obj, tags::IMAGE_ORIENTATION_PATIENT)),
-        position: fixed(floats(&obj, tags::IMAGE_POSITION_PATIENT)),
-        slice_thickness: float(&obj, tags::SLICE_THICKNESS),
-        trigger_time: float(&obj, tags::TRIGGER_TIME),
-        temporal_position: int(&obj, tags::TEMPORAL_POSITION_IDENTIFIER),
-        rescale_slope: float(&obj, tags::RESCALE_SLOPE)
+        orientation: fixed(floats(obj, tags::IMAGE_ORIENTATION_PATIENT)),
+        position: fixed(floats(obj, tags::IMAGE_POSITION_PATIENT)),
+        slice_thickness: float(obj, tags::SLICE_THICKNESS),
+        trigger_time: float(obj, tags::TRIGGER_TIME),
+        temporal_position: int(obj, tags::TEMPORAL_POSITION_IDENTIFIER),
+        rescale_slope: float(obj, tags::RESCALE_SLOPE)
             .filter(|s| *s != 0.0)
             .unwrap_or(1.0),
-        rescale_intercept: float(&obj, tags::RESCALE_INTERCEPT).unwrap_or(0.0),
-        photometric: text(&obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_default(),
+        rescale_intercept: float(obj, tags::RESCALE_INTERCEPT).unwrap_or(0.0),
+        photometric: text(obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_default(),
         window,
     })
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use twin_core::Progress;
 
 use crate::ImagingError;
-use crate::header::{InstanceHeader, NotAnImage, read_header};
+use crate::header::{InstanceHeader, NotAnImage, read_headers};
 use crate::identity::PatientIdentity;
 
 /// Result of scanning a folder tree.
@@ -65,7 +65,7 @@ pub struct Stack {
     /// Trigger times (ms) per phase, when present.
     pub trigger_times: Vec<f64>,
     pub localizer: bool,
-    /// Multi-frame instances (enhanced DICOM); assembled by frame, not by file.
+    /// Built from the frames of multi-frame (enhanced) files.
     pub multiframe: bool,
     pub transfer_syntaxes: Vec<String>,
     pub warnings: Vec<String>,
@@ -145,11 +145,11 @@ fn key(x: f64, scale: f64) -> i64 {
 pub fn scan_folder(root: &Path, progress: &Progress) -> Result<ScanReport, ImagingError> {
     let files = list_files(root)?;
     progress.begin("Reading DICOM headers", files.len() as u64);
-    let results: Vec<(PathBuf, Result<InstanceHeader, NotAnImage>)> = files
+    let results: Vec<(PathBuf, Result<Vec<InstanceHeader>, NotAnImage>)> = files
         .par_iter()
         .map(|path| {
             progress.check_cancelled()?;
-            let r = read_header(path);
+            let r = read_headers(path);
             progress.advance(1);
             Ok((path.clone(), r))
         })
@@ -162,7 +162,7 @@ pub fn scan_folder(root: &Path, progress: &Progress) -> Result<ScanReport, Imagi
     let mut headers = Vec::new();
     for (path, r) in results {
         match r {
-            Ok(h) => headers.push(h),
+            Ok(h) => headers.extend(h),
             Err(NotAnImage::NotDicom) => report.not_dicom += 1,
             Err(NotAnImage::NoPixels) => report.no_pixels += 1,
             Err(NotAnImage::Unreadable(msg)) => report.unreadable.push((path, msg)),
@@ -245,7 +245,15 @@ fn split_stacks(series_label: &str, instances: Vec<InstanceHeader>) -> Vec<Stack
             .pixel_spacing
             .map_or([0, 0], |p| [key(p[0], 1e4), key(p[1], 1e4)]);
         let or = h.orientation.map_or([0; 6], |o| o.map(|x| key(x, 1e4)));
-        let k = (h.is_localizer(), h.rows, h.columns, ps, or, h.frames > 1);
+        // Classic and enhanced copies of one acquisition may share a series: keep apart.
+        let k = (
+            h.is_localizer(),
+            h.rows,
+            h.columns,
+            ps,
+            or,
+            h.frame.is_some(),
+        );
         groups.entry(k).or_default().push(h);
     }
     // Largest stack first: it is the one a user most likely wants.
@@ -272,13 +280,7 @@ fn build_stack(id: String, mut instances: Vec<InstanceHeader>) -> Stack {
         (Some(n), Some(p)) => n.dot(&nalgebra::Vector3::from(p)),
         _ => 0.0,
     };
-    if h0.frames > 1 {
-        warnings.push(format!(
-            "multi-frame image ({} frames): per-frame geometry (functional groups) is not read yet, \
-             so it cannot be assembled into a volume",
-            h0.frames
-        ));
-    } else if !h0.has_geometry() {
+    if !h0.has_geometry() {
         warnings.push(
             "no patient geometry (ImagePositionPatient / ImageOrientationPatient / PixelSpacing \
              missing): shown as 2D images, not placed in 3D"
@@ -293,17 +295,32 @@ fn build_stack(id: String, mut instances: Vec<InstanceHeader>) -> Stack {
             by_pos.entry(key(dist(&h), 100.0)).or_default().push(h);
         }
     } else {
-        instances.sort_by_key(|h| h.instance_number.unwrap_or(i32::MAX));
+        instances.sort_by_key(|h| (h.instance_number.unwrap_or(i32::MAX), h.frame));
         for (i, h) in instances.into_iter().enumerate() {
             by_pos.insert(i as i64, vec![h]);
         }
     }
     let mut slices: Vec<Vec<InstanceHeader>> = by_pos.into_values().collect();
     for s in &mut slices {
+        // Volumes at one position: time first, then source images before
+        // scanner-derived maps, echo, magnitude before phase, diffusion
+        // weighting, and file/frame order.
         s.sort_by(|a, b| {
-            let ka = (a.temporal_position, a.trigger_time, a.instance_number);
-            let kb = (b.temporal_position, b.trigger_time, b.instance_number);
-            ka.partial_cmp(&kb).unwrap_or(std::cmp::Ordering::Equal)
+            let key = |h: &InstanceHeader| {
+                (
+                    h.temporal_position,
+                    h.trigger_time,
+                    h.derived_map,
+                    h.echo_time,
+                    h.phase_image,
+                    h.b_value,
+                    h.instance_number,
+                    h.frame,
+                )
+            };
+            key(a)
+                .partial_cmp(&key(b))
+                .unwrap_or(std::cmp::Ordering::Equal)
         });
     }
     let counts: Vec<usize> = slices.iter().map(Vec::len).collect();
@@ -338,7 +355,7 @@ fn build_stack(id: String, mut instances: Vec<InstanceHeader>) -> Stack {
         phases: phases.max(1),
         trigger_times,
         localizer: h0.is_localizer(),
-        multiframe: h0.frames > 1,
+        multiframe: h0.frame.is_some(),
         transfer_syntaxes: ts,
         warnings,
         slices,

@@ -76,12 +76,17 @@ impl Volume {
     }
 }
 
-fn decode_slice(h: &InstanceHeader) -> Result<Vec<f32>, ImagingError> {
+/// Decodes the frames `wanted` (header, slice index) of one file, opening it once.
+fn decode_file(
+    wanted: &[(&InstanceHeader, usize)],
+    progress: &Progress,
+) -> Result<Vec<(usize, Vec<f32>)>, ImagingError> {
+    let path = &wanted[0].0.path;
     let file_err = |message: String| ImagingError::File {
-        path: h.path.clone(),
+        path: path.clone(),
         message,
     };
-    let obj = open_file(&h.path).map_err(|e| file_err(format!("cannot read: {e}")))?;
+    let obj = open_file(path).map_err(|e| file_err(format!("cannot read: {e}")))?;
     let decoded = obj
         .decode_pixel_data()
         .map_err(|e| file_err(format!("cannot decode pixel data: {e}")))?;
@@ -92,26 +97,43 @@ fn decode_slice(h: &InstanceHeader) -> Result<Vec<f32>, ImagingError> {
         )));
     }
     let options = ConvertOptions::new().with_modality_lut(ModalityLutOption::None);
-    let raw: Vec<f32> = decoded
-        .to_vec_frame_with_options(0, &options)
-        .map_err(|e| file_err(format!("cannot convert pixel data: {e}")))?;
-    let expected = usize::from(h.rows) * usize::from(h.columns);
-    if raw.len() != expected {
-        return Err(file_err(format!(
-            "pixel data holds {} values, Rows × Columns = {expected}",
-            raw.len()
-        )));
+    let max_stored = ((1u64 << decoded.bits_stored().min(32)) - 1) as f32;
+    let mut out = Vec::with_capacity(wanted.len());
+    for (h, slice) in wanted {
+        progress.check_cancelled()?;
+        let frame = h.frame.unwrap_or(0);
+        let raw: Vec<f32> = decoded
+            .to_vec_frame_with_options(frame, &options)
+            .map_err(|e| {
+                file_err(format!(
+                    "cannot convert pixel data of frame {}: {e}",
+                    frame + 1
+                ))
+            })?;
+        let expected = usize::from(h.rows) * usize::from(h.columns);
+        if raw.len() != expected {
+            return Err(file_err(format!(
+                "frame {} holds {} values, Rows × Columns = {expected}",
+                frame + 1,
+                raw.len()
+            )));
+        }
+        let (slope, intercept) = (h.rescale_slope, h.rescale_intercept);
+        // Philips: quantitative floating-point values, (SV·RS + RI) / (RS·SS).
+        let divisor = h.philips_scale_slope.map_or(1.0, |ss| slope * ss);
+        let invert = h.photometric.eq_ignore_ascii_case("MONOCHROME1");
+        out.push((
+            *slice,
+            raw.into_iter()
+                .map(|v| {
+                    let v = f64::from(if invert { max_stored - v } else { v });
+                    ((v * slope + intercept) / divisor) as f32
+                })
+                .collect(),
+        ));
+        progress.advance(1);
     }
-    let (slope, intercept) = (h.rescale_slope as f32, h.rescale_intercept as f32);
-    let invert = h.photometric.eq_ignore_ascii_case("MONOCHROME1");
-    let max_stored = ((1u32 << decoded.bits_stored().min(31)) - 1) as f32;
-    Ok(raw
-        .into_iter()
-        .map(|v| {
-            let v = if invert { max_stored - v } else { v };
-            v * slope + intercept
-        })
-        .collect())
+    Ok(out)
 }
 
 /// Loads one phase of `stack` as a volume.
@@ -130,11 +152,6 @@ pub fn load_stack(
         stack: stack.id.clone(),
         message,
     };
-    if stack.multiframe {
-        return Err(geometry_err(
-            "multi-frame (enhanced) images are not assembled into volumes yet".to_owned(),
-        ));
-    }
     if phase >= stack.phases {
         return Err(geometry_err(format!(
             "phase {phase} requested, the stack has {}",
@@ -163,18 +180,23 @@ pub fn load_stack(
     let affine = stack_affine(stack, &instances)?;
 
     progress.begin("Decoding slices", nz as u64);
-    let slices: Vec<Vec<f32>> = instances
-        .par_iter()
-        .map(|h| {
-            progress.check_cancelled()?;
-            let s = decode_slice(h);
-            progress.advance(1);
-            s
-        })
+    // Group the slices by file so a multi-frame file is read and decoded once.
+    let mut by_file: std::collections::BTreeMap<&Path, Vec<(&InstanceHeader, usize)>> =
+        std::collections::BTreeMap::new();
+    for (slice, h) in instances.iter().enumerate() {
+        by_file
+            .entry(h.path.as_path())
+            .or_default()
+            .push((h, slice));
+    }
+    let decoded: Vec<Vec<(usize, Vec<f32>)>> = by_file
+        .into_par_iter()
+        .map(|(_, wanted)| decode_file(&wanted, progress))
         .collect::<Result<_, _>>()?;
-    let mut data = Vec::with_capacity(nx * ny * nz);
-    for s in slices {
-        data.extend_from_slice(&s);
+    let plane = nx * ny;
+    let mut data = vec![0f32; plane * nz];
+    for (slice, values) in decoded.into_iter().flatten() {
+        data[slice * plane..(slice + 1) * plane].copy_from_slice(&values);
     }
     let modality = first.modality.clone();
     let unit = if modality == "CT" { "HU" } else { "" }.to_owned();

@@ -284,11 +284,7 @@ fn browser_rows(report: &ScanReport) -> (Vec<StudyRow>, String) {
 
 fn stack_summary(s: &twin_imaging::Stack) -> String {
     let spacing = s.pixel_spacing.map_or(String::new(), |p| {
-        let dz = if s.positions.len() > 1 {
-            (s.positions[s.positions.len() - 1] - s.positions[0]) / (s.positions.len() - 1) as f64
-        } else {
-            0.0
-        };
+        let dz = s.mean_slice_step().unwrap_or(0.0);
         format!(", {:.2} × {:.2} × {:.2} mm", p[1], p[0], dz)
     });
     format!(

@@ -6,12 +6,18 @@ use twin_imaging::volume::DEFAULT_BUDGET_BYTES;
 use twin_imaging::{load_stack, scan_folder};
 use twin_mesh::{Grid, surface_nets};
 
-#[test]
-fn demo_ct_bone_surface_is_closed_and_lies_within_the_scan() {
+/// The demo patient and its CT, loaded from the DICOM files.
+fn demo_ct() -> (twin_phantom::DemoPatient, twin_imaging::Volume) {
     let demo = twin_phantom::ensure_demo_patient().expect("demo patient");
     let report = scan_folder(&demo.ct_dir, &Progress::new()).expect("scan");
     let (_, _, stack) = report.stacks().next().expect("stack");
     let vol = load_stack(stack, 0, &Progress::new(), DEFAULT_BUDGET_BYTES).expect("load");
+    (demo, vol)
+}
+
+#[test]
+fn demo_ct_bone_surface_is_closed_and_lies_within_the_scan() {
+    let (demo, vol) = demo_ct();
     let threshold = 200.0;
     let grid = Grid {
         dims: vol.dims,
@@ -42,10 +48,7 @@ fn legs_bottom(legs: &twin_phantom::legs::LegsPhantom) -> f32 {
 
 #[test]
 fn the_stump_side_has_less_bone_below_the_knee() {
-    let demo = twin_phantom::ensure_demo_patient().expect("demo patient");
-    let report = scan_folder(&demo.ct_dir, &Progress::new()).expect("scan");
-    let (_, _, stack) = report.stacks().next().expect("stack");
-    let vol = load_stack(stack, 0, &Progress::new(), DEFAULT_BUDGET_BYTES).expect("load");
+    let (demo, vol) = demo_ct();
     let mesh = surface_nets(
         Grid {
             dims: vol.dims,
@@ -82,10 +85,7 @@ fn femoral_shaft_volume_matches_the_analytic_annulus() {
     // radii 13.5 and 7.5 mm (marrow inside). At the iso-value half-way between
     // cortex (1300 HU) and its neighbours the surface is unbiased, so the
     // enclosed volume must match 2 · π(13.5² − 7.5²) · (slices × 3 mm).
-    let demo = twin_phantom::ensure_demo_patient().expect("demo patient");
-    let report = scan_folder(&demo.ct_dir, &Progress::new()).expect("scan");
-    let (_, _, stack) = report.stacks().next().expect("stack");
-    let vol = load_stack(stack, 0, &Progress::new(), DEFAULT_BUDGET_BYTES).expect("load");
+    let (demo, vol) = demo_ct();
     let legs = &demo.legs;
     let [nx, ny, _] = vol.dims;
     // Volume slice k holds z = slice_z(slices - 1 - k) (ascending z). Keep z in [-110, -20].

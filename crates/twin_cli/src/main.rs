@@ -101,12 +101,10 @@ fn ls(dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
     let stacks: Vec<StackListing> = report
         .stacks()
         .map(|(st, se, sk)| {
-            let step = if sk.positions.len() > 1 {
-                (sk.positions[sk.positions.len() - 1] - sk.positions[0])
-                    / (sk.positions.len() - 1) as f64
-            } else {
-                sk.first().and_then(|h| h.slice_thickness).unwrap_or(0.0)
-            };
+            let step = sk
+                .mean_slice_step()
+                .or_else(|| sk.first().and_then(|h| h.slice_thickness))
+                .unwrap_or(0.0);
             StackListing {
                 study_uid: st.uid.clone(),
                 study_date: st.date.clone(),

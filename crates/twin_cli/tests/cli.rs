@@ -77,41 +77,33 @@ fn phantom_output_is_byte_identical_to_the_cached_demo_patient() {
     assert!(compared > 20);
 }
 
+fn export(dir: &std::path::Path, series: &str, out: &std::path::Path) -> std::process::Output {
+    twin()
+        .args(["dicom", "export"])
+        .arg(dir)
+        .args(["--series", series, "--nifti"])
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn export_writes_nifti_outside_the_input_and_refuses_inside() {
     let demo = twin_phantom::ensure_demo_patient().unwrap();
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("legs.nii.gz");
-    let o = twin()
-        .args(["dicom", "export"])
-        .arg(&demo.ct_dir)
-        .args(["--series", "3.1", "--nifti"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = export(&demo.ct_dir, "3.1", &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let back = twin_imaging::nifti_io::read_nifti(&out).unwrap();
     assert_eq!(back.dims, vec![320, 224, 150]);
     // Inside the input folder: refused, nothing written.
     let inside = demo.ct_dir.join("should-not-exist.nii");
-    let o = twin()
-        .args(["dicom", "export"])
-        .arg(&demo.ct_dir)
-        .args(["--series", "3.1", "--nifti"])
-        .arg(&inside)
-        .output()
-        .unwrap();
+    let o = export(&demo.ct_dir, "3.1", &inside);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("refusing to write"));
     assert!(!inside.exists());
     // Unknown stack: the error lists the stacks there are.
-    let o = twin()
-        .args(["dicom", "export"])
-        .arg(&demo.ct_dir)
-        .args(["--series", "9.9", "--nifti"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = export(&demo.ct_dir, "9.9", &out);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("stacks: 3.1"));
 }

@@ -139,6 +139,7 @@ pub fn read_headers(path: &Path) -> Result<Vec<InstanceHeader>, NotAnImage> {
     if h.frames <= 1 {
         return Ok(vec![h]);
     }
+    let philips = is_philips(&obj);
     let shared = obj
         .get(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE)
         .and_then(|e| e.items())
@@ -209,7 +210,7 @@ pub fn read_headers(path: &Path) -> Result<Vec<InstanceHeader>, NotAnImage> {
             if let Some(g) = group(tags::MR_DIFFUSION_SEQUENCE) {
                 fh.b_value = float(g, tags::DIFFUSION_B_VALUE).or(fh.b_value);
             }
-            if let Some(ss) = philips_scale(frame_groups) {
+            if philips && let Some(ss) = philips_scale(frame_groups) {
                 fh.philips_scale_slope = Some(ss);
             }
             if let Some(g) = group(tags::MR_IMAGE_FRAME_TYPE_SEQUENCE)
@@ -225,6 +226,12 @@ pub fn read_headers(path: &Path) -> Result<Vec<InstanceHeader>, NotAnImage> {
 }
 
 const PHILIPS_SCALE_SLOPE: Tag = Tag(0x2005, 0x100E);
+
+/// Only Philips files carry the private scale slope; other vendors may use
+/// group 2005 for something else, and the search is skipped for them.
+fn is_philips(obj: &InMemDicomObject) -> bool {
+    text(obj, tags::MANUFACTURER).is_some_and(|m| m.to_ascii_uppercase().contains("PHILIPS"))
+}
 
 /// The Philips private scale slope of a data set or of the items of its
 /// sequences (where enhanced files keep it per frame), if valid.
@@ -317,7 +324,11 @@ fn file_header(obj: &DefaultDicomObject, path: &Path) -> Result<InstanceHeader, 
         phase_image: text(obj, tags::IMAGE_TYPE).is_some_and(|t| is_phase_type(&t)),
         derived_map: text(obj, tags::IMAGE_TYPE).is_some_and(|t| is_derived_map(&t)),
         b_value: float(obj, tags::DIFFUSION_B_VALUE),
-        philips_scale_slope: philips_scale(obj),
+        philips_scale_slope: if is_philips(obj) {
+            philips_scale(obj)
+        } else {
+            None
+        },
         pixel_spacing: fixed(floats(obj, tags::PIXEL_SPACING))
             .filter(|s: &[f64; 2]| s.iter().all(|x| *x > 0.0)),
         orientation: fixed(floats(obj, tags::IMAGE_ORIENTATION_PATIENT)),

@@ -177,7 +177,7 @@ pub fn load_stack(
         });
     }
     let warnings = stack.warnings.clone();
-    let affine = stack_affine(stack, &instances)?;
+    let affine = stack_affine(&instances)?;
 
     progress.begin("Decoding slices", nz as u64);
     // Group the slices by file so a multi-frame file is read and decoded once.
@@ -212,10 +212,7 @@ pub fn load_stack(
     })
 }
 
-fn stack_affine(
-    stack: &Stack,
-    instances: &[&InstanceHeader],
-) -> Result<Matrix4<f64>, ImagingError> {
+fn stack_affine(instances: &[&InstanceHeader]) -> Result<Matrix4<f64>, ImagingError> {
     let first = instances[0];
     let field = |field: &'static str| ImagingError::Field {
         path: first.path.clone(),
@@ -251,12 +248,7 @@ fn stack_affine(
         let n = (instances.len() - 1) as f64;
         // Irregular spacing and tilt were reported by the scan (stack warnings);
         // the affine keeps the mean step, sheared when the stack is tilted.
-        if stack.positions.windows(2).any(|w| w[1] - w[0] <= 1e-6) {
-            return Err(ImagingError::Geometry {
-                stack: stack.id.clone(),
-                message: "slices share the same position".to_owned(),
-            });
-        }
+        // Positions are distinct by construction (grouped at 0.01 mm).
         (last - origin) / n
     } else {
         normal * first.slice_thickness.filter(|t| *t > 0.0).unwrap_or(1.0)

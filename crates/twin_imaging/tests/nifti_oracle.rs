@@ -105,27 +105,6 @@ fn compare_volume(ours: &NiftiVolume, reference: &NiftiVolume, t: usize, what: &
     );
 }
 
-fn check_case(
-    dicom_dir: &Path,
-    reference: &Path,
-    pick: impl Fn(&twin_imaging::Stack) -> bool,
-    what: &str,
-) {
-    let report = scan_folder(dicom_dir, &Progress::new()).expect("scan");
-    let stack = report
-        .stacks()
-        .map(|(_, _, s)| s)
-        .find(|s| pick(s))
-        .unwrap_or_else(|| panic!("{what}: no matching stack"));
-    let vol = load_stack(stack, 0, &Progress::new(), DEFAULT_BUDGET_BYTES).expect("load");
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("ours.nii.gz");
-    write_nifti(&vol, &out).expect("write");
-    let ours = read_nifti(&out).expect("read ours");
-    let reference = read_nifti(reference).expect("read reference");
-    compare(&ours, &reference, what);
-}
-
 #[test]
 fn decubitus_series_match_dcm2niix() {
     let Some(root) = require("dicom/mr_dcm_qa_decubitus") else {
@@ -140,10 +119,12 @@ fn decubitus_series_match_dcm2niix() {
         let reference = root.join(format!(
             "Ref_regenerated/t1_fl2d_sag_20220407{stamp}.nii.gz"
         ));
-        check_case(
+        check_volume(
             &root.join("In").join(position).join(series),
+            &|s| !s.multiframe,
+            0,
             &reference,
-            |s| !s.multiframe,
+            0,
             position,
         );
     }
@@ -166,10 +147,12 @@ fn philips_classic_pcasl_matches_dcm2niix() {
             std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
         }
     }
-    check_case(
+    check_volume(
         dir.path(),
+        &|s| !s.multiframe && s.positions.len() == 40,
+        0,
         &root.join("Ref/1901_WIP_3DpCASL_cl.nii.gz"),
-        |s| !s.multiframe && s.positions.len() == 40,
+        0,
         "Philips 1901 classic",
     );
 }

@@ -56,6 +56,11 @@ pub struct InstanceHeader {
     pub rescale_intercept: f64,
     pub photometric: String,
     pub window: Option<(f64, f64)>,
+    /// Time between frames of a multi-frame cine without per-frame timing (ms).
+    pub frame_time: Option<f64>,
+    /// For one slice cut out of a Siemens mosaic: (tile index, tiles across).
+    /// `rows` and `columns` are then the tile's, not the stored image's.
+    pub mosaic: Option<(u32, u32)>,
 }
 
 impl InstanceHeader {
@@ -137,7 +142,7 @@ pub fn read_headers(path: &Path) -> Result<Vec<InstanceHeader>, NotAnImage> {
     let obj = open_header(path)?;
     let h = file_header(&obj, path)?;
     if h.frames <= 1 {
-        return Ok(vec![h]);
+        return Ok(demosaic(&obj, h));
     }
     let philips = is_philips(&obj);
     let shared = obj
@@ -342,5 +347,121 @@ fn file_header(obj: &DefaultDicomObject, path: &Path) -> Result<InstanceHeader, 
         rescale_intercept: float(obj, tags::RESCALE_INTERCEPT).unwrap_or(0.0),
         photometric: text(obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_default(),
         window,
+        frame_time: float(obj, tags::FRAME_TIME).filter(|t| *t > 0.0),
+        mosaic: None,
     })
+}
+
+const SIEMENS_MOSAIC_COUNT: Tag = Tag(0x0019, 0x100A);
+const SIEMENS_CSA_IMAGE: Tag = Tag(0x0029, 0x1010);
+
+/// Cuts a Siemens mosaic (ImageType MOSAIC: N slices tiled into one image)
+/// into one header per slice, with the slice's true position: ImagePositionPatient
+/// of a mosaic is that of the whole tiled image, so it is moved to the first
+/// tile's corner, and slices step along the CSA SliceNormalVector by
+/// SpacingBetweenSlices (the dcm2niix convention).
+fn demosaic(obj: &DefaultDicomObject, h: InstanceHeader) -> Vec<InstanceHeader> {
+    let is_mosaic = h.image_type.iter().any(|t| t == "MOSAIC")
+        && text(obj, tags::MANUFACTURER)
+            .is_some_and(|m| m.to_ascii_uppercase().contains("SIEMENS"));
+    if !is_mosaic || h.frames > 1 {
+        return vec![h];
+    }
+    let csa = obj
+        .get(SIEMENS_CSA_IMAGE)
+        .and_then(|e| e.to_bytes().ok())
+        .map(std::borrow::Cow::into_owned);
+    let count = int(obj, SIEMENS_MOSAIC_COUNT)
+        .filter(|n| *n > 0)
+        .or_else(|| {
+            csa.as_deref()
+                .and_then(|c| csa_values(c, "NumberOfImagesInMosaic"))
+                .and_then(|v| v.first()?.trim().parse().ok())
+        });
+    let Some(count) = count.and_then(|n| u32::try_from(n).ok()) else {
+        return vec![h];
+    };
+    let across = (f64::from(count)).sqrt().ceil() as u32;
+    if across == 0 || u32::from(h.rows) % across != 0 || u32::from(h.columns) % across != 0 {
+        return vec![h];
+    }
+    let (tile_rows, tile_cols) = (u32::from(h.rows) / across, u32::from(h.columns) / across);
+    let (Some(o), Some(ps), Some(p)) = (h.orientation, h.pixel_spacing, h.position) else {
+        return vec![h];
+    };
+    let row = Vector3::new(o[0], o[1], o[2]);
+    let col = Vector3::new(o[3], o[4], o[5]);
+    let Some(mut normal) = h.normal() else {
+        return vec![h];
+    };
+    if let Some(v) = csa
+        .as_deref()
+        .and_then(|c| csa_values(c, "SliceNormalVector"))
+        && let [x, y, z] = v
+            .iter()
+            .filter_map(|s| s.trim().parse::<f64>().ok())
+            .collect::<Vec<_>>()[..]
+        && Vector3::new(x, y, z).dot(&normal) < 0.0
+    {
+        normal = -normal;
+    }
+    let step = float(obj, tags::SPACING_BETWEEN_SLICES)
+        .filter(|s| *s > 0.0)
+        .or(h.slice_thickness)
+        .unwrap_or(1.0);
+    // Corner of the first tile: the mosaic corner moved by half the margin.
+    let origin = Vector3::from(p)
+        + row * ps[1] * f64::from(u32::from(h.columns) - tile_cols) / 2.0
+        + col * ps[0] * f64::from(u32::from(h.rows) - tile_rows) / 2.0;
+    (0..count)
+        .map(|i| {
+            let pos = origin + normal * step * f64::from(i);
+            InstanceHeader {
+                rows: tile_rows as u16,
+                columns: tile_cols as u16,
+                position: Some([pos.x, pos.y, pos.z]),
+                mosaic: Some((i, across)),
+                ..h.clone()
+            }
+        })
+        .collect()
+}
+
+/// Values of one element of a Siemens CSA header (the "SV10" layout).
+fn csa_values(bytes: &[u8], name: &str) -> Option<Vec<String>> {
+    let u32_at = |at: usize| -> Option<usize> {
+        Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize)
+    };
+    if !bytes.starts_with(b"SV10") {
+        return None;
+    }
+    let n_tags = u32_at(8)?;
+    if n_tags > 1000 {
+        return None;
+    }
+    let mut pos = 16;
+    for _ in 0..n_tags {
+        let raw = bytes.get(pos..pos + 64)?;
+        let tag_name = String::from_utf8_lossy(raw.split(|b| *b == 0).next()?).into_owned();
+        let n_items = u32_at(pos + 76)?;
+        pos += 84;
+        if n_items > 10_000 {
+            return None;
+        }
+        let mut items = Vec::new();
+        for _ in 0..n_items {
+            let len = u32_at(pos + 4)?;
+            pos += 16;
+            let data = bytes.get(pos..pos + len)?;
+            let text = String::from_utf8_lossy(data.split(|b| *b == 0).next()?).into_owned();
+            if !text.trim().is_empty() {
+                items.push(text);
+            }
+            pos += len.div_ceil(4) * 4;
+        }
+        if tag_name == name {
+            return Some(items);
+        }
+    }
+    None
 }

@@ -12,7 +12,9 @@
 
 pub mod header;
 pub mod identity;
+pub mod jpegls;
 pub mod nifti_io;
+pub mod pixels;
 pub mod scan;
 pub mod volume;
 

@@ -2,8 +2,6 @@
 
 use std::path::Path;
 
-use dicom::object::open_file;
-use dicom::pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder};
 use nalgebra::{Matrix4, Vector3, Vector4};
 use rayon::prelude::*;
 use twin_core::Progress;
@@ -86,36 +84,42 @@ fn decode_file(
         path: path.clone(),
         message,
     };
-    let obj = open_file(path).map_err(|e| file_err(format!("cannot read: {e}")))?;
-    let decoded = obj
-        .decode_pixel_data()
-        .map_err(|e| file_err(format!("cannot decode pixel data: {e}")))?;
-    if decoded.samples_per_pixel() != 1 {
-        return Err(file_err(format!(
-            "{} samples per pixel (colour images are not volumes)",
-            decoded.samples_per_pixel()
-        )));
-    }
-    let options = ConvertOptions::new().with_modality_lut(ModalityLutOption::None);
-    let max_stored = ((1u64 << decoded.bits_stored().min(32)) - 1) as f32;
+    progress.check_cancelled()?;
+    let mut frames: Vec<u32> = wanted.iter().map(|(h, _)| h.frame.unwrap_or(0)).collect();
+    frames.sort_unstable();
+    frames.dedup();
+    let stored = crate::pixels::decode_frames(path, &frames).map_err(file_err)?;
+    let max_stored = ((1u64 << stored.bits_stored.min(32)) - 1) as f64;
     let mut out = Vec::with_capacity(wanted.len());
     for (h, slice) in wanted {
         progress.check_cancelled()?;
         let frame = h.frame.unwrap_or(0);
-        let raw: Vec<f32> = decoded
-            .to_vec_frame_with_options(frame, &options)
-            .map_err(|e| {
-                file_err(format!(
-                    "cannot convert pixel data of frame {}: {e}",
-                    frame + 1
-                ))
-            })?;
+        let raw = &stored.frames[frames.binary_search(&frame).unwrap_or(0)];
+        let tile = match h.mosaic {
+            Some((index, across)) => {
+                let (tr, tc) = (usize::from(h.rows), usize::from(h.columns));
+                if stored.rows != tr * across as usize || stored.columns != tc * across as usize {
+                    return Err(file_err(format!(
+                        "mosaic of {}×{} is not {across}×{across} tiles of {tc}×{tr}",
+                        stored.columns, stored.rows
+                    )));
+                }
+                let (ty, tx) = ((index / across) as usize, (index % across) as usize);
+                let mut v = Vec::with_capacity(tr * tc);
+                for y in 0..tr {
+                    let start = (ty * tr + y) * stored.columns + tx * tc;
+                    v.extend_from_slice(&raw[start..start + tc]);
+                }
+                std::borrow::Cow::Owned(v)
+            }
+            None => std::borrow::Cow::Borrowed(raw.as_slice()),
+        };
         let expected = usize::from(h.rows) * usize::from(h.columns);
-        if raw.len() != expected {
+        if tile.len() != expected {
             return Err(file_err(format!(
                 "frame {} holds {} values, Rows × Columns = {expected}",
                 frame + 1,
-                raw.len()
+                tile.len()
             )));
         }
         let (slope, intercept) = (h.rescale_slope, h.rescale_intercept);
@@ -124,9 +128,10 @@ fn decode_file(
         let invert = h.photometric.eq_ignore_ascii_case("MONOCHROME1");
         out.push((
             *slice,
-            raw.into_iter()
-                .map(|v| {
-                    let v = f64::from(if invert { max_stored - v } else { v });
+            tile.iter()
+                .map(|&v| {
+                    let v = f64::from(v);
+                    let v = if invert { max_stored - v } else { v };
                     ((v * slope + intercept) / divisor) as f32
                 })
                 .collect(),

@@ -374,3 +374,23 @@ fn enhanced_multiframe_series_match_dcm2niix() {
         failures.join("\n")
     );
 }
+
+/// The same Siemens EPI mosaic in nine transfer syntaxes (explicit/implicit
+/// little endian, big endian, RLE, JPEG lossless ×2, JPEG-LS ×2, JPEG 2000):
+/// each de-mosaics to dcm2niix's 64×64×35 volume with identical values.
+#[test]
+fn mosaic_in_nine_transfer_syntaxes_matches_dcm2niix() {
+    let Some(root) = require("dicom/mr_dcm_qa_ts") else {
+        return;
+    };
+    for i in 1..=9 {
+        check_volume(
+            &root.join(format!("In/{i}.dcm")),
+            &|s| s.positions.len() == 35,
+            0,
+            &root.join(format!("Ref/{i}.nii")),
+            0,
+            &format!("dcm_qa_ts {i}"),
+        );
+    }
+}

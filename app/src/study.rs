@@ -170,7 +170,7 @@ fn preferred_stack(report: &ScanReport) -> Option<String> {
         .max_by_key(|s| {
             (
                 s.modality == "CT",
-                s.slices.len() * usize::from(s.rows) * usize::from(s.columns),
+                s.positions.len() * usize::from(s.rows) * usize::from(s.columns),
             )
         })
         .map(|s| s.id.clone())

@@ -20,7 +20,7 @@ pub mod volume;
 
 pub use identity::PatientIdentity;
 pub use scan::{ScanReport, Series, Stack, Study, scan_folder};
-pub use volume::{Volume, load_stack};
+pub use volume::{CineVolume, Volume, load_cine, load_stack};
 
 use std::path::PathBuf;
 

@@ -58,27 +58,30 @@ pub struct Stack {
     pub columns: u16,
     pub pixel_spacing: Option<[f64; 2]>,
     pub orientation: Option<[f64; 6]>,
-    /// Distinct slice positions along the normal (mm), ascending.
+    /// Slice positions along the normal (mm), ascending, of the first phase
+    /// (other phases may sit elsewhere: see `volumes`).
     pub positions: Vec<f64>,
-    /// Number of cardiac/temporal phases (1 for a static volume).
+    /// Number of cardiac/temporal phases or repeated volumes (1 for a static volume).
     pub phases: usize,
-    /// Trigger times (ms) per phase, when present.
+    /// Time of each phase (ms): TriggerTime, or FrameTime × frame for a cine
+    /// without per-frame timing. Empty when the volumes are not a time series.
     pub trigger_times: Vec<f64>,
     pub localizer: bool,
     /// Built from the frames of multi-frame (enhanced) files.
     pub multiframe: bool,
     pub transfer_syntaxes: Vec<String>,
     pub warnings: Vec<String>,
-    /// `slices[position][phase]`: the instance at each position and phase.
+    /// `volumes[phase][slice]`: the instances of each phase (or repeated
+    /// volume), ordered by position along the normal.
     #[serde(skip)]
-    pub slices: Vec<Vec<InstanceHeader>>,
+    pub volumes: Vec<Vec<InstanceHeader>>,
 }
 
 impl Stack {
     /// Number of instances in the stack.
     #[must_use]
     pub fn instance_count(&self) -> usize {
-        self.slices.iter().map(Vec::len).sum()
+        self.volumes.iter().map(Vec::len).sum()
     }
 
     /// Mean step between slice positions along the normal (mm), if there are
@@ -92,7 +95,7 @@ impl Stack {
     /// Any instance, for attributes shared by the whole stack.
     #[must_use]
     pub fn first(&self) -> Option<&InstanceHeader> {
-        self.slices.first().and_then(|s| s.first())
+        self.volumes.first().and_then(|s| s.first())
     }
 }
 
@@ -274,7 +277,7 @@ fn split_stacks(series_label: &str, instances: Vec<InstanceHeader>) -> Vec<Stack
         .collect()
 }
 
-fn build_stack(id: String, mut instances: Vec<InstanceHeader>) -> Stack {
+fn build_stack(id: String, instances: Vec<InstanceHeader>) -> Stack {
     let h0 = instances[0].clone();
     let mut warnings = Vec::new();
     let mut ts: Vec<String> = instances
@@ -295,61 +298,36 @@ fn build_stack(id: String, mut instances: Vec<InstanceHeader>) -> Stack {
                 .to_owned(),
         );
     }
-    // Group by position along the normal (0.01 mm); without geometry each
-    // instance is its own position, ordered by instance number.
-    let mut by_pos: BTreeMap<i64, Vec<InstanceHeader>> = BTreeMap::new();
-    if h0.has_geometry() {
-        for h in instances {
-            by_pos.entry(key(dist(&h), 100.0)).or_default().push(h);
-        }
+    let (volumes, note) = if h0.has_geometry() {
+        volumes_by_position(instances, &dist)
     } else {
-        instances.sort_by_key(|h| (h.instance_number.unwrap_or(i32::MAX), h.frame));
-        for (i, h) in instances.into_iter().enumerate() {
-            by_pos.insert(i as i64, vec![h]);
-        }
-    }
-    let mut slices: Vec<Vec<InstanceHeader>> = by_pos.into_values().collect();
-    for s in &mut slices {
-        // Volumes at one position: time first, then source images before
-        // scanner-derived maps, echo, magnitude before phase, diffusion
-        // weighting, and file/frame order.
-        s.sort_by(|a, b| {
-            let key = |h: &InstanceHeader| {
-                (
-                    h.temporal_position,
-                    h.trigger_time,
-                    h.derived_map,
-                    h.echo_time,
-                    h.phase_image,
-                    h.b_value,
-                    h.instance_number,
-                    h.frame,
-                )
-            };
-            key(a)
-                .partial_cmp(&key(b))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-    }
-    let counts: Vec<usize> = slices.iter().map(Vec::len).collect();
-    let phases = counts.iter().copied().min().unwrap_or(1);
-    if counts.iter().any(|&c| c != phases) {
-        warnings.push(format!(
-            "uneven number of images per slice position ({}–{}); only {phases} phase(s) are complete",
-            phases,
-            counts.iter().max().copied().unwrap_or(0)
-        ));
-    }
-    let trigger_times = if phases > 1 {
-        (0..phases)
-            .filter_map(|p| slices[0].get(p).and_then(|h| h.trigger_time))
-            .collect()
+        (volumes_without_geometry(instances), None)
+    };
+    warnings.extend(note);
+    let phases = volumes.len().max(1);
+    let times: Vec<Option<f64>> = volumes
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let h = &v[0];
+            h.trigger_time.or_else(|| {
+                (!h.has_geometry() && h.frames > 1)
+                    .then(|| {
+                        h.frame_time
+                            .map(|t| t * f64::from(h.frame.unwrap_or(i as u32)))
+                    })
+                    .flatten()
+            })
+        })
+        .collect();
+    let trigger_times = if phases > 1 && times.iter().all(Option::is_some) {
+        times.into_iter().flatten().collect()
     } else {
         Vec::new()
     };
-    let positions: Vec<f64> = slices.iter().map(|s| dist(&s[0])).collect();
+    let positions: Vec<f64> = volumes[0].iter().map(&dist).collect();
     if h0.has_geometry() {
-        warnings.extend(spacing_warnings(&positions, &slices));
+        warnings.extend(spacing_warnings(&positions, &volumes[0]));
     }
     Stack {
         id,
@@ -360,19 +338,132 @@ fn build_stack(id: String, mut instances: Vec<InstanceHeader>) -> Stack {
         pixel_spacing: h0.pixel_spacing,
         orientation: h0.orientation,
         positions,
-        phases: phases.max(1),
+        phases,
         trigger_times,
         localizer: h0.is_localizer(),
         multiframe: h0.frame.is_some(),
         transfer_syntaxes: ts,
         warnings,
-        slices,
+        volumes,
+    }
+}
+
+/// Volumes at one position: time first, then source images before
+/// scanner-derived maps, echo, magnitude before phase, diffusion weighting,
+/// and file/frame order.
+fn volume_order(a: &InstanceHeader, b: &InstanceHeader) -> std::cmp::Ordering {
+    let key = |h: &InstanceHeader| {
+        (
+            h.temporal_position,
+            h.trigger_time,
+            h.derived_map,
+            h.echo_time,
+            h.phase_image,
+            h.b_value,
+            h.instance_number,
+            h.frame,
+        )
+    };
+    key(a)
+        .partial_cmp(&key(b))
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+/// Splits oriented instances into volumes. Instances are grouped by position
+/// along the normal (0.01 mm); when every position holds the same number of
+/// images, volume `v` takes the `v`-th image of each position. When not (a
+/// cine whose phases were acquired at different slice positions, as in a
+/// short-axis stack with ED and ES offset by a slice), the instances are
+/// grouped by phase (TemporalPositionIndex / TriggerTime) instead, each phase
+/// with its own positions. Returns the volumes and a note for the user.
+fn volumes_by_position(
+    instances: Vec<InstanceHeader>,
+    dist: &dyn Fn(&InstanceHeader) -> f64,
+) -> (Vec<Vec<InstanceHeader>>, Option<String>) {
+    let mut by_pos: BTreeMap<i64, Vec<InstanceHeader>> = BTreeMap::new();
+    for h in &instances {
+        by_pos
+            .entry(key(dist(h), 100.0))
+            .or_default()
+            .push(h.clone());
+    }
+    let mut slices: Vec<Vec<InstanceHeader>> = by_pos.into_values().collect();
+    for s in &mut slices {
+        s.sort_by(volume_order);
+    }
+    let counts: Vec<usize> = slices.iter().map(Vec::len).collect();
+    let complete = counts.iter().copied().min().unwrap_or(1);
+    let most = counts.iter().copied().max().unwrap_or(1);
+    let transpose = |slices: &[Vec<InstanceHeader>], n: usize| -> Vec<Vec<InstanceHeader>> {
+        (0..n)
+            .map(|v| slices.iter().map(|s| s[v].clone()).collect())
+            .collect()
+    };
+    if complete == most {
+        return (transpose(&slices, complete), None);
+    }
+    // Phases at different positions: group by phase.
+    let mut by_phase: BTreeMap<(Option<i32>, Option<i64>), Vec<InstanceHeader>> = BTreeMap::new();
+    for h in instances {
+        let k = (h.temporal_position, h.trigger_time.map(|t| key(t, 100.0)));
+        by_phase.entry(k).or_default().push(h);
+    }
+    let usable = by_phase.len() > 1
+        && by_phase.values().all(|v| {
+            let mut p: Vec<i64> = v.iter().map(|h| key(dist(h), 100.0)).collect();
+            p.sort_unstable();
+            p.windows(2).all(|w| w[0] != w[1])
+        });
+    if usable {
+        let volumes: Vec<Vec<InstanceHeader>> = by_phase
+            .into_values()
+            .map(|mut v| {
+                v.sort_by(|a, b| dist(a).total_cmp(&dist(b)));
+                v
+            })
+            .collect();
+        let sizes: Vec<usize> = volumes.iter().map(Vec::len).collect();
+        let note = format!(
+            "the {} phases were acquired at different slice positions ({} slices per phase); \
+             each phase keeps its own geometry",
+            volumes.len(),
+            if sizes.iter().all(|&n| n == sizes[0]) {
+                sizes[0].to_string()
+            } else {
+                format!(
+                    "{}–{}",
+                    sizes.iter().min().unwrap_or(&0),
+                    sizes.iter().max().unwrap_or(&0)
+                )
+            }
+        );
+        return (volumes, Some(note));
+    }
+    (
+        transpose(&slices, complete.max(1)),
+        Some(format!(
+            "uneven number of images per slice position ({complete}–{most}); only {complete} \
+             phase(s) are complete"
+        )),
+    )
+}
+
+/// Instances without geometry: the frames of a multi-frame file are a cine
+/// (one phase per frame); separate single-frame images are 2D slices ordered
+/// by instance number.
+fn volumes_without_geometry(mut instances: Vec<InstanceHeader>) -> Vec<Vec<InstanceHeader>> {
+    instances.sort_by_key(|h| (h.instance_number.unwrap_or(i32::MAX), h.frame));
+    let one_file = instances.iter().all(|h| h.path == instances[0].path);
+    if one_file && instances.len() > 1 && instances[0].frame.is_some() {
+        instances.into_iter().map(|h| vec![h]).collect()
+    } else {
+        vec![instances]
     }
 }
 
 /// Irregular or missing slices, and gantry tilt (slices offset in-plane from one
 /// another, so the stack axis is not the image normal).
-fn spacing_warnings(positions: &[f64], slices: &[Vec<InstanceHeader>]) -> Vec<String> {
+fn spacing_warnings(positions: &[f64], slices: &[InstanceHeader]) -> Vec<String> {
     let mut out = Vec::new();
     if positions.len() < 2 {
         return out;
@@ -396,8 +487,8 @@ fn spacing_warnings(positions: &[f64], slices: &[Vec<InstanceHeader>]) -> Vec<St
             "irregular slice spacing: {lo:.3}–{hi:.3} mm (median {median:.3} mm){gap}"
         ));
     }
-    let first = &slices[0][0];
-    let last = &slices[slices.len() - 1][0];
+    let first = &slices[0];
+    let last = &slices[slices.len() - 1];
     if let (Some(n), Some(p0), Some(p1)) = (first.normal(), first.position, last.position) {
         let d = nalgebra::Vector3::from(p1) - nalgebra::Vector3::from(p0);
         let along = d.dot(&n);

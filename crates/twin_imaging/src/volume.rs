@@ -141,6 +141,16 @@ fn decode_file(
     Ok(out)
 }
 
+/// A cine series: one volume per cardiac phase (or repeated acquisition),
+/// with the time of each phase.
+#[derive(Debug, Clone)]
+pub struct CineVolume {
+    pub phases: Vec<Volume>,
+    /// Time of each phase in ms (TriggerTime, or FrameTime × frame); empty when
+    /// the series carries no timing.
+    pub times_ms: Vec<f64>,
+}
+
 /// Loads one phase of `stack` as a volume.
 ///
 /// Slices are ordered by ImagePositionPatient projected on the slice normal
@@ -153,38 +163,83 @@ pub fn load_stack(
     progress: &Progress,
     budget_bytes: u64,
 ) -> Result<Volume, ImagingError> {
-    let geometry_err = |message: String| ImagingError::Geometry {
-        stack: stack.id.clone(),
-        message,
-    };
-    if phase >= stack.phases {
-        return Err(geometry_err(format!(
-            "phase {phase} requested, the stack has {}",
-            stack.phases
-        )));
+    let instances = phase_instances(stack, phase)?;
+    check_budget(stack, &[instances.len()], budget_bytes)?;
+    progress.begin("Decoding slices", instances.len() as u64);
+    assemble(stack, &instances, progress)
+}
+
+/// Loads every phase of `stack` (a cine, or repeated volumes). The memory
+/// budget applies to all phases together, and is checked before decoding.
+pub fn load_cine(
+    stack: &Stack,
+    progress: &Progress,
+    budget_bytes: u64,
+) -> Result<CineVolume, ImagingError> {
+    let per_phase: Vec<Vec<&InstanceHeader>> = (0..stack.phases)
+        .map(|p| phase_instances(stack, p))
+        .collect::<Result<_, _>>()?;
+    let counts: Vec<usize> = per_phase.iter().map(Vec::len).collect();
+    check_budget(stack, &counts, budget_bytes)?;
+    progress.begin("Decoding phases", counts.iter().sum::<usize>() as u64);
+    let phases = per_phase
+        .iter()
+        .map(|inst| assemble(stack, inst, progress))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CineVolume {
+        phases,
+        times_ms: stack.trigger_times.clone(),
+    })
+}
+
+fn phase_instances(stack: &Stack, phase: usize) -> Result<Vec<&InstanceHeader>, ImagingError> {
+    let instances: Vec<&InstanceHeader> = stack
+        .volumes
+        .get(phase)
+        .ok_or_else(|| ImagingError::Geometry {
+            stack: stack.id.clone(),
+            message: format!("phase {phase} requested, the stack has {}", stack.phases),
+        })?
+        .iter()
+        .collect();
+    if instances.is_empty() {
+        return Err(ImagingError::Geometry {
+            stack: stack.id.clone(),
+            message: "the stack is empty".to_owned(),
+        });
     }
-    let instances: Vec<&InstanceHeader> =
-        stack.slices.iter().filter_map(|s| s.get(phase)).collect();
-    let first = instances
-        .first()
-        .ok_or_else(|| geometry_err("the stack is empty".to_owned()))?;
+    Ok(instances)
+}
+
+/// Refuses, before any allocation, volumes whose declared size exceeds the budget.
+fn check_budget(stack: &Stack, slices: &[usize], budget_bytes: u64) -> Result<(), ImagingError> {
+    let plane = u64::from(stack.columns) * u64::from(stack.rows) * 4;
+    let needed = slices.iter().fold(0u64, |acc, &n| {
+        acc.saturating_add(plane.saturating_mul(n as u64))
+    });
+    if needed > budget_bytes {
+        return Err(ImagingError::TooLarge {
+            path: stack.first().map(|h| h.path.clone()).unwrap_or_default(),
+            needed_mib: needed >> 20,
+            budget_mib: budget_bytes >> 20,
+        });
+    }
+    Ok(())
+}
+
+fn assemble(
+    stack: &Stack,
+    instances: &[&InstanceHeader],
+    progress: &Progress,
+) -> Result<Volume, ImagingError> {
+    let first = instances[0];
     let (nx, ny, nz) = (
         usize::from(stack.columns),
         usize::from(stack.rows),
         instances.len(),
     );
-    let needed = (nx as u64) * (ny as u64) * (nz as u64) * 4;
-    if needed > budget_bytes {
-        return Err(ImagingError::TooLarge {
-            path: first.path.clone(),
-            needed_mib: needed >> 20,
-            budget_mib: budget_bytes >> 20,
-        });
-    }
     let warnings = stack.warnings.clone();
-    let affine = stack_affine(&instances)?;
-
-    progress.begin("Decoding slices", nz as u64);
+    let affine = stack_affine(instances)?;
     // Group the slices by file so a multi-frame file is read and decoded once.
     let mut by_file: std::collections::BTreeMap<&Path, Vec<(&InstanceHeader, usize)>> =
         std::collections::BTreeMap::new();
@@ -277,7 +332,7 @@ pub fn load_first_volume(root: &Path, progress: &Progress) -> Result<Volume, Ima
         .stacks()
         .map(|(_, _, s)| s)
         .filter(|s| !s.localizer && !s.multiframe)
-        .max_by_key(|s| s.slices.len())
+        .max_by_key(|s| s.positions.len())
         .ok_or_else(|| ImagingError::NoDicom {
             path: root.to_owned(),
             files: report.files_seen,

@@ -283,17 +283,11 @@ fn browser_rows(report: &ScanReport) -> (Vec<StudyRow>, String) {
 }
 
 fn stack_summary(s: &twin_imaging::Stack) -> String {
+    let (slices, dz) = s.volume_grid();
     let spacing = s.pixel_spacing.map_or(String::new(), |p| {
-        let dz = s.mean_slice_step().unwrap_or(0.0);
-        format!(", {:.2} × {:.2} × {:.2} mm", p[1], p[0], dz)
+        format!(", {:.2} × {:.2} × {:.2} mm", p[1], p[0], dz.unwrap_or(0.0))
     });
-    format!(
-        "{} × {} × {}{}",
-        s.columns,
-        s.rows,
-        s.positions.len(),
-        spacing
-    )
+    format!("{} × {} × {}{}", s.columns, s.rows, slices, spacing)
 }
 
 fn open_initial_study(mut ws: ResMut<Workspace>, args: Res<Args>) {

@@ -70,9 +70,13 @@ struct StackListing {
     modality: String,
     /// Columns, rows, slices.
     dimensions: [usize; 3],
-    /// Column spacing, row spacing, mean slice step (mm); null without geometry.
+    /// Column spacing, row spacing, slice step along the stack axis (mm);
+    /// null without geometry.
     spacing_mm: Option<[f64; 3]>,
+    /// Phases (cardiac phases, or repeated volumes such as echoes).
     phases: usize,
+    /// Time of each phase (ms), when the phases are a time series.
+    phase_times_ms: Vec<f64>,
     instances: usize,
     localizer: bool,
     multiframe: bool,
@@ -101,8 +105,8 @@ fn ls(dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
     let stacks: Vec<StackListing> = report
         .stacks()
         .map(|(st, se, sk)| {
-            let step = sk
-                .mean_slice_step()
+            let (slices, step) = sk.volume_grid();
+            let step = step
                 .or_else(|| sk.first().and_then(|h| h.slice_thickness))
                 .unwrap_or(0.0);
             StackListing {
@@ -114,13 +118,10 @@ fn ls(dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
                 series_description: se.description.clone(),
                 stack_id: sk.id.clone(),
                 modality: sk.modality.clone(),
-                dimensions: [
-                    usize::from(sk.columns),
-                    usize::from(sk.rows),
-                    sk.positions.len(),
-                ],
+                dimensions: [usize::from(sk.columns), usize::from(sk.rows), slices],
                 spacing_mm: sk.pixel_spacing.map(|p| [p[1], p[0], step]),
                 phases: sk.phases,
+                phase_times_ms: sk.trigger_times.clone(),
                 instances: sk.instance_count(),
                 localizer: sk.localizer,
                 multiframe: sk.multiframe,

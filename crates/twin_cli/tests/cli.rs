@@ -107,3 +107,70 @@ fn export_writes_nifti_outside_the_input_and_refuses_inside() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("stacks: 3.1"));
 }
+
+/// `twin dicom ls ../shared/data/dicom --json` lists every series of the shared
+/// data with the dimensions of its assembled volume (dcm2niix's for the dcm_qa
+/// series, the MANIFEST's for the others) and its phases.
+#[test]
+fn ls_json_lists_every_shared_series_with_its_dimensions() {
+    let Some(dir) = twin_core::testdata::require("dicom") else {
+        return;
+    };
+    let out = twin()
+        .args(["dicom", "ls", "--json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["unreadable"].as_array().unwrap().len(), 0);
+    let mut got: Vec<(String, [u64; 3], u64)> = v["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let d = s["dimensions"].as_array().unwrap();
+            (
+                s["series_description"].as_str().unwrap().trim().to_owned(),
+                [0, 1, 2].map(|i| d[i].as_u64().unwrap()),
+                s["phases"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, [u64; 3], u64)> = [
+        ("DTI_PA-ALL_20d", [80, 80, 40], 13),
+        // Gantry-tilt CT: 28 irregular slices resampled every 4.22 mm.
+        ("", [512, 512, 37], 1),
+        ("ThorRoutine  2.0  D40s", [512, 512, 154], 1),
+        // One EPI mosaic in nine transfer syntaxes: nine volumes of 64×64×35.
+        ("ax_asc_35sl", [64, 64, 35], 9),
+        ("t1_fl2d_sag", [256, 256, 35], 1),
+        ("t1_fl2d_sag", [256, 256, 35], 1),
+        ("t1_fl2d_sag", [256, 256, 35], 1),
+        ("t1_fl2d_sag", [256, 256, 35], 1),
+        ("anat-T1w_acq-tfl", [128, 128, 96], 1),
+        ("gre_field_mapping", [64, 64, 33], 2),
+        ("gre_field_mapping", [64, 64, 33], 1),
+        ("asl_2d_tra", [64, 64, 12], 7),
+        ("REST1 w SMS PF7-8", [64, 64, 6], 4),
+        ("B0 NS", [64, 64, 32], 2),
+        ("3DpCASL", [96, 96, 40], 1),
+        ("3DpCASL", [96, 96, 40], 1),
+        ("fcMRI Field Mapping", [80, 80, 53], 4),
+        ("fcMRI Field Mapping", [80, 80, 53], 4),
+        // Sunnybrook: ED and ES, five slices each at their own positions.
+        ("CINESAX", [256, 256, 5], 2),
+        // Barré: 16 frames, no geometry.
+        ("", [256, 256, 1], 16),
+    ]
+    .into_iter()
+    .map(|(d, dims, p)| (d.to_owned(), dims, p))
+    .collect();
+    want.sort();
+    assert_eq!(got, want);
+}

@@ -84,14 +84,6 @@ impl Stack {
         self.volumes.iter().map(Vec::len).sum()
     }
 
-    /// Mean step between slice positions along the normal (mm), if there are
-    /// at least two positions.
-    #[must_use]
-    pub fn mean_slice_step(&self) -> Option<f64> {
-        let (first, last) = (self.positions.first()?, self.positions.last()?);
-        (self.positions.len() > 1).then(|| (last - first) / (self.positions.len() - 1) as f64)
-    }
-
     /// Any instance, for attributes shared by the whole stack.
     #[must_use]
     pub fn first(&self) -> Option<&InstanceHeader> {

@@ -238,8 +238,8 @@ fn assemble(
         usize::from(stack.rows),
         instances.len(),
     );
-    let warnings = stack.warnings.clone();
-    let affine = stack_affine(instances)?;
+    let mut warnings = stack.warnings.clone();
+    let mut affine = stack_affine(instances)?;
     // Group the slices by file so a multi-frame file is read and decoded once.
     let mut by_file: std::collections::BTreeMap<&Path, Vec<(&InstanceHeader, usize)>> =
         std::collections::BTreeMap::new();
@@ -258,6 +258,21 @@ fn assemble(
     for (slice, values) in decoded.into_iter().flatten() {
         data[slice * plane..(slice + 1) * plane].copy_from_slice(&values);
     }
+    let mut nz = nz;
+    if let Some(grid) = regular_grid(instances) {
+        data = resample_along_stack(&data, plane, &grid.offsets, grid.step, grid.count);
+        nz = grid.count;
+        for r in 0..3 {
+            affine[(r, 2)] = grid.direction[r] * grid.step;
+        }
+        warnings.push(format!(
+            "resampled onto a regular grid: {} slices every {:.3} mm along the stack \
+             (linear interpolation between the {} acquired slices)",
+            grid.count,
+            grid.step,
+            instances.len()
+        ));
+    }
     let modality = first.modality.clone();
     let unit = if modality == "CT" { "HU" } else { "" }.to_owned();
     Ok(Volume {
@@ -270,6 +285,112 @@ fn assemble(
         window: first.window,
         warnings,
     })
+}
+
+impl Stack {
+    /// Slice count and slice step (mm, along the stack axis, as in the
+    /// affine) of the first phase's volume as [`load_stack`] assembles it: the
+    /// acquired slices, or the regular grid an irregular stack is resampled onto.
+    #[must_use]
+    pub fn volume_grid(&self) -> (usize, Option<f64>) {
+        let instances: Vec<&InstanceHeader> = self
+            .volumes
+            .first()
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
+        if let Some(g) = regular_grid(&instances) {
+            return (g.count, Some(g.step));
+        }
+        let step = match (instances.first(), instances.last()) {
+            (Some(a), Some(b)) if instances.len() > 1 => {
+                a.position.zip(b.position).map(|(p, q)| {
+                    (Vector3::from(q) - Vector3::from(p)).norm() / (instances.len() - 1) as f64
+                })
+            }
+            _ => None,
+        };
+        (instances.len(), step)
+    }
+}
+
+/// A regular grid along the stack axis for irregularly spaced slices.
+struct RegularGrid {
+    /// Unit vector from the first slice origin towards the last.
+    direction: Vector3<f64>,
+    /// Offset of each acquired slice along `direction` (mm, first = 0).
+    offsets: Vec<f64>,
+    step: f64,
+    count: usize,
+}
+
+/// When the slice origins lie on one line (as they do with or without gantry
+/// tilt) but their steps differ by more than 1 % (missing or irregular
+/// slices), the grid to resample onto: the median step, from the first slice
+/// to the last. `None` for regular stacks, and for scattered origins (then the
+/// affine keeps the mean step and the scan's warning stands).
+fn regular_grid(instances: &[&InstanceHeader]) -> Option<RegularGrid> {
+    if instances.len() < 3 {
+        return None;
+    }
+    let p: Vec<Vector3<f64>> = instances
+        .iter()
+        .map(|h| h.position.map(Vector3::from))
+        .collect::<Option<_>>()?;
+    let span = p[p.len() - 1] - p[0];
+    let length = span.norm();
+    if length < 1e-6 {
+        return None;
+    }
+    let direction = span / length;
+    let offsets: Vec<f64> = p.iter().map(|q| (q - p[0]).dot(&direction)).collect();
+    let collinear = p
+        .iter()
+        .zip(&offsets)
+        .all(|(q, s)| ((q - p[0]) - direction * *s).norm() < 0.05);
+    let mut steps: Vec<f64> = offsets.windows(2).map(|w| w[1] - w[0]).collect();
+    steps.sort_by(f64::total_cmp);
+    let median = steps[steps.len() / 2];
+    let irregular = steps[steps.len() - 1] - steps[0] > 0.01 * median;
+    if !collinear || !irregular || steps[0] <= 0.0 || median <= 0.0 {
+        return None;
+    }
+    let count = (length / median + 1e-6).floor() as usize + 1;
+    (count <= 4 * instances.len()).then_some(RegularGrid {
+        direction,
+        offsets,
+        step: median,
+        count,
+    })
+}
+
+/// Linear interpolation between acquired slices (at `offsets`, ascending)
+/// onto `count` slices every `step` mm. The slices are translated copies of
+/// one in-plane grid along the stack direction, so interpolating pixel (i, j)
+/// of the two bracketing slices is exact for values linear in space.
+fn resample_along_stack(
+    data: &[f32],
+    plane: usize,
+    offsets: &[f64],
+    step: f64,
+    count: usize,
+) -> Vec<f32> {
+    let mut out = vec![0f32; plane * count];
+    out.par_chunks_mut(plane).enumerate().for_each(|(m, dst)| {
+        let s = m as f64 * step;
+        let k = offsets
+            .partition_point(|o| *o <= s)
+            .clamp(1, offsets.len() - 1)
+            - 1;
+        let w = ((s - offsets[k]) / (offsets[k + 1] - offsets[k])).clamp(0.0, 1.0) as f32;
+        let (a, b) = (
+            &data[k * plane..(k + 1) * plane],
+            &data[(k + 1) * plane..(k + 2) * plane],
+        );
+        for ((d, x), y) in dst.iter_mut().zip(a).zip(b) {
+            *d = x + (y - x) * w;
+        }
+    });
+    out
 }
 
 fn stack_affine(instances: &[&InstanceHeader]) -> Result<Matrix4<f64>, ImagingError> {

@@ -174,3 +174,42 @@ fn ls_json_lists_every_shared_series_with_its_dimensions() {
     want.sort();
     assert_eq!(got, want);
 }
+
+#[test]
+fn anonymize_writes_a_clean_copy_and_refuses_to_write_into_the_input() {
+    let demo = twin_phantom::ensure_demo_patient().expect("demo");
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("anon");
+    let o = twin()
+        .args(["dicom", "anonymize", "--json", "--shift-dates", "-30"])
+        .arg(&demo.ct_dir)
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files_written"], 150);
+    // The copy lists as the same stack, without the demo identity.
+    let o = twin()
+        .args(["dicom", "ls", "--json"])
+        .arg(&dest)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(!text.contains("DEMO^PATIENT") && !text.contains("TWIN-DEMO"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["stacks"][0]["dimensions"],
+        serde_json::json!([320, 224, 150])
+    );
+    // Into the input: refused, nothing written.
+    let o = twin()
+        .args(["dicom", "anonymize"])
+        .arg(&demo.ct_dir)
+        .arg(demo.ct_dir.join("anon"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("outside the input"));
+    assert!(!demo.ct_dir.join("anon").exists());
+}

@@ -5,11 +5,15 @@
 //! * [`volume`]: assemble a stack (one cardiac phase of it) into a [`Volume`] with
 //!   an affine from voxel indices to patient millimetres, rescaled to physical
 //!   values (HU for CT).
+//! * [`pixels`] / [`jpegls`]: stored pixel values for every transfer syntax.
+//! * [`deid`]: PS3.15 Basic Profile de-identification of a folder tree.
+//! * [`nifti_io`]: NIfTI-1 export (RAS sform/qform, as dcm2niix) and reading.
 //! * [`identity`]: the patient identity read from the headers, and the pseudonym
 //!   shown instead in privacy mode.
 //!
 //! No UI, no engine: callers pass a [`twin_core::Progress`] to follow and cancel work.
 
+pub mod deid;
 pub mod header;
 pub mod identity;
 pub mod jpegls;
@@ -23,6 +27,9 @@ pub use scan::{ScanReport, Series, Stack, Study, scan_folder};
 pub use volume::{CineVolume, Volume, load_cine, load_stack};
 
 use std::path::PathBuf;
+
+/// Implementation class UID written into the files Twinscope writes.
+pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.229398236108612437937306418263513004733";
 
 /// Errors from reading DICOM studies. Each names the file or field at fault.
 #[derive(Debug, thiserror::Error)]

@@ -108,7 +108,7 @@ impl ScanReport {
     }
 }
 
-fn list_files(root: &Path) -> Result<Vec<PathBuf>, ImagingError> {
+pub(crate) fn list_files(root: &Path) -> Result<Vec<PathBuf>, ImagingError> {
     let meta = std::fs::metadata(root).map_err(|e| ImagingError::Folder {
         path: root.to_owned(),
         message: e.to_string(),

@@ -232,14 +232,8 @@ fn assemble(
     instances: &[&InstanceHeader],
     progress: &Progress,
 ) -> Result<Volume, ImagingError> {
-    let first = instances[0];
-    let (nx, ny, nz) = (
-        usize::from(stack.columns),
-        usize::from(stack.rows),
-        instances.len(),
-    );
+    let (nx, ny) = (usize::from(stack.columns), usize::from(stack.rows));
     let mut warnings = stack.warnings.clone();
-    let mut affine = stack_affine(instances)?;
     // Group the slices by file so a multi-frame file is read and decoded once.
     let mut by_file: std::collections::BTreeMap<&Path, Vec<(&InstanceHeader, usize)>> =
         std::collections::BTreeMap::new();
@@ -249,14 +243,56 @@ fn assemble(
             .or_default()
             .push((h, slice));
     }
-    let decoded: Vec<Vec<(usize, Vec<f32>)>> = by_file
+    let results: Vec<(Vec<usize>, Result<Vec<(usize, Vec<f32>)>, ImagingError>)> = by_file
         .into_par_iter()
-        .map(|(_, wanted)| decode_file(&wanted, progress))
-        .collect::<Result<_, _>>()?;
+        .map(|(_, wanted)| {
+            let slices = wanted.iter().map(|w| w.1).collect();
+            (slices, decode_file(&wanted, progress))
+        })
+        .collect();
+    // A file that cannot be decoded costs its slices, not the volume: they
+    // are left out (and the gap resampled) with a warning naming the file.
+    let mut decoded = Vec::new();
+    let mut lost = std::collections::BTreeSet::new();
+    let mut first_error = None;
+    for (slices, r) in results {
+        match r {
+            Ok(v) => decoded.extend(v),
+            Err(ImagingError::Cancelled(c)) => return Err(ImagingError::Cancelled(c)),
+            Err(e) => {
+                warnings.push(format!("left out {} slice(s): {e}", slices.len()));
+                lost.extend(slices);
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if decoded.is_empty() {
+        return Err(first_error.unwrap_or_else(|| ImagingError::Geometry {
+            stack: stack.id.clone(),
+            message: "no slice could be decoded".to_owned(),
+        }));
+    }
+    // Renumber the kept slices.
+    let kept: Vec<&InstanceHeader> = instances
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !lost.contains(i))
+        .map(|(_, h)| *h)
+        .collect();
+    let new_index: std::collections::HashMap<usize, usize> = (0..instances.len())
+        .filter(|i| !lost.contains(i))
+        .enumerate()
+        .map(|(new, old)| (old, new))
+        .collect();
+    let instances = kept.as_slice();
+    let first = instances[0];
+    let nz = instances.len();
+    let mut affine = stack_affine(instances)?;
     let plane = nx * ny;
     let mut data = vec![0f32; plane * nz];
-    for (slice, values) in decoded.into_iter().flatten() {
-        data[slice * plane..(slice + 1) * plane].copy_from_slice(&values);
+    for (slice, values) in decoded {
+        let k = new_index[&slice];
+        data[k * plane..(k + 1) * plane].copy_from_slice(&values);
     }
     let mut nz = nz;
     if let Some(grid) = regular_grid(instances) {

@@ -27,6 +27,10 @@ use clap::Parser;
 pub struct Args {
     /// A folder (or file) of DICOM images to open; without it the demo patient opens.
     pub study: Option<PathBuf>,
+    /// Stack to show first (an id from `twin dicom ls`, e.g. 5.1); default:
+    /// the CT or largest stack.
+    #[arg(long, value_name = "ID")]
+    pub series: Option<String>,
     /// Privacy mode: show a pseudonym instead of the patient's name, ID and dates.
     #[arg(long)]
     pub privacy: bool,

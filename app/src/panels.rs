@@ -69,6 +69,7 @@ fn draw_panels(
     mut rect: ResMut<ViewportRect>,
     mut dialog: ResMut<FolderDialog>,
     camera: Query<&Transform, With<OrbitCamera>>,
+    time: Res<Time>,
     mut exit: MessageWriter<AppExit>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -101,7 +102,42 @@ fn draw_panels(
             actions.extend(twin_ui::side_panel(ui, &mut ws.browser));
             ui.allocate_rect(ui.available_rect_before_wrap(), egui::Sense::hover());
         });
-    let free = root.available_rect_before_wrap();
+    // With a volume: toolbar, then 3D | axial over coronal | sagittal.
+    let has_volume = ws.mpr.volume().is_some();
+    if has_volume {
+        ws.mpr.tick(time.elapsed_secs_f64());
+        egui::Panel::top("mpr-toolbar").show(&mut root, |ui| {
+            twin_ui::mpr_toolbar(ui, &mut ws.mpr);
+        });
+    }
+    let area = root.available_rect_before_wrap();
+    let free = if has_volume {
+        let mid = area.center();
+        let gap = 2.0;
+        let quad = |x0: f32, y0: f32, x1: f32, y1: f32| {
+            egui::Rect::from_min_max(egui::pos2(x0, y0), egui::pos2(x1, y1))
+        };
+        let views = [
+            (
+                twin_imaging::mpr::Plane::Axial,
+                quad(mid.x + gap, area.min.y, area.max.x, mid.y - gap),
+            ),
+            (
+                twin_imaging::mpr::Plane::Coronal,
+                quad(area.min.x, mid.y + gap, mid.x - gap, area.max.y),
+            ),
+            (
+                twin_imaging::mpr::Plane::Sagittal,
+                quad(mid.x + gap, mid.y + gap, area.max.x, area.max.y),
+            ),
+        ];
+        for (plane, r) in views {
+            twin_ui::mpr_view(&mut root, &mut ws.mpr, plane, r);
+        }
+        quad(area.min.x, area.min.y, mid.x - gap, mid.y - gap)
+    } else {
+        area
+    };
     rect.min = Vec2::new(free.min.x, free.min.y);
     rect.max = Vec2::new(free.max.x, free.max.y);
 

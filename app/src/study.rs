@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use bevy::prelude::*;
 use twin_core::Progress;
 use twin_imaging::volume::DEFAULT_BUDGET_BYTES;
-use twin_imaging::{ScanReport, Volume, load_stack, scan_folder};
+use twin_imaging::{ScanReport, Volume, load_cine, load_stack, scan_folder};
 use twin_mesh::{Grid, TriMesh, surface_nets};
 use twin_ui::{BrowserState, JobView, SeriesRow, StackRow, StudyRow};
 
@@ -36,6 +36,14 @@ enum JobResult {
         threshold: f32,
         default_threshold: bool,
     },
+    /// Previews of the stacks, by stack id.
+    Thumbnails(Vec<(String, twin_imaging::Thumbnail)>),
+    /// All phases of a cine series, after its first phase was shown.
+    Cine {
+        stack_id: String,
+        frames: Vec<Arc<Volume>>,
+        times_ms: Vec<f64>,
+    },
     Failed(String),
 }
 
@@ -53,6 +61,8 @@ pub struct Workspace {
     pub report: Option<Arc<ScanReport>>,
     pub volume: Option<Arc<Volume>>,
     pub job: Option<Job>,
+    /// The MPR views of the loaded volume (all phases of a cine).
+    pub mpr: twin_ui::MprState,
     /// A new surface for the viewport to show (taken by the viewport).
     pub new_surface: Option<TriMesh>,
     /// Set when a job finished (successfully or not) — used by `--screenshot`.
@@ -97,6 +107,12 @@ impl Workspace {
     /// Scans `folder` (or generates and opens the demo patient when `None`), then
     /// loads the most relevant stack and builds its surface.
     pub fn open(&mut self, folder: Option<PathBuf>) {
+        self.open_stack(folder, None);
+    }
+
+    /// As [`Self::open`], loading stack `initial` (if present) instead of the
+    /// preferred one.
+    pub fn open_stack(&mut self, folder: Option<PathBuf>, initial: Option<String>) {
         self.browser.studies.clear();
         self.browser.selected_stack = None;
         self.browser.surface = None;
@@ -104,6 +120,7 @@ impl Workspace {
         self.browser.source.clone_from(&folder);
         self.report = None;
         self.volume = None;
+        self.mpr = twin_ui::MprState::default();
         self.start("Opening study", move |progress, send| {
             let folder = if let Some(f) = folder {
                 f
@@ -120,6 +137,20 @@ impl Workspace {
             };
             let preferred = preferred_stack(&report);
             send(JobResult::Scanned(report.clone()));
+            progress.begin("Previews", report.stacks().count() as u64);
+            let thumbs = report
+                .stacks()
+                .filter_map(|(_, _, s)| {
+                    progress.advance(1);
+                    twin_imaging::thumbnail(s, 96)
+                        .ok()
+                        .map(|t| (s.id.clone(), t))
+                })
+                .collect();
+            send(JobResult::Thumbnails(thumbs));
+            let preferred = initial
+                .filter(|id| report.stack(id).is_some())
+                .or(preferred);
             if let Some(id) = preferred {
                 load_and_mesh(&report, &id, None, progress, send);
             }
@@ -211,7 +242,17 @@ fn load_and_mesh(
                 progress,
             ));
         }
-        Err(e) => send(JobResult::Failed(e.to_string())),
+        Err(e) => return send(JobResult::Failed(e.to_string())),
+    }
+    if stack.phases > 1 && !progress.is_cancelled() {
+        match load_cine(stack, progress, DEFAULT_BUDGET_BYTES) {
+            Ok(cine) => send(JobResult::Cine {
+                stack_id: stack_id.to_owned(),
+                frames: cine.phases.into_iter().map(Arc::new).collect(),
+                times_ms: cine.times_ms,
+            }),
+            Err(e) => send(JobResult::Failed(format!("cine phases: {e}"))),
+        }
     }
 }
 
@@ -262,6 +303,7 @@ fn browser_rows(report: &ScanReport) -> (Vec<StudyRow>, String) {
                             summary: stack_summary(sk),
                             phases: sk.phases,
                             warnings: sk.warnings.clone(),
+                            thumbnail: None,
                         })
                         .collect(),
                 })
@@ -292,7 +334,7 @@ fn stack_summary(s: &twin_imaging::Stack) -> String {
 
 fn open_initial_study(mut ws: ResMut<Workspace>, args: Res<Args>) {
     ws.browser.privacy = args.privacy;
-    ws.open(args.study.clone());
+    ws.open_stack(args.study.clone(), args.series.clone());
 }
 
 fn handle_dropped_files(
@@ -349,9 +391,41 @@ fn poll_job(mut ws: ResMut<Workspace>) {
                 }
                 ws.browser.threshold = threshold;
                 ws.browser.notices.clone_from(&volume.warnings);
+                if ws.browser.selected_stack.as_deref() != Some(&stack_id)
+                    || ws.mpr.frames.is_empty()
+                    || !ws.mpr.frames.iter().any(|f| Arc::ptr_eq(f, &volume))
+                {
+                    ws.mpr.set_frames(vec![volume.clone()], Vec::new());
+                }
                 ws.browser.selected_stack = Some(stack_id);
                 ws.volume = Some(volume);
                 ws.new_surface = Some(mesh);
+            }
+            Ok(JobResult::Thumbnails(thumbs)) => {
+                for (id, t) in thumbs {
+                    let t = Arc::new(t);
+                    for row in ws
+                        .browser
+                        .studies
+                        .iter_mut()
+                        .flat_map(|st| st.series.iter_mut())
+                        .flat_map(|se| se.stacks.iter_mut())
+                        .filter(|r| r.id == id)
+                    {
+                        row.thumbnail = Some(t.clone());
+                    }
+                }
+            }
+            Ok(JobResult::Cine {
+                stack_id,
+                frames,
+                times_ms,
+            }) => {
+                if ws.browser.selected_stack.as_deref() == Some(&stack_id) {
+                    // Phase 0 of the cine is the volume the surface was built from.
+                    ws.volume = frames.first().cloned();
+                    ws.mpr.set_phases(frames, times_ms);
+                }
             }
             Ok(JobResult::Failed(msg)) => {
                 if !job.progress.is_cancelled() {

@@ -27,7 +27,13 @@ impl Plugin for ViewportPlugin {
         .add_systems(Startup, setup_scene)
         .add_systems(
             Update,
-            (show_new_surface, orbit_camera, apply_viewport).chain(),
+            (
+                show_new_surface,
+                orbit_camera,
+                apply_viewport,
+                draw_crosshair,
+            )
+                .chain(),
         );
     }
 }
@@ -150,17 +156,60 @@ fn show_new_surface(
     ));
 }
 
+/// The MPR crosshair in 3D: three lines through it across the volume, in
+/// the colours of the views whose planes meet there.
+fn draw_crosshair(ws: Res<Workspace>, mut gizmos: Gizmos) {
+    let Some(volume) = ws.mpr.volume() else {
+        return;
+    };
+    let (lo, hi) = twin_imaging::mpr::bounds(volume);
+    let c = ws.mpr.crosshair;
+    let f = |p: [f64; 3]| lps_to_world(p.map(|v| v as f32));
+    // The x line lies in the axial and coronal planes, and so on.
+    let lines = [
+        (
+            [lo[0], c[1], c[2]],
+            [hi[0], c[1], c[2]],
+            Color::srgb(0.9, 0.3, 0.3),
+        ),
+        (
+            [c[0], lo[1], c[2]],
+            [c[0], hi[1], c[2]],
+            Color::srgb(0.92, 0.8, 0.27),
+        ),
+        (
+            [c[0], c[1], lo[2]],
+            [c[0], c[1], hi[2]],
+            Color::srgb(0.43, 0.78, 0.35),
+        ),
+    ];
+    for (a, b, colour) in lines {
+        gizmos.line(f(a), f(b), colour);
+    }
+}
+
 fn orbit_camera(
     buttons: Res<ButtonInput<MouseButton>>,
     motion: Res<AccumulatedMouseMotion>,
     scroll: Res<AccumulatedMouseScroll>,
     egui_input: Res<EguiWantsInput>,
+    rect: Res<ViewportRect>,
+    window: Query<&Window, With<bevy::window::PrimaryWindow>>,
     mut camera: Query<(&mut OrbitCamera, &mut Transform)>,
 ) {
     let Ok((mut orbit, mut transform)) = camera.single_mut() else {
         return;
     };
     if egui_input.wants_any_pointer_input() {
+        return;
+    }
+    // Only when the pointer is over the 3D view (not over the MPR views).
+    let inside = window
+        .single()
+        .ok()
+        .and_then(Window::cursor_position)
+        .is_some_and(|p| p.cmpge(rect.min).all() && p.cmplt(rect.max).all());
+    if !inside {
         return;
     }
     let delta = motion.delta;

@@ -17,6 +17,7 @@ pub mod deid;
 pub mod header;
 pub mod identity;
 pub mod jpegls;
+pub mod mpr;
 pub mod nifti_io;
 pub mod pixels;
 pub mod scan;
@@ -24,7 +25,7 @@ pub mod volume;
 
 pub use identity::PatientIdentity;
 pub use scan::{ScanReport, Series, Stack, Study, scan_folder};
-pub use volume::{CineVolume, Volume, load_cine, load_stack};
+pub use volume::{CineVolume, Thumbnail, Volume, load_cine, load_stack, thumbnail};
 
 use std::path::PathBuf;
 

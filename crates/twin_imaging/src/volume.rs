@@ -227,6 +227,9 @@ fn check_budget(stack: &Stack, slices: &[usize], budget_bytes: u64) -> Result<()
     Ok(())
 }
 
+/// Decoded slices of one file: (slice index, values).
+type DecodedSlices = Vec<(usize, Vec<f32>)>;
+
 fn assemble(
     stack: &Stack,
     instances: &[&InstanceHeader],
@@ -243,7 +246,7 @@ fn assemble(
             .or_default()
             .push((h, slice));
     }
-    let results: Vec<(Vec<usize>, Result<Vec<(usize, Vec<f32>)>, ImagingError>)> = by_file
+    let results: Vec<(Vec<usize>, Result<DecodedSlices, ImagingError>)> = by_file
         .into_par_iter()
         .map(|(_, wanted)| {
             let slices = wanted.iter().map(|w| w.1).collect();
@@ -497,4 +500,51 @@ pub fn load_first_volume(root: &Path, progress: &Progress) -> Result<Volume, Ima
             unreadable: report.unreadable.len(),
         })?;
     load_stack(stack, 0, progress, DEFAULT_BUDGET_BYTES)
+}
+
+/// A small grey-level preview of a stack: its middle slice (first phase),
+/// windowed from the 1st to the 99th percentile, at most `size` pixels on a side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thumbnail {
+    pub width: usize,
+    pub height: usize,
+    /// Row-major grey levels.
+    pub pixels: Vec<u8>,
+}
+
+/// Decodes one slice of `stack` into a [`Thumbnail`].
+pub fn thumbnail(stack: &Stack, size: usize) -> Result<Thumbnail, ImagingError> {
+    let instances = phase_instances(stack, 0)?;
+    let h = instances[instances.len() / 2];
+    let decoded = decode_file(&[(h, 0)], &Progress::new())?;
+    let values = &decoded[0].1;
+    let (w, hgt) = (usize::from(h.columns), usize::from(h.rows));
+    let mut sorted: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f32::total_cmp);
+    let q = |p: f64| {
+        sorted
+            .get(((sorted.len().max(1) - 1) as f64 * p) as usize)
+            .copied()
+    };
+    let (lo, hi) = (q(0.01).unwrap_or(0.0), q(0.99).unwrap_or(1.0));
+    let scale = (w.max(hgt) as f64 / size.max(1) as f64).max(1.0);
+    let (tw, th) = (
+        ((w as f64 / scale).round() as usize).max(1),
+        ((hgt as f64 / scale).round() as usize).max(1),
+    );
+    let mut pixels = Vec::with_capacity(tw * th);
+    for y in 0..th {
+        for x in 0..tw {
+            let sx = (((x as f64 + 0.5) * scale) as usize).min(w - 1);
+            let sy = (((y as f64 + 0.5) * scale) as usize).min(hgt - 1);
+            let v = values[sx + w * sy];
+            let g = ((v - lo) / (hi - lo).max(1e-6) * 255.0).clamp(0.0, 255.0);
+            pixels.push(g as u8);
+        }
+    }
+    Ok(Thumbnail {
+        width: tw,
+        height: th,
+        pixels,
+    })
 }

@@ -110,3 +110,19 @@ fn demo_cine_phase_geometry_is_oblique_and_ordered_by_position() {
     };
     assert!(f64::from(centre(4)) > 0.7 * h.signals.blood);
 }
+
+#[test]
+fn thumbnails_show_the_middle_slice_small() {
+    let demo = twin_phantom::ensure_demo_patient().expect("demo");
+    let report = twin_imaging::scan_folder(&demo.root, &twin_core::Progress::new()).unwrap();
+    for (_, _, stack) in report.stacks() {
+        let t = twin_imaging::thumbnail(stack, 64).unwrap();
+        assert!(
+            t.width <= 64 && t.height <= 64 && t.width.max(t.height) >= 63,
+            "{t:?}"
+        );
+        assert_eq!(t.pixels.len(), t.width * t.height);
+        // Something is visible: dark and bright pixels both present.
+        assert!(t.pixels.iter().any(|&p| p < 30) && t.pixels.iter().any(|&p| p > 200));
+    }
+}

@@ -34,6 +34,29 @@ pub struct StackRow {
     pub summary: String,
     pub phases: usize,
     pub warnings: Vec<String>,
+    /// Preview of the middle slice, once decoded.
+    pub thumbnail: Option<std::sync::Arc<twin_imaging::Thumbnail>>,
+}
+
+/// Draws a stack's thumbnail (texture cached in egui's memory per image).
+fn thumbnail(ui: &mut Ui, thumb: &std::sync::Arc<twin_imaging::Thumbnail>) {
+    let id = egui::Id::new(("thumbnail", std::sync::Arc::as_ptr(thumb) as usize));
+    let texture = ui.ctx().data(|d| d.get_temp::<egui::TextureHandle>(id));
+    let texture = texture.unwrap_or_else(|| {
+        let image = egui::ColorImage::from_gray([thumb.width, thumb.height], &thumb.pixels);
+        let t = ui
+            .ctx()
+            .load_texture("thumbnail", image, egui::TextureOptions::LINEAR);
+        ui.ctx().data_mut(|d| d.insert_temp(id, t.clone()));
+        t
+    });
+    let side = 48.0;
+    let (w, h) = (thumb.width as f32, thumb.height as f32);
+    let scale = side / w.max(h);
+    ui.add(egui::Image::new((
+        texture.id(),
+        egui::vec2(w * scale, h * scale),
+    )));
 }
 
 /// One series in the browser.
@@ -176,10 +199,16 @@ pub fn side_panel(ui: &mut Ui, state: &mut BrowserState) -> Vec<UiAction> {
         .auto_shrink([false, true])
         .show(ui, |ui| {
             for (si, study) in state.studies.iter().enumerate() {
+                // Dates are identifying too: hidden in privacy mode.
+                let date = if state.privacy {
+                    ""
+                } else {
+                    study.date.as_str()
+                };
                 let title = format!(
                     "{} · {} {}",
                     study.identity.display(state.privacy),
-                    study.date,
+                    date,
                     study.description
                 );
                 egui::CollapsingHeader::new(RichText::new(title).strong())
@@ -201,10 +230,15 @@ pub fn side_panel(ui: &mut Ui, state: &mut BrowserState) -> Vec<UiAction> {
                                 } else {
                                     String::new()
                                 };
-                                let text = format!("  {}  {}{}", stack.id, stack.summary, phases);
-                                if ui.selectable_label(selected, text).clicked() && !selected {
-                                    actions.push(UiAction::SelectStack(stack.id.clone()));
-                                }
+                                let text = format!("{}  {}{}", stack.id, stack.summary, phases);
+                                ui.horizontal(|ui| {
+                                    if let Some(t) = &stack.thumbnail {
+                                        thumbnail(ui, t);
+                                    }
+                                    if ui.selectable_label(selected, text).clicked() && !selected {
+                                        actions.push(UiAction::SelectStack(stack.id.clone()));
+                                    }
+                                });
                                 for w in &stack.warnings {
                                     ui.label(
                                         RichText::new(format!("    ⚠ {w}"))
@@ -281,6 +315,11 @@ mod tests {
                         summary: "320 × 224 × 150".into(),
                         phases: 1,
                         warnings: vec!["irregular slice spacing".into()],
+                        thumbnail: Some(std::sync::Arc::new(twin_imaging::Thumbnail {
+                            width: 2,
+                            height: 2,
+                            pixels: vec![0, 255, 255, 0],
+                        })),
                     }],
                 }],
             }],
@@ -344,7 +383,14 @@ mod tests {
     #[test]
     fn privacy_mode_paints_no_identity() {
         let text = painted_text(&mut demo_state(true));
-        for secret in ["DEMO", "PATIENT", "TWIN-DEMO-0001", "19700101", "DEMOACC"] {
+        for secret in [
+            "DEMO",
+            "PATIENT",
+            "TWIN-DEMO-0001",
+            "19700101",
+            "DEMOACC",
+            "20260102",
+        ] {
             assert!(
                 !text.contains(secret),
                 "privacy mode painted {secret:?}:\n{text}"

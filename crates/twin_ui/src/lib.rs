@@ -5,10 +5,12 @@
 //! panels testable with a bare `egui::Context` (see the tests).
 
 pub mod browser;
+pub mod mpr;
 pub mod orientation;
 
 pub use browser::{
     BrowserState, JobView, SeriesRow, StackRow, StudyRow, UiAction, menu_bar, side_panel,
     window_title,
 };
+pub use mpr::{MprState, WindowPreset, mpr_toolbar, mpr_view};
 pub use orientation::orientation_marker;

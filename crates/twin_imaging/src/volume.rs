@@ -75,10 +75,12 @@ impl Volume {
 }
 
 /// Decodes the frames `wanted` (header, slice index) of one file, opening it once.
+/// Writes slice `i` of `wanted` into `out[i]` (each Rows × Columns long).
 fn decode_file(
     wanted: &[(&InstanceHeader, usize)],
+    out: &mut [&mut [f32]],
     progress: &Progress,
-) -> Result<Vec<(usize, Vec<f32>)>, ImagingError> {
+) -> Result<(), ImagingError> {
     let path = &wanted[0].0.path;
     let file_err = |message: String| ImagingError::File {
         path: path.clone(),
@@ -90,8 +92,7 @@ fn decode_file(
     frames.dedup();
     let stored = crate::pixels::decode_frames(path, &frames).map_err(file_err)?;
     let max_stored = ((1u64 << stored.bits_stored.min(32)) - 1) as f64;
-    let mut out = Vec::with_capacity(wanted.len());
-    for (h, slice) in wanted {
+    for ((h, _), dst) in wanted.iter().zip(out.iter_mut()) {
         progress.check_cancelled()?;
         let frame = h.frame.unwrap_or(0);
         let raw = &stored.frames[frames.binary_search(&frame).unwrap_or(0)];
@@ -126,19 +127,20 @@ fn decode_file(
         // Philips: quantitative floating-point values, (SV·RS + RI) / (RS·SS).
         let divisor = h.philips_scale_slope.map_or(1.0, |ss| slope * ss);
         let invert = h.photometric.eq_ignore_ascii_case("MONOCHROME1");
-        out.push((
-            *slice,
-            tile.iter()
-                .map(|&v| {
-                    let v = f64::from(v);
-                    let v = if invert { max_stored - v } else { v };
-                    ((v * slope + intercept) / divisor) as f32
-                })
-                .collect(),
-        ));
+        if dst.len() != expected {
+            return Err(file_err(format!(
+                "slice of {expected} values does not fit the stack's {} (Rows/Columns differ)",
+                dst.len()
+            )));
+        }
+        for (d, &v) in dst.iter_mut().zip(tile.iter()) {
+            let v = f64::from(v);
+            let v = if invert { max_stored - v } else { v };
+            *d = ((v * slope + intercept) / divisor) as f32;
+        }
         progress.advance(1);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A cine series: one volume per cardiac phase (or repeated acquisition),
@@ -227,9 +229,6 @@ fn check_budget(stack: &Stack, slices: &[usize], budget_bytes: u64) -> Result<()
     Ok(())
 }
 
-/// Decoded slices of one file: (slice index, values).
-type DecodedSlices = Vec<(usize, Vec<f32>)>;
-
 fn assemble(
     stack: &Stack,
     instances: &[&InstanceHeader],
@@ -246,21 +245,36 @@ fn assemble(
             .or_default()
             .push((h, slice));
     }
-    let results: Vec<(Vec<usize>, Result<DecodedSlices, ImagingError>)> = by_file
+    // Decode straight into the volume: each file gets the slices it fills, so
+    // the peak memory is the volume plus one file's pixels per thread.
+    let plane = nx * ny;
+    let total = instances.len();
+    let mut data = vec![0f32; plane * total];
+    let mut chunks: Vec<Option<&mut [f32]>> = data.chunks_mut(plane).map(Some).collect();
+    let jobs: Vec<(Vec<(&InstanceHeader, usize)>, Vec<&mut [f32]>)> = by_file
+        .into_values()
+        .map(|wanted| {
+            let outs = wanted
+                .iter()
+                .map(|w| chunks[w.1].take().unwrap_or_default())
+                .collect();
+            (wanted, outs)
+        })
+        .collect();
+    let results: Vec<(Vec<usize>, Result<(), ImagingError>)> = jobs
         .into_par_iter()
-        .map(|(_, wanted)| {
+        .map(|(wanted, mut outs)| {
             let slices = wanted.iter().map(|w| w.1).collect();
-            (slices, decode_file(&wanted, progress))
+            (slices, decode_file(&wanted, &mut outs, progress))
         })
         .collect();
     // A file that cannot be decoded costs its slices, not the volume: they
     // are left out (and the gap resampled) with a warning naming the file.
-    let mut decoded = Vec::new();
     let mut lost = std::collections::BTreeSet::new();
     let mut first_error = None;
     for (slices, r) in results {
         match r {
-            Ok(v) => decoded.extend(v),
+            Ok(()) => {}
             Err(ImagingError::Cancelled(c)) => return Err(ImagingError::Cancelled(c)),
             Err(e) => {
                 warnings.push(format!("left out {} slice(s): {e}", slices.len()));
@@ -269,34 +283,28 @@ fn assemble(
             }
         }
     }
-    if decoded.is_empty() {
+    if lost.len() == total {
         return Err(first_error.unwrap_or_else(|| ImagingError::Geometry {
             stack: stack.id.clone(),
             message: "no slice could be decoded".to_owned(),
         }));
     }
-    // Renumber the kept slices.
-    let kept: Vec<&InstanceHeader> = instances
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !lost.contains(i))
-        .map(|(_, h)| *h)
-        .collect();
-    let new_index: std::collections::HashMap<usize, usize> = (0..instances.len())
-        .filter(|i| !lost.contains(i))
-        .enumerate()
-        .map(|(new, old)| (old, new))
-        .collect();
+    // Close the gaps left by lost slices.
+    let mut kept = Vec::with_capacity(total);
+    for (i, h) in instances.iter().enumerate() {
+        if !lost.contains(&i) {
+            let k = kept.len();
+            if k != i {
+                data.copy_within(i * plane..(i + 1) * plane, k * plane);
+            }
+            kept.push(*h);
+        }
+    }
+    data.truncate(kept.len() * plane);
     let instances = kept.as_slice();
     let first = instances[0];
     let nz = instances.len();
     let mut affine = stack_affine(instances)?;
-    let plane = nx * ny;
-    let mut data = vec![0f32; plane * nz];
-    for (slice, values) in decoded {
-        let k = new_index[&slice];
-        data[k * plane..(k + 1) * plane].copy_from_slice(&values);
-    }
     let mut nz = nz;
     if let Some(grid) = regular_grid(instances) {
         data = resample_along_stack(&data, plane, &grid.offsets, grid.step, grid.count);
@@ -516,9 +524,10 @@ pub struct Thumbnail {
 pub fn thumbnail(stack: &Stack, size: usize) -> Result<Thumbnail, ImagingError> {
     let instances = phase_instances(stack, 0)?;
     let h = instances[instances.len() / 2];
-    let decoded = decode_file(&[(h, 0)], &Progress::new())?;
-    let values = &decoded[0].1;
     let (w, hgt) = (usize::from(h.columns), usize::from(h.rows));
+    let mut buffer = vec![0f32; w * hgt];
+    decode_file(&[(h, 0)], &mut [buffer.as_mut_slice()], &Progress::new())?;
+    let values = &buffer;
     let mut sorted: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
     sorted.sort_by(f32::total_cmp);
     let q = |p: f64| {

@@ -88,7 +88,9 @@ def main():
         t = time.perf_counter()
         items = fn(root)
         seconds.append(time.perf_counter() - t)
-    print(json.dumps({"seconds": seconds, "items": items}))
+    import resource
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    print(json.dumps({"seconds": seconds, "items": items, "peak_rss_mib": peak_mib}))
 
 
 if __name__ == "__main__":

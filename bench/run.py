@@ -3,8 +3,12 @@
 and writes the results (machine, date, medians, ratios) into docs/PERFORMANCE.md.
 
 usage: bench/run.py [--repeat N] [--no-write] [BENCH ...]
-Benchmarks: dicom-scan-chest-ct, dicom-load-chest-ct (default: all).
+Benchmarks: dicom-scan-chest-ct, dicom-load-chest-ct, dicom-scan-ct-512x512x400,
+dicom-load-ct-512x512x400 (default: all). The 512×512×400 uncompressed CT is
+generated once by `twin-bench make-ct` into ~/.cache/twinscope (not the repo).
 Builds bench/ in release mode and the peers' virtualenv (bench/requirements.txt).
+Peak memory is each process's peak resident set (VmHWM / ru_maxrss), reported
+for the load benchmarks against the float32 volume's size.
 """
 import argparse
 import datetime
@@ -38,6 +42,12 @@ BENCHES = {
     "dicom-load-chest-ct": ("dicom-load", "dicom/ct_chest_covidctmd_normal001/dicom",
                             "Scan + decode + assemble to float32 HU volume, chest CT 512×512×154",
                             ["pydicom", "simpleitk"]),
+    "dicom-scan-ct-512x512x400": ("dicom-scan", "generated:ct-512x512x400",
+                                  "Header scan, uncompressed CT phantom (400 files)",
+                                  ["pydicom", "simpleitk"]),
+    "dicom-load-ct-512x512x400": ("dicom-load", "generated:ct-512x512x400",
+                                  "Scan + decode + assemble to float32 HU volume, uncompressed CT 512×512×400",
+                                  ["pydicom", "simpleitk"]),
 }
 
 
@@ -72,35 +82,48 @@ def main() -> int:
     py = subprocess.run([str(ROOT / "scripts/python-env"), str(ROOT / "bench/requirements.txt")],
                         check=True, capture_output=True, text=True).stdout.strip()
     data = shared_data()
+    cache = Path(os.environ.get("TWIN_CACHE") or Path.home() / ".cache/twinscope")
     rows = []
     for name in names:
         task, rel, what, peers = BENCHES[name]
-        inp = str(data / rel)
+        if rel.startswith("generated:"):
+            gen = cache / ("bench-" + rel.split(":", 1)[1])
+            if not (gen / "ct0400.dcm").exists():
+                subprocess.run([str(exe), "make-ct", str(gen)], check=True, capture_output=True)
+            inp = str(gen)
+        else:
+            inp = str(data / rel)
         # Warm the page cache and each tool once before timing.
         run_json([str(exe), task, inp, "--repeat", "1"])
         ours = run_json([str(exe), task, inp, "--repeat", str(args.repeat)])
         ours_s = statistics.median(ours["seconds"])
-        results = [("Twinscope", ours_s, ours["items"])]
+        results = [("Twinscope", ours_s, ours["items"], ours.get("peak_rss_mib"))]
         for peer in peers:
             cmd = [py, str(ROOT / "bench/peers.py"), peer, task, inp]
             run_json(cmd + ["1"])
             r = run_json(cmd + [str(args.repeat)])
-            results.append((peer, statistics.median(r["seconds"]), r["items"]))
-        for tool, s, items in results:
-            print(f"{name:24} {tool:10} {s * 1000:9.1f} ms  items={items}  ratio(peer/ours)={s / ours_s:6.2f}")
+            results.append((peer, statistics.median(r["seconds"]), r["items"], r.get("peak_rss_mib")))
+        for tool, s, items, peak in results:
+            print(f"{name:26} {tool:10} {s * 1000:9.1f} ms  items={items}  ratio(peer/ours)={s / ours_s:6.2f}"
+                  f"  peak={peak or 0:.0f} MiB")
         rows.append((name, what, results))
     if args.no_write:
         return 0
     today = datetime.date.today().isoformat()
     lines = [f"Measured {today} on {machine()} by `bench/run.py --repeat {args.repeat}` "
              f"(median of {args.repeat} warm runs; Twinscope release build).", "",
-             "| benchmark | tool | median | peer ÷ Twinscope |", "|---|---|---:|---:|"]
+             "| benchmark | tool | median | peer ÷ Twinscope | peak RSS | peak ÷ volume |",
+             "|---|---|---:|---:|---:|---:|"]
     for name, what, results in rows:
         ours_s = results[0][1]
-        for i, (tool, s, _) in enumerate(results):
+        task = BENCHES[name][0]
+        for i, (tool, s, items, peak) in enumerate(results):
             label = f"**{name}** — {what}" if i == 0 else ""
             ratio = "1.00" if i == 0 else f"{s / ours_s:.2f}×"
-            lines.append(f"| {label} | {tool} | {s * 1000:.1f} ms | {ratio} |")
+            peak_s = f"{peak:.0f} MiB" if peak else "–"
+            # Load benchmarks: items = voxels of the float32 volume.
+            vol = f"{peak / (items * 4 / 2**20):.2f}×" if peak and task == "dicom-load" else "–"
+            lines.append(f"| {label} | {tool} | {s * 1000:.1f} ms | {ratio} | {peak_s} | {vol} |")
     block = "\n".join(lines)
     text = DOC.read_text()
     new = re.sub(r"(<!-- bench:results -->\n).*?(\n<!-- /bench:results -->)", lambda m: m.group(1) + block + m.group(2), text, flags=re.S)

@@ -4,6 +4,11 @@
 //! Tasks:
 //! * `dicom-scan`: header scan of a folder (group into studies/series/stacks).
 //! * `dicom-load`: scan + assemble the largest stack into a volume.
+//! * `make-ct OUT [COLS ROWS SLICES]`: writes an uncompressed CT phantom
+//!   (default 512×512×400) as DICOM into OUT, for the large-volume benchmark.
+//!
+//! The JSON also carries `peak_rss_mib`, the process's peak resident memory
+//! (VmHWM), for the memory goal.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -18,6 +23,10 @@ fn main() -> anyhow::Result<()> {
     }
     let task = args[1].as_str();
     let input = PathBuf::from(&args[2]);
+    if task == "make-ct" {
+        let n = |i: usize, d: u16| args.get(i).and_then(|v| v.parse().ok()).unwrap_or(d);
+        return make_ct(&input, n(3, 512), n(4, 512), usize::from(n(5, 400)));
+    }
     let repeat: usize = match args.iter().position(|a| a == "--repeat") {
         Some(i) => args
             .get(i + 1)
@@ -45,7 +54,82 @@ fn main() -> anyhow::Result<()> {
     }
     println!(
         "{}",
-        serde_json::json!({ "task": task, "input": input, "seconds": seconds, "items": items })
+        serde_json::json!({
+            "task": task,
+            "input": input,
+            "seconds": seconds,
+            "items": items,
+            "peak_rss_mib": peak_rss_mib(),
+        })
     );
+    Ok(())
+}
+
+/// Peak resident set size of this process (MiB), from /proc/self/status.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// An axial CT of an elliptic body (soft tissue 40 HU, fat ring −100 HU) with
+/// a spine-like bone disc (700 HU) in air (−1000 HU), 0.7 mm pixels, 1.25 mm
+/// slices, written uncompressed (Explicit VR Little Endian), files in reverse
+/// spatial order.
+fn make_ct(dir: &std::path::Path, cols: u16, rows: u16, slices: usize) -> anyhow::Result<()> {
+    use dicom::core::VR;
+    use dicom::dictionary_std::{tags, uids};
+    use twin_phantom::dicom_out::{ImageBuilder, ds, ds_multi};
+    std::fs::create_dir_all(dir)?;
+    let (px, dz) = (0.7, 1.25);
+    let (cx, cy) = (f64::from(cols) / 2.0, f64::from(rows) / 2.0);
+    let mut image = Vec::with_capacity(usize::from(cols) * usize::from(rows));
+    for j in 0..rows {
+        for i in 0..cols {
+            let (x, y) = ((f64::from(i) - cx) * px, (f64::from(j) - cy) * px);
+            let body = (x / 160.0).powi(2) + (y / 110.0).powi(2);
+            let bone = (x.powi(2) + (y - 60.0).powi(2)).sqrt() < 18.0;
+            let hu: f64 = if body > 1.0 {
+                -1000.0
+            } else if bone {
+                700.0
+            } else if body > 0.85 {
+                -100.0
+            } else {
+                40.0
+            };
+            image.push((hu + 1024.0) as u16);
+        }
+    }
+    let study = "2.25.318212765112030431139001190013290001";
+    let series = "2.25.318212765112030431139001190013290002";
+    for k in 0..slices {
+        let z = -(k as f64) * dz;
+        let mut b = ImageBuilder::new();
+        b.common(study, "1", "Benchmark CT phantom", "20260101", "120000")
+            .str(tags::MODALITY, VR::CS, "CT")
+            .str(tags::SERIES_INSTANCE_UID, VR::UI, series)
+            .str(tags::SERIES_NUMBER, VR::IS, "1")
+            .str(tags::INSTANCE_NUMBER, VR::IS, &(k + 1).to_string())
+            .str(tags::IMAGE_TYPE, VR::CS, "ORIGINAL\\PRIMARY\\AXIAL")
+            .str(
+                tags::IMAGE_POSITION_PATIENT,
+                VR::DS,
+                &ds_multi(&[-cx * px, -cy * px, z]),
+            )
+            .str(tags::IMAGE_ORIENTATION_PATIENT, VR::DS, "1\\0\\0\\0\\1\\0")
+            .str(tags::PIXEL_SPACING, VR::DS, &ds_multi(&[px, px]))
+            .str(tags::SLICE_THICKNESS, VR::DS, &ds(dz))
+            .str(tags::RESCALE_INTERCEPT, VR::DS, "-1024")
+            .str(tags::RESCALE_SLOPE, VR::DS, "1")
+            .pixels_u16(rows, cols, 12, image.clone());
+        b.write(
+            &dir.join(format!("ct{:04}.dcm", slices - k)),
+            uids::CT_IMAGE_STORAGE,
+            &format!("{series}.{}", k + 1),
+        )?;
+    }
+    println!("{}", serde_json::json!({ "written": slices, "dir": dir }));
     Ok(())
 }

@@ -229,6 +229,9 @@ fn check_budget(stack: &Stack, slices: &[usize], budget_bytes: u64) -> Result<()
     Ok(())
 }
 
+/// The slices one file fills: (header, slice index) and the output slices.
+type FileJob<'a, 'b> = (Vec<(&'a InstanceHeader, usize)>, Vec<&'b mut [f32]>);
+
 fn assemble(
     stack: &Stack,
     instances: &[&InstanceHeader],
@@ -251,7 +254,7 @@ fn assemble(
     let total = instances.len();
     let mut data = vec![0f32; plane * total];
     let mut chunks: Vec<Option<&mut [f32]>> = data.chunks_mut(plane).map(Some).collect();
-    let jobs: Vec<(Vec<(&InstanceHeader, usize)>, Vec<&mut [f32]>)> = by_file
+    let jobs: Vec<FileJob> = by_file
         .into_values()
         .map(|wanted| {
             let outs = wanted

@@ -79,6 +79,9 @@ pub struct NiftiVolume {
     /// Values in NIfTI order (first index fastest).
     pub data: Vec<f32>,
     pub affine: Matrix4<f64>,
+    /// The file's scaling (value = stored · slope + inter); (1, 0) when none.
+    pub scl_slope: f32,
+    pub scl_inter: f32,
 }
 
 /// Reads a `.nii` / `.nii.gz` file.
@@ -108,5 +111,16 @@ pub fn read_nifti(path: &Path) -> Result<NiftiVolume, ImagingError> {
     let dims = array.shape().to_vec();
     // Fortran (first index fastest) order, as in the file.
     let data: Vec<f32> = array.t().iter().copied().collect();
-    Ok(NiftiVolume { dims, data, affine })
+    let (scl_slope, scl_inter) = if h.scl_slope == 0.0 {
+        (1.0, 0.0)
+    } else {
+        (h.scl_slope, h.scl_inter)
+    };
+    Ok(NiftiVolume {
+        dims,
+        data,
+        affine,
+        scl_slope,
+        scl_inter,
+    })
 }

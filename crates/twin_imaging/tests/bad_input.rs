@@ -36,16 +36,7 @@ fn missing_path_is_a_clear_error() {
 
 #[test]
 fn truncated_file_is_reported_and_the_rest_still_scans() {
-    let demo = twin_phantom::ensure_demo_patient().expect("demo patient");
-    let dir = tempfile::tempdir().unwrap();
-    let mut names: Vec<_> = std::fs::read_dir(&demo.ct_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    names.sort();
-    for p in names.iter().take(5) {
-        std::fs::copy(p, dir.path().join(p.file_name().unwrap())).unwrap();
-    }
+    let (dir, _) = demo_ct_subset(5);
     // A DICOM preamble followed by garbage.
     let mut bad = vec![0u8; 128];
     bad.extend_from_slice(b"DICM");

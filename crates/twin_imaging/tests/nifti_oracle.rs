@@ -271,8 +271,8 @@ fn enhanced_multiframe_series_match_dcm2niix() {
         "mr_dcm_qa_enh/Ref/Philips_WIP_B0_NS_801_e1.nii".into(),
         0,
     ));
-    // The Philips B0 map in Hz (volume 1) is left out: dcm2niix rescales it
-    // differently (ref −0.1191 vs our −0.1221 at stored 0); to be understood.
+    // The Philips B0 map in Hz and the phase images: see
+    // `philips_maps_match_dcm2niix_in_stored_values`.
     cases.push((
         "mr_dcm_qa_xa30/In/5_anat-T1w_acq-tfl".into(),
         any,
@@ -326,8 +326,6 @@ fn enhanced_multiframe_series_match_dcm2niix() {
         "mr_dcm_qa_philips_enh/Ref/1901_WIP_3DpCASL_enh_real.nii.gz".into(),
         0,
     ));
-    // Philips phase images (e1_ph, e2_ph) are left out: our radians differ from
-    // dcm2niix's by ~1e-4 relative (scaling not yet understood; see the note).
     for (t, name) in [(0, "e1"), (2, "e2")] {
         cases.push((
             "mr_dcm_qa_philips_enh/In/enh".into(),
@@ -392,5 +390,75 @@ fn mosaic_in_nine_transfer_syntaxes_matches_dcm2niix() {
             0,
             &format!("dcm_qa_ts {i}"),
         );
+    }
+}
+
+/// Philips B0 field map (Hz) and phase images: dcm2niix keeps the stored
+/// values (int16) with its own float32 scl_slope/scl_inter (B0: slope
+/// 0.24420166 for RescaleSlope 0.24420024; phase: ±π over the stored range),
+/// while we apply the file's rescale and Philips scale slope in f64. The
+/// physical values agree to ~1e-5 (B0, Hz) and ~6e-5 relative (phase). The
+/// geometry must match exactly, and our values mapped back through each
+/// slice's rescale must give dcm2niix's stored values exactly.
+#[test]
+fn philips_maps_match_dcm2niix_in_stored_values() {
+    let Some(dicom) = require("dicom") else {
+        return;
+    };
+    let mut cases: Vec<(String, usize, usize, String)> = vec![(
+        "mr_dcm_qa_enh/In/Philips".into(),
+        32,
+        1,
+        "mr_dcm_qa_enh/Ref/Philips_WIP_B0_NS_801_e2_fieldmaphz.nii".into(),
+    )];
+    for (phase, name) in [(1, "e1_ph"), (3, "e2_ph")] {
+        for form in ["cl", "enh"] {
+            cases.push((
+                format!("mr_dcm_qa_philips_enh/In/{form}"),
+                53,
+                phase,
+                format!(
+                    "mr_dcm_qa_philips_enh/Ref/2001_WIP_fcMRI_Field_Mapping_{form}_{name}.nii.gz"
+                ),
+            ));
+        }
+    }
+    for (dir, slices, phase, reference) in &cases {
+        let what = format!("{dir} phase {phase} vs {reference}");
+        let report = scan_folder(&dicom.join(dir), &Progress::new()).expect("scan");
+        let stack = report
+            .stacks()
+            .map(|(_, _, s)| s)
+            .find(|s| s.positions.len() == *slices)
+            .unwrap_or_else(|| panic!("{what}: no stack"));
+        let headers = &stack.volumes[*phase];
+        assert!(
+            headers.iter().all(|h| h.phase_image || h.derived_map),
+            "{what}: not a phase image or map"
+        );
+        let mut vol =
+            load_stack(stack, *phase, &Progress::new(), DEFAULT_BUDGET_BYTES).expect("load");
+        let plane = vol.dims[0] * vol.dims[1];
+        for (k, h) in headers.iter().enumerate() {
+            let divisor = h.philips_scale_slope.map_or(1.0, |ss| h.rescale_slope * ss);
+            for v in &mut vol.data[k * plane..(k + 1) * plane] {
+                let stored = (f64::from(*v) * divisor - h.rescale_intercept) / h.rescale_slope;
+                assert!((stored - stored.round()).abs() < 0.02, "{what}: {stored}");
+                *v = stored.round() as f32;
+            }
+        }
+        let dir_out = tempfile::tempdir().unwrap();
+        let out = dir_out.path().join("ours.nii");
+        write_nifti(&vol, &out).expect("write");
+        let ours = read_nifti(&out).expect("read ours");
+        let mut reference = read_nifti(&dicom.join(reference)).expect("read reference");
+        let (slope, inter) = (
+            f64::from(reference.scl_slope),
+            f64::from(reference.scl_inter),
+        );
+        for v in &mut reference.data {
+            *v = ((f64::from(*v) - inter) / slope).round() as f32;
+        }
+        compare_volume(&ours, &reference, 0, &what);
     }
 }

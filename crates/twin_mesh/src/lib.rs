@@ -2,6 +2,9 @@
 //!
 //! * [`isosurface`]: closed, outward-oriented surfaces of the region `value ≥ iso`
 //!   of a scalar grid (surface nets with border padding), mapped to patient mm.
+//! * [`segment`]: masks in mm — threshold, region growing, components and
+//!   islands, morphology (exact Euclidean distance transform), hole filling,
+//!   logical operations, named segments.
 //! * [`mesh`]: an indexed triangle mesh with normals and measurements (volume by
 //!   the divergence theorem, area, Euler characteristic, boundary edges).
 //!
@@ -10,6 +13,7 @@
 
 pub mod isosurface;
 pub mod mesh;
+pub mod segment;
 
 pub use isosurface::{Grid, surface_nets};
 pub use mesh::{MeshStats, TriMesh};

@@ -2,6 +2,7 @@
 //!
 //! * [`isosurface`]: closed, outward-oriented surfaces of the region `value ≥ iso`
 //!   of a scalar grid (surface nets with border padding), mapped to patient mm.
+//! * [`io`]: STL (binary/ASCII), OBJ and PLY writing and reading, LPS or RAS mm.
 //! * [`segment`]: masks in mm — threshold, region growing, components and
 //!   islands, morphology (exact Euclidean distance transform), hole filling,
 //!   logical operations, named segments.
@@ -11,6 +12,7 @@
 //! Inputs are plain slices and an affine, so this crate does not depend on how a
 //! volume was loaded.
 
+pub mod io;
 pub mod isosurface;
 pub mod mesh;
 pub mod segment;

@@ -3,6 +3,7 @@
 //! * [`isosurface`]: closed, outward-oriented surfaces of the region `value ≥ iso`
 //!   of a scalar grid (surface nets with border padding), mapped to patient mm.
 //! * [`io`]: STL (binary/ASCII), OBJ and PLY writing and reading, LPS or RAS mm.
+//! * [`process`]: Taubin (non-shrinking) smoothing, connected pieces.
 //! * [`segment`]: masks in mm — threshold, region growing, components and
 //!   islands, morphology (exact Euclidean distance transform), hole filling,
 //!   logical operations, named segments.
@@ -15,6 +16,7 @@
 pub mod io;
 pub mod isosurface;
 pub mod mesh;
+pub mod process;
 pub mod segment;
 
 pub use isosurface::{Grid, surface_nets};

@@ -3,6 +3,8 @@
 //! * [`isosurface`]: closed, outward-oriented surfaces of the region `value ≥ iso`
 //!   of a scalar grid (surface nets with border padding), mapped to patient mm.
 //! * [`io`]: STL (binary/ASCII), OBJ and PLY writing and reading, LPS or RAS mm.
+//! * [`tetra`]: marching tetrahedra — watertight 2-manifold isosurfaces (no
+//!   ambiguous cases), for masks and grey levels.
 //! * [`process`]: Taubin (non-shrinking) smoothing, connected pieces.
 //! * [`segment`]: masks in mm — threshold, region growing, components and
 //!   islands, morphology (exact Euclidean distance transform), hole filling,
@@ -18,9 +20,11 @@ pub mod isosurface;
 pub mod mesh;
 pub mod process;
 pub mod segment;
+pub mod tetra;
 
 pub use isosurface::{Grid, surface_nets};
 pub use mesh::{MeshStats, TriMesh};
+pub use tetra::marching_tetrahedra;
 
 /// Errors from mesh extraction.
 #[derive(Debug, thiserror::Error)]

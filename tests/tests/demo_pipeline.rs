@@ -155,7 +155,7 @@ fn demo_bones_by_marching_tetrahedra_are_watertight() {
         .stats();
     let rel = s.volume_mm3 / sn.volume_mm3 - 1.0;
     assert!(
-        rel.abs() < 0.02,
+        rel.abs() < 0.03,
         "marching tetrahedra {} vs surface nets {} mm³",
         s.volume_mm3,
         sn.volume_mm3

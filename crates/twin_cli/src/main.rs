@@ -26,6 +26,39 @@ enum Command {
         /// Output folder (created; must not be inside an input study).
         dir: PathBuf,
     },
+    /// Segment a stack and write its surface mesh (STL, OBJ or PLY, mm).
+    Mesh {
+        dir: PathBuf,
+        /// Stack id from `twin dicom ls`.
+        #[arg(long = "series", value_name = "ID")]
+        series: String,
+        /// Value range LO[:HI] (HU for CT); without HI, everything from LO up.
+        #[arg(
+            long,
+            value_name = "LO[:HI]",
+            conflicts_with = "seed",
+            allow_hyphen_values = true
+        )]
+        threshold: Option<String>,
+        /// Region-growing seed in patient mm (LPS): X,Y,Z.
+        #[arg(long, value_name = "X,Y,Z", allow_hyphen_values = true)]
+        seed: Option<String>,
+        /// With --seed: accepted distance from the seed's value.
+        #[arg(long, default_value_t = 100.0)]
+        tolerance: f32,
+        /// Taubin smoothing iterations (0 = none).
+        #[arg(long, default_value_t = 0)]
+        smooth: usize,
+        /// Output mesh, .stl/.obj/.ply; must not be inside DIR.
+        #[arg(long, value_name = "MESH")]
+        out: PathBuf,
+        /// Write RAS coordinates instead of LPS.
+        #[arg(long)]
+        ras: bool,
+        /// Machine-readable summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// DICOM studies.
     Dicom {
         #[command(subcommand)]
@@ -286,13 +319,12 @@ fn ensure_outside(input: &std::path::Path, output: &std::path::Path) -> anyhow::
     Ok(())
 }
 
-fn export(
+/// Scans `dir` and loads phase `phase` of stack `series`.
+fn load_volume(
     dir: &std::path::Path,
     series: &str,
-    nifti: &std::path::Path,
     phase: usize,
-) -> anyhow::Result<()> {
-    ensure_outside(dir, nifti)?;
+) -> anyhow::Result<twin_imaging::Volume> {
     let report = twin_imaging::scan_folder(dir, &Progress::new())?;
     let stack = report.stack(series).with_context(|| {
         let ids: Vec<&str> = report.stacks().map(|(_, _, s)| s.id.as_str()).collect();
@@ -302,12 +334,155 @@ fn export(
             ids.join(", ")
         )
     })?;
-    let volume = twin_imaging::load_stack(
+    Ok(twin_imaging::load_stack(
         stack,
         phase,
         &Progress::new(),
         twin_imaging::volume::DEFAULT_BUDGET_BYTES,
+    )?)
+}
+
+/// What `twin mesh` builds from.
+struct MeshRequest<'a> {
+    dir: &'a std::path::Path,
+    series: &'a str,
+    threshold: Option<&'a str>,
+    seed: Option<&'a str>,
+    tolerance: f32,
+    smooth: usize,
+    out: &'a std::path::Path,
+    ras: bool,
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct MeshSummary {
+    output: String,
+    triangles: usize,
+    vertices: usize,
+    volume_ml: f64,
+    area_cm2: f64,
+    watertight: bool,
+    euler: i64,
+    frame: &'static str,
+}
+
+fn parse_floats<const N: usize>(text: &str, what: &str) -> anyhow::Result<[f64; N]> {
+    let v: Vec<f64> = text
+        .split([',', ':'])
+        .map(|s| s.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{what} `{text}`: expected {N} numbers"))?;
+    v.try_into()
+        .map_err(|_| anyhow::anyhow!("{what} `{text}`: expected {N} numbers"))
+}
+
+fn mesh(req: &MeshRequest) -> anyhow::Result<()> {
+    use twin_mesh::segment::{self, Connectivity};
+    ensure_outside(req.dir, req.out)?;
+    let format = twin_mesh::io::MeshFormat::from_path(req.out)
+        .with_context(|| format!("`{}`: use .stl, .obj or .ply", req.out.display()))?;
+    let volume = load_volume(req.dir, req.series, 0)?;
+    let spacing = volume.spacing();
+    let p = Progress::new();
+    let mask = match (req.threshold, req.seed) {
+        (Some(t), None) => {
+            let (lo, hi) = match t.split_once(':') {
+                Some((lo, hi)) => (
+                    lo.trim().parse::<f32>().context("--threshold LO")?,
+                    hi.trim().parse::<f32>().context("--threshold HI")?,
+                ),
+                None => (
+                    t.trim().parse::<f32>().context("--threshold")?,
+                    f32::INFINITY,
+                ),
+            };
+            segment::threshold(volume.dims, spacing, &volume.data, lo, hi)?
+        }
+        (None, Some(s)) => {
+            // Seed in patient mm (LPS) → nearest voxel.
+            let xyz = parse_floats::<3>(s, "--seed")?;
+            let inverse = volume
+                .affine
+                .try_inverse()
+                .context("the volume's affine is singular")?;
+            let ijk = inverse * nalgebra::Vector4::new(xyz[0], xyz[1], xyz[2], 1.0);
+            let seed = [ijk.x, ijk.y, ijk.z].map(|c| c.round() as i64);
+            segment::region_grow(
+                volume.dims,
+                spacing,
+                &volume.data,
+                seed,
+                req.tolerance,
+                Connectivity::Six,
+                &p,
+            )?
+        }
+        _ => anyhow::bail!("give either --threshold LO[:HI] or --seed X,Y,Z"),
+    };
+    let values = mask.to_f32();
+    let mut mesh = twin_mesh::marching_tetrahedra(
+        twin_mesh::Grid {
+            dims: mask.dims,
+            data: &values,
+            affine: &volume.affine,
+        },
+        0.5,
+        &p,
     )?;
+    if req.smooth > 0 {
+        let params = twin_mesh::process::Taubin {
+            iterations: req.smooth,
+            ..twin_mesh::process::Taubin::default()
+        };
+        twin_mesh::process::smooth_taubin(&mut mesh, params, &p)?;
+    }
+    let frame = if req.ras {
+        twin_mesh::io::Frame::Ras
+    } else {
+        twin_mesh::io::Frame::Lps
+    };
+    twin_mesh::io::write_mesh(&mesh, req.out, format, frame)?;
+    let s = mesh.stats();
+    let summary = MeshSummary {
+        output: req.out.display().to_string(),
+        triangles: s.triangles,
+        vertices: s.vertices,
+        volume_ml: s.volume_mm3 / 1000.0,
+        area_cm2: s.area_mm2 / 100.0,
+        watertight: s.watertight(),
+        euler: s.euler,
+        frame: if req.ras { "RAS" } else { "LPS" },
+    };
+    if req.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "{}: {} triangles, {:.2} mL, {:.1} cm², {}, Euler {} ({} mm)",
+            summary.output,
+            summary.triangles,
+            summary.volume_ml,
+            summary.area_cm2,
+            if summary.watertight {
+                "watertight"
+            } else {
+                "open"
+            },
+            summary.euler,
+            summary.frame
+        );
+    }
+    Ok(())
+}
+
+fn export(
+    dir: &std::path::Path,
+    series: &str,
+    nifti: &std::path::Path,
+    phase: usize,
+) -> anyhow::Result<()> {
+    ensure_outside(dir, nifti)?;
+    let volume = load_volume(dir, series, phase)?;
     twin_imaging::nifti_io::write_nifti(&volume, nifti)?;
     for w in &volume.warnings {
         eprintln!("twin: warning: {w}");
@@ -338,6 +513,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Mesh {
+            dir,
+            series,
+            threshold,
+            seed,
+            tolerance,
+            smooth,
+            out,
+            ras,
+            json,
+        } => mesh(&MeshRequest {
+            dir: &dir,
+            series: &series,
+            threshold: threshold.as_deref(),
+            seed: seed.as_deref(),
+            tolerance,
+            smooth,
+            out: &out,
+            ras,
+            json,
+        }),
         Command::Dicom {
             command: DicomCommand::Ls { dir, json },
         } => ls(&dir, json),

@@ -161,3 +161,48 @@ fn demo_bones_by_marching_tetrahedra_are_watertight() {
         sn.volume_mm3
     );
 }
+
+/// The demo cine's LV volume from one seed (at the LV centre in one phase),
+/// propagated through all 20 phases, against the phantom's analytic volumes.
+#[test]
+fn demo_cine_lv_volumes_match_the_analytic_truth() {
+    let demo = twin_phantom::ensure_demo_patient().expect("demo patient");
+    let report = scan_folder(&demo.cardiac_dir, &Progress::new()).expect("scan");
+    let (_, _, stack) = report.stacks().next().expect("stack");
+    let cine =
+        twin_imaging::load_cine(stack, &Progress::new(), DEFAULT_BUDGET_BYTES).expect("cine");
+    let grids: Vec<Grid> = cine
+        .phases
+        .iter()
+        .map(|v| Grid {
+            dims: v.dims,
+            data: &v.data,
+            affine: &v.affine,
+        })
+        .collect();
+    // One click: the image centre (the LV axis) of a mid-ventricular slice.
+    let seed = cine.phases[0].index_to_patient([96.0, 96.0, 5.0]);
+    let c = twin_mesh::cine::lv_volumes(
+        &grids,
+        seed,
+        twin_mesh::cine::DEFAULT_FRACTION,
+        &Progress::new(),
+    )
+    .expect("LV volumes");
+    let truth = &demo.cardiac;
+    for (p, v) in c.volumes_ml.iter().enumerate() {
+        let t = truth.lv_volume_ml(p);
+        assert!((v / t - 1.0).abs() < 0.03, "phase {p}: {v:.1} mL vs {t:.1}");
+    }
+    assert_eq!(
+        (c.ed_phase, c.es_phase),
+        (truth.ed_phase(), truth.es_phase())
+    );
+    let ef_truth = 100.0 * (truth.edv_ml - truth.esv_ml) / truth.edv_ml;
+    assert!(
+        (c.ef_percent - ef_truth).abs() < 2.0,
+        "EF {} vs {ef_truth}",
+        c.ef_percent
+    );
+    eprintln!("LV curve: {:?}", c.volumes_ml);
+}

@@ -2,6 +2,7 @@
 //!
 //! * [`isosurface`]: closed, outward-oriented surfaces of the region `value ≥ iso`
 //!   of a scalar grid (surface nets with border padding), mapped to patient mm.
+//! * [`cine`]: LV blood-pool volume curve of a cine from one seed (EDV, ESV, EF).
 //! * [`io`]: STL (binary/ASCII), OBJ and PLY writing and reading, LPS or RAS mm.
 //! * [`tetra`]: marching tetrahedra — watertight 2-manifold isosurfaces (no
 //!   ambiguous cases), for masks and grey levels.
@@ -15,6 +16,7 @@
 //! Inputs are plain slices and an affine, so this crate does not depend on how a
 //! volume was loaded.
 
+pub mod cine;
 pub mod io;
 pub mod isosurface;
 pub mod mesh;

@@ -59,6 +59,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// LV blood-pool volume in every phase of a cine from one seed: EDV, ESV, SV, EF.
+    CineLv {
+        dir: PathBuf,
+        /// Stack id of the cine (from `twin dicom ls`).
+        #[arg(long = "series", value_name = "ID")]
+        series: String,
+        /// A point in the LV blood pool, patient mm (LPS): X,Y,Z.
+        #[arg(long, value_name = "X,Y,Z", allow_hyphen_values = true)]
+        seed: String,
+        /// Blood threshold as a fraction of the blood signal at the seed.
+        #[arg(long, default_value_t = twin_mesh::cine::DEFAULT_FRACTION)]
+        fraction: f32,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     /// DICOM studies.
     Dicom {
         #[command(subcommand)]
@@ -475,6 +491,81 @@ fn mesh(req: &MeshRequest) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[derive(Serialize)]
+struct CineLvSummary {
+    phase_times_ms: Vec<f64>,
+    volumes_ml: Vec<f64>,
+    ed_phase: usize,
+    es_phase: usize,
+    edv_ml: f64,
+    esv_ml: f64,
+    sv_ml: f64,
+    ef_percent: f64,
+}
+
+fn cine_lv(
+    dir: &std::path::Path,
+    series: &str,
+    seed: &str,
+    fraction: f32,
+    json: bool,
+) -> anyhow::Result<()> {
+    if !(0.05..=0.95).contains(&fraction) {
+        anyhow::bail!("--fraction {fraction}: expected a value between 0.05 and 0.95");
+    }
+    let seed = parse_floats::<3>(seed, "--seed")?;
+    let report = twin_imaging::scan_folder(dir, &Progress::new())?;
+    let stack = report
+        .stack(series)
+        .with_context(|| format!("no stack `{series}` in `{}`", dir.display()))?;
+    let cine = twin_imaging::load_cine(
+        stack,
+        &Progress::new(),
+        twin_imaging::volume::DEFAULT_BUDGET_BYTES,
+    )?;
+    let grids: Vec<twin_mesh::Grid> = cine
+        .phases
+        .iter()
+        .map(|v| twin_mesh::Grid {
+            dims: v.dims,
+            data: &v.data,
+            affine: &v.affine,
+        })
+        .collect();
+    let c = twin_mesh::cine::lv_volumes(&grids, seed, fraction, &Progress::new())?;
+    let summary = CineLvSummary {
+        phase_times_ms: cine.times_ms,
+        volumes_ml: c.volumes_ml,
+        ed_phase: c.ed_phase,
+        es_phase: c.es_phase,
+        edv_ml: c.edv_ml,
+        esv_ml: c.esv_ml,
+        sv_ml: c.sv_ml,
+        ef_percent: c.ef_percent,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        for (p, v) in summary.volumes_ml.iter().enumerate() {
+            let t = summary
+                .phase_times_ms
+                .get(p)
+                .map_or(String::new(), |t| format!(" ({t:.0} ms)"));
+            println!("phase {p:>2}{t}: {v:.1} mL");
+        }
+        println!(
+            "EDV {:.1} mL (phase {}), ESV {:.1} mL (phase {}), SV {:.1} mL, EF {:.1} %",
+            summary.edv_ml,
+            summary.ed_phase,
+            summary.esv_ml,
+            summary.es_phase,
+            summary.sv_ml,
+            summary.ef_percent
+        );
+    }
+    Ok(())
+}
+
 fn export(
     dir: &std::path::Path,
     series: &str,
@@ -534,6 +625,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ras,
             json,
         }),
+        Command::CineLv {
+            dir,
+            series,
+            seed,
+            fraction,
+            json,
+        } => cine_lv(&dir, &series, &seed, fraction, json),
         Command::Dicom {
             command: DicomCommand::Ls { dir, json },
         } => ls(&dir, json),

@@ -282,3 +282,58 @@ fn chest_ct_bone_mesh_is_watertight_after_processing() {
     assert_eq!(v["watertight"], true, "{v}");
     assert!(v["triangles"].as_u64().unwrap() > 100_000, "{v}");
 }
+
+#[test]
+fn cine_lv_reports_the_demo_hearts_volumes_and_ef() {
+    let demo = twin_phantom::ensure_demo_patient().expect("demo");
+    // The demo cine's LV axis passes through the image centre; this point is
+    // voxel (96, 96, 5) of the stack (from the phantom's geometry).
+    let c = &demo.cardiac;
+    let p0 = c.slice_position(5);
+    let o = c.orientation();
+    let half = 95.5 * c.pixel_mm;
+    let seed: Vec<String> = (0..3)
+        .map(|a| {
+            format!(
+                "{:.3}",
+                p0[a] + (o[a] + o[3 + a]) * (half + 0.5 * c.pixel_mm)
+            )
+        })
+        .collect();
+    let out = twin()
+        .args([
+            "cine-lv",
+            "--json",
+            "--series",
+            "5.1",
+            "--seed",
+            &seed.join(","),
+        ])
+        .arg(&demo.root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["volumes_ml"].as_array().unwrap().len(), 20);
+    let edv = v["edv_ml"].as_f64().unwrap();
+    let esv = v["esv_ml"].as_f64().unwrap();
+    assert!((edv / c.edv_ml - 1.0).abs() < 0.03, "{v}");
+    assert!((esv / c.esv_ml - 1.0).abs() < 0.03, "{v}");
+    let ef_truth = 100.0 * (c.edv_ml - c.esv_ml) / c.edv_ml;
+    assert!(
+        (v["ef_percent"].as_f64().unwrap() - ef_truth).abs() < 2.0,
+        "{v}"
+    );
+    // A seed outside the volume is an error.
+    let out = twin()
+        .args(["cine-lv", "--series", "5.1", "--seed", "9999,9999,9999"])
+        .arg(&demo.root)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("outside the volume"));
+}

@@ -335,6 +335,22 @@ fn ensure_outside(input: &std::path::Path, output: &std::path::Path) -> anyhow::
     Ok(())
 }
 
+/// Stack `series` of a scan; the error lists the stacks there are.
+fn find_stack<'r>(
+    report: &'r twin_imaging::ScanReport,
+    dir: &std::path::Path,
+    series: &str,
+) -> anyhow::Result<&'r twin_imaging::Stack> {
+    report.stack(series).with_context(|| {
+        let ids: Vec<&str> = report.stacks().map(|(_, _, s)| s.id.as_str()).collect();
+        format!(
+            "no stack `{series}` in `{}` (stacks: {})",
+            dir.display(),
+            ids.join(", ")
+        )
+    })
+}
+
 /// Scans `dir` and loads phase `phase` of stack `series`.
 fn load_volume(
     dir: &std::path::Path,
@@ -342,14 +358,7 @@ fn load_volume(
     phase: usize,
 ) -> anyhow::Result<twin_imaging::Volume> {
     let report = twin_imaging::scan_folder(dir, &Progress::new())?;
-    let stack = report.stack(series).with_context(|| {
-        let ids: Vec<&str> = report.stacks().map(|(_, _, s)| s.id.as_str()).collect();
-        format!(
-            "no stack `{series}` in `{}` (stacks: {})",
-            dir.display(),
-            ids.join(", ")
-        )
-    })?;
+    let stack = find_stack(&report, dir, series)?;
     Ok(twin_imaging::load_stack(
         stack,
         phase,
@@ -418,12 +427,13 @@ fn mesh(req: &MeshRequest) -> anyhow::Result<()> {
         (None, Some(s)) => {
             // Seed in patient mm (LPS) → nearest voxel.
             let xyz = parse_floats::<3>(s, "--seed")?;
-            let inverse = volume
-                .affine
-                .try_inverse()
-                .context("the volume's affine is singular")?;
-            let ijk = inverse * nalgebra::Vector4::new(xyz[0], xyz[1], xyz[2], 1.0);
-            let seed = [ijk.x, ijk.y, ijk.z].map(|c| c.round() as i64);
+            let seed = twin_mesh::Grid {
+                dims: volume.dims,
+                data: &volume.data,
+                affine: &volume.affine,
+            }
+            .patient_to_voxel(xyz)
+            .context("the volume's affine is singular")?;
             segment::region_grow(
                 volume.dims,
                 spacing,
@@ -468,7 +478,7 @@ fn mesh(req: &MeshRequest) -> anyhow::Result<()> {
         area_cm2: s.area_mm2 / 100.0,
         watertight: s.watertight(),
         euler: s.euler,
-        frame: if req.ras { "RAS" } else { "LPS" },
+        frame: frame.name(),
     };
     if req.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -515,9 +525,7 @@ fn cine_lv(
     }
     let seed = parse_floats::<3>(seed, "--seed")?;
     let report = twin_imaging::scan_folder(dir, &Progress::new())?;
-    let stack = report
-        .stack(series)
-        .with_context(|| format!("no stack `{series}` in `{}`", dir.display()))?;
+    let stack = find_stack(&report, dir, series)?;
     let cine = twin_imaging::load_cine(
         stack,
         &Progress::new(),

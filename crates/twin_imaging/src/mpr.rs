@@ -252,20 +252,22 @@ pub fn reslice(volume: &Volume, plane: Plane, at: [f64; 3], max_pixels: usize) -
 #[must_use]
 pub fn auto_window(volume: &Volume) -> (f64, f64) {
     let step = (volume.data.len() / 200_000).max(1);
-    let mut sample: Vec<f32> = volume
-        .data
-        .iter()
-        .step_by(step)
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
-    if sample.is_empty() {
+    let Some((lo, hi)) = percentile_range(volume.data.iter().step_by(step).copied()) else {
         return (0.0, 1.0);
+    };
+    let (lo, hi) = (f64::from(lo), f64::from(hi));
+    (f64::midpoint(lo, hi), (hi - lo).max(1e-6))
+}
+
+/// The 1st and 99th percentiles of the finite values, if there are any.
+pub fn percentile_range(values: impl Iterator<Item = f32>) -> Option<(f32, f32)> {
+    let mut sample: Vec<f32> = values.filter(|v| v.is_finite()).collect();
+    if sample.is_empty() {
+        return None;
     }
     sample.sort_by(f32::total_cmp);
-    let q = |p: f64| f64::from(sample[((sample.len() - 1) as f64 * p) as usize]);
-    let (lo, hi) = (q(0.01), q(0.99));
-    (f64::midpoint(lo, hi), (hi - lo).max(1e-6))
+    let q = |p: f64| sample[((sample.len() - 1) as f64 * p) as usize];
+    Some((q(0.01), q(0.99)))
 }
 
 #[cfg(test)]

@@ -306,9 +306,8 @@ fn assemble(
     data.truncate(kept.len() * plane);
     let instances = kept.as_slice();
     let first = instances[0];
-    let nz = instances.len();
+    let mut nz = instances.len();
     let mut affine = stack_affine(instances)?;
-    let mut nz = nz;
     if let Some(grid) = regular_grid(instances) {
         data = resample_along_stack(&data, plane, &grid.offsets, grid.step, grid.count);
         nz = grid.count;
@@ -531,14 +530,7 @@ pub fn thumbnail(stack: &Stack, size: usize) -> Result<Thumbnail, ImagingError> 
     let mut buffer = vec![0f32; w * hgt];
     decode_file(&[(h, 0)], &mut [buffer.as_mut_slice()], &Progress::new())?;
     let values = &buffer;
-    let mut sorted: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    sorted.sort_by(f32::total_cmp);
-    let q = |p: f64| {
-        sorted
-            .get(((sorted.len().max(1) - 1) as f64 * p) as usize)
-            .copied()
-    };
-    let (lo, hi) = (q(0.01).unwrap_or(0.0), q(0.99).unwrap_or(1.0));
+    let (lo, hi) = crate::mpr::percentile_range(values.iter().copied()).unwrap_or((0.0, 1.0));
     let scale = (w.max(hgt) as f64 / size.max(1) as f64).max(1.0);
     let (tw, th) = (
         ((w as f64 / scale).round() as usize).max(1),

@@ -7,7 +7,7 @@
 //! with the ventricle: when it falls outside the blood pool of a phase, the
 //! centroid of the previous phase's pool is used.
 
-use nalgebra::{Vector3, Vector4};
+use nalgebra::Vector4;
 use twin_core::Progress;
 
 use crate::Grid;
@@ -29,23 +29,6 @@ pub struct LvCurve {
     pub sv_ml: f64,
     /// Ejection fraction (%).
     pub ef_percent: f64,
-}
-
-fn spacing(grid: &Grid<'_>) -> [f64; 3] {
-    std::array::from_fn(|c| {
-        Vector3::new(
-            grid.affine[(0, c)],
-            grid.affine[(1, c)],
-            grid.affine[(2, c)],
-        )
-        .norm()
-    })
-}
-
-fn to_index(grid: &Grid<'_>, p: [f64; 3]) -> Option<[i64; 3]> {
-    let inv = grid.affine.try_inverse()?;
-    let v = inv * Vector4::new(p[0], p[1], p[2], 1.0);
-    Some([v.x, v.y, v.z].map(|c| c.round() as i64))
 }
 
 fn centroid_mm(grid: &Grid<'_>, mask: &Mask) -> Option<[f64; 3]> {
@@ -94,12 +77,12 @@ pub fn lv_volumes(
     progress.begin("LV blood pool per phase", phases.len() as u64);
     for grid in phases {
         progress.check_cancelled()?;
-        let sp = spacing(grid);
+        let sp = grid.spacing();
         let mut candidates = vec![seed_mm];
         candidates.extend(previous_centre);
         let mut grown = None;
         for c in candidates {
-            let Some(seed) = to_index(grid, c) else {
+            let Some(seed) = grid.patient_to_voxel(c) else {
                 continue;
             };
             if (0..3).any(|a| seed[a] < 0 || seed[a] as usize >= grid.dims[a]) {
@@ -114,7 +97,7 @@ pub fn lv_volumes(
             }
         }
         let mask = grown.ok_or(SegmentError::SeedOutside {
-            seed: to_index(grid, seed_mm).unwrap_or([-1; 3]),
+            seed: grid.patient_to_voxel(seed_mm).unwrap_or([-1; 3]),
             dims: grid.dims,
         })?;
         previous_centre = centroid_mm(grid, &mask);

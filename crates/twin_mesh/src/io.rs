@@ -53,7 +53,9 @@ impl Frame {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// "LPS" or "RAS".
+    #[must_use]
+    pub fn name(self) -> &'static str {
         match self {
             Frame::Lps => "LPS",
             Frame::Ras => "RAS",

@@ -22,6 +22,57 @@ pub struct Grid<'a> {
     pub affine: &'a Matrix4<f64>,
 }
 
+impl Grid<'_> {
+    /// Checks that `dims` matches the number of values (and, with
+    /// `non_empty`, that there is at least one).
+    pub fn check(&self, non_empty: bool) -> Result<(), MeshError> {
+        let [nx, ny, nz] = self.dims;
+        match nx.checked_mul(ny).and_then(|v| v.checked_mul(nz)) {
+            Some(n) if n == self.data.len() && (n > 0 || !non_empty) => Ok(()),
+            _ => Err(MeshError::GridSize {
+                dims: self.dims,
+                len: self.data.len(),
+            }),
+        }
+    }
+
+    /// Voxel spacing along i, j, k (mm): the lengths of the affine's columns.
+    #[must_use]
+    pub fn spacing(&self) -> [f64; 3] {
+        std::array::from_fn(|c| {
+            nalgebra::Vector3::new(
+                self.affine[(0, c)],
+                self.affine[(1, c)],
+                self.affine[(2, c)],
+            )
+            .norm()
+        })
+    }
+
+    /// The voxel nearest to a patient position (mm); `None` if the affine is
+    /// singular. The index may lie outside the grid.
+    #[must_use]
+    pub fn patient_to_voxel(&self, p: [f64; 3]) -> Option<[i64; 3]> {
+        let v = self.affine.try_inverse()? * nalgebra::Vector4::new(p[0], p[1], p[2], 1.0);
+        Some([v.x, v.y, v.z].map(|c| c.round() as i64))
+    }
+}
+
+/// Smallest and largest value (parallel).
+#[must_use]
+pub fn value_range(values: &[f32]) -> (f32, f32) {
+    values
+        .par_iter()
+        .fold(
+            || (f32::INFINITY, f32::NEG_INFINITY),
+            |(a, b), &v| (a.min(v), b.max(v)),
+        )
+        .reduce(
+            || (f32::INFINITY, f32::NEG_INFINITY),
+            |x, y| (x.0.min(y.0), x.1.max(y.1)),
+        )
+}
+
 /// Largest number of mesh vertices we agree to build (u32 indices, memory).
 pub const MAX_VERTICES: usize = 200_000_000;
 
@@ -29,13 +80,8 @@ const NONE: u32 = u32::MAX;
 
 /// Closed surface of the region `value ≥ iso`, in patient mm.
 pub fn surface_nets(grid: Grid<'_>, iso: f32, progress: &Progress) -> Result<TriMesh, MeshError> {
+    grid.check(false)?;
     let [nx, ny, nz] = grid.dims;
-    if nx.checked_mul(ny).and_then(|v| v.checked_mul(nz)) != Some(grid.data.len()) {
-        return Err(MeshError::GridSize {
-            dims: grid.dims,
-            len: grid.data.len(),
-        });
-    }
     // Scalar at a padded voxel index (−1 and n are outside).
     let value = |i: isize, j: isize, k: isize| -> f32 {
         if i < 0 || j < 0 || k < 0 || i >= nx as isize || j >= ny as isize || k >= nz as isize {
@@ -105,12 +151,7 @@ pub fn surface_nets(grid: Grid<'_>, iso: f32, progress: &Progress) -> Result<Tri
         .collect::<Result<_, twin_core::Cancelled>>()?;
     let total: usize = slab_vertices.iter().map(Vec::len).sum();
     if total == 0 {
-        let (min, max) = grid
-            .data
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-                (lo.min(v), hi.max(v))
-            });
+        let (min, max) = value_range(grid.data);
         return Err(MeshError::Empty { iso, min, max });
     }
     if total > MAX_VERTICES {

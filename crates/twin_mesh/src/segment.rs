@@ -182,19 +182,6 @@ fn check_grid(dims: [usize; 3], values: &[f32]) -> Result<(), SegmentError> {
     }
 }
 
-fn value_range(values: &[f32]) -> (f32, f32) {
-    values
-        .par_iter()
-        .fold(
-            || (f32::INFINITY, f32::NEG_INFINITY),
-            |(a, b), &v| (a.min(v), b.max(v)),
-        )
-        .reduce(
-            || (f32::INFINITY, f32::NEG_INFINITY),
-            |x, y| (x.0.min(y.0), x.1.max(y.1)),
-        )
-}
-
 /// Voxels with `lo ≤ value ≤ hi`. An empty result is an error naming the range.
 pub fn threshold(
     dims: [usize; 3],
@@ -215,7 +202,7 @@ pub fn threshold(
         data,
     };
     if mask.count() == 0 {
-        let (min, max) = value_range(values);
+        let (min, max) = crate::isosurface::value_range(values);
         return Err(SegmentError::Empty { lo, hi, min, max });
     }
     Ok(mask)

@@ -32,19 +32,9 @@ pub fn marching_tetrahedra(
     iso: f32,
     progress: &Progress,
 ) -> Result<TriMesh, MeshError> {
+    grid.check(true)?;
     let [nx, ny, nz] = grid.dims;
-    if nx * ny * nz != grid.data.len() || nx * ny * nz == 0 {
-        return Err(MeshError::GridSize {
-            dims: grid.dims,
-            len: grid.data.len(),
-        });
-    }
-    let (min, max) = grid
-        .data
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
+    let (min, max) = crate::isosurface::value_range(grid.data);
     if max < iso {
         return Err(MeshError::Empty { iso, min, max });
     }

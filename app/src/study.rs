@@ -230,29 +230,39 @@ fn load_and_mesh(
             "series {stack_id} is no longer available"
         )));
     };
-    match load_stack(stack, 0, progress, DEFAULT_BUDGET_BYTES) {
-        Ok(volume) => {
-            let default = threshold.is_none();
-            let t = threshold.unwrap_or_else(|| default_threshold(&volume));
-            send(mesh_result(
-                stack_id.to_owned(),
-                Arc::new(volume),
-                t,
-                default,
-                progress,
-            ));
-        }
-        Err(e) => return send(JobResult::Failed(e.to_string())),
-    }
-    if stack.phases > 1 && !progress.is_cancelled() {
+    // A cine is decoded once, all phases together; phase 0 also gives the surface.
+    let mut cine = None;
+    if stack.phases > 1 {
         match load_cine(stack, progress, DEFAULT_BUDGET_BYTES) {
-            Ok(cine) => send(JobResult::Cine {
-                stack_id: stack_id.to_owned(),
-                frames: cine.phases.into_iter().map(Arc::new).collect(),
-                times_ms: cine.times_ms,
-            }),
+            Ok(c) => cine = Some(c),
+            Err(e) if progress.is_cancelled() => return send(JobResult::Failed(e.to_string())),
+            // Too large (or broken) as a whole: show the first phase alone.
             Err(e) => send(JobResult::Failed(format!("cine phases: {e}"))),
         }
+    }
+    let (frames, times_ms): (Vec<Arc<Volume>>, Vec<f64>) = match cine {
+        Some(c) => (c.phases.into_iter().map(Arc::new).collect(), c.times_ms),
+        None => match load_stack(stack, 0, progress, DEFAULT_BUDGET_BYTES) {
+            Ok(v) => (vec![Arc::new(v)], Vec::new()),
+            Err(e) => return send(JobResult::Failed(e.to_string())),
+        },
+    };
+    let volume = frames[0].clone();
+    let default = threshold.is_none();
+    let t = threshold.unwrap_or_else(|| default_threshold(&volume));
+    send(mesh_result(
+        stack_id.to_owned(),
+        volume,
+        t,
+        default,
+        progress,
+    ));
+    if frames.len() > 1 {
+        send(JobResult::Cine {
+            stack_id: stack_id.to_owned(),
+            frames,
+            times_ms,
+        });
     }
 }
 
@@ -421,9 +431,8 @@ fn poll_job(mut ws: ResMut<Workspace>) {
                 frames,
                 times_ms,
             }) => {
+                // Phase 0 is the volume the surface was built from (same Arc).
                 if ws.browser.selected_stack.as_deref() == Some(&stack_id) {
-                    // Phase 0 of the cine is the volume the surface was built from.
-                    ws.volume = frames.first().cloned();
                     ws.mpr.set_phases(frames, times_ms);
                 }
             }

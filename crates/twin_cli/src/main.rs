@@ -442,7 +442,8 @@ fn mesh(req: &MeshRequest) -> anyhow::Result<()> {
                 req.tolerance,
                 Connectivity::Six,
                 &p,
-            )?
+            )
+            .with_context(|| format!("--seed {s} (patient mm, LPS)"))?
         }
         _ => anyhow::bail!("give either --threshold LO[:HI] or --seed X,Y,Z"),
     };
@@ -540,7 +541,14 @@ fn cine_lv(
             affine: &v.affine,
         })
         .collect();
-    let c = twin_mesh::cine::lv_volumes(&grids, seed, fraction, &Progress::new())?;
+    let c = twin_mesh::cine::lv_volumes(&grids, seed, fraction, &Progress::new()).with_context(
+        || {
+            format!(
+                "--seed {:.1},{:.1},{:.1} (patient mm, LPS)",
+                seed[0], seed[1], seed[2]
+            )
+        },
+    )?;
     let summary = CineLvSummary {
         phase_times_ms: cine.times_ms,
         volumes_ml: c.volumes_ml,

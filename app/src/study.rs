@@ -11,7 +11,7 @@ use bevy::prelude::*;
 use twin_core::Progress;
 use twin_imaging::volume::DEFAULT_BUDGET_BYTES;
 use twin_imaging::{ScanReport, Volume, load_cine, load_stack, scan_folder};
-use twin_mesh::{Grid, TriMesh, surface_nets};
+use twin_mesh::{Grid, TriMesh, marching_cubes};
 use twin_ui::{BrowserState, JobView, SeriesRow, StackRow, StudyRow};
 
 use crate::Args;
@@ -278,7 +278,7 @@ fn mesh_result(
         data: &volume.data,
         affine: &volume.affine,
     };
-    match surface_nets(grid, threshold, progress) {
+    match marching_cubes(grid, threshold, progress) {
         Ok(mesh) => JobResult::Surface {
             stack_id,
             volume,

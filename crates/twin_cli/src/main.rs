@@ -49,6 +49,17 @@ enum Command {
         /// Taubin smoothing iterations (0 = none).
         #[arg(long, default_value_t = 0)]
         smooth: usize,
+        /// Decimate to at most this many triangles (topology kept).
+        #[arg(long, value_name = "TRIS")]
+        decimate: Option<usize>,
+        /// Anti-aliasing of the mask: Gaussian σ in voxels (0 = raw mask).
+        #[arg(
+            long,
+            value_name = "SIGMA",
+            default_value_t = 0.7,
+            allow_hyphen_values = true
+        )]
+        antialias: f64,
         /// Output mesh, .stl/.obj/.ply; must not be inside DIR.
         #[arg(long, value_name = "MESH")]
         out: PathBuf,
@@ -375,6 +386,8 @@ struct MeshRequest<'a> {
     seed: Option<&'a str>,
     tolerance: f32,
     smooth: usize,
+    decimate: Option<usize>,
+    antialias: f64,
     out: &'a std::path::Path,
     ras: bool,
     json: bool,
@@ -447,23 +460,18 @@ fn mesh(req: &MeshRequest) -> anyhow::Result<()> {
         }
         _ => anyhow::bail!("give either --threshold LO[:HI] or --seed X,Y,Z"),
     };
-    let values = mask.to_f32();
-    let mut mesh = twin_mesh::marching_tetrahedra(
-        twin_mesh::Grid {
-            dims: mask.dims,
-            data: &values,
-            affine: &volume.affine,
-        },
-        0.5,
-        &p,
-    )?;
-    if req.smooth > 0 {
-        let params = twin_mesh::process::Taubin {
-            iterations: req.smooth,
-            ..twin_mesh::process::Taubin::default()
-        };
-        twin_mesh::process::smooth_taubin(&mut mesh, params, &p)?;
+    if !(0.0..=5.0).contains(&req.antialias) {
+        anyhow::bail!("--antialias {}: σ must be 0..5 voxels", req.antialias);
     }
+    if req.decimate.is_some_and(|t| t < 4) {
+        anyhow::bail!("--decimate: a closed surface needs at least 4 triangles");
+    }
+    let options = twin_mesh::surface::SurfaceOptions {
+        antialias_sigma: req.antialias,
+        smooth_iterations: req.smooth,
+        target_triangles: req.decimate,
+    };
+    let mesh = twin_mesh::surface::mask_surface(&mask, &volume.affine, options, &p)?;
     let frame = if req.ras {
         twin_mesh::io::Frame::Ras
     } else {
@@ -627,6 +635,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             seed,
             tolerance,
             smooth,
+            decimate,
+            antialias,
             out,
             ras,
             json,
@@ -637,6 +647,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             seed: seed.as_deref(),
             tolerance,
             smooth,
+            decimate,
+            antialias,
             out: &out,
             ras,
             json,

@@ -239,8 +239,8 @@ fn mesh_writes_watertight_bones_and_rejects_bad_requests() {
         &stl,
     );
     assert_eq!(v["watertight"], true, "{v}");
-    // The mask surface (half-way between in and out voxels) encloses 675 mL
-    // (measured); the grey-level surface at 200 HU 732 mL. Four closed bones.
+    // The anti-aliased mask surface encloses 674.5 mL (measured 2026-11-24);
+    // the grey-level surface at 200 HU 732 mL. Four closed bones.
     let ml = v["volume_ml"].as_f64().unwrap();
     assert!((650.0..760.0).contains(&ml), "{v}");
     assert_eq!(v["euler"], 8, "{v}");
@@ -248,10 +248,41 @@ fn mesh_writes_watertight_bones_and_rejects_bad_requests() {
     let back = twin_mesh::io::read_mesh(&stl).unwrap().stats();
     assert!(back.watertight());
     assert!((back.volume_mm3 / 1000.0 / ml - 1.0).abs() < 1e-4);
+    // Decimated to a sixth: same topology, same volume within 1 %.
+    let target = v["triangles"].as_u64().unwrap() / 6;
+    let d = mesh_json(
+        &[
+            "--series",
+            "3.1",
+            "--threshold",
+            "200",
+            "--smooth",
+            "10",
+            "--decimate",
+            &target.to_string(),
+        ],
+        &demo.root,
+        &out.path().join("bones-small.obj"),
+    );
+    assert!(d["triangles"].as_u64().unwrap() <= target, "{d}");
+    assert_eq!(d["watertight"], true, "{d}");
+    assert_eq!(d["euler"], 8, "{d}");
+    assert!(
+        (d["volume_ml"].as_f64().unwrap() / ml - 1.0).abs() < 0.01,
+        "{d}"
+    );
     // Nothing selected, and a seed outside the volume: clear errors.
     for (args, want) in [
         (vec!["--threshold", "5000"], "selects no voxel"),
         (vec!["--seed", "9999,0,0"], "outside the volume"),
+        (
+            vec!["--threshold", "200", "--decimate", "2"],
+            "at least 4 triangles",
+        ),
+        (
+            vec!["--threshold", "200", "--antialias", "-1"],
+            "--antialias",
+        ),
     ] {
         let o = twin()
             .arg("mesh")

@@ -1,12 +1,14 @@
 //! Surfaces from volumes and triangle-mesh measurements.
 //!
-//! * [`isosurface`]: closed, outward-oriented surfaces of the region `value ≥ iso`
-//!   of a scalar grid (surface nets with border padding), mapped to patient mm.
+//! * [`isosurface`]: [`Grid`], a scalar grid with its voxel → patient-mm affine.
+//! * [`marching_cubes`]: watertight, outward-oriented isosurfaces of
+//!   `value ≥ iso` (consistent case table, flying-edges passes, border padding)
+//!   for grey levels and masks.
+//! * [`surface`]: mask → anti-alias → extract → smooth → decimate.
 //! * [`cine`]: LV blood-pool volume curve of a cine from one seed (EDV, ESV, EF).
 //! * [`io`]: STL (binary/ASCII), OBJ and PLY writing and reading, LPS or RAS mm.
-//! * [`tetra`]: marching tetrahedra — watertight 2-manifold isosurfaces (no
-//!   ambiguous cases), for masks and grey levels.
 //! * [`process`]: Taubin (non-shrinking) smoothing, connected pieces.
+//! * [`decimate`]: quadric edge collapse to a triangle budget, topology kept.
 //! * [`segment`]: masks in mm — threshold, region growing, components and
 //!   islands, morphology (exact Euclidean distance transform), hole filling,
 //!   logical operations, named segments.
@@ -17,16 +19,18 @@
 //! volume was loaded.
 
 pub mod cine;
+pub mod decimate;
 pub mod io;
 pub mod isosurface;
+pub mod marching_cubes;
 pub mod mesh;
 pub mod process;
 pub mod segment;
-pub mod tetra;
+pub mod surface;
 
-pub use isosurface::{Grid, surface_nets};
+pub use isosurface::Grid;
+pub use marching_cubes::marching_cubes;
 pub use mesh::{MeshStats, TriMesh};
-pub use tetra::marching_tetrahedra;
 
 /// Errors from mesh extraction.
 #[derive(Debug, thiserror::Error)]

@@ -148,7 +148,7 @@ pub fn keep_largest_piece(mesh: &TriMesh) -> TriMesh {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Grid, surface_nets};
+    use crate::{Grid, marching_cubes};
     use nalgebra::Matrix4;
 
     /// A surface-nets ball of radius `r` mm on an anisotropic grid, plus noise-free truth.
@@ -170,7 +170,7 @@ mod tests {
             }
         }
         let affine = Matrix4::new_nonuniform_scaling(&nalgebra::Vector3::new(sp[0], sp[1], sp[2]));
-        surface_nets(
+        marching_cubes(
             Grid {
                 dims,
                 data: &data,

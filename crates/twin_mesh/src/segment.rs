@@ -24,6 +24,8 @@ pub enum SegmentError {
         min: f32,
         max: f32,
     },
+    #[error("{0}")]
+    Parameter(String),
     #[error("masks of {a:?} and {b:?} voxels cannot be combined")]
     Mismatch { a: [usize; 3], b: [usize; 3] },
     #[error(transparent)]

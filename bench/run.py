@@ -4,7 +4,11 @@ and writes the results (machine, date, medians, ratios) into docs/PERFORMANCE.md
 
 usage: bench/run.py [--repeat N] [--no-write] [BENCH ...]
 Benchmarks: dicom-scan-chest-ct, dicom-load-chest-ct, dicom-scan-ct-512x512x400,
-dicom-load-ct-512x512x400 (default: all). The 512×512×400 uncompressed CT is
+dicom-load-ct-512x512x400, isosurface-chest-ct, isosurface-field-256,
+mask-surface-chest-ct, mask-surface-field-256, surface-pipeline-chest-ct
+(default: all). Surface benchmarks read raw float32 volumes (the chest CT
+exported by `twin-bench export-raw`, a 256³ phantom by `twin-bench make-field`)
+generated once into ~/.cache/twinscope; only the surface work is timed. The 512×512×400 uncompressed CT is
 generated once by `twin-bench make-ct` into ~/.cache/twinscope (not the repo).
 Builds bench/ in release mode and the peers' virtualenv (bench/requirements.txt).
 Peak memory is each process's peak resident set (VmHWM / ru_maxrss), reported
@@ -48,7 +52,38 @@ BENCHES = {
     "dicom-load-ct-512x512x400": ("dicom-load", "generated:ct-512x512x400",
                                   "Scan + decode + assemble to float32 HU volume, uncompressed CT 512×512×400",
                                   ["pydicom", "simpleitk"]),
+    "isosurface-chest-ct": ("isosurface", "raw:chest@250",
+                            "Grey-level isosurface at 250 HU, chest CT 512×512×154 (volume in memory)",
+                            ["vtk", "skimage"]),
+    "isosurface-field-256": ("isosurface", "raw:field256@0.5",
+                             "Grey-level isosurface, smooth 256³ phantom (12 Gaussian blobs, level 0.5)",
+                             ["vtk", "skimage"]),
+    "mask-surface-chest-ct": ("mask-surface", "raw:chest@250",
+                              "Binary mask surface (≥ 250 HU; VTK: discrete flying edges), chest CT",
+                              ["vtk", "skimage"]),
+    "mask-surface-field-256": ("mask-surface", "raw:field256@0.5",
+                               "Binary mask surface, smooth 256³ phantom",
+                               ["vtk", "skimage"]),
+    "surface-pipeline-chest-ct": ("pipeline", "raw:chest@250",
+                                  "Slicer-like mask → surface → 20 smoothing iterations → decimation to ¼, chest CT bones",
+                                  ["vtk"]),
 }
+
+SURFACE_TASKS = ("isosurface", "mask-surface", "pipeline")
+
+
+def raw_input(exe: Path, data: Path, cache: Path, spec: str) -> str:
+    """raw:NAME@LEVEL → path@LEVEL of a raw float32 volume generated once into the cache."""
+    name, level = spec.split(":", 1)[1].split("@")
+    out = cache / "bench-surface" / name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.with_suffix(".raw").exists():
+        if name == "chest":
+            subprocess.run([str(exe), "export-raw", str(data / "dicom/ct_chest_covidctmd_normal001/dicom"), str(out)],
+                           check=True, capture_output=True)
+        else:
+            subprocess.run([str(exe), "make-field", str(out), name.removeprefix("field")], check=True, capture_output=True)
+    return f"{out.with_suffix('.raw')}@{level}"
 
 
 def machine() -> str:
@@ -86,7 +121,9 @@ def main() -> int:
     rows = []
     for name in names:
         task, rel, what, peers = BENCHES[name]
-        if rel.startswith("generated:"):
+        if rel.startswith("raw:"):
+            inp = raw_input(exe, data, cache, rel)
+        elif rel.startswith("generated:"):
             gen = cache / ("bench-" + rel.split(":", 1)[1])
             if not (gen / "ct0400.dcm").exists():
                 subprocess.run([str(exe), "make-ct", str(gen)], check=True, capture_output=True)
@@ -105,15 +142,15 @@ def main() -> int:
             results.append((peer, statistics.median(r["seconds"]), r["items"], r.get("peak_rss_mib")))
         for tool, s, items, peak in results:
             print(f"{name:26} {tool:10} {s * 1000:9.1f} ms  items={items}  ratio(peer/ours)={s / ours_s:6.2f}"
-                  f"  peak={peak or 0:.0f} MiB")
+                  f"  peak={peak or 0:.0f} MiB", flush=True)
         rows.append((name, what, results))
     if args.no_write:
         return 0
     today = datetime.date.today().isoformat()
     lines = [f"Measured {today} on {machine()} by `bench/run.py --repeat {args.repeat}` "
              f"(median of {args.repeat} warm runs; Twinscope release build).", "",
-             "| benchmark | tool | median | peer ÷ Twinscope | peak RSS | peak ÷ volume |",
-             "|---|---|---:|---:|---:|---:|"]
+             "| benchmark | tool | median | peer ÷ Twinscope | peak RSS | peak ÷ volume | output |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     for name, what, results in rows:
         ours_s = results[0][1]
         task = BENCHES[name][0]
@@ -123,7 +160,9 @@ def main() -> int:
             peak_s = f"{peak:.0f} MiB" if peak else "–"
             # Load benchmarks: items = voxels of the float32 volume.
             vol = f"{peak / (items * 4 / 2**20):.2f}×" if peak and task == "dicom-load" else "–"
-            lines.append(f"| {label} | {tool} | {s * 1000:.1f} ms | {ratio} | {peak_s} | {vol} |")
+            out = (f"{items / 1e6:.2f} M triangles, {items / s / 1e6:.1f} M/s" if task in SURFACE_TASKS
+                   else f"{items:,} {'voxels' if task == 'dicom-load' else 'files'}")
+            lines.append(f"| {label} | {tool} | {s * 1000:.1f} ms | {ratio} | {peak_s} | {vol} | {out} |")
     block = "\n".join(lines)
     text = DOC.read_text()
     new = re.sub(r"(<!-- bench:results -->\n).*?(\n<!-- /bench:results -->)", lambda m: m.group(1) + block + m.group(2), text, flags=re.S)

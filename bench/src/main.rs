@@ -6,6 +6,11 @@
 //! * `dicom-load`: scan + assemble the largest stack into a volume.
 //! * `make-ct OUT [COLS ROWS SLICES]`: writes an uncompressed CT phantom
 //!   (default 512×512×400) as DICOM into OUT, for the large-volume benchmark.
+//! * `export-raw DICOMDIR OUT`, `make-field OUT [N]`: raw float32 volumes
+//!   (`OUT.raw` + `OUT.json`) shared with the peers (see `surface.rs`).
+//! * `isosurface|mask-surface|pipeline RAW@LEVEL`: surface extraction from a
+//!   grey level, from the mask `value ≥ LEVEL`, and the Slicer-like pipeline
+//!   (extract + 20 Taubin iterations + decimation to ¼); `items` = triangles.
 //!
 //! The JSON also carries `peak_rss_mib`, the process's peak resident memory
 //! (VmHWM), for the memory goal.
@@ -16,6 +21,8 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use twin_core::Progress;
 
+mod surface;
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 3 {
@@ -23,6 +30,14 @@ fn main() -> anyhow::Result<()> {
     }
     let task = args[1].as_str();
     let input = PathBuf::from(&args[2]);
+    if task == "export-raw" {
+        let out = args.get(3).context("export-raw DICOMDIR OUT")?;
+        return surface::export_dicom(&input, std::path::Path::new(out));
+    }
+    if task == "make-field" {
+        let n = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(256);
+        return surface::make_field(&input, n);
+    }
     if task == "make-ct" {
         let n = |i: usize, d: u16| args.get(i).and_then(|v| v.parse().ok()).unwrap_or(d);
         return make_ct(&input, n(3, 512), n(4, 512), usize::from(n(5, 400)));
@@ -36,6 +51,26 @@ fn main() -> anyhow::Result<()> {
     };
     let mut seconds = Vec::with_capacity(repeat);
     let mut items = 0usize;
+    if matches!(task, "isosurface" | "mask-surface" | "pipeline") {
+        let (path, level) = args[2]
+            .rsplit_once('@')
+            .context("surface tasks take RAW@LEVEL")?;
+        let vol = surface::read_raw(std::path::Path::new(path))?;
+        let level: f32 = level.parse()?;
+        for _ in 0..repeat {
+            let (s, n) = surface::run(task, &vol, level)?;
+            seconds.push(s);
+            items = n;
+        }
+        println!(
+            "{}",
+            serde_json::json!({
+                "task": task, "input": args[2], "seconds": seconds, "items": items,
+                "peak_rss_mib": peak_rss_mib(),
+            })
+        );
+        return Ok(());
+    }
     for _ in 0..repeat {
         let t = Instant::now();
         let progress = Progress::new();

@@ -17,10 +17,8 @@
 //! A closed 2-manifold therefore stays closed with the same Euler
 //! characteristic; the target is approached as far as these rules allow.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use nalgebra::{Matrix3, Vector3};
+use rayon::prelude::*;
 use twin_core::{Cancelled, Progress};
 
 use crate::TriMesh;
@@ -108,29 +106,56 @@ impl Quadric {
 }
 
 /// Heap entry: cost, edge, and the versions of both ends when it was costed.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 struct Candidate {
-    cost: f64,
+    cost: f32,
+    /// Where the merged vertex goes.
+    target: [f32; 3],
     u: u32,
     v: u32,
     version_u: u32,
     version_v: u32,
 }
 
-impl Eq for Candidate {}
-
-impl Ord for Candidate {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.cost
-            .total_cmp(&other.cost)
-            .then(self.u.cmp(&other.u))
-            .then(self.v.cmp(&other.v))
-    }
+/// A monotone bucket queue on the cost's float bits: the top 16 bits of a
+/// non-negative `f32` order it to within 2⁻⁷ (0.8 %), which is all the
+/// greedy order needs, and push/pop cost O(1) instead of a binary heap's
+/// cache-missing O(log n) on millions of candidates.
+struct Queue {
+    buckets: Vec<Vec<Candidate>>,
+    lowest: usize,
+    len: usize,
 }
 
-impl PartialOrd for Candidate {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+impl Queue {
+    fn new() -> Self {
+        Self {
+            buckets: (0..1 << 16).map(|_| Vec::new()).collect(),
+            lowest: 1 << 16,
+            len: 0,
+        }
+    }
+
+    fn bucket(cost: f32) -> usize {
+        (cost.max(0.0).to_bits() >> 16) as usize
+    }
+
+    fn push(&mut self, c: Candidate) {
+        let b = Self::bucket(c.cost);
+        self.buckets[b].push(c);
+        self.lowest = self.lowest.min(b);
+        self.len += 1;
+    }
+
+    fn pop(&mut self) -> Option<Candidate> {
+        if self.len == 0 {
+            return None;
+        }
+        while self.buckets[self.lowest].is_empty() {
+            self.lowest += 1;
+        }
+        self.len -= 1;
+        self.buckets[self.lowest].pop()
     }
 }
 
@@ -199,18 +224,19 @@ impl State {
         (best.0, best.1.max(0.0))
     }
 
-    fn push(&self, heap: &mut BinaryHeap<Reverse<Candidate>>, u: u32, v: u32) {
+    fn push(&self, heap: &mut Queue, u: u32, v: u32) {
         if self.locked[u as usize] || self.locked[v as usize] {
             return;
         }
-        let (_, cost) = self.plan(u, v);
-        heap.push(Reverse(Candidate {
-            cost,
+        let (p, cost) = self.plan(u, v);
+        heap.push(Candidate {
+            cost: cost as f32,
+            target: [p.x as f32, p.y as f32, p.z as f32],
             u,
             v,
             version_u: self.version[u as usize],
             version_v: self.version[v as usize],
-        }));
+        });
     }
 
     /// Collapses `v` into `u` at `p` if the rules allow; returns whether it did.
@@ -342,17 +368,33 @@ pub fn decimate(
             *edges.entry((a.min(b), a.max(b))).or_insert(0) += 1;
         }
     }
-    let mut heap = BinaryHeap::with_capacity(edges.len());
     for (&(a, b), &count) in &edges {
         if count != 2 {
             state.locked[a as usize] = true;
             state.locked[b as usize] = true;
         }
     }
-    for &(a, b) in edges.keys() {
-        state.push(&mut heap, a, b);
+    // Initial costs in parallel.
+    let keys: Vec<(u32, u32)> = edges.into_keys().collect();
+    let initial: Vec<Candidate> = keys
+        .par_iter()
+        .filter(|&&(a, b)| !state.locked[a as usize] && !state.locked[b as usize])
+        .map(|&(u, v)| {
+            let (p, cost) = state.plan(u, v);
+            Candidate {
+                cost: cost as f32,
+                target: [p.x as f32, p.y as f32, p.z as f32],
+                u,
+                v,
+                version_u: 0,
+                version_v: 0,
+            }
+        })
+        .collect();
+    let mut heap = Queue::new();
+    for c in initial {
+        heap.push(c);
     }
-    drop(edges);
 
     let mut live = mesh.triangles.len();
     let todo = live.saturating_sub(settings.target_triangles);
@@ -360,7 +402,7 @@ pub fn decimate(
     progress.check_cancelled()?;
     let mut done = 0usize;
     while live > settings.target_triangles {
-        let Some(Reverse(c)) = heap.pop() else { break };
+        let Some(c) = heap.pop() else { break };
         if state.removed[c.u as usize]
             || state.removed[c.v as usize]
             || state.version[c.u as usize] != c.version_u
@@ -368,7 +410,11 @@ pub fn decimate(
         {
             continue;
         }
-        let (p, _) = state.plan(c.u, c.v);
+        let p = Vector3::new(
+            f64::from(c.target[0]),
+            f64::from(c.target[1]),
+            f64::from(c.target[2]),
+        );
         if !state.try_collapse(c.u, c.v, p) {
             continue;
         }

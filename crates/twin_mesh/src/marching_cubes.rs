@@ -142,6 +142,20 @@ fn case_triangles(case: u8) -> Vec<[u8; 3]> {
     triangles
 }
 
+/// Indices of the set bits of a bit row, ascending.
+fn set_bits(v: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    v.iter().enumerate().flat_map(|(w, &word)| {
+        let mut word = word;
+        std::iter::from_fn(move || {
+            (word != 0).then(|| {
+                let b = word.trailing_zeros() as usize;
+                word &= word - 1;
+                w * 64 + b
+            })
+        })
+    })
+}
+
 /// Whether two cube edges lie on a common face.
 fn share_face(a: u8, b: u8) -> bool {
     FACES.iter().any(|(q, _)| {
@@ -189,7 +203,7 @@ fn triangulate(ring: &[u8], out: &mut Vec<[u8; 3]>) -> bool {
 
 /// Extracts the surface of `value ≥ iso` (values outside the grid count as
 /// below `iso`). For a mask stored as 0/1 use `iso = 0.5`; for an anti-aliased
-/// `u8` mask (0..255) use 127.5.
+/// `u16` mask (0..65535) use 32767.5.
 pub fn marching_cubes<T>(
     grid: Grid<'_, T>,
     iso: f32,
@@ -200,68 +214,107 @@ where
 {
     grid.check(true)?;
     let [nx, ny, nz] = grid.dims;
-    let (min, max) = grid
-        .data
-        .par_iter()
-        .fold(
-            || (f32::INFINITY, f32::NEG_INFINITY),
-            |(a, b), &v| {
-                let v: f32 = v.into();
-                (a.min(v), b.max(v))
-            },
-        )
-        .reduce(
-            || (f32::INFINITY, f32::NEG_INFINITY),
-            |x, y| (x.0.min(y.0), x.1.max(y.1)),
-        );
-    if max < iso || iso.is_nan() {
+    let (px, py, pz) = (nx + 2, ny + 2, nz + 2);
+    let words = px.div_ceil(64);
+    let data = grid.data;
+    progress.begin("Extracting surface", 4);
+
+    // Pass 0: the inside bit of every padded grid point (`value ≥ iso`), one
+    // bit per point, rows of `words` u64; the padding stays 0.
+    let mut bits = vec![0u64; py * pz * words];
+    bits.par_chunks_mut(py * words)
+        .enumerate()
+        .filter(|(z, _)| (1..=nz).contains(z))
+        .for_each(|(z, plane)| {
+            for y in 1..=ny {
+                let src = &data[((z - 1) * ny + (y - 1)) * nx..][..nx];
+                let row = &mut plane[y * words..(y + 1) * words];
+                // Data index i is padded x = i + 1: pack 64 at a time, then
+                // shift the row by one bit.
+                let mut carry = 0u64;
+                for (w, chunk) in src.chunks(64).enumerate() {
+                    let mut word = 0u64;
+                    for (b, &v) in chunk.iter().enumerate() {
+                        let v: f32 = v.into();
+                        word |= u64::from(v >= iso) << b;
+                    }
+                    row[w] |= word << 1 | carry;
+                    carry = word >> 63;
+                }
+                if let Some(last) = row.get_mut(nx.div_ceil(64)) {
+                    *last |= carry;
+                }
+            }
+        });
+    progress.advance(1);
+    if iso.is_nan() || !bits.par_iter().any(|&w| w != 0) {
+        let (min, max) = data
+            .par_iter()
+            .fold(
+                || (f32::INFINITY, f32::NEG_INFINITY),
+                |(a, b), &v| {
+                    let v: f32 = v.into();
+                    (a.min(v), b.max(v))
+                },
+            )
+            .reduce(
+                || (f32::INFINITY, f32::NEG_INFINITY),
+                |x, y| (x.0.min(y.0), x.1.max(y.1)),
+            );
         return Err(MeshError::Empty { iso, min, max });
     }
-    // Padding value, as for a mask at 0.5: the data's minimum or the mirror of
-    // its maximum about `iso`, whichever is lower.
-    let below = min
-        .min(2.0 * iso - max)
-        .min(iso - f32::EPSILON * iso.abs().max(1.0));
-    let (px, py, pz) = (nx + 2, ny + 2, nz + 2);
-    let data = grid.data;
-    // Value at padded coordinates (index + 1).
-    let value = |x: usize, y: usize, z: usize| -> f32 {
+    progress.check_cancelled()?;
+    // Value at a padded point; `None` in the padding.
+    let value = |x: usize, y: usize, z: usize| -> Option<f32> {
         let (i, j, k) = (x.wrapping_sub(1), y.wrapping_sub(1), z.wrapping_sub(1));
-        if i < nx && j < ny && k < nz {
-            data[i + nx * (j + ny * k)].into()
+        (i < nx && j < ny && k < nz).then(|| data[i + nx * (j + ny * k)].into())
+    };
+    let zero = vec![0u64; words];
+    let row = |y: usize, z: usize| -> &[u64] {
+        if y < py && z < pz {
+            &bits[(z * py + y) * words..][..words]
         } else {
-            below
+            &zero
         }
     };
-    let inside = |x: usize, y: usize, z: usize| value(x, y, z) >= iso;
-    let rows = py * pz;
-    progress.begin("Extracting surface", (3 * pz) as u64);
+    // Crossing edges of a row: along x (point x vs x + 1), and to another row.
+    let x_edges = |r: &[u64]| -> Vec<u64> {
+        (0..words)
+            .map(|w| r[w] ^ (r[w] >> 1 | r.get(w + 1).map_or(0, |n| n << 63)))
+            .collect()
+    };
+    let across =
+        |a: &[u64], b: &[u64]| -> Vec<u64> { a.iter().zip(b).map(|(p, q)| p ^ q).collect() };
+    let popcount = |v: &[u64]| v.iter().map(|w| w.count_ones()).sum::<u32>();
 
     // Pass 1: crossings per row and edge direction.
     let counts: Vec<[u32; 3]> = (0..pz)
         .into_par_iter()
         .flat_map_iter(|z| {
-            let c: Vec<[u32; 3]> = (0..py)
+            (0..py)
                 .map(|y| {
-                    let mut n = [0u32; 3];
-                    let mut here = inside(0, y, z);
-                    for x in 0..px {
-                        let right = x + 1 < px && inside(x + 1, y, z);
-                        n[0] += u32::from(x + 1 < px && right != here);
-                        n[1] += u32::from(y + 1 < py && inside(x, y + 1, z) != here);
-                        n[2] += u32::from(z + 1 < pz && inside(x, y, z + 1) != here);
-                        here = right;
-                    }
-                    n
+                    let r = row(y, z);
+                    [
+                        popcount(&x_edges(r)),
+                        if y + 1 < py {
+                            popcount(&across(r, row(y + 1, z)))
+                        } else {
+                            0
+                        },
+                        if z + 1 < pz {
+                            popcount(&across(r, row(y, z + 1)))
+                        } else {
+                            0
+                        },
+                    ]
                 })
-                .collect();
-            progress.advance(1);
-            c
+                .collect::<Vec<_>>()
         })
         .collect();
+    progress.advance(1);
     progress.check_cancelled()?;
     // Global ids: rows in order, within a row x-, then y-, then z-edges.
-    let mut base = Vec::with_capacity(rows + 1);
+    let mut base = Vec::with_capacity(py * pz);
     let mut total = 0usize;
     for c in &counts {
         base.push([total, total + c[0] as usize, total + (c[0] + c[1]) as usize]);
@@ -272,8 +325,7 @@ where
             limit: MAX_VERTICES,
         });
     }
-    let row = |y: usize, z: usize| y + py * z;
-
+    let row_index = |y: usize, z: usize| y + py * z;
     // Pass 2: vertices, each plane of rows into its own part of the array.
     let mut positions = vec![[0f32; 3]; total];
     {
@@ -281,11 +333,11 @@ where
         let mut rest: &mut [[f32; 3]] = &mut positions;
         for z in 0..pz {
             let end = if z + 1 < pz {
-                base[row(0, z + 1)][0]
+                base[row_index(0, z + 1)][0]
             } else {
                 total
             };
-            let (head, tail) = rest.split_at_mut(end - base[row(0, z)][0]);
+            let (head, tail) = rest.split_at_mut(end - base[row_index(0, z)][0]);
             slices.push(head);
             rest = tail;
         }
@@ -295,141 +347,154 @@ where
             shift[(a, 3)] = -1.0;
         }
         let m = grid.affine * shift;
-        slices
-            .into_par_iter()
-            .enumerate()
-            .try_for_each(|(z, out)| {
-                progress.check_cancelled()?;
-                let mut k = 0;
-                let mut emit = |x: f64, y: f64, zz: f64| {
-                    let p = m * Vector4::new(x, y, zz, 1.0);
-                    out[k] = [p.x as f32, p.y as f32, p.z as f32];
-                    k += 1;
-                };
-                let t = |a: f32, b: f32| f64::from((iso - a) / (b - a));
-                for y in 0..py {
-                    if counts[row(y, z)] == [0; 3] {
-                        continue;
-                    }
-                    let zf = z as f64;
-                    let yf = y as f64;
-                    for x in 0..px - 1 {
-                        let (a, b) = (value(x, y, z), value(x + 1, y, z));
-                        if (a >= iso) != (b >= iso) {
-                            emit(x as f64 + t(a, b), yf, zf);
-                        }
-                    }
-                    if y + 1 < py {
-                        for x in 0..px {
-                            let (a, b) = (value(x, y, z), value(x, y + 1, z));
-                            if (a >= iso) != (b >= iso) {
-                                emit(x as f64, yf + t(a, b), zf);
-                            }
-                        }
-                    }
-                    if z + 1 < pz {
-                        for x in 0..px {
-                            let (a, b) = (value(x, y, z), value(x, y, z + 1));
-                            if (a >= iso) != (b >= iso) {
-                                emit(x as f64, yf, zf + t(a, b));
-                            }
-                        }
+        // Crossing along an edge; an edge into the padding is crossed half-way
+        // (as a mask at 0.5), whatever the inside value.
+        let t = |a: Option<f32>, b: Option<f32>| match (a, b) {
+            (Some(a), Some(b)) => f64::from((iso - a) / (b - a)),
+            _ => 0.5,
+        };
+        slices.into_par_iter().enumerate().for_each(|(z, out)| {
+            let mut k = 0;
+            let mut emit = |p: [f64; 3]| {
+                let q = m * Vector4::new(p[0], p[1], p[2], 1.0);
+                out[k] = [q.x as f32, q.y as f32, q.z as f32];
+                k += 1;
+            };
+            for y in 0..py {
+                if counts[row_index(y, z)] == [0; 3] {
+                    continue;
+                }
+                let (yf, zf) = (y as f64, z as f64);
+                let r = row(y, z);
+                for x in set_bits(&x_edges(r)) {
+                    let (a, b) = (value(x, y, z), value(x + 1, y, z));
+                    emit([x as f64 + t(a, b), yf, zf]);
+                }
+                if y + 1 < py {
+                    for x in set_bits(&across(r, row(y + 1, z))) {
+                        let (a, b) = (value(x, y, z), value(x, y + 1, z));
+                        emit([x as f64, yf + t(a, b), zf]);
                     }
                 }
-                progress.advance(1);
-                Ok::<(), twin_core::Cancelled>(())
-            })?;
+                if z + 1 < pz {
+                    for x in set_bits(&across(r, row(y, z + 1))) {
+                        let (a, b) = (value(x, y, z), value(x, y, z + 1));
+                        emit([x as f64, yf, zf + t(a, b)]);
+                    }
+                }
+            }
+        });
     }
+    progress.advance(1);
+    progress.check_cancelled()?;
 
-    // Pass 3: triangles, one layer of cubes per task.
+    // Pass 3: triangles, one layer of cubes per task; only cubes whose eight
+    // corners disagree are visited (bit scans), ids from prefix popcounts.
     let table = table();
     let layers: Vec<Vec<[u32; 3]>> = (0..pz - 1)
         .into_par_iter()
         .map(|z| {
             let mut tris = Vec::new();
-            if progress.is_cancelled() {
-                return tris;
-            }
             for y in 0..py - 1 {
                 let (r00, r10, r01, r11) =
                     (row(y, z), row(y + 1, z), row(y, z + 1), row(y + 1, z + 1));
-                let any = |r: usize, t: usize| counts[r][t] > 0;
-                if !(any(r00, 0)
-                    || any(r00, 1)
-                    || any(r00, 2)
-                    || any(r10, 0)
-                    || any(r10, 2)
-                    || any(r01, 0)
-                    || any(r01, 1)
-                    || any(r11, 0))
-                {
+                // Corners disagree across the four rows at x, or along x.
+                let mut active = vec![0u64; words];
+                let mut any = false;
+                for w in 0..words {
+                    let e = (r00[w] ^ r10[w]) | (r00[w] ^ r01[w]) | (r00[w] ^ r11[w]);
+                    let next_e = if w + 1 < words {
+                        (r00[w + 1] ^ r10[w + 1])
+                            | (r00[w + 1] ^ r01[w + 1])
+                            | (r00[w + 1] ^ r11[w + 1])
+                    } else {
+                        0
+                    };
+                    let along = r00[w] ^ (r00[w] >> 1 | r00.get(w + 1).map_or(0, |n| n << 63));
+                    active[w] = e | (e >> 1 | next_e << 63) | along;
+                    any |= active[w] != 0;
+                }
+                if !any {
                     continue;
                 }
-                // Running ids of the next crossing per (row, direction).
-                let mut c00 = base[r00];
-                let (mut c10x, mut c10z) = (base[r10][0], base[r10][2]);
-                let (mut c01x, mut c01y) = (base[r01][0], base[r01][1]);
-                let mut c11x = base[r11][0];
-                let mut left = [
-                    inside(0, y, z),
-                    inside(0, y + 1, z),
-                    inside(0, y, z + 1),
-                    inside(0, y + 1, z + 1),
+                let edges: [Vec<u64>; 8] = [
+                    x_edges(r00),
+                    x_edges(r10),
+                    x_edges(r01),
+                    x_edges(r11),
+                    across(r00, r10),
+                    across(r01, r11),
+                    across(r00, r01),
+                    across(r10, r11),
                 ];
-                for x in 0..px - 1 {
-                    let right = [
-                        inside(x + 1, y, z),
-                        inside(x + 1, y + 1, z),
-                        inside(x + 1, y, z + 1),
-                        inside(x + 1, y + 1, z + 1),
-                    ];
-                    let case = u8::from(left[0])
-                        | u8::from(right[0]) << 1
-                        | u8::from(left[1]) << 2
-                        | u8::from(right[1]) << 3
-                        | u8::from(left[2]) << 4
-                        | u8::from(right[2]) << 5
-                        | u8::from(left[3]) << 6
-                        | u8::from(right[3]) << 7;
-                    // Crossings at this x on the left face and the x-edges.
-                    let x00 = left[0] != right[0];
-                    let y00 = left[0] != left[1];
-                    let z00 = left[0] != left[2];
-                    let x10 = left[1] != right[1];
-                    let z10 = left[1] != left[3];
-                    let x01 = left[2] != right[2];
-                    let y01 = left[2] != left[3];
-                    let x11 = left[3] != right[3];
-                    if case != 0 && case != 0xFF {
-                        // Right-face edges: ids after this x's crossings.
-                        let y00r = c00[1] + usize::from(y00);
-                        let z00r = c00[2] + usize::from(z00);
-                        let z10r = c10z + usize::from(z10);
-                        let y01r = c01y + usize::from(y01);
-                        let ids = [
-                            c00[0], c10x, c01x, c11x, // x-edges
-                            c00[1], y00r, c01y, y01r, // y-edges
-                            c00[2], z00r, c10z, z10r, // z-edges
-                        ];
-                        for t in &table[case as usize] {
-                            tris.push(t.map(|e| ids[e as usize] as u32));
+                // Word-level prefix popcounts of each edge set.
+                let prefix: Vec<Vec<u32>> = edges
+                    .iter()
+                    .map(|e| {
+                        let mut p = Vec::with_capacity(words + 1);
+                        let mut s = 0;
+                        p.push(0);
+                        for w in e {
+                            s += w.count_ones();
+                            p.push(s);
                         }
+                        p
+                    })
+                    .collect();
+                let before = |set: usize, x: usize| -> usize {
+                    let (w, b) = (x / 64, x % 64);
+                    let partial = if w < words {
+                        (edges[set][w] & ((1u64 << b) - 1)).count_ones()
+                    } else {
+                        0
+                    };
+                    (prefix[set][w.min(words)] + partial) as usize
+                };
+                let (i00, i10, i01, i11) = (
+                    row_index(y, z),
+                    row_index(y + 1, z),
+                    row_index(y, z + 1),
+                    row_index(y + 1, z + 1),
+                );
+                let bit = |r: &[u64], x: usize| (r[x / 64] >> (x % 64)) & 1 == 1;
+                for x in set_bits(&active) {
+                    if x + 1 >= px {
+                        continue;
                     }
-                    c00[0] += usize::from(x00);
-                    c00[1] += usize::from(y00);
-                    c00[2] += usize::from(z00);
-                    c10x += usize::from(x10);
-                    c10z += usize::from(z10);
-                    c01x += usize::from(x01);
-                    c01y += usize::from(y01);
-                    c11x += usize::from(x11);
-                    left = right;
+                    let case = u8::from(bit(r00, x))
+                        | u8::from(bit(r00, x + 1)) << 1
+                        | u8::from(bit(r10, x)) << 2
+                        | u8::from(bit(r10, x + 1)) << 3
+                        | u8::from(bit(r01, x)) << 4
+                        | u8::from(bit(r01, x + 1)) << 5
+                        | u8::from(bit(r11, x)) << 6
+                        | u8::from(bit(r11, x + 1)) << 7;
+                    if case == 0 || case == 0xFF {
+                        continue;
+                    }
+                    let ids = [
+                        base[i00][0] + before(0, x),
+                        base[i10][0] + before(1, x),
+                        base[i01][0] + before(2, x),
+                        base[i11][0] + before(3, x),
+                        base[i00][1] + before(4, x),
+                        base[i00][1] + before(4, x + 1),
+                        base[i01][1] + before(5, x),
+                        base[i01][1] + before(5, x + 1),
+                        base[i00][2] + before(6, x),
+                        base[i00][2] + before(6, x + 1),
+                        base[i10][2] + before(7, x),
+                        base[i10][2] + before(7, x + 1),
+                    ];
+                    for t in &table[case as usize] {
+                        tris.push(t.map(|e| ids[e as usize] as u32));
+                    }
                 }
             }
-            progress.advance(1);
             tris
         })
         .collect();
+    progress.advance(1);
     progress.check_cancelled()?;
     let mut triangles = Vec::with_capacity(layers.iter().map(Vec::len).sum());
     for l in layers {

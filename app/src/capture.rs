@@ -59,7 +59,7 @@ fn capture(
         exit.write(AppExit::error());
         return;
     }
-    if ws.settled && ws.new_surface.is_none() {
+    if ws.settled && ws.new_surface.is_none() && ws.pending_segment.is_none() && ws.job.is_none() {
         state.frames_after_settle += 1;
     }
     if state.frames_after_settle < args.frames.max(2) || state.started.elapsed() < WARM_UP {

@@ -34,6 +34,14 @@ pub struct Args {
     /// Privacy mode: show a pseudonym instead of the patient's name, ID and dates.
     #[arg(long)]
     pub privacy: bool,
+    /// Once the series is loaded, add a segment of the values LO..HI (HU
+    /// for CT) with the editor's default processing.
+    #[arg(long, value_name = "LO[:HI]", allow_hyphen_values = true)]
+    pub segment: Option<String>,
+    /// Clip the 3D view along this MPR plane through the crosshair
+    /// (axial, coronal or sagittal).
+    #[arg(long, value_name = "PLANE")]
+    pub clip: Option<String>,
     /// Render, write a PNG screenshot to this path and exit.
     #[arg(long, value_name = "PNG")]
     pub screenshot: Option<PathBuf>,

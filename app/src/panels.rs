@@ -15,7 +15,7 @@ use bevy::window::PrimaryWindow;
 use bevy_egui::{
     EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, PrimaryEguiContext, egui,
 };
-use twin_ui::UiAction;
+use twin_ui::{SegmentAction, UiAction};
 
 use crate::study::Workspace;
 use crate::viewport::{OrbitCamera, ViewportRect, lps_to_world};
@@ -97,11 +97,23 @@ fn draw_panels(
     });
     egui::Panel::left("browser")
         .resizable(true)
-        .default_size(340.0)
+        .default_size(320.0)
         .show(&mut root, |ui| {
             actions.extend(twin_ui::side_panel(ui, &mut ws.browser));
             ui.allocate_rect(ui.available_rect_before_wrap(), egui::Sense::hover());
         });
+    let mut segment_actions = Vec::new();
+    if ws.volume.is_some() {
+        egui::Panel::right("segments")
+            .resizable(true)
+            .default_size(290.0)
+            .show(&mut root, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    segment_actions = twin_ui::segments_panel(ui, &mut ws.segments);
+                });
+                ui.allocate_rect(ui.available_rect_before_wrap(), egui::Sense::hover());
+            });
+    }
     // With a volume: toolbar, then 3D | axial over coronal | sagittal.
     let has_volume = ws.mpr.volume().is_some();
     if has_volume {
@@ -165,6 +177,23 @@ fn draw_panels(
         );
     }
 
+    for action in segment_actions {
+        match action {
+            SegmentAction::CreateByThreshold => ws.add_segment(None),
+            SegmentAction::PickSeed => {
+                ws.mpr.pick = true;
+                ws.segments.picking = true;
+            }
+            SegmentAction::Delete(i) => ws.delete_segment(i),
+            SegmentAction::Export(i, format) => ws.export_segment(i, format),
+        }
+    }
+    if let Some(seed) = ws.mpr.picked.take() {
+        ws.segments.picking = false;
+        ws.add_segment(Some(seed));
+    }
+    sync_overlay(&mut ws);
+
     for action in actions {
         match action {
             UiAction::OpenFolderDialog => {
@@ -191,6 +220,45 @@ fn draw_panels(
         }
     }
     Ok(())
+}
+
+/// Keeps the slice overlays in step with the editor (threshold preview) and
+/// the visible segments.
+fn sync_overlay(ws: &mut Workspace) {
+    use twin_ui::mpr::{Overlay, OverlayMask};
+    let ed = &ws.segments.editor;
+    let preview = (ed.tool == twin_ui::segments::Tool::Threshold && ed.preview).then_some((
+        ed.lo,
+        ed.hi,
+        egui::Color32::from_rgb(80, 200, 255),
+    ));
+    let masks: Vec<OverlayMask> = ws
+        .segments
+        .rows
+        .iter()
+        .zip(&ws.segment_data)
+        .filter(|(row, _)| row.visible)
+        .map(|(row, data)| OverlayMask {
+            data: data.mask.clone(),
+            colour: egui::Color32::from_rgb(row.colour[0], row.colour[1], row.colour[2]),
+        })
+        .collect();
+    let old = &ws.mpr.overlay;
+    let same = old.preview == preview
+        && old.masks.len() == masks.len()
+        && old
+            .masks
+            .iter()
+            .zip(&masks)
+            .all(|(a, b)| std::sync::Arc::ptr_eq(&a.data, &b.data) && a.colour == b.colour);
+    if !same {
+        let generation = old.generation + 1;
+        ws.mpr.overlay = Overlay {
+            preview,
+            masks,
+            generation,
+        };
+    }
 }
 
 fn receive_dialog_result(mut dialog: ResMut<FolderDialog>, mut ws: ResMut<Workspace>) {

@@ -22,7 +22,7 @@ impl Plugin for StudyPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Workspace>()
             .add_systems(Startup, open_initial_study)
-            .add_systems(Update, (poll_job, handle_dropped_files));
+            .add_systems(Update, (poll_job, handle_dropped_files, pending_segment));
     }
 }
 
@@ -44,7 +44,26 @@ enum JobResult {
         frames: Vec<Arc<Volume>>,
         times_ms: Vec<f64>,
     },
+    /// The surface of every cine phase at the surface threshold (playback).
+    CineSurfaces(Vec<TriMesh>),
+    /// A new segment: its mask (on the loaded volume's grid) and surface.
+    Segment {
+        name: String,
+        mask: Arc<Vec<u8>>,
+        mesh: TriMesh,
+        volume_ml: f64,
+    },
+    /// A message for the status line (e.g. a file written).
+    Notice(String),
     Failed(String),
+}
+
+/// A segment's data (its row in the list lives in `Workspace::segments`).
+pub struct SegmentData {
+    pub mask: Arc<Vec<u8>>,
+    pub mesh: Arc<TriMesh>,
+    /// Unique per segment, so the viewport knows which entity is which.
+    pub id: u64,
 }
 
 /// A running background job.
@@ -67,6 +86,16 @@ pub struct Workspace {
     pub new_surface: Option<TriMesh>,
     /// Set when a job finished (successfully or not) — used by `--screenshot`.
     pub settled: bool,
+    /// Segment editor and list state, and each segment's data.
+    pub segments: twin_ui::SegmentsState,
+    pub segment_data: Vec<SegmentData>,
+    next_segment_id: u64,
+    /// One surface per cine phase, for playback in 3D (empty for a static volume).
+    pub cine_surfaces: Vec<Arc<TriMesh>>,
+    /// The folder or file the study was opened from (outputs never go there).
+    pub source: Option<PathBuf>,
+    /// A segment asked for on the command line, made once the volume is in.
+    pub pending_segment: Option<(f32, f32)>,
 }
 
 impl Workspace {
@@ -118,9 +147,11 @@ impl Workspace {
         self.browser.surface = None;
         self.browser.notices.clear();
         self.browser.source.clone_from(&folder);
+        self.source.clone_from(&folder);
         self.report = None;
         self.volume = None;
         self.mpr = twin_ui::MprState::default();
+        self.clear_segments();
         self.start("Opening study", move |progress, send| {
             let folder = if let Some(f) = folder {
                 f
@@ -162,6 +193,7 @@ impl Workspace {
         let Some(report) = self.report.clone() else {
             return;
         };
+        self.clear_segments();
         self.browser.selected_stack = Some(stack_id.to_owned());
         let id = stack_id.to_owned();
         self.start("Loading series", move |progress, send| {
@@ -177,6 +209,60 @@ impl Workspace {
         };
         self.start("Building surface", move |progress, send| {
             send(mesh_result(id, volume, threshold, false, progress));
+        });
+    }
+
+    fn clear_segments(&mut self) {
+        self.segments.rows.clear();
+        self.segment_data.clear();
+        self.cine_surfaces.clear();
+        self.mpr.overlay = twin_ui::mpr::Overlay::default();
+    }
+
+    /// Builds a segment from the editor's settings: by threshold, or by
+    /// region growing from `seed` (patient mm) when given.
+    pub fn add_segment(&mut self, seed: Option<[f64; 3]>) {
+        let Some(volume) = self.volume.clone() else {
+            return;
+        };
+        let editor = self.segments.editor.clone();
+        let n = self.segments.rows.len() + 1;
+        self.start("Building segment", move |progress, send| {
+            send(match segment_job(&volume, &editor, seed, n, progress) {
+                Ok(r) => r,
+                Err(e) => JobResult::Failed(e),
+            });
+        });
+    }
+
+    pub fn delete_segment(&mut self, i: usize) {
+        if i < self.segment_data.len() {
+            self.segment_data.remove(i);
+            self.segments.rows.remove(i);
+        }
+    }
+
+    /// Asks where to save segment `i` (off the UI thread) and writes it there
+    /// in patient mm (LPS), never inside the opened study.
+    pub fn export_segment(&mut self, i: usize, format: twin_ui::segments::ExportFormat) {
+        let (Some(data), Some(row)) = (self.segment_data.get(i), self.segments.rows.get(i)) else {
+            return;
+        };
+        let mesh = data.mesh.clone();
+        let name = format!("{}.{}", row.name.replace(' ', "_"), format.extension());
+        let source = self.source.clone();
+        self.start("Exporting surface", move |_progress, send| {
+            let Some(path) = rfd::FileDialog::new()
+                .set_title("Export surface")
+                .set_file_name(&name)
+                .save_file()
+            else {
+                return;
+            };
+            send(match export_mesh(&mesh, &path, source.as_deref()) {
+                Ok(()) => JobResult::Notice(format!("wrote {}", path.display())),
+                Err(e) => JobResult::Failed(e),
+            });
         });
     }
 
@@ -260,9 +346,25 @@ fn load_and_mesh(
     if frames.len() > 1 {
         send(JobResult::Cine {
             stack_id: stack_id.to_owned(),
-            frames,
+            frames: frames.clone(),
             times_ms,
         });
+        // The surface of every phase, for the beating heart in 3D.
+        progress.begin("Surfaces of the cine phases", frames.len() as u64);
+        let mut surfaces = Vec::with_capacity(frames.len());
+        for f in &frames {
+            let grid = Grid {
+                dims: f.dims,
+                data: &f.data,
+                affine: &f.affine,
+            };
+            match marching_cubes(grid, t, progress) {
+                Ok(m) => surfaces.push(m),
+                Err(_) => return,
+            }
+            progress.advance(1);
+        }
+        send(JobResult::CineSurfaces(surfaces));
     }
 }
 
@@ -288,6 +390,90 @@ fn mesh_result(
         },
         Err(e) => JobResult::Failed(e.to_string()),
     }
+}
+
+/// Writes a mesh (format from the extension) in LPS mm, refusing to write
+/// into the opened study.
+pub fn export_mesh(
+    mesh: &TriMesh,
+    path: &std::path::Path,
+    source: Option<&std::path::Path>,
+) -> Result<(), String> {
+    if let Some(src) = source {
+        twin_core::paths::ensure_outside(src, path)?;
+    }
+    let format = twin_mesh::io::MeshFormat::from_path(path)
+        .ok_or_else(|| format!("`{}`: use .stl, .obj or .ply", path.display()))?;
+    twin_mesh::io::write_mesh(mesh, path, format, twin_mesh::io::Frame::Lps)
+        .map_err(|e| e.to_string())
+}
+
+/// Segments the volume as the editor says and builds the surface.
+fn segment_job(
+    volume: &Volume,
+    editor: &twin_ui::segments::Editor,
+    seed: Option<[f64; 3]>,
+    n: usize,
+    progress: &Progress,
+) -> Result<JobResult, String> {
+    use twin_mesh::segment::{self, Connectivity};
+    let spacing = volume.spacing();
+    let (mut mask, name) = match seed {
+        None => (
+            segment::threshold(volume.dims, spacing, &volume.data, editor.lo, editor.hi)
+                .map_err(|e| e.to_string())?,
+            format!(
+                "Segment {n} ({:.0}..{:.0} {})",
+                editor.lo, editor.hi, volume.unit
+            ),
+        ),
+        Some(p) => {
+            let grid = Grid {
+                dims: volume.dims,
+                data: &volume.data,
+                affine: &volume.affine,
+            };
+            let voxel = grid
+                .patient_to_voxel(p)
+                .ok_or("the volume's geometry is singular")?;
+            (
+                segment::region_grow(
+                    volume.dims,
+                    spacing,
+                    &volume.data,
+                    voxel,
+                    editor.tolerance,
+                    Connectivity::Six,
+                    progress,
+                )
+                .map_err(|e| format!("seed at {:.1}, {:.1}, {:.1} mm: {e}", p[0], p[1], p[2]))?,
+                format!(
+                    "Segment {n} (grown ±{:.0} {})",
+                    editor.tolerance, volume.unit
+                ),
+            )
+        }
+    };
+    if editor.largest_only {
+        mask =
+            segment::keep_largest(&mask, Connectivity::Six, progress).map_err(|e| e.to_string())?;
+    } else if editor.min_island_mm3 > 0.0 {
+        mask = segment::remove_islands(&mask, editor.min_island_mm3, Connectivity::Six, progress)
+            .map_err(|e| e.to_string())?;
+    }
+    let options = twin_mesh::surface::SurfaceOptions {
+        antialias_sigma: if editor.antialias { 0.7 } else { 0.0 },
+        smooth_iterations: editor.smooth_iterations,
+        target_triangles: (editor.target_triangles >= 4).then_some(editor.target_triangles),
+    };
+    let mesh = twin_mesh::surface::mask_surface(&mask, &volume.affine, options, progress)
+        .map_err(|e| e.to_string())?;
+    Ok(JobResult::Segment {
+        name,
+        volume_ml: mask.volume_mm3() / 1000.0,
+        mask: Arc::new(mask.data),
+        mesh,
+    })
 }
 
 fn browser_rows(report: &ScanReport) -> (Vec<StudyRow>, String) {
@@ -344,7 +530,45 @@ fn stack_summary(s: &twin_imaging::Stack) -> String {
 
 fn open_initial_study(mut ws: ResMut<Workspace>, args: Res<Args>) {
     ws.browser.privacy = args.privacy;
+    if let Some(spec) = &args.segment {
+        let mut parts = spec.split(':').map(|v| v.trim().parse::<f32>());
+        match (parts.next(), parts.next()) {
+            (Some(Ok(lo)), None) => ws.pending_segment = Some((lo, f32::INFINITY)),
+            (Some(Ok(lo)), Some(Ok(hi))) => ws.pending_segment = Some((lo, hi)),
+            _ => ws.browser.error = Some(format!("--segment `{spec}`: expected LO[:HI]")),
+        }
+    }
+    if let Some(plane) = &args.clip {
+        use twin_imaging::mpr::Plane;
+        let plane = match plane.to_ascii_lowercase().as_str() {
+            "axial" => Some(Plane::Axial),
+            "coronal" => Some(Plane::Coronal),
+            "sagittal" => Some(Plane::Sagittal),
+            _ => None,
+        };
+        match plane {
+            Some(p) => {
+                ws.segments.clip.enabled = true;
+                ws.segments.clip.plane = p;
+            }
+            None => ws.browser.error = Some("--clip: axial, coronal or sagittal".to_owned()),
+        }
+    }
     ws.open_stack(args.study.clone(), args.series.clone());
+}
+
+/// Makes the segment asked for with `--segment` once the volume is loaded.
+fn pending_segment(mut ws: ResMut<Workspace>) {
+    if ws.job.is_some() || ws.volume.is_none() {
+        return;
+    }
+    let Some((lo, hi)) = ws.pending_segment.take() else {
+        return;
+    };
+    let editor = &mut ws.segments.editor;
+    editor.lo = lo;
+    editor.hi = hi.min(editor.range.1);
+    ws.add_segment(None);
 }
 
 fn handle_dropped_files(
@@ -398,6 +622,9 @@ fn poll_job(mut ws: ResMut<Workspace>) {
                     let (lo, hi) = volume.range();
                     ws.browser.threshold_range = (lo, hi);
                     ws.browser.threshold_unit.clone_from(&volume.unit);
+                    ws.segments
+                        .editor
+                        .set_volume_range((lo, hi), &volume.unit, threshold);
                 }
                 ws.browser.threshold = threshold;
                 ws.browser.notices.clone_from(&volume.warnings);
@@ -435,6 +662,39 @@ fn poll_job(mut ws: ResMut<Workspace>) {
                 if ws.browser.selected_stack.as_deref() == Some(&stack_id) {
                     ws.mpr.set_phases(frames, times_ms);
                 }
+            }
+            Ok(JobResult::CineSurfaces(surfaces)) => {
+                ws.cine_surfaces = surfaces.into_iter().map(Arc::new).collect();
+            }
+            Ok(JobResult::Segment {
+                name,
+                mask,
+                mesh,
+                volume_ml,
+            }) => {
+                let stats = mesh.stats();
+                let n = ws.segments.rows.len();
+                ws.segments.rows.push(twin_ui::segments::SegmentRow {
+                    name,
+                    colour: twin_ui::segments::PALETTE[n % twin_ui::segments::PALETTE.len()],
+                    opacity: 1.0,
+                    visible: true,
+                    summary: format!(
+                        "{volume_ml:.1} mL · {} triangles · {}",
+                        stats.triangles,
+                        if stats.watertight() { "closed" } else { "open" }
+                    ),
+                });
+                ws.next_segment_id += 1;
+                let id = ws.next_segment_id;
+                ws.segment_data.push(SegmentData {
+                    mask,
+                    mesh: Arc::new(mesh),
+                    id,
+                });
+            }
+            Ok(JobResult::Notice(msg)) => {
+                ws.browser.surface = Some(msg);
             }
             Ok(JobResult::Failed(msg)) => {
                 if !job.progress.is_cancelled() {

@@ -24,11 +24,15 @@ impl Plugin for ViewportPlugin {
             affects_lightmapped_meshes: true,
         })
         .init_resource::<ViewportRect>()
+        .init_resource::<BaseSurface>()
         .add_systems(Startup, setup_scene)
         .add_systems(
             Update,
             (
                 show_new_surface,
+                update_surface_mesh,
+                sync_segments,
+                update_planes,
                 orbit_camera,
                 apply_viewport,
                 draw_crosshair,
@@ -55,9 +59,57 @@ impl OrbitCamera {
     }
 }
 
-/// Marks the entity showing the current surface.
+/// The entity showing the study's surface, and what its mesh was built
+/// from (source mesh pointer, clip key).
+#[derive(Component, Default)]
+struct Surface {
+    shown: Option<(usize, ClipKey)>,
+}
+
+/// The surface of the loaded volume (phase 0).
+#[derive(Resource, Default)]
+struct BaseSurface(Option<std::sync::Arc<TriMesh>>);
+
+/// A segment's entity: which segment, and what its mesh was built with.
 #[derive(Component)]
-struct Surface;
+struct SegmentEntity {
+    id: u64,
+    clip: ClipKey,
+}
+
+/// One MPR plane drawn in 3D, and the slice it shows.
+#[derive(Component)]
+struct PlaneQuad {
+    plane: twin_imaging::mpr::Plane,
+    shown: Option<(usize, i64, (i64, i64))>,
+}
+
+/// The clipping state a mesh was cut with: (axis, flip, position in µm),
+/// or `None` when not clipped.
+type ClipKey = Option<(usize, bool, i64)>;
+
+fn clip_key(ws: &Workspace) -> ClipKey {
+    let clip = ws.segments.clip;
+    clip.enabled.then(|| {
+        let n = clip.plane.normal_axis();
+        (n, clip.flip, (ws.mpr.crosshair[n] * 1000.0).round() as i64)
+    })
+}
+
+/// `mesh` cut by the clipping plane (kept side: towards +axis, or −axis
+/// when flipped).
+fn clipped(mesh: &TriMesh, key: ClipKey) -> Mesh {
+    match key {
+        None => to_bevy_mesh(mesh),
+        Some((n, flip, at)) => {
+            let sign = if flip { -1.0 } else { 1.0 };
+            let mut normal = [0.0; 3];
+            normal[n] = sign;
+            let cut = twin_mesh::process::clip_by_plane(mesh, normal, sign * at as f64 / 1000.0);
+            to_bevy_mesh(&cut)
+        }
+    }
+}
 
 /// Area of the window (logical pixels) left for the 3D view, set by the panels.
 #[derive(Resource, Default, Clone, Copy)]
@@ -118,6 +170,7 @@ fn to_bevy_mesh(mesh: &TriMesh) -> Mesh {
 fn show_new_surface(
     mut commands: Commands,
     mut ws: ResMut<Workspace>,
+    mut base: ResMut<BaseSurface>,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
     old: Query<Entity, With<Surface>>,
@@ -140,11 +193,11 @@ fn show_new_surface(
     {
         let (a, b) = (lps_to_world(lo), lps_to_world(hi));
         orbit.target = (a + b) / 2.0;
-        orbit.distance = (b - a).length().max(10.0) * 1.25;
+        orbit.distance = (b - a).length().max(10.0) * 1.6;
         *transform = orbit.transform();
     }
     commands.spawn((
-        Surface,
+        Surface::default(),
         Mesh3d(meshes.add(to_bevy_mesh(&mesh))),
         MeshMaterial3d(materials.add(StandardMaterial {
             base_color: colour,
@@ -154,6 +207,217 @@ fn show_new_surface(
         })),
         Transform::IDENTITY,
     ));
+    base.0 = Some(std::sync::Arc::new(mesh));
+}
+
+/// Shows the surface of the current cine phase (the heart beats with the
+/// MPR playback), cut by the clipping plane.
+fn update_surface_mesh(
+    ws: Res<Workspace>,
+    base: Res<BaseSurface>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut surfaces: Query<(&mut Surface, &mut Mesh3d)>,
+) {
+    let source = if ws.cine_surfaces.len() > 1 && ws.cine_surfaces.len() == ws.mpr.frames.len() {
+        ws.cine_surfaces.get(ws.mpr.phase)
+    } else {
+        base.0.as_ref()
+    };
+    let Some(source) = source else { return };
+    let key = (std::sync::Arc::as_ptr(source) as usize, clip_key(&ws));
+    for (mut surface, mut handle) in &mut surfaces {
+        if surface.shown != Some(key) {
+            handle.0 = meshes.add(clipped(source, key.1));
+            surface.shown = Some(key);
+        }
+    }
+}
+
+/// One entity per segment: mesh (clipped), colour, opacity and visibility
+/// follow the segment list.
+fn sync_segments(
+    mut commands: Commands,
+    ws: Res<Workspace>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut entities: Query<(
+        Entity,
+        &mut SegmentEntity,
+        &mut Mesh3d,
+        &MeshMaterial3d<StandardMaterial>,
+        &mut Visibility,
+    )>,
+) {
+    let key = clip_key(&ws);
+    let mut seen = Vec::new();
+    for (entity, mut seg, mut mesh, material, mut visibility) in &mut entities {
+        let Some(i) = ws.segment_data.iter().position(|d| d.id == seg.id) else {
+            commands.entity(entity).despawn();
+            continue;
+        };
+        seen.push(seg.id);
+        let (data, row) = (&ws.segment_data[i], &ws.segments.rows[i]);
+        if seg.clip != key {
+            mesh.0 = meshes.add(clipped(&data.mesh, key));
+            seg.clip = key;
+        }
+        *visibility = if row.visible {
+            Visibility::Inherited
+        } else {
+            Visibility::Hidden
+        };
+        if let Some(mut m) = materials.get_mut(&material.0) {
+            let [r, g, b] = row.colour;
+            let colour = Color::srgba_u8(r, g, b, (row.opacity * 255.0).round() as u8);
+            if m.base_color != colour {
+                m.base_color = colour;
+                m.alpha_mode = if row.opacity < 0.999 {
+                    AlphaMode::Blend
+                } else {
+                    AlphaMode::Opaque
+                };
+            }
+        }
+    }
+    for (data, row) in ws.segment_data.iter().zip(&ws.segments.rows) {
+        if seen.contains(&data.id) {
+            continue;
+        }
+        let [r, g, b] = row.colour;
+        commands.spawn((
+            SegmentEntity {
+                id: data.id,
+                clip: key,
+            },
+            Mesh3d(meshes.add(clipped(&data.mesh, key))),
+            MeshMaterial3d(materials.add(StandardMaterial {
+                base_color: Color::srgb_u8(r, g, b),
+                perceptual_roughness: 0.5,
+                reflectance: 0.3,
+                ..default()
+            })),
+            Transform::IDENTITY,
+            Visibility::Inherited,
+        ));
+    }
+}
+
+/// A slice's rectangle in the world, with texture coordinates.
+fn slice_quad(slice: &twin_imaging::mpr::SliceImage) -> Mesh {
+    let (w, h) = (slice.width as f64, slice.height as f64);
+    let corner = |c: f64, r: f64| lps_to_world(slice.pixel_to_patient(c, r).map(|v| v as f32));
+    let positions = vec![
+        corner(-0.5, -0.5).to_array(),
+        corner(w - 0.5, -0.5).to_array(),
+        corner(w - 0.5, h - 0.5).to_array(),
+        corner(-0.5, h - 0.5).to_array(),
+    ];
+    Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::default(),
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, vec![[0.0f32, 0.0, 1.0]; 4])
+    .with_inserted_attribute(
+        Mesh::ATTRIBUTE_UV_0,
+        vec![[0.0f32, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]],
+    )
+    .with_inserted_indices(Indices::U32(vec![0, 1, 2, 0, 2, 3]))
+}
+
+/// The three MPR slices as textured planes in 3D, where they lie in the
+/// patient, so surfaces can be seen against them.
+fn update_planes(
+    mut commands: Commands,
+    mut ws: ResMut<Workspace>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut images: ResMut<Assets<Image>>,
+    mut quads: Query<(
+        &mut PlaneQuad,
+        &mut Mesh3d,
+        &MeshMaterial3d<StandardMaterial>,
+        &mut Visibility,
+    )>,
+) {
+    use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
+    use twin_imaging::mpr::Plane;
+    let show = ws.segments.planes_in_3d && ws.mpr.volume().is_some();
+    if quads.is_empty() {
+        if !show {
+            return;
+        }
+        // Spawned once a slice exists; their meshes and textures follow it.
+        for plane in [Plane::Axial, Plane::Coronal, Plane::Sagittal] {
+            let Some(slice) = ws.mpr.slice_image(plane) else {
+                return;
+            };
+            commands.spawn((
+                PlaneQuad { plane, shown: None },
+                Mesh3d(meshes.add(slice_quad(slice))),
+                // See-through, so surfaces behind a plane stay visible.
+                MeshMaterial3d(materials.add(StandardMaterial {
+                    base_color: Color::srgba(1.0, 1.0, 1.0, 0.6),
+                    alpha_mode: AlphaMode::Blend,
+                    unlit: true,
+                    cull_mode: None,
+                    double_sided: true,
+                    ..default()
+                })),
+                Transform::IDENTITY,
+                Visibility::Hidden,
+            ));
+        }
+        return;
+    }
+    let window = ws.mpr.window;
+    let phase = ws.mpr.phase;
+    let cross = ws.mpr.crosshair;
+    for (mut quad, mut mesh, material, mut visibility) in &mut quads {
+        *visibility = if show {
+            Visibility::Inherited
+        } else {
+            Visibility::Hidden
+        };
+        if !show {
+            continue;
+        }
+        let n = quad.plane.normal_axis();
+        let key = (
+            phase,
+            (cross[n] * 1000.0).round() as i64,
+            ((window.0 * 100.0) as i64, (window.1 * 100.0) as i64),
+        );
+        if quad.shown == Some(key) {
+            continue;
+        }
+        let Some(slice) = ws.mpr.slice_image(quad.plane) else {
+            continue;
+        };
+        let grey = twin_ui::mpr::to_grey(slice, window);
+        let rgba: Vec<u8> = grey
+            .pixels
+            .iter()
+            .flat_map(bevy_egui::egui::Color32::to_array)
+            .collect();
+        let image = Image::new(
+            Extent3d {
+                width: slice.width as u32,
+                height: slice.height as u32,
+                depth_or_array_layers: 1,
+            },
+            TextureDimension::D2,
+            rgba,
+            TextureFormat::Rgba8UnormSrgb,
+            RenderAssetUsages::default(),
+        );
+        let quad_mesh = slice_quad(slice);
+        mesh.0 = meshes.add(quad_mesh);
+        if let Some(mut m) = materials.get_mut(&material.0) {
+            m.base_color_texture = Some(images.add(image));
+        }
+        quad.shown = Some(key);
+    }
 }
 
 /// The MPR crosshair in 3D: three lines through it across the volume, in

@@ -326,24 +326,7 @@ fn ls(dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
 
 /// Refuses outputs inside the input study: we never write into a user's input folder.
 fn ensure_outside(input: &std::path::Path, output: &std::path::Path) -> anyhow::Result<()> {
-    let input = input
-        .canonicalize()
-        .with_context(|| format!("cannot read `{}`", input.display()))?;
-    let parent = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let parent = parent
-        .canonicalize()
-        .with_context(|| format!("output folder `{}` does not exist", parent.display()))?;
-    if parent.starts_with(&input) {
-        anyhow::bail!(
-            "refusing to write `{}` inside the input study `{}`; choose an output outside it",
-            output.display(),
-            input.display()
-        );
-    }
-    Ok(())
+    twin_core::paths::ensure_outside(input, output).map_err(anyhow::Error::msg)
 }
 
 /// Stack `series` of a scan; the error lists the stacks there are.

@@ -3,10 +3,12 @@
 //! * [`progress`]: a thread-safe progress counter with a cancel flag, handed to
 //!   long-running library functions (loading, meshing, simulation) so that a UI
 //!   or CLI can show progress and stop them.
+//! * [`paths`]: the guard that keeps outputs out of the user's input folders.
 //! * [`testdata`]: the one place that finds the shared real-data folder for tests.
 //!
 //! This crate has no dependencies and knows nothing about imaging, meshes or UI.
 
+pub mod paths;
 pub mod progress;
 pub mod testdata;
 

@@ -137,6 +137,32 @@ pub fn submesh(mesh: &TriMesh, triangles: &[usize]) -> TriMesh {
     out
 }
 
+/// The triangles on the kept side of a plane: those whose centroid `c`
+/// satisfies `normal · c ≥ offset` (a cut-away view; the cut edge follows
+/// the triangles).
+#[must_use]
+pub fn clip_by_plane(mesh: &TriMesh, normal: [f64; 3], offset: f64) -> TriMesh {
+    let kept: Vec<usize> = mesh
+        .triangles
+        .par_iter()
+        .enumerate()
+        .filter(|(_, t)| {
+            let c: f64 = (0..3)
+                .map(|a| {
+                    let s: f64 = t
+                        .iter()
+                        .map(|&v| f64::from(mesh.positions[v as usize][a]))
+                        .sum();
+                    normal[a] * s / 3.0
+                })
+                .sum();
+            c >= offset
+        })
+        .map(|(i, _)| i)
+        .collect();
+    submesh(mesh, &kept)
+}
+
 /// Keeps the largest connected piece.
 #[must_use]
 pub fn keep_largest_piece(mesh: &TriMesh) -> TriMesh {
@@ -232,6 +258,20 @@ mod tests {
             rough_before,
             roughness(&m)
         );
+    }
+
+    #[test]
+    fn clipping_keeps_one_side() {
+        let m = ball_mesh(12.0, 30.0);
+        let right = clip_by_plane(&m, [1.0, 0.0, 0.0], 30.3);
+        let left = clip_by_plane(&m, [-1.0, 0.0, 0.0], -30.3);
+        assert_eq!(
+            right.triangles.len() + left.triangles.len(),
+            m.triangles.len()
+        );
+        assert!(right.positions.iter().all(|p| p[0] > 28.3));
+        let s = right.stats();
+        assert!(s.boundary_edges > 0 && s.triangles > m.triangles.len() / 3);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod mpr;
 pub mod orientation;
+pub mod segments;
 
 pub use browser::{
     BrowserState, JobView, SeriesRow, StackRow, StudyRow, UiAction, menu_bar, side_panel,
@@ -14,3 +15,4 @@ pub use browser::{
 };
 pub use mpr::{MprState, WindowPreset, mpr_toolbar, mpr_view};
 pub use orientation::orientation_marker;
+pub use segments::{SegmentAction, SegmentsState, segments_panel};

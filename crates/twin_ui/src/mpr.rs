@@ -80,6 +80,96 @@ struct Cached {
     slice: SliceImage,
     texture: Option<TextureHandle>,
     texture_window: (f64, f64),
+    overlay: Option<TextureHandle>,
+    /// The overlay generation the overlay texture shows.
+    overlay_generation: Option<u64>,
+}
+
+/// A mask drawn over the slices, on the grid of the loaded volume.
+#[derive(Clone)]
+pub struct OverlayMask {
+    pub data: Arc<Vec<u8>>,
+    pub colour: Color32,
+}
+
+/// Coloured overlays on the slices: a live threshold preview and masks.
+#[derive(Clone, Default)]
+pub struct Overlay {
+    /// Values in `lo..=hi` tinted with the colour.
+    pub preview: Option<(f32, f32, Color32)>,
+    pub masks: Vec<OverlayMask>,
+    /// Bumped by the owner whenever the above changes.
+    pub generation: u64,
+}
+
+/// The overlay of one slice (premultiplied, semi-transparent), or `None`
+/// when there is nothing to draw.
+#[must_use]
+pub fn overlay_image(slice: &SliceImage, volume: &Volume, overlay: &Overlay) -> Option<ColorImage> {
+    if overlay.preview.is_none() && overlay.masks.is_empty() {
+        return None;
+    }
+    let inverse = volume.affine.try_inverse()?;
+    let [nx, ny, nz] = volume.dims;
+    let n = nx * ny * nz;
+    let masks: Vec<&OverlayMask> = overlay.masks.iter().filter(|m| m.data.len() == n).collect();
+    // Which mask (1-based; 0 none) covers each pixel, then fill + outline.
+    let (w, h) = (slice.width, slice.height);
+    let mut label = vec![0u16; w * h];
+    let mut pixels = vec![Color32::TRANSPARENT; w * h];
+    for r in 0..h {
+        for c in 0..w {
+            let i = c + w * r;
+            if let Some((lo, hi, tint)) = overlay.preview
+                && let Some(v) = slice.value(c, r)
+                && v >= lo
+                && v <= hi
+            {
+                pixels[i] = tint.gamma_multiply(0.45);
+            }
+            if masks.is_empty() {
+                continue;
+            }
+            let p = slice.pixel_to_patient(c as f64, r as f64);
+            let q = inverse * nalgebra::Vector4::new(p[0], p[1], p[2], 1.0);
+            let (x, y, z) = (q.x.round(), q.y.round(), q.z.round());
+            if x >= 0.0 && y >= 0.0 && z >= 0.0 {
+                let (x, y, z) = (x as usize, y as usize, z as usize);
+                if x < nx && y < ny && z < nz {
+                    let idx = x + nx * (y + ny * z);
+                    for (m, mask) in masks.iter().enumerate() {
+                        if mask.data[idx] != 0 {
+                            label[i] = m as u16 + 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for r in 0..h {
+        for c in 0..w {
+            let i = c + w * r;
+            let l = label[i];
+            if l == 0 {
+                continue;
+            }
+            let colour = masks[usize::from(l) - 1].colour;
+            let edge = [
+                (c > 0, i.wrapping_sub(1)),
+                (c + 1 < w, i + 1),
+                (r > 0, i.wrapping_sub(w)),
+                (r + 1 < h, i + w),
+            ]
+            .iter()
+            .any(|&(ok, j)| !ok || label[j] != l);
+            pixels[i] = if edge {
+                colour
+            } else {
+                colour.gamma_multiply(0.35)
+            };
+        }
+    }
+    Some(ColorImage::new([slice.width, slice.height], pixels))
 }
 
 /// State of the three MPR views.
@@ -102,6 +192,11 @@ pub struct MprState {
     pub hover: Option<String>,
     scroll_accumulator: f32,
     cache: [Option<Cached>; 3],
+    pub overlay: Overlay,
+    /// Seed picking: the next primary click in a view stores its patient
+    /// position in `picked` (and moves the crosshair there).
+    pub pick: bool,
+    pub picked: Option<[f64; 3]>,
 }
 
 impl Default for MprState {
@@ -119,6 +214,9 @@ impl Default for MprState {
             hover: None,
             scroll_accumulator: 0.0,
             cache: [None, None, None],
+            overlay: Overlay::default(),
+            pick: false,
+            picked: None,
         }
     }
 }
@@ -196,6 +294,11 @@ impl MprState {
         })
     }
 
+    /// The slice the view of `plane` shows now (cut on demand).
+    pub fn slice_image(&mut self, plane: Plane) -> Option<&SliceImage> {
+        self.slice(plane).map(|c| &c.slice)
+    }
+
     fn slice(&mut self, plane: Plane) -> Option<&mut Cached> {
         let n = plane.normal_axis();
         let key = (self.phase, (self.crosshair[n] * 1000.0).round() as i64);
@@ -204,12 +307,16 @@ impl MprState {
         if stale {
             let v = self.volume()?.clone();
             let slice = reslice(&v, plane, self.crosshair, MAX_PIXELS);
-            let texture = self.cache[slot].take().and_then(|c| c.texture);
+            let (texture, overlay) = self.cache[slot]
+                .take()
+                .map_or((None, None), |c| (c.texture, c.overlay));
             self.cache[slot] = Some(Cached {
                 key,
                 slice,
                 texture,
                 texture_window: (f64::NAN, f64::NAN),
+                overlay,
+                overlay_generation: None,
             });
         }
         self.cache[slot].as_mut()
@@ -266,6 +373,8 @@ pub fn mpr_view(ui: &mut Ui, state: &mut MprState, plane: Plane, rect: Rect) {
     let window = state.window;
     let cross = state.crosshair;
     let unit = state.volume().map(|v| v.unit.clone()).unwrap_or_default();
+    let volume = state.volume().cloned();
+    let overlay = state.overlay.clone();
     let ctx = ui.ctx().clone();
     let Some(cached) = state.slice(plane) else {
         painter.text(
@@ -292,13 +401,30 @@ pub fn mpr_view(ui: &mut Ui, state: &mut MprState, plane: Plane, rect: Rect) {
         }
         cached.texture_window = window;
     }
+    if cached.overlay_generation != Some(overlay.generation) {
+        let image = volume
+            .as_ref()
+            .and_then(|v| overlay_image(&cached.slice, v, &overlay));
+        match (image, &mut cached.overlay) {
+            (Some(image), Some(t)) => t.set(image, TextureOptions::NEAREST),
+            (Some(image), None) => {
+                cached.overlay = Some(ctx.load_texture(
+                    format!("mpr-overlay-{}", plane.name()),
+                    image,
+                    TextureOptions::NEAREST,
+                ));
+            }
+            (None, _) => cached.overlay = None,
+        }
+        cached.overlay_generation = Some(overlay.generation);
+    }
     let slice = &cached.slice;
     // Fit the image (square pixels) into the rect.
     let (w, h) = (slice.width as f32, slice.height as f32);
     let scale = (rect.width() / w).min(rect.height() / h);
     let size = Vec2::new(w * scale, h * scale);
     let image_rect = Rect::from_center_size(rect.center(), size);
-    if let Some(t) = &cached.texture {
+    for t in [&cached.texture, &cached.overlay].into_iter().flatten() {
         painter.image(
             t.id(),
             image_rect,
@@ -411,6 +537,13 @@ pub fn mpr_view(ui: &mut Ui, state: &mut MprState, plane: Plane, rect: Rect) {
             let (c, r) = to_pixel(pos);
             slice.pixel_to_patient(c, r)
         });
+    if let Some(p) = clicked_at
+        && state.pick
+        && response.clicked()
+    {
+        state.pick = false;
+        state.picked = Some(p);
+    }
     if let Some(p) = clicked_at {
         // Keep the coordinate along this view's normal.
         for (i, v) in p.iter().enumerate() {
@@ -630,5 +763,72 @@ mod tests {
         );
         assert_eq!(s.crosshair[2].to_bits(), before[2].to_bits());
         assert!(s.hover.as_deref().is_some_and(|h| h.contains("HU")));
+    }
+
+    #[test]
+    fn overlay_tints_the_preview_range_and_masks_and_a_pick_records_the_click() {
+        let v = ramp_volume("HU");
+        let mut s = MprState::default();
+        s.set_frames(vec![v.clone()], vec![]);
+        let slice = reslice(&v, Plane::Axial, s.crosshair, MAX_PIXELS);
+        assert!(overlay_image(&slice, &v, &Overlay::default()).is_none());
+        // Preview of the upper half of the values.
+        let (lo, hi) = v.range();
+        let mid = f32::midpoint(lo, hi);
+        let preview = Overlay {
+            preview: Some((mid, hi, Color32::RED)),
+            ..Overlay::default()
+        };
+        let img = overlay_image(&slice, &v, &preview).unwrap();
+        let tinted = img.pixels.iter().filter(|p| p.a() > 0).count();
+        let expected = slice.data.iter().filter(|&&x| x >= mid && x <= hi).count();
+        assert_eq!(tinted, expected);
+        assert!(tinted > 0 && tinted < img.pixels.len());
+        // A mask of one voxel column shows where it lies.
+        let [nx, ny, nz] = v.dims;
+        let mut mask = vec![0u8; nx * ny * nz];
+        for k in 0..nz {
+            mask[1 + nx * (2 + ny * k)] = 1;
+        }
+        let with_mask = Overlay {
+            masks: vec![OverlayMask {
+                data: Arc::new(mask),
+                colour: Color32::GREEN,
+            }],
+            ..Overlay::default()
+        };
+        let img = overlay_image(&slice, &v, &with_mask).unwrap();
+        assert!(img.pixels.iter().any(|p| p.a() > 0));
+        // Picking: a click stores the point and disarms.
+        let ctx = egui::Context::default();
+        s.pick = true;
+        let rect = Rect::from_min_size(Pos2::new(0.0, 0.0), Vec2::new(200.0, 200.0));
+        let at = Pos2::new(100.0, 100.0);
+        for events in [
+            vec![egui::Event::PointerMoved(at)],
+            vec![egui::Event::PointerButton {
+                pos: at,
+                button: egui::PointerButton::Primary,
+                pressed: true,
+                modifiers: egui::Modifiers::default(),
+            }],
+            vec![egui::Event::PointerButton {
+                pos: at,
+                button: egui::PointerButton::Primary,
+                pressed: false,
+                modifiers: egui::Modifiers::default(),
+            }],
+        ] {
+            let input = egui::RawInput {
+                screen_rect: Some(Rect::from_min_size(Pos2::ZERO, Vec2::new(400.0, 400.0))),
+                events,
+                ..Default::default()
+            };
+            let mut out = ctx.run_ui(input, |ui| mpr_view(ui, &mut s, Plane::Axial, rect));
+            out.textures_delta.clear();
+        }
+        assert!(!s.pick);
+        let p = s.picked.expect("picked");
+        assert!((p[2] - s.crosshair[2]).abs() < 1e-9);
     }
 }

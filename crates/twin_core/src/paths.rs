@@ -1,0 +1,49 @@
+//! Guarding the user's input folders: Twinscope never writes into them.
+
+use std::path::Path;
+
+/// Checks that `output` (a file to be written) lies outside the folder (or
+/// file) `input` the user opened; the error says which and why.
+pub fn ensure_outside(input: &Path, output: &Path) -> Result<(), String> {
+    let input = input
+        .canonicalize()
+        .map_err(|e| format!("cannot read `{}`: {e}", input.display()))?;
+    let input = if input.is_file() {
+        input.parent().map_or(input.clone(), Path::to_path_buf)
+    } else {
+        input
+    };
+    let parent = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let parent = parent
+        .canonicalize()
+        .map_err(|e| format!("output folder `{}` does not exist: {e}", parent.display()))?;
+    if parent.starts_with(&input) {
+        return Err(format!(
+            "refusing to write `{}` inside the input study `{}`; choose an output outside it",
+            output.display(),
+            input.display()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inside_is_refused_and_outside_allowed() {
+        let base = std::env::temp_dir().join(format!("twin-paths-{}", std::process::id()));
+        let study = base.join("study");
+        std::fs::create_dir_all(study.join("sub")).unwrap();
+        let err = ensure_outside(&study, &study.join("sub/out.stl")).unwrap_err();
+        assert!(err.contains("inside the input study"), "{err}");
+        assert!(ensure_outside(&study, &base.join("out.stl")).is_ok());
+        let missing = ensure_outside(&study, &base.join("nope/out.stl")).unwrap_err();
+        assert!(missing.contains("does not exist"), "{missing}");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+}

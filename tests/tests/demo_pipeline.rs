@@ -159,6 +159,10 @@ fn demo_cine_lv_volumes_match_the_analytic_truth() {
     )
     .expect("LV volumes");
     let truth = &demo.cardiac;
+    eprintln!(
+        "demo cine LV: ED {:.1} mL (truth {:.1}), ES {:.1} mL (truth {:.1}), EF {:.1} %",
+        c.edv_ml, truth.edv_ml, c.esv_ml, truth.esv_ml, c.ef_percent
+    );
     for (p, v) in c.volumes_ml.iter().enumerate() {
         let t = truth.lv_volume_ml(p);
         assert!((v / t - 1.0).abs() < 0.03, "phase {p}: {v:.1} mL vs {t:.1}");

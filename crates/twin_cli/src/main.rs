@@ -79,9 +79,12 @@ enum Command {
         /// A point in the LV blood pool, patient mm (LPS): X,Y,Z.
         #[arg(long, value_name = "X,Y,Z", allow_hyphen_values = true)]
         seed: String,
-        /// Blood threshold as a fraction of the blood signal at the seed.
+        /// Where the blood–wall border lies between the wall (0) and blood (1) signal.
         #[arg(long, default_value_t = twin_mesh::cine::DEFAULT_FRACTION)]
         fraction: f32,
+        /// The seed is in the right ventricle (no convex endocardial border).
+        #[arg(long)]
+        rv: bool,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -510,6 +513,7 @@ fn cine_lv(
     series: &str,
     seed: &str,
     fraction: f32,
+    rv: bool,
     json: bool,
 ) -> anyhow::Result<()> {
     if !(0.05..=0.95).contains(&fraction) {
@@ -532,14 +536,19 @@ fn cine_lv(
             affine: &v.affine,
         })
         .collect();
-    let c = twin_mesh::cine::lv_volumes(&grids, seed, fraction, &Progress::new()).with_context(
-        || {
+    let chamber = if rv {
+        twin_mesh::cine::Chamber::Rv
+    } else {
+        twin_mesh::cine::Chamber::Lv
+    };
+    let c = twin_mesh::cine::blood_pool(&grids, seed, chamber, fraction, &Progress::new())
+        .with_context(|| {
             format!(
                 "--seed {:.1},{:.1},{:.1} (patient mm, LPS)",
                 seed[0], seed[1], seed[2]
             )
-        },
-    )?;
+        })?
+        .curve;
     let summary = CineLvSummary {
         phase_times_ms: cine.times_ms,
         volumes_ml: c.volumes_ml,
@@ -641,8 +650,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             series,
             seed,
             fraction,
+            rv,
             json,
-        } => cine_lv(&dir, &series, &seed, fraction, json),
+        } => cine_lv(&dir, &series, &seed, fraction, rv, json),
         Command::Dicom {
             command: DicomCommand::Ls { dir, json },
         } => ls(&dir, json),

@@ -359,6 +359,34 @@ fn cine_lv_reports_the_demo_hearts_volumes_and_ef() {
         (v["ef_percent"].as_f64().unwrap() - ef_truth).abs() < 2.0,
         "{v}"
     );
+    // The RV, seeded in its cavity beside the septum: a volume curve of its
+    // own that peaks and empties with the LV (the phantom's RV scales with
+    // the LV volume).
+    let shape = c.lv_shape(c.edv_ml);
+    let offset = shape.radius_mm + shape.wall_mm + 4.0 + 12.0;
+    let centre: Vec<f64> = seed.iter().map(|v| v.parse().unwrap()).collect();
+    let dir = c.rv_direction();
+    let rv_seed: Vec<String> = (0..3)
+        .map(|a| format!("{:.3}", centre[a] + dir[a] * offset))
+        .collect();
+    let out = twin()
+        .args(["cine-lv", "--json", "--rv", "--series", "5.1", "--seed"])
+        .arg(rv_seed.join(","))
+        .arg(&demo.root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rv: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rv["ed_phase"], v["ed_phase"], "{rv}");
+    assert_eq!(rv["es_phase"], v["es_phase"], "{rv}");
+    let rv_edv = rv["edv_ml"].as_f64().unwrap();
+    assert!(rv_edv > 20.0 && (rv_edv - edv).abs() > 5.0, "{rv}");
+    let rv_ef = rv["ef_percent"].as_f64().unwrap();
+    assert!(rv_ef > 20.0 && rv_ef < 90.0, "{rv}");
     // A seed outside the volume is an error.
     let out = twin()
         .args(["cine-lv", "--series", "5.1", "--seed", "9999,9999,9999"])

@@ -250,7 +250,8 @@ impl CardiacPhantom {
     }
 
     /// Direction (in the short-axis plane) from the LV centre towards the RV.
-    fn rv_direction(&self) -> V3 {
+    #[must_use]
+    pub fn rv_direction(&self) -> V3 {
         let (_, _, u) = self.axes();
         let towards = V3::new(-0.75, -0.6, 0.25);
         (towards - u * towards.dot(&u)).normalize()

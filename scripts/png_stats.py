@@ -3,8 +3,14 @@
 a 3D structure in the viewport (not blank, not one colour). Standard library only.
 
 usage: png_stats.py SHOT.png [--panel-width PX]
+
+When SHOT.json exists beside the PNG (written by `twinscope --screenshot`), its
+"viewport" rectangle [x0, y0, x1, y1] (pixels) is where the 3D view was drawn;
+otherwise everything right of the panel is taken as the viewport.
 Prints the statistics it used and exits 1 with the reason when a check fails.
 """
+import json
+import os
 import struct
 import sys
 import zlib
@@ -77,8 +83,13 @@ def main():
     panel = int(sys.argv[sys.argv.index("--panel-width") + 1]) if "--panel-width" in sys.argv else 300
     w, h, ch, rows = read_png(path)
     top, bottom = 30, h - 30
-    # Leave out the orientation marker in the lower-left corner of the viewport.
-    view = describe(region(rows, ch, panel + 40, w, top, h - 140))
+    meta = os.path.splitext(path)[0] + ".json"
+    if os.path.exists(meta):
+        x0, y0, x1, y1 = (int(v) for v in json.load(open(meta))["viewport"])
+        # Leave out the orientation marker in the lower-left corner.
+        view = describe(region(rows, ch, x0, x1, y0, max(y0 + 2, y1 - 110)))
+    else:
+        view = describe(region(rows, ch, panel + 40, w, top, h - 140))
     side = describe(region(rows, ch, 0, panel, top, bottom))
     print(f"{path}: {w}x{h}")
     print(f"  viewport: {view}")

@@ -4,8 +4,8 @@
 //! error displayed) and renders `N` more frames, and in any case until the app
 //! has been running for a few seconds (render pipelines compile asynchronously,
 //! slowly on a software rasteriser, and draw nothing until ready); then it writes
-//! the window to PNG and exits. A 10-minute guard exits with an error if
-//! the study never settles.
+//! the window to PNG (and the 3D view's rectangle to `PATH.json`) and exits.
+//! A 10-minute guard exits with an error if the study never settles.
 
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,7 @@ fn capture(
     mut commands: Commands,
     args: Res<Args>,
     ws: Res<Workspace>,
+    rect: Res<crate::viewport::ViewportRect>,
     mut state: ResMut<CaptureState>,
     mut exit: MessageWriter<AppExit>,
 ) {
@@ -66,6 +67,15 @@ fn capture(
         return;
     }
     state.requested = true;
+    // Where the 3D view is, for checks of the picture (scripts/png_stats.py).
+    let r = *rect;
+    let meta = serde_json::json!({ "viewport": [r.min.x, r.min.y, r.max.x, r.max.y] });
+    if let Err(e) = std::fs::write(path.with_extension("json"), meta.to_string()) {
+        eprintln!(
+            "twinscope: cannot write {}: {e}",
+            path.with_extension("json").display()
+        );
+    }
     let mut save = save_to_disk(path);
     commands.spawn(Screenshot::primary_window()).observe(
         move |captured: On<ScreenshotCaptured>, mut exit: MessageWriter<AppExit>| {

@@ -254,7 +254,7 @@ fn slice_pool(
     max_area_mm2: f64,
     progress: &Progress,
 ) -> Result<Option<Mask>, SegmentError> {
-    use crate::segment::{dilate, fill_holes};
+    use crate::segment::fill_holes;
     let seed = brightest_near(
         slice,
         seed,
@@ -279,16 +279,7 @@ fn slice_pool(
     };
     for _ in 0..2 {
         // The wall level: just outside the pool's (hull) border.
-        let hull = shape(&region)?;
-        let near = dilate(&hull, 1.5, progress)?;
-        let far = dilate(&hull, 4.5, progress)?;
-        let ring: Vec<u8> = far
-            .data
-            .iter()
-            .zip(&near.data)
-            .map(|(&f, &n)| u8::from(f != 0 && n == 0))
-            .collect();
-        let Some((wall, _)) = robust_stats(slice.values, &ring) else {
+        let Some(wall) = ring_level(slice, &shape(&region)?, 1.5, 4.5, progress)? else {
             break;
         };
         if wall >= blood {
@@ -306,15 +297,7 @@ fn slice_pool(
     let region = star_clamp(&region, seed, slice.spacing);
     let hull = shape(&region)?;
     // Wall level from 3..8 mm outside the pool: mostly compact myocardium.
-    let near = dilate(&hull, 3.0, progress)?;
-    let far = dilate(&hull, 8.0, progress)?;
-    let ring: Vec<u8> = far
-        .data
-        .iter()
-        .zip(&near.data)
-        .map(|(&f, &n)| u8::from(f != 0 && n == 0))
-        .collect();
-    let Some((wall, _)) = robust_stats(slice.values, &ring) else {
+    let Some(wall) = ring_level(slice, &hull, 3.0, 8.0, progress)? else {
         return Ok(Some(hull));
     };
     let Some(centre) = centroid(&region) else {
@@ -482,6 +465,27 @@ fn star_clamp(mask: &Mask, centre: [usize; 2], spacing: [f64; 2]) -> Mask {
         &Progress::new(),
     )
     .unwrap_or(out)
+}
+
+/// Median signal of the ring between `inner_mm` and `outer_mm` outside a
+/// one-slice mask (`None` when the ring is empty).
+fn ring_level(
+    slice: &Slice<'_>,
+    mask: &Mask,
+    inner_mm: f64,
+    outer_mm: f64,
+    progress: &Progress,
+) -> Result<Option<f32>, SegmentError> {
+    use crate::segment::dilate;
+    let near = dilate(mask, inner_mm, progress)?;
+    let far = dilate(mask, outer_mm, progress)?;
+    let ring: Vec<u8> = far
+        .data
+        .iter()
+        .zip(&near.data)
+        .map(|(&f, &n)| u8::from(f != 0 && n == 0))
+        .collect();
+    Ok(robust_stats(slice.values, &ring).map(|(median, _)| median))
 }
 
 /// Cross product of `o→a` and `o→b`.

@@ -443,30 +443,7 @@ pub fn decimate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Grid, marching_cubes};
-    use nalgebra::Matrix4;
-
-    fn extract(dims: [usize; 3], sp: [f64; 3], f: impl Fn([f64; 3]) -> f64) -> TriMesh {
-        let mut data = Vec::with_capacity(dims.iter().product());
-        for k in 0..dims[2] {
-            for j in 0..dims[1] {
-                for i in 0..dims[0] {
-                    data.push(f([i as f64 * sp[0], j as f64 * sp[1], k as f64 * sp[2]]) as f32);
-                }
-            }
-        }
-        let affine = Matrix4::new_nonuniform_scaling(&Vector3::new(sp[0], sp[1], sp[2]));
-        marching_cubes(
-            Grid {
-                dims,
-                data: &data,
-                affine: &affine,
-            },
-            0.0,
-            &Progress::new(),
-        )
-        .unwrap()
-    }
+    use crate::test_support::surface_of as extract;
 
     /// Largest first-order distance of the vertices from the ellipsoid
     /// surface, |F| / |∇F|.

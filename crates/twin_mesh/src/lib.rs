@@ -29,6 +29,53 @@ pub mod segment;
 pub mod surface;
 
 pub use isosurface::Grid;
+
+/// Grids sampled from functions and their surfaces, for the unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use nalgebra::{Matrix4, Vector3};
+    use twin_core::Progress;
+
+    use crate::{Grid, TriMesh, marching_cubes};
+
+    /// `f` sampled at the voxel positions (mm) of a grid with spacing `sp`.
+    pub fn field(dims: [usize; 3], sp: [f64; 3], f: impl Fn([f64; 3]) -> f64) -> Vec<f32> {
+        let mut data = Vec::with_capacity(dims.iter().product());
+        for k in 0..dims[2] {
+            for j in 0..dims[1] {
+                for i in 0..dims[0] {
+                    data.push(f([i as f64 * sp[0], j as f64 * sp[1], k as f64 * sp[2]]) as f32);
+                }
+            }
+        }
+        data
+    }
+
+    /// The marching-cubes surface of `data ≥ iso` on an axis-aligned grid.
+    pub fn extract<T: Copy + Into<f32> + Send + Sync>(
+        dims: [usize; 3],
+        sp: [f64; 3],
+        data: &[T],
+        iso: f32,
+    ) -> TriMesh {
+        let affine = Matrix4::new_nonuniform_scaling(&Vector3::new(sp[0], sp[1], sp[2]));
+        marching_cubes(
+            Grid {
+                dims,
+                data,
+                affine: &affine,
+            },
+            iso,
+            &Progress::new(),
+        )
+        .unwrap()
+    }
+
+    /// The surface of `f ≥ 0`.
+    pub fn surface_of(dims: [usize; 3], sp: [f64; 3], f: impl Fn([f64; 3]) -> f64) -> TriMesh {
+        extract(dims, sp, &field(dims, sp, f), 0.0)
+    }
+}
 pub use marching_cubes::marching_cubes;
 pub use mesh::{MeshStats, TriMesh};
 

@@ -516,36 +516,7 @@ where
 mod tests {
     use super::*;
 
-    fn field(dims: [usize; 3], sp: [f64; 3], f: impl Fn([f64; 3]) -> f64) -> Vec<f32> {
-        let mut data = Vec::with_capacity(dims.iter().product());
-        for k in 0..dims[2] {
-            for j in 0..dims[1] {
-                for i in 0..dims[0] {
-                    data.push(f([i as f64 * sp[0], j as f64 * sp[1], k as f64 * sp[2]]) as f32);
-                }
-            }
-        }
-        data
-    }
-
-    fn extract<T: Copy + Into<f32> + Send + Sync>(
-        dims: [usize; 3],
-        sp: [f64; 3],
-        data: &[T],
-        iso: f32,
-    ) -> TriMesh {
-        let affine = Matrix4::new_nonuniform_scaling(&Vector3::new(sp[0], sp[1], sp[2]));
-        marching_cubes(
-            Grid {
-                dims,
-                data,
-                affine: &affine,
-            },
-            iso,
-            &Progress::new(),
-        )
-        .unwrap()
-    }
+    use crate::test_support::{extract, field};
 
     #[test]
     fn every_case_closes_into_a_consistently_oriented_surface() {

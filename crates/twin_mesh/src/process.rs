@@ -174,38 +174,12 @@ pub fn keep_largest_piece(mesh: &TriMesh) -> TriMesh {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Grid, marching_cubes};
-    use nalgebra::Matrix4;
 
-    /// A surface-nets ball of radius `r` mm on an anisotropic grid, plus noise-free truth.
+    /// A marching-cubes ball of radius `r` mm on an anisotropic grid.
     fn ball_mesh(r: f64, centre_x: f64) -> TriMesh {
-        let dims = [60, 60, 30];
-        let sp = [1.0, 1.0, 2.0];
-        let mut data = Vec::new();
-        for k in 0..dims[2] {
-            for j in 0..dims[1] {
-                for i in 0..dims[0] {
-                    let p = [
-                        i as f64 * sp[0] - centre_x,
-                        j as f64 * sp[1] - 30.0,
-                        k as f64 * sp[2] - 30.0,
-                    ];
-                    let d = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt();
-                    data.push((r - d) as f32);
-                }
-            }
-        }
-        let affine = Matrix4::new_nonuniform_scaling(&nalgebra::Vector3::new(sp[0], sp[1], sp[2]));
-        marching_cubes(
-            Grid {
-                dims,
-                data: &data,
-                affine: &affine,
-            },
-            0.0,
-            &Progress::new(),
-        )
-        .unwrap()
+        crate::test_support::surface_of([60, 60, 30], [1.0, 1.0, 2.0], |p| {
+            r - ((p[0] - centre_x).powi(2) + (p[1] - 30.0).powi(2) + (p[2] - 30.0).powi(2)).sqrt()
+        })
     }
 
     #[test]

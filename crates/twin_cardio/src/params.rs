@@ -1,0 +1,321 @@
+//! Parameters of the circulation, with units, plausible ranges and sources.
+//!
+//! Units throughout: mL, mmHg, s (resistances mmHg·s/mL, compliances
+//! mL/mmHg, inertances mmHg·s²/mL, elastances mmHg/mL); valve areas in cm².
+//!
+//! Healthy default: chambers and vessels of Regazzoni et al. 2022 (J Comput
+//! Phys 457:111083, "A cardiac electromechanical model coupled with a lumped
+//! parameter model for closed-loop blood circulation", Part I, Table 3 as
+//! implemented in the open-source `circulation` package), at 75 bpm with
+//! the contraction timings scaled from the reference 1-s beat (Bazett);
+//! valves after Mynard et al. 2012 (Int J Numer Meth Biomed Eng 28:626).
+
+use serde::{Deserialize, Serialize};
+
+use crate::CardioError;
+
+/// A time-varying-elastance chamber: `p = (EB + EA·φ(t)) (V − V0)`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Chamber {
+    /// Active elastance amplitude (mmHg/mL).
+    pub ea: f64,
+    /// Passive elastance (mmHg/mL).
+    pub eb: f64,
+    /// Unstressed volume (mL).
+    pub v0: f64,
+    /// Onset of contraction in the reference 1-s beat (s).
+    pub t_contract: f64,
+    /// Contraction duration in the reference beat (s).
+    pub d_contract: f64,
+    /// Relaxation duration in the reference beat (s).
+    pub d_relax: f64,
+}
+
+/// A valve after Mynard et al. 2012: `Δp = B(ζ)·Q|Q| + L(ζ)·dQ/dt` with
+/// `A(ζ) = A_closed + ζ (A_open − A_closed)`, `B = ρ / (2A²)`,
+/// `L = ρ ℓ / A`, and the opening state ζ driven by the pressure difference.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Valve {
+    /// Effective orifice area when fully open (cm²).
+    pub area_open: f64,
+    /// Effective area when closed (cm²): a regurgitant orifice; a tiny
+    /// leak (1e-4 cm²) stands for a competent valve.
+    pub area_closed: f64,
+    /// Effective inertial length (cm).
+    pub length: f64,
+    /// Opening rate coefficient (1/(mmHg·s)).
+    pub k_open: f64,
+    /// Closing rate coefficient (1/(mmHg·s)).
+    pub k_close: f64,
+}
+
+/// An R–L–C vessel compartment: a compliance feeding a resistance and an
+/// inertance in series.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Vessel {
+    /// mmHg·s/mL.
+    pub r: f64,
+    /// mL/mmHg.
+    pub c: f64,
+    /// mmHg·s²/mL.
+    pub l: f64,
+}
+
+/// Everything that defines a patient's circulation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Parameters {
+    pub heart_rate_bpm: f64,
+    pub la: Chamber,
+    pub lv: Chamber,
+    pub ra: Chamber,
+    pub rv: Chamber,
+    pub ar_sys: Vessel,
+    pub ven_sys: Vessel,
+    pub ar_pul: Vessel,
+    pub ven_pul: Vessel,
+    pub mitral: Valve,
+    pub aortic: Valve,
+    pub tricuspid: Valve,
+    pub pulmonary: Valve,
+    /// Circulating blood volume (mL): chamber volumes plus vessel volumes
+    /// `C·p` (the vessel compartments of this model have no unstressed
+    /// volume). The initial state distributes it; the model conserves it.
+    pub blood_volume_ml: f64,
+    /// Blood density (g/cm³).
+    pub blood_density: f64,
+}
+
+/// One line of the parameter table (docs/models/cardio.md is generated
+/// from the same list by `twin cardio params`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ParameterInfo {
+    pub name: &'static str,
+    pub value: f64,
+    pub unit: &'static str,
+    pub lo: f64,
+    pub hi: f64,
+    pub source: &'static str,
+}
+
+const REGAZZONI: &str = "Regazzoni et al. 2022, Table 3";
+const MYNARD: &str = "Mynard et al. 2012 (order of magnitude; length assumed)";
+
+fn mynard_valve(area_open: f64, length: f64, k_open: f64, k_close: f64) -> Valve {
+    Valve {
+        area_open,
+        area_closed: 1e-4,
+        length,
+        k_open,
+        k_close,
+    }
+}
+
+impl Default for Parameters {
+    fn default() -> Self {
+        // K in Mynard et al. is 0.02–0.04 cm²/(dyn·s) = 27–53 /(mmHg·s).
+        Self {
+            heart_rate_bpm: 75.0,
+            la: Chamber {
+                ea: 0.07,
+                eb: 0.09,
+                v0: 4.0,
+                t_contract: 0.8,
+                d_contract: 0.17,
+                d_relax: 0.17,
+            },
+            lv: Chamber {
+                ea: 2.75,
+                eb: 0.08,
+                v0: 5.0,
+                t_contract: 0.0,
+                d_contract: 0.34,
+                d_relax: 0.17,
+            },
+            ra: Chamber {
+                ea: 0.06,
+                eb: 0.07,
+                v0: 4.0,
+                t_contract: 0.8,
+                d_contract: 0.17,
+                d_relax: 0.17,
+            },
+            rv: Chamber {
+                ea: 0.55,
+                eb: 0.05,
+                v0: 10.0,
+                t_contract: 0.0,
+                d_contract: 0.34,
+                d_relax: 0.17,
+            },
+            ar_sys: Vessel {
+                r: 0.8,
+                c: 1.2,
+                l: 5e-3,
+            },
+            ven_sys: Vessel {
+                r: 0.26,
+                c: 130.0,
+                l: 5e-4,
+            },
+            ar_pul: Vessel {
+                r: 0.1625,
+                c: 10.0,
+                l: 5e-4,
+            },
+            ven_pul: Vessel {
+                r: 0.1625,
+                c: 16.0,
+                l: 5e-4,
+            },
+            mitral: mynard_valve(5.0, 1.0, 27.0, 53.0),
+            aortic: mynard_valve(4.0, 1.0, 16.0, 16.0),
+            tricuspid: mynard_valve(6.0, 1.0, 27.0, 53.0),
+            pulmonary: mynard_valve(4.0, 1.0, 16.0, 16.0),
+            blood_volume_ml: 5000.0,
+            blood_density: 1.06,
+        }
+    }
+}
+
+impl Parameters {
+    /// Length of one beat (s).
+    #[must_use]
+    pub fn period(&self) -> f64 {
+        60.0 / self.heart_rate_bpm
+    }
+
+    /// The parameter table: value, unit, plausible range and source.
+    #[must_use]
+    pub fn table(&self) -> Vec<ParameterInfo> {
+        let mut t = vec![ParameterInfo {
+            name: "heart_rate_bpm",
+            value: self.heart_rate_bpm,
+            unit: "1/min",
+            lo: 25.0,
+            hi: 220.0,
+            source: "75 bpm resting default",
+        }];
+        let chambers = [
+            ("la", &self.la, (0.01, 1.0), (0.01, 1.0), (0.0, 50.0)),
+            ("lv", &self.lv, (0.2, 12.0), (0.01, 1.0), (0.0, 80.0)),
+            ("ra", &self.ra, (0.01, 1.0), (0.01, 1.0), (0.0, 50.0)),
+            ("rv", &self.rv, (0.05, 5.0), (0.005, 1.0), (0.0, 80.0)),
+        ];
+        let names: [[&'static str; 3]; 4] = [
+            ["la.ea", "la.eb", "la.v0"],
+            ["lv.ea", "lv.eb", "lv.v0"],
+            ["ra.ea", "ra.eb", "ra.v0"],
+            ["rv.ea", "rv.eb", "rv.v0"],
+        ];
+        for ((_, c, ea, eb, v0), n) in chambers.into_iter().zip(names) {
+            t.push(info(n[0], c.ea, "mmHg/mL", ea, REGAZZONI));
+            t.push(info(n[1], c.eb, "mmHg/mL", eb, REGAZZONI));
+            t.push(info(n[2], c.v0, "mL", v0, REGAZZONI));
+        }
+        let vessels: [(&'static str, &'static str, &'static str, &Vessel); 4] = [
+            ("ar_sys.r", "ar_sys.c", "ar_sys.l", &self.ar_sys),
+            ("ven_sys.r", "ven_sys.c", "ven_sys.l", &self.ven_sys),
+            ("ar_pul.r", "ar_pul.c", "ar_pul.l", &self.ar_pul),
+            ("ven_pul.r", "ven_pul.c", "ven_pul.l", &self.ven_pul),
+        ];
+        for (r, c, l, v) in vessels {
+            t.push(info(r, v.r, "mmHg·s/mL", (0.005, 10.0), REGAZZONI));
+            t.push(info(c, v.c, "mL/mmHg", (0.1, 1000.0), REGAZZONI));
+            t.push(info(l, v.l, "mmHg·s²/mL", (1e-5, 0.1), REGAZZONI));
+        }
+        let valves: [(&'static str, &'static str, &Valve); 4] = [
+            ("mitral.area_open", "mitral.area_closed", &self.mitral),
+            ("aortic.area_open", "aortic.area_closed", &self.aortic),
+            (
+                "tricuspid.area_open",
+                "tricuspid.area_closed",
+                &self.tricuspid,
+            ),
+            (
+                "pulmonary.area_open",
+                "pulmonary.area_closed",
+                &self.pulmonary,
+            ),
+        ];
+        for (open, closed, v) in valves {
+            t.push(info(open, v.area_open, "cm²", (0.1, 12.0), MYNARD));
+            t.push(info(closed, v.area_closed, "cm²", (0.0, 3.0), MYNARD));
+        }
+        t.push(info(
+            "blood_volume_ml",
+            self.blood_volume_ml,
+            "mL",
+            (2000.0, 9000.0),
+            "chosen so the default gives resting volumes (a 70-kg adult has about 5 L)",
+        ));
+        t
+    }
+
+    /// Checks every value against its range and the valves' consistency.
+    pub fn validate(&self) -> Result<(), CardioError> {
+        for p in self.table() {
+            if !(p.value >= p.lo && p.value <= p.hi) {
+                return Err(CardioError::OutOfRange {
+                    name: p.name,
+                    value: p.value,
+                    lo: p.lo,
+                    hi: p.hi,
+                    unit: p.unit,
+                });
+            }
+        }
+        for (name, v) in [
+            ("mitral.area_closed", &self.mitral),
+            ("aortic.area_closed", &self.aortic),
+            ("tricuspid.area_closed", &self.tricuspid),
+            ("pulmonary.area_closed", &self.pulmonary),
+        ] {
+            if v.area_closed >= v.area_open || v.area_closed <= 0.0 {
+                return Err(CardioError::OutOfRange {
+                    name,
+                    value: v.area_closed,
+                    lo: 1e-6,
+                    hi: v.area_open,
+                    unit: "cm² (below the open area)",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn info(
+    name: &'static str,
+    value: f64,
+    unit: &'static str,
+    (lo, hi): (f64, f64),
+    source: &'static str,
+) -> ParameterInfo {
+    ParameterInfo {
+        name,
+        value,
+        unit,
+        lo,
+        hi,
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_bad_values_are_named() {
+        Parameters::default().validate().unwrap();
+        let p = Parameters {
+            heart_rate_bpm: 400.0,
+            ..Parameters::default()
+        };
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains("heart_rate_bpm") && e.contains("400"), "{e}");
+        let mut p = Parameters::default();
+        p.aortic.area_closed = 5.0;
+        assert!(p.validate().unwrap_err().to_string().contains("aortic"));
+    }
+}

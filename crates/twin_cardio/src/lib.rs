@@ -15,12 +15,14 @@
 //! Equations and parameter sources: `docs/models/cardio.md`.
 
 pub mod beat;
+pub mod interventions;
 pub mod model;
 pub mod params;
 pub mod simulate;
 pub mod solver;
 
 pub use beat::{BeatIndices, Waveforms};
+pub use interventions::{Intervention, Lvad, Scenario};
 pub use params::Parameters;
 pub use simulate::{SimOptions, Simulation, simulate};
 

@@ -15,6 +15,7 @@
 //! Equations and parameter sources: `docs/models/cardio.md`.
 
 pub mod beat;
+pub mod calibrate;
 pub mod interventions;
 pub mod model;
 pub mod params;
@@ -22,6 +23,7 @@ pub mod simulate;
 pub mod solver;
 
 pub use beat::{BeatIndices, Waveforms};
+pub use calibrate::{Calibration, Targets, calibrate};
 pub use interventions::{Intervention, Lvad, Scenario};
 pub use params::Parameters;
 pub use simulate::{SimOptions, Simulation, simulate};

@@ -73,7 +73,7 @@ fn change(a: &BeatIndices, b: &BeatIndices) -> f64 {
 }
 
 /// Runs from the resting initial state (or `start`, a previous run's final
-/// state, when given) until two successive beats change by less than
+/// state, when given; its blood volume is brought to this run's) until two successive beats change by less than
 /// `options.periodic_change`.
 pub fn simulate(
     p: &Parameters,
@@ -93,7 +93,18 @@ pub fn simulate_with(
     progress: &Progress,
 ) -> Result<Simulation, CardioError> {
     p.validate()?;
-    let y0 = start.copied().unwrap_or_else(|| initial_state(p));
+    let y0 = match start {
+        // A warm start holds the previous run's blood volume (and its
+        // vessels may have other compliances now): the difference to this
+        // run's volume goes into the systemic veins, as a bolus would.
+        Some(s) => {
+            let mut y = *s;
+            let missing = p.blood_volume_ml - blood_volume(p, &y);
+            y[idx::P_VEN_SYS] += missing / p.ven_sys.c;
+            y
+        }
+        None => initial_state(p),
+    };
     let volume0 = blood_volume(p, &y0);
     let period = p.period();
     let mut integ = Integrator::new(p, extra, 0.0, y0, options.tolerance);

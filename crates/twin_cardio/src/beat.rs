@@ -34,6 +34,8 @@ pub struct BeatIndices {
     pub sbp_mmhg: f64,
     pub dbp_mmhg: f64,
     pub map_mmhg: f64,
+    /// LV pressure at end-diastole: the onset of ventricular contraction
+    /// (the start of the beat).
     pub lvedp_mmhg: f64,
     /// LV pressure at end-systole (minimum volume).
     pub lvesp_mmhg: f64,
@@ -194,7 +196,7 @@ impl BeatRecorder {
             sbp_mmhg: max(&w.p_ao),
             dbp_mmhg: min(&w.p_ao),
             map_mmhg: mean(&|i| w.p_ao[i]),
-            lvedp_mmhg: w.p_lv[ed],
+            lvedp_mmhg: w.p_lv[0],
             lvesp_mmhg: lvesp,
             lv_peak_pressure_mmhg: max(&w.p_lv),
             mean_la_mmhg: mean(&|i| w.p_la[i]),

@@ -1,5 +1,7 @@
 //! `twin`: Twinscope's pipeline without a window, for batch work and tests.
 
+mod cardio;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -93,6 +95,11 @@ enum Command {
     Dicom {
         #[command(subcommand)]
         command: DicomCommand,
+    },
+    /// The cardiac twin: run a baseline or scenario, calibrate to a patient.
+    Cardio {
+        #[command(subcommand)]
+        command: cardio::CardioCommand,
     },
 }
 
@@ -653,6 +660,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             rv,
             json,
         } => cine_lv(&dir, &series, &seed, fraction, rv, json),
+        Command::Cardio { command } => cardio::run(command),
         Command::Dicom {
             command: DicomCommand::Ls { dir, json },
         } => ls(&dir, json),

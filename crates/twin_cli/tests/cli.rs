@@ -396,3 +396,89 @@ fn cine_lv_reports_the_demo_hearts_volumes_and_ef() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("outside the volume"));
 }
+
+#[test]
+fn every_example_scenario_runs_and_cardio_calibrate_meets_its_targets() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scenarios");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let o = twin()
+            .args(["cardio", "run", "--json", "--scenario"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(
+            v["indices"]["cardiac_output_l_min"].as_f64().unwrap() > 1.0,
+            "{v}"
+        );
+        assert!(v["blood_volume_drift"].as_f64().unwrap() < 1e-6, "{v}");
+        n += 1;
+    }
+    assert!(n >= 12, "{n} scenarios");
+    let o = twin()
+        .args([
+            "cardio",
+            "calibrate",
+            "--json",
+            "--hr",
+            "70",
+            "--sbp",
+            "120",
+            "--dbp",
+            "80",
+            "--edv",
+            "120.5",
+            "--esv",
+            "48",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for r in v["residuals"].as_array().unwrap() {
+        assert!(r["error_percent"].as_f64().unwrap().abs() < 2.0, "{r}");
+    }
+    // Non-physiological targets are refused, naming the field.
+    let o = twin()
+        .args([
+            "cardio",
+            "calibrate",
+            "--hr",
+            "70",
+            "--sbp",
+            "80",
+            "--dbp",
+            "120",
+            "--edv",
+            "120",
+            "--esv",
+            "48",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("dbp_mmhg"));
+    // A broken scenario names the file.
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        bad.path(),
+        r#"{"name":"x","interventions":[{"kind":"tavr","eoa_cm2":9}]}"#,
+    )
+    .unwrap();
+    let o = twin()
+        .args(["cardio", "run", "--scenario"])
+        .arg(bad.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("tavr.eoa_cm2"), "{err}");
+}

@@ -3,12 +3,13 @@
 //! Units throughout: mL, mmHg, s (resistances mmHg·s/mL, compliances
 //! mL/mmHg, inertances mmHg·s²/mL, elastances mmHg/mL); valve areas in cm².
 //!
-//! Healthy default: chambers and vessels of Regazzoni et al. 2022 (J Comput
-//! Phys 457:111083, "A cardiac electromechanical model coupled with a lumped
-//! parameter model for closed-loop blood circulation", Part I, Table 3 as
-//! implemented in the open-source `circulation` package), at 75 bpm with
-//! the contraction timings scaled from the reference 1-s beat (Bazett);
-//! valves after Mynard et al. 2012 (Int J Numer Meth Biomed Eng 28:626).
+//! Healthy default: chambers and vessels of Regazzoni et al. 2022 ("A cardiac
+//! electromechanical model coupled with a lumped-parameter model for
+//! closed-loop blood circulation", J Comput Phys) as the open-source
+//! `circulation` package (ComputationalPhysiology) sets them by default, at
+//! 75 bpm with the contraction timings scaled from its reference 1-s beat
+//! (Bazett); valves after Mynard et al. 2012 (Int J Numer Meth Biomed Eng
+//! 28:626), with typical adult orifice areas.
 
 use serde::{Deserialize, Serialize};
 
@@ -97,8 +98,10 @@ pub struct ParameterInfo {
     pub source: &'static str,
 }
 
-const REGAZZONI: &str = "Regazzoni et al. 2022, Table 3";
-const MYNARD: &str = "Mynard et al. 2012 (order of magnitude; length assumed)";
+const REGAZZONI: &str =
+    "Regazzoni et al. 2022, as the defaults of the open-source `circulation` package";
+const MYNARD: &str = "typical adult orifice areas; dynamics after Mynard et al. 2012";
+const ASSUMED: &str = "assumed (Mynard et al. 2012 form): valves open/close within a few ms";
 
 fn mynard_valve(area_open: f64, length: f64, k_open: f64, k_close: f64) -> Valve {
     Valve {
@@ -112,7 +115,8 @@ fn mynard_valve(area_open: f64, length: f64, k_open: f64, k_close: f64) -> Valve
 
 impl Default for Parameters {
     fn default() -> Self {
-        // K in Mynard et al. is 0.02–0.04 cm²/(dyn·s) = 27–53 /(mmHg·s).
+        // Opening/closing rates of a few tens per mmHg·s: valves open or
+        // close within a few milliseconds at the usual pressure differences.
         Self {
             heart_rate_bpm: 75.0,
             la: Chamber {
@@ -241,6 +245,73 @@ impl Parameters {
             t.push(info(open, v.area_open, "cm²", (0.1, 12.0), MYNARD));
             t.push(info(closed, v.area_closed, "cm²", (0.0, 3.0), MYNARD));
         }
+        let dynamics: [(&'static str, &'static str, &'static str, &Valve); 4] = [
+            (
+                "mitral.length",
+                "mitral.k_open",
+                "mitral.k_close",
+                &self.mitral,
+            ),
+            (
+                "aortic.length",
+                "aortic.k_open",
+                "aortic.k_close",
+                &self.aortic,
+            ),
+            (
+                "tricuspid.length",
+                "tricuspid.k_open",
+                "tricuspid.k_close",
+                &self.tricuspid,
+            ),
+            (
+                "pulmonary.length",
+                "pulmonary.k_open",
+                "pulmonary.k_close",
+                &self.pulmonary,
+            ),
+        ];
+        for (length, open, close, v) in dynamics {
+            t.push(info(length, v.length, "cm", (0.1, 5.0), ASSUMED));
+            t.push(info(open, v.k_open, "1/(mmHg·s)", (1.0, 500.0), ASSUMED));
+            t.push(info(close, v.k_close, "1/(mmHg·s)", (1.0, 500.0), ASSUMED));
+        }
+        let timings: [(&'static str, &'static str, &'static str, &Chamber); 4] = [
+            ("la.t_contract", "la.d_contract", "la.d_relax", &self.la),
+            ("lv.t_contract", "lv.d_contract", "lv.d_relax", &self.lv),
+            ("ra.t_contract", "ra.d_contract", "ra.d_relax", &self.ra),
+            ("rv.t_contract", "rv.d_contract", "rv.d_relax", &self.rv),
+        ];
+        for (onset, contract, relax, c) in timings {
+            t.push(info(
+                onset,
+                c.t_contract,
+                "s (of a 1-s beat)",
+                (0.0, 0.99),
+                REGAZZONI,
+            ));
+            t.push(info(
+                contract,
+                c.d_contract,
+                "s (of a 1-s beat)",
+                (0.05, 0.6),
+                REGAZZONI,
+            ));
+            t.push(info(
+                relax,
+                c.d_relax,
+                "s (of a 1-s beat)",
+                (0.05, 0.6),
+                REGAZZONI,
+            ));
+        }
+        t.push(info(
+            "blood_density",
+            self.blood_density,
+            "g/cm³",
+            (1.0, 1.1),
+            "whole blood",
+        ));
         t.push(info(
             "blood_volume_ml",
             self.blood_volume_ml,

@@ -150,7 +150,7 @@ pub fn calibrate(
     let mut base = base.clone();
     base.heart_rate_bpm = targets.heart_rate_bpm;
     let options = SimOptions {
-        periodic_change: 2e-5,
+        periodic_change: 5e-5,
         ..SimOptions::default()
     };
     let quiet = Progress::new();

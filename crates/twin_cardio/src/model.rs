@@ -12,7 +12,8 @@
 //!  L_AR,SYS Q'_AR,SYS = p_AR,SYS − p_VEN,SYS − R_AR,SYS Q_AR,SYS
 //!  L_VEN,SYS Q'_VEN,SYS = p_VEN,SYS − p_RA − R_VEN,SYS Q_VEN,SYS
 //!  valve:  L(ζ) Q' = Δp − B(ζ) Q|Q|,   B = ρ/(2A²), L = ρℓ/A, A = A_c + ζ(A_o − A_c)
-//!          ζ' = (1 − ζ) K_o Δp  (Δp > 0),   ζ' = ζ K_c Δp  (Δp ≤ 0)
+//!          ζ' = (1 − ζ) K_o Δp  (Δp > 0),   ζ' = ζ K_c Δp  (Δp ≤ 0),
+//!          held once ζ is within 1e-3 of 0 or 1 (then shut or fully open)
 //!  chamber: p = (E_B + E_A φ(t)) (V − V0)
 //! ```
 //! The blood volume `Σ V + Σ C p` is conserved exactly by these
@@ -86,10 +87,17 @@ pub fn chamber_pressure(c: &Chamber, v: f64, t: f64, period: f64) -> f64 {
     (c.eb + c.ea * activation(c, t, period)) * (v - c.v0)
 }
 
+/// Below this opening state a valve counts as shut, above `1 − ZETA_END` as
+/// fully open: the exponential approach of ζ to 0 or 1 (rates up to
+/// thousands per second) would otherwise dictate sub-millisecond steps for
+/// nothing the circulation can feel.
+pub const ZETA_END: f64 = 1e-3;
+
 /// Open area of a valve at state ζ (cm²).
 #[must_use]
 pub fn valve_area(v: &Valve, zeta: f64) -> f64 {
-    v.area_closed + zeta.clamp(0.0, 1.0) * (v.area_open - v.area_closed)
+    let z = ((zeta - ZETA_END) / (1.0 - 2.0 * ZETA_END)).clamp(0.0, 1.0);
+    v.area_closed + z * (v.area_open - v.area_closed)
 }
 
 /// Flow acceleration and opening rate of a valve with pressure difference
@@ -101,9 +109,15 @@ pub fn valve_rates(v: &Valve, rho: f64, dp: f64, q: f64, zeta: f64) -> (f64, f64
     let l = rho * v.length / a / DYN_PER_MMHG;
     let dq = (dp - b * q * q.abs()) / l;
     let dz = if dp > 0.0 {
-        (1.0 - zeta) * v.k_open * dp
-    } else {
+        if zeta < 1.0 - ZETA_END {
+            (1.0 - zeta) * v.k_open * dp
+        } else {
+            0.0
+        }
+    } else if zeta > ZETA_END {
         zeta * v.k_close * dp
+    } else {
+        0.0
     };
     (dq, dz)
 }

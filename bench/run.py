@@ -5,8 +5,8 @@ and writes the results (machine, date, medians, ratios) into docs/PERFORMANCE.md
 usage: bench/run.py [--repeat N] [--no-write] [BENCH ...]
 Benchmarks: dicom-scan-chest-ct, dicom-load-chest-ct, dicom-scan-ct-512x512x400,
 dicom-load-ct-512x512x400, isosurface-chest-ct, isosurface-field-256,
-mask-surface-chest-ct, mask-surface-field-256, surface-pipeline-chest-ct
-(default: all). Surface benchmarks read raw float32 volumes (the chest CT
+mask-surface-chest-ct, mask-surface-field-256, surface-pipeline-chest-ct,
+cardio-beats, cardio-calibrate (default: all). Surface benchmarks read raw float32 volumes (the chest CT
 exported by `twin-bench export-raw`, a 256³ phantom by `twin-bench make-field`)
 generated once into ~/.cache/twinscope; only the surface work is timed. The 512×512×400 uncompressed CT is
 generated once by `twin-bench make-ct` into ~/.cache/twinscope (not the repo).
@@ -64,6 +64,12 @@ BENCHES = {
     "mask-surface-field-256": ("mask-surface", "raw:field256@0.5",
                                "Binary mask surface, smooth 256³ phantom",
                                ["vtk", "skimage"]),
+    "cardio-beats": ("cardio-beats", "cardio:200:10",
+                     "Cardiac twin at periodic steady state, healthy default (rtol 1e-6); per beat (peers run 10 beats)",
+                     ["scipy-lsoda", "scipy-radau"]),
+    "cardio-calibrate": ("cardio-calibrate", "cardio:1:1",
+                         "Calibration to CircAdapt's reference (HR 70, 120/80 mmHg, EDV 120.5, ESV 48 mL)",
+                         []),
     "surface-pipeline-chest-ct": ("pipeline", "raw:chest@250",
                                   "Slicer-like mask → surface → 20 smoothing iterations → decimation to ¼, chest CT bones",
                                   ["vtk"]),
@@ -121,7 +127,13 @@ def main() -> int:
     rows = []
     for name in names:
         task, rel, what, peers = BENCHES[name]
-        if rel.startswith("raw:"):
+        peer_inp = None
+        if rel.startswith("cardio:"):
+            _, n_ours, n_peer = rel.split(":")
+            state = cache / "bench-cardio.json"
+            subprocess.run([str(exe), "export-cardio", str(state)], check=True, capture_output=True)
+            inp, peer_inp = n_ours, f"{state}@{n_peer}"
+        elif rel.startswith("raw:"):
             inp = raw_input(exe, data, cache, rel)
         elif rel.startswith("generated:"):
             gen = cache / ("bench-" + rel.split(":", 1)[1])
@@ -136,12 +148,14 @@ def main() -> int:
         ours_s = statistics.median(ours["seconds"])
         results = [("Twinscope", ours_s, ours["items"], ours.get("peak_rss_mib"))]
         for peer in peers:
-            cmd = [py, str(ROOT / "bench/peers.py"), peer, task, inp]
+            cmd = [py, str(ROOT / "bench/peers.py"), peer, task, peer_inp or inp]
             run_json(cmd + ["1"])
             r = run_json(cmd + [str(args.repeat)])
             results.append((peer, statistics.median(r["seconds"]), r["items"], r.get("peak_rss_mib")))
+        per = lambda s, items: s / items if task == "cardio-beats" else s  # noqa: E731
+        ours_per = per(ours_s, ours["items"])
         for tool, s, items, peak in results:
-            print(f"{name:26} {tool:10} {s * 1000:9.1f} ms  items={items}  ratio(peer/ours)={s / ours_s:6.2f}"
+            print(f"{name:26} {tool:10} {s * 1000:9.1f} ms  items={items}  ratio(peer/ours)={per(s, items) / ours_per:6.2f}"
                   f"  peak={peak or 0:.0f} MiB", flush=True)
         rows.append((name, what, results))
     if args.no_write:
@@ -152,16 +166,23 @@ def main() -> int:
              "| benchmark | tool | median | peer ÷ Twinscope | peak RSS | peak ÷ volume | output |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for name, what, results in rows:
-        ours_s = results[0][1]
         task = BENCHES[name][0]
+        per = (lambda s, items: s / items) if task == "cardio-beats" else (lambda s, items: s)
+        ours_per = per(results[0][1], results[0][2])
         for i, (tool, s, items, peak) in enumerate(results):
             label = f"**{name}** — {what}" if i == 0 else ""
-            ratio = "1.00" if i == 0 else f"{s / ours_s:.2f}×"
+            ratio = "1.00" if i == 0 else f"{per(s, items) / ours_per:.2f}×"
             peak_s = f"{peak:.0f} MiB" if peak else "–"
             # Load benchmarks: items = voxels of the float32 volume.
             vol = f"{peak / (items * 4 / 2**20):.2f}×" if peak and task == "dicom-load" else "–"
-            out = (f"{items / 1e6:.2f} M triangles, {items / s / 1e6:.1f} M/s" if task in SURFACE_TASKS
-                   else f"{items:,} {'voxels' if task == 'dicom-load' else 'files'}")
+            if task in SURFACE_TASKS:
+                out = f"{items / 1e6:.2f} M triangles, {items / s / 1e6:.1f} M/s"
+            elif task == "cardio-beats":
+                out = f"{items} beats, {items / s:,.0f} beats/s"
+            elif task == "cardio-calibrate":
+                out = f"{items} simulations"
+            else:
+                out = f"{items:,} {'voxels' if task == 'dicom-load' else 'files'}"
             lines.append(f"| {label} | {tool} | {s * 1000:.1f} ms | {ratio} | {peak_s} | {vol} | {out} |")
     block = "\n".join(lines)
     text = DOC.read_text()

@@ -11,6 +11,9 @@
 //! * `isosurface|mask-surface|pipeline RAW@LEVEL`: surface extraction from a
 //!   grey level, from the mask `value ≥ LEVEL`, and the Slicer-like pipeline
 //!   (extract + 20 Taubin iterations + decimation to ¼); `items` = triangles.
+//! * `export-cardio OUT.json`, `cardio-beats N`, `cardio-calibrate X`: the
+//!   cardiac twin's periodic state for the peer, N beats from it, and a
+//!   calibration to CircAdapt's reference (see `cardio.rs`).
 //!
 //! The JSON also carries `peak_rss_mib`, the process's peak resident memory
 //! (VmHWM), for the memory goal.
@@ -21,6 +24,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use twin_core::Progress;
 
+mod cardio;
 mod surface;
 
 fn main() -> anyhow::Result<()> {
@@ -33,6 +37,9 @@ fn main() -> anyhow::Result<()> {
     if task == "export-raw" {
         let out = args.get(3).context("export-raw DICOMDIR OUT")?;
         return surface::export_dicom(&input, std::path::Path::new(out));
+    }
+    if task == "export-cardio" {
+        return cardio::export(&input);
     }
     if task == "make-field" {
         let n = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(256);
@@ -51,6 +58,25 @@ fn main() -> anyhow::Result<()> {
     };
     let mut seconds = Vec::with_capacity(repeat);
     let mut items = 0usize;
+    if matches!(task, "cardio-beats" | "cardio-calibrate") {
+        for _ in 0..repeat {
+            let (s, n) = if task == "cardio-beats" {
+                cardio::beats(args[2].parse().context("cardio-beats N")?)?
+            } else {
+                cardio::calibration()?
+            };
+            seconds.push(s);
+            items = n;
+        }
+        println!(
+            "{}",
+            serde_json::json!({
+                "task": task, "input": args[2], "seconds": seconds, "items": items,
+                "peak_rss_mib": peak_rss_mib(),
+            })
+        );
+        return Ok(());
+    }
     if matches!(task, "isosurface" | "mask-surface" | "pipeline") {
         let (path, level) = args[2]
             .rsplit_once('@')

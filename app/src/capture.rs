@@ -43,6 +43,7 @@ fn capture(
     mut commands: Commands,
     args: Res<Args>,
     ws: Res<Workspace>,
+    cardio: Res<crate::cardio::Cardio>,
     rect: Res<crate::viewport::ViewportRect>,
     mut state: ResMut<CaptureState>,
     mut exit: MessageWriter<AppExit>,
@@ -60,7 +61,13 @@ fn capture(
         exit.write(AppExit::error());
         return;
     }
-    if ws.settled && ws.new_surface.is_none() && ws.pending_segment.is_none() && ws.job.is_none() {
+    let cardio_done = !cardio.open || cardio.settled;
+    if ws.settled
+        && ws.new_surface.is_none()
+        && ws.pending_segment.is_none()
+        && ws.job.is_none()
+        && cardio_done
+    {
         state.frames_after_settle += 1;
     }
     if state.frames_after_settle < args.frames.max(2) || state.started.elapsed() < WARM_UP {

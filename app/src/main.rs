@@ -4,9 +4,11 @@
 //! * [`study`]: opening studies and building surfaces in background jobs;
 //! * [`viewport`]: the 3D scene, orbit camera and surfaces;
 //! * [`panels`]: the egui menu bar, study browser and orientation marker;
+//! * [`cardio`]: the cardiac twin window (calibration, what-ifs, PV loops);
 //! * [`capture`]: `--screenshot` headless capture for tests and docs.
 
 mod capture;
+mod cardio;
 mod panels;
 mod study;
 mod viewport;
@@ -42,6 +44,10 @@ pub struct Args {
     /// (axial, coronal or sagittal).
     #[arg(long, value_name = "PLANE")]
     pub clip: Option<String>,
+    /// Open the cardiac twin window; with a scenario file, run it against the
+    /// calibrated baseline.
+    #[arg(long, value_name = "SCENARIO", num_args = 0..=1)]
+    pub cardio: Option<Option<PathBuf>>,
     /// Render, write a PNG screenshot to this path and exit.
     #[arg(long, value_name = "PNG")]
     pub screenshot: Option<PathBuf>,
@@ -69,6 +75,7 @@ fn main() {
             viewport::ViewportPlugin,
             panels::PanelsPlugin,
             capture::CapturePlugin,
+            cardio::CardioPlugin,
         ))
         .run();
 }

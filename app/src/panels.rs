@@ -160,8 +160,9 @@ fn draw_panels(
             let v = inv * lps_to_world(lps);
             [v.x, -v.y, v.z]
         };
+        // Above the panels' background, below floating windows.
         let painter = ctx.layer_painter(egui::LayerId::new(
-            egui::Order::Foreground,
+            egui::Order::Background,
             "orientation".into(),
         ));
         let centre = egui::pos2(free.min.x + 60.0, free.max.y - 60.0);

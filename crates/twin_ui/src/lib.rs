@@ -5,6 +5,7 @@
 //! panels testable with a bare `egui::Context` (see the tests).
 
 pub mod browser;
+pub mod cardio;
 pub mod mpr;
 pub mod orientation;
 pub mod segments;
@@ -13,6 +14,7 @@ pub use browser::{
     BrowserState, JobView, SeriesRow, StackRow, StudyRow, UiAction, menu_bar, side_panel,
     window_title,
 };
+pub use cardio::{CardioAction, CardioState, cardio_panel};
 pub use mpr::{MprState, WindowPreset, mpr_toolbar, mpr_view};
 pub use orientation::orientation_marker;
 pub use segments::{SegmentAction, SegmentsState, segments_panel};

@@ -1,0 +1,481 @@
+//! The cardiac twin panel: calibration targets, what-if controls, PV loops
+//! and a Wiggers diagram with the baseline as a ghost, and the indices with
+//! their change from baseline.
+
+use egui::{Color32, RichText, Ui};
+use egui_plot::{Legend, Line, Plot};
+use twin_cardio::{BeatIndices, Intervention, Scenario, Targets, Waveforms};
+
+/// Indices and waveforms of one steady-state run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CardioResult {
+    pub indices: BeatIndices,
+    pub waveforms: Waveforms,
+}
+
+/// The what-if controls; neutral values change nothing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Controls {
+    /// Aortic valve area (cm²); 4 = healthy.
+    pub aortic_area_cm2: f64,
+    /// Mitral effective regurgitant orifice (cm²); 0 = competent.
+    pub mitral_eroa_cm2: f64,
+    /// Heart rate (pacing), 1/min.
+    pub heart_rate_bpm: f64,
+    pub contractility: f64,
+    pub svr: f64,
+    pub fluid_ml: f64,
+    /// LVAD speed (rpm); 0 = no pump.
+    pub lvad_rpm: f64,
+}
+
+impl Default for Controls {
+    fn default() -> Self {
+        Self {
+            aortic_area_cm2: 4.0,
+            mitral_eroa_cm2: 0.0,
+            heart_rate_bpm: 75.0,
+            contractility: 1.0,
+            svr: 1.0,
+            fluid_ml: 0.0,
+            lvad_rpm: 0.0,
+        }
+    }
+}
+
+impl Controls {
+    /// Controls showing a scenario (the interventions the controls cover;
+    /// others are left out).
+    #[must_use]
+    pub fn from_scenario(s: &Scenario, base_hr: f64) -> Self {
+        let mut c = Self {
+            heart_rate_bpm: base_hr,
+            ..Self::default()
+        };
+        for i in &s.interventions {
+            match *i {
+                Intervention::AorticStenosis { valve_area_cm2 } => {
+                    c.aortic_area_cm2 = valve_area_cm2;
+                }
+                Intervention::Tavr { eoa_cm2 } => c.aortic_area_cm2 = eoa_cm2,
+                Intervention::MitralRegurgitation { orifice_area_cm2 } => {
+                    c.mitral_eroa_cm2 = orifice_area_cm2;
+                }
+                Intervention::MitralRepair => c.mitral_eroa_cm2 = 0.0,
+                Intervention::Pacing { rate_bpm } => c.heart_rate_bpm = rate_bpm,
+                Intervention::Inotrope {
+                    contractility_scale,
+                } => c.contractility *= contractility_scale,
+                Intervention::Vasoactive { svr_scale } => c.svr *= svr_scale,
+                Intervention::Fluid { volume_ml } => c.fluid_ml += volume_ml,
+                Intervention::BetaBlocker {
+                    rate_scale,
+                    contractility_scale,
+                } => {
+                    c.heart_rate_bpm *= rate_scale;
+                    c.contractility *= contractility_scale;
+                }
+                Intervention::Lvad { speed_rpm } => c.lvad_rpm = speed_rpm,
+                Intervention::AorticRegurgitation { .. } => {}
+            }
+        }
+        c
+    }
+
+    /// The scenario these controls describe, relative to a patient whose
+    /// heart rate is `base_hr`.
+    #[must_use]
+    pub fn scenario(&self, base_hr: f64) -> Scenario {
+        let mut v = Vec::new();
+        if self.aortic_area_cm2 < 3.99 {
+            v.push(Intervention::AorticStenosis {
+                valve_area_cm2: self.aortic_area_cm2,
+            });
+        }
+        if self.mitral_eroa_cm2 > 0.0 {
+            v.push(Intervention::MitralRegurgitation {
+                orifice_area_cm2: self.mitral_eroa_cm2.max(1e-4),
+            });
+        }
+        if (self.heart_rate_bpm - base_hr).abs() > 0.5 {
+            v.push(Intervention::Pacing {
+                rate_bpm: self.heart_rate_bpm,
+            });
+        }
+        if (self.contractility - 1.0).abs() > 1e-3 {
+            v.push(Intervention::Inotrope {
+                contractility_scale: self.contractility,
+            });
+        }
+        if (self.svr - 1.0).abs() > 1e-3 {
+            v.push(Intervention::Vasoactive {
+                svr_scale: self.svr,
+            });
+        }
+        if self.fluid_ml.abs() > 0.5 {
+            v.push(Intervention::Fluid {
+                volume_ml: self.fluid_ml,
+            });
+        }
+        if self.lvad_rpm >= 3000.0 {
+            v.push(Intervention::Lvad {
+                speed_rpm: self.lvad_rpm,
+            });
+        }
+        Scenario {
+            name: "what-if".into(),
+            description: String::new(),
+            interventions: v,
+        }
+    }
+}
+
+/// Everything the panel shows.
+#[derive(Debug, Clone)]
+pub struct CardioState {
+    pub targets: Targets,
+    /// Where the EDV/ESV targets came from (e.g. "LV curve of series 5.1").
+    pub targets_source: String,
+    pub controls: Controls,
+    pub baseline: Option<CardioResult>,
+    pub current: Option<CardioResult>,
+    /// Calibration outcome or errors.
+    pub status: String,
+    pub busy: bool,
+}
+
+impl Default for CardioState {
+    fn default() -> Self {
+        Self {
+            targets: Targets {
+                heart_rate_bpm: 75.0,
+                sbp_mmhg: 120.0,
+                dbp_mmhg: 80.0,
+                lv_edv_ml: 125.0,
+                lv_esv_ml: 50.0,
+            },
+            targets_source: "typical adult".into(),
+            controls: Controls::default(),
+            baseline: None,
+            current: None,
+            status: String::new(),
+            busy: false,
+        }
+    }
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CardioAction {
+    /// Fit the model to the targets (and make it the baseline).
+    Calibrate(Targets),
+    /// Run the what-if of the controls from the calibrated patient.
+    Simulate(Scenario),
+}
+
+const GHOST: Color32 = Color32::from_gray(140);
+const LV: Color32 = Color32::from_rgb(220, 80, 70);
+const RV: Color32 = Color32::from_rgb(80, 140, 230);
+const AO: Color32 = Color32::from_rgb(240, 190, 70);
+const LA: Color32 = Color32::from_rgb(120, 200, 120);
+
+fn pv(w: &Waveforms, rv: bool) -> Vec<[f64; 2]> {
+    let (v, p) = if rv {
+        (&w.v_rv, &w.p_rv)
+    } else {
+        (&w.v_lv, &w.p_lv)
+    };
+    v.iter().zip(p).map(|(&a, &b)| [a, b]).collect()
+}
+
+fn trace(w: &Waveforms, y: &[f64]) -> Vec<[f64; 2]> {
+    w.t.iter().zip(y).map(|(&t, &v)| [t * 1000.0, v]).collect()
+}
+
+/// The rows of the indices table: name, unit, value.
+#[must_use]
+pub fn index_rows(b: &BeatIndices) -> Vec<(&'static str, f64)> {
+    vec![
+        ("HR (1/min)", b.heart_rate_bpm),
+        ("SBP (mmHg)", b.sbp_mmhg),
+        ("DBP (mmHg)", b.dbp_mmhg),
+        ("MAP (mmHg)", b.map_mmhg),
+        ("CO (L/min)", b.cardiac_output_l_min),
+        ("LV EDV (mL)", b.lv_edv_ml),
+        ("LV ESV (mL)", b.lv_esv_ml),
+        ("LV EF (%)", b.lv_ef_percent),
+        ("LVEDP (mmHg)", b.lvedp_mmhg),
+        ("mean LA (mmHg)", b.mean_la_mmhg),
+        ("PA mean (mmHg)", b.pa_mean_mmhg),
+        ("AV mean gradient (mmHg)", b.aortic.mean_gradient_mmhg),
+        ("MR fraction (%)", b.mitral.regurgitant_fraction_percent),
+        ("Stroke work (J)", b.stroke_work_mmhg_ml * 1.333e-4),
+        ("Ea/Ees", b.ea_ees),
+        ("LVAD (L/min)", b.device_ml * b.heart_rate_bpm / 1000.0),
+    ]
+}
+
+/// Draws the panel; returns the user's actions.
+pub fn cardio_panel(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
+    let mut actions = Vec::new();
+    ui.heading("Patient calibration");
+    ui.label(
+        RichText::new(format!("targets: {}", state.targets_source))
+            .small()
+            .weak(),
+    );
+    let t = &mut state.targets;
+    egui::Grid::new("targets").num_columns(4).show(ui, |ui| {
+        ui.label("HR");
+        ui.add(
+            egui::DragValue::new(&mut t.heart_rate_bpm)
+                .range(30.0..=180.0)
+                .suffix(" /min"),
+        );
+        ui.label("BP");
+        ui.horizontal(|ui| {
+            ui.add(egui::DragValue::new(&mut t.sbp_mmhg).range(60.0..=250.0));
+            ui.label("/");
+            ui.add(egui::DragValue::new(&mut t.dbp_mmhg).range(25.0..=150.0));
+        });
+        ui.end_row();
+        ui.label("LV EDV");
+        ui.add(
+            egui::DragValue::new(&mut t.lv_edv_ml)
+                .range(40.0..=400.0)
+                .suffix(" mL"),
+        );
+        ui.label("LV ESV");
+        ui.add(
+            egui::DragValue::new(&mut t.lv_esv_ml)
+                .range(5.0..=390.0)
+                .suffix(" mL"),
+        );
+        ui.end_row();
+    });
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(!state.busy, egui::Button::new("Calibrate"))
+            .clicked()
+        {
+            actions.push(CardioAction::Calibrate(state.targets));
+        }
+        if state.busy {
+            ui.spinner();
+        }
+        ui.label(RichText::new(&state.status).small());
+    });
+
+    ui.separator();
+    ui.heading("What if…");
+    let c = &mut state.controls;
+    let before = *c;
+    let mut released = false;
+    let mut slider =
+        |ui: &mut Ui, value: &mut f64, range: std::ops::RangeInclusive<f64>, text: &str| {
+            let r = ui.add(egui::Slider::new(value, range).text(text));
+            released |= r.drag_stopped() || (r.changed() && !r.dragged());
+        };
+    slider(
+        ui,
+        &mut c.aortic_area_cm2,
+        0.5..=4.0,
+        "aortic valve area (cm²)",
+    );
+    slider(
+        ui,
+        &mut c.mitral_eroa_cm2,
+        0.0..=0.6,
+        "mitral regurgitant orifice (cm²)",
+    );
+    slider(
+        ui,
+        &mut c.heart_rate_bpm,
+        40.0..=150.0,
+        "heart rate (pacing)",
+    );
+    slider(ui, &mut c.contractility, 0.3..=2.0, "contractility ×");
+    slider(ui, &mut c.svr, 0.4..=2.5, "systemic resistance ×");
+    slider(ui, &mut c.fluid_ml, -1500.0..=1500.0, "fluid (mL)");
+    slider(
+        ui,
+        &mut c.lvad_rpm,
+        0.0..=9000.0,
+        "LVAD speed (rpm, < 3000 off)",
+    );
+    ui.horizontal(|ui| {
+        if ui.button("Reset").clicked() {
+            *c = Controls {
+                heart_rate_bpm: state.targets.heart_rate_bpm,
+                ..Controls::default()
+            };
+            released = true;
+        }
+    });
+    if released && (*c != before || state.current.is_none()) {
+        actions.push(CardioAction::Simulate(
+            c.scenario(state.targets.heart_rate_bpm),
+        ));
+    }
+
+    ui.separator();
+    let height = 170.0;
+    ui.columns(2, |cols| {
+        Plot::new("pv")
+            .height(height)
+            .legend(Legend::default())
+            .x_axis_label("volume (mL)")
+            .y_axis_label("pressure (mmHg)")
+            .allow_scroll(false)
+            .show(&mut cols[0], |plot| {
+                if let Some(b) = &state.baseline {
+                    plot.line(Line::new("baseline LV", pv(&b.waveforms, false)).color(GHOST));
+                    plot.line(Line::new("baseline RV", pv(&b.waveforms, true)).color(GHOST));
+                }
+                if let Some(r) = &state.current {
+                    plot.line(
+                        Line::new("LV", pv(&r.waveforms, false))
+                            .color(LV)
+                            .width(2.0),
+                    );
+                    plot.line(Line::new("RV", pv(&r.waveforms, true)).color(RV).width(2.0));
+                }
+            });
+        Plot::new("wiggers")
+            .height(height)
+            .legend(Legend::default())
+            .x_axis_label("time (ms)")
+            .y_axis_label("pressure (mmHg)")
+            .allow_scroll(false)
+            .show(&mut cols[1], |plot| {
+                if let Some(b) = &state.baseline {
+                    let w = &b.waveforms;
+                    plot.line(Line::new("baseline LV", trace(w, &w.p_lv)).color(GHOST));
+                    plot.line(Line::new("baseline aorta", trace(w, &w.p_ao)).color(GHOST));
+                }
+                if let Some(r) = &state.current {
+                    let w = &r.waveforms;
+                    plot.line(Line::new("LV", trace(w, &w.p_lv)).color(LV).width(2.0));
+                    plot.line(Line::new("aorta", trace(w, &w.p_ao)).color(AO).width(2.0));
+                    plot.line(Line::new("LA", trace(w, &w.p_la)).color(LA).width(1.5));
+                }
+            });
+    });
+
+    ui.separator();
+    egui::Grid::new("indices")
+        .num_columns(4)
+        .striped(true)
+        .show(ui, |ui| {
+            ui.label(RichText::new("index").strong());
+            ui.label(RichText::new("baseline").strong());
+            ui.label(RichText::new("what-if").strong());
+            ui.label(RichText::new("change").strong());
+            ui.end_row();
+            let base = state.baseline.as_ref().map(|b| index_rows(&b.indices));
+            let now = state.current.as_ref().map(|r| index_rows(&r.indices));
+            let n = base.as_ref().or(now.as_ref()).map_or(0, Vec::len);
+            for i in 0..n {
+                let name = base.as_ref().or(now.as_ref()).map_or("", |r| r[i].0);
+                ui.label(name);
+                let b = base.as_ref().map(|r| r[i].1);
+                let v = now.as_ref().map(|r| r[i].1);
+                ui.label(b.map_or("–".into(), |x| format!("{x:.1}")));
+                ui.label(v.map_or("–".into(), |x| format!("{x:.1}")));
+                match (b, v) {
+                    (Some(b), Some(v)) if (v - b).abs() > 0.05 => {
+                        let col = if v > b {
+                            Color32::from_rgb(230, 150, 90)
+                        } else {
+                            Color32::from_rgb(110, 170, 230)
+                        };
+                        ui.label(RichText::new(format!("{:+.1}", v - b)).color(col));
+                    }
+                    _ => {
+                        ui.label("");
+                    }
+                }
+                ui.end_row();
+            }
+        });
+    actions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neutral_controls_change_nothing_and_each_control_adds_its_intervention() {
+        let c = Controls::default();
+        assert!(c.scenario(75.0).interventions.is_empty());
+        let c = Controls {
+            aortic_area_cm2: 0.7,
+            lvad_rpm: 5400.0,
+            heart_rate_bpm: 90.0,
+            ..Controls::default()
+        };
+        let s = c.scenario(75.0);
+        assert_eq!(s.interventions.len(), 3);
+        assert!(
+            s.interventions
+                .contains(&Intervention::Lvad { speed_rpm: 5400.0 })
+        );
+        // Below 3000 rpm the pump is off.
+        let off = Controls {
+            lvad_rpm: 1000.0,
+            ..Controls::default()
+        };
+        assert!(off.scenario(75.0).interventions.is_empty());
+        // A scenario shown on the controls gives the same scenario back.
+        let back = Controls::from_scenario(&s, 75.0);
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn the_panel_draws_with_and_without_results() {
+        let ctx = egui::Context::default();
+        let mut state = CardioState::default();
+        let run = |state: &mut CardioState| {
+            let input = egui::RawInput {
+                screen_rect: Some(egui::Rect::from_min_size(
+                    egui::Pos2::ZERO,
+                    egui::vec2(700.0, 900.0),
+                )),
+                ..Default::default()
+            };
+            let mut actions = Vec::new();
+            let mut out = ctx.run_ui(input, |ui| actions = cardio_panel(ui, state));
+            out.textures_delta.clear();
+            (actions, out.shapes.len())
+        };
+        // Nothing computed yet: the panel draws and asks for nothing.
+        let (actions, shapes) = run(&mut state);
+        assert!(shapes > 0);
+        assert!(actions.is_empty());
+        let r = CardioResult {
+            indices: BeatIndices {
+                heart_rate_bpm: 75.0,
+                sbp_mmhg: 120.0,
+                ..BeatIndices::default()
+            },
+            waveforms: Waveforms {
+                t: vec![0.0, 0.4, 0.8],
+                p_lv: vec![10.0, 120.0, 10.0],
+                p_ao: vec![80.0, 120.0, 80.0],
+                p_la: vec![8.0, 6.0, 8.0],
+                v_lv: vec![120.0, 50.0, 120.0],
+                p_rv: vec![5.0, 25.0, 5.0],
+                p_pa: vec![10.0, 25.0, 10.0],
+                v_rv: vec![140.0, 70.0, 140.0],
+                q_av: vec![0.0; 3],
+                q_mv: vec![0.0; 3],
+            },
+        };
+        state.baseline = Some(r.clone());
+        state.current = Some(r);
+        let (actions, shapes) = run(&mut state);
+        assert!(actions.is_empty());
+        assert!(shapes > 20);
+    }
+}

@@ -132,8 +132,8 @@ impl Default for Parameters {
                 eb: 0.08,
                 v0: 5.0,
                 t_contract: 0.0,
-                d_contract: 0.34,
-                d_relax: 0.17,
+                d_contract: 0.42,
+                d_relax: 0.20,
             },
             ra: Chamber {
                 ea: 0.06,
@@ -148,8 +148,8 @@ impl Default for Parameters {
                 eb: 0.05,
                 v0: 10.0,
                 t_contract: 0.0,
-                d_contract: 0.34,
-                d_relax: 0.17,
+                d_contract: 0.42,
+                d_relax: 0.20,
             },
             ar_sys: Vessel {
                 r: 0.8,
@@ -162,12 +162,12 @@ impl Default for Parameters {
                 l: 5e-4,
             },
             ar_pul: Vessel {
-                r: 0.1625,
+                r: 0.06,
                 c: 10.0,
                 l: 5e-4,
             },
             ven_pul: Vessel {
-                r: 0.1625,
+                r: 0.03,
                 c: 16.0,
                 l: 5e-4,
             },
@@ -175,7 +175,7 @@ impl Default for Parameters {
             aortic: mynard_valve(4.0, 1.0, 16.0, 16.0),
             tricuspid: mynard_valve(6.0, 1.0, 27.0, 53.0),
             pulmonary: mynard_valve(4.0, 1.0, 16.0, 16.0),
-            blood_volume_ml: 5000.0,
+            blood_volume_ml: 4400.0,
             blood_density: 1.06,
         }
     }
@@ -317,7 +317,7 @@ impl Parameters {
             self.blood_volume_ml,
             "mL",
             (2000.0, 9000.0),
-            "chosen so the default gives resting volumes (a 70-kg adult has about 5 L)",
+            "chosen so the default gives resting volumes and 120/80 mmHg (a 70-kg adult has about 5 L)",
         ));
         t
     }

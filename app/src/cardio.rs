@@ -34,6 +34,13 @@ enum Msg {
         status: String,
     },
     Ran(CardioResult),
+    /// EDV, ESV (mL) and heart rate from the cine's LV curve.
+    Imaging {
+        edv: f64,
+        esv: f64,
+        hr: Option<f64>,
+        source: String,
+    },
     Failed(String),
 }
 
@@ -53,6 +60,15 @@ pub struct Cardio {
 }
 
 impl Cardio {
+    /// Opens the window, calibrating a first baseline if there is none.
+    pub fn show(&mut self) {
+        self.open = true;
+        if self.ui.baseline.is_none() && !self.ui.busy {
+            let targets = self.ui.targets;
+            self.calibrate(targets);
+        }
+    }
+
     fn spawn(&mut self, work: impl FnOnce(&Progress) -> Msg + Send + 'static) {
         if let Some(p) = self.progress.take() {
             p.cancel();
@@ -135,6 +151,48 @@ impl Cardio {
     }
 }
 
+impl Cardio {
+    /// LV volume curve of a cine from a seed (patient mm), in the background.
+    fn measure_cine(
+        &mut self,
+        frames: Vec<std::sync::Arc<twin_imaging::Volume>>,
+        times_ms: Vec<f64>,
+        seed: [f64; 3],
+        label: String,
+    ) {
+        self.spawn(move |progress| {
+            let grids: Vec<twin_mesh::Grid> = frames
+                .iter()
+                .map(|v| twin_mesh::Grid {
+                    dims: v.dims,
+                    data: &v.data,
+                    affine: &v.affine,
+                })
+                .collect();
+            match twin_mesh::cine::lv_volumes(&grids, seed, twin_mesh::cine::DEFAULT_FRACTION, progress) {
+                Ok(c) => {
+                    // RR interval: the phases span one beat.
+                    let hr = (times_ms.len() >= 2).then(|| {
+                        let n = times_ms.len();
+                        let step = times_ms[n - 1] - times_ms[n - 2];
+                        60_000.0 / (times_ms[n - 1] + step)
+                    });
+                    Msg::Imaging {
+                        edv: c.edv_ml,
+                        esv: c.esv_ml,
+                        hr: hr.filter(|h| (30.0..=180.0).contains(h)),
+                        source: format!(
+                            "LV curve of {label}: EDV {:.1} mL (phase {}), ESV {:.1} mL (phase {}), EF {:.1} %",
+                            c.edv_ml, c.ed_phase, c.esv_ml, c.es_phase, c.ef_percent
+                        ),
+                    }
+                }
+                Err(e) => Msg::Failed(format!("LV curve: {e}")),
+            }
+        });
+    }
+}
+
 fn start(mut cardio: ResMut<Cardio>, args: Res<Args>) {
     let Some(arg) = &args.cardio else {
         return;
@@ -187,15 +245,34 @@ fn poll(mut cardio: ResMut<Cardio>) {
             }
         }
         Msg::Ran(result) => cardio.ui.current = Some(result),
+        Msg::Imaging {
+            edv,
+            esv,
+            hr,
+            source,
+        } => {
+            cardio.ui.targets.lv_edv_ml = edv;
+            cardio.ui.targets.lv_esv_ml = esv;
+            if let Some(h) = hr {
+                cardio.ui.targets.heart_rate_bpm = h;
+            }
+            cardio.ui.targets_source = source;
+            cardio.ui.status = "targets from imaging; Calibrate to fit".into();
+        }
         Msg::Failed(e) => cardio.ui.status = e,
     }
     cardio.settled = true;
 }
 
-fn draw(mut contexts: EguiContexts, mut cardio: ResMut<Cardio>) -> Result {
+fn draw(
+    mut contexts: EguiContexts,
+    mut cardio: ResMut<Cardio>,
+    ws: Res<crate::study::Workspace>,
+) -> Result {
     if !cardio.open {
         return Ok(());
     }
+    cardio.ui.cine_available = ws.mpr.frames.len() > 1;
     let ctx = contexts.ctx_mut()?;
     let mut open = cardio.open;
     let mut actions = Vec::new();
@@ -212,6 +289,19 @@ fn draw(mut contexts: EguiContexts, mut cardio: ResMut<Cardio>) -> Result {
         match a {
             CardioAction::Calibrate(t) => cardio.calibrate(t),
             CardioAction::Simulate(s) => cardio.run(s),
+            CardioAction::FromImaging => {
+                let label = ws
+                    .browser
+                    .selected_stack
+                    .clone()
+                    .map_or_else(|| "the cine".to_owned(), |id| format!("series {id}"));
+                cardio.measure_cine(
+                    ws.mpr.frames.clone(),
+                    ws.mpr.times_ms.clone(),
+                    ws.mpr.crosshair,
+                    label,
+                );
+            }
         }
     }
     Ok(())

@@ -68,6 +68,7 @@ fn draw_panels(
     mut ws: ResMut<Workspace>,
     mut rect: ResMut<ViewportRect>,
     mut dialog: ResMut<FolderDialog>,
+    mut cardio: ResMut<crate::cardio::Cardio>,
     camera: Query<&Transform, With<OrbitCamera>>,
     time: Res<Time>,
     mut exit: MessageWriter<AppExit>,
@@ -215,6 +216,7 @@ fn draw_panels(
             UiAction::ApplyThreshold(t) => ws.remesh(t),
             UiAction::CancelJob => ws.cancel(),
             UiAction::SetPrivacy(on) => ws.browser.privacy = on,
+            UiAction::ShowCardio => cardio.show(),
             UiAction::Quit => {
                 exit.write(AppExit::Success);
             }

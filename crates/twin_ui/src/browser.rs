@@ -22,6 +22,8 @@ pub enum UiAction {
     CancelJob,
     /// Privacy mode was switched on or off.
     SetPrivacy(bool),
+    /// View ▸ Cardiac twin.
+    ShowCardio,
     /// File ▸ Quit.
     Quit,
 }
@@ -154,6 +156,9 @@ pub fn menu_bar(ui: &mut Ui, state: &BrowserState) -> Vec<UiAction> {
             let mut privacy = state.privacy;
             if ui.checkbox(&mut privacy, "Privacy mode").changed() {
                 actions.push(UiAction::SetPrivacy(privacy));
+            }
+            if ui.button("Cardiac twin…").clicked() {
+                actions.push(UiAction::ShowCardio);
             }
         });
     });

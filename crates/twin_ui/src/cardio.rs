@@ -142,6 +142,8 @@ pub struct CardioState {
     /// Calibration outcome or errors.
     pub status: String,
     pub busy: bool,
+    /// A cine is loaded, so targets can come from its LV curve.
+    pub cine_available: bool,
 }
 
 impl Default for CardioState {
@@ -160,6 +162,7 @@ impl Default for CardioState {
             current: None,
             status: String::new(),
             busy: false,
+            cine_available: false,
         }
     }
 }
@@ -171,6 +174,9 @@ pub enum CardioAction {
     Calibrate(Targets),
     /// Run the what-if of the controls from the calibrated patient.
     Simulate(Scenario),
+    /// Measure the LV volume curve of the loaded cine (seeded at the
+    /// crosshair) and use its EDV, ESV and heart rate as targets.
+    FromImaging,
 }
 
 const GHOST: Color32 = Color32::from_gray(140);
@@ -259,6 +265,18 @@ pub fn cardio_panel(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
             .clicked()
         {
             actions.push(CardioAction::Calibrate(state.targets));
+        }
+        if ui
+            .add_enabled(
+                state.cine_available && !state.busy,
+                egui::Button::new("LV volumes from the cine"),
+            )
+            .on_hover_text(
+                "Segment the LV in every phase from the crosshair (place it in the LV blood pool)",
+            )
+            .clicked()
+        {
+            actions.push(CardioAction::FromImaging);
         }
         if state.busy {
             ui.spinner();

@@ -68,13 +68,7 @@ fn main() -> anyhow::Result<()> {
             seconds.push(s);
             items = n;
         }
-        println!(
-            "{}",
-            serde_json::json!({
-                "task": task, "input": args[2], "seconds": seconds, "items": items,
-                "peak_rss_mib": peak_rss_mib(),
-            })
-        );
+        report(task, &args[2], &seconds, items);
         return Ok(());
     }
     if matches!(task, "isosurface" | "mask-surface" | "pipeline") {
@@ -88,13 +82,7 @@ fn main() -> anyhow::Result<()> {
             seconds.push(s);
             items = n;
         }
-        println!(
-            "{}",
-            serde_json::json!({
-                "task": task, "input": args[2], "seconds": seconds, "items": items,
-                "peak_rss_mib": peak_rss_mib(),
-            })
-        );
+        report(task, &args[2], &seconds, items);
         return Ok(());
     }
     for _ in 0..repeat {
@@ -124,6 +112,17 @@ fn main() -> anyhow::Result<()> {
         })
     );
     Ok(())
+}
+
+/// Prints the timing JSON that bench/run.py reads.
+fn report(task: &str, input: &str, seconds: &[f64], items: usize) {
+    println!(
+        "{}",
+        serde_json::json!({
+            "task": task, "input": input, "seconds": seconds, "items": items,
+            "peak_rss_mib": peak_rss_mib(),
+        })
+    );
 }
 
 /// Peak resident set size of this process (MiB), from /proc/self/status.

@@ -57,19 +57,7 @@ pub struct Calibration {
 impl Targets {
     /// Rejects targets no living circulation shows, naming the field.
     pub fn check(&self) -> Result<(), CardioError> {
-        let range = |name, value: f64, lo, hi, unit| {
-            if value >= lo && value <= hi {
-                Ok(())
-            } else {
-                Err(CardioError::OutOfRange {
-                    name,
-                    value,
-                    lo,
-                    hi,
-                    unit,
-                })
-            }
-        };
+        let range = crate::check_range;
         range("heart_rate_bpm", self.heart_rate_bpm, 30.0, 180.0, "1/min")?;
         range("sbp_mmhg", self.sbp_mmhg, 60.0, 250.0, "mmHg")?;
         range(

@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::CardioError;
 use crate::model::Extra;
 use crate::params::Parameters;
+use crate::{CardioError, check_range as check};
 
 /// One change to the circulation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,26 +77,6 @@ impl Lvad {
 impl Extra for Lvad {
     fn lvad_flow(&self, p_lv: f64, p_ao: f64) -> f64 {
         self.flow(p_lv, p_ao)
-    }
-}
-
-fn check(
-    name: &'static str,
-    value: f64,
-    lo: f64,
-    hi: f64,
-    unit: &'static str,
-) -> Result<(), CardioError> {
-    if value >= lo && value <= hi {
-        Ok(())
-    } else {
-        Err(CardioError::OutOfRange {
-            name,
-            value,
-            lo,
-            hi,
-            unit,
-        })
     }
 }
 

@@ -48,3 +48,24 @@ pub enum CardioError {
     #[error(transparent)]
     Cancelled(#[from] twin_core::Cancelled),
 }
+
+/// `Ok` when `lo ≤ value ≤ hi`, else the error naming the field.
+pub(crate) fn check_range(
+    name: &'static str,
+    value: f64,
+    lo: f64,
+    hi: f64,
+    unit: &'static str,
+) -> Result<(), CardioError> {
+    if value >= lo && value <= hi {
+        Ok(())
+    } else {
+        Err(CardioError::OutOfRange {
+            name,
+            value,
+            lo,
+            hi,
+            unit,
+        })
+    }
+}

@@ -172,9 +172,9 @@ impl Default for Parameters {
                 l: 5e-4,
             },
             mitral: mynard_valve(5.0, 1.0, 27.0, 53.0),
-            aortic: mynard_valve(4.0, 1.0, 16.0, 16.0),
+            aortic: mynard_valve(4.0, 1.0, 27.0, 53.0),
             tricuspid: mynard_valve(6.0, 1.0, 27.0, 53.0),
-            pulmonary: mynard_valve(4.0, 1.0, 16.0, 16.0),
+            pulmonary: mynard_valve(4.0, 1.0, 27.0, 53.0),
             blood_volume_ml: 4400.0,
             blood_density: 1.06,
         }

@@ -49,6 +49,8 @@ pub fn calibration() -> anyhow::Result<(f64, usize)> {
             dbp_mmhg: 80.0,
             lv_edv_ml: 120.5,
             lv_esv_ml: 48.0,
+            rv_edv_ml: None,
+            rv_esv_ml: None,
         },
         &Progress::new(),
     )?;

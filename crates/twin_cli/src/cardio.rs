@@ -38,6 +38,12 @@ pub enum CardioCommand {
         edv: f64,
         #[arg(long, value_name = "ML", allow_hyphen_values = true)]
         esv: f64,
+        /// RV end-diastolic volume (with --rv-esv: RV contractility and
+        /// stiffness are fitted too).
+        #[arg(long, value_name = "ML", requires = "rv_esv")]
+        rv_edv: Option<f64>,
+        #[arg(long, value_name = "ML", requires = "rv_edv")]
+        rv_esv: Option<f64>,
         #[arg(long)]
         json: bool,
     },
@@ -66,6 +72,8 @@ pub fn run(cmd: CardioCommand) -> anyhow::Result<()> {
             dbp,
             edv,
             esv,
+            rv_edv,
+            rv_esv,
             json,
         } => {
             let t = Targets {
@@ -74,6 +82,8 @@ pub fn run(cmd: CardioCommand) -> anyhow::Result<()> {
                 dbp_mmhg: dbp,
                 lv_edv_ml: edv,
                 lv_esv_ml: esv,
+                rv_edv_ml: rv_edv,
+                rv_esv_ml: rv_esv,
             };
             let c = calibrate(&Parameters::default(), &t, &Progress::new())?;
             if json {

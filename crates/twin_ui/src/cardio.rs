@@ -155,6 +155,8 @@ impl Default for CardioState {
                 dbp_mmhg: 80.0,
                 lv_edv_ml: 125.0,
                 lv_esv_ml: 50.0,
+                rv_edv_ml: None,
+                rv_esv_ml: None,
             },
             targets_source: "typical adult".into(),
             controls: Controls::default(),

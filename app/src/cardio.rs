@@ -21,7 +21,7 @@ impl Plugin for CardioPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Cardio>()
             .add_systems(Startup, start)
-            .add_systems(Update, poll)
+            .add_systems(Update, (poll, pulse))
             .add_systems(EguiPrimaryContextPass, draw);
     }
 }
@@ -190,6 +190,22 @@ impl Cardio {
                 Err(e) => Msg::Failed(format!("LV curve: {e}")),
             }
         });
+    }
+}
+
+/// Drives the 3D mesh pulse from the current run's LV volume.
+fn pulse(cardio: Res<Cardio>, time: Res<Time>, mut pulse: ResMut<crate::viewport::MeshPulse>) {
+    let want = if cardio.open && cardio.ui.pulse_mesh {
+        cardio
+            .ui
+            .current
+            .as_ref()
+            .and_then(|r| twin_ui::cardio::pulse_scale(r, time.elapsed_secs_f64()))
+    } else {
+        None
+    };
+    if pulse.0 != want {
+        pulse.0 = want;
     }
 }
 

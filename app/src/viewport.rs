@@ -25,6 +25,7 @@ impl Plugin for ViewportPlugin {
         })
         .init_resource::<ViewportRect>()
         .init_resource::<BaseSurface>()
+        .init_resource::<MeshPulse>()
         .add_systems(Startup, setup_scene)
         .add_systems(
             Update,
@@ -32,6 +33,7 @@ impl Plugin for ViewportPlugin {
                 show_new_surface,
                 update_surface_mesh,
                 sync_segments,
+                pulse_mesh,
                 update_planes,
                 orbit_camera,
                 apply_viewport,
@@ -64,6 +66,39 @@ impl OrbitCamera {
 #[derive(Component, Default)]
 struct Surface {
     shown: Option<(usize, ClipKey)>,
+}
+
+/// A uniform scale (about the mesh's centre) for the newest segment, or the
+/// study surface when there is none: the cardiac twin sets it to
+/// (V_LV(t) / EDV)^⅓ so the mesh pulses with the simulated LV volume.
+#[derive(Resource, Default)]
+pub struct MeshPulse(pub Option<f32>);
+
+fn pulse_mesh(
+    pulse: Res<MeshPulse>,
+    ws: Res<Workspace>,
+    base: Res<BaseSurface>,
+    mut segments: Query<(&SegmentEntity, &mut Transform), Without<Surface>>,
+    mut surfaces: Query<&mut Transform, With<Surface>>,
+) {
+    let newest = ws.segment_data.last();
+    let mesh = newest.map(|d| d.mesh.as_ref()).or(base.0.as_deref());
+    let centre = mesh
+        .and_then(TriMesh::bounds)
+        .map(|(lo, hi)| (lps_to_world(lo) + lps_to_world(hi)) / 2.0);
+    let place = |t: &mut Transform, s: Option<f32>| {
+        *t = match (s, centre) {
+            (Some(s), Some(c)) => Transform::from_translation(c - c * s).with_scale(Vec3::splat(s)),
+            _ => Transform::IDENTITY,
+        };
+    };
+    for (seg, mut t) in &mut segments {
+        let s = pulse.0.filter(|_| newest.is_some_and(|d| d.id == seg.id));
+        place(&mut t, s);
+    }
+    for mut t in &mut surfaces {
+        place(&mut t, pulse.0.filter(|_| newest.is_none()));
+    }
 }
 
 /// The surface of the loaded volume (phase 0).

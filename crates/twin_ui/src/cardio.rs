@@ -144,6 +144,9 @@ pub struct CardioState {
     pub busy: bool,
     /// A cine is loaded, so targets can come from its LV curve.
     pub cine_available: bool,
+    /// Scale the newest segment (or the study surface) with the simulated
+    /// LV volume over the cycle.
+    pub pulse_mesh: bool,
 }
 
 impl Default for CardioState {
@@ -165,6 +168,7 @@ impl Default for CardioState {
             status: String::new(),
             busy: false,
             cine_available: false,
+            pulse_mesh: false,
         }
     }
 }
@@ -198,6 +202,20 @@ fn pv(w: &Waveforms, rv: bool) -> Vec<[f64; 2]> {
 
 fn trace(w: &Waveforms, y: &[f64]) -> Vec<[f64; 2]> {
     w.t.iter().zip(y).map(|(&t, &v)| [t * 1000.0, v]).collect()
+}
+
+/// The mesh scale at `t` seconds into a looping beat: (V_LV(t) / EDV)^⅓.
+#[must_use]
+pub fn pulse_scale(r: &CardioResult, t: f64) -> Option<f32> {
+    let w = &r.waveforms;
+    let period = *w.t.last()?;
+    let edv = r.indices.lv_edv_ml;
+    if period <= 0.0 || edv <= 0.0 {
+        return None;
+    }
+    let tt = t.rem_euclid(period);
+    let i = w.t.partition_point(|&x| x < tt).min(w.t.len() - 1);
+    Some((w.v_lv[i] / edv).cbrt() as f32)
 }
 
 /// The rows of the indices table: name, unit, value.
@@ -338,6 +356,13 @@ pub fn cardio_panel(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
         ));
     }
 
+    ui.checkbox(
+        &mut state.pulse_mesh,
+        "Pulse the LV mesh in 3D with the simulated volume",
+    )
+    .on_hover_text(
+        "The newest segment (or the study surface) is scaled by (V/EDV)^⅓ over the simulated beat",
+    );
     ui.separator();
     let height = 170.0;
     ui.columns(2, |cols| {
@@ -497,5 +522,12 @@ mod tests {
         let (actions, shapes) = run(&mut state);
         assert!(actions.is_empty());
         assert!(shapes > 20);
+        // The pulse follows the LV volume: full size at end-diastole.
+        let r = state.current.as_ref().unwrap();
+        let mut r = r.clone();
+        r.indices.lv_edv_ml = 120.0;
+        assert!((pulse_scale(&r, 0.0).unwrap() - 1.0).abs() < 1e-6);
+        let mid = pulse_scale(&r, 0.4).unwrap();
+        assert!((mid - (50.0f32 / 120.0).cbrt()).abs() < 1e-6, "{mid}");
     }
 }

@@ -179,11 +179,4 @@ impl Integrator {
         self.t = t_end;
         Ok(())
     }
-
-    /// Replaces the state (e.g. after a fluid bolus) and refreshes the
-    /// derivative.
-    pub fn reset(&mut self, p: &Parameters, extra: &dyn Extra, y: State) {
-        self.y = y;
-        self.k1 = rhs(p, extra, self.t, &self.y);
-    }
 }

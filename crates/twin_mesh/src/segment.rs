@@ -105,12 +105,6 @@ impl Mask {
         self.data[self.index(i, j, k)] != 0
     }
 
-    /// The mask as 0/1 floats, for isosurfaces at 0.5.
-    #[must_use]
-    pub fn to_f32(&self) -> Vec<f32> {
-        self.data.par_iter().map(|&v| f32::from(v)).collect()
-    }
-
     fn same_grid(&self, other: &Mask) -> Result<(), SegmentError> {
         if self.dims == other.dims {
             Ok(())

@@ -51,14 +51,17 @@ impl<T> Grid<'_, T> {
     }
 }
 
-/// Smallest and largest value (parallel).
+/// Smallest and largest value (parallel), for any scalar type.
 #[must_use]
-pub fn value_range(values: &[f32]) -> (f32, f32) {
+pub fn value_range<T: Copy + Into<f32> + Sync>(values: &[T]) -> (f32, f32) {
     values
         .par_iter()
         .fold(
             || (f32::INFINITY, f32::NEG_INFINITY),
-            |(a, b), &v| (a.min(v), b.max(v)),
+            |(a, b), &v| {
+                let v: f32 = v.into();
+                (a.min(v), b.max(v))
+            },
         )
         .reduce(
             || (f32::INFINITY, f32::NEG_INFINITY),

@@ -248,19 +248,7 @@ where
         });
     progress.advance(1);
     if iso.is_nan() || !bits.par_iter().any(|&w| w != 0) {
-        let (min, max) = data
-            .par_iter()
-            .fold(
-                || (f32::INFINITY, f32::NEG_INFINITY),
-                |(a, b), &v| {
-                    let v: f32 = v.into();
-                    (a.min(v), b.max(v))
-                },
-            )
-            .reduce(
-                || (f32::INFINITY, f32::NEG_INFINITY),
-                |x, y| (x.0.min(y.0), x.1.max(y.1)),
-            );
+        let (min, max) = crate::isosurface::value_range(data);
         return Err(MeshError::Empty { iso, min, max });
     }
     progress.check_cancelled()?;

@@ -433,20 +433,11 @@ fn segment_job(
                 data: &volume.data,
                 affine: &volume.affine,
             };
-            let voxel = grid
-                .patient_to_voxel(p)
-                .ok_or("the volume's geometry is singular")?;
             (
-                segment::region_grow(
-                    volume.dims,
-                    spacing,
-                    &volume.data,
-                    voxel,
-                    editor.tolerance,
-                    Connectivity::Six,
-                    progress,
-                )
-                .map_err(|e| format!("seed at {:.1}, {:.1}, {:.1} mm: {e}", p[0], p[1], p[2]))?,
+                segment::region_grow_at(grid, p, editor.tolerance, Connectivity::Six, progress)
+                    .map_err(|e| {
+                        format!("seed at {:.1}, {:.1}, {:.1} mm: {e}", p[0], p[1], p[2])
+                    })?,
                 format!(
                     "Segment {n} (grown ±{:.0} {})",
                     editor.tolerance, volume.unit

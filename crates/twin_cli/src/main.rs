@@ -433,23 +433,13 @@ fn mesh(req: &MeshRequest) -> anyhow::Result<()> {
         (None, Some(s)) => {
             // Seed in patient mm (LPS) → nearest voxel.
             let xyz = parse_floats::<3>(s, "--seed")?;
-            let seed = twin_mesh::Grid {
+            let grid = twin_mesh::Grid {
                 dims: volume.dims,
                 data: &volume.data,
                 affine: &volume.affine,
-            }
-            .patient_to_voxel(xyz)
-            .context("the volume's affine is singular")?;
-            segment::region_grow(
-                volume.dims,
-                spacing,
-                &volume.data,
-                seed,
-                req.tolerance,
-                Connectivity::Six,
-                &p,
-            )
-            .with_context(|| format!("--seed {s} (patient mm, LPS)"))?
+            };
+            segment::region_grow_at(grid, xyz, req.tolerance, Connectivity::Six, &p)
+                .with_context(|| format!("--seed {s} (patient mm, LPS)"))?
         }
         _ => anyhow::bail!("give either --threshold LO[:HI] or --seed X,Y,Z"),
     };

@@ -204,6 +204,29 @@ pub fn threshold(
     Ok(mask)
 }
 
+/// [`region_grow`] from a seed given in patient mm (the nearest voxel of
+/// `grid`), as a click in a slice view or `--seed X,Y,Z` gives it.
+pub fn region_grow_at(
+    grid: crate::Grid<'_>,
+    seed_mm: [f64; 3],
+    tolerance: f32,
+    connectivity: Connectivity,
+    progress: &Progress,
+) -> Result<Mask, SegmentError> {
+    let seed = grid.patient_to_voxel(seed_mm).ok_or_else(|| {
+        SegmentError::Parameter("the volume's geometry (affine) is singular".into())
+    })?;
+    region_grow(
+        grid.dims,
+        grid.spacing(),
+        grid.data,
+        seed,
+        tolerance,
+        connectivity,
+        progress,
+    )
+}
+
 /// The voxels connected to `seed` (through `connectivity`) whose values lie
 /// within `tolerance` of the seed's value.
 pub fn region_grow(
@@ -661,6 +684,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("outside the volume"), "{e}");
+        // The same seed given in mm through the grid's affine.
+        let affine = nalgebra::Matrix4::new_nonuniform_scaling(&nalgebra::Vector3::from(SPACING));
+        let grid = crate::Grid {
+            dims,
+            data: &values,
+            affine: &affine,
+        };
+        let at = region_grow_at(grid, [25.0, 40.0, 40.0], 10.0, Connectivity::Six, &p).unwrap();
+        assert_eq!(at, grown);
     }
 
     #[test]

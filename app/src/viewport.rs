@@ -78,19 +78,35 @@ fn pulse_mesh(
     pulse: Res<MeshPulse>,
     ws: Res<Workspace>,
     base: Res<BaseSurface>,
+    mut centre_of: Local<Option<(usize, Vec3)>>,
     mut segments: Query<(&SegmentEntity, &mut Transform), Without<Surface>>,
     mut surfaces: Query<&mut Transform, With<Surface>>,
 ) {
+    // Nothing to do while not pulsing (the transforms were reset when it stopped).
+    if pulse.0.is_none() && !pulse.is_changed() {
+        return;
+    }
     let newest = ws.segment_data.last();
-    let mesh = newest.map(|d| d.mesh.as_ref()).or(base.0.as_deref());
-    let centre = mesh
-        .and_then(TriMesh::bounds)
-        .map(|(lo, hi)| (lps_to_world(lo) + lps_to_world(hi)) / 2.0);
-    let place = |t: &mut Transform, s: Option<f32>| {
-        *t = match (s, centre) {
+    let mesh = newest.map(|d| &d.mesh).or(base.0.as_ref());
+    // The mesh's centre, computed once per mesh rather than every frame.
+    let centre = mesh.and_then(|m| {
+        let key = std::sync::Arc::as_ptr(m) as usize;
+        match *centre_of {
+            Some((k, c)) if k == key => Some(c),
+            _ => {
+                let (lo, hi) = m.bounds()?;
+                let c = (lps_to_world(lo) + lps_to_world(hi)) / 2.0;
+                *centre_of = Some((key, c));
+                Some(c)
+            }
+        }
+    });
+    let place = |t: &mut Mut<Transform>, s: Option<f32>| {
+        let want = match (s, centre) {
             (Some(s), Some(c)) => Transform::from_translation(c - c * s).with_scale(Vec3::splat(s)),
             _ => Transform::IDENTITY,
         };
+        t.set_if_neq(want);
     };
     for (seg, mut t) in &mut segments {
         let s = pulse.0.filter(|_| newest.is_some_and(|d| d.id == seg.id));

@@ -43,15 +43,7 @@ pub fn calibration() -> anyhow::Result<(f64, usize)> {
     let t = Instant::now();
     let c = calibrate(
         &Parameters::default(),
-        &Targets {
-            heart_rate_bpm: 70.0,
-            sbp_mmhg: 120.0,
-            dbp_mmhg: 80.0,
-            lv_edv_ml: 120.5,
-            lv_esv_ml: 48.0,
-            rv_edv_ml: None,
-            rv_esv_ml: None,
-        },
+        &Targets::CIRCADAPT_REFERENCE,
         &Progress::new(),
     )?;
     Ok((t.elapsed().as_secs_f64(), c.simulations))

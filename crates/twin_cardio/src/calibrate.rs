@@ -62,6 +62,18 @@ pub struct Calibration {
 }
 
 impl Targets {
+    /// CircAdapt's published reference: LVEDV 120.5 mL, LVESV 48.0 mL
+    /// (EF 60.2 %), with BP 120/80 mmHg and HR 70 — the validation target.
+    pub const CIRCADAPT_REFERENCE: Targets = Targets {
+        heart_rate_bpm: 70.0,
+        sbp_mmhg: 120.0,
+        dbp_mmhg: 80.0,
+        lv_edv_ml: 120.5,
+        lv_esv_ml: 48.0,
+        rv_edv_ml: None,
+        rv_esv_ml: None,
+    };
+
     /// Rejects targets no living circulation shows, naming the field.
     pub fn check(&self) -> Result<(), CardioError> {
         let range = crate::check_range;
@@ -317,17 +329,7 @@ mod tests {
 
     #[test]
     fn circadapt_reference_is_met_within_two_percent_in_under_a_second() {
-        // CircAdapt's published reference: LVEDV 120.5 mL, LVESV 48.0 mL
-        // (EF 60.2 %), with BP 120/80 and HR 70.
-        let t = Targets {
-            heart_rate_bpm: 70.0,
-            sbp_mmhg: 120.0,
-            dbp_mmhg: 80.0,
-            lv_edv_ml: 120.5,
-            lv_esv_ml: 48.0,
-            rv_edv_ml: None,
-            rv_esv_ml: None,
-        };
+        let t = Targets::CIRCADAPT_REFERENCE;
         let c = calibrate(&Parameters::default(), &t, &Progress::new()).unwrap();
         eprintln!(
             "calibration: {} iterations, {} simulations, {:.3} s\n{:#?}",
@@ -345,13 +347,9 @@ mod tests {
     #[test]
     fn rv_volumes_are_met_too_when_given() {
         let t = Targets {
-            heart_rate_bpm: 70.0,
-            sbp_mmhg: 120.0,
-            dbp_mmhg: 80.0,
-            lv_edv_ml: 120.5,
-            lv_esv_ml: 48.0,
             rv_edv_ml: Some(140.0),
             rv_esv_ml: Some(67.5),
+            ..Targets::CIRCADAPT_REFERENCE
         };
         let c = calibrate(&Parameters::default(), &t, &Progress::new()).unwrap();
         eprintln!(

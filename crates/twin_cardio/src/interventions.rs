@@ -75,6 +75,10 @@ impl Lvad {
 }
 
 impl Extra for Lvad {
+    fn active(&self) -> bool {
+        true
+    }
+
     fn lvad_flow(&self, p_lv: f64, p_ao: f64) -> f64 {
         self.flow(p_lv, p_ao)
     }

@@ -124,6 +124,12 @@ pub fn valve_rates(v: &Valve, rho: f64, dp: f64, q: f64, zeta: f64) -> (f64, f64
 
 /// Extra flows added by devices or infusions (mL/s), evaluated each step.
 pub trait Extra {
+    /// Whether there is a device at all (its flow is recorded per step
+    /// only then).
+    fn active(&self) -> bool {
+        false
+    }
+
     /// LV → aorta flow of an assist device at the given pressures.
     fn lvad_flow(&self, _p_lv: f64, _p_ao: f64) -> f64 {
         0.0

@@ -112,7 +112,16 @@ pub fn simulate_with(
     let mut drift: f64 = 0.0;
     let mut calm = 0;
     progress.begin("Beats to steady state", options.max_beats as u64);
-    let device = |t: f64, y: &State| extra.lvad_flow(pressures(p, y, t).lv, y[idx::P_AR_SYS]);
+    // Device flow per accepted step, for the beat record (chamber pressures
+    // are evaluated again only when there is a device).
+    let active = extra.active();
+    let device = |t: f64, y: &State| {
+        if active {
+            extra.lvad_flow(pressures(p, y, t).lv, y[idx::P_AR_SYS])
+        } else {
+            0.0
+        }
+    };
     for k in 0..options.max_beats {
         progress.check_cancelled()?;
         let t0 = k as f64 * period;

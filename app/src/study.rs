@@ -336,23 +336,27 @@ fn load_and_mesh(
     let volume = frames[0].clone();
     let default = threshold.is_none();
     let t = threshold.unwrap_or_else(|| default_threshold(&volume));
-    send(mesh_result(
-        stack_id.to_owned(),
-        volume,
-        t,
-        default,
-        progress,
-    ));
+    let first = mesh_result(stack_id.to_owned(), volume, t, default, progress);
+    // Phase 0's surface opens the cine's list rather than being built twice.
+    let first_mesh = match &first {
+        JobResult::Surface { mesh, .. } => Some(mesh.clone()),
+        _ => None,
+    };
+    send(first);
     if frames.len() > 1 {
         send(JobResult::Cine {
             stack_id: stack_id.to_owned(),
             frames: frames.clone(),
             times_ms,
         });
+        let Some(first_mesh) = first_mesh else {
+            return;
+        };
         // The surface of every phase, for the beating heart in 3D.
-        progress.begin("Surfaces of the cine phases", frames.len() as u64);
+        progress.begin("Surfaces of the cine phases", frames.len() as u64 - 1);
         let mut surfaces = Vec::with_capacity(frames.len());
-        for f in &frames {
+        surfaces.push(first_mesh);
+        for f in &frames[1..] {
             let grid = Grid {
                 dims: f.dims,
                 data: &f.data,

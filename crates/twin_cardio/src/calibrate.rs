@@ -114,14 +114,10 @@ impl Targets {
                     "mL (within 10 % of the LV's: the model has no shunt)",
                 )?;
             }
-            (Some(v), None) | (None, Some(v)) => {
-                return Err(CardioError::OutOfRange {
-                    name: "rv_edv_ml / rv_esv_ml",
-                    value: v,
-                    lo: f64::NAN,
-                    hi: f64::NAN,
-                    unit: "mL (give both RV volumes or neither)",
-                });
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(CardioError::Targets(
+                    "rv_edv_ml and rv_esv_ml: give both RV volumes or neither".into(),
+                ));
             }
         }
         Ok(())

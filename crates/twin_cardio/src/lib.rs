@@ -39,6 +39,8 @@ pub enum CardioError {
         hi: f64,
         unit: &'static str,
     },
+    #[error("{0}")]
+    Targets(String),
     #[error("the solver could not proceed at t = {t:.4} s (step {dt:.2e} s): {why}")]
     Solver { t: f64, dt: f64, why: &'static str },
     #[error(

@@ -18,6 +18,7 @@ use crate::beat::BeatIndices;
 use crate::model::State;
 use crate::params::Parameters;
 use crate::simulate::{SimOptions, simulate};
+use crate::solver::Tolerance;
 
 /// What the patient measured.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -198,8 +199,16 @@ pub fn calibrate(
     let start = Instant::now();
     let mut base = base.clone();
     base.heart_rate_bpm = targets.heart_rate_bpm;
+    // Finite differences of the indices need them smooth in the
+    // parameters: a tighter steady state, and a solver tolerance whose
+    // beat-to-beat noise lies below it (at the default 1e-3 it does not).
     let options = SimOptions {
         periodic_change: 5e-5,
+        tolerance: Tolerance {
+            rtol: 1e-5,
+            atol: 1e-4,
+            ..Tolerance::default()
+        },
         ..SimOptions::default()
     };
     let quiet = Progress::new();

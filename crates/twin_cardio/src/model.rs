@@ -164,12 +164,17 @@ pub fn pressures(p: &Parameters, y: &State, t: f64) -> Pressures {
 /// dy/dt.
 #[must_use]
 pub fn rhs(p: &Parameters, extra: &dyn Extra, t: f64, y: &State) -> State {
+    rhs_with(p, extra, y, &pressures(p, y, t))
+}
+
+/// dy/dt with the chamber pressures `c` of `y` already known.
+#[must_use]
+pub fn rhs_with(p: &Parameters, extra: &dyn Extra, y: &State, c: &Pressures) -> State {
     #[allow(
         clippy::wildcard_imports,
         reason = "the state indices read best unqualified"
     )]
     use idx::*;
-    let c = pressures(p, y, t);
     let rho = p.blood_density;
     let mut d = [0.0; N];
     let q_lvad = extra.lvad_flow(c.lv, y[P_AR_SYS]);
@@ -196,6 +201,66 @@ pub fn rhs(p: &Parameters, extra: &dyn Extra, t: f64, y: &State) -> State {
         d[z] = dz;
     }
     d
+}
+
+/// First state index of the stiff (implicit) part: the flows and the valve
+/// states. Volumes and pressures (indices below) are explicit.
+pub const STIFF: usize = 8;
+
+/// The implicit stage equation of the IMEX integrator for the stiff part:
+/// given the explicit components `y[..STIFF]` of a stage at time `t`, sets
+/// `y[k] = r[k] + g·f_k(y)` for every `k ≥ STIFF`, in closed form.
+///
+/// Each stiff component's rate depends on itself and on explicit components
+/// only (the valve flow also on its own valve's state, solved first), so the
+/// stage equations decouple: linear for the vessel flows and the valve
+/// states, quadratic (`q + c·q|q| = d`) for the valve flows. Returns the
+/// chamber pressures of the stage (they depend on explicit components only).
+pub fn solve_stiff(p: &Parameters, t: f64, g: f64, r: &State, y: &mut State) -> Pressures {
+    #[allow(
+        clippy::wildcard_imports,
+        reason = "the state indices read best unqualified"
+    )]
+    use idx::*;
+    let c = pressures(p, y, t);
+    let branch =
+        |v: &crate::params::Vessel, dp: f64, r: f64| (r + g * dp / v.l) / (1.0 + g * v.r / v.l);
+    y[Q_AR_SYS] = branch(&p.ar_sys, y[P_AR_SYS] - y[P_VEN_SYS], r[Q_AR_SYS]);
+    y[Q_VEN_SYS] = branch(&p.ven_sys, y[P_VEN_SYS] - c.ra, r[Q_VEN_SYS]);
+    y[Q_AR_PUL] = branch(&p.ar_pul, y[P_AR_PUL] - y[P_VEN_PUL], r[Q_AR_PUL]);
+    y[Q_VEN_PUL] = branch(&p.ven_pul, y[P_VEN_PUL] - c.la, r[Q_VEN_PUL]);
+    let rho = p.blood_density;
+    for (valve, dp, q, z) in [
+        (&p.mitral, c.la - c.lv, Q_MV, Z_MV),
+        (&p.aortic, c.lv - y[P_AR_SYS], Q_AV, Z_AV),
+        (&p.tricuspid, c.ra - c.rv, Q_TV, Z_TV),
+        (&p.pulmonary, c.rv - y[P_AR_PUL], Q_PV, Z_PV),
+    ] {
+        // ζ = r + g·ζ' with ζ' as in `valve_rates` (linear in ζ; held
+        // within ZETA_END of shut or open).
+        let rz = r[z];
+        let zeta = if dp > 0.0 {
+            if rz < 1.0 - ZETA_END {
+                let k = g * valve.k_open * dp;
+                (rz + k) / (1.0 + k)
+            } else {
+                rz
+            }
+        } else if rz > ZETA_END {
+            rz / (1.0 - g * valve.k_close * dp)
+        } else {
+            rz
+        };
+        y[z] = zeta;
+        // q = r + g(Δp − Bq|q|)/L  ⇔  q + c·q|q| = d.
+        let a = valve_area(valve, zeta);
+        let l = rho * valve.length / a / DYN_PER_MMHG;
+        let b = rho / (2.0 * a * a) / DYN_PER_MMHG;
+        let d = r[q] + g * dp / l;
+        let cq = g * b / l;
+        y[q] = 2.0 * d / (1.0 + (1.0 + 4.0 * cq * d.abs()).sqrt());
+    }
+    c
 }
 
 /// Blood volume held by the state (mL): chamber volumes plus vessel

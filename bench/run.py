@@ -64,8 +64,9 @@ BENCHES = {
     "mask-surface-field-256": ("mask-surface", "raw:field256@0.5",
                                "Binary mask surface, smooth 256³ phantom",
                                ["vtk", "skimage"]),
-    "cardio-beats": ("cardio-beats", "cardio:200:10",
-                     "Cardiac twin at periodic steady state, healthy default (rtol 1e-6); per beat (peers run 10 beats)",
+    "cardio-beats": ("cardio-beats", "cardio:1000:10",
+                     "Cardiac twin at periodic steady state, healthy default, default tolerances "
+                     "(rtol 1e-3, the peers too); per beat (peers run 10 beats)",
                      ["scipy-lsoda", "scipy-radau"]),
     "cardio-calibrate": ("cardio-calibrate", "cardio:1:1",
                          "Calibration to CircAdapt's reference (HR 70, 120/80 mmHg, EDV 120.5, ESV 48 mL)",

@@ -14,10 +14,17 @@ use twin_core::Progress;
 /// Writes the default parameters and their periodic state as JSON.
 pub fn export(out: &Path) -> anyhow::Result<()> {
     let p = Parameters::default();
-    let sim = simulate(&p, None, SimOptions::default(), &Progress::new())?;
+    let options = SimOptions::default();
+    let sim = simulate(&p, None, options, &Progress::new())?;
     std::fs::write(
         out,
-        serde_json::json!({ "parameters": p, "state": sim.state.to_vec() }).to_string(),
+        serde_json::json!({
+            "parameters": p,
+            "state": sim.state.to_vec(),
+            "rtol": options.tolerance.rtol,
+            "atol": options.tolerance.atol,
+        })
+        .to_string(),
     )?;
     Ok(())
 }

@@ -6,6 +6,8 @@
 //! slowly on a software rasteriser, and draw nothing until ready); then it writes
 //! the window to PNG (and the 3D view's rectangle to `PATH.json`) and exits.
 //! A 10-minute guard exits with an error if the study never settles.
+//! While capturing, egui is told the pointer is gone: under Xvfb it rests
+//! at the screen's centre and would open whatever tooltip lies there.
 
 use std::time::{Duration, Instant};
 
@@ -24,7 +26,25 @@ impl Plugin for CapturePlugin {
             requested: false,
             started: Instant::now(),
         })
-        .add_systems(Update, capture);
+        .add_systems(Update, capture)
+        .add_systems(
+            PreUpdate,
+            hide_pointer
+                .run_if(|args: Res<Args>| args.screenshot.is_some())
+                .after(bevy_egui::EguiPreUpdateSet::ProcessInput)
+                .before(bevy_egui::EguiPreUpdateSet::BeginPass),
+        );
+    }
+}
+
+/// Drops the pointer from egui's input for the capture (no hover, no
+/// tooltips).
+fn hide_pointer(mut inputs: Query<&mut bevy_egui::EguiInput>) {
+    for mut input in &mut inputs {
+        input
+            .events
+            .retain(|e| !matches!(e, bevy_egui::egui::Event::PointerMoved(_)));
+        input.events.push(bevy_egui::egui::Event::PointerGone);
     }
 }
 

@@ -201,14 +201,33 @@ impl Workspace {
         });
     }
 
-    /// Rebuilds the surface of the loaded volume at `threshold`.
+    /// Rebuilds the surface of the loaded volume at `threshold`, and on a
+    /// cine the surface of every phase with it (until they are ready the
+    /// 3D view shows the new phase-0 surface alone, never a mix of
+    /// thresholds).
     pub fn remesh(&mut self, threshold: f32) {
         let (Some(volume), Some(id)) = (self.volume.clone(), self.browser.selected_stack.clone())
         else {
             return;
         };
+        let frames = if self.mpr.frames.len() > 1
+            && self.mpr.frames.iter().any(|f| Arc::ptr_eq(f, &volume))
+        {
+            self.mpr.frames.clone()
+        } else {
+            Vec::new()
+        };
+        self.cine_surfaces.clear();
         self.start("Building surface", move |progress, send| {
-            send(mesh_result(id, volume, threshold, false, progress));
+            let first = mesh_result(id, volume, threshold, false, progress);
+            let first_mesh = match &first {
+                JobResult::Surface { mesh, .. } => Some(mesh.clone()),
+                _ => None,
+            };
+            send(first);
+            if let Some(first_mesh) = first_mesh {
+                phase_surfaces(&frames, threshold, first_mesh, progress, send);
+            }
         });
     }
 
@@ -349,27 +368,41 @@ fn load_and_mesh(
             frames: frames.clone(),
             times_ms,
         });
-        let Some(first_mesh) = first_mesh else {
-            return;
-        };
-        // The surface of every phase, for the beating heart in 3D.
-        progress.begin("Surfaces of the cine phases", frames.len() as u64 - 1);
-        let mut surfaces = Vec::with_capacity(frames.len());
-        surfaces.push(first_mesh);
-        for f in &frames[1..] {
-            let grid = Grid {
-                dims: f.dims,
-                data: &f.data,
-                affine: &f.affine,
-            };
-            match marching_cubes(grid, t, progress) {
-                Ok(m) => surfaces.push(m),
-                Err(_) => return,
-            }
-            progress.advance(1);
+        if let Some(first_mesh) = first_mesh {
+            phase_surfaces(&frames, t, first_mesh, progress, send);
         }
-        send(JobResult::CineSurfaces(surfaces));
     }
+}
+
+/// The surface of every cine phase at `threshold` (phase 0's is
+/// `first_mesh`, already built), sent as one list for the beating heart in
+/// 3D. Nothing is sent for a single frame, or when cancelled.
+fn phase_surfaces(
+    frames: &[Arc<Volume>],
+    threshold: f32,
+    first_mesh: TriMesh,
+    progress: &Progress,
+    send: &dyn Fn(JobResult),
+) {
+    if frames.len() < 2 {
+        return;
+    }
+    progress.begin("Surfaces of the cine phases", frames.len() as u64 - 1);
+    let mut surfaces = Vec::with_capacity(frames.len());
+    surfaces.push(first_mesh);
+    for f in &frames[1..] {
+        let grid = Grid {
+            dims: f.dims,
+            data: &f.data,
+            affine: &f.affine,
+        };
+        match marching_cubes(grid, threshold, progress) {
+            Ok(m) => surfaces.push(m),
+            Err(_) => return,
+        }
+        progress.advance(1);
+    }
+    send(JobResult::CineSurfaces(surfaces));
 }
 
 fn mesh_result(

@@ -8,12 +8,15 @@
 //!   free moment in the lab frame.
 
 pub mod c3d;
+pub mod function;
+pub mod model;
 pub mod storage;
 pub mod trc;
 
 use std::path::{Path, PathBuf};
 
 pub use c3d::{C3dTrial, PlateRecord};
+pub use model::Model;
 pub use storage::Table;
 pub use trc::Markers;
 

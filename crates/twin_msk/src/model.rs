@@ -1,0 +1,1161 @@
+//! OpenSim models (`.osim`, XML versions 2.x, 3.x and 4.x) for kinematics
+//! and dynamics: bodies, joints with their coordinates, markers and the
+//! geometry of muscle paths.
+//!
+//! Joints read: `CustomJoint` (a `SpatialTransform` of three rotations and
+//! three translations, each a [`Function`] of a coordinate), `PinJoint`
+//! (about the joint frame's z), `WeldJoint`, `PlanarJoint` (rotation about
+//! z, translation in x–y) and `SliderJoint` (along x). In 2.x/3.x files the
+//! joint sits in its child body; in 4.x in the `JointSet`, between
+//! `PhysicalOffsetFrame`s. Anything else the model holds that this module
+//! does not use (wrap objects, constraints, other joint types, contact
+//! geometry) is listed once in [`Model::warnings`].
+//!
+//! A joint's transform, as Simbody's function-based mobilizer composes it:
+//! `X_G,child = X_G,parent · X_parent,F · X_FM(q) · X_child,M⁻¹`, where `F`
+//! and `M` are the joint frames in parent and child (location and body-fixed
+//! XYZ Euler angles), and `X_FM` rotates by `f₁, f₂, f₃` about the three
+//! rotation axes in turn (each axis in the frame left by the previous
+//! rotations) and translates by `Σ fᵢ · axisᵢ` along the translation axes
+//! of `F`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use nalgebra::{Isometry3, Matrix3, Rotation3, Translation3, Unit, UnitQuaternion, Vector3};
+
+use crate::MskError;
+use crate::function::{Function, Spline, SplineEnds};
+
+/// A rigid body; `bodies[0]` of a [`Model`] is ground.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Body {
+    pub name: String,
+    /// kg.
+    pub mass: f64,
+    /// Centre of mass in the body frame (m).
+    pub com: Vector3<f64>,
+    /// Inertia about the centre of mass, body axes (kg·m²).
+    pub inertia: Matrix3<f64>,
+    /// Mesh files named by the model (for display).
+    pub geometry: Vec<String>,
+}
+
+/// How a coordinate moves its joint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Motion {
+    Rotational,
+    Translational,
+    Coupled,
+}
+
+/// A generalized coordinate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Coordinate {
+    pub name: String,
+    pub motion: Motion,
+    /// rad or m.
+    pub default: f64,
+    pub range: [f64; 2],
+    pub clamped: bool,
+    pub locked: bool,
+    /// Index of the joint that owns it.
+    pub joint: usize,
+}
+
+/// One of a `CustomJoint`'s six transform axes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransformAxis {
+    pub axis: Vector3<f64>,
+    /// The coordinate the function reads (`None`: a constant).
+    pub coordinate: Option<usize>,
+    pub function: Function,
+}
+
+/// The kinds of joint read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JointKind {
+    /// Rotations 1–3 then translations 1–3.
+    Custom(Box<[TransformAxis; 6]>),
+    Pin(usize),
+    Slider(usize),
+    Planar([usize; 3]),
+    Weld,
+}
+
+/// A joint between a parent and a child body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Joint {
+    pub name: String,
+    pub parent: usize,
+    pub child: usize,
+    /// The joint frame F in the parent body.
+    pub in_parent: Isometry3<f64>,
+    /// The joint frame M in the child body.
+    pub in_child: Isometry3<f64>,
+    pub kind: JointKind,
+}
+
+/// A marker fixed on a body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub name: String,
+    pub body: usize,
+    pub location: Vector3<f64>,
+    pub fixed: bool,
+}
+
+/// A point of a muscle's path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PathPoint {
+    Fixed {
+        body: usize,
+        location: Vector3<f64>,
+    },
+    /// Active while `range[0] ≤ q ≤ range[1]`.
+    Conditional {
+        body: usize,
+        location: Vector3<f64>,
+        coordinate: usize,
+        range: [f64; 2],
+    },
+    /// Each component a function of a coordinate.
+    Moving {
+        body: usize,
+        functions: Box<[(Function, usize); 3]>,
+    },
+}
+
+/// A muscle (or other path actuator): its name, type and path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Muscle {
+    pub name: String,
+    /// The XML element (`Thelen2003Muscle`, `Millard2012EquilibriumMuscle`…).
+    pub kind: String,
+    pub path: Vec<PathPoint>,
+    /// Parameters read as numbers (`max_isometric_force`,
+    /// `optimal_fiber_length`, …).
+    pub parameters: HashMap<String, f64>,
+}
+
+/// A model: bodies (ground first), joints ordered parents before children
+/// (`joints[i]` moves `bodies[i + 1]`… not necessarily: see `Joint::child`),
+/// coordinates, markers and muscles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub name: String,
+    /// `OpenSimDocument Version`.
+    pub version: u32,
+    pub gravity: Vector3<f64>,
+    pub bodies: Vec<Body>,
+    pub joints: Vec<Joint>,
+    pub coordinates: Vec<Coordinate>,
+    pub markers: Vec<Marker>,
+    pub muscles: Vec<Muscle>,
+    /// What the model holds and this reader ignores, one line per kind.
+    pub warnings: Vec<String>,
+}
+
+fn err(message: impl Into<String>) -> MskError {
+    MskError::format(message)
+}
+
+type Node<'a, 'i> = roxmltree::Node<'a, 'i>;
+
+fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
+    node.children().find(|c| c.has_tag_name(name))
+}
+
+fn text<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
+    child(node, name).map(|c| c.text().unwrap_or("").trim())
+}
+
+fn numbers(node: Node<'_, '_>, name: &str) -> Result<Vec<f64>, MskError> {
+    let Some(t) = text(node, name) else {
+        return Ok(Vec::new());
+    };
+    t.split_whitespace()
+        .map(|s| {
+            s.parse::<f64>().map_err(|_| {
+                err(format!(
+                    "line {}: <{name}> holds `{s}`, not a number",
+                    node.document().text_pos_at(node.range().start).row
+                ))
+            })
+        })
+        .collect()
+}
+
+fn number(node: Node<'_, '_>, name: &str, default: f64) -> Result<f64, MskError> {
+    Ok(numbers(node, name)?.first().copied().unwrap_or(default))
+}
+
+fn vec3(node: Node<'_, '_>, name: &str) -> Result<Vector3<f64>, MskError> {
+    let v = numbers(node, name)?;
+    match v.len() {
+        0 => Ok(Vector3::zeros()),
+        3 => Ok(Vector3::new(v[0], v[1], v[2])),
+        n => Err(err(format!(
+            "line {}: <{name}> has {n} numbers, not 3",
+            line_of(node)
+        ))),
+    }
+}
+
+fn flag(node: Node<'_, '_>, name: &str) -> bool {
+    text(node, name).is_some_and(|t| t.eq_ignore_ascii_case("true"))
+}
+
+fn line_of(node: Node<'_, '_>) -> u32 {
+    node.document().text_pos_at(node.range().start).row
+}
+
+fn name_of<'a>(node: Node<'a, '_>) -> &'a str {
+    node.attribute("name").unwrap_or("")
+}
+
+/// Body-fixed XYZ Euler angles (OpenSim's `orientation`) and a location.
+fn frame(location: Vector3<f64>, euler: Vector3<f64>) -> Isometry3<f64> {
+    let r = Rotation3::from_axis_angle(&Vector3::x_axis(), euler.x)
+        * Rotation3::from_axis_angle(&Vector3::y_axis(), euler.y)
+        * Rotation3::from_axis_angle(&Vector3::z_axis(), euler.z);
+    Isometry3::from_parts(
+        Translation3::from(location),
+        UnitQuaternion::from_rotation_matrix(&r),
+    )
+}
+
+/// The element children of `node` (skipping text and comments).
+fn elements<'a, 'i>(node: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
+    node.children().filter(Node::is_element)
+}
+
+/// The objects of an OpenSim set (`<XSet><objects>…</objects></XSet>`).
+fn set_objects<'a, 'i>(node: Node<'a, 'i>, set: &str) -> Vec<Node<'a, 'i>> {
+    child(node, set)
+        .and_then(|s| child(s, "objects"))
+        .map(|o| elements(o).collect())
+        .unwrap_or_default()
+}
+
+/// A function element (the child of `<function>`, `<x_location>`…).
+fn parse_function(node: Node<'_, '_>) -> Result<Function, MskError> {
+    let Some(f) = elements(node).next() else {
+        return Err(err(format!("line {}: an empty function", line_of(node))));
+    };
+    let tag = f.tag_name().name();
+    let points = || -> Result<(Vec<f64>, Vec<f64>), MskError> {
+        let (x, y) = (numbers(f, "x")?, numbers(f, "y")?);
+        if x.len() != y.len() || x.is_empty() {
+            return Err(err(format!(
+                "line {}: <{tag}> has {} x and {} y values",
+                line_of(f),
+                x.len(),
+                y.len()
+            )));
+        }
+        Ok((x, y))
+    };
+    let spline = |ends| -> Result<Function, MskError> {
+        let (x, y) = points()?;
+        if x.len() == 1 {
+            return Ok(Function::Constant(y[0]));
+        }
+        Spline::new(x, y, ends)
+            .map(Function::Spline)
+            .ok_or_else(|| {
+                err(format!(
+                    "line {}: <{tag}> needs increasing x values",
+                    line_of(f)
+                ))
+            })
+    };
+    match tag {
+        "Constant" => Ok(Function::Constant(number(f, "value", 0.0)?)),
+        "LinearFunction" => {
+            let c = numbers(f, "coefficients")?;
+            if c.len() != 2 {
+                return Err(err(format!(
+                    "line {}: <LinearFunction> needs 2 coefficients",
+                    line_of(f)
+                )));
+            }
+            Ok(Function::Linear {
+                slope: c[0],
+                intercept: c[1],
+            })
+        }
+        "SimmSpline" | "GCVSpline" => spline(SplineEnds::Fmm),
+        "NaturalCubicSpline" => spline(SplineEnds::Natural),
+        "PiecewiseLinearFunction" => {
+            let (x, y) = points()?;
+            Ok(Function::PiecewiseLinear { x, y })
+        }
+        "PolynomialFunction" => Ok(Function::Polynomial(numbers(f, "coefficients")?)),
+        "MultiplierFunction" => {
+            let inner = child(f, "function").ok_or_else(|| {
+                err(format!(
+                    "line {}: <MultiplierFunction> without <function>",
+                    line_of(f)
+                ))
+            })?;
+            Ok(Function::Multiplier {
+                function: Box::new(parse_function(inner)?),
+                scale: number(f, "scale", 1.0)?,
+            })
+        }
+        other => Err(err(format!(
+            "line {}: function type <{other}> is not supported",
+            line_of(f)
+        ))),
+    }
+}
+
+struct Parser {
+    bodies: Vec<Body>,
+    body_index: HashMap<String, usize>,
+    coordinates: Vec<Coordinate>,
+    coordinate_index: HashMap<String, usize>,
+    joints: Vec<Joint>,
+    ignored: Vec<String>,
+}
+
+impl Parser {
+    fn body(&self, name: &str, at: Node<'_, '_>) -> Result<usize, MskError> {
+        // 4.x frame paths: `/bodyset/femur_r`, `/ground`, `femur_r`.
+        let short = name.trim().rsplit('/').next().unwrap_or(name).trim();
+        self.body_index.get(short).copied().ok_or_else(|| {
+            err(format!(
+                "line {}: refers to body `{}`, which the model does not have",
+                line_of(at),
+                name.trim()
+            ))
+        })
+    }
+
+    fn coordinate(&self, name: &str, at: Node<'_, '_>) -> Result<usize, MskError> {
+        self.coordinate_index
+            .get(name.trim())
+            .copied()
+            .ok_or_else(|| {
+                err(format!(
+                    "line {}: refers to coordinate `{}`, which the model does not have",
+                    line_of(at),
+                    name.trim()
+                ))
+            })
+    }
+
+    fn ignore(&mut self, what: String) {
+        if !self.ignored.contains(&what) {
+            self.ignored.push(what);
+        }
+    }
+
+    /// Reads a joint element; `frames` resolves 4.x frame names to (body,
+    /// offset).
+    fn joint(
+        &mut self,
+        j: Node<'_, '_>,
+        child_body: Option<usize>,
+        frames: &HashMap<String, (usize, Isometry3<f64>)>,
+    ) -> Result<(), MskError> {
+        let kind_tag = j.tag_name().name();
+        let name = name_of(j).to_owned();
+        let (parent, child_index, in_parent, in_child) = if let Some(c) = child_body {
+            let parent_name = text(j, "parent_body").ok_or_else(|| {
+                err(format!(
+                    "line {}: joint `{name}` has no <parent_body>",
+                    line_of(j)
+                ))
+            })?;
+            let parent = self.body(parent_name, j)?;
+            (
+                parent,
+                c,
+                frame(
+                    vec3(j, "location_in_parent")?,
+                    vec3(j, "orientation_in_parent")?,
+                ),
+                frame(vec3(j, "location")?, vec3(j, "orientation")?),
+            )
+        } else {
+            let resolve = |socket: &str| -> Result<(usize, Isometry3<f64>), MskError> {
+                let f = text(j, socket).ok_or_else(|| {
+                    err(format!(
+                        "line {}: joint `{name}` has no <{socket}>",
+                        line_of(j)
+                    ))
+                })?;
+                let short = f.rsplit('/').next().unwrap_or(f);
+                if let Some(fr) = frames.get(short) {
+                    return Ok(*fr);
+                }
+                Ok((self.body(f, j)?, Isometry3::identity()))
+            };
+            let (parent, in_parent) = resolve("socket_parent_frame")?;
+            let (c, in_child) = resolve("socket_child_frame")?;
+            (parent, c, in_parent, in_child)
+        };
+        if flag(j, "reverse") {
+            self.ignore(format!(
+                "joint `{name}` is reversed (read as parent → child)"
+            ));
+        }
+        let index = self.joints.len();
+        // Coordinates: <CoordinateSet><objects> (2.x/3.x) or <coordinates> (4.x).
+        let coordinate_nodes: Vec<Node<'_, '_>> = match child(j, "CoordinateSet") {
+            Some(set) => child(set, "objects")
+                .map(|o| elements(o).collect())
+                .unwrap_or_default(),
+            None => child(j, "coordinates")
+                .map(|c| {
+                    elements(c)
+                        .filter(|e| e.has_tag_name("Coordinate"))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        let mut own = Vec::new();
+        for c in coordinate_nodes {
+            let cname = name_of(c).to_owned();
+            let motion = match text(c, "motion_type").unwrap_or("rotational") {
+                "translational" => Motion::Translational,
+                "coupled" => Motion::Coupled,
+                _ => Motion::Rotational,
+            };
+            let range = numbers(c, "range")?;
+            let range = if range.len() == 2 {
+                [range[0], range[1]]
+            } else {
+                [f64::NEG_INFINITY, f64::INFINITY]
+            };
+            self.coordinate_index
+                .insert(cname.clone(), self.coordinates.len());
+            own.push(self.coordinates.len());
+            self.coordinates.push(Coordinate {
+                name: cname,
+                motion,
+                default: number(c, "default_value", 0.0)?,
+                range,
+                clamped: flag(c, "clamped"),
+                locked: flag(c, "locked"),
+                joint: index,
+            });
+        }
+        let need = |n: usize| -> Result<(), MskError> {
+            if own.len() == n {
+                Ok(())
+            } else {
+                Err(err(format!(
+                    "line {}: {kind_tag} `{name}` has {} coordinates, not {n}",
+                    line_of(j),
+                    own.len()
+                )))
+            }
+        };
+        let kind = match kind_tag {
+            "CustomJoint" => {
+                let st = child(j, "SpatialTransform").ok_or_else(|| {
+                    err(format!(
+                        "line {}: CustomJoint `{name}` has no <SpatialTransform>",
+                        line_of(j)
+                    ))
+                })?;
+                let mut axes = Vec::with_capacity(6);
+                for which in [
+                    "rotation1",
+                    "rotation2",
+                    "rotation3",
+                    "translation1",
+                    "translation2",
+                    "translation3",
+                ] {
+                    let Some(ax) = elements(st)
+                        .find(|e| e.has_tag_name("TransformAxis") && name_of(*e) == which)
+                    else {
+                        axes.push(TransformAxis {
+                            axis: Vector3::zeros(),
+                            coordinate: None,
+                            function: Function::Constant(0.0),
+                        });
+                        continue;
+                    };
+                    let names: Vec<&str> = text(ax, "coordinates")
+                        .unwrap_or("")
+                        .split_whitespace()
+                        .collect();
+                    if names.len() > 1 {
+                        return Err(err(format!(
+                            "line {}: {which} of `{name}` depends on {} coordinates; one is supported",
+                            line_of(ax),
+                            names.len()
+                        )));
+                    }
+                    let coordinate = names.first().map(|c| self.coordinate(c, ax)).transpose()?;
+                    let function = match child(ax, "function") {
+                        Some(f) => parse_function(f)?,
+                        // Old files without a function: identity.
+                        None if coordinate.is_some() => Function::Linear {
+                            slope: 1.0,
+                            intercept: 0.0,
+                        },
+                        None => Function::Constant(0.0),
+                    };
+                    let axis = vec3(ax, "axis")?;
+                    if axis.norm() == 0.0 && !matches!(function, Function::Constant(v) if v == 0.0)
+                    {
+                        return Err(err(format!(
+                            "line {}: {which} of `{name}` has a zero axis",
+                            line_of(ax)
+                        )));
+                    }
+                    let axis = if axis.norm() > 0.0 {
+                        axis.normalize()
+                    } else {
+                        axis
+                    };
+                    axes.push(TransformAxis {
+                        axis,
+                        coordinate,
+                        function,
+                    });
+                }
+                let axes: [TransformAxis; 6] =
+                    axes.try_into().map_err(|_| err("six transform axes"))?;
+                JointKind::Custom(Box::new(axes))
+            }
+            "PinJoint" => {
+                need(1)?;
+                JointKind::Pin(own[0])
+            }
+            "SliderJoint" => {
+                need(1)?;
+                JointKind::Slider(own[0])
+            }
+            "PlanarJoint" => {
+                need(3)?;
+                JointKind::Planar([own[0], own[1], own[2]])
+            }
+            "WeldJoint" => JointKind::Weld,
+            other => {
+                return Err(err(format!(
+                    "line {}: joint type <{other}> (`{name}`) is not supported; supported: CustomJoint, PinJoint, SliderJoint, PlanarJoint, WeldJoint",
+                    line_of(j)
+                )));
+            }
+        };
+        self.joints.push(Joint {
+            name,
+            parent,
+            child: child_index,
+            in_parent,
+            in_child,
+            kind,
+        });
+        Ok(())
+    }
+}
+
+fn parse_body(b: Node<'_, '_>) -> Result<Body, MskError> {
+    let inertia = {
+        let six = numbers(b, "inertia")?;
+        let (xx, yy, zz, xy, xz, yz) = if six.len() == 6 {
+            (six[0], six[1], six[2], six[3], six[4], six[5])
+        } else {
+            (
+                number(b, "inertia_xx", 0.0)?,
+                number(b, "inertia_yy", 0.0)?,
+                number(b, "inertia_zz", 0.0)?,
+                number(b, "inertia_xy", 0.0)?,
+                number(b, "inertia_xz", 0.0)?,
+                number(b, "inertia_yz", 0.0)?,
+            )
+        };
+        Matrix3::new(xx, xy, xz, xy, yy, yz, xz, yz, zz)
+    };
+    let mass = number(b, "mass", 0.0)?;
+    if !(mass.is_finite() && mass >= 0.0) {
+        return Err(err(format!(
+            "line {}: body `{}` has mass {mass}",
+            line_of(b),
+            name_of(b)
+        )));
+    }
+    let geometry = b
+        .descendants()
+        .filter(|d| d.has_tag_name("geometry_file") || d.has_tag_name("mesh_file"))
+        .filter_map(|d| d.text().map(|t| t.trim().to_owned()))
+        .filter(|t| !t.is_empty())
+        .collect();
+    Ok(Body {
+        name: name_of(b).to_owned(),
+        mass,
+        com: vec3(b, "mass_center")?,
+        inertia,
+        geometry,
+    })
+}
+
+impl Model {
+    /// Reads an `.osim` file.
+    pub fn read(path: &Path) -> Result<Self, MskError> {
+        let text = std::fs::read_to_string(path).map_err(|e| MskError::io(path, &e))?;
+        Self::parse(&text).map_err(|e| e.in_file(path))
+    }
+
+    /// Parses the XML of a model.
+    pub fn parse(xml: &str) -> Result<Self, MskError> {
+        let doc =
+            roxmltree::Document::parse(xml).map_err(|e| err(format!("not valid XML: {e}")))?;
+        let root = doc.root_element();
+        let version: u32 = root
+            .attribute("Version")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        let model = if root.has_tag_name("Model") {
+            root
+        } else {
+            child(root, "Model").ok_or_else(|| err("no <Model> element"))?
+        };
+        let gravity = match numbers(model, "gravity")?.as_slice() {
+            [x, y, z] => Vector3::new(*x, *y, *z),
+            _ => Vector3::new(0.0, -9.80665, 0.0),
+        };
+        // 2.x keeps its sets inside <DynamicsEngine><SimbodyEngine>.
+        let holder = model
+            .descendants()
+            .find(|d| d.has_tag_name("BodySet"))
+            .and_then(|b| b.parent())
+            .unwrap_or(model);
+        let mut p = Parser {
+            bodies: Vec::new(),
+            body_index: HashMap::new(),
+            coordinates: Vec::new(),
+            coordinate_index: HashMap::new(),
+            joints: Vec::new(),
+            ignored: Vec::new(),
+        };
+        // Ground first: the 4.x <Ground> element or the body named ground.
+        let body_nodes = set_objects(holder, "BodySet");
+        let ground_name = child(model, "Ground").map_or("ground", |g| name_of(g));
+        p.bodies.push(Body {
+            name: ground_name.to_owned(),
+            mass: 0.0,
+            com: Vector3::zeros(),
+            inertia: Matrix3::zeros(),
+            geometry: Vec::new(),
+        });
+        p.body_index.insert(ground_name.to_owned(), 0);
+        for b in &body_nodes {
+            if name_of(*b) == ground_name {
+                continue;
+            }
+            let body = parse_body(*b)?;
+            if p.body_index
+                .insert(body.name.clone(), p.bodies.len())
+                .is_some()
+            {
+                return Err(err(format!(
+                    "line {}: a second body named `{}`",
+                    line_of(*b),
+                    body.name
+                )));
+            }
+            p.bodies.push(body);
+        }
+        // Joints nested in bodies (2.x/3.x) …
+        for b in &body_nodes {
+            if let Some(j) = child(*b, "Joint").and_then(|j| elements(j).next()) {
+                let index = p.body(name_of(*b), *b)?;
+                p.joint(j, Some(index), &HashMap::new())?;
+            }
+        }
+        // … or in the JointSet (4.x), between offset frames.
+        for j in set_objects(model, "JointSet") {
+            let mut frames = HashMap::new();
+            if let Some(fs) = child(j, "frames") {
+                for f in elements(fs).filter(|f| f.has_tag_name("PhysicalOffsetFrame")) {
+                    let parent = text(f, "socket_parent").ok_or_else(|| {
+                        err(format!(
+                            "line {}: frame without <socket_parent>",
+                            line_of(f)
+                        ))
+                    })?;
+                    let body = p.body(parent, f)?;
+                    frames.insert(
+                        name_of(f).to_owned(),
+                        (
+                            body,
+                            frame(vec3(f, "translation")?, vec3(f, "orientation")?),
+                        ),
+                    );
+                }
+            }
+            p.joint(j, None, &frames)?;
+        }
+        // Every body but ground needs exactly one joint; order parents first.
+        let mut order = Vec::with_capacity(p.joints.len());
+        let mut placed = vec![false; p.bodies.len()];
+        placed[0] = true;
+        while order.len() < p.joints.len() {
+            let before = order.len();
+            for (i, j) in p.joints.iter().enumerate() {
+                if !placed[j.child] && placed[j.parent] && !order.contains(&i) {
+                    placed[j.child] = true;
+                    order.push(i);
+                }
+            }
+            if order.len() == before {
+                return Err(err(
+                    "the joints do not form a tree rooted at ground (a loop, or a body with two parent joints)",
+                ));
+            }
+        }
+        if let Some(b) = placed.iter().position(|&x| !x) {
+            return Err(err(format!(
+                "body `{}` has no joint to the rest of the model",
+                p.bodies[b].name
+            )));
+        }
+        let mut remap = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            remap[old] = new;
+        }
+        let mut joints: Vec<Option<Joint>> = p.joints.drain(..).map(Some).collect();
+        let ordered: Vec<Joint> = order
+            .iter()
+            .map(|&o| joints[o].take().expect("each joint once"))
+            .collect();
+        for c in &mut p.coordinates {
+            c.joint = remap[c.joint];
+        }
+        let mut m = Model {
+            name: name_of(model).to_owned(),
+            version,
+            gravity,
+            bodies: p.bodies,
+            joints: ordered,
+            coordinates: p.coordinates,
+            markers: Vec::new(),
+            muscles: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let resolve_body = |node: Node<'_, '_>| -> Result<usize, MskError> {
+            let name = text(node, "body")
+                .or_else(|| text(node, "socket_parent_frame"))
+                .or_else(|| text(node, "socket_parent"))
+                .ok_or_else(|| {
+                    err(format!(
+                        "line {}: `{}` names no body",
+                        line_of(node),
+                        name_of(node)
+                    ))
+                })?;
+            let short = name.rsplit('/').next().unwrap_or(name).trim();
+            m.bodies
+                .iter()
+                .position(|b| b.name == short)
+                .ok_or_else(|| {
+                    err(format!(
+                        "line {}: `{}` is on body `{short}`, which the model does not have",
+                        line_of(node),
+                        name_of(node)
+                    ))
+                })
+        };
+        let coordinate = |node: Node<'_, '_>, tag: &str| -> Result<usize, MskError> {
+            // 3.x `<coordinate>`, 4.x `<socket_coordinate>` (a path).
+            let name = text(node, tag)
+                .or_else(|| text(node, &format!("socket_{tag}")))
+                .unwrap_or("");
+            let short = name.rsplit('/').next().unwrap_or(name).trim();
+            m.coordinates
+                .iter()
+                .position(|c| c.name == short)
+                .ok_or_else(|| {
+                    err(format!(
+                        "line {}: <{tag}> `{short}` is not a coordinate of the model",
+                        line_of(node)
+                    ))
+                })
+        };
+        let mut markers = Vec::new();
+        for mk in set_objects(holder, "MarkerSet")
+            .into_iter()
+            .chain(set_objects(model, "MarkerSet"))
+        {
+            if markers.iter().any(|x: &Marker| x.name == name_of(mk)) {
+                continue;
+            }
+            markers.push(Marker {
+                name: name_of(mk).to_owned(),
+                body: resolve_body(mk)?,
+                location: vec3(mk, "location")?,
+                fixed: flag(mk, "fixed"),
+            });
+        }
+        let mut muscles = Vec::new();
+        let mut ignored = p.ignored;
+        // Sets may sit in the 2.x engine element and in the model itself.
+        let containers = if holder == model {
+            vec![model]
+        } else {
+            vec![holder, model]
+        };
+        let objects = |set: &str| -> Vec<Node<'_, '_>> {
+            containers
+                .iter()
+                .flat_map(|c| set_objects(*c, set))
+                .collect()
+        };
+        // 4.x models may list forces as plain <components>.
+        let mut forces = objects("ForceSet");
+        if let Some(c) = child(model, "components") {
+            forces.extend(elements(c));
+        }
+        for f in forces {
+            let Some(gp) = child(f, "GeometryPath") else {
+                ignored.push(format!(
+                    "force `{}` (<{}>)",
+                    name_of(f),
+                    f.tag_name().name()
+                ));
+                continue;
+            };
+            let mut path = Vec::new();
+            let points = child(gp, "PathPointSet")
+                .and_then(|s| child(s, "objects"))
+                .map(|o| elements(o).collect::<Vec<_>>())
+                .unwrap_or_default();
+            for pt in points {
+                let body = resolve_body(pt)?;
+                path.push(match pt.tag_name().name() {
+                    "PathPoint" => PathPoint::Fixed {
+                        body,
+                        location: vec3(pt, "location")?,
+                    },
+                    "ConditionalPathPoint" => {
+                        let r = numbers(pt, "range")?;
+                        if r.len() != 2 {
+                            return Err(err(format!(
+                                "line {}: <range> needs 2 numbers",
+                                line_of(pt)
+                            )));
+                        }
+                        PathPoint::Conditional {
+                            body,
+                            location: vec3(pt, "location")?,
+                            coordinate: coordinate(pt, "coordinate")?,
+                            range: [r[0], r[1]],
+                        }
+                    }
+                    "MovingPathPoint" => {
+                        let loc = vec3(pt, "location")?;
+                        let mut fs = Vec::with_capacity(3);
+                        for (k, axis) in ["x", "y", "z"].iter().enumerate() {
+                            let func = child(pt, &format!("{axis}_location"));
+                            match func {
+                                Some(fnode) => fs.push((
+                                    parse_function(fnode)?,
+                                    coordinate(pt, &format!("{axis}_coordinate"))?,
+                                )),
+                                None => fs.push((Function::Constant(loc[k]), 0)),
+                            }
+                        }
+                        let fs: [(Function, usize); 3] =
+                            fs.try_into().map_err(|_| err("three location functions"))?;
+                        PathPoint::Moving {
+                            body,
+                            functions: Box::new(fs),
+                        }
+                    }
+                    other => {
+                        return Err(err(format!(
+                            "line {}: path point type <{other}> is not supported",
+                            line_of(pt)
+                        )));
+                    }
+                });
+            }
+            if child(gp, "PathWrapSet")
+                .is_some_and(|w| child(w, "objects").is_some_and(|o| elements(o).next().is_some()))
+            {
+                ignored.push(format!("wrapping of `{}`'s path", name_of(f)));
+            }
+            let mut parameters = HashMap::new();
+            for e in elements(f) {
+                if let Some(v) = e.text().and_then(|t| t.trim().parse::<f64>().ok()) {
+                    parameters.insert(e.tag_name().name().to_owned(), v);
+                }
+            }
+            muscles.push(Muscle {
+                name: name_of(f).to_owned(),
+                kind: f.tag_name().name().to_owned(),
+                path,
+                parameters,
+            });
+        }
+        for (set, what) in [
+            ("ConstraintSet", "constraint"),
+            ("ContactGeometrySet", "contact geometry"),
+        ] {
+            for c in objects(set) {
+                ignored.push(format!(
+                    "{what} `{}` (<{}>)",
+                    name_of(c),
+                    c.tag_name().name()
+                ));
+            }
+        }
+        for b in &body_nodes {
+            let wraps = set_objects(*b, "WrapObjectSet");
+            if !wraps.is_empty() {
+                ignored.push(format!(
+                    "{} wrap object(s) on `{}`",
+                    wraps.len(),
+                    name_of(*b)
+                ));
+            }
+        }
+        ignored.dedup();
+        m.markers = markers;
+        m.muscles = muscles;
+        if !ignored.is_empty() {
+            m.warnings
+                .push(format!("not used by Twinscope: {}", ignored.join("; ")));
+        }
+        Ok(m)
+    }
+
+    /// The index of a coordinate by name.
+    #[must_use]
+    pub fn coordinate(&self, name: &str) -> Option<usize> {
+        self.coordinates.iter().position(|c| c.name == name)
+    }
+
+    /// The index of a body by name.
+    #[must_use]
+    pub fn body(&self, name: &str) -> Option<usize> {
+        self.bodies.iter().position(|b| b.name == name)
+    }
+
+    /// The default pose's coordinates.
+    #[must_use]
+    pub fn default_coordinates(&self) -> Vec<f64> {
+        self.coordinates.iter().map(|c| c.default).collect()
+    }
+
+    /// Total mass (kg).
+    #[must_use]
+    pub fn mass(&self) -> f64 {
+        self.bodies.iter().map(|b| b.mass).sum()
+    }
+
+    /// The joint transform `X_FM(q)` (child joint frame in parent joint frame).
+    #[must_use]
+    pub fn joint_transform(&self, joint: &Joint, q: &[f64]) -> Isometry3<f64> {
+        match &joint.kind {
+            JointKind::Weld => Isometry3::identity(),
+            JointKind::Pin(c) => Isometry3::rotation(Vector3::z() * q[*c]),
+            JointKind::Slider(c) => Isometry3::translation(q[*c], 0.0, 0.0),
+            JointKind::Planar([r, x, y]) => Isometry3::from_parts(
+                Translation3::new(q[*x], q[*y], 0.0),
+                UnitQuaternion::from_axis_angle(&Vector3::z_axis(), q[*r]),
+            ),
+            JointKind::Custom(axes) => {
+                let value =
+                    |a: &TransformAxis| a.function.value(a.coordinate.map_or(0.0, |c| q[c]));
+                let mut r = UnitQuaternion::identity();
+                for a in &axes[..3] {
+                    let angle = value(a);
+                    if angle != 0.0 && a.axis.norm() > 0.0 {
+                        r *= UnitQuaternion::from_axis_angle(&Unit::new_unchecked(a.axis), angle);
+                    }
+                }
+                let p: Vector3<f64> = axes[3..].iter().map(|a| a.axis * value(a)).sum();
+                Isometry3::from_parts(Translation3::from(p), r)
+            }
+        }
+    }
+
+    /// Every body's pose in ground (`[0]` is ground) for coordinates `q`.
+    #[must_use]
+    pub fn body_poses(&self, q: &[f64]) -> Vec<Isometry3<f64>> {
+        let mut poses = vec![Isometry3::identity(); self.bodies.len()];
+        for j in &self.joints {
+            poses[j.child] =
+                poses[j.parent] * j.in_parent * self.joint_transform(j, q) * j.in_child.inverse();
+        }
+        poses
+    }
+
+    /// Marker positions in ground (m).
+    #[must_use]
+    pub fn marker_positions(&self, poses: &[Isometry3<f64>]) -> Vec<Vector3<f64>> {
+        self.markers
+            .iter()
+            .map(|m| (poses[m.body] * nalgebra::Point3::from(m.location)).coords)
+            .collect()
+    }
+
+    /// The length of a muscle's path (m): the distances between its active
+    /// points in ground.
+    #[must_use]
+    pub fn path_length(&self, muscle: &Muscle, q: &[f64], poses: &[Isometry3<f64>]) -> f64 {
+        let mut last: Option<Vector3<f64>> = None;
+        let mut length = 0.0;
+        for p in &muscle.path {
+            let (body, local) = match p {
+                PathPoint::Fixed { body, location } => (*body, *location),
+                PathPoint::Conditional {
+                    body,
+                    location,
+                    coordinate,
+                    range,
+                } => {
+                    let v = q[*coordinate];
+                    if v < range[0] || v > range[1] {
+                        continue;
+                    }
+                    (*body, *location)
+                }
+                PathPoint::Moving { body, functions } => (
+                    *body,
+                    Vector3::from_fn(|k, _| functions[k].0.value(q[functions[k].1])),
+                ),
+            };
+            let g = (poses[body] * nalgebra::Point3::from(local)).coords;
+            if let Some(l) = last {
+                length += (g - l).norm();
+            }
+            last = Some(g);
+        }
+        length
+    }
+
+    /// Coordinates from a table row: columns matched by coordinate name
+    /// (bare or as a state path); rotational values converted from degrees
+    /// when the table is in degrees. Coordinates the table lacks keep
+    /// their default; the names it lacks are returned.
+    #[must_use]
+    pub fn coordinates_from_table(
+        &self,
+        table: &crate::Table,
+        row: usize,
+    ) -> (Vec<f64>, Vec<String>) {
+        let mut q = self.default_coordinates();
+        let mut missing = Vec::new();
+        for (i, c) in self.coordinates.iter().enumerate() {
+            match table.column(&c.name) {
+                Some(col) => {
+                    q[i] = if table.in_degrees && c.motion == Motion::Rotational {
+                        col[row].to_radians()
+                    } else {
+                        col[row]
+                    };
+                }
+                None => missing.push(c.name.clone()),
+            }
+        }
+        (q, missing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msk(rel: &str) -> Option<std::path::PathBuf> {
+        twin_core::testdata::require(Path::new("msk").join(rel))
+    }
+
+    #[test]
+    fn the_kits_models_read_with_their_structure() {
+        // (file, bodies incl. ground, coordinates, markers, muscles, mass)
+        let cases = [
+            (
+                "gait10dof18musc/gait10dof18musc_subject01.osim",
+                13,
+                10,
+                39,
+                18,
+                72.6,
+            ),
+            (
+                "gait10dof18musc/path_lengths/walk_gait1018_subject01.osim",
+                13,
+                10,
+                0,
+                18,
+                72.6,
+            ),
+            ("gait2354_subject01/subject01.osim", 13, 23, 39, 54, 72.6),
+            (
+                "gait2354_subject01/v30000/subject01.osim",
+                13,
+                23,
+                39,
+                54,
+                72.6,
+            ),
+            ("moco_2d_gait/2D_gait.osim", 13, 10, 0, 18, 62.0),
+        ];
+        for (rel, bodies, coords, markers, muscles, mass) in cases {
+            let Some(path) = msk(rel) else { return };
+            let m = Model::read(&path).unwrap_or_else(|e| panic!("{rel}: {e}"));
+            eprintln!("{rel}: v{} {:?}", m.version, m.warnings);
+            assert_eq!(m.bodies.len(), bodies, "{rel} bodies");
+            assert_eq!(m.coordinates.len(), coords, "{rel} coordinates");
+            if markers > 0 {
+                assert_eq!(m.markers.len(), markers, "{rel} markers");
+            }
+            assert_eq!(
+                m.muscles
+                    .iter()
+                    .filter(|x| x.kind.contains("Muscle"))
+                    .count(),
+                muscles,
+                "{rel} muscles"
+            );
+            assert!((m.mass() - mass).abs() < 0.05, "{rel} mass {}", m.mass());
+            assert_eq!(m.joints.len(), bodies - 1);
+        }
+    }
+
+    #[test]
+    fn path_lengths_match_opensims_to_a_micrometre() {
+        // Forward kinematics (custom knee with spline translations,
+        // conditional and moving path points) against OpenSim's
+        // muscle-tendon lengths over the walk (MANIFEST §3.5, 1e-6 m).
+        let Some(dir) = msk("gait10dof18musc/path_lengths") else {
+            return;
+        };
+        let m = Model::read(&dir.join("walk_gait1018_subject01.osim")).unwrap();
+        let states = crate::Table::read(&dir.join("walk_gait1018_state_reference.mot")).unwrap();
+        let reference = crate::Table::read(
+            &dir.join("std_testGeometryPathWrapping_walk_gait1018_muscle_lengths.sto"),
+        )
+        .unwrap();
+        assert_eq!(states.rows(), reference.rows());
+        let mut worst: f64 = 0.0;
+        for row in 0..states.rows() {
+            let (q, missing) = m.coordinates_from_table(&states, row);
+            assert!(missing.is_empty(), "{missing:?}");
+            let poses = m.body_poses(&q);
+            for muscle in &m.muscles {
+                let expected = reference
+                    .column(&format!("{}|length", muscle.name))
+                    .unwrap()[row];
+                let got = m.path_length(muscle, &q, &poses);
+                worst = worst.max((got - expected).abs());
+                assert!(
+                    (got - expected).abs() < 1e-6,
+                    "{} row {row}: {got} vs {expected}",
+                    muscle.name
+                );
+            }
+        }
+        eprintln!("largest path-length difference: {worst:.2e} m");
+    }
+}

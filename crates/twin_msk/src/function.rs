@@ -143,6 +143,29 @@ impl Spline {
         self.b[i] + dx * (2.0 * self.c[i] + 3.0 * dx * self.d[i])
     }
 
+    /// Value at `v`.
+    #[must_use]
+    pub fn value_at(&self, v: f64) -> f64 {
+        self.value(v)
+    }
+
+    /// First derivative at `v`.
+    #[must_use]
+    pub fn derivative_at(&self, v: f64) -> f64 {
+        self.derivative(v)
+    }
+
+    /// Second derivative at `v` (zero on the linear continuations).
+    #[must_use]
+    pub fn second_derivative_at(&self, v: f64) -> f64 {
+        let n = self.x.len();
+        if v < self.x[0] || v > self.x[n - 1] {
+            return 0.0;
+        }
+        let i = self.segment(v);
+        2.0 * self.c[i] + 6.0 * self.d[i] * (v - self.x[i])
+    }
+
     fn segment(&self, v: f64) -> usize {
         let n = self.x.len();
         self.x.partition_point(|&k| k <= v).clamp(1, n - 1) - 1

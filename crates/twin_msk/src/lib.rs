@@ -8,7 +8,11 @@
 //!   free moment in the lab frame.
 
 pub mod c3d;
+pub mod dynamics;
+pub mod filter;
 pub mod function;
+pub mod ik;
+pub mod loads;
 pub mod model;
 pub mod storage;
 pub mod trc;

@@ -1,6 +1,7 @@
 //! `twin`: Twinscope's pipeline without a window, for batch work and tests.
 
 mod cardio;
+mod gait;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -100,6 +101,12 @@ enum Command {
     Cardio {
         #[command(subcommand)]
         command: cardio::CardioCommand,
+    },
+    /// Gait analysis: inverse kinematics and inverse dynamics on OpenSim
+    /// models and motion data.
+    Gait {
+        #[command(subcommand)]
+        command: gait::GaitCommand,
     },
 }
 
@@ -651,6 +658,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         } => cine_lv(&dir, &series, &seed, fraction, rv, json),
         Command::Cardio { command } => cardio::run(command),
+        Command::Gait { command } => gait::run(command),
         Command::Dicom {
             command: DicomCommand::Ls { dir, json },
         } => ls(&dir, json),

@@ -482,3 +482,111 @@ fn every_example_scenario_runs_and_cardio_calibrate_meets_its_targets() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("tavr.eoa_cm2"), "{err}");
 }
+
+#[test]
+fn gait_ik_then_id_write_opensim_files_and_a_summary() {
+    let Some(dir) = twin_core::testdata::require("msk/gait2354_subject01") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let ik = twin()
+        .args(["gait", "ik", "--json", "--model"])
+        .arg(dir.join("ik_check/subject01_simbody.osim"))
+        .arg("--trc")
+        .arg(dir.join("ik_check/subject01_synthetic_marker_data.trc"))
+        .arg("--tasks")
+        .arg(dir.join("ik_check/gait2354_IK_Tasks_uniform.xml"))
+        .args(["--time", "0.4:1.6", "--out"])
+        .arg(out.path().join("ik"))
+        .output()
+        .unwrap();
+    assert!(
+        ik.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ik.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&ik.stdout).unwrap();
+    assert_eq!(v["frames"], 73);
+    assert!(v["marker_max_error_mm"].as_f64().unwrap() < 1.0, "{v}");
+    let motion = out.path().join("ik/subject01_synthetic_marker_data_ik.mot");
+    assert!(motion.exists());
+    // ID on our own IK output, with the walk's loads.
+    let id = twin()
+        .args(["gait", "id", "--json", "--model"])
+        .arg(dir.join("subject01.osim"))
+        .arg("--motion")
+        .arg(&motion)
+        .arg("--loads")
+        .arg(dir.join("subject01_walk1_grf.xml"))
+        .args(["--time", "0.5:1.6", "--out"])
+        .arg(out.path().join("id"))
+        .output()
+        .unwrap();
+    assert!(
+        id.status.success(),
+        "{}",
+        String::from_utf8_lossy(&id.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&id.stdout).unwrap();
+    assert_eq!(v["frames"], 67);
+    let ankle = v["peaks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["coordinate"] == "ankle_angle_r_moment")
+        .unwrap();
+    // MANIFEST §3.2: peak plantar-flexor moment −128.87 N·m (−1.775 N·m/kg)
+    // at 1.2333 s in OpenSim's ID.
+    assert!(
+        (ankle["min"].as_f64().unwrap() + 128.9).abs() < 6.0,
+        "{ankle}"
+    );
+    assert!(
+        (ankle["min_at_s"].as_f64().unwrap() - 1.233).abs() < 0.02,
+        "{ankle}"
+    );
+    let right = &v["feet"].as_array().unwrap()[0];
+    assert!(
+        (right["heel_strikes_s"][0].as_f64().unwrap() - 0.618).abs() < 2e-3,
+        "{right}"
+    );
+    assert!(
+        out.path()
+            .join("id/subject01_synthetic_marker_data_ik_id.sto")
+            .exists()
+    );
+    // Refusals: an output inside an input's folder, a missing model, GRF
+    // without a loads file.
+    let inside = twin()
+        .args(["gait", "ik", "--model"])
+        .arg(dir.join("subject01.osim"))
+        .arg("--trc")
+        .arg(dir.join("subject01_walk1.trc"))
+        .arg("--out")
+        .arg(dir.join("results"))
+        .output()
+        .unwrap();
+    assert!(!inside.status.success());
+    assert!(String::from_utf8_lossy(&inside.stderr).contains("inside the input"));
+    assert!(!dir.join("results").exists());
+    let missing = twin()
+        .args(["gait", "ik", "--model", "/nonexistent/model.osim", "--trc"])
+        .arg(dir.join("subject01_walk1.trc"))
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/model.osim"));
+    let no_loads = twin()
+        .args(["gait", "id", "--model"])
+        .arg(dir.join("subject01.osim"))
+        .arg("--motion")
+        .arg(&motion)
+        .arg("--grf")
+        .arg(dir.join("subject01_walk1_grf.mot"))
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&no_loads.stderr).contains("--loads"));
+}

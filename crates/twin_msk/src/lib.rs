@@ -11,6 +11,7 @@ pub mod c3d;
 pub mod dynamics;
 pub mod filter;
 pub mod function;
+pub mod gait;
 pub mod ik;
 pub mod loads;
 pub mod model;

@@ -1,0 +1,377 @@
+//! `twin gait …`: inverse kinematics and inverse dynamics from OpenSim
+//! models and motion data, writing `.mot`/`.sto` files OpenSim opens and a
+//! JSON summary.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use serde::Serialize;
+use twin_msk::dynamics::{IdOptions, inverse_dynamics};
+use twin_msk::gait::{CONTACT_THRESHOLD_N, events};
+use twin_msk::ik::{inverse_kinematics, read_task_weights};
+use twin_msk::loads::ExternalLoads;
+use twin_msk::model::Motion;
+use twin_msk::{C3dTrial, Markers, Model, Table};
+
+#[derive(Subcommand, Debug)]
+pub enum GaitCommand {
+    /// Inverse kinematics: coordinates that place the model's markers on a
+    /// trial's (`.trc`, or the points of a `.c3d` rotated to Y up).
+    Ik {
+        #[arg(long, value_name = "OSIM")]
+        model: PathBuf,
+        /// Marker trajectories (`.trc` or `.c3d`).
+        #[arg(long, value_name = "TRC")]
+        trc: PathBuf,
+        /// OpenSim IKTaskSet with marker weights (default: all markers, weight 1).
+        #[arg(long, value_name = "XML")]
+        tasks: Option<PathBuf>,
+        /// Only frames in this time range (s), e.g. 0.4:1.6.
+        #[arg(long, value_name = "T0:T1")]
+        time: Option<String>,
+        /// Output folder (created; never inside an input's folder).
+        #[arg(long, value_name = "DIR", default_value = "gait-results")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inverse dynamics: joint moments from coordinates and ground reaction
+    /// forces.
+    Id {
+        #[arg(long, value_name = "OSIM")]
+        model: PathBuf,
+        /// Coordinates over time (`.mot`/`.sto`, e.g. from `twin gait ik`).
+        #[arg(long, value_name = "MOT")]
+        motion: PathBuf,
+        /// Ground reaction forces (`.mot`/`.sto`).
+        #[arg(long, value_name = "MOT")]
+        grf: Option<PathBuf>,
+        /// ExternalLoads XML saying which GRF columns act on which body
+        /// (its own data file is used when --grf is not given).
+        #[arg(long, value_name = "XML")]
+        loads: Option<PathBuf>,
+        /// Low-pass cutoff for the coordinates (Hz; negative: no filter).
+        #[arg(long, default_value_t = 6.0, allow_hyphen_values = true)]
+        cutoff: f64,
+        #[arg(long, value_name = "T0:T1")]
+        time: Option<String>,
+        #[arg(long, value_name = "DIR", default_value = "gait-results")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_range(s: Option<&str>) -> anyhow::Result<Option<[f64; 2]>> {
+    let Some(s) = s else { return Ok(None) };
+    let (a, b) = s
+        .split_once(':')
+        .with_context(|| format!("--time `{s}`: expected T0:T1 in seconds"))?;
+    let (a, b): (f64, f64) = (
+        a.trim()
+            .parse()
+            .with_context(|| format!("--time: `{a}` is not a number"))?,
+        b.trim()
+            .parse()
+            .with_context(|| format!("--time: `{b}` is not a number"))?,
+    );
+    if !(a.is_finite() && b.is_finite() && a < b) {
+        bail!("--time {a}:{b}: the start must be before the end");
+    }
+    Ok(Some([a, b]))
+}
+
+/// The output path `name` in `out`, checked against every input.
+fn output(out: &Path, name: &str, inputs: &[&Path]) -> anyhow::Result<PathBuf> {
+    // Check the nearest existing folder first, so that no folder is
+    // created inside an input's.
+    let mut existing = out.to_path_buf();
+    while !existing.as_os_str().is_empty() && !existing.exists() {
+        existing.pop();
+    }
+    if existing.as_os_str().is_empty() {
+        existing = PathBuf::from(".");
+    }
+    for input in inputs {
+        twin_core::paths::ensure_outside(input, &existing.join(name))
+            .map_err(anyhow::Error::msg)?;
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create `{}`", out.display()))?;
+    let path = out.join(name);
+    for input in inputs {
+        twin_core::paths::ensure_outside(input, &path).map_err(anyhow::Error::msg)?;
+    }
+    Ok(path)
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("trial")
+        .to_owned()
+}
+
+#[derive(Serialize)]
+struct IkSummary {
+    frames: usize,
+    time_s: [f64; 2],
+    marker_rms_error_mm: Stats,
+    marker_max_error_mm: f64,
+    output: PathBuf,
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Stats {
+    mean: f64,
+    max: f64,
+}
+
+#[derive(Serialize)]
+struct Peak {
+    coordinate: String,
+    unit: &'static str,
+    max: f64,
+    max_at_s: f64,
+    min: f64,
+    min_at_s: f64,
+    /// Per kg of model mass (N·m/kg or N/kg).
+    max_per_kg: f64,
+    min_per_kg: f64,
+}
+
+#[derive(Serialize)]
+struct Foot {
+    name: String,
+    heel_strikes_s: Vec<f64>,
+    toe_offs_s: Vec<f64>,
+    /// Per complete stride: stance time (s) and share of the stride (%).
+    stance: Vec<(f64, f64)>,
+}
+
+#[derive(Serialize)]
+struct IdSummary {
+    frames: usize,
+    time_s: [f64; 2],
+    mass_kg: f64,
+    peaks: Vec<Peak>,
+    feet: Vec<Foot>,
+    output: PathBuf,
+    warnings: Vec<String>,
+}
+
+fn read_markers(path: &Path) -> anyhow::Result<(Markers, Vec<String>)> {
+    let is_c3d = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("c3d"));
+    if is_c3d {
+        let mut trial = C3dTrial::read(path)?;
+        trial.rotate(&twin_msk::c3d::z_up_to_y_up());
+        Ok((
+            trial.markers,
+            vec!["C3D points rotated from Z up to OpenSim's Y up (x kept as forward)".to_owned()],
+        ))
+    } else {
+        Ok((Markers::read_trc(path)?, Vec::new()))
+    }
+}
+
+pub fn run(command: GaitCommand) -> anyhow::Result<()> {
+    match command {
+        GaitCommand::Ik {
+            model,
+            trc,
+            tasks,
+            time,
+            out,
+            json,
+        } => {
+            let m = Model::read(&model)?;
+            let (markers, mut warnings) = read_markers(&trc)?;
+            let weights = tasks.as_deref().map(read_task_weights).transpose()?;
+            let ik = inverse_kinematics(
+                &m,
+                &markers,
+                weights.as_ref(),
+                parse_range(time.as_deref())?,
+            )?;
+            let mut inputs: Vec<&Path> = vec![&model, &trc];
+            if let Some(t) = &tasks {
+                inputs.push(t);
+            }
+            let path = output(&out, &format!("{}_ik.mot", stem(&trc)), &inputs)?;
+            ik.coordinates.write(&path)?;
+            warnings.extend(m.warnings.iter().cloned());
+            warnings.extend(ik.warnings.iter().cloned());
+            let n = ik.rms_error.len() as f64;
+            let summary = IkSummary {
+                frames: ik.coordinates.rows(),
+                time_s: [
+                    ik.coordinates.time[0],
+                    ik.coordinates.time[ik.coordinates.rows() - 1],
+                ],
+                marker_rms_error_mm: Stats {
+                    mean: 1000.0 * ik.rms_error.iter().sum::<f64>() / n,
+                    max: 1000.0 * ik.rms_error.iter().fold(0.0f64, |a, &b| a.max(b)),
+                },
+                marker_max_error_mm: 1000.0 * ik.max_error.iter().fold(0.0f64, |a, &b| a.max(b)),
+                output: path,
+                warnings,
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                for w in &summary.warnings {
+                    eprintln!("warning: {w}");
+                }
+                println!(
+                    "{} frames ({:.3}–{:.3} s): marker RMS error {:.1} mm mean, {:.1} mm worst frame; largest marker error {:.1} mm\nwrote {}",
+                    summary.frames,
+                    summary.time_s[0],
+                    summary.time_s[1],
+                    summary.marker_rms_error_mm.mean,
+                    summary.marker_rms_error_mm.max,
+                    summary.marker_max_error_mm,
+                    summary.output.display()
+                );
+            }
+            Ok(())
+        }
+        GaitCommand::Id {
+            model,
+            motion,
+            grf,
+            loads,
+            cutoff,
+            time,
+            out,
+            json,
+        } => {
+            let m = Model::read(&model)?;
+            let q = Table::read(&motion)?;
+            let grf_table = grf.as_deref().map(Table::read).transpose()?;
+            let external = match (&loads, grf_table) {
+                (Some(xml), data) => Some(ExternalLoads::read(xml, &m, data)?),
+                (None, Some(_)) => bail!(
+                    "--grf needs --loads: an ExternalLoads XML saying which columns act on which body"
+                ),
+                (None, None) => None,
+            };
+            let options = IdOptions {
+                cutoff_hz: (cutoff >= 0.0).then_some(cutoff),
+                time_range: parse_range(time.as_deref())?,
+            };
+            let (id, mut warnings) = inverse_dynamics(&m, &q, external.as_ref(), options)?;
+            if external.is_none() {
+                warnings
+                    .push("no external loads: the residuals carry the ground contact".to_owned());
+            }
+            let mut inputs: Vec<&Path> = vec![&model, &motion];
+            if let Some(g) = &grf {
+                inputs.push(g);
+            }
+            if let Some(l) = &loads {
+                inputs.push(l);
+            }
+            let path = output(&out, &format!("{}_id.sto", stem(&motion)), &inputs)?;
+            id.write(&path)?;
+            let mass = m.mass();
+            let peaks = id
+                .labels
+                .iter()
+                .enumerate()
+                .map(|(j, label)| {
+                    let col = &id.columns[j];
+                    let (imax, imin) = col.iter().enumerate().fold((0, 0), |(a, b), (i, v)| {
+                        (
+                            if *v > col[a] { i } else { a },
+                            if *v < col[b] { i } else { b },
+                        )
+                    });
+                    let translational = m.coordinates[j].motion == Motion::Translational;
+                    Peak {
+                        coordinate: label.clone(),
+                        unit: if translational { "N" } else { "N·m" },
+                        max: col[imax],
+                        max_at_s: id.time[imax],
+                        min: col[imin],
+                        min_at_s: id.time[imin],
+                        max_per_kg: col[imax] / mass,
+                        min_per_kg: col[imin] / mass,
+                    }
+                })
+                .collect();
+            // Events inside the analysed window only.
+            let (t0, t1) = (id.time[0], id.time[id.rows() - 1]);
+            let inside = |v: Vec<f64>| -> Vec<f64> {
+                v.into_iter()
+                    .filter(|t| (t0..=t1).contains(t))
+                    .map(|t| (t * 1e4).round() / 1e4)
+                    .collect()
+            };
+            let feet = external
+                .as_ref()
+                .map(|l| {
+                    events(l, m.gravity, CONTACT_THRESHOLD_N)
+                        .into_iter()
+                        .map(|mut e| {
+                            e.heel_strikes = inside(e.heel_strikes);
+                            e.toe_offs = inside(e.toe_offs);
+                            Foot {
+                                stance: e.stance(),
+                                name: e.name,
+                                heel_strikes_s: e.heel_strikes,
+                                toe_offs_s: e.toe_offs,
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            warnings.extend(m.warnings.iter().cloned());
+            let summary = IdSummary {
+                frames: id.rows(),
+                time_s: [id.time[0], id.time[id.rows() - 1]],
+                mass_kg: mass,
+                peaks,
+                feet,
+                output: path,
+                warnings,
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                for w in &summary.warnings {
+                    eprintln!("warning: {w}");
+                }
+                println!(
+                    "{} frames ({:.3}–{:.3} s), model {:.1} kg",
+                    summary.frames, summary.time_s[0], summary.time_s[1], mass
+                );
+                for p in &summary.peaks {
+                    println!(
+                        "{:28} max {:9.2} {} @ {:.3} s   min {:9.2} {} @ {:.3} s   ({:+.3} / {:+.3} per kg)",
+                        p.coordinate,
+                        p.max,
+                        p.unit,
+                        p.max_at_s,
+                        p.min,
+                        p.unit,
+                        p.min_at_s,
+                        p.max_per_kg,
+                        p.min_per_kg
+                    );
+                }
+                for f in &summary.feet {
+                    println!(
+                        "{}: heel strikes {:?} s, toe-offs {:?} s, stance {:?}",
+                        f.name, f.heel_strikes_s, f.toe_offs_s, f.stance
+                    );
+                }
+                println!("wrote {}", summary.output.display());
+            }
+            Ok(())
+        }
+    }
+}

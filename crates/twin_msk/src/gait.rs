@@ -1,0 +1,165 @@
+//! Gait events and the gait cycle: heel strikes and toe-offs from the
+//! vertical ground reaction force, and curves resampled to 0–100 % of a
+//! stride.
+//!
+//! An event is a crossing of the vertical force (along −gravity) through a
+//! threshold (20 N by default), placed by linear interpolation between the
+//! samples: rising is a heel strike (foot contact), falling a toe-off.
+
+use nalgebra::Vector3;
+
+use crate::loads::ExternalLoads;
+
+/// Default contact threshold (N).
+pub const CONTACT_THRESHOLD_N: f64 = 20.0;
+
+/// The events of one foot (one external force).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FootEvents {
+    /// The external force's name (e.g. `RightForce`).
+    pub name: String,
+    pub heel_strikes: Vec<f64>,
+    pub toe_offs: Vec<f64>,
+}
+
+impl FootEvents {
+    /// Complete strides: consecutive heel strikes.
+    #[must_use]
+    pub fn strides(&self) -> Vec<[f64; 2]> {
+        self.heel_strikes.windows(2).map(|w| [w[0], w[1]]).collect()
+    }
+
+    /// Stance time (s) and its share of the stride (%) for each complete
+    /// stride with a toe-off inside it.
+    #[must_use]
+    pub fn stance(&self) -> Vec<(f64, f64)> {
+        self.strides()
+            .iter()
+            .filter_map(|&[a, b]| {
+                let to = self.toe_offs.iter().find(|&&t| t > a && t < b)?;
+                Some((to - a, 100.0 * (to - a) / (b - a)))
+            })
+            .collect()
+    }
+}
+
+/// Heel strikes and toe-offs of every external force in `loads`.
+#[must_use]
+pub fn events(loads: &ExternalLoads, gravity: Vector3<f64>, threshold: f64) -> Vec<FootEvents> {
+    let up = if gravity.norm() > 0.0 {
+        -gravity.normalize()
+    } else {
+        Vector3::y()
+    };
+    let time = &loads.data.time;
+    loads
+        .forces
+        .iter()
+        .map(|f| {
+            let vertical: Vec<f64> = (0..time.len())
+                .map(|i| {
+                    let c = |k: usize| loads.data.columns[f.force[k]][i];
+                    Vector3::new(c(0), c(1), c(2)).dot(&up)
+                })
+                .collect();
+            let mut e = FootEvents {
+                name: f.name.clone(),
+                heel_strikes: Vec::new(),
+                toe_offs: Vec::new(),
+            };
+            for i in 1..time.len() {
+                let (a, b) = (vertical[i - 1] - threshold, vertical[i] - threshold);
+                if (a < 0.0) == (b < 0.0) {
+                    continue;
+                }
+                let t = time[i - 1] + (time[i] - time[i - 1]) * a / (a - b);
+                if b >= 0.0 {
+                    e.heel_strikes.push(t);
+                } else {
+                    e.toe_offs.push(t);
+                }
+            }
+            e
+        })
+        .collect()
+}
+
+/// `values` over `time` resampled at `points` equally spaced instants from
+/// `start` to `end` (linear interpolation); `None` when the samples do not
+/// cover the interval.
+#[must_use]
+pub fn normalise_cycle(
+    time: &[f64],
+    values: &[f64],
+    [start, end]: [f64; 2],
+    points: usize,
+) -> Option<Vec<f64>> {
+    let n = time.len();
+    if n < 2 || points < 2 || time[0] > start + 1e-9 || time[n - 1] < end - 1e-9 || end <= start {
+        return None;
+    }
+    Some(
+        (0..points)
+            .map(|k| {
+                let t = start + (end - start) * k as f64 / (points - 1) as f64;
+                let i = time.partition_point(|&x| x <= t).clamp(1, n - 1) - 1;
+                let span = time[i + 1] - time[i];
+                let w = if span > 0.0 {
+                    ((t - time[i]) / span).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                values[i] + w * (values[i + 1] - values[i])
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Model;
+
+    #[test]
+    fn events_of_the_gait10dof_walk_match_the_manifest() {
+        let Some(dir) = twin_core::testdata::require("msk/gait10dof18musc") else {
+            return;
+        };
+        let model = Model::read(&dir.join("gait10dof18musc_subject01.osim")).unwrap();
+        let loads = ExternalLoads::read(
+            &dir.join("gait10dof18musc_subject01_walk_grf.xml"),
+            &model,
+            None,
+        )
+        .unwrap();
+        let ev = events(&loads, model.gravity, CONTACT_THRESHOLD_N);
+        // MANIFEST §3.1 (crossings of 20 N; the file's time is rounded to
+        // 1e-4 s, samples 1/600 s apart).
+        let close = |a: &[f64], b: &[f64]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 2e-3)
+        };
+        let right = ev.iter().find(|e| e.name == "right").unwrap();
+        assert!(close(&right.heel_strikes, &[0.6183, 1.8533]), "{right:?}");
+        assert!(close(&right.toe_offs, &[0.1650, 1.4100]), "{right:?}");
+        let left = ev.iter().find(|e| e.name == "left").unwrap();
+        assert!(close(&left.heel_strikes, &[1.2467, 2.4600]), "{left:?}");
+        assert!(close(&left.toe_offs, &[0.7883, 2.0183]), "{left:?}");
+        // Right stance 0.792 s, 64.1 % of the 1.235-s stride.
+        let (stance, share) = right.stance()[0];
+        assert!(
+            (stance - 0.792).abs() < 3e-3 && (share - 64.1).abs() < 0.3,
+            "{stance} {share}"
+        );
+    }
+
+    #[test]
+    fn a_cycle_is_resampled_over_its_stride() {
+        let t: Vec<f64> = (0..=100).map(|i| f64::from(i) * 0.01).collect();
+        let v: Vec<f64> = t.iter().map(|x| 2.0 * x).collect();
+        let c = normalise_cycle(&t, &v, [0.2, 0.7], 11).unwrap();
+        assert!(
+            (c[0] - 0.4).abs() < 1e-12 && (c[10] - 1.4).abs() < 1e-12 && (c[5] - 0.9).abs() < 1e-12
+        );
+        assert!(normalise_cycle(&t, &v, [0.5, 1.5], 11).is_none());
+    }
+}

@@ -262,7 +262,65 @@ def scipy_radau_beats(spec):
     return _cardio_beats(spec, "Radau")
 
 
+def opensim_gait(spec):
+    """The same cases as twin-bench's `gait` task, as OpenSim 4.6 tool runs
+    (model and data read, solved, result written), from the data folder so
+    that relative paths in the setup files resolve."""
+    import os
+    import tempfile
+    import opensim as osim
+    osim.Logger.setLevelString("error")
+    case, root = spec.split("@", 1)
+    g2354 = os.path.join(root, "gait2354_subject01")
+    g10 = os.path.join(root, "gait10dof18musc")
+    out = tempfile.mkdtemp()
+    here = os.getcwd()
+    try:
+        if case.startswith("ik-"):
+            if case == "ik-gait2354":
+                model, trc, t0, t1 = (os.path.join(g2354, "ik_check/subject01_simbody.osim"),
+                                      os.path.join(g2354, "ik_check/subject01_synthetic_marker_data.trc"), 0.4, 1.6)
+            else:
+                model, trc, t0, t1 = (os.path.join(g10, "gait10dof18musc_subject01.osim"),
+                                      os.path.join(g2354, "subject01_walk1.trc"), 0.0, 2.5)
+            tool = osim.InverseKinematicsTool()
+            tool.setModel(osim.Model(model))
+            tool.setMarkerDataFileName(trc)
+            tool.set_IKTaskSet(osim.IKTaskSet(os.path.join(g2354, "ik_check/gait2354_IK_Tasks_uniform.xml")))
+            tool.setStartTime(t0)
+            tool.setEndTime(t1)
+            tool.set_accuracy(1e-5)
+            tool.set_report_errors(False)
+            tool.setOutputMotionFileName(os.path.join(out, "ik.mot"))
+            tool.run()
+            return osim.TimeSeriesTable(os.path.join(out, "ik.mot")).getNumRows()
+        if case == "id-gait2354":
+            folder, model, motion, loads, t0, t1 = (g2354, "subject01.osim", "subject01_walk1_ik.mot",
+                                                    "subject01_walk1_grf.xml", 0.5, 1.6)
+        else:
+            folder, model, motion, loads, t0, t1 = (g10, "gait10dof18musc_subject01.osim", "subject01_walk_IK.mot",
+                                                    "gait10dof18musc_subject01_walk_grf.xml", 0.0, 2.5)
+        os.chdir(folder)
+        tool = osim.InverseDynamicsTool()
+        tool.setModel(osim.Model(model))
+        tool.setCoordinatesFileName(motion)
+        tool.setLowpassCutoffFrequency(6)
+        tool.setExternalLoadsFileName(loads)
+        tool.setStartTime(t0)
+        tool.setEndTime(t1)
+        excluded = osim.ArrayStr()
+        excluded.append("Muscles")
+        tool.setExcludedForces(excluded)
+        tool.setResultsDir(out)
+        tool.setOutputGenForceFileName("id.sto")
+        tool.run()
+        return osim.TimeSeriesTable(os.path.join(out, "id.sto")).getNumRows()
+    finally:
+        os.chdir(here)
+
+
 TASKS = {
+    ("opensim", "gait"): opensim_gait,
     ("scipy-lsoda", "cardio-beats"): scipy_lsoda_beats,
     ("scipy-radau", "cardio-beats"): scipy_radau_beats,
     ("vtk", "isosurface"): vtk_isosurface,

@@ -6,7 +6,9 @@ usage: bench/run.py [--repeat N] [--no-write] [BENCH ...]
 Benchmarks: dicom-scan-chest-ct, dicom-load-chest-ct, dicom-scan-ct-512x512x400,
 dicom-load-ct-512x512x400, isosurface-chest-ct, isosurface-field-256,
 mask-surface-chest-ct, mask-surface-field-256, surface-pipeline-chest-ct,
-cardio-beats, cardio-calibrate (default: all). Surface benchmarks read raw float32 volumes (the chest CT
+cardio-beats, cardio-calibrate, gait-ik-gait2354, gait-ik-gait10dof, gait-id-gait2354,
+gait-id-gait10dof (default: all). Gait benchmarks run whole tools (read model and data, solve,
+write) on the shared OpenSim data against OpenSim 4.6 from PyPI. Surface benchmarks read raw float32 volumes (the chest CT
 exported by `twin-bench export-raw`, a 256³ phantom by `twin-bench make-field`)
 generated once into ~/.cache/twinscope; only the surface work is timed. The 512×512×400 uncompressed CT is
 generated once by `twin-bench make-ct` into ~/.cache/twinscope (not the repo).
@@ -71,6 +73,21 @@ BENCHES = {
     "cardio-calibrate": ("cardio-calibrate", "cardio:1:1",
                          "Calibration to CircAdapt's reference (HR 70, 120/80 mmHg, EDV 120.5, ESV 48 mL)",
                          []),
+    "gait-ik-gait2354": ("gait", "gait:ik-gait2354",
+                         "Inverse kinematics, gait2354 subject01 walk1 (OpenSim's IK test: 31 synthetic markers, "
+                         "0.4–1.6 s), whole tool run",
+                         ["opensim"]),
+    "gait-ik-gait10dof": ("gait", "gait:ik-gait10dof",
+                          "Inverse kinematics, gait10dof18musc on the measured walk1 markers (0–2.5 s), whole tool run",
+                          ["opensim"]),
+    "gait-id-gait2354": ("gait", "gait:id-gait2354",
+                         "Inverse dynamics, gait2354 subject01 walk1 (23 coordinates, 6-Hz filter, 2 GRFs, "
+                         "0.5–1.6 s), whole tool run",
+                         ["opensim"]),
+    "gait-id-gait10dof": ("gait", "gait:id-gait10dof",
+                          "Inverse dynamics, gait10dof18musc walk (10 coordinates, 6-Hz filter, 2 GRFs, 0–2.5 s), "
+                          "whole tool run",
+                          ["opensim"]),
     "surface-pipeline-chest-ct": ("pipeline", "raw:chest@250",
                                   "Slicer-like mask → surface → 20 smoothing iterations → decimation to ¼, chest CT bones",
                                   ["vtk"]),
@@ -134,6 +151,8 @@ def main() -> int:
             state = cache / "bench-cardio.json"
             subprocess.run([str(exe), "export-cardio", str(state)], check=True, capture_output=True)
             inp, peer_inp = n_ours, f"{state}@{n_peer}"
+        elif rel.startswith("gait:"):
+            inp = f"{rel.split(':', 1)[1]}@{data / 'msk'}"
         elif rel.startswith("raw:"):
             inp = raw_input(exe, data, cache, rel)
         elif rel.startswith("generated:"):
@@ -180,6 +199,8 @@ def main() -> int:
                 out = f"{items / 1e6:.2f} M triangles, {items / s / 1e6:.1f} M/s"
             elif task == "cardio-beats":
                 out = f"{items} beats, {items / s:,.0f} beats/s"
+            elif task == "gait":
+                out = f"{items} frames, {s / items * 1000:.2f} ms/frame"
             elif task == "cardio-calibrate":
                 out = f"{items} simulations"
             else:

@@ -15,6 +15,9 @@
 //!   cardiac twin's periodic state for the peer, N beats from it, and a
 //!   calibration to CircAdapt's reference (see `cardio.rs`).
 //!
+//! * `gait CASE@MSKDIR`: inverse kinematics or dynamics as a whole tool run
+//!   (see `gait.rs`); `items` = frames.
+//!
 //! The JSON also carries `peak_rss_mib`, the process's peak resident memory
 //! (VmHWM), for the memory goal.
 
@@ -25,6 +28,7 @@ use anyhow::{Context, bail};
 use twin_core::Progress;
 
 mod cardio;
+mod gait;
 mod surface;
 
 fn main() -> anyhow::Result<()> {
@@ -65,6 +69,15 @@ fn main() -> anyhow::Result<()> {
             } else {
                 cardio::calibration()?
             };
+            seconds.push(s);
+            items = n;
+        }
+        report(task, &args[2], &seconds, items);
+        return Ok(());
+    }
+    if task == "gait" {
+        for _ in 0..repeat {
+            let (s, n) = gait::run(&args[2])?;
             seconds.push(s);
             items = n;
         }

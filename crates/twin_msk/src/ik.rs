@@ -125,6 +125,7 @@ pub fn inverse_kinematics(
     let mut max_error = Vec::new();
     let mut q = model.default_coordinates();
     let mut first = true;
+    let moved = model.joints_moved_by();
     for f in 0..markers.frames() {
         let t = markers.time[f];
         if t < lo - 1e-9 || t > hi + 1e-9 {
@@ -158,6 +159,7 @@ pub fn inverse_kinematics(
             &present,
             &target,
             if rms_error.is_empty() { 200 } else { 50 },
+            &moved,
         );
         let poses = model.body_poses(&q);
         let pos = model.marker_positions(&poses);
@@ -248,7 +250,9 @@ fn seed_root_translation(
     }
 }
 
-/// Levenberg–Marquardt on one frame.
+/// Levenberg–Marquardt on one frame. The Jacobian is a forward
+/// difference per coordinate that recomputes only the joints the coordinate
+/// moves and the markers on them.
 fn solve_frame(
     model: &Model,
     q: &mut [f64],
@@ -256,14 +260,18 @@ fn solve_frame(
     present: &[(usize, usize, f64)],
     target: &[nalgebra::Vector3<f64>],
     max_iterations: usize,
+    moved: &[Vec<usize>],
 ) {
     let m = present.len() * 3;
     let n = free.len();
-    let residual = |q: &[f64]| -> DVector<f64> {
-        let pos = model.marker_positions(&model.body_poses(q));
+    let marker_at = |poses: &[nalgebra::Isometry3<f64>], mi: usize| {
+        let mk = &model.markers[mi];
+        (poses[mk.body] * nalgebra::Point3::from(mk.location)).coords
+    };
+    let residual_of = |poses: &[nalgebra::Isometry3<f64>]| -> DVector<f64> {
         let mut r = DVector::zeros(m);
         for (k, &(mi, _, w)) in present.iter().enumerate() {
-            let d = (pos[mi] - target[k]) * w.sqrt();
+            let d = (marker_at(poses, mi) - target[k]) * w.sqrt();
             r[3 * k] = d.x;
             r[3 * k + 1] = d.y;
             r[3 * k + 2] = d.z;
@@ -278,20 +286,38 @@ fn solve_frame(
         }
     };
     clamp(q);
-    let mut r = residual(q);
+    let mut poses = model.body_poses(q);
+    let mut r = residual_of(&poses);
     let mut cost = r.norm_squared();
     let mut lambda = 1e-3;
+    // Which present markers each coordinate can move.
+    let moves_marker: Vec<Vec<usize>> = free
+        .iter()
+        .map(|&k| {
+            let bodies: Vec<usize> = moved[k].iter().map(|&j| model.joints[j].child).collect();
+            (0..present.len())
+                .filter(|&p| bodies.contains(&model.markers[present[p].0].body))
+                .collect()
+        })
+        .collect();
+    let mut scratch = poses.clone();
+    let mut qk = q.to_vec();
     for _ in 0..max_iterations {
         let mut jac = DMatrix::zeros(m, n);
-        let mut qk = q.to_vec();
+        qk.copy_from_slice(q);
         for (col, &k) in free.iter().enumerate() {
-            let h = 1e-7;
+            let h = 1e-7 * q[k].abs().max(1.0);
             qk[k] = q[k] + h;
-            let up = residual(&qk);
-            qk[k] = q[k] - h;
-            let down = residual(&qk);
+            scratch.copy_from_slice(&poses);
+            model.update_poses(&qk, &mut scratch, &moved[k]);
             qk[k] = q[k];
-            jac.set_column(col, &((up - down) / (2.0 * h)));
+            for &p in &moves_marker[col] {
+                let (mi, _, w) = present[p];
+                let d = (marker_at(&scratch, mi) - target[p]) * w.sqrt();
+                for a in 0..3 {
+                    jac[(3 * p + a, col)] = (d[a] - r[3 * p + a]) / h;
+                }
+            }
         }
         let jtj = jac.transpose() * &jac;
         let jtr = jac.transpose() * &r;
@@ -310,11 +336,13 @@ fn solve_frame(
                 trial[k] += step[col];
             }
             clamp(&mut trial);
-            let rt = residual(&trial);
+            let trial_poses = model.body_poses(&trial);
+            let rt = residual_of(&trial_poses);
             let ct = rt.norm_squared();
             if ct < cost {
                 let gain = cost - ct;
                 q.copy_from_slice(&trial);
+                poses = trial_poses;
                 r = rt;
                 cost = ct;
                 lambda = (lambda / 10.0).max(1e-12);

@@ -1,0 +1,81 @@
+//! Gait benchmarks on the shared OpenSim data: inverse kinematics and
+//! inverse dynamics as whole tool runs (read the model and the data, solve,
+//! write the result), as the peer's `opensim` tools do. INPUT names a case:
+//! `ik-gait2354@MSKDIR`, `ik-gait10dof@MSKDIR`, `id-gait2354@MSKDIR`,
+//! `id-gait10dof@MSKDIR`; `items` = frames solved.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use twin_msk::dynamics::{IdOptions, inverse_dynamics};
+use twin_msk::ik::{inverse_kinematics, read_task_weights};
+use twin_msk::loads::ExternalLoads;
+use twin_msk::{Markers, Model, Table};
+
+/// Runs one case; returns (seconds, frames).
+pub fn run(spec: &str) -> anyhow::Result<(f64, usize)> {
+    let (case, root) = spec
+        .split_once('@')
+        .context("gait tasks take CASE@MSKDIR")?;
+    let root = Path::new(root);
+    let out = std::env::temp_dir().join(format!("twin-bench-gait-{}", std::process::id()));
+    std::fs::create_dir_all(&out)?;
+    let g2354 = root.join("gait2354_subject01");
+    let g10 = root.join("gait10dof18musc");
+    let t = Instant::now();
+    let frames = match case {
+        "ik-gait2354" | "ik-gait10dof" => {
+            let (model, trc, range) = if case == "ik-gait2354" {
+                (
+                    g2354.join("ik_check/subject01_simbody.osim"),
+                    g2354.join("ik_check/subject01_synthetic_marker_data.trc"),
+                    [0.4, 1.6],
+                )
+            } else {
+                (
+                    g10.join("gait10dof18musc_subject01.osim"),
+                    g2354.join("subject01_walk1.trc"),
+                    [0.0, 2.5],
+                )
+            };
+            let m = Model::read(&model)?;
+            let markers = Markers::read_trc(&trc)?;
+            let weights = read_task_weights(&g2354.join("ik_check/gait2354_IK_Tasks_uniform.xml"))?;
+            let ik = inverse_kinematics(&m, &markers, Some(&weights), Some(range))?;
+            ik.coordinates.write(&out.join("ik.mot"))?;
+            ik.coordinates.rows()
+        }
+        "id-gait2354" | "id-gait10dof" => {
+            let (model, motion, loads, range) = if case == "id-gait2354" {
+                (
+                    g2354.join("subject01.osim"),
+                    g2354.join("subject01_walk1_ik.mot"),
+                    g2354.join("subject01_walk1_grf.xml"),
+                    [0.5, 1.6],
+                )
+            } else {
+                (
+                    g10.join("gait10dof18musc_subject01.osim"),
+                    g10.join("subject01_walk_IK.mot"),
+                    g10.join("gait10dof18musc_subject01_walk_grf.xml"),
+                    [0.0, 2.5],
+                )
+            };
+            let m = Model::read(&model)?;
+            let q = Table::read(&motion)?;
+            let l = ExternalLoads::read(&loads, &m, None)?;
+            let options = IdOptions {
+                cutoff_hz: Some(6.0),
+                time_range: Some(range),
+            };
+            let (id, _) = inverse_dynamics(&m, &q, Some(&l), options)?;
+            id.write(&out.join("id.sto"))?;
+            id.rows()
+        }
+        other => bail!("unknown gait case `{other}`"),
+    };
+    let seconds = t.elapsed().as_secs_f64();
+    std::fs::remove_dir_all(&out)?;
+    Ok((seconds, frames))
+}

@@ -284,7 +284,9 @@ def opensim_gait(spec):
                 model, trc, t0, t1 = (os.path.join(g10, "gait10dof18musc_subject01.osim"),
                                       os.path.join(g2354, "subject01_walk1.trc"), 0.0, 2.5)
             tool = osim.InverseKinematicsTool()
-            tool.setModel(osim.Model(model))
+            # Keep the model referenced: the tool does not own it.
+            the_model = osim.Model(model)
+            tool.setModel(the_model)
             tool.setMarkerDataFileName(trc)
             tool.set_IKTaskSet(osim.IKTaskSet(os.path.join(g2354, "ik_check/gait2354_IK_Tasks_uniform.xml")))
             tool.setStartTime(t0)
@@ -302,7 +304,8 @@ def opensim_gait(spec):
                                                     "gait10dof18musc_subject01_walk_grf.xml", 0.0, 2.5)
         os.chdir(folder)
         tool = osim.InverseDynamicsTool()
-        tool.setModel(osim.Model(model))
+        the_model = osim.Model(model)
+        tool.setModel(the_model)
         tool.setCoordinatesFileName(motion)
         tool.setLowpassCutoffFrequency(6)
         tool.setExternalLoadsFileName(loads)

@@ -126,6 +126,18 @@ pub fn inverse_kinematics(
     let mut q = model.default_coordinates();
     let mut first = true;
     let moved = model.joints_moved_by();
+    let moved_body: Vec<Vec<bool>> = moved
+        .iter()
+        .map(|joints| {
+            let mut b = vec![false; model.bodies.len()];
+            for &j in joints {
+                b[model.joints[j].child] = true;
+            }
+            b
+        })
+        .collect();
+    let mut previous: Option<Vec<f64>> = None;
+    let subtrees = model.joint_subtrees();
     for f in 0..markers.frames() {
         let t = markers.time[f];
         if t < lo - 1e-9 || t > hi + 1e-9 {
@@ -152,6 +164,16 @@ pub fn inverse_kinematics(
             seed_root_translation(model, &mut q, &present, &target);
             first = false;
         }
+        // Start from the motion extrapolated from the last two frames.
+        if let Some(prev) = &previous {
+            let last = q.clone();
+            for (v, p) in q.iter_mut().zip(prev) {
+                *v = 2.0 * *v - p;
+            }
+            previous = Some(last);
+        } else if !rms_error.is_empty() {
+            previous = Some(q.clone());
+        }
         solve_frame(
             model,
             &mut q,
@@ -159,7 +181,8 @@ pub fn inverse_kinematics(
             &present,
             &target,
             if rms_error.is_empty() { 200 } else { 50 },
-            &moved,
+            &moved_body,
+            &subtrees,
         );
         let poses = model.body_poses(&q);
         let pos = model.marker_positions(&poses);
@@ -250,9 +273,8 @@ fn seed_root_translation(
     }
 }
 
-/// Levenberg–Marquardt on one frame. The Jacobian is a forward
-/// difference per coordinate that recomputes only the joints the coordinate
-/// moves and the markers on them.
+/// Levenberg–Marquardt on one frame, with the exact marker Jacobian from
+/// the coordinates' joint twists ([`Model::coordinate_twists`]).
 fn solve_frame(
     model: &Model,
     q: &mut [f64],
@@ -260,7 +282,8 @@ fn solve_frame(
     present: &[(usize, usize, f64)],
     target: &[nalgebra::Vector3<f64>],
     max_iterations: usize,
-    moved: &[Vec<usize>],
+    moved_body: &[Vec<bool>],
+    subtrees: &[Vec<bool>],
 ) {
     let m = present.len() * 3;
     let n = free.len();
@@ -289,38 +312,61 @@ fn solve_frame(
     let mut poses = model.body_poses(q);
     let mut r = residual_of(&poses);
     let mut cost = r.norm_squared();
-    let mut lambda = 1e-3;
+    let mut lambda = if max_iterations > 100 { 1e-3 } else { 1e-6 };
     // Which present markers each coordinate can move.
     let moves_marker: Vec<Vec<usize>> = free
         .iter()
         .map(|&k| {
-            let bodies: Vec<usize> = moved[k].iter().map(|&j| model.joints[j].child).collect();
             (0..present.len())
-                .filter(|&p| bodies.contains(&model.markers[present[p].0].body))
+                .filter(|&p| moved_body[k][model.markers[present[p].0].body])
                 .collect()
         })
         .collect();
-    let mut scratch = poses.clone();
-    let mut qk = q.to_vec();
     for _ in 0..max_iterations {
         let mut jac = DMatrix::zeros(m, n);
-        qk.copy_from_slice(q);
+        // Exact columns from each coordinate's joint twists.
+        let twists = model.coordinate_twists(q, &poses);
+        let at: Vec<nalgebra::Vector3<f64>> = present
+            .iter()
+            .map(|&(mi, _, _)| marker_at(&poses, mi))
+            .collect();
         for (col, &k) in free.iter().enumerate() {
-            let h = 1e-7 * q[k].abs().max(1.0);
-            qk[k] = q[k] + h;
-            scratch.copy_from_slice(&poses);
-            model.update_poses(&qk, &mut scratch, &moved[k]);
-            qk[k] = q[k];
             for &p in &moves_marker[col] {
                 let (mi, _, w) = present[p];
-                let d = (marker_at(&scratch, mi) - target[p]) * w.sqrt();
+                let body = model.markers[mi].body;
+                let mut d = nalgebra::Vector3::zeros();
+                for t in &twists[k] {
+                    if subtrees[t.joint][body] {
+                        d += t.of_point(&at[p]);
+                    }
+                }
+                d *= w.sqrt();
                 for a in 0..3 {
-                    jac[(3 * p + a, col)] = (d[a] - r[3 * p + a]) / h;
+                    jac[(3 * p + a, col)] = d[a];
                 }
             }
         }
-        let jtj = jac.transpose() * &jac;
-        let jtr = jac.transpose() * &r;
+        // JᵀJ and Jᵀr by hand: J is sparse (a leg's coordinates move a
+        // few markers) and small, where a general product packs matrices.
+        let mut jtj = DMatrix::zeros(n, n);
+        let mut jtr = DVector::zeros(n);
+        for a in 0..n {
+            for &p in &moves_marker[a] {
+                for c in 0..3 {
+                    jtr[a] += jac[(3 * p + c, a)] * r[3 * p + c];
+                }
+            }
+            for b in a..n {
+                let mut sum = 0.0;
+                for &p in &moves_marker[a] {
+                    for c in 0..3 {
+                        sum += jac[(3 * p + c, a)] * jac[(3 * p + c, b)];
+                    }
+                }
+                jtj[(a, b)] = sum;
+                jtj[(b, a)] = sum;
+            }
+        }
         let mut improved = false;
         for _ in 0..10 {
             let mut a = jtj.clone();
@@ -347,7 +393,7 @@ fn solve_frame(
                 cost = ct;
                 lambda = (lambda / 10.0).max(1e-12);
                 improved = true;
-                if step.amax() < 1e-10 || gain < 1e-16 + 1e-12 * cost {
+                if step.amax() < 1e-8 || gain < 1e-16 + 1e-8 * cost {
                     return;
                 }
                 break;

@@ -138,6 +138,26 @@ pub struct Muscle {
     pub parameters: HashMap<String, f64>,
 }
 
+/// How a point moving with a joint's child (and everything below it)
+/// moves per unit change of a coordinate the joint reads:
+/// `dx/dq = velocity + omega × (x − origin)`, ground frame. `omega` is also
+/// the angular-velocity Jacobian column of those bodies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Twist {
+    pub joint: usize,
+    pub omega: Vector3<f64>,
+    pub velocity: Vector3<f64>,
+    pub origin: Vector3<f64>,
+}
+
+impl Twist {
+    /// `dx/dq` of the point `x` (ground frame).
+    #[must_use]
+    pub fn of_point(&self, x: &Vector3<f64>) -> Vector3<f64> {
+        self.velocity + self.omega.cross(&(x - self.origin))
+    }
+}
+
 /// A model: bodies (ground first), joints ordered parents before children
 /// (`joints[i]` moves `bodies[i + 1]`… not necessarily: see `Joint::child`),
 /// coordinates, markers and muscles.
@@ -1016,6 +1036,90 @@ impl Model {
             .collect()
     }
 
+    /// For each joint, which bodies move with its child (its subtree).
+    #[must_use]
+    pub fn joint_subtrees(&self) -> Vec<Vec<bool>> {
+        let mut subtree = vec![vec![false; self.bodies.len()]; self.joints.len()];
+        // Joints come parents first: walk backwards so children are done.
+        for i in (0..self.joints.len()).rev() {
+            let child = self.joints[i].child;
+            subtree[i][child] = true;
+            for k in i + 1..self.joints.len() {
+                if self.joints[k].parent == child {
+                    let below = subtree[k].clone();
+                    for (b, inside) in below.into_iter().enumerate() {
+                        subtree[i][b] |= inside;
+                    }
+                }
+            }
+        }
+        subtree
+    }
+
+    /// The motion each coordinate gives the joints that read it, at `q`
+    /// with body `poses`: for coordinate `k`, one [`Twist`] per joint that
+    /// reads it.
+    #[must_use]
+    pub fn coordinate_twists(&self, q: &[f64], poses: &[Isometry3<f64>]) -> Vec<Vec<Twist>> {
+        let mut twists = vec![Vec::new(); self.coordinates.len()];
+        for (i, j) in self.joints.iter().enumerate() {
+            let frame_f = poses[j.parent] * j.in_parent;
+            let r_gf = frame_f.rotation;
+            let x_fm = self.joint_transform(j, q);
+            let origin_m = (frame_f * nalgebra::Point3::from(x_fm.translation.vector)).coords;
+            let mut push = |k: usize, w_f: Vector3<f64>, v_f: Vector3<f64>| {
+                twists[k].push(Twist {
+                    joint: i,
+                    omega: r_gf * w_f,
+                    velocity: r_gf * v_f,
+                    origin: origin_m,
+                });
+            };
+            match &j.kind {
+                JointKind::Weld => {}
+                JointKind::Pin(c) => push(*c, Vector3::z(), Vector3::zeros()),
+                JointKind::Slider(c) => push(*c, Vector3::zeros(), Vector3::x()),
+                JointKind::Planar([r, x, y]) => {
+                    push(*r, Vector3::z(), Vector3::zeros());
+                    push(*x, Vector3::zeros(), Vector3::x());
+                    push(*y, Vector3::zeros(), Vector3::y());
+                }
+                JointKind::Custom(axes) => {
+                    // Rotation axes in F after the preceding rotations.
+                    let mut rot = UnitQuaternion::identity();
+                    for (n, a) in axes.iter().enumerate() {
+                        let Some(k) = a.coordinate else {
+                            if n < 3 {
+                                let angle = a.function.value(0.0);
+                                if angle != 0.0 && a.axis.norm() > 0.0 {
+                                    rot *= UnitQuaternion::from_axis_angle(
+                                        &Unit::new_unchecked(a.axis),
+                                        angle,
+                                    );
+                                }
+                            }
+                            continue;
+                        };
+                        let d = a.function.derivative(q[k]);
+                        if n < 3 {
+                            push(k, rot * a.axis * d, Vector3::zeros());
+                            let angle = a.function.value(q[k]);
+                            if angle != 0.0 && a.axis.norm() > 0.0 {
+                                rot *= UnitQuaternion::from_axis_angle(
+                                    &Unit::new_unchecked(a.axis),
+                                    angle,
+                                );
+                            }
+                        } else {
+                            push(k, Vector3::zeros(), a.axis * d);
+                        }
+                    }
+                }
+            }
+        }
+        twists
+    }
+
     /// Recomputes the poses of `joints` (ascending) in place for `q`, the
     /// other bodies' poses being current.
     pub fn update_poses(&self, q: &[f64], poses: &mut [Isometry3<f64>], joints: &[usize]) {
@@ -1193,5 +1297,59 @@ mod tests {
             }
         }
         eprintln!("largest path-length difference: {worst:.2e} m");
+    }
+
+    #[test]
+    fn coordinate_twists_are_the_derivatives_of_marker_positions() {
+        for rel in [
+            "gait2354_subject01/subject01.osim",
+            "gait10dof18musc/gait10dof18musc_subject01.osim",
+            "moco_2d_gait/2D_gait.osim",
+        ] {
+            let Some(path) = msk(rel) else { return };
+            let m = Model::read(&path).unwrap();
+            // A pose away from zero (every coordinate at a third of its range).
+            let q: Vec<f64> = m
+                .coordinates
+                .iter()
+                .map(|c| {
+                    if c.range[0].is_finite() {
+                        c.range[0] + (c.range[1] - c.range[0]) / 3.0
+                    } else {
+                        0.2
+                    }
+                })
+                .collect();
+            let poses = m.body_poses(&q);
+            let twists = m.coordinate_twists(&q, &poses);
+            let subtrees = m.joint_subtrees();
+            // Points: every body's centre of mass.
+            for k in 0..q.len() {
+                let h = 1e-6;
+                let mut up = q.clone();
+                up[k] += h;
+                let mut down = q.clone();
+                down[k] -= h;
+                let (pu, pd) = (m.body_poses(&up), m.body_poses(&down));
+                for b in 1..m.bodies.len() {
+                    let at = |p: &[Isometry3<f64>]| {
+                        (p[b] * nalgebra::Point3::from(m.bodies[b].com)).coords
+                    };
+                    let numeric = (at(&pu) - at(&pd)) / (2.0 * h);
+                    let x = at(&poses);
+                    let analytic: Vector3<f64> = twists[k]
+                        .iter()
+                        .filter(|t| subtrees[t.joint][b])
+                        .map(|t| t.of_point(&x))
+                        .sum();
+                    assert!(
+                        (numeric - analytic).norm() < 1e-6,
+                        "{rel}: {} on {}: {numeric:?} vs {analytic:?}",
+                        m.coordinates[k].name,
+                        m.bodies[b].name
+                    );
+                }
+            }
+        }
     }
 }

@@ -11,6 +11,9 @@ import sys
 
 import opensim
 
+# OpenSim logs to opensim.log in the working folder unless told not to.
+opensim.Logger.removeFileSink()
+
 
 def parse(path):
     """The file's own text: labels, rows and the inDegrees flag."""

@@ -178,6 +178,24 @@ fn read_markers(path: &Path) -> anyhow::Result<(Markers, Vec<String>)> {
     }
 }
 
+/// Prints a summary as JSON, or its warnings to stderr and `text` to stdout.
+fn emit<T: Serialize>(
+    json: bool,
+    summary: &T,
+    warnings: &[String],
+    text: impl FnOnce(),
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(summary)?);
+    } else {
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        text();
+    }
+    Ok(())
+}
+
 pub fn run(command: GaitCommand) -> anyhow::Result<()> {
     match command {
         GaitCommand::Ik {
@@ -220,12 +238,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                 output: path,
                 warnings,
             };
-            if json {
-                println!("{}", serde_json::to_string_pretty(&summary)?);
-            } else {
-                for w in &summary.warnings {
-                    eprintln!("warning: {w}");
-                }
+            emit(json, &summary, &summary.warnings, || {
                 println!(
                     "{} frames ({:.3}–{:.3} s): marker RMS error {:.1} mm mean, {:.1} mm worst frame; largest marker error {:.1} mm\nwrote {}",
                     summary.frames,
@@ -236,8 +249,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                     summary.marker_max_error_mm,
                     summary.output.display()
                 );
-            }
-            Ok(())
+            })
         }
         GaitCommand::Id {
             model,
@@ -339,12 +351,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                 output: path,
                 warnings,
             };
-            if json {
-                println!("{}", serde_json::to_string_pretty(&summary)?);
-            } else {
-                for w in &summary.warnings {
-                    eprintln!("warning: {w}");
-                }
+            emit(json, &summary, &summary.warnings, || {
                 println!(
                     "{} frames ({:.3}–{:.3} s), model {:.1} kg",
                     summary.frames, summary.time_s[0], summary.time_s[1], mass
@@ -370,8 +377,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                     );
                 }
                 println!("wrote {}", summary.output.display());
-            }
-            Ok(())
+            })
         }
     }
 }

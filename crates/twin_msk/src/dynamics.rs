@@ -293,11 +293,7 @@ mod tests {
             let mut sq = 0.0;
             let mut count = 0;
             for (i, &time) in id.time.iter().enumerate() {
-                let Some(k) = reference
-                    .time
-                    .iter()
-                    .position(|&rt| (rt - time).abs() < 1e-3)
-                else {
+                let Some(k) = reference.row_near(time, 1e-3) else {
                     continue;
                 };
                 sq += (id.columns[j][i] - r[k]).powi(2);

@@ -434,11 +434,7 @@ mod tests {
             let mut sq = 0.0;
             let mut n = 0.0;
             for (i, &time) in ik.coordinates.time.iter().enumerate() {
-                let Some(k) = reference
-                    .time
-                    .iter()
-                    .position(|&rt| (rt - time).abs() < 2e-3)
-                else {
+                let Some(k) = reference.row_near(time, 2e-3) else {
                     continue;
                 };
                 sq += (ik.coordinates.columns[j][i] - r[k]).powi(2);
@@ -498,11 +494,7 @@ mod tests {
         };
         let mut compared = 0;
         for (i, &time) in ik.coordinates.time.iter().enumerate() {
-            let Some(k) = reference
-                .time
-                .iter()
-                .position(|&rt| (rt - time).abs() < 2e-3)
-            else {
+            let Some(k) = reference.row_near(time, 2e-3) else {
                 continue;
             };
             let f = markers

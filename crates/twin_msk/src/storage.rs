@@ -63,6 +63,12 @@ impl Table {
         self.time.len()
     }
 
+    /// The row whose time is within `tolerance` of `t` (the first such).
+    #[must_use]
+    pub fn row_near(&self, t: f64, tolerance: f64) -> Option<usize> {
+        self.time.iter().position(|&x| (x - t).abs() <= tolerance)
+    }
+
     /// The column with this label, also when the file labels columns by
     /// state path (`/jointset/knee_r/knee_angle_r/value` answers to
     /// `knee_angle_r`; `/forceset/soleus_r|length` to `soleus_r|length`).

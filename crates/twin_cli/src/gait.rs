@@ -36,6 +36,23 @@ pub enum GaitCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Convert a C3D trial for OpenSim: markers as `.trc` (mm) and the force
+    /// plates as a GRF `.mot` (force, centre of pressure and free moment per
+    /// plate, at the analog rate), rotated from the lab's Z up to Y up.
+    C3d {
+        /// The C3D file.
+        file: PathBuf,
+        /// Normal force (N) below which a plate counts as unloaded.
+        #[arg(long, default_value_t = 20.0)]
+        threshold: f64,
+        /// Keep the lab's axes (no Z-up → Y-up rotation).
+        #[arg(long)]
+        keep_axes: bool,
+        #[arg(long, value_name = "DIR", default_value = "gait-results")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Inverse dynamics: joint moments from coordinates and ground reaction
     /// forces.
     Id {
@@ -110,6 +127,28 @@ fn stem(p: &Path) -> String {
         .and_then(|s| s.to_str())
         .unwrap_or("trial")
         .to_owned()
+}
+
+#[derive(Serialize)]
+struct PlateSummary {
+    plate: usize,
+    kind: u8,
+    peak_normal_force_n: f64,
+    /// Loaded intervals (s): the normal force at or above the threshold.
+    contacts_s: Vec<[f64; 2]>,
+}
+
+#[derive(Serialize)]
+struct C3dSummary {
+    markers: usize,
+    frames: usize,
+    rate_hz: f64,
+    analog_channels: usize,
+    analog_rate_hz: f64,
+    plates: Vec<PlateSummary>,
+    trc: PathBuf,
+    grf: Option<PathBuf>,
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -249,6 +288,106 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                     summary.marker_max_error_mm,
                     summary.output.display()
                 );
+            })
+        }
+        GaitCommand::C3d {
+            file,
+            threshold,
+            keep_axes,
+            out,
+            json,
+        } => {
+            if !(threshold.is_finite() && threshold >= 0.0) {
+                bail!("--threshold {threshold}: must be a force ≥ 0 N");
+            }
+            let mut trial = C3dTrial::read(&file)?;
+            let mut warnings = Vec::new();
+            if keep_axes {
+                warnings.push("lab axes kept (no Z-up → Y-up rotation)".to_owned());
+            } else {
+                trial.rotate(&twin_msk::c3d::z_up_to_y_up());
+            }
+            let name = stem(&file);
+            let trc = output(&out, &format!("{name}.trc"), &[&file])?;
+            std::fs::write(&trc, trial.markers.to_trc_text(&format!("{name}.trc")))
+                .with_context(|| format!("cannot write `{}`", trc.display()))?;
+            let grf = match trial.grf_table(threshold) {
+                Some(table) => {
+                    let path = output(&out, &format!("{name}_grf.mot"), &[&file])?;
+                    table.write(&path)?;
+                    Some(path)
+                }
+                None => {
+                    warnings.push("the trial has no force plates".to_owned());
+                    None
+                }
+            };
+            let plates = trial
+                .plates
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let c = |k: usize| nalgebra::Vector3::from(p.corners[k]);
+                    let normal = (c(0) - c(1)).cross(&(c(0) - c(3))).normalize();
+                    let fz: Vec<f64> = p
+                        .force
+                        .iter()
+                        .map(|f| -nalgebra::Vector3::from(*f).dot(&normal))
+                        .collect();
+                    let mut contacts = Vec::new();
+                    let mut start = None;
+                    for (s, &v) in fz.iter().enumerate() {
+                        let t = s as f64 / trial.analog_rate;
+                        match (start, v >= threshold) {
+                            (None, true) => start = Some(t),
+                            (Some(t0), false) => {
+                                contacts.push([t0, t]);
+                                start = None;
+                            }
+                            _ => {}
+                        }
+                    }
+                    if let Some(t0) = start {
+                        contacts.push([t0, (fz.len() - 1) as f64 / trial.analog_rate]);
+                    }
+                    PlateSummary {
+                        plate: i + 1,
+                        kind: p.kind,
+                        peak_normal_force_n: fz.iter().fold(0.0f64, |a, &b| a.max(b)),
+                        contacts_s: contacts,
+                    }
+                })
+                .collect();
+            let summary = C3dSummary {
+                markers: trial.markers.names.len(),
+                frames: trial.markers.frames(),
+                rate_hz: trial.markers.rate,
+                analog_channels: trial.analog.len(),
+                analog_rate_hz: trial.analog_rate,
+                plates,
+                trc,
+                grf,
+                warnings,
+            };
+            emit(json, &summary, &summary.warnings, || {
+                println!(
+                    "{} markers, {} frames at {} Hz; {} analog channels at {} Hz",
+                    summary.markers,
+                    summary.frames,
+                    summary.rate_hz,
+                    summary.analog_channels,
+                    summary.analog_rate_hz
+                );
+                for p in &summary.plates {
+                    println!(
+                        "plate {} (type {}): peak {:.1} N, loaded {:?} s",
+                        p.plate, p.kind, p.peak_normal_force_n, p.contacts_s
+                    );
+                }
+                println!("wrote {}", summary.trc.display());
+                if let Some(g) = &summary.grf {
+                    println!("wrote {}", g.display());
+                }
             })
         }
         GaitCommand::Id {

@@ -590,3 +590,51 @@ fn gait_ik_then_id_write_opensim_files_and_a_summary() {
         .unwrap();
     assert!(String::from_utf8_lossy(&no_loads.stderr).contains("--loads"));
 }
+
+#[test]
+fn gait_c3d_writes_trc_and_grf_for_opensim() {
+    let Some(dir) = twin_core::testdata::require("msk/c3d") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let o = twin()
+        .args(["gait", "c3d", "--json"])
+        .arg(dir.join("walking2.c3d"))
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["markers"].as_u64(), v["frames"].as_u64()),
+        (Some(44), Some(1249))
+    );
+    // One stance on each plate; plate 2's unzeroed baseline (about −20 N)
+    // does not count as contact.
+    let plates = v["plates"].as_array().unwrap();
+    for (p, peak) in plates.iter().zip([951.0, 746.9]) {
+        assert!(
+            (p["peak_normal_force_n"].as_f64().unwrap() - peak).abs() < 0.1,
+            "{p}"
+        );
+        assert_eq!(p["contacts_s"].as_array().unwrap().len(), 1, "{p}");
+    }
+    let markers = twin_msk::Markers::read_trc(&out.path().join("walking2.trc")).unwrap();
+    assert_eq!(markers.frames(), 1249);
+    let grf = twin_msk::Table::read(&out.path().join("walking2_grf.mot")).unwrap();
+    assert_eq!((grf.rows(), grf.labels.len()), (9992, 18));
+    // A file that is not C3D is refused by name, and nothing is written.
+    let bad = out.path().join("notes.c3d");
+    std::fs::write(&bad, "not a c3d").unwrap();
+    let o = twin()
+        .args(["gait", "c3d"])
+        .arg(&bad)
+        .arg("--out")
+        .arg(out.path().join("bad"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("notes.c3d"));
+    assert!(!out.path().join("bad").exists());
+}

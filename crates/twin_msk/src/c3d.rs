@@ -160,6 +160,56 @@ impl C3dTrial {
     }
 }
 
+impl C3dTrial {
+    /// The plates' loads as an OpenSim GRF table at the analog rate:
+    /// per plate `p` (1-based) `ground_force_p_vx/vy/vz` (N),
+    /// `ground_force_p_px/py/pz` (COP, m) and `ground_torque_p_x/y/z` (free
+    /// moment, N·m), in the trial's current frame. While the force along the
+    /// plate normal is below `threshold_n` the plate carries no load: force
+    /// and torque are zero and the point is the plate's centre (OpenSim
+    /// reads NaN as data); a negative reading (an unzeroed plate pulling)
+    /// counts as unloaded. `None` without plates.
+    #[must_use]
+    pub fn grf_table(&self, threshold_n: f64) -> Option<crate::Table> {
+        let n = self.plates.first()?.force.len();
+        let mut labels = Vec::new();
+        for p in 1..=self.plates.len() {
+            for (what, axes) in [
+                ("ground_force", ["vx", "vy", "vz"]),
+                ("ground_force", ["px", "py", "pz"]),
+                ("ground_torque", ["x", "y", "z"]),
+            ] {
+                labels.extend(axes.iter().map(|a| format!("{what}_{p}_{a}")));
+            }
+        }
+        let mut t = crate::Table::new("GRF", labels, false);
+        let mut row = Vec::with_capacity(9 * self.plates.len());
+        for s in 0..n {
+            row.clear();
+            for plate in &self.plates {
+                let normal = {
+                    let c = |i: usize| Vector3::from(plate.corners[i]);
+                    (c(0) - c(1)).cross(&(c(0) - c(3))).normalize()
+                };
+                let f = Vector3::from(plate.force[s]);
+                // The normal points into the plate; the reaction pushes out.
+                let loaded = -f.dot(&normal) >= threshold_n && plate.cop[s][0].is_finite();
+                if loaded {
+                    row.extend_from_slice(&plate.force[s]);
+                    row.extend_from_slice(&plate.cop[s]);
+                    row.extend_from_slice(&plate.free_moment[s]);
+                } else {
+                    row.extend_from_slice(&[0.0; 3]);
+                    row.extend_from_slice(&plate.centre);
+                    row.extend_from_slice(&[0.0; 3]);
+                }
+            }
+            t.push_row(s as f64 / self.analog_rate, &row);
+        }
+        Some(t)
+    }
+}
+
 /// The rotation from a Z-up lab (X forward) to OpenSim's ground frame
 /// (Y up, X forward, Z to the right): x → x, y → −z, z → y.
 #[must_use]
@@ -531,6 +581,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("CAL_MATRIX"), "{e}");
+    }
+
+    #[test]
+    fn the_grf_table_holds_each_plates_load_when_loaded() {
+        let Some((mut t, _)) = trial() else { return };
+        t.rotate(&z_up_to_y_up());
+        let g = t.grf_table(20.0).unwrap();
+        assert_eq!((g.rows(), g.labels.len()), (1249 * 8, 18));
+        assert!((g.time[2000] - 1.0).abs() < 1e-12);
+        let (fy, py) = (
+            g.column("ground_force_1_vy").unwrap(),
+            g.column("ground_force_1_py").unwrap(),
+        );
+        let peak = fy.iter().fold(0.0f64, |a, &b| a.max(b));
+        assert!((peak - 951.0).abs() < 0.1, "{peak}");
+        // Unloaded samples: no force, the point at the plate's centre.
+        let idle = fy.iter().position(|v| *v == 0.0).unwrap();
+        assert!(
+            (g.column("ground_force_1_px").unwrap()[idle] - t.plates[0].centre[0]).abs() < 1e-12
+        );
+        // Loaded samples: the COP lies on the plate surface (y = 0 here).
+        let loaded = fy.iter().position(|v| *v > 500.0).unwrap();
+        assert!(py[loaded].abs() < 1e-9);
     }
 
     #[test]

@@ -311,16 +311,13 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
             let trc = output(&out, &format!("{name}.trc"), &[&file])?;
             std::fs::write(&trc, trial.markers.to_trc_text(&format!("{name}.trc")))
                 .with_context(|| format!("cannot write `{}`", trc.display()))?;
-            let grf = match trial.grf_table(threshold) {
-                Some(table) => {
-                    let path = output(&out, &format!("{name}_grf.mot"), &[&file])?;
-                    table.write(&path)?;
-                    Some(path)
-                }
-                None => {
-                    warnings.push("the trial has no force plates".to_owned());
-                    None
-                }
+            let grf = if let Some(table) = trial.grf_table(threshold) {
+                let path = output(&out, &format!("{name}_grf.mot"), &[&file])?;
+                table.write(&path)?;
+                Some(path)
+            } else {
+                warnings.push("the trial has no force plates".to_owned());
+                None
             };
             let plates = trial
                 .plates

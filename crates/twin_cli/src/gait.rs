@@ -16,11 +16,36 @@ use twin_msk::{C3dTrial, Markers, Model, Table};
 
 #[derive(Subcommand, Debug)]
 pub enum GaitCommand {
+    /// Scale factors for a generic model from a static trial, by OpenSim
+    /// ScaleTool measurements (marker-pair distances), and the subject's
+    /// mass; writes them as JSON for `--scale` of `ik` and `id`.
+    Scale {
+        #[arg(long, value_name = "OSIM")]
+        model: PathBuf,
+        /// The static trial (`.trc`).
+        #[arg(long, value_name = "TRC")]
+        r#static: PathBuf,
+        /// ScaleTool setup (or MeasurementSet) with the measurements.
+        #[arg(long, value_name = "XML")]
+        setup: PathBuf,
+        /// Subject mass (kg); the model's mass distribution is kept.
+        #[arg(long, value_name = "KG")]
+        mass: Option<f64>,
+        #[arg(long, value_name = "T0:T1")]
+        time: Option<String>,
+        #[arg(long, value_name = "DIR", default_value = "gait-results")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Inverse kinematics: coordinates that place the model's markers on a
     /// trial's (`.trc`, or the points of a `.c3d` rotated to Y up).
     Ik {
         #[arg(long, value_name = "OSIM")]
         model: PathBuf,
+        /// Scale the model first by a `twin gait scale` result.
+        #[arg(long, value_name = "JSON")]
+        scale: Option<PathBuf>,
         /// Marker trajectories (`.trc` or `.c3d`).
         #[arg(long, value_name = "TRC")]
         trc: PathBuf,
@@ -58,6 +83,9 @@ pub enum GaitCommand {
     Id {
         #[arg(long, value_name = "OSIM")]
         model: PathBuf,
+        /// Scale the model first by a `twin gait scale` result.
+        #[arg(long, value_name = "JSON")]
+        scale: Option<PathBuf>,
         /// Coordinates over time (`.mot`/`.sto`, e.g. from `twin gait ik`).
         #[arg(long, value_name = "MOT")]
         motion: PathBuf,
@@ -122,11 +150,58 @@ fn output(out: &Path, name: &str, inputs: &[&Path]) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// Scale factors as `twin gait scale` writes them.
+#[derive(Serialize, serde::Deserialize)]
+struct ScaleFile {
+    /// Body name → x, y, z factors.
+    factors: std::collections::BTreeMap<String, [f64; 3]>,
+    mass_kg: Option<f64>,
+}
+
+/// The model, scaled by a `twin gait scale` file when given.
+fn load_model(path: &Path, scale: Option<&Path>) -> anyhow::Result<Model> {
+    let m = Model::read(path)?;
+    let Some(scale) = scale else { return Ok(m) };
+    let text = std::fs::read_to_string(scale)
+        .with_context(|| format!("cannot read `{}`", scale.display()))?;
+    let file: ScaleFile = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not a scale file", scale.display()))?;
+    let mut factors = std::collections::BTreeMap::new();
+    for (name, f) in &file.factors {
+        let b = m
+            .body(name)
+            .with_context(|| format!("`{}`: body `{name}` is not in the model", scale.display()))?;
+        if f.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+            bail!(
+                "`{}`: body `{name}` has scale factors {f:?}; they must be > 0",
+                scale.display()
+            );
+        }
+        factors.insert(b, nalgebra::Vector3::from(*f));
+    }
+    Ok(m.scaled(&factors, file.mass_kg))
+}
+
 fn stem(p: &Path) -> String {
     p.file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("trial")
         .to_owned()
+}
+
+#[derive(Serialize)]
+struct ScaleRow {
+    measurement: String,
+    factor: f64,
+    /// Subject and model distance per marker pair (m).
+    distances_m: Vec<(f64, f64)>,
+}
+#[derive(Serialize)]
+struct ScaleSummary {
+    measurements: Vec<ScaleRow>,
+    model_mass_kg: f64,
+    mass_kg: Option<f64>,
+    output: PathBuf,
 }
 
 #[derive(Serialize)]
@@ -239,13 +314,14 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
     match command {
         GaitCommand::Ik {
             model,
+            scale,
             trc,
             tasks,
             time,
             out,
             json,
         } => {
-            let m = Model::read(&model)?;
+            let m = load_model(&model, scale.as_deref())?;
             let (markers, mut warnings) = read_markers(&trc)?;
             let weights = tasks.as_deref().map(read_task_weights).transpose()?;
             let ik = inverse_kinematics(
@@ -288,6 +364,64 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                     summary.marker_max_error_mm,
                     summary.output.display()
                 );
+            })
+        }
+        GaitCommand::Scale {
+            model,
+            r#static,
+            setup,
+            mass,
+            time,
+            out,
+            json,
+        } => {
+            if let Some(kg) = mass
+                && !(kg.is_finite() && (1.0..=500.0).contains(&kg))
+            {
+                bail!("--mass {kg}: a subject's mass in kg (1–500)");
+            }
+            let m = Model::read(&model)?;
+            let trial = Markers::read_trc(&r#static)?;
+            let measurements = twin_msk::scale::read_measurements(&setup)?;
+            let (factors, report) =
+                twin_msk::scale::measure(&m, &trial, parse_range(time.as_deref())?, &measurements)?;
+            let file = ScaleFile {
+                factors: factors
+                    .iter()
+                    .map(|(b, f)| (m.bodies[*b].name.clone(), [f.x, f.y, f.z]))
+                    .collect(),
+                mass_kg: mass,
+            };
+            let path = output(
+                &out,
+                &format!("{}_scale.json", stem(&r#static)),
+                &[&model, &r#static, &setup],
+            )?;
+            std::fs::write(&path, serde_json::to_string_pretty(&file)?)
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+            let summary = ScaleSummary {
+                measurements: report
+                    .into_iter()
+                    .map(|r| ScaleRow {
+                        measurement: r.name,
+                        factor: r.factor,
+                        distances_m: r.distances,
+                    })
+                    .collect(),
+                model_mass_kg: m.mass(),
+                mass_kg: mass,
+                output: path,
+            };
+            emit(json, &summary, &[], || {
+                for r in &summary.measurements {
+                    println!(
+                        "{:20} × {:.4}  ({} pairs)",
+                        r.measurement,
+                        r.factor,
+                        r.distances_m.len()
+                    );
+                }
+                println!("wrote {}", summary.output.display());
             })
         }
         GaitCommand::C3d {
@@ -389,6 +523,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
         }
         GaitCommand::Id {
             model,
+            scale,
             motion,
             grf,
             loads,
@@ -397,7 +532,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
             out,
             json,
         } => {
-            let m = Model::read(&model)?;
+            let m = load_model(&model, scale.as_deref())?;
             let q = Table::read(&motion)?;
             let grf_table = grf.as_deref().map(Table::read).transpose()?;
             let external = match (&loads, grf_table) {

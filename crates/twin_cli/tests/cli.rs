@@ -638,3 +638,78 @@ fn gait_c3d_writes_trc_and_grf_for_opensim() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("notes.c3d"));
     assert!(!out.path().join("bad").exists());
 }
+
+#[test]
+fn gait_scale_measures_a_static_trial_and_ik_uses_it() {
+    let Some(dir) = twin_core::testdata::require("msk/gait2354_subject01") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(out.path().join("setup")).unwrap();
+    let setup = out.path().join("setup/scale.xml");
+    std::fs::write(
+        &setup,
+        r#"<OpenSimDocument Version="40000"><ScaleTool name="subject01"><ModelScaler><MeasurementSet><objects>
+             <Measurement name="pelvis">
+               <MarkerPairSet><objects>
+                 <MarkerPair><markers>R.ASIS L.ASIS</markers></MarkerPair>
+                 <MarkerPair><markers>R.ASIS V.Sacral</markers></MarkerPair>
+               </objects></MarkerPairSet>
+               <BodyScaleSet><objects><BodyScale name="pelvis"><axes>X Y Z</axes></BodyScale></objects></BodyScaleSet>
+             </Measurement>
+           </objects></MeasurementSet></ModelScaler></ScaleTool></OpenSimDocument>"#,
+    )
+    .unwrap();
+    // The first 0.1 s of the walk stand in for a static trial: the model
+    // is already scaled to this subject, so the pelvis factor is near 1.
+    let o = twin()
+        .args(["gait", "scale", "--json", "--model"])
+        .arg(dir.join("subject01.osim"))
+        .arg("--static")
+        .arg(dir.join("subject01_walk1.trc"))
+        .arg("--setup")
+        .arg(&setup)
+        .args(["--mass", "75", "--time", "0:0.1", "--out"])
+        .arg(out.path().join("scale"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = v["measurements"][0]["factor"].as_f64().unwrap();
+    assert!((0.9..1.1).contains(&f), "{v}");
+    let scale = out.path().join("scale/subject01_walk1_scale.json");
+    let ik = twin()
+        .args(["gait", "ik", "--json", "--model"])
+        .arg(dir.join("subject01.osim"))
+        .arg("--scale")
+        .arg(&scale)
+        .arg("--trc")
+        .arg(dir.join("subject01_walk1.trc"))
+        .args(["--time", "0:0.1", "--out"])
+        .arg(out.path().join("ik"))
+        .output()
+        .unwrap();
+    assert!(
+        ik.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ik.stderr)
+    );
+    // A scale file naming a body the model lacks is refused by name.
+    std::fs::write(
+        &scale,
+        r#"{"factors": {"wing": [1, 1, 1]}, "mass_kg": null}"#,
+    )
+    .unwrap();
+    let bad = twin()
+        .args(["gait", "ik", "--model"])
+        .arg(dir.join("subject01.osim"))
+        .arg("--scale")
+        .arg(&scale)
+        .arg("--trc")
+        .arg(dir.join("subject01_walk1.trc"))
+        .arg("--out")
+        .arg(out.path().join("ik2"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`wing`"));
+}

@@ -15,6 +15,7 @@ pub mod gait;
 pub mod ik;
 pub mod loads;
 pub mod model;
+pub mod scale;
 pub mod storage;
 pub mod trc;
 

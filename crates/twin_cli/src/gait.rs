@@ -272,7 +272,17 @@ struct IdSummary {
     peaks: Vec<Peak>,
     feet: Vec<Foot>,
     output: PathBuf,
+    /// The moments over each foot's first complete stride in the window,
+    /// resampled to 0–100 % of the gait cycle.
+    cycles: Vec<Cycle>,
     warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Cycle {
+    foot: String,
+    stride_s: [f64; 2],
+    output: PathBuf,
 }
 
 fn read_markers(path: &Path) -> anyhow::Result<(Markers, Vec<String>)> {
@@ -594,7 +604,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                     .map(|t| (t * 1e4).round() / 1e4)
                     .collect()
             };
-            let feet = external
+            let feet: Vec<Foot> = external
                 .as_ref()
                 .map(|l| {
                     events(l, m.gravity, CONTACT_THRESHOLD_N)
@@ -612,6 +622,25 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                         .collect()
                 })
                 .unwrap_or_default();
+            let mut cycles = Vec::new();
+            for f in &feet {
+                let Some(&[a, b]) = f.heel_strikes_s.windows(2).next() else {
+                    continue;
+                };
+                if let Some(cycle) = twin_msk::gait::cycle_table(&id, [a, b]) {
+                    let path = output(
+                        &out,
+                        &format!("{}_id_cycle_{}.sto", stem(&motion), f.name),
+                        &inputs,
+                    )?;
+                    cycle.write(&path)?;
+                    cycles.push(Cycle {
+                        foot: f.name.clone(),
+                        stride_s: [a, b],
+                        output: path,
+                    });
+                }
+            }
             warnings.extend(m.warnings.iter().cloned());
             let summary = IdSummary {
                 frames: id.rows(),
@@ -620,6 +649,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                 peaks,
                 feet,
                 output: path,
+                cycles,
                 warnings,
             };
             emit(json, &summary, &summary.warnings, || {
@@ -648,6 +678,15 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                     );
                 }
                 println!("wrote {}", summary.output.display());
+                for c in &summary.cycles {
+                    println!(
+                        "wrote {} ({} stride {:.3}–{:.3} s, 0–100 % of the cycle)",
+                        c.output.display(),
+                        c.foot,
+                        c.stride_s[0],
+                        c.stride_s[1]
+                    );
+                }
             })
         }
     }

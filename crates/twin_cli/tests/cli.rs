@@ -713,3 +713,41 @@ fn gait_scale_measures_a_static_trial_and_ik_uses_it() {
         .unwrap();
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`wing`"));
 }
+
+#[test]
+fn gait_id_writes_each_feet_stride_over_the_gait_cycle() {
+    let Some(dir) = twin_core::testdata::require("msk/gait10dof18musc") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let o = twin()
+        .args(["gait", "id", "--json", "--model"])
+        .arg(dir.join("gait10dof18musc_subject01.osim"))
+        .arg("--motion")
+        .arg(dir.join("subject01_walk_IK.mot"))
+        .arg("--loads")
+        .arg(dir.join("gait10dof18musc_subject01_walk_grf.xml"))
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cycles = v["cycles"].as_array().unwrap();
+    assert_eq!(cycles.len(), 2, "{v}");
+    // MANIFEST §3.1: right heel strikes at 0.6183 and 1.8533 s.
+    let right = cycles.iter().find(|c| c["foot"] == "right").unwrap();
+    assert!(
+        (right["stride_s"][0].as_f64().unwrap() - 0.618).abs() < 2e-3,
+        "{right}"
+    );
+    assert!(
+        (right["stride_s"][1].as_f64().unwrap() - 1.853).abs() < 2e-3,
+        "{right}"
+    );
+    let table =
+        twin_msk::Table::read(std::path::Path::new(right["output"].as_str().unwrap())).unwrap();
+    assert_eq!(table.rows(), 101);
+    assert!((table.time[100] - 100.0).abs() < 1e-12);
+    assert!(table.column("ankle_angle_r_moment").is_some());
+}

@@ -115,6 +115,28 @@ pub fn normalise_cycle(
     )
 }
 
+/// Every column of `table` over one stride, resampled to 0, 1, …, 100 % of
+/// the cycle (the time column holds the percentage). `None` when the table
+/// does not cover the stride.
+#[must_use]
+pub fn cycle_table(table: &crate::Table, stride: [f64; 2]) -> Option<crate::Table> {
+    let mut out = crate::Table::new(
+        &format!("{} (% gait cycle)", table.name),
+        table.labels.clone(),
+        table.in_degrees,
+    );
+    let columns: Vec<Vec<f64>> = table
+        .columns
+        .iter()
+        .map(|c| normalise_cycle(&table.time, c, stride, 101))
+        .collect::<Option<_>>()?;
+    for k in 0..101 {
+        let row: Vec<f64> = columns.iter().map(|c| c[k]).collect();
+        out.push_row(k as f64, &row);
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +172,19 @@ mod tests {
             (stance - 0.792).abs() < 3e-3 && (share - 64.1).abs() < 0.3,
             "{stance} {share}"
         );
+    }
+
+    #[test]
+    fn a_table_is_resampled_over_a_stride() {
+        let mut t = crate::Table::new("ID", vec!["a".into(), "b".into()], false);
+        for i in 0..=100 {
+            let x = f64::from(i) * 0.01;
+            t.push_row(x, &[x, 2.0 * x]);
+        }
+        let c = cycle_table(&t, [0.2, 0.7]).unwrap();
+        assert_eq!(c.rows(), 101);
+        assert!((c.time[50] - 50.0).abs() < 1e-12 && (c.columns[1][100] - 1.4).abs() < 1e-12);
+        assert!(cycle_table(&t, [0.5, 1.5]).is_none());
     }
 
     #[test]

@@ -64,6 +64,7 @@ fn capture(
     args: Res<Args>,
     ws: Res<Workspace>,
     cardio: Res<crate::cardio::Cardio>,
+    gait: Res<crate::gait::Gait>,
     rect: Res<crate::viewport::ViewportRect>,
     mut state: ResMut<CaptureState>,
     mut exit: MessageWriter<AppExit>,
@@ -81,7 +82,7 @@ fn capture(
         exit.write(AppExit::error());
         return;
     }
-    let cardio_done = !cardio.open || cardio.settled;
+    let cardio_done = (!cardio.open || cardio.settled) && (args.gait.is_none() || gait.settled);
     if ws.settled
         && ws.new_surface.is_none()
         && ws.pending_segment.is_none()

@@ -5,10 +5,12 @@
 //! * [`viewport`]: the 3D scene, orbit camera and surfaces;
 //! * [`panels`]: the egui menu bar, study browser and orientation marker;
 //! * [`cardio`]: the cardiac twin window (calibration, what-ifs, PV loops);
+//! * [`gait`]: the gait window (IK/ID of an OpenSim model and a trial);
 //! * [`capture`]: `--screenshot` headless capture for tests and docs.
 
 mod capture;
 mod cardio;
+mod gait;
 mod panels;
 mod study;
 mod viewport;
@@ -48,6 +50,11 @@ pub struct Args {
     /// calibrated baseline.
     #[arg(long, value_name = "SCENARIO", num_args = 0..=1)]
     pub cardio: Option<Option<PathBuf>>,
+    /// Open the gait window on an OpenSim model and a trial (motion
+    /// `.mot`/`.sto`, or markers `.trc`/`.c3d` solved by IK), with external
+    /// loads (`.xml`) for joint moments.
+    #[arg(long, value_names = ["MODEL", "TRIAL", "LOADS"], num_args = 2..=3)]
+    pub gait: Option<Vec<PathBuf>>,
     /// Render, write a PNG screenshot to this path and exit.
     #[arg(long, value_name = "PNG")]
     pub screenshot: Option<PathBuf>,
@@ -76,6 +83,7 @@ fn main() {
             panels::PanelsPlugin,
             capture::CapturePlugin,
             cardio::CardioPlugin,
+            gait::GaitPlugin,
         ))
         .run();
 }

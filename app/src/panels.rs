@@ -69,6 +69,7 @@ fn draw_panels(
     mut rect: ResMut<ViewportRect>,
     mut dialog: ResMut<FolderDialog>,
     mut cardio: ResMut<crate::cardio::Cardio>,
+    mut gait: ResMut<crate::gait::Gait>,
     camera: Query<&Transform, With<OrbitCamera>>,
     time: Res<Time>,
     mut exit: MessageWriter<AppExit>,
@@ -217,6 +218,7 @@ fn draw_panels(
             UiAction::CancelJob => ws.cancel(),
             UiAction::SetPrivacy(on) => ws.browser.privacy = on,
             UiAction::ShowCardio => cardio.show(),
+            UiAction::ShowGait => gait.show(),
             UiAction::Quit => {
                 exit.write(AppExit::Success);
             }

@@ -137,6 +137,54 @@ pub fn cycle_table(table: &crate::Table, stride: [f64; 2]) -> Option<crate::Tabl
     Some(out)
 }
 
+/// Mean and standard deviation (n − 1; zero for one stride) of `values`
+/// over `strides`, each resampled to 0–100 % of the cycle; the strides the
+/// samples do not cover are skipped. `None` when none is covered.
+#[must_use]
+pub fn stride_band(
+    time: &[f64],
+    values: &[f64],
+    strides: &[[f64; 2]],
+) -> Option<(Vec<f64>, Vec<f64>, usize)> {
+    let curves: Vec<Vec<f64>> = strides
+        .iter()
+        .filter_map(|&s| normalise_cycle(time, values, s, 101))
+        .collect();
+    let n = curves.len();
+    if n == 0 {
+        return None;
+    }
+    let mean: Vec<f64> = (0..101)
+        .map(|k| curves.iter().map(|c| c[k]).sum::<f64>() / n as f64)
+        .collect();
+    let sd = (0..101)
+        .map(|k| {
+            if n < 2 {
+                0.0
+            } else {
+                (curves.iter().map(|c| (c[k] - mean[k]).powi(2)).sum::<f64>() / (n - 1) as f64)
+                    .sqrt()
+            }
+        })
+        .collect();
+    Some((mean, sd, n))
+}
+
+/// Which side an external force acts on, by its body's name (`calcn_r`,
+/// `foot_l`) or its own (`right`, `LeftForce`).
+#[must_use]
+pub fn side_of(body: &str, name: &str) -> Option<char> {
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let (b, n) = (lower(body), lower(name));
+    if b.ends_with("_r") || n.starts_with("right") || n.starts_with('r') && n.contains("right") {
+        Some('r')
+    } else if b.ends_with("_l") || n.starts_with("left") {
+        Some('l')
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +233,20 @@ mod tests {
         assert_eq!(c.rows(), 101);
         assert!((c.time[50] - 50.0).abs() < 1e-12 && (c.columns[1][100] - 1.4).abs() < 1e-12);
         assert!(cycle_table(&t, [0.5, 1.5]).is_none());
+    }
+
+    #[test]
+    fn stride_bands_average_the_strides() {
+        let t: Vec<f64> = (0..=300).map(|i| f64::from(i) * 0.01).collect();
+        // 1.0 before 1.5 s, 1.2 after: two covered strides, one each side.
+        let v: Vec<f64> = t.iter().map(|x| if *x > 1.5 { 1.2 } else { 1.0 }).collect();
+        let (mean, sd, n) = stride_band(&t, &v, &[[0.2, 1.2], [1.8, 2.8], [2.5, 3.5]]).unwrap();
+        assert_eq!(n, 2);
+        assert!((mean[50] - 1.1).abs() < 1e-9 && (sd[50] - 0.2 / 2f64.sqrt()).abs() < 1e-9);
+        assert_eq!(side_of("calcn_r", "RightForce"), Some('r'));
+        assert_eq!(side_of("calcn_l", "x"), Some('l'));
+        assert_eq!(side_of("torso", "left"), Some('l'));
+        assert_eq!(side_of("torso", "push"), None);
     }
 
     #[test]

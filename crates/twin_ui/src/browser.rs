@@ -24,6 +24,7 @@ pub enum UiAction {
     SetPrivacy(bool),
     /// View ▸ Cardiac twin.
     ShowCardio,
+    ShowGait,
     /// File ▸ Quit.
     Quit,
 }
@@ -159,6 +160,9 @@ pub fn menu_bar(ui: &mut Ui, state: &BrowserState) -> Vec<UiAction> {
             }
             if ui.button("Cardiac twin…").clicked() {
                 actions.push(UiAction::ShowCardio);
+            }
+            if ui.button("Gait analysis…").clicked() {
+                actions.push(UiAction::ShowGait);
             }
         });
     });

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod cardio;
+pub mod gait;
 pub mod mpr;
 pub mod orientation;
 pub mod segments;
@@ -15,6 +16,7 @@ pub use browser::{
     window_title,
 };
 pub use cardio::{CardioAction, CardioState, cardio_panel};
+pub use gait::{GaitAction, GaitState, GaitView, gait_panel};
 pub use mpr::{MprState, WindowPreset, mpr_toolbar, mpr_view};
 pub use orientation::orientation_marker;
 pub use segments::{SegmentAction, SegmentsState, segments_panel};

@@ -1,0 +1,355 @@
+//! The gait window: a model and a trial computed in a background thread
+//! (inverse kinematics when the trial is markers, inverse dynamics when
+//! external loads are given), shown by `twin_ui::gait`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, channel};
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+use twin_msk::dynamics::{IdOptions, inverse_dynamics};
+use twin_msk::gait::{CONTACT_THRESHOLD_N, events, side_of, stride_band};
+use twin_msk::ik::inverse_kinematics;
+use twin_msk::loads::ExternalLoads;
+use twin_msk::model::Motion;
+use twin_msk::{C3dTrial, Markers, Model, Table};
+use twin_ui::gait::{Band, CycleCurves};
+use twin_ui::{GaitAction, GaitState, GaitView};
+
+use crate::Args;
+
+pub struct GaitPlugin;
+
+impl Plugin for GaitPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Gait>()
+            .add_systems(Startup, start)
+            .add_systems(Update, (poll, play))
+            .add_systems(EguiPrimaryContextPass, draw);
+    }
+}
+
+enum Msg {
+    Picked(Option<(PathBuf, PathBuf, Option<PathBuf>)>),
+    Done(Box<GaitView>),
+    Failed(String),
+}
+
+/// The window's state and its worker.
+#[derive(Resource, Default)]
+pub struct Gait {
+    pub open: bool,
+    pub ui: GaitState,
+    rx: Option<Mutex<Receiver<Msg>>>,
+    /// Seconds into the trial while playing.
+    clock: f64,
+    /// Finished what it was asked at start (for `--screenshot`).
+    pub settled: bool,
+}
+
+impl Gait {
+    pub fn show(&mut self) {
+        self.open = true;
+    }
+
+    fn spawn(&mut self, work: impl FnOnce() -> Msg + Send + 'static) {
+        let (tx, rx) = channel();
+        std::thread::Builder::new()
+            .name("job: gait".into())
+            .spawn(move || {
+                let _ = tx.send(work());
+            })
+            .expect("spawn a worker thread");
+        self.rx = Some(Mutex::new(rx));
+        self.ui.busy = true;
+        self.settled = false;
+    }
+
+    fn compute(&mut self, model: PathBuf, trial: PathBuf, loads: Option<PathBuf>) {
+        self.ui.status = format!("computing {}…", trial.display());
+        self.spawn(move || match compute(&model, &trial, loads.as_deref()) {
+            Ok(v) => Msg::Done(Box::new(v)),
+            Err(e) => Msg::Failed(e),
+        });
+    }
+
+    fn pick(&mut self) {
+        self.spawn(|| {
+            let model = rfd::FileDialog::new()
+                .set_title("OpenSim model")
+                .add_filter("OpenSim model", &["osim"])
+                .pick_file();
+            let Some(model) = model else {
+                return Msg::Picked(None);
+            };
+            let trial = rfd::FileDialog::new()
+                .set_title("Motion (.mot/.sto) or markers (.trc/.c3d)")
+                .add_filter("motion or markers", &["mot", "sto", "trc", "c3d"])
+                .pick_file();
+            let Some(trial) = trial else {
+                return Msg::Picked(None);
+            };
+            let loads = rfd::FileDialog::new()
+                .set_title("External loads (.xml), or cancel for kinematics only")
+                .add_filter("ExternalLoads", &["xml"])
+                .pick_file();
+            Msg::Picked(Some((model, trial, loads)))
+        });
+    }
+}
+
+fn band(b: Option<(Vec<f64>, Vec<f64>, usize)>) -> Option<Band> {
+    b.map(|(mean, sd, strides)| Band { mean, sd, strides })
+}
+
+/// Everything the panel shows, from the files.
+fn compute(model_path: &Path, trial: &Path, loads_path: Option<&Path>) -> Result<GaitView, String> {
+    let model = Model::read(model_path).map_err(|e| e.to_string())?;
+    let mut notes = model.warnings.clone();
+    let ext = trial
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let coords = match ext.as_str() {
+        "mot" | "sto" => Table::read(trial).map_err(|e| e.to_string())?,
+        "trc" | "c3d" => {
+            let markers = if ext == "c3d" {
+                let mut t = C3dTrial::read(trial).map_err(|e| e.to_string())?;
+                t.rotate(&twin_msk::c3d::z_up_to_y_up());
+                t.markers
+            } else {
+                Markers::read_trc(trial).map_err(|e| e.to_string())?
+            };
+            let ik = inverse_kinematics(&model, &markers, None, None).map_err(|e| e.to_string())?;
+            notes.extend(ik.warnings);
+            notes.push(format!(
+                "IK: marker RMS error up to {:.1} mm",
+                1000.0 * ik.rms_error.iter().fold(0.0f64, |a, &b| a.max(b))
+            ));
+            ik.coordinates
+        }
+        other => {
+            return Err(format!(
+                "{}: `.{other}` is neither a motion nor markers",
+                trial.display()
+            ));
+        }
+    };
+    let loads = loads_path
+        .map(|p| ExternalLoads::read(p, &model, None))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let id = match &loads {
+        Some(l) => {
+            let (id, w) = inverse_dynamics(&model, &coords, Some(l), IdOptions::default())
+                .map_err(|e| e.to_string())?;
+            notes.extend(w);
+            Some(id)
+        }
+        None => None,
+    };
+    // Strides per side, inside the motion.
+    let (t0, t1) = (coords.time[0], coords.time[coords.rows() - 1]);
+    let mut strides: [Vec<[f64; 2]>; 2] = [Vec::new(), Vec::new()];
+    if let Some(l) = &loads {
+        for (e, f) in events(l, model.gravity, CONTACT_THRESHOLD_N)
+            .iter()
+            .zip(&l.forces)
+        {
+            let side = side_of(&model.bodies[f.body].name, &f.name);
+            let inside: Vec<[f64; 2]> = e
+                .strides()
+                .into_iter()
+                .filter(|s| s[0] >= t0 && s[1] <= t1)
+                .collect();
+            notes.push(format!(
+                "{}: {} heel strike(s), {} complete stride(s) in the motion",
+                e.name,
+                e.heel_strikes
+                    .iter()
+                    .filter(|t| (t0..=t1).contains(*t))
+                    .count(),
+                inside.len()
+            ));
+            match side {
+                Some('r') => strides[0].extend(inside),
+                Some('l') => strides[1].extend(inside),
+                _ => {}
+            }
+        }
+    }
+    // Curves: sided coordinates by their base name; the rest with the right strides.
+    let mut curves = Vec::new();
+    let degrees = |c: &twin_msk::model::Coordinate, v: &[f64]| -> Vec<f64> {
+        if c.motion == Motion::Rotational && !coords.in_degrees {
+            v.iter().map(|x| x.to_degrees()).collect()
+        } else {
+            v.to_vec()
+        }
+    };
+    let series = |name: &str, side: usize| -> (Option<Band>, Option<Band>) {
+        let Some(k) = model.coordinate(name) else {
+            return (None, None);
+        };
+        let c = &model.coordinates[k];
+        let angle = coords
+            .column(name)
+            .filter(|_| c.motion == Motion::Rotational)
+            .and_then(|col| stride_band(&coords.time, &degrees(c, col), &strides[side]));
+        let moment = id.as_ref().and_then(|t| {
+            t.column(&format!("{name}_moment"))
+                .and_then(|col| stride_band(&t.time, col, &strides[side]))
+        });
+        (band(angle), band(moment))
+    };
+    for c in &model.coordinates {
+        if c.motion != Motion::Rotational || c.name.ends_with("_l") {
+            continue;
+        }
+        let (base, right, left) = match c.name.strip_suffix("_r") {
+            Some(base) => (base.to_owned(), c.name.clone(), Some(format!("{base}_l"))),
+            None => (c.name.clone(), c.name.clone(), None),
+        };
+        let (angle_right, moment_right) = series(&right, 0);
+        let (angle_left, moment_left) = left.map_or((None, None), |l| series(&l, 1));
+        if angle_right.is_some() || angle_left.is_some() || moment_right.is_some() {
+            curves.push(CycleCurves {
+                name: base,
+                angle_right,
+                angle_left,
+                moment_right,
+                moment_left,
+            });
+        }
+    }
+    // The stick figure: body origins per frame, loads per frame.
+    let bones = model
+        .joints
+        .iter()
+        .filter(|j| j.parent != 0)
+        .map(|j| (j.parent, j.child))
+        .collect();
+    let mut origins = Vec::with_capacity(coords.rows());
+    let mut frames_loads = Vec::with_capacity(coords.rows());
+    for row in 0..coords.rows() {
+        let (q, _) = model.coordinates_from_table(&coords, row);
+        let poses = model.body_poses(&q);
+        origins.push(poses.iter().map(|p| p.translation.vector.into()).collect());
+        frames_loads.push(
+            loads
+                .as_ref()
+                .map(|l| {
+                    l.at(coords.time[row])
+                        .into_iter()
+                        .map(|x| {
+                            let at = x.point.unwrap_or(poses[x.body].translation.vector);
+                            (at.into(), x.force.into())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        );
+    }
+    let name = |p: &Path| {
+        p.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    };
+    Ok(GaitView {
+        title: format!(
+            "{} · {}{} · {} frames",
+            name(model_path),
+            name(trial),
+            loads_path.map_or_else(String::new, |l| format!(" · {}", name(l))),
+            coords.rows()
+        ),
+        time: coords.time.clone(),
+        bones,
+        origins,
+        loads: frames_loads,
+        curves,
+        notes,
+    })
+}
+
+fn start(args: Res<Args>, mut gait: ResMut<Gait>) {
+    if let Some(files) = &args.gait {
+        gait.open = true;
+        let (model, trial, loads) = (files[0].clone(), files[1].clone(), files.get(2).cloned());
+        gait.compute(model, trial, loads);
+    }
+}
+
+fn poll(mut gait: ResMut<Gait>) {
+    let Some(msg) = gait
+        .rx
+        .as_ref()
+        .and_then(|rx| rx.lock().ok()?.try_recv().ok())
+    else {
+        return;
+    };
+    gait.rx = None;
+    gait.ui.busy = false;
+    match msg {
+        Msg::Picked(Some((model, trial, loads))) => gait.compute(model, trial, loads),
+        Msg::Picked(None) => gait.ui.status = "nothing opened".into(),
+        Msg::Done(v) => {
+            gait.ui.status = String::new();
+            gait.ui.frame = 0;
+            gait.ui.selected = v
+                .curves
+                .iter()
+                .position(|c| c.name == "knee_angle")
+                .unwrap_or(0);
+            gait.ui.view = Some(*v);
+            gait.settled = true;
+        }
+        Msg::Failed(e) => {
+            gait.ui.status = e;
+            gait.settled = true;
+        }
+    }
+}
+
+fn play(time: Res<Time>, mut gait: ResMut<Gait>) {
+    if !gait.ui.playing {
+        return;
+    }
+    let Some(v) = &gait.ui.view else { return };
+    let (Some(&first), Some(&last)) = (v.time.first(), v.time.last()) else {
+        return;
+    };
+    let span = (last - first).max(1e-6);
+    let clock = (gait.clock + time.delta_secs_f64()) % span;
+    let frame = v
+        .time
+        .partition_point(|&t| t - first <= clock)
+        .saturating_sub(1);
+    gait.clock = clock;
+    gait.ui.frame = frame;
+}
+
+fn draw(mut contexts: EguiContexts, mut gait: ResMut<Gait>) -> Result {
+    if !gait.open {
+        return Ok(());
+    }
+    let ctx = contexts.ctx_mut()?;
+    let mut open = gait.open;
+    let mut actions = Vec::new();
+    egui::Window::new("Gait analysis")
+        .open(&mut open)
+        .default_size([640.0, 700.0])
+        .default_pos([330.0, 40.0])
+        .vscroll(true)
+        .show(ctx, |ui| {
+            actions = twin_ui::gait_panel(ui, &mut gait.ui);
+        });
+    gait.open = open;
+    for a in actions {
+        match a {
+            GaitAction::Open => gait.pick(),
+        }
+    }
+    Ok(())
+}

@@ -6,8 +6,10 @@
 //! Padding: half the record length at each end, the signal reflected about
 //! its end point (`2·x₀ − x_k`), so the filter starts on a continuous,
 //! continuously sloped signal. Non-uniform samples are first resampled to
-//! the smallest time step (linear interpolation); a repeated time is
-//! dropped.
+//! the smallest remaining time step (linear interpolation); a repeated time,
+//! and a sample closer than half the median step to the previous one, are
+//! dropped (RRA's kinematics carry 72 sub-millisecond extra samples in a
+//! 1-kHz record).
 
 use crate::function::{Spline, SplineEnds};
 
@@ -94,11 +96,24 @@ impl Smoothed {
 /// fewer than four distinct times.
 #[must_use]
 pub fn smooth(time: &[f64], x: &[f64], cutoff_hz: Option<f64>) -> Option<Smoothed> {
-    // Drop repeated times.
+    // The typical step: the median of the positive steps.
+    let mut steps: Vec<f64> = time
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 0.0)
+        .collect();
+    if steps.len() < 3 {
+        return None;
+    }
+    steps.sort_by(f64::total_cmp);
+    let median = steps[steps.len() / 2];
+    // Drop repeated times and samples crowded in between the regular ones
+    // (closer than half a step to the last kept one): a spline through them
+    // turns their rounding into huge accelerations.
     let mut t: Vec<f64> = Vec::with_capacity(time.len());
     let mut v: Vec<f64> = Vec::with_capacity(time.len());
     for (&ti, &xi) in time.iter().zip(x) {
-        if t.last().is_some_and(|&l| ti <= l) {
+        if t.last().is_some_and(|&l| ti < l + 0.5 * median) {
             continue;
         }
         t.push(ti);

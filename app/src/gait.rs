@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, channel};
 
+use bevy::asset::RenderAssetUsages;
+use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+use twin_mesh::TriMesh;
 use twin_msk::dynamics::{IdOptions, inverse_dynamics};
 use twin_msk::gait::{CONTACT_THRESHOLD_N, events, side_of, stride_band};
 use twin_msk::ik::inverse_kinematics;
@@ -25,16 +28,36 @@ impl Plugin for GaitPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Gait>()
             .add_systems(Startup, start)
-            .add_systems(Update, (poll, play))
+            .add_systems(
+                Update,
+                (poll, play, sync_skeleton, animate_skeleton).chain(),
+            )
             .add_systems(EguiPrimaryContextPass, draw);
     }
 }
 
 enum Msg {
     Picked(Option<(PathBuf, PathBuf, Option<PathBuf>)>),
-    Done(Box<GaitView>),
+    Done(Box<(GaitView, Skeleton)>),
     Failed(String),
 }
+
+/// The model in 3D: every body's pose per frame and its bone meshes.
+#[derive(Default)]
+struct Skeleton {
+    /// Per frame, per body: position (m) and orientation in OpenSim ground.
+    poses: Vec<Vec<(Vec3, Quat)>>,
+    /// Per body: its meshes (body frame, m), when the model's geometry
+    /// files are found beside it.
+    meshes: Vec<Option<TriMesh>>,
+}
+
+/// Where the skeleton stands in the 3D scene (mm), away from the study.
+const STAGE: Vec3 = Vec3::new(5000.0, 0.0, 0.0);
+
+/// A body of the skeleton in the 3D view.
+#[derive(Component)]
+struct SkeletonPart(usize);
 
 /// The window's state and its worker.
 #[derive(Resource, Default)]
@@ -46,6 +69,20 @@ pub struct Gait {
     clock: f64,
     /// Finished what it was asked at start (for `--screenshot`).
     pub settled: bool,
+    skeleton: Skeleton,
+    scene: Scene,
+}
+
+/// What the 3D scene still has to do for the skeleton.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Scene {
+    #[default]
+    Done,
+    /// A new skeleton waits to be put in the scene.
+    Fresh,
+    /// The camera still has to turn to it (after the study has loaded,
+    /// which aims the camera at its own surface).
+    Aim,
 }
 
 impl Gait {
@@ -104,7 +141,38 @@ fn band(b: Option<(Vec<f64>, Vec<f64>, usize)>) -> Option<Band> {
 }
 
 /// Everything the panel shows, from the files.
-fn compute(model_path: &Path, trial: &Path, loads_path: Option<&Path>) -> Result<GaitView, String> {
+/// A body's meshes, from the model's geometry file names, looked up in
+/// `Geometry/` beside the model and up to two folders above (where OpenSim
+/// looks too); `None` when none is found.
+fn body_meshes(model_path: &Path, files: &[String]) -> Option<TriMesh> {
+    let dir = model_path.parent()?;
+    let places: Vec<PathBuf> = [Some(dir), dir.parent(), dir.parent().and_then(Path::parent)]
+        .into_iter()
+        .flatten()
+        .flat_map(|d| [d.join("Geometry"), d.to_path_buf()])
+        .collect();
+    let mut merged = TriMesh::default();
+    for f in files {
+        let Some(path) = places.iter().map(|p| p.join(f)).find(|p| p.is_file()) else {
+            continue;
+        };
+        let Ok(m) = twin_mesh::io::read_vtp(&path) else {
+            continue;
+        };
+        let base = merged.positions.len() as u32;
+        merged.positions.extend(m.positions);
+        merged
+            .triangles
+            .extend(m.triangles.iter().map(|t| t.map(|i| i + base)));
+    }
+    (!merged.triangles.is_empty()).then_some(merged)
+}
+
+fn compute(
+    model_path: &Path,
+    trial: &Path,
+    loads_path: Option<&Path>,
+) -> Result<(GaitView, Skeleton), String> {
     let model = Model::read(model_path).map_err(|e| e.to_string())?;
     let mut notes = model.warnings.clone();
     let ext = trial
@@ -233,10 +301,31 @@ fn compute(model_path: &Path, trial: &Path, loads_path: Option<&Path>) -> Result
         .collect();
     let mut origins = Vec::with_capacity(coords.rows());
     let mut frames_loads = Vec::with_capacity(coords.rows());
+    let mut skeleton = Skeleton {
+        poses: Vec::with_capacity(coords.rows()),
+        meshes: model
+            .bodies
+            .iter()
+            .map(|b| body_meshes(model_path, &b.geometry))
+            .collect(),
+    };
     for row in 0..coords.rows() {
         let (q, _) = model.coordinates_from_table(&coords, row);
         let poses = model.body_poses(&q);
         origins.push(poses.iter().map(|p| p.translation.vector.into()).collect());
+        skeleton.poses.push(
+            poses
+                .iter()
+                .map(|p| {
+                    let t = p.translation.vector;
+                    let r = p.rotation;
+                    (
+                        Vec3::new(t.x as f32, t.y as f32, t.z as f32),
+                        Quat::from_xyzw(r.i as f32, r.j as f32, r.k as f32, r.w as f32),
+                    )
+                })
+                .collect(),
+        );
         frames_loads.push(
             loads
                 .as_ref()
@@ -256,7 +345,12 @@ fn compute(model_path: &Path, trial: &Path, loads_path: Option<&Path>) -> Result
         p.file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
     };
-    Ok(GaitView {
+    let found = skeleton.meshes.iter().filter(|m| m.is_some()).count();
+    notes.push(format!(
+        "3D view: bone meshes found for {found} of {} bodies (the others are drawn as spheres)",
+        model.bodies.len() - 1
+    ));
+    let view = GaitView {
         title: format!(
             "{} · {}{} · {} frames",
             name(model_path),
@@ -270,7 +364,8 @@ fn compute(model_path: &Path, trial: &Path, loads_path: Option<&Path>) -> Result
         loads: frames_loads,
         curves,
         notes,
-    })
+    };
+    Ok((view, skeleton))
 }
 
 fn start(args: Res<Args>, mut gait: ResMut<Gait>) {
@@ -294,7 +389,8 @@ fn poll(mut gait: ResMut<Gait>) {
     match msg {
         Msg::Picked(Some((model, trial, loads))) => gait.compute(model, trial, loads),
         Msg::Picked(None) => gait.ui.status = "nothing opened".into(),
-        Msg::Done(v) => {
+        Msg::Done(done) => {
+            let (v, skeleton) = *done;
             gait.ui.status = String::new();
             gait.ui.frame = 0;
             gait.ui.selected = v
@@ -302,7 +398,9 @@ fn poll(mut gait: ResMut<Gait>) {
                 .iter()
                 .position(|c| c.name == "knee_angle")
                 .unwrap_or(0);
-            gait.ui.view = Some(*v);
+            gait.ui.view = Some(v);
+            gait.skeleton = skeleton;
+            gait.scene = Scene::Fresh;
             gait.settled = true;
         }
         Msg::Failed(e) => {
@@ -330,6 +428,130 @@ fn play(time: Res<Time>, mut gait: ResMut<Gait>) {
     gait.ui.frame = frame;
 }
 
+fn bone_mesh(mesh: &TriMesh) -> Mesh {
+    // Metres in the body frame → millimetres (the scene's unit).
+    let positions: Vec<[f32; 3]> = mesh
+        .positions
+        .iter()
+        .map(|p| p.map(|v| v * 1000.0))
+        .collect();
+    let normals: Vec<[f32; 3]> = mesh.vertex_normals();
+    let indices: Vec<u32> = mesh.triangles.iter().flatten().copied().collect();
+    Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::default(),
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
+    .with_inserted_indices(Indices::U32(indices))
+}
+
+/// Puts a new skeleton in the scene (bone meshes, or spheres) and points
+/// the camera at it.
+fn sync_skeleton(
+    mut commands: Commands,
+    mut gait: ResMut<Gait>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    old: Query<Entity, With<SkeletonPart>>,
+    mut camera: Query<(&mut crate::viewport::OrbitCamera, &mut Transform)>,
+    ws: Res<crate::study::Workspace>,
+) {
+    let study_quiet = ws.settled && ws.new_surface.is_none() && ws.job.is_none();
+    if gait.scene == Scene::Aim
+        && study_quiet
+        && let (Some(frame), Ok((mut orbit, mut transform))) =
+            (gait.skeleton.poses.first(), camera.single_mut())
+    {
+        let pelvis = frame.get(1).map_or(Vec3::ZERO, |p| p.0);
+        orbit.target = STAGE + pelvis * 1000.0 - Vec3::Y * 100.0;
+        orbit.distance = 3200.0;
+        orbit.yaw = 0.9;
+        orbit.pitch = -0.15;
+        *transform = orbit.transform();
+        gait.scene = Scene::Done;
+    }
+    if gait.scene != Scene::Fresh {
+        return;
+    }
+    gait.scene = Scene::Aim;
+    for e in &old {
+        commands.entity(e).despawn();
+    }
+    let bone = materials.add(StandardMaterial {
+        base_color: Color::srgb(0.9, 0.86, 0.76),
+        perceptual_roughness: 0.6,
+        ..default()
+    });
+    let joint = meshes.add(Sphere::new(22.0));
+    for (b, m) in gait.skeleton.meshes.iter().enumerate().skip(1) {
+        let mesh = m
+            .as_ref()
+            .map_or_else(|| joint.clone(), |m| meshes.add(bone_mesh(m)));
+        commands.spawn((
+            SkeletonPart(b),
+            Mesh3d(mesh),
+            MeshMaterial3d(bone.clone()),
+            Transform::IDENTITY,
+        ));
+    }
+}
+
+/// Moves the skeleton to the current frame; draws the bones between joint
+/// centres and the ground reaction forces.
+fn animate_skeleton(
+    gait: Res<Gait>,
+    mut parts: Query<(&SkeletonPart, &mut Transform)>,
+    mut gizmos: Gizmos,
+) {
+    let Some(frame) = gait.skeleton.poses.get(gait.ui.frame) else {
+        return;
+    };
+    let world = |p: Vec3| STAGE + p * 1000.0;
+    for (part, mut t) in &mut parts {
+        if let Some((p, q)) = frame.get(part.0) {
+            t.translation = world(*p);
+            t.rotation = *q;
+        }
+    }
+    let Some(v) = &gait.ui.view else { return };
+    for &(a, b) in &v.bones {
+        if let (Some(pa), Some(pb)) = (frame.get(a), frame.get(b)) {
+            gizmos.line(world(pa.0), world(pb.0), Color::srgb(0.95, 0.8, 0.3));
+        }
+    }
+    if let Some(loads) = v.loads.get(gait.ui.frame) {
+        for (point, force) in loads {
+            if force[1].abs() < 1.0 {
+                continue;
+            }
+            let p = Vec3::new(point[0] as f32, point[1] as f32, point[2] as f32);
+            let f = Vec3::new(force[0] as f32, force[1] as f32, force[2] as f32);
+            // 1 m of arrow per 1 000 N.
+            gizmos.arrow(world(p), world(p + f / 1000.0), Color::srgb(0.4, 0.9, 0.4));
+        }
+    }
+    // The floor.
+    let c = world(
+        frame
+            .get(1)
+            .map_or(Vec3::ZERO, |p| Vec3::new(p.0.x, 0.0, p.0.z)),
+    );
+    for k in -5..=5 {
+        let d = k as f32 * 200.0;
+        gizmos.line(
+            c + Vec3::new(d, 0.0, -1000.0),
+            c + Vec3::new(d, 0.0, 1000.0),
+            Color::srgb(0.3, 0.3, 0.32),
+        );
+        gizmos.line(
+            c + Vec3::new(-1000.0, 0.0, d),
+            c + Vec3::new(1000.0, 0.0, d),
+            Color::srgb(0.3, 0.3, 0.32),
+        );
+    }
+}
+
 fn draw(mut contexts: EguiContexts, mut gait: ResMut<Gait>) -> Result {
     if !gait.open {
         return Ok(());
@@ -339,8 +561,12 @@ fn draw(mut contexts: EguiContexts, mut gait: ResMut<Gait>) -> Result {
     let mut actions = Vec::new();
     egui::Window::new("Gait analysis")
         .open(&mut open)
-        .default_size([640.0, 700.0])
-        .default_pos([330.0, 40.0])
+        .default_size([520.0, 740.0])
+        .max_width(530.0)
+        .default_pos([745.0, 30.0])
+        // Not pushed left while its first frame measures wide content: the
+        // 3D view stays visible beside it.
+        .constrain(false)
         .vscroll(true)
         .show(ctx, |ui| {
             actions = twin_ui::gait_panel(ui, &mut gait.ui);

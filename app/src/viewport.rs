@@ -54,7 +54,7 @@ pub struct OrbitCamera {
 }
 
 impl OrbitCamera {
-    fn transform(&self) -> Transform {
+    pub fn transform(&self) -> Transform {
         let rot = Quat::from_euler(EulerRot::YXZ, self.yaw, self.pitch, 0.0);
         let eye = self.target + rot * Vec3::new(0.0, 0.0, self.distance);
         Transform::from_translation(eye).looking_at(self.target, Vec3::Y)

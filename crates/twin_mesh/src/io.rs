@@ -211,6 +211,99 @@ fn write_ply(
     Ok(())
 }
 
+/// The `DataArray` of `section` (named `name` when given).
+fn vtp_array<'a, 'i>(
+    section: roxmltree::Node<'a, 'i>,
+    name: Option<&str>,
+) -> Option<roxmltree::Node<'a, 'i>> {
+    section.children().find(|c| {
+        c.has_tag_name("DataArray") && name.is_none_or(|n| c.attribute("Name") == Some(n))
+    })
+}
+
+/// Reads a VTK XML PolyData file (`.vtp`, as OpenSim ships bone meshes)
+/// with ASCII data arrays: every piece's points and polygons (split into
+/// triangle fans). Binary or compressed arrays are refused by name.
+pub fn read_vtp(path: &Path) -> Result<TriMesh, MeshIoError> {
+    let text = std::fs::read_to_string(path).map_err(|e| file_err(path, e))?;
+    let doc = roxmltree::Document::parse(&text)
+        .map_err(|e| file_err(path, format!("not valid XML: {e}")))?;
+    let mut mesh = TriMesh::default();
+    let numbers = |array: roxmltree::Node<'_, '_>| -> Result<Vec<f64>, MeshIoError> {
+        if array.attribute("format") != Some("ascii") {
+            return Err(file_err(
+                path,
+                format!(
+                    "data array `{}` is `{}`; only ascii VTP arrays are read",
+                    array.attribute("Name").unwrap_or(""),
+                    array.attribute("format").unwrap_or("?")
+                ),
+            ));
+        }
+        array
+            .text()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(|t| {
+                t.parse::<f64>()
+                    .map_err(|_| file_err(path, format!("`{t}` is not a number")))
+            })
+            .collect()
+    };
+    for piece in doc.descendants().filter(|n| n.has_tag_name("Piece")) {
+        let base = mesh.positions.len() as u32;
+        let Some(points) = piece
+            .children()
+            .find(|c| c.has_tag_name("Points"))
+            .and_then(|p| vtp_array(p, None))
+        else {
+            return Err(file_err(path, "a piece without <Points>"));
+        };
+        let xyz = numbers(points)?;
+        if xyz.len() % 3 != 0 {
+            return Err(file_err(path, "the point coordinates are not triples"));
+        }
+        mesh.positions.extend(
+            xyz.chunks_exact(3)
+                .map(|c| [c[0] as f32, c[1] as f32, c[2] as f32]),
+        );
+        let count = (xyz.len() / 3) as u32;
+        let Some(polys) = piece.children().find(|c| c.has_tag_name("Polys")) else {
+            continue;
+        };
+        let (Some(conn), Some(offs)) = (
+            vtp_array(polys, Some("connectivity")),
+            vtp_array(polys, Some("offsets")),
+        ) else {
+            return Err(file_err(path, "<Polys> without connectivity and offsets"));
+        };
+        let (conn, offs) = (numbers(conn)?, numbers(offs)?);
+        let mut start = 0usize;
+        for &end in &offs {
+            let end = end as usize;
+            if end < start || end > conn.len() {
+                return Err(file_err(path, "polygon offsets out of order"));
+            }
+            let poly = &conn[start..end];
+            for k in 1..poly.len().saturating_sub(1) {
+                let t = [poly[0], poly[k], poly[k + 1]].map(|i| i as u32);
+                if t.iter().any(|&i| i >= count) {
+                    return Err(file_err(
+                        path,
+                        "a polygon refers to a point the piece does not have",
+                    ));
+                }
+                mesh.triangles.push(t.map(|i| i + base));
+            }
+            start = end;
+        }
+    }
+    if mesh.triangles.is_empty() {
+        return Err(file_err(path, "no polygons"));
+    }
+    Ok(mesh)
+}
+
 /// Reads a mesh (STL binary or ASCII, OBJ, PLY) as stored in the file
 /// (coordinates are not converted). Polygons are split into triangle fans;
 /// STL's separate vertices are merged by position.
@@ -381,5 +474,32 @@ mod tests {
         let obj = dir.path().join("bad.obj");
         std::fs::write(&obj, "v 0 0 0\nf 1 2 3\n").unwrap();
         assert!(read_mesh(&obj).is_err());
+    }
+
+    #[test]
+    fn opensim_bone_meshes_read_from_vtp() {
+        let Some(dir) = twin_core::testdata::require("msk/Geometry") else {
+            return;
+        };
+        // femur_r.vtp: 456 points, 908 triangles (the file's counts).
+        let m = read_vtp(&dir.join("femur_r.vtp")).unwrap();
+        assert_eq!((m.positions.len(), m.triangles.len()), (456, 908));
+        // A femur: about 0.4 m long along y, in metres.
+        let (lo, hi) = m.bounds().unwrap();
+        assert!((0.3..0.5).contains(&(hi[1] - lo[1])), "{lo:?} {hi:?}");
+        let s = m.stats();
+        assert!(s.watertight(), "{s:?}");
+        // Every mesh of the folder reads.
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "vtp") {
+                read_vtp(&path).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+        let bad = std::env::temp_dir().join(format!("twin_vtp_{}.vtp", std::process::id()));
+        std::fs::write(&bad, "<VTKFile><PolyData><Piece><Points><DataArray format=\"binary\" Name=\"p\">AAAA</DataArray></Points></Piece></PolyData></VTKFile>").unwrap();
+        let e = read_vtp(&bad).unwrap_err().to_string();
+        assert!(e.contains("only ascii") && e.contains("twin_vtp_"), "{e}");
+        std::fs::remove_file(&bad).unwrap();
     }
 }

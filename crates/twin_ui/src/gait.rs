@@ -190,7 +190,7 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
         ui.label("Load an OpenSim model (.osim) with a motion (.mot from IK) or markers (.trc/.c3d), and optionally the ExternalLoads (.xml) for joint moments.");
         return actions;
     };
-    ui.strong(&v.title);
+    ui.add(egui::Label::new(egui::RichText::new(&v.title).strong()).wrap());
     let frames = v.time.len();
     ui.horizontal(|ui| {
         let label = if state.playing { "Pause" } else { "Play" };
@@ -256,7 +256,7 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
         ui.small("Bands: this trial's strides, mean ± 1 SD (not a normative reference).");
     }
     for n in &v.notes {
-        ui.small(n);
+        ui.add(egui::Label::new(egui::RichText::new(n).small()).wrap());
     }
     actions
 }

@@ -50,6 +50,9 @@ struct Skeleton {
     /// Per body: its meshes (body frame, m), when the model's geometry
     /// files are found beside it.
     meshes: Vec<Option<TriMesh>>,
+    /// Per body: where its children's joints sit in it (body frame, m),
+    /// for the capsules drawn when a body has no mesh.
+    child_joints: Vec<Vec<Vec3>>,
 }
 
 /// Where the skeleton stands in the 3D scene (mm), away from the study.
@@ -301,6 +304,11 @@ fn compute(
         .collect();
     let mut origins = Vec::with_capacity(coords.rows());
     let mut frames_loads = Vec::with_capacity(coords.rows());
+    let mut child_joints = vec![Vec::new(); model.bodies.len()];
+    for j in &model.joints {
+        let t = j.in_parent.translation.vector;
+        child_joints[j.parent].push(Vec3::new(t.x as f32, t.y as f32, t.z as f32));
+    }
     let mut skeleton = Skeleton {
         poses: Vec::with_capacity(coords.rows()),
         meshes: model
@@ -308,6 +316,7 @@ fn compute(
             .iter()
             .map(|b| body_meshes(model_path, &b.geometry))
             .collect(),
+        child_joints,
     };
     for row in 0..coords.rows() {
         let (q, _) = model.coordinates_from_table(&coords, row);
@@ -347,7 +356,7 @@ fn compute(
     };
     let found = skeleton.meshes.iter().filter(|m| m.is_some()).count();
     notes.push(format!(
-        "3D view: bone meshes found for {found} of {} bodies (the others are drawn as spheres)",
+        "3D view: bone meshes found for {found} of {} bodies (the others as a sphere and capsules to their children's joints)",
         model.bodies.len() - 1
     ));
     let view = GaitView {
@@ -485,15 +494,31 @@ fn sync_skeleton(
     });
     let joint = meshes.add(Sphere::new(22.0));
     for (b, m) in gait.skeleton.meshes.iter().enumerate().skip(1) {
-        let mesh = m
-            .as_ref()
-            .map_or_else(|| joint.clone(), |m| meshes.add(bone_mesh(m)));
-        commands.spawn((
-            SkeletonPart(b),
-            Mesh3d(mesh),
-            MeshMaterial3d(bone.clone()),
-            Transform::IDENTITY,
-        ));
+        let mut parts = Vec::new();
+        if let Some(m) = m {
+            parts.push(meshes.add(bone_mesh(m)));
+        } else {
+            // No mesh: a sphere at the joint and a capsule to each child's
+            // joint (body frame, mm).
+            parts.push(joint.clone());
+            for &c in &gait.skeleton.child_joints[b] {
+                let d = c * 1000.0;
+                let length = (d.length() - 44.0).max(1.0);
+                let capsule = Mesh::from(Capsule3d::new(16.0, length)).transformed_by(
+                    Transform::from_translation(d / 2.0)
+                        .with_rotation(Quat::from_rotation_arc(Vec3::Y, d.normalize_or(Vec3::Y))),
+                );
+                parts.push(meshes.add(capsule));
+            }
+        }
+        for mesh in parts {
+            commands.spawn((
+                SkeletonPart(b),
+                Mesh3d(mesh),
+                MeshMaterial3d(bone.clone()),
+                Transform::IDENTITY,
+            ));
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Scaling a generic model to a subject, as OpenSim's Scale tool does with
 //! measurements: each measurement compares distances between marker pairs
-//! on the subject (averaged over a static trial) with the same pairs on the
-//! model in its default pose, and scales the bodies it lists by the mean
+//! on the subject (each distance averaged over the frames of a static trial)
+//! with the same pairs on the model in its default pose, and scales the bodies it lists by the mean
 //! ratio along the listed axes. The total mass is then set with the mass
 //! distribution kept.
 //!
@@ -115,7 +115,7 @@ pub struct Measured {
 }
 
 /// Scale factors per body (index) from `measurements`, the subject's
-/// marker positions averaged over the frames of `static_trial` in
+/// marker-pair distances averaged over the frames of `static_trial` in
 /// `time_range`, and the model's markers in its default pose.
 pub fn measure(
     model: &Model,
@@ -130,21 +130,31 @@ pub fn measure(
     if frames.is_empty() {
         return Err(MskError::format("no static-trial frame in the time range"));
     }
-    let subject = |name: &str| -> Result<Vector3<f64>, MskError> {
-        let m = static_trial.index_of(name).ok_or_else(|| {
-            MskError::format(format!("marker `{name}` is not in the static trial"))
-        })?;
-        let present: Vec<Vector3<f64>> = frames
+    let index = |name: &str| {
+        static_trial
+            .index_of(name)
+            .ok_or_else(|| MskError::format(format!("marker `{name}` is not in the static trial")))
+    };
+    // The pair's distance averaged over the static frames that hold both
+    // markers (OpenSim's Scale tool averages the distances, not the
+    // positions: the two differ when the subject moves).
+    let subject_distance = |a: &str, b: &str| -> Result<f64, MskError> {
+        let (ia, ib) = (index(a)?, index(b)?);
+        let d: Vec<f64> = frames
             .iter()
-            .filter(|&&f| static_trial.present(f, m))
-            .map(|&f| Vector3::from(static_trial.positions[f][m]))
+            .filter(|&&f| static_trial.present(f, ia) && static_trial.present(f, ib))
+            .map(|&f| {
+                (Vector3::from(static_trial.positions[f][ia])
+                    - Vector3::from(static_trial.positions[f][ib]))
+                .norm()
+            })
             .collect();
-        if present.is_empty() {
+        if d.is_empty() {
             return Err(MskError::format(format!(
-                "marker `{name}` is missing in every static frame"
+                "markers `{a}` and `{b}` are never both present in the static frames"
             )));
         }
-        Ok(present.iter().sum::<Vector3<f64>>() / present.len() as f64)
+        Ok(d.iter().sum::<f64>() / d.len() as f64)
     };
     let poses = model.body_poses(&model.default_coordinates());
     let at = model.marker_positions(&poses);
@@ -161,7 +171,7 @@ pub fn measure(
     for m in measurements {
         let mut distances = Vec::new();
         for [a, b] in &m.pairs {
-            let d_subject = (subject(a)? - subject(b)?).norm();
+            let d_subject = subject_distance(a, b)?;
             let d_model = (on_model(a)? - on_model(b)?).norm();
             if d_model < 1e-9 {
                 return Err(MskError::format(format!(

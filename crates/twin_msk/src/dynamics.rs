@@ -261,6 +261,46 @@ mod tests {
     }
 
     #[test]
+    fn loads_that_miss_part_of_the_motion_are_reported() {
+        let Some(dir) = twin_core::testdata::require("msk/gait2354_subject01") else {
+            return;
+        };
+        let model = Model::read(&dir.join("subject01.osim")).unwrap();
+        let motion = Table::read(&dir.join("subject01_walk1_ik.mot")).unwrap();
+        // GRF rows only up to 1.0 s, motion to 4.0 s.
+        let mut grf = Table::read(&dir.join("subject01_walk1_grf.mot")).unwrap();
+        let keep = grf.time.iter().filter(|t| **t <= 1.0).count();
+        grf.time.truncate(keep);
+        for c in &mut grf.columns {
+            c.truncate(keep);
+        }
+        let loads =
+            ExternalLoads::read(&dir.join("subject01_walk1_grf.xml"), &model, Some(grf)).unwrap();
+        let (id, warnings) =
+            inverse_dynamics(&model, &motion, Some(&loads), IdOptions::default()).unwrap();
+        assert_eq!(id.rows(), 211);
+        assert!(
+            warnings.iter().any(|w| w.contains("external loads cover")),
+            "{warnings:?}"
+        );
+        // A motion with no column of the model, and a time range outside it.
+        let empty = Table::new("x", vec!["nothing".into()], false);
+        let e = inverse_dynamics(&model, &empty, None, IdOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("no column"), "{e}");
+        let e = inverse_dynamics(
+            &model,
+            &motion,
+            None,
+            IdOptions {
+                cutoff_hz: Some(6.0),
+                time_range: Some([10.0, 11.0]),
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("time range"), "{e}");
+    }
+
+    #[test]
     fn gait2354_walk_matches_opensims_inverse_dynamics() {
         let Some(dir) = twin_core::testdata::require("msk/gait2354_subject01") else {
             return;

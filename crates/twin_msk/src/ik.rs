@@ -452,6 +452,34 @@ mod tests {
     }
 
     #[test]
+    fn gaps_drop_markers_and_too_few_markers_are_an_error() {
+        let Some(dir) = twin_core::testdata::require("msk/gait2354_subject01/ik_check") else {
+            return;
+        };
+        let model = Model::read(&dir.join("subject01_simbody.osim")).unwrap();
+        let mut markers =
+            Markers::read_trc(&dir.join("subject01_synthetic_marker_data.trc")).unwrap();
+        // A gap of ten frames in two markers: those frames fit the rest.
+        for f in 10..20 {
+            markers.positions[f][0] = [f64::NAN; 3];
+            markers.positions[f][5] = [f64::NAN; 3];
+        }
+        let ik = inverse_kinematics(&model, &markers, None, None).unwrap();
+        assert_eq!(ik.coordinates.rows(), 73);
+        assert!(ik.rms_error.iter().all(|&e| e < 1e-3), "{:?}", ik.rms_error);
+        // Two markers shared with the model: refused.
+        let few = Markers {
+            names: vec![markers.names[0].clone(), markers.names[1].clone()],
+            positions: markers.positions.iter().map(|f| f[..2].to_vec()).collect(),
+            ..markers.clone()
+        };
+        let e = inverse_kinematics(&model, &few, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at least 3"), "{e}");
+    }
+
+    #[test]
     fn measured_walk_markers_are_fitted_at_least_as_well_as_the_reference_pose() {
         // The real walk1 markers (mm, 41 markers) and the IK result the ID
         // reference was computed from (subject01_walk1_ik.mot). Its marker

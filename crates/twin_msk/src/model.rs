@@ -1352,4 +1352,60 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn unsupported_or_broken_models_are_refused_by_name() {
+        let model = |joint: &str| {
+            format!(
+                r#"<OpenSimDocument Version="30000"><Model name="m"><BodySet><objects>
+                <Body name="ground"><mass>0</mass></Body>
+                <Body name="a"><mass>1</mass><Joint>{joint}</Joint></Body>
+                </objects></BodySet></Model></OpenSimDocument>"#
+            )
+        };
+        let e = Model::parse(&model(
+            r#"<BallJoint name="ball"><parent_body>ground</parent_body></BallJoint>"#,
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("BallJoint") && e.contains("`ball`") && e.contains("line 3"),
+            "{e}"
+        );
+        let e = Model::parse(&model(
+            r#"<PinJoint name="pin"><parent_body>nowhere</parent_body></PinJoint>"#,
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`nowhere`"), "{e}");
+        let e = Model::parse(&model(
+            r#"<PinJoint name="pin"><parent_body>ground</parent_body><location_in_parent>0 1</location_in_parent></PinJoint>"#,
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("location_in_parent") && e.contains("2 numbers"),
+            "{e}"
+        );
+        assert!(
+            Model::parse("<not xml")
+                .unwrap_err()
+                .to_string()
+                .contains("XML")
+        );
+        // A body without a joint to the rest.
+        let e = Model::parse(
+            r#"<OpenSimDocument><Model name="m"><BodySet><objects><Body name="ground"/><Body name="loose"><mass>1</mass></Body></objects></BodySet></Model></OpenSimDocument>"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`loose`"), "{e}");
+        // A negative mass.
+        let e = Model::parse(
+            r#"<OpenSimDocument><Model name="m"><BodySet><objects><Body name="ground"/><Body name="b"><mass>-2</mass></Body></objects></BodySet></Model></OpenSimDocument>"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("mass -2"), "{e}");
+    }
 }

@@ -214,6 +214,28 @@ mod tests {
         let left = ev.iter().find(|e| e.name == "left").unwrap();
         assert!(close(&left.heel_strikes, &[1.2467, 2.4600]), "{left:?}");
         assert!(close(&left.toe_offs, &[0.7883, 2.0183]), "{left:?}");
+        // Vertical GRF peaks over each foot's first full stance, in body
+        // weights (72.6 kg): 1.080 right and 1.139 left (MANIFEST §3.1),
+        // inside walking's 1.0–1.3.
+        let weight = model.mass() * model.gravity.norm();
+        for (f, e, expect) in [(0, right, 1.080), (1, left, 1.139)] {
+            let on = e.heel_strikes[0];
+            let off = *e.toe_offs.iter().find(|&&t| t > on).unwrap();
+            let force = &loads.data.columns[loads.forces[f].force[1]];
+            let peak = loads
+                .data
+                .time
+                .iter()
+                .zip(force)
+                .filter(|(t, _)| (on..=off).contains(*t))
+                .fold(0.0f64, |a, (_, &v)| a.max(v))
+                / weight;
+            assert!(
+                (peak - expect).abs() < 2e-3 && (1.0..=1.3).contains(&peak),
+                "{}: {peak}",
+                e.name
+            );
+        }
         // Right stance 0.792 s, 64.1 % of the 1.235-s stride.
         let (stance, share) = right.stance()[0];
         assert!(

@@ -10,10 +10,11 @@ use bevy::asset::RenderAssetUsages;
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+use twin_core::Progress;
 use twin_mesh::TriMesh;
-use twin_msk::dynamics::{IdOptions, inverse_dynamics};
+use twin_msk::dynamics::{IdOptions, inverse_dynamics_with};
 use twin_msk::gait::{CONTACT_THRESHOLD_N, events, side_of, stride_band};
-use twin_msk::ik::inverse_kinematics;
+use twin_msk::ik::inverse_kinematics_with;
 use twin_msk::loads::ExternalLoads;
 use twin_msk::model::Motion;
 use twin_msk::{C3dTrial, Markers, Model, Table};
@@ -68,6 +69,7 @@ pub struct Gait {
     pub open: bool,
     pub ui: GaitState,
     rx: Option<Mutex<Receiver<Msg>>>,
+    progress: Option<Progress>,
     /// Seconds into the trial while playing.
     clock: f64,
     /// Finished what it was asked at start (for `--screenshot`).
@@ -108,10 +110,17 @@ impl Gait {
 
     fn compute(&mut self, model: PathBuf, trial: PathBuf, loads: Option<PathBuf>) {
         self.ui.status = format!("computing {}…", trial.display());
-        self.spawn(move || match compute(&model, &trial, loads.as_deref()) {
-            Ok(v) => Msg::Done(Box::new(v)),
-            Err(e) => Msg::Failed(e),
-        });
+        if let Some(p) = self.progress.take() {
+            p.cancel();
+        }
+        let progress = Progress::new();
+        self.progress = Some(progress.clone());
+        self.spawn(
+            move || match compute(&model, &trial, loads.as_deref(), &progress) {
+                Ok(v) => Msg::Done(Box::new(v)),
+                Err(e) => Msg::Failed(e),
+            },
+        );
     }
 
     fn pick(&mut self) {
@@ -175,6 +184,7 @@ fn compute(
     model_path: &Path,
     trial: &Path,
     loads_path: Option<&Path>,
+    progress: &Progress,
 ) -> Result<(GaitView, Skeleton), String> {
     let model = Model::read(model_path).map_err(|e| e.to_string())?;
     let mut notes = model.warnings.clone();
@@ -193,7 +203,8 @@ fn compute(
             } else {
                 Markers::read_trc(trial).map_err(|e| e.to_string())?
             };
-            let ik = inverse_kinematics(&model, &markers, None, None).map_err(|e| e.to_string())?;
+            let ik = inverse_kinematics_with(&model, &markers, None, None, progress)
+                .map_err(|e| e.to_string())?;
             notes.extend(ik.warnings);
             notes.push(format!(
                 "IK: marker RMS error up to {:.1} mm",
@@ -214,8 +225,9 @@ fn compute(
         .map_err(|e| e.to_string())?;
     let id = match &loads {
         Some(l) => {
-            let (id, w) = inverse_dynamics(&model, &coords, Some(l), IdOptions::default())
-                .map_err(|e| e.to_string())?;
+            let (id, w) =
+                inverse_dynamics_with(&model, &coords, Some(l), IdOptions::default(), progress)
+                    .map_err(|e| e.to_string())?;
             notes.extend(w);
             Some(id)
         }
@@ -386,6 +398,12 @@ fn start(args: Res<Args>, mut gait: ResMut<Gait>) {
 }
 
 fn poll(mut gait: ResMut<Gait>) {
+    if let Some(p) = &gait.progress {
+        let shown = Some((p.stage(), p.fraction()));
+        if gait.ui.progress != shown {
+            gait.ui.progress = shown;
+        }
+    }
     let Some(msg) = gait
         .rx
         .as_ref()
@@ -395,6 +413,8 @@ fn poll(mut gait: ResMut<Gait>) {
     };
     gait.rx = None;
     gait.ui.busy = false;
+    gait.progress = None;
+    gait.ui.progress = None;
     match msg {
         Msg::Picked(Some((model, trial, loads))) => gait.compute(model, trial, loads),
         Msg::Picked(None) => gait.ui.status = "nothing opened".into(),
@@ -600,6 +620,11 @@ fn draw(mut contexts: EguiContexts, mut gait: ResMut<Gait>) -> Result {
     for a in actions {
         match a {
             GaitAction::Open => gait.pick(),
+            GaitAction::Cancel => {
+                if let Some(p) = &gait.progress {
+                    p.cancel();
+                }
+            }
         }
     }
     Ok(())

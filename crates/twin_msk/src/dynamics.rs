@@ -144,6 +144,24 @@ pub fn inverse_dynamics(
     loads: Option<&ExternalLoads>,
     options: IdOptions,
 ) -> Result<(Table, Vec<String>), MskError> {
+    inverse_dynamics_with(
+        model,
+        coordinates,
+        loads,
+        options,
+        &twin_core::Progress::new(),
+    )
+}
+
+/// [`inverse_dynamics`] reporting a frame at a time to `progress` and
+/// stopping when it is cancelled.
+pub fn inverse_dynamics_with(
+    model: &Model,
+    coordinates: &Table,
+    loads: Option<&ExternalLoads>,
+    options: IdOptions,
+    progress: &twin_core::Progress,
+) -> Result<(Table, Vec<String>), MskError> {
     let mut warnings = Vec::new();
     let nq = model.coordinates.len();
     let mut smoothed = Vec::with_capacity(nq);
@@ -207,7 +225,10 @@ pub fn inverse_dynamics(
     let labels = (0..nq).map(|k| force_label(model, k)).collect();
     let mut out = Table::new("Inverse Dynamics", labels, false);
     let defaults = model.default_coordinates();
+    progress.begin("Inverse dynamics", times.len() as u64);
     for &t in &times {
+        progress.check_cancelled()?;
+        progress.advance(1);
         let mut q = defaults.clone();
         let mut qd = vec![0.0; nq];
         let mut qdd = vec![0.0; nq];

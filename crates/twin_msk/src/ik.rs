@@ -75,6 +75,24 @@ pub fn inverse_kinematics(
     weights: Option<&BTreeMap<String, f64>>,
     time_range: Option<[f64; 2]>,
 ) -> Result<IkResult, MskError> {
+    inverse_kinematics_with(
+        model,
+        markers,
+        weights,
+        time_range,
+        &twin_core::Progress::new(),
+    )
+}
+
+/// [`inverse_kinematics`] reporting a frame at a time to `progress` and
+/// stopping when it is cancelled.
+pub fn inverse_kinematics_with(
+    model: &Model,
+    markers: &Markers,
+    weights: Option<&BTreeMap<String, f64>>,
+    time_range: Option<[f64; 2]>,
+    progress: &twin_core::Progress,
+) -> Result<IkResult, MskError> {
     let mut warnings = Vec::new();
     // Pairs (model marker, trial marker, weight).
     let mut pairs = Vec::new();
@@ -138,7 +156,10 @@ pub fn inverse_kinematics(
         .collect();
     let mut previous: Option<Vec<f64>> = None;
     let subtrees = model.joint_subtrees();
+    progress.begin("Inverse kinematics", markers.frames() as u64);
     for f in 0..markers.frames() {
+        progress.check_cancelled()?;
+        progress.advance(1);
         let t = markers.time[f];
         if t < lo - 1e-9 || t > hi + 1e-9 {
             continue;
@@ -473,6 +494,11 @@ mod tests {
             positions: markers.positions.iter().map(|f| f[..2].to_vec()).collect(),
             ..markers.clone()
         };
+        // A cancelled run stops with that reason.
+        let progress = twin_core::Progress::new();
+        progress.cancel();
+        let e = inverse_kinematics_with(&model, &markers, None, None, &progress).unwrap_err();
+        assert!(matches!(e, MskError::Cancelled(_)), "{e}");
         let e = inverse_kinematics(&model, &few, None, None)
             .unwrap_err()
             .to_string();

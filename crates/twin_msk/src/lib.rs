@@ -37,6 +37,8 @@ pub enum MskError {
         file: Option<PathBuf>,
         message: String,
     },
+    #[error("{0}")]
+    Cancelled(#[from] twin_core::Cancelled),
 }
 
 impl MskError {

@@ -57,6 +57,8 @@ pub struct GaitState {
     pub playing: bool,
     pub selected: usize,
     pub busy: bool,
+    /// The running job's stage and fraction done.
+    pub progress: Option<(String, f32)>,
     pub status: String,
 }
 
@@ -65,6 +67,8 @@ pub struct GaitState {
 pub enum GaitAction {
     /// Pick a model and a trial from files.
     Open,
+    /// Stop the running computation.
+    Cancel,
 }
 
 /// The ±1 SD band as one quadrilateral per step (egui_plot fills a polygon
@@ -183,6 +187,16 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
         }
         if state.busy {
             ui.spinner();
+            if let Some((stage, fraction)) = &state.progress {
+                ui.add(
+                    egui::ProgressBar::new(*fraction)
+                        .desired_width(140.0)
+                        .text(stage.as_str()),
+                );
+            }
+            if ui.button("Cancel").clicked() {
+                actions.push(GaitAction::Cancel);
+            }
         }
         ui.label(&state.status);
     });
@@ -285,6 +299,13 @@ mod tests {
         let mut state = GaitState::default();
         let (actions, shapes) = run(&mut state);
         assert!(actions.is_empty() && shapes > 0);
+        // While busy: the progress bar and a Cancel button draw.
+        state.busy = true;
+        state.progress = Some(("Inverse kinematics".into(), 0.4));
+        let (_, busy_shapes) = run(&mut state);
+        assert!(busy_shapes > shapes, "{busy_shapes} vs {shapes}");
+        state.busy = false;
+        state.progress = None;
         let band = Band {
             mean: (0..101).map(|k| f64::from(k).sin()).collect(),
             sd: vec![0.1; 101],

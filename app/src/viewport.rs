@@ -26,11 +26,13 @@ impl Plugin for ViewportPlugin {
         .init_resource::<ViewportRect>()
         .init_resource::<BaseSurface>()
         .init_resource::<MeshPulse>()
+        .init_resource::<ClipWorker>()
         .add_systems(Startup, setup_scene)
         .add_systems(
             Update,
             (
                 show_new_surface,
+                apply_built_meshes,
                 update_surface_mesh,
                 sync_segments,
                 pulse_mesh,
@@ -66,6 +68,64 @@ impl OrbitCamera {
 #[derive(Component, Default)]
 struct Surface {
     shown: Option<(usize, ClipKey)>,
+    /// A mesh being built for it off the frame.
+    building: bool,
+}
+
+/// What a built mesh was made from: the source mesh (pointer) and the clip.
+type BuildKey = (usize, ClipKey);
+
+/// Builds the Bevy meshes of surfaces and segments (clipping, normals) in
+/// background threads, one at a time per entity, so that moving the
+/// crosshair with clipping on, or a large new surface, never stalls a
+/// frame; the newest request wins.
+#[derive(Resource)]
+struct ClipWorker {
+    tx: std::sync::mpsc::Sender<(Entity, BuildKey, Mesh)>,
+    rx: std::sync::Mutex<std::sync::mpsc::Receiver<(Entity, BuildKey, Mesh)>>,
+}
+
+impl Default for ClipWorker {
+    fn default() -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        Self {
+            tx,
+            rx: std::sync::Mutex::new(rx),
+        }
+    }
+}
+
+impl ClipWorker {
+    fn build(&self, entity: Entity, source: std::sync::Arc<TriMesh>, key: BuildKey) {
+        let tx = self.tx.clone();
+        std::thread::Builder::new()
+            .name("mesh: clip".into())
+            .spawn(move || {
+                let _ = tx.send((entity, key, clipped(&source, key.1)));
+            })
+            .expect("spawn a mesh thread");
+    }
+}
+
+/// Puts the meshes built in the background on their entities.
+fn apply_built_meshes(
+    worker: Res<ClipWorker>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut surfaces: Query<(&mut Surface, &mut Mesh3d), Without<SegmentEntity>>,
+    mut segments: Query<(&mut SegmentEntity, &mut Mesh3d), Without<Surface>>,
+) {
+    let Ok(rx) = worker.rx.lock() else { return };
+    while let Ok((entity, key, mesh)) = rx.try_recv() {
+        if let Ok((mut surface, mut handle)) = surfaces.get_mut(entity) {
+            handle.0 = meshes.add(mesh);
+            surface.shown = Some(key);
+            surface.building = false;
+        } else if let Ok((mut seg, mut handle)) = segments.get_mut(entity) {
+            handle.0 = meshes.add(mesh);
+            seg.clip = key.1;
+            seg.building = false;
+        }
+    }
 }
 
 /// A uniform scale (about the mesh's centre) for the newest segment, or the
@@ -126,6 +186,7 @@ struct BaseSurface(Option<std::sync::Arc<TriMesh>>);
 struct SegmentEntity {
     id: u64,
     clip: ClipKey,
+    building: bool,
 }
 
 /// One MPR plane drawn in 3D, and the slice it shows.
@@ -222,7 +283,6 @@ fn show_new_surface(
     mut commands: Commands,
     mut ws: ResMut<Workspace>,
     mut base: ResMut<BaseSurface>,
-    mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
     old: Query<Entity, With<Surface>>,
     mut camera: Query<(&mut OrbitCamera, &mut Transform)>,
@@ -247,9 +307,10 @@ fn show_new_surface(
         orbit.distance = (b - a).length().max(10.0) * 1.6;
         *transform = orbit.transform();
     }
+    // The mesh itself is built off the frame (update_surface_mesh).
     commands.spawn((
         Surface::default(),
-        Mesh3d(meshes.add(to_bevy_mesh(&mesh))),
+        Mesh3d(Handle::default()),
         MeshMaterial3d(materials.add(StandardMaterial {
             base_color: colour,
             perceptual_roughness: 0.55,
@@ -266,8 +327,8 @@ fn show_new_surface(
 fn update_surface_mesh(
     ws: Res<Workspace>,
     base: Res<BaseSurface>,
-    mut meshes: ResMut<Assets<Mesh>>,
-    mut surfaces: Query<(&mut Surface, &mut Mesh3d)>,
+    worker: Res<ClipWorker>,
+    mut surfaces: Query<(Entity, &mut Surface)>,
 ) {
     let source = if ws.cine_surfaces.len() > 1 && ws.cine_surfaces.len() == ws.mpr.frames.len() {
         ws.cine_surfaces.get(ws.mpr.phase)
@@ -276,10 +337,10 @@ fn update_surface_mesh(
     };
     let Some(source) = source else { return };
     let key = (std::sync::Arc::as_ptr(source) as usize, clip_key(&ws));
-    for (mut surface, mut handle) in &mut surfaces {
-        if surface.shown != Some(key) {
-            handle.0 = meshes.add(clipped(source, key.1));
-            surface.shown = Some(key);
+    for (entity, mut surface) in &mut surfaces {
+        if surface.shown != Some(key) && !surface.building {
+            worker.build(entity, source.clone(), key);
+            surface.building = true;
         }
     }
 }
@@ -289,28 +350,27 @@ fn update_surface_mesh(
 fn sync_segments(
     mut commands: Commands,
     ws: Res<Workspace>,
-    mut meshes: ResMut<Assets<Mesh>>,
+    worker: Res<ClipWorker>,
     mut materials: ResMut<Assets<StandardMaterial>>,
     mut entities: Query<(
         Entity,
         &mut SegmentEntity,
-        &mut Mesh3d,
         &MeshMaterial3d<StandardMaterial>,
         &mut Visibility,
     )>,
 ) {
     let key = clip_key(&ws);
     let mut seen = Vec::new();
-    for (entity, mut seg, mut mesh, material, mut visibility) in &mut entities {
+    for (entity, mut seg, material, mut visibility) in &mut entities {
         let Some(i) = ws.segment_data.iter().position(|d| d.id == seg.id) else {
             commands.entity(entity).despawn();
             continue;
         };
         seen.push(seg.id);
         let (data, row) = (&ws.segment_data[i], &ws.segments.rows[i]);
-        if seg.clip != key {
-            mesh.0 = meshes.add(clipped(&data.mesh, key));
-            seg.clip = key;
+        if seg.clip != key && !seg.building {
+            worker.build(entity, data.mesh.clone(), (0, key));
+            seg.building = true;
         }
         *visibility = if row.visible {
             Visibility::Inherited
@@ -335,21 +395,25 @@ fn sync_segments(
             continue;
         }
         let [r, g, b] = row.colour;
-        commands.spawn((
-            SegmentEntity {
-                id: data.id,
-                clip: key,
-            },
-            Mesh3d(meshes.add(clipped(&data.mesh, key))),
-            MeshMaterial3d(materials.add(StandardMaterial {
-                base_color: Color::srgb_u8(r, g, b),
-                perceptual_roughness: 0.5,
-                reflectance: 0.3,
-                ..default()
-            })),
-            Transform::IDENTITY,
-            Visibility::Inherited,
-        ));
+        let entity = commands
+            .spawn((
+                SegmentEntity {
+                    id: data.id,
+                    clip: key,
+                    building: true,
+                },
+                Mesh3d(Handle::default()),
+                MeshMaterial3d(materials.add(StandardMaterial {
+                    base_color: Color::srgb_u8(r, g, b),
+                    perceptual_roughness: 0.5,
+                    reflectance: 0.3,
+                    ..default()
+                })),
+                Transform::IDENTITY,
+                Visibility::Inherited,
+            ))
+            .id();
+        worker.build(entity, data.mesh.clone(), (0, key));
     }
 }
 

@@ -11,7 +11,8 @@
 //! (the knee), which a joint-by-joint recursion would have to
 //! differentiate by hand. Body velocities and accelerations come from the
 //! forward kinematics along `q + s q̇ + ½ s² q̈` (central differences in
-//! `s`), the Jacobian columns from central differences in each coordinate.
+//! `s`), the Jacobian columns from the joints' twists
+//! ([`Model::coordinate_twists`]).
 
 use nalgebra::{Matrix3, Vector3};
 
@@ -22,8 +23,6 @@ use crate::{Model, MskError, Table};
 
 /// Step along the motion for velocities and accelerations (s).
 const H_TIME: f64 = 1e-4;
-/// Step in a coordinate for the Jacobian (rad or m).
-const H_COORD: f64 = 1e-6;
 
 fn vee_skew(m: &Matrix3<f64>) -> Vector3<f64> {
     Vector3::new(
@@ -83,24 +82,19 @@ pub fn generalized_forces(
         force[l.body] -= l.force;
         moment[l.body] -= (at - centre[l.body]).cross(&l.force) + l.torque;
     }
+    // τ_k = Σ_b (∂c_b/∂q_k · F_b + ∂θ_b/∂q_k · M_b), the columns from the
+    // joints' twists (exact, no further forward kinematics).
+    let twists = model.coordinate_twists(q, &p0);
+    let subtrees = model.joint_subtrees();
     let mut tau = vec![0.0; n];
-    let mut qk = q.to_vec();
-    for k in 0..n {
-        qk[k] = q[k] + H_COORD;
-        let up = model.body_poses(&qk);
-        qk[k] = q[k] - H_COORD;
-        let down = model.body_poses(&qk);
-        qk[k] = q[k];
-        let mut sum = 0.0;
-        for b in 1..nb {
-            let jp = (com(&up, b) - com(&down, b)) / (2.0 * H_COORD);
-            let ru = up[b].rotation.to_rotation_matrix().into_inner();
-            let rd = down[b].rotation.to_rotation_matrix().into_inner();
-            let r0 = p0[b].rotation.to_rotation_matrix().into_inner();
-            let jw = vee_skew(&((ru - rd) / (2.0 * H_COORD) * r0.transpose()));
-            sum += jp.dot(&force[b]) + jw.dot(&moment[b]);
+    for (k, tk) in tau.iter_mut().enumerate() {
+        for t in &twists[k] {
+            for b in 1..nb {
+                if subtrees[t.joint][b] {
+                    *tk += t.of_point(&centre[b]).dot(&force[b]) + t.omega.dot(&moment[b]);
+                }
+            }
         }
-        tau[k] = sum;
     }
     tau
 }

@@ -143,17 +143,6 @@ pub fn inverse_kinematics_with(
     let mut max_error = Vec::new();
     let mut q = model.default_coordinates();
     let mut first = true;
-    let moved = model.joints_moved_by();
-    let moved_body: Vec<Vec<bool>> = moved
-        .iter()
-        .map(|joints| {
-            let mut b = vec![false; model.bodies.len()];
-            for &j in joints {
-                b[model.joints[j].child] = true;
-            }
-            b
-        })
-        .collect();
     let mut previous: Option<Vec<f64>> = None;
     let subtrees = model.joint_subtrees();
     progress.begin("Inverse kinematics", markers.frames() as u64);
@@ -202,7 +191,6 @@ pub fn inverse_kinematics_with(
             &present,
             &target,
             if rms_error.is_empty() { 200 } else { 50 },
-            &moved_body,
             &subtrees,
         );
         let poses = model.body_poses(&q);
@@ -303,7 +291,6 @@ fn solve_frame(
     present: &[(usize, usize, f64)],
     target: &[nalgebra::Vector3<f64>],
     max_iterations: usize,
-    moved_body: &[Vec<bool>],
     subtrees: &[Vec<bool>],
 ) {
     let m = present.len() * 3;
@@ -334,19 +321,26 @@ fn solve_frame(
     let mut r = residual_of(&poses);
     let mut cost = r.norm_squared();
     let mut lambda = if max_iterations > 100 { 1e-3 } else { 1e-6 };
-    // Which present markers each coordinate can move.
+    // Which present markers each coordinate can move: those on bodies below
+    // a joint that reads it (the joints with a twist for it).
+    let mut twists = model.coordinate_twists(q, &poses);
     let moves_marker: Vec<Vec<usize>> = free
         .iter()
         .map(|&k| {
             (0..present.len())
-                .filter(|&p| moved_body[k][model.markers[present[p].0].body])
+                .filter(|&p| {
+                    let body = model.markers[present[p].0].body;
+                    twists[k].iter().any(|t| subtrees[t.joint][body])
+                })
                 .collect()
         })
         .collect();
-    for _ in 0..max_iterations {
+    for iteration in 0..max_iterations {
         let mut jac = DMatrix::zeros(m, n);
         // Exact columns from each coordinate's joint twists.
-        let twists = model.coordinate_twists(q, &poses);
+        if iteration > 0 {
+            twists = model.coordinate_twists(q, &poses);
+        }
         let at: Vec<nalgebra::Vector3<f64>> = present
             .iter()
             .map(|&(mi, _, _)| marker_at(&poses, mi))

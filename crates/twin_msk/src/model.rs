@@ -1010,32 +1010,6 @@ impl Model {
         poses
     }
 
-    /// For each coordinate, the joints (ascending, so parents come first)
-    /// whose transform or subtree it moves: the joints that read it and
-    /// every joint below them.
-    #[must_use]
-    pub fn joints_moved_by(&self) -> Vec<Vec<usize>> {
-        let reads = |j: &Joint, k: usize| match &j.kind {
-            JointKind::Weld => false,
-            JointKind::Pin(c) | JointKind::Slider(c) => *c == k,
-            JointKind::Planar(cs) => cs.contains(&k),
-            JointKind::Custom(axes) => axes.iter().any(|a| a.coordinate == Some(k)),
-        };
-        (0..self.coordinates.len())
-            .map(|k| {
-                let mut moved_bodies = vec![false; self.bodies.len()];
-                let mut out = Vec::new();
-                for (i, j) in self.joints.iter().enumerate() {
-                    if reads(j, k) || moved_bodies[j.parent] {
-                        moved_bodies[j.child] = true;
-                        out.push(i);
-                    }
-                }
-                out
-            })
-            .collect()
-    }
-
     /// For each joint, which bodies move with its child (its subtree).
     #[must_use]
     pub fn joint_subtrees(&self) -> Vec<Vec<bool>> {
@@ -1118,16 +1092,6 @@ impl Model {
             }
         }
         twists
-    }
-
-    /// Recomputes the poses of `joints` (ascending) in place for `q`, the
-    /// other bodies' poses being current.
-    pub fn update_poses(&self, q: &[f64], poses: &mut [Isometry3<f64>], joints: &[usize]) {
-        for &i in joints {
-            let j = &self.joints[i];
-            poses[j.child] =
-                poses[j.parent] * j.in_parent * self.joint_transform(j, q) * j.in_child.inverse();
-        }
     }
 
     /// Marker positions in ground (m).

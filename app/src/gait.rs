@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, channel};
 
-use bevy::asset::RenderAssetUsages;
-use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use twin_core::Progress;
@@ -457,24 +455,6 @@ fn play(time: Res<Time>, mut gait: ResMut<Gait>) {
     gait.ui.frame = frame;
 }
 
-fn bone_mesh(mesh: &TriMesh) -> Mesh {
-    // Metres in the body frame → millimetres (the scene's unit).
-    let positions: Vec<[f32; 3]> = mesh
-        .positions
-        .iter()
-        .map(|p| p.map(|v| v * 1000.0))
-        .collect();
-    let normals: Vec<[f32; 3]> = mesh.vertex_normals();
-    let indices: Vec<u32> = mesh.triangles.iter().flatten().copied().collect();
-    Mesh::new(
-        PrimitiveTopology::TriangleList,
-        RenderAssetUsages::default(),
-    )
-    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
-    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
-    .with_inserted_indices(Indices::U32(indices))
-}
-
 /// Puts a new skeleton in the scene (bone meshes, or spheres) and points
 /// the camera at it.
 fn sync_skeleton(
@@ -516,7 +496,8 @@ fn sync_skeleton(
     for (b, m) in gait.skeleton.meshes.iter().enumerate().skip(1) {
         let mut parts = Vec::new();
         if let Some(m) = m {
-            parts.push(meshes.add(bone_mesh(m)));
+            // Body frame in metres → the scene's millimetres.
+            parts.push(meshes.add(crate::viewport::bevy_mesh(m, |p| Vec3::from(p) * 1000.0)));
         } else {
             // No mesh: a sphere at the joint and a capsule to each child's
             // joint (body frame, mm).

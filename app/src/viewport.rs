@@ -259,15 +259,21 @@ fn setup_scene(mut commands: Commands) {
 }
 
 fn to_bevy_mesh(mesh: &TriMesh) -> Mesh {
+    bevy_mesh(mesh, lps_to_world)
+}
+
+/// A mesh for the scene, its points and normals mapped by `to_world` (a
+/// rotation, possibly scaled: normals are renormalised by the renderer).
+pub fn bevy_mesh(mesh: &TriMesh, to_world: impl Fn([f32; 3]) -> Vec3) -> Mesh {
     let positions: Vec<[f32; 3]> = mesh
         .positions
         .iter()
-        .map(|p| lps_to_world(*p).to_array())
+        .map(|p| to_world(*p).to_array())
         .collect();
     let normals: Vec<[f32; 3]> = mesh
         .vertex_normals()
         .into_iter()
-        .map(|n| lps_to_world(n).to_array())
+        .map(|n| to_world(n).normalize_or_zero().to_array())
         .collect();
     let indices: Vec<u32> = mesh.triangles.iter().flatten().copied().collect();
     Mesh::new(

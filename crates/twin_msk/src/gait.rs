@@ -176,7 +176,7 @@ pub fn stride_band(
 pub fn side_of(body: &str, name: &str) -> Option<char> {
     let lower = |s: &str| s.to_ascii_lowercase();
     let (b, n) = (lower(body), lower(name));
-    if b.ends_with("_r") || n.starts_with("right") || n.starts_with('r') && n.contains("right") {
+    if b.ends_with("_r") || n.starts_with("right") {
         Some('r')
     } else if b.ends_with("_l") || n.starts_with("left") {
         Some('l')

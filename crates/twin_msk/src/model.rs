@@ -800,23 +800,6 @@ impl Model {
                     ))
                 })
         };
-        let mut markers = Vec::new();
-        for mk in set_objects(holder, "MarkerSet")
-            .into_iter()
-            .chain(set_objects(model, "MarkerSet"))
-        {
-            if markers.iter().any(|x: &Marker| x.name == name_of(mk)) {
-                continue;
-            }
-            markers.push(Marker {
-                name: name_of(mk).to_owned(),
-                body: resolve_body(mk)?,
-                location: vec3(mk, "location")?,
-                fixed: flag(mk, "fixed"),
-            });
-        }
-        let mut muscles = Vec::new();
-        let mut ignored = p.ignored;
         // Sets may sit in the 2.x engine element and in the model itself.
         let containers = if holder == model {
             vec![model]
@@ -829,6 +812,17 @@ impl Model {
                 .flat_map(|c| set_objects(*c, set))
                 .collect()
         };
+        let mut markers = Vec::new();
+        for mk in objects("MarkerSet") {
+            markers.push(Marker {
+                name: name_of(mk).to_owned(),
+                body: resolve_body(mk)?,
+                location: vec3(mk, "location")?,
+                fixed: flag(mk, "fixed"),
+            });
+        }
+        let mut muscles = Vec::new();
+        let mut ignored = p.ignored;
         // 4.x models may list forces as plain <components>.
         let mut forces = objects("ForceSet");
         if let Some(c) = child(model, "components") {

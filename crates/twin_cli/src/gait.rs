@@ -468,13 +468,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                 .iter()
                 .enumerate()
                 .map(|(i, p)| {
-                    let c = |k: usize| nalgebra::Vector3::from(p.corners[k]);
-                    let normal = (c(0) - c(1)).cross(&(c(0) - c(3))).normalize();
-                    let fz: Vec<f64> = p
-                        .force
-                        .iter()
-                        .map(|f| -nalgebra::Vector3::from(*f).dot(&normal))
-                        .collect();
+                    let fz = p.normal_force();
                     let mut contacts = Vec::new();
                     let mut start = None;
                     for (s, &v) in fz.iter().enumerate() {

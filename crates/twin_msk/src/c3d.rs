@@ -160,6 +160,21 @@ impl C3dTrial {
     }
 }
 
+impl PlateRecord {
+    /// The reaction along the plate's outward normal per sample (N):
+    /// positive while it carries a load, negative for an unzeroed plate
+    /// that reads a pull. (The plate axes' z points into the plate.)
+    #[must_use]
+    pub fn normal_force(&self) -> Vec<f64> {
+        let c = |i: usize| Vector3::from(self.corners[i]);
+        let inward = (c(0) - c(1)).cross(&(c(0) - c(3))).normalize();
+        self.force
+            .iter()
+            .map(|f| -Vector3::from(*f).dot(&inward))
+            .collect()
+    }
+}
+
 impl C3dTrial {
     /// The plates' loads as an OpenSim GRF table at the analog rate:
     /// per plate `p` (1-based) `ground_force_p_vx/vy/vz` (N),
@@ -183,17 +198,12 @@ impl C3dTrial {
             }
         }
         let mut t = crate::Table::new("GRF", labels, false);
+        let reactions: Vec<Vec<f64>> = self.plates.iter().map(PlateRecord::normal_force).collect();
         let mut row = Vec::with_capacity(9 * self.plates.len());
         for s in 0..n {
             row.clear();
-            for plate in &self.plates {
-                let normal = {
-                    let c = |i: usize| Vector3::from(plate.corners[i]);
-                    (c(0) - c(1)).cross(&(c(0) - c(3))).normalize()
-                };
-                let f = Vector3::from(plate.force[s]);
-                // The normal points into the plate; the reaction pushes out.
-                let loaded = -f.dot(&normal) >= threshold_n && plate.cop[s][0].is_finite();
+            for (plate, reaction) in self.plates.iter().zip(&reactions) {
+                let loaded = reaction[s] >= threshold_n && plate.cop[s][0].is_finite();
                 if loaded {
                     row.extend_from_slice(&plate.force[s]);
                     row.extend_from_slice(&plate.cop[s]);

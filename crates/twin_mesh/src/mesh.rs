@@ -51,6 +51,14 @@ impl TriMesh {
         }
     }
 
+    /// Adds `other`'s triangles (and points) to this mesh.
+    pub fn append(&mut self, other: &TriMesh) {
+        let base = self.positions.len() as u32;
+        self.positions.extend_from_slice(&other.positions);
+        self.triangles
+            .extend(other.triangles.iter().map(|t| t.map(|i| i + base)));
+    }
+
     fn corner(&self, i: u32) -> Vector3<f64> {
         let p = self.positions[i as usize];
         Vector3::new(f64::from(p[0]), f64::from(p[1]), f64::from(p[2]))

@@ -253,10 +253,7 @@ mod tests {
         let a = ball_mesh(12.0, 22.0);
         let b = ball_mesh(5.0, 45.0);
         let mut both = a.clone();
-        let base = both.positions.len() as u32;
-        both.positions.extend(&b.positions);
-        both.triangles
-            .extend(b.triangles.iter().map(|t| t.map(|v| v + base)));
+        both.append(&b);
         let pieces = connected_pieces(&both);
         assert_eq!(pieces.len(), 2);
         assert_eq!(pieces[0].len(), a.triangles.len());

@@ -1,9 +1,6 @@
 //! The cardiac twin window: calibration and what-if runs in a background
 //! thread, the panel from `twin_ui::cardio`.
 
-use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, channel};
-
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use twin_cardio::model::{Extra, NoExtra, State};
@@ -14,6 +11,7 @@ use twin_ui::cardio::CardioResult;
 use twin_ui::{CardioAction, CardioState};
 
 use crate::Args;
+use crate::job::Job;
 
 pub struct CardioPlugin;
 
@@ -51,8 +49,7 @@ pub struct Cardio {
     pub ui: CardioState,
     params: Parameters,
     state: Option<State>,
-    rx: Option<Mutex<Receiver<Msg>>>,
-    progress: Option<Progress>,
+    job: Option<Job<Msg>>,
     /// A scenario to run once the baseline is calibrated (`--cardio FILE`).
     pending: Option<Scenario>,
     /// Finished everything it was asked at start (for `--screenshot`).
@@ -70,20 +67,10 @@ impl Cardio {
     }
 
     fn spawn(&mut self, work: impl FnOnce(&Progress) -> Msg + Send + 'static) {
-        if let Some(p) = self.progress.take() {
-            p.cancel();
+        if let Some(old) = self.job.take() {
+            old.progress.cancel();
         }
-        let (tx, rx) = channel();
-        let progress = Progress::new();
-        let p = progress.clone();
-        std::thread::Builder::new()
-            .name("job: cardiac twin".into())
-            .spawn(move || {
-                let _ = tx.send(work(&p));
-            })
-            .expect("spawn a worker thread");
-        self.rx = Some(Mutex::new(rx));
-        self.progress = Some(progress);
+        self.job = Some(Job::once("cardiac twin", work));
         self.ui.busy = true;
         self.settled = false;
     }
@@ -163,11 +150,7 @@ impl Cardio {
         self.spawn(move |progress| {
             let grids: Vec<twin_mesh::Grid> = frames
                 .iter()
-                .map(|v| twin_mesh::Grid {
-                    dims: v.dims,
-                    data: &v.data,
-                    affine: &v.affine,
-                })
+                .map(|v| crate::study::grid(v))
                 .collect();
             match twin_mesh::cine::lv_volumes(&grids, seed, twin_mesh::cine::DEFAULT_FRACTION, progress) {
                 Ok(c) => {
@@ -228,13 +211,9 @@ fn start(mut cardio: ResMut<Cardio>, args: Res<Args>) {
 }
 
 fn poll(mut cardio: ResMut<Cardio>) {
-    let msg = cardio
-        .rx
-        .as_ref()
-        .and_then(|rx| rx.lock().ok().and_then(|r| r.try_recv().ok()));
+    let msg = cardio.job.as_ref().and_then(|j| j.try_recv().ok());
     let Some(msg) = msg else { return };
-    cardio.rx = None;
-    cardio.progress = None;
+    cardio.job = None;
     cardio.ui.busy = false;
     match msg {
         Msg::Calibrated {

@@ -3,8 +3,6 @@
 //! external loads are given), shown by `twin_ui::gait`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, channel};
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
@@ -20,6 +18,7 @@ use twin_ui::gait::{Band, CycleCurves};
 use twin_ui::{GaitAction, GaitState, GaitView};
 
 use crate::Args;
+use crate::job::Job;
 
 pub struct GaitPlugin;
 
@@ -66,8 +65,7 @@ struct SkeletonPart(usize);
 pub struct Gait {
     pub open: bool,
     pub ui: GaitState,
-    rx: Option<Mutex<Receiver<Msg>>>,
-    progress: Option<Progress>,
+    job: Option<Job<Msg>>,
     /// Seconds into the trial while playing.
     clock: f64,
     /// Finished what it was asked at start (for `--screenshot`).
@@ -93,36 +91,27 @@ impl Gait {
         self.open = true;
     }
 
-    fn spawn(&mut self, work: impl FnOnce() -> Msg + Send + 'static) {
-        let (tx, rx) = channel();
-        std::thread::Builder::new()
-            .name("job: gait".into())
-            .spawn(move || {
-                let _ = tx.send(work());
-            })
-            .expect("spawn a worker thread");
-        self.rx = Some(Mutex::new(rx));
+    fn spawn(&mut self, label: &str, work: impl FnOnce(&Progress) -> Msg + Send + 'static) {
+        if let Some(old) = self.job.take() {
+            old.progress.cancel();
+        }
+        self.job = Some(Job::once(label, work));
         self.ui.busy = true;
         self.settled = false;
     }
 
     fn compute(&mut self, model: PathBuf, trial: PathBuf, loads: Option<PathBuf>) {
         self.ui.status = format!("computing {}…", trial.display());
-        if let Some(p) = self.progress.take() {
-            p.cancel();
-        }
-        let progress = Progress::new();
-        self.progress = Some(progress.clone());
-        self.spawn(
-            move || match compute(&model, &trial, loads.as_deref(), &progress) {
+        self.spawn("gait", move |progress| {
+            match compute(&model, &trial, loads.as_deref(), progress) {
                 Ok(v) => Msg::Done(Box::new(v)),
                 Err(e) => Msg::Failed(e),
-            },
-        );
+            }
+        });
     }
 
     fn pick(&mut self) {
-        self.spawn(|| {
+        self.spawn("gait: open files", |_| {
             let model = rfd::FileDialog::new()
                 .set_title("OpenSim model")
                 .add_filter("OpenSim model", &["osim"])
@@ -169,11 +158,7 @@ fn body_meshes(model_path: &Path, files: &[String]) -> Option<TriMesh> {
         let Ok(m) = twin_mesh::io::read_vtp(&path) else {
             continue;
         };
-        let base = merged.positions.len() as u32;
-        merged.positions.extend(m.positions);
-        merged
-            .triangles
-            .extend(m.triangles.iter().map(|t| t.map(|i| i + base)));
+        merged.append(&m);
     }
     (!merged.triangles.is_empty()).then_some(merged)
 }
@@ -396,22 +381,17 @@ fn start(args: Res<Args>, mut gait: ResMut<Gait>) {
 }
 
 fn poll(mut gait: ResMut<Gait>) {
-    if let Some(p) = &gait.progress {
+    if let Some(p) = gait.job.as_ref().map(|j| &j.progress) {
         let shown = Some((p.stage(), p.fraction()));
         if gait.ui.progress != shown {
             gait.ui.progress = shown;
         }
     }
-    let Some(msg) = gait
-        .rx
-        .as_ref()
-        .and_then(|rx| rx.lock().ok()?.try_recv().ok())
-    else {
+    let Some(msg) = gait.job.as_ref().and_then(|j| j.try_recv().ok()) else {
         return;
     };
-    gait.rx = None;
+    gait.job = None;
     gait.ui.busy = false;
-    gait.progress = None;
     gait.ui.progress = None;
     match msg {
         Msg::Picked(Some((model, trial, loads))) => gait.compute(model, trial, loads),
@@ -602,8 +582,8 @@ fn draw(mut contexts: EguiContexts, mut gait: ResMut<Gait>) -> Result {
         match a {
             GaitAction::Open => gait.pick(),
             GaitAction::Cancel => {
-                if let Some(p) = &gait.progress {
-                    p.cancel();
+                if let Some(j) = &gait.job {
+                    j.progress.cancel();
                 }
             }
         }

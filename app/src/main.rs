@@ -11,6 +11,7 @@
 mod capture;
 mod cardio;
 mod gait;
+mod job;
 mod panels;
 mod study;
 mod viewport;

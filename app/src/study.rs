@@ -4,8 +4,8 @@
 //! shows its [`Progress`]; scanning, decoding and meshing never run on it.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::mpsc::TryRecvError;
 
 use bevy::prelude::*;
 use twin_core::Progress;
@@ -15,6 +15,7 @@ use twin_mesh::{Grid, TriMesh, marching_cubes};
 use twin_ui::{BrowserState, JobView, SeriesRow, StackRow, StudyRow};
 
 use crate::Args;
+use crate::job::Job;
 
 pub struct StudyPlugin;
 
@@ -27,7 +28,7 @@ impl Plugin for StudyPlugin {
 }
 
 /// What a background job sends back.
-enum JobResult {
+pub enum JobResult {
     Scanned(ScanReport),
     Surface {
         stack_id: String,
@@ -66,20 +67,13 @@ pub struct SegmentData {
     pub id: u64,
 }
 
-/// A running background job.
-pub struct Job {
-    label: String,
-    pub progress: Progress,
-    rx: Mutex<Receiver<JobResult>>,
-}
-
 /// Everything loaded in this window.
 #[derive(Resource, Default)]
 pub struct Workspace {
     pub browser: BrowserState,
     pub report: Option<Arc<ScanReport>>,
     pub volume: Option<Arc<Volume>>,
-    pub job: Option<Job>,
+    pub job: Option<Job<JobResult>>,
     /// The MPR views of the loaded volume (all phases of a cine).
     pub mpr: twin_ui::MprState,
     /// A new surface for the viewport to show (taken by the viewport).
@@ -112,23 +106,7 @@ impl Workspace {
         if let Some(old) = self.job.take() {
             old.progress.cancel();
         }
-        let progress = Progress::new();
-        let (tx, rx) = channel();
-        let p = progress.clone();
-        std::thread::Builder::new()
-            .name(format!("job: {label}"))
-            .spawn(move || {
-                let send = |r| {
-                    let _ = tx.send(r);
-                };
-                work(&p, &send);
-            })
-            .expect("spawn a worker thread");
-        self.job = Some(Job {
-            label: label.to_owned(),
-            progress,
-            rx: Mutex::new(rx),
-        });
+        self.job = Some(Job::start(label, work));
         self.browser.error = None;
         self.settled = false;
     }
@@ -391,18 +369,22 @@ fn phase_surfaces(
     let mut surfaces = Vec::with_capacity(frames.len());
     surfaces.push(first_mesh);
     for f in &frames[1..] {
-        let grid = Grid {
-            dims: f.dims,
-            data: &f.data,
-            affine: &f.affine,
-        };
-        match marching_cubes(grid, threshold, progress) {
+        match marching_cubes(grid(f), threshold, progress) {
             Ok(m) => surfaces.push(m),
             Err(_) => return,
         }
         progress.advance(1);
     }
     send(JobResult::CineSurfaces(surfaces));
+}
+
+/// A volume as the meshing crate reads it.
+pub fn grid(v: &Volume) -> Grid<'_> {
+    Grid {
+        dims: v.dims,
+        data: &v.data,
+        affine: &v.affine,
+    }
 }
 
 fn mesh_result(
@@ -412,12 +394,7 @@ fn mesh_result(
     default_threshold: bool,
     progress: &Progress,
 ) -> JobResult {
-    let grid = Grid {
-        dims: volume.dims,
-        data: &volume.data,
-        affine: &volume.affine,
-    };
-    match marching_cubes(grid, threshold, progress) {
+    match marching_cubes(grid(&volume), threshold, progress) {
         Ok(mesh) => JobResult::Surface {
             stack_id,
             volume,
@@ -464,23 +441,20 @@ fn segment_job(
                 editor.lo, editor.hi, volume.unit
             ),
         ),
-        Some(p) => {
-            let grid = Grid {
-                dims: volume.dims,
-                data: &volume.data,
-                affine: &volume.affine,
-            };
-            (
-                segment::region_grow_at(grid, p, editor.tolerance, Connectivity::Six, progress)
-                    .map_err(|e| {
-                        format!("seed at {:.1}, {:.1}, {:.1} mm: {e}", p[0], p[1], p[2])
-                    })?,
-                format!(
-                    "Segment {n} (grown ±{:.0} {})",
-                    editor.tolerance, volume.unit
-                ),
+        Some(p) => (
+            segment::region_grow_at(
+                grid(volume),
+                p,
+                editor.tolerance,
+                Connectivity::Six,
+                progress,
             )
-        }
+            .map_err(|e| format!("seed at {:.1}, {:.1}, {:.1} mm: {e}", p[0], p[1], p[2]))?,
+            format!(
+                "Segment {n} (grown ±{:.0} {})",
+                editor.tolerance, volume.unit
+            ),
+        ),
     };
     if editor.largest_only {
         mask =
@@ -620,11 +594,7 @@ fn poll_job(mut ws: ResMut<Workspace>) {
     });
     let mut finished = false;
     loop {
-        let msg = match job.rx.lock() {
-            Ok(rx) => rx.try_recv(),
-            Err(_) => Err(TryRecvError::Disconnected),
-        };
-        match msg {
+        match job.try_recv() {
             Ok(JobResult::Scanned(report)) => {
                 let (rows, skipped) = browser_rows(&report);
                 ws.browser.studies = rows;

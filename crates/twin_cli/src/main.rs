@@ -405,6 +405,15 @@ struct MeshSummary {
     frame: &'static str,
 }
 
+/// A volume as the meshing crate reads it.
+fn grid(v: &twin_imaging::Volume) -> twin_mesh::Grid<'_> {
+    twin_mesh::Grid {
+        dims: v.dims,
+        data: &v.data,
+        affine: &v.affine,
+    }
+}
+
 fn parse_floats<const N: usize>(text: &str, what: &str) -> anyhow::Result<[f64; N]> {
     let v: Vec<f64> = text
         .split([',', ':'])
@@ -440,12 +449,7 @@ fn mesh(req: &MeshRequest) -> anyhow::Result<()> {
         (None, Some(s)) => {
             // Seed in patient mm (LPS) → nearest voxel.
             let xyz = parse_floats::<3>(s, "--seed")?;
-            let grid = twin_mesh::Grid {
-                dims: volume.dims,
-                data: &volume.data,
-                affine: &volume.affine,
-            };
-            segment::region_grow_at(grid, xyz, req.tolerance, Connectivity::Six, &p)
+            segment::region_grow_at(grid(&volume), xyz, req.tolerance, Connectivity::Six, &p)
                 .with_context(|| format!("--seed {s} (patient mm, LPS)"))?
         }
         _ => anyhow::bail!("give either --threshold LO[:HI] or --seed X,Y,Z"),
@@ -531,15 +535,7 @@ fn cine_lv(
         &Progress::new(),
         twin_imaging::volume::DEFAULT_BUDGET_BYTES,
     )?;
-    let grids: Vec<twin_mesh::Grid> = cine
-        .phases
-        .iter()
-        .map(|v| twin_mesh::Grid {
-            dims: v.dims,
-            data: &v.data,
-            affine: &v.affine,
-        })
-        .collect();
+    let grids: Vec<twin_mesh::Grid> = cine.phases.iter().map(grid).collect();
     let chamber = if rv {
         twin_mesh::cine::Chamber::Rv
     } else {

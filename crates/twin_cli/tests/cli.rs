@@ -6,6 +6,14 @@ fn twin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_twin"))
 }
 
+/// Runs `cmd`, which must succeed (its stderr shown when not), and reads
+/// its `--json` answer.
+fn json_ok(cmd: &mut Command) -> serde_json::Value {
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
 #[test]
 fn phantom_then_ls_json_lists_both_demo_stacks() {
     let dir = tempfile::tempdir().unwrap();
@@ -15,17 +23,7 @@ fn phantom_then_ls_json_lists_both_demo_stacks() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = twin()
-        .args(["dicom", "ls", "--json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_ok(twin().args(["dicom", "ls", "--json"]).arg(dir.path()));
     let stacks = v["stacks"].as_array().unwrap();
     assert_eq!(stacks.len(), 2);
     let mr = stacks.iter().find(|s| s["modality"] == "MR").unwrap();
@@ -116,17 +114,7 @@ fn ls_json_lists_every_shared_series_with_its_dimensions() {
     let Some(dir) = twin_core::testdata::require("dicom") else {
         return;
     };
-    let out = twin()
-        .args(["dicom", "ls", "--json"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_ok(twin().args(["dicom", "ls", "--json"]).arg(&dir));
     assert_eq!(v["unreadable"].as_array().unwrap().len(), 0);
     let mut got: Vec<(String, [u64; 3], u64)> = v["stacks"]
         .as_array()
@@ -180,14 +168,12 @@ fn anonymize_writes_a_clean_copy_and_refuses_to_write_into_the_input() {
     let demo = twin_phantom::ensure_demo_patient().expect("demo");
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("anon");
-    let o = twin()
-        .args(["dicom", "anonymize", "--json", "--shift-dates", "-30"])
-        .arg(&demo.ct_dir)
-        .arg(&dest)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = json_ok(
+        twin()
+            .args(["dicom", "anonymize", "--json", "--shift-dates", "-30"])
+            .arg(&demo.ct_dir)
+            .arg(&dest),
+    );
     assert_eq!(v["files_written"], 150);
     // The copy lists as the same stack, without the demo identity.
     let o = twin()
@@ -215,17 +201,15 @@ fn anonymize_writes_a_clean_copy_and_refuses_to_write_into_the_input() {
 }
 
 fn mesh_json(args: &[&str], dir: &std::path::Path, out: &std::path::Path) -> serde_json::Value {
-    let o = twin()
-        .arg("mesh")
-        .arg(dir)
-        .args(args)
-        .arg("--out")
-        .arg(out)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
+    json_ok(
+        twin()
+            .arg("mesh")
+            .arg(dir)
+            .args(args)
+            .arg("--out")
+            .arg(out)
+            .arg("--json"),
+    )
 }
 
 #[test]
@@ -489,45 +473,33 @@ fn gait_ik_then_id_write_opensim_files_and_a_summary() {
         return;
     };
     let out = tempfile::tempdir().unwrap();
-    let ik = twin()
-        .args(["gait", "ik", "--json", "--model"])
-        .arg(dir.join("ik_check/subject01_simbody.osim"))
-        .arg("--trc")
-        .arg(dir.join("ik_check/subject01_synthetic_marker_data.trc"))
-        .arg("--tasks")
-        .arg(dir.join("ik_check/gait2354_IK_Tasks_uniform.xml"))
-        .args(["--time", "0.4:1.6", "--out"])
-        .arg(out.path().join("ik"))
-        .output()
-        .unwrap();
-    assert!(
-        ik.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ik.stderr)
+    let v = json_ok(
+        twin()
+            .args(["gait", "ik", "--json", "--model"])
+            .arg(dir.join("ik_check/subject01_simbody.osim"))
+            .arg("--trc")
+            .arg(dir.join("ik_check/subject01_synthetic_marker_data.trc"))
+            .arg("--tasks")
+            .arg(dir.join("ik_check/gait2354_IK_Tasks_uniform.xml"))
+            .args(["--time", "0.4:1.6", "--out"])
+            .arg(out.path().join("ik")),
     );
-    let v: serde_json::Value = serde_json::from_slice(&ik.stdout).unwrap();
     assert_eq!(v["frames"], 73);
     assert!(v["marker_max_error_mm"].as_f64().unwrap() < 1.0, "{v}");
     let motion = out.path().join("ik/subject01_synthetic_marker_data_ik.mot");
     assert!(motion.exists());
     // ID on our own IK output, with the walk's loads.
-    let id = twin()
-        .args(["gait", "id", "--json", "--model"])
-        .arg(dir.join("subject01.osim"))
-        .arg("--motion")
-        .arg(&motion)
-        .arg("--loads")
-        .arg(dir.join("subject01_walk1_grf.xml"))
-        .args(["--time", "0.5:1.6", "--out"])
-        .arg(out.path().join("id"))
-        .output()
-        .unwrap();
-    assert!(
-        id.status.success(),
-        "{}",
-        String::from_utf8_lossy(&id.stderr)
+    let v = json_ok(
+        twin()
+            .args(["gait", "id", "--json", "--model"])
+            .arg(dir.join("subject01.osim"))
+            .arg("--motion")
+            .arg(&motion)
+            .arg("--loads")
+            .arg(dir.join("subject01_walk1_grf.xml"))
+            .args(["--time", "0.5:1.6", "--out"])
+            .arg(out.path().join("id")),
     );
-    let v: serde_json::Value = serde_json::from_slice(&id.stdout).unwrap();
     assert_eq!(v["frames"], 67);
     let ankle = v["peaks"]
         .as_array()
@@ -597,15 +569,13 @@ fn gait_c3d_writes_trc_and_grf_for_opensim() {
         return;
     };
     let out = tempfile::tempdir().unwrap();
-    let o = twin()
-        .args(["gait", "c3d", "--json"])
-        .arg(dir.join("walking2.c3d"))
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = json_ok(
+        twin()
+            .args(["gait", "c3d", "--json"])
+            .arg(dir.join("walking2.c3d"))
+            .arg("--out")
+            .arg(out.path()),
+    );
     assert_eq!(
         (v["markers"].as_u64(), v["frames"].as_u64()),
         (Some(44), Some(1249))
@@ -662,19 +632,17 @@ fn gait_scale_measures_a_static_trial_and_ik_uses_it() {
     .unwrap();
     // The first 0.1 s of the walk stand in for a static trial: the model
     // is already scaled to this subject, so the pelvis factor is near 1.
-    let o = twin()
-        .args(["gait", "scale", "--json", "--model"])
-        .arg(dir.join("subject01.osim"))
-        .arg("--static")
-        .arg(dir.join("subject01_walk1.trc"))
-        .arg("--setup")
-        .arg(&setup)
-        .args(["--mass", "75", "--time", "0:0.1", "--out"])
-        .arg(out.path().join("scale"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = json_ok(
+        twin()
+            .args(["gait", "scale", "--json", "--model"])
+            .arg(dir.join("subject01.osim"))
+            .arg("--static")
+            .arg(dir.join("subject01_walk1.trc"))
+            .arg("--setup")
+            .arg(&setup)
+            .args(["--mass", "75", "--time", "0:0.1", "--out"])
+            .arg(out.path().join("scale")),
+    );
     let f = v["measurements"][0]["factor"].as_f64().unwrap();
     assert!((0.9..1.1).contains(&f), "{v}");
     let scale = out.path().join("scale/subject01_walk1_scale.json");
@@ -720,19 +688,17 @@ fn gait_id_writes_each_feet_stride_over_the_gait_cycle() {
         return;
     };
     let out = tempfile::tempdir().unwrap();
-    let o = twin()
-        .args(["gait", "id", "--json", "--model"])
-        .arg(dir.join("gait10dof18musc_subject01.osim"))
-        .arg("--motion")
-        .arg(dir.join("subject01_walk_IK.mot"))
-        .arg("--loads")
-        .arg(dir.join("gait10dof18musc_subject01_walk_grf.xml"))
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = json_ok(
+        twin()
+            .args(["gait", "id", "--json", "--model"])
+            .arg(dir.join("gait10dof18musc_subject01.osim"))
+            .arg("--motion")
+            .arg(dir.join("subject01_walk_IK.mot"))
+            .arg("--loads")
+            .arg(dir.join("gait10dof18musc_subject01_walk_grf.xml"))
+            .arg("--out")
+            .arg(out.path()),
+    );
     let cycles = v["cycles"].as_array().unwrap();
     assert_eq!(cycles.len(), 2, "{v}");
     // MANIFEST §3.1: right heel strikes at 0.6183 and 1.8533 s.

@@ -8,7 +8,9 @@
 
 use nalgebra::Vector3;
 
+use crate::Table;
 use crate::loads::ExternalLoads;
+use crate::model::{Model, Motion};
 
 /// Default contact threshold (N).
 pub const CONTACT_THRESHOLD_N: f64 = 20.0;
@@ -119,8 +121,8 @@ pub fn normalise_cycle(
 /// the cycle (the time column holds the percentage). `None` when the table
 /// does not cover the stride.
 #[must_use]
-pub fn cycle_table(table: &crate::Table, stride: [f64; 2]) -> Option<crate::Table> {
-    let mut out = crate::Table::new(
+pub fn cycle_table(table: &Table, stride: [f64; 2]) -> Option<Table> {
+    let mut out = Table::new(
         &format!("{} (% gait cycle)", table.name),
         table.labels.clone(),
         table.in_degrees,
@@ -137,37 +139,175 @@ pub fn cycle_table(table: &crate::Table, stride: [f64; 2]) -> Option<crate::Tabl
     Some(out)
 }
 
-/// Mean and standard deviation (n − 1; zero for one stride) of `values`
-/// over `strides`, each resampled to 0–100 % of the cycle; the strides the
-/// samples do not cover are skipped. `None` when none is covered.
+/// A curve over 0–100 % of the gait cycle (one value per percent): the
+/// mean and standard deviation (n − 1; zero for one stride) over strides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    pub mean: Vec<f64>,
+    pub sd: Vec<f64>,
+    pub strides: usize,
+}
+
+impl Band {
+    /// Mean and SD of equally long `curves`; `None` when there are none.
+    #[must_use]
+    pub fn of(curves: &[Vec<f64>]) -> Option<Self> {
+        let n = curves.len();
+        let points = curves.first()?.len();
+        let mean: Vec<f64> = (0..points)
+            .map(|k| curves.iter().map(|c| c[k]).sum::<f64>() / n as f64)
+            .collect();
+        let sd = (0..points)
+            .map(|k| {
+                if n < 2 {
+                    0.0
+                } else {
+                    (curves.iter().map(|c| (c[k] - mean[k]).powi(2)).sum::<f64>() / (n - 1) as f64)
+                        .sqrt()
+                }
+            })
+            .collect();
+        Some(Self {
+            mean,
+            sd,
+            strides: n,
+        })
+    }
+
+    /// The same band with every value multiplied by `k`.
+    #[must_use]
+    pub fn scaled(mut self, k: f64) -> Self {
+        self.mean.iter_mut().for_each(|v| *v *= k);
+        self.sd.iter_mut().for_each(|v| *v *= k.abs());
+        self
+    }
+}
+
+/// `values` over each of `strides` resampled to 0, 1, …, 100 % of the
+/// cycle; the strides the samples do not cover are skipped.
 #[must_use]
-pub fn stride_band(
-    time: &[f64],
-    values: &[f64],
-    strides: &[[f64; 2]],
-) -> Option<(Vec<f64>, Vec<f64>, usize)> {
-    let curves: Vec<Vec<f64>> = strides
+pub fn stride_curves(time: &[f64], values: &[f64], strides: &[[f64; 2]]) -> Vec<Vec<f64>> {
+    strides
         .iter()
         .filter_map(|&s| normalise_cycle(time, values, s, 101))
-        .collect();
-    let n = curves.len();
-    if n == 0 {
-        return None;
+        .collect()
+}
+
+/// The band of `values` over `strides` (see [`stride_curves`]); `None`
+/// when no stride is covered.
+#[must_use]
+pub fn stride_band(time: &[f64], values: &[f64], strides: &[[f64; 2]]) -> Option<Band> {
+    Band::of(&stride_curves(time, values, strides))
+}
+
+/// The complete strides of each side (`[right, left]`) that lie inside
+/// `span` (s), by the heel strikes of the external forces in `loads`, and
+/// one line per force saying how many it found.
+#[must_use]
+pub fn strides_by_side(
+    model: &Model,
+    loads: &ExternalLoads,
+    [t0, t1]: [f64; 2],
+) -> ([Vec<[f64; 2]>; 2], Vec<String>) {
+    let mut strides: [Vec<[f64; 2]>; 2] = [Vec::new(), Vec::new()];
+    let mut notes = Vec::new();
+    for (e, f) in events(loads, model.gravity, CONTACT_THRESHOLD_N)
+        .iter()
+        .zip(&loads.forces)
+    {
+        let inside: Vec<[f64; 2]> = e
+            .strides()
+            .into_iter()
+            .filter(|s| s[0] >= t0 && s[1] <= t1)
+            .collect();
+        notes.push(format!(
+            "{}: {} heel strike(s), {} complete stride(s) in the motion",
+            e.name,
+            e.heel_strikes
+                .iter()
+                .filter(|t| (t0..=t1).contains(*t))
+                .count(),
+            inside.len()
+        ));
+        match side_of(&model.bodies[f.body].name, &f.name) {
+            Some('r') => strides[0].extend(inside),
+            Some('l') => strides[1].extend(inside),
+            _ => notes.push(format!(
+                "{}: on {}, which is neither a right nor a left body; its strides are not used",
+                f.name, model.bodies[f.body].name
+            )),
+        }
     }
-    let mean: Vec<f64> = (0..101)
-        .map(|k| curves.iter().map(|c| c[k]).sum::<f64>() / n as f64)
-        .collect();
-    let sd = (0..101)
-        .map(|k| {
-            if n < 2 {
-                0.0
+    (strides, notes)
+}
+
+/// One rotational coordinate (named without its side) over the gait
+/// cycle: per side (`[right, left]`), one curve per stride.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CycleSeries {
+    /// e.g. `knee_angle` for `knee_angle_r` and `knee_angle_l`.
+    pub name: String,
+    /// Angles (degrees).
+    pub angle: [Vec<Vec<f64>>; 2],
+    /// Inverse-dynamics moments (N·m).
+    pub moment: [Vec<Vec<f64>>; 2],
+}
+
+/// The rotational coordinates of `model` over every stride of each side:
+/// a sided coordinate (`…_r`, `…_l`) over its own side's strides, one
+/// without a side (pelvis, lumbar) over the right strides. `coords` holds
+/// the coordinates over time (degrees or radians, as it says), `id` the
+/// moments (`<coordinate>_moment` columns).
+#[must_use]
+pub fn cycle_series(
+    model: &Model,
+    coords: &Table,
+    id: Option<&Table>,
+    strides: &[Vec<[f64; 2]>; 2],
+) -> Vec<CycleSeries> {
+    let curves = |name: &str, side: usize| -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let Some(k) = model.coordinate(name) else {
+            return (Vec::new(), Vec::new());
+        };
+        if model.coordinates[k].motion != Motion::Rotational {
+            return (Vec::new(), Vec::new());
+        }
+        let angle = coords.column(name).map_or_else(Vec::new, |col| {
+            let deg: Vec<f64> = if coords.in_degrees {
+                col.to_vec()
             } else {
-                (curves.iter().map(|c| (c[k] - mean[k]).powi(2)).sum::<f64>() / (n - 1) as f64)
-                    .sqrt()
-            }
-        })
-        .collect();
-    Some((mean, sd, n))
+                col.iter().map(|x| x.to_degrees()).collect()
+            };
+            stride_curves(&coords.time, &deg, &strides[side])
+        });
+        let moment = id
+            .and_then(|t| {
+                t.column(&format!("{name}_moment"))
+                    .map(|col| stride_curves(&t.time, col, &strides[side]))
+            })
+            .unwrap_or_default();
+        (angle, moment)
+    };
+    let mut out = Vec::new();
+    for c in &model.coordinates {
+        if c.motion != Motion::Rotational || c.name.ends_with("_l") {
+            continue;
+        }
+        let (base, left) = match c.name.strip_suffix("_r") {
+            Some(base) => (base.to_owned(), Some(format!("{base}_l"))),
+            None => (c.name.clone(), None),
+        };
+        let (angle_r, moment_r) = curves(&c.name, 0);
+        let (angle_l, moment_l) = left.map_or_else(Default::default, |l| curves(&l, 1));
+        if !(angle_r.is_empty() && angle_l.is_empty() && moment_r.is_empty()) {
+            out.push(CycleSeries {
+                name: base,
+                angle: [angle_r, angle_l],
+                moment: [moment_r, moment_l],
+            });
+        }
+    }
+    out
 }
 
 /// Which side an external force acts on, by its body's name (`calcn_r`,
@@ -246,7 +386,7 @@ mod tests {
 
     #[test]
     fn a_table_is_resampled_over_a_stride() {
-        let mut t = crate::Table::new("ID", vec!["a".into(), "b".into()], false);
+        let mut t = Table::new("ID", vec!["a".into(), "b".into()], false);
         for i in 0..=100 {
             let x = f64::from(i) * 0.01;
             t.push_row(x, &[x, 2.0 * x]);
@@ -262,9 +402,12 @@ mod tests {
         let t: Vec<f64> = (0..=300).map(|i| f64::from(i) * 0.01).collect();
         // 1.0 before 1.5 s, 1.2 after: two covered strides, one each side.
         let v: Vec<f64> = t.iter().map(|x| if *x > 1.5 { 1.2 } else { 1.0 }).collect();
-        let (mean, sd, n) = stride_band(&t, &v, &[[0.2, 1.2], [1.8, 2.8], [2.5, 3.5]]).unwrap();
-        assert_eq!(n, 2);
-        assert!((mean[50] - 1.1).abs() < 1e-9 && (sd[50] - 0.2 / 2f64.sqrt()).abs() < 1e-9);
+        let b = stride_band(&t, &v, &[[0.2, 1.2], [1.8, 2.8], [2.5, 3.5]]).unwrap();
+        assert_eq!(b.strides, 2);
+        assert!((b.mean[50] - 1.1).abs() < 1e-9 && (b.sd[50] - 0.2 / 2f64.sqrt()).abs() < 1e-9);
+        let s = b.scaled(-2.0);
+        assert!((s.mean[50] + 2.2).abs() < 1e-9 && (s.sd[50] - 0.4 / 2f64.sqrt()).abs() < 1e-9);
+        assert!(Band::of(&[]).is_none());
         assert_eq!(side_of("calcn_r", "RightForce"), Some('r'));
         assert_eq!(side_of("calcn_l", "x"), Some('l'));
         assert_eq!(side_of("torso", "left"), Some('l'));

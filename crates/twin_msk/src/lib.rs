@@ -6,6 +6,9 @@
 //! * [`c3d`]: C3D trials — markers, analog channels and force plates
 //!   (types 1–4) turned into ground reaction force, centre of pressure and
 //!   free moment in the lab frame.
+//! * [`gait`]: gait events, strides and curves over the gait cycle.
+//! * [`normative`]: reference (normal database) curves, read, written,
+//!   built from trials, and the Gait Variable / Profile Scores.
 
 pub mod c3d;
 pub mod dynamics;
@@ -15,6 +18,7 @@ pub mod gait;
 pub mod ik;
 pub mod loads;
 pub mod model;
+pub mod normative;
 pub mod scale;
 pub mod storage;
 pub mod trc;

@@ -8,10 +8,11 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use serde::Serialize;
 use twin_msk::dynamics::{IdOptions, inverse_dynamics};
-use twin_msk::gait::{CONTACT_THRESHOLD_N, events};
+use twin_msk::gait::{Band, CONTACT_THRESHOLD_N, cycle_series, events, strides_by_side};
 use twin_msk::ik::{inverse_kinematics, read_task_weights};
 use twin_msk::loads::ExternalLoads;
 use twin_msk::model::Motion;
+use twin_msk::normative::{Reference, ReferenceBuilder, gait_profile_score, gait_variable_score};
 use twin_msk::{C3dTrial, Markers, Model, Table};
 
 #[derive(Subcommand, Debug)]
@@ -101,6 +102,30 @@ pub enum GaitCommand {
         cutoff: f64,
         #[arg(long, value_name = "T0:T1")]
         time: Option<String>,
+        /// A reference (normal database) file: each side's mean angles and
+        /// moments are scored against it (Gait Variable Scores).
+        #[arg(long, value_name = "CSV")]
+        reference: Option<PathBuf>,
+        #[arg(long, value_name = "DIR", default_value = "gait-results")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build a reference (normal database) file from healthy trials: the
+    /// mean and SD over all their strides of every rotational coordinate's
+    /// angle (deg) and inverse-dynamics moment (N·m/kg), both sides pooled.
+    Norm {
+        /// One trial as MODEL.osim,MOTION.mot,LOADS.xml; repeat for more.
+        #[arg(long = "trial", value_name = "OSIM,MOT,XML", required = true)]
+        trials: Vec<String>,
+        /// Where the trials come from (people, lab, processing); stored in
+        /// the file and shown with every band.
+        #[arg(long)]
+        source: String,
+        /// Low-pass cutoff for the coordinates (Hz; negative: no filter).
+        #[arg(long, default_value_t = 6.0, allow_hyphen_values = true)]
+        cutoff: f64,
+        /// Output folder; the file is `normative_reference.csv`.
         #[arg(long, value_name = "DIR", default_value = "gait-results")]
         out: PathBuf,
         #[arg(long)]
@@ -275,7 +300,118 @@ struct IdSummary {
     /// The moments over each foot's first complete stride in the window,
     /// resampled to 0–100 % of the gait cycle.
     cycles: Vec<Cycle>,
+    /// Against `--reference`: where it comes from, each side's Gait
+    /// Variable Scores and the Gait Profile Score of the angles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<Scores>,
     warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Scores {
+    source: String,
+    file: PathBuf,
+    variables: Vec<Score>,
+    /// RMS of the angle scores, both sides (deg).
+    gait_profile_score_deg: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Score {
+    /// `knee_angle` (deg) or `knee_angle_moment` (N·m/kg).
+    variable: String,
+    side: &'static str,
+    unit: &'static str,
+    strides: usize,
+    /// RMS difference of the side's mean from the reference mean.
+    gvs: f64,
+}
+
+#[derive(Serialize)]
+struct NormTrial {
+    model: PathBuf,
+    motion: PathBuf,
+    loads: PathBuf,
+    mass_kg: f64,
+    /// Complete strides used, right and left.
+    strides: [usize; 2],
+}
+
+#[derive(Serialize)]
+struct NormSummary {
+    source: String,
+    trials: Vec<NormTrial>,
+    /// Variable → strides it was made from.
+    variables: std::collections::BTreeMap<String, usize>,
+    output: PathBuf,
+    warnings: Vec<String>,
+}
+
+/// One trial's curves over the gait cycle: IK coordinates, inverse
+/// dynamics with the loads, strides from the loads' heel strikes.
+fn trial_series(
+    m: &Model,
+    q: &Table,
+    loads: &ExternalLoads,
+    id: &Table,
+) -> (
+    Vec<twin_msk::gait::CycleSeries>,
+    [Vec<[f64; 2]>; 2],
+    Vec<String>,
+) {
+    let span = [
+        q.time[0].max(id.time[0]),
+        q.time[q.rows() - 1].min(id.time[id.rows() - 1]),
+    ];
+    let (strides, notes) = strides_by_side(m, loads, span);
+    (cycle_series(m, q, Some(id), &strides), strides, notes)
+}
+
+/// Each side's Gait Variable Scores against `reference`.
+fn scores(
+    series: &[twin_msk::gait::CycleSeries],
+    reference: &Reference,
+    mass: f64,
+) -> (Vec<Score>, Option<f64>) {
+    let mut out = Vec::new();
+    for s in series {
+        for (side, name) in [(0, "right"), (1, "left")] {
+            let pairs = [
+                (
+                    s.name.clone(),
+                    "deg",
+                    Band::of(&s.angle[side]),
+                    reference.angle(&s.name),
+                ),
+                (
+                    format!("{}_moment", s.name),
+                    "N·m/kg",
+                    Band::of(&s.moment[side]).map(|b| b.scaled(1.0 / mass)),
+                    reference.moment(&s.name),
+                ),
+            ];
+            for (variable, unit, band, reference) in pairs {
+                let (Some(b), Some(r)) = (band, reference) else {
+                    continue;
+                };
+                if let Some(gvs) = gait_variable_score(&b.mean, r) {
+                    out.push(Score {
+                        variable,
+                        side: name,
+                        unit,
+                        strides: b.strides,
+                        gvs,
+                    });
+                }
+            }
+        }
+    }
+    let angles: Vec<f64> = out
+        .iter()
+        .filter(|s| s.unit == "deg")
+        .map(|s| s.gvs)
+        .collect();
+    (out, gait_profile_score(&angles))
 }
 
 #[derive(Serialize)]
@@ -533,10 +669,14 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
             loads,
             cutoff,
             time,
+            reference,
             out,
             json,
         } => {
             let m = load_model(&model, scale.as_deref())?;
+            let reference = reference
+                .map(|p| Reference::read(&p).map(|r| (p, r)))
+                .transpose()?;
             let q = Table::read(&motion)?;
             let grf_table = grf.as_deref().map(Table::read).transpose()?;
             let external = match (&loads, grf_table) {
@@ -635,6 +775,29 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                     });
                 }
             }
+            let reference = match (reference, &external) {
+                (Some((file, r)), Some(l)) => {
+                    let (series, _, _) = trial_series(&m, &q, l, &id);
+                    let (variables, gps) = scores(&series, &r, mass);
+                    if variables.is_empty() {
+                        warnings.push(format!(
+                            "{}: no variable of this trial is in the reference (or no complete stride)",
+                            file.display()
+                        ));
+                    }
+                    Some(Scores {
+                        source: r.source,
+                        file,
+                        variables,
+                        gait_profile_score_deg: gps,
+                    })
+                }
+                (Some((file, _)), None) => bail!(
+                    "--reference {}: scoring against a reference needs the strides, from --loads",
+                    file.display()
+                ),
+                (None, _) => None,
+            };
             warnings.extend(m.warnings.iter().cloned());
             let summary = IdSummary {
                 frames: id.rows(),
@@ -644,6 +807,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                 feet,
                 output: path,
                 cycles,
+                reference,
                 warnings,
             };
             emit(json, &summary, &summary.warnings, || {
@@ -681,6 +845,102 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                         c.stride_s[1]
                     );
                 }
+                if let Some(r) = &summary.reference {
+                    println!("against {} ({}):", r.file.display(), r.source);
+                    for v in &r.variables {
+                        println!(
+                            "  {:28} {:5}  GVS {:7.3} {} (n = {})",
+                            v.variable, v.side, v.gvs, v.unit, v.strides
+                        );
+                    }
+                    if let Some(g) = r.gait_profile_score_deg {
+                        println!("  Gait Profile Score (angles) {g:.2}°");
+                    }
+                }
+            })
+        }
+        GaitCommand::Norm {
+            trials,
+            source,
+            cutoff,
+            out,
+            json,
+        } => {
+            if source.trim().is_empty() {
+                bail!("--source is empty: say where the trials come from");
+            }
+            let mut builder = ReferenceBuilder::default();
+            let mut rows = Vec::new();
+            let mut warnings = Vec::new();
+            let mut inputs: Vec<PathBuf> = Vec::new();
+            for t in &trials {
+                let parts: Vec<&str> = t.split(',').map(str::trim).collect();
+                let [model, motion, loads] = parts[..] else {
+                    bail!("--trial `{t}`: expected MODEL.osim,MOTION.mot,LOADS.xml");
+                };
+                let (model, motion, loads) = (
+                    PathBuf::from(model),
+                    PathBuf::from(motion),
+                    PathBuf::from(loads),
+                );
+                let m = Model::read(&model)?;
+                let q = Table::read(&motion)?;
+                let l = ExternalLoads::read(&loads, &m, None)?;
+                let options = IdOptions {
+                    cutoff_hz: (cutoff >= 0.0).then_some(cutoff),
+                    time_range: None,
+                };
+                let (id, w) = inverse_dynamics(&m, &q, Some(&l), options)?;
+                warnings.extend(w.into_iter().map(|w| format!("{}: {w}", motion.display())));
+                let (series, strides, _) = trial_series(&m, &q, &l, &id);
+                if strides.iter().all(Vec::is_empty) {
+                    warnings.push(format!(
+                        "{}: no complete stride inside the motion; the trial adds nothing",
+                        motion.display()
+                    ));
+                }
+                builder.add(&series, m.mass());
+                rows.push(NormTrial {
+                    mass_kg: m.mass(),
+                    strides: [strides[0].len(), strides[1].len()],
+                    model: model.clone(),
+                    motion: motion.clone(),
+                    loads: loads.clone(),
+                });
+                inputs.extend([model, motion, loads]);
+            }
+            let reference = builder.finish(&source);
+            if reference.curves.is_empty() {
+                bail!("no complete stride in any trial: nothing to build a reference from");
+            }
+            let input_refs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+            let path = output(&out, "normative_reference.csv", &input_refs)?;
+            reference.write(&path)?;
+            let summary = NormSummary {
+                source,
+                trials: rows,
+                variables: reference
+                    .curves
+                    .iter()
+                    .map(|(k, b)| (k.clone(), b.strides))
+                    .collect(),
+                output: path,
+                warnings,
+            };
+            emit(json, &summary, &summary.warnings, || {
+                for t in &summary.trials {
+                    println!(
+                        "{}: {} right and {} left stride(s)",
+                        t.motion.display(),
+                        t.strides[0],
+                        t.strides[1]
+                    );
+                }
+                println!(
+                    "{} variables; wrote {}",
+                    summary.variables.len(),
+                    summary.output.display()
+                );
             })
         }
     }

@@ -717,3 +717,88 @@ fn gait_id_writes_each_feet_stride_over_the_gait_cycle() {
     assert!((table.time[100] - 100.0).abs() < 1e-12);
     assert!(table.column("ankle_angle_r_moment").is_some());
 }
+
+#[test]
+fn gait_norm_builds_a_reference_and_id_scores_against_it() {
+    let (Some(s1), Some(g10)) = (
+        twin_core::testdata::require("msk/gait2354_subject01"),
+        twin_core::testdata::require("msk/gait10dof18musc"),
+    ) else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let trial = format!(
+        "{},{},{}",
+        s1.join("subject01.osim").display(),
+        s1.join("subject01_walk1_ik.mot").display(),
+        s1.join("subject01_walk1_grf.xml").display()
+    );
+    let v = json_ok(
+        twin()
+            .args([
+                "gait",
+                "norm",
+                "--json",
+                "--source",
+                "subject01 walk1",
+                "--trial",
+            ])
+            .arg(&trial)
+            .arg("--out")
+            .arg(out.path()),
+    );
+    assert_eq!(v["trials"][0]["strides"], serde_json::json!([2, 2]), "{v}");
+    // Both sides pooled: four strides per sided variable.
+    assert_eq!(v["variables"]["knee_angle"], 4, "{v}");
+    assert_eq!(v["variables"]["ankle_angle_moment"], 4, "{v}");
+    let reference = v["output"].as_str().unwrap().to_owned();
+    let r = twin_msk::normative::Reference::read(std::path::Path::new(&reference)).unwrap();
+    assert_eq!(r.source, "subject01 walk1");
+    // The planar model's walk of the same subject, scored against it.
+    let id = |reference: &str, extra: &[&str]| {
+        let mut c = twin();
+        c.args(["gait", "id", "--json", "--model"])
+            .arg(g10.join("gait10dof18musc_subject01.osim"))
+            .arg("--motion")
+            .arg(g10.join("subject01_walk_IK.mot"))
+            .args(["--reference", reference])
+            .args(extra)
+            .arg("--out")
+            .arg(out.path().join("id"));
+        c
+    };
+    let loads = g10.join("gait10dof18musc_subject01_walk_grf.xml");
+    let v = json_ok(&mut id(&reference, &["--loads", loads.to_str().unwrap()]));
+    let scores = &v["reference"];
+    let gps = scores["gait_profile_score_deg"].as_f64().unwrap();
+    assert!(gps > 0.5 && gps < 5.0, "{scores}");
+    let knee = scores["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["variable"] == "knee_angle_moment" && s["side"] == "left")
+        .unwrap();
+    assert!(knee["gvs"].as_f64().unwrap() < 0.3, "{knee}");
+    // Without loads there are no strides to score.
+    let o = id(&reference, &[]).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("needs the strides"));
+    // A malformed trial and a malformed reference are named.
+    let o = twin()
+        .args(["gait", "norm", "--source", "x", "--trial", "a.osim,b.mot"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("expected MODEL.osim,MOTION.mot,LOADS.xml")
+    );
+    let bad = out.path().join("bad.csv");
+    std::fs::write(&bad, "# twinscope gait reference 1\nvariable,unit,percent,mean,sd,strides\nknee_angle,deg,0,1,1\n").unwrap();
+    let o = id(bad.to_str().unwrap(), &["--loads", loads.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && e.contains("bad.csv") && e.contains("line 3"),
+        "{e}"
+    );
+}

@@ -9,12 +9,12 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use twin_core::Progress;
 use twin_mesh::TriMesh;
 use twin_msk::dynamics::{IdOptions, inverse_dynamics_with};
-use twin_msk::gait::{CONTACT_THRESHOLD_N, events, side_of, stride_band};
+use twin_msk::gait::{Band, cycle_series, strides_by_side};
 use twin_msk::ik::inverse_kinematics_with;
 use twin_msk::loads::ExternalLoads;
-use twin_msk::model::Motion;
+use twin_msk::normative::Reference;
 use twin_msk::{C3dTrial, Markers, Model, Table};
-use twin_ui::gait::{Band, CycleCurves};
+use twin_ui::gait::CycleCurves;
 use twin_ui::{GaitAction, GaitState, GaitView};
 
 use crate::Args;
@@ -36,6 +36,8 @@ impl Plugin for GaitPlugin {
 
 enum Msg {
     Picked(Option<(PathBuf, PathBuf, Option<PathBuf>)>),
+    /// A reference file read (or why not); `None` when none was picked.
+    Reference(Option<Result<Reference, String>>),
     Done(Box<(GaitView, Skeleton)>),
     Failed(String),
 }
@@ -72,6 +74,8 @@ pub struct Gait {
     pub settled: bool,
     skeleton: Skeleton,
     scene: Scene,
+    /// The reference (normal database) the curves are compared with.
+    reference: Option<Reference>,
 }
 
 /// What the 3D scene still has to do for the skeleton.
@@ -133,10 +137,28 @@ impl Gait {
             Msg::Picked(Some((model, trial, loads)))
         });
     }
+
+    fn pick_reference(&mut self) {
+        self.spawn("gait: open reference", |_| {
+            let path = rfd::FileDialog::new()
+                .set_title("Reference (normal database) CSV")
+                .add_filter("gait reference", &["csv"])
+                .pick_file();
+            Msg::Reference(path.map(|p| read_reference(&p)))
+        });
+    }
+
+    /// Compares the shown curves with `reference` (or stops comparing).
+    fn set_reference(&mut self, reference: Option<Reference>) {
+        self.reference = reference;
+        if let Some(v) = &mut self.ui.view {
+            v.set_reference(self.reference.as_ref());
+        }
+    }
 }
 
-fn band(b: Option<(Vec<f64>, Vec<f64>, usize)>) -> Option<Band> {
-    b.map(|(mean, sd, strides)| Band { mean, sd, strides })
+fn read_reference(path: &Path) -> Result<Reference, String> {
+    Reference::read(path).map_err(|e| e.to_string())
 }
 
 /// Everything the panel shows, from the files.
@@ -216,80 +238,31 @@ fn compute(
         }
         None => None,
     };
-    // Strides per side, inside the motion.
-    let (t0, t1) = (coords.time[0], coords.time[coords.rows() - 1]);
-    let mut strides: [Vec<[f64; 2]>; 2] = [Vec::new(), Vec::new()];
-    if let Some(l) = &loads {
-        for (e, f) in events(l, model.gravity, CONTACT_THRESHOLD_N)
-            .iter()
-            .zip(&l.forces)
-        {
-            let side = side_of(&model.bodies[f.body].name, &f.name);
-            let inside: Vec<[f64; 2]> = e
-                .strides()
-                .into_iter()
-                .filter(|s| s[0] >= t0 && s[1] <= t1)
-                .collect();
-            notes.push(format!(
-                "{}: {} heel strike(s), {} complete stride(s) in the motion",
-                e.name,
-                e.heel_strikes
-                    .iter()
-                    .filter(|t| (t0..=t1).contains(*t))
-                    .count(),
-                inside.len()
-            ));
-            match side {
-                Some('r') => strides[0].extend(inside),
-                Some('l') => strides[1].extend(inside),
-                _ => {}
+    // Strides per side inside the motion; each coordinate over them.
+    let span = [coords.time[0], coords.time[coords.rows() - 1]];
+    let strides = match &loads {
+        Some(l) => {
+            let (strides, lines) = strides_by_side(&model, l, span);
+            notes.extend(lines);
+            strides
+        }
+        None => Default::default(),
+    };
+    let mass = model.mass();
+    let curves = cycle_series(&model, &coords, id.as_ref(), &strides)
+        .into_iter()
+        .map(|s| {
+            let moment = |side: usize| Band::of(&s.moment[side]).map(|b| b.scaled(1.0 / mass));
+            CycleCurves {
+                angle_right: Band::of(&s.angle[0]),
+                angle_left: Band::of(&s.angle[1]),
+                moment_right: moment(0),
+                moment_left: moment(1),
+                name: s.name,
+                ..CycleCurves::default()
             }
-        }
-    }
-    // Curves: sided coordinates by their base name; the rest with the right strides.
-    let mut curves = Vec::new();
-    let degrees = |c: &twin_msk::model::Coordinate, v: &[f64]| -> Vec<f64> {
-        if c.motion == Motion::Rotational && !coords.in_degrees {
-            v.iter().map(|x| x.to_degrees()).collect()
-        } else {
-            v.to_vec()
-        }
-    };
-    let series = |name: &str, side: usize| -> (Option<Band>, Option<Band>) {
-        let Some(k) = model.coordinate(name) else {
-            return (None, None);
-        };
-        let c = &model.coordinates[k];
-        let angle = coords
-            .column(name)
-            .filter(|_| c.motion == Motion::Rotational)
-            .and_then(|col| stride_band(&coords.time, &degrees(c, col), &strides[side]));
-        let moment = id.as_ref().and_then(|t| {
-            t.column(&format!("{name}_moment"))
-                .and_then(|col| stride_band(&t.time, col, &strides[side]))
-        });
-        (band(angle), band(moment))
-    };
-    for c in &model.coordinates {
-        if c.motion != Motion::Rotational || c.name.ends_with("_l") {
-            continue;
-        }
-        let (base, right, left) = match c.name.strip_suffix("_r") {
-            Some(base) => (base.to_owned(), c.name.clone(), Some(format!("{base}_l"))),
-            None => (c.name.clone(), c.name.clone(), None),
-        };
-        let (angle_right, moment_right) = series(&right, 0);
-        let (angle_left, moment_left) = left.map_or((None, None), |l| series(&l, 1));
-        if angle_right.is_some() || angle_left.is_some() || moment_right.is_some() {
-            curves.push(CycleCurves {
-                name: base,
-                angle_right,
-                angle_left,
-                moment_right,
-                moment_left,
-            });
-        }
-    }
+        })
+        .collect();
     // The stick figure: body origins per frame, loads per frame.
     let bones = model
         .joints
@@ -367,12 +340,19 @@ fn compute(
         origins,
         loads: frames_loads,
         curves,
+        reference: None,
         notes,
     };
     Ok((view, skeleton))
 }
 
 fn start(args: Res<Args>, mut gait: ResMut<Gait>) {
+    if let Some(path) = &args.reference {
+        match read_reference(path) {
+            Ok(r) => gait.reference = Some(r),
+            Err(e) => gait.ui.status = e,
+        }
+    }
     if let Some(files) = &args.gait {
         gait.open = true;
         let (model, trial, loads) = (files[0].clone(), files[1].clone(), files.get(2).cloned());
@@ -395,9 +375,15 @@ fn poll(mut gait: ResMut<Gait>) {
     gait.ui.progress = None;
     match msg {
         Msg::Picked(Some((model, trial, loads))) => gait.compute(model, trial, loads),
-        Msg::Picked(None) => gait.ui.status = "nothing opened".into(),
+        Msg::Picked(None) | Msg::Reference(None) => gait.ui.status = "nothing opened".into(),
+        Msg::Reference(Some(Ok(r))) => {
+            gait.ui.status = format!("reference: {}", r.source);
+            gait.set_reference(Some(r));
+        }
+        Msg::Reference(Some(Err(e))) => gait.ui.status = e,
         Msg::Done(done) => {
-            let (v, skeleton) = *done;
+            let (mut v, skeleton) = *done;
+            v.set_reference(gait.reference.as_ref());
             gait.ui.status = String::new();
             gait.ui.frame = 0;
             gait.ui.selected = v
@@ -581,6 +567,8 @@ fn draw(mut contexts: EguiContexts, mut gait: ResMut<Gait>) -> Result {
     for a in actions {
         match a {
             GaitAction::Open => gait.pick(),
+            GaitAction::OpenReference => gait.pick_reference(),
+            GaitAction::DropReference => gait.set_reference(None),
             GaitAction::Cancel => {
                 if let Some(j) = &gait.job {
                     j.progress.cancel();

@@ -56,6 +56,10 @@ pub struct Args {
     /// loads (`.xml`) for joint moments.
     #[arg(long, value_names = ["MODEL", "TRIAL", "LOADS"], num_args = 2..=3)]
     pub gait: Option<Vec<PathBuf>>,
+    /// Compare the gait curves with this reference (normal database) CSV,
+    /// e.g. one written by `twin gait norm`.
+    #[arg(long, value_name = "CSV")]
+    pub reference: Option<PathBuf>,
     /// Render, write a PNG screenshot to this path and exit.
     #[arg(long, value_name = "PNG")]
     pub screenshot: Option<PathBuf>,

@@ -356,22 +356,7 @@ mod tests {
             egui::Panel::left("browser").show(ui, |ui| side_panel(ui, state));
         });
         out.textures_delta.clear();
-        let mut text = String::new();
-        for clipped in &out.shapes {
-            collect_text(&clipped.shape, &mut text);
-        }
-        text
-    }
-
-    fn collect_text(shape: &egui::Shape, out: &mut String) {
-        match shape {
-            egui::Shape::Text(t) => {
-                out.push_str(t.galley.text());
-                out.push('\n');
-            }
-            egui::Shape::Vec(v) => v.iter().for_each(|s| collect_text(s, out)),
-            _ => {}
-        }
+        crate::painted_text(&out)
     }
 
     #[test]

@@ -1,29 +1,24 @@
 //! The gait panel: a sagittal stick figure with ground reaction forces over
-//! the trial (play and scrub), and a coordinate's angle and moment over the
-//! gait cycle, right and left, each the mean of the trial's strides with a
-//! ±1 SD band.
-//!
-//! The bands are this trial's own stride-to-stride spread, not a normative
-//! reference: no normative gait dataset is part of the project's data.
+//! the trial (play and scrub), and a coordinate's angle and moment (per kg)
+//! over the gait cycle, right and left, each the mean of the trial's strides
+//! with a ±1 SD band, over the grey ±1 SD band of a reference (the lab's
+//! normal database, `twin_msk::normative`) when one is loaded, with each
+//! side's Gait Variable Score.
 
 use egui::{Color32, Pos2, Stroke, Ui, Vec2};
-use egui_plot::{Legend, Line, Plot, PlotPoints, Polygon};
+use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, Polygon};
+pub use twin_msk::gait::Band;
+use twin_msk::normative::{Reference, gait_profile_score, gait_variable_score};
 
 const RIGHT: Color32 = Color32::from_rgb(220, 90, 80);
 const LEFT: Color32 = Color32::from_rgb(90, 140, 230);
 const BONE: Color32 = Color32::from_rgb(225, 225, 215);
 const FORCE: Color32 = Color32::from_rgb(120, 210, 120);
+const NORMAL: Color32 = Color32::from_gray(160);
 
-/// A curve over 0–100 % of the gait cycle: mean and SD over strides.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Band {
-    pub mean: Vec<f64>,
-    pub sd: Vec<f64>,
-    pub strides: usize,
-}
-
-/// One coordinate (without side) with its right and left curves.
-#[derive(Debug, Clone, PartialEq)]
+/// One coordinate (without side) with its right and left curves: angles
+/// in degrees, moments in N·m/kg.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CycleCurves {
     /// e.g. `knee_angle`.
     pub name: String,
@@ -31,6 +26,21 @@ pub struct CycleCurves {
     pub angle_left: Option<Band>,
     pub moment_right: Option<Band>,
     pub moment_left: Option<Band>,
+    /// The reference's bands, when a reference holds this coordinate.
+    pub reference_angle: Option<Band>,
+    pub reference_moment: Option<Band>,
+    /// Gait Variable Scores of the angle and the moment, right and left.
+    pub gvs_angle: [Option<f64>; 2],
+    pub gvs_moment: [Option<f64>; 2],
+}
+
+/// The reference the curves are compared with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferenceNote {
+    pub source: String,
+    pub trials: usize,
+    /// The Gait Profile Score over every angle score, both sides (deg).
+    pub gait_profile_score: Option<f64>,
 }
 
 /// What the panel shows of a computed trial.
@@ -45,8 +55,41 @@ pub struct GaitView {
     /// Per frame: (point of application, force in N) of every load.
     pub loads: Vec<Vec<([f64; 3], [f64; 3])>>,
     pub curves: Vec<CycleCurves>,
+    /// The reference in use, if any.
+    pub reference: Option<ReferenceNote>,
     /// Summary lines (events, peaks, warnings).
     pub notes: Vec<String>,
+}
+
+impl GaitView {
+    /// Compares the curves with `reference` (or with none): its bands and
+    /// the Gait Variable and Profile Scores.
+    pub fn set_reference(&mut self, reference: Option<&Reference>) {
+        let mut angle_scores = Vec::new();
+        for c in &mut self.curves {
+            c.reference_angle = reference.and_then(|r| r.angle(&c.name)).cloned();
+            c.reference_moment = reference.and_then(|r| r.moment(&c.name)).cloned();
+            let score = |b: &Option<Band>, r: &Option<Band>| {
+                b.as_ref()
+                    .zip(r.as_ref())
+                    .and_then(|(b, r)| gait_variable_score(&b.mean, r))
+            };
+            c.gvs_angle = [
+                score(&c.angle_right, &c.reference_angle),
+                score(&c.angle_left, &c.reference_angle),
+            ];
+            c.gvs_moment = [
+                score(&c.moment_right, &c.reference_moment),
+                score(&c.moment_left, &c.reference_moment),
+            ];
+            angle_scores.extend(c.gvs_angle.iter().flatten());
+        }
+        self.reference = reference.map(|r| ReferenceNote {
+            source: r.source.clone(),
+            trials: r.trials,
+            gait_profile_score: gait_profile_score(&angle_scores),
+        });
+    }
 }
 
 /// The panel's state.
@@ -67,6 +110,10 @@ pub struct GaitState {
 pub enum GaitAction {
     /// Pick a model and a trial from files.
     Open,
+    /// Pick a reference (normal database) file.
+    OpenReference,
+    /// Stop comparing with the reference.
+    DropReference,
     /// Stop the running computation.
     Cancel,
 }
@@ -99,6 +146,14 @@ fn band_line(name: &str, b: &Band, color: Color32) -> Line<'static> {
     Line::new(name.to_owned(), PlotPoints::from(pts))
         .color(color)
         .width(2.0)
+}
+
+/// One side's legend entry: strides and, against a reference, its score.
+fn side_label(side: &str, b: &Band, gvs: Option<f64>, unit: &str) -> String {
+    match gvs {
+        Some(g) => format!("{side} (n = {}) GVS {g:.2}{unit}", b.strides),
+        None => format!("{side} (n = {})", b.strides),
+    }
 }
 
 /// Draws the stick figure of `frame` (sagittal view) into `ui`.
@@ -185,6 +240,20 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
         if ui.button("Open model and trial…").clicked() {
             actions.push(GaitAction::Open);
         }
+        if ui
+            .button("Reference…")
+            .on_hover_text(
+                "Compare with a normal database (a reference CSV, e.g. from `twin gait norm`)",
+            )
+            .clicked()
+        {
+            actions.push(GaitAction::OpenReference);
+        }
+        if state.view.as_ref().is_some_and(|v| v.reference.is_some())
+            && ui.button("No reference").clicked()
+        {
+            actions.push(GaitAction::DropReference);
+        }
         if state.busy {
             ui.spinner();
             if let Some((stage, fraction)) = &state.progress {
@@ -231,22 +300,42 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
                     id: &str,
                     unit: &str,
                     right: &Option<Band>,
-                    left: &Option<Band>| {
+                    left: &Option<Band>,
+                    suffix: &str,
+                    reference: &Option<Band>,
+                    gvs: [Option<f64>; 2]| {
             Plot::new(id.to_owned())
-                .height(170.0)
-                .legend(Legend::default())
+                .height(190.0)
+                .legend(Legend::default().text_style(egui::TextStyle::Small))
                 .x_axis_label("% gait cycle")
                 .y_axis_label(unit.to_owned())
                 .allow_scroll(false)
                 .show(ui, |plot| {
-                    for (side, band, color) in [("right", right, RIGHT), ("left", left, LEFT)] {
+                    // A band's polygons and mean line share one name: one
+                    // legend entry each.
+                    if let Some(r) = reference {
+                        let name = format!("reference (n = {})", r.strides);
+                        for p in band_polygons(&name, r, NORMAL) {
+                            plot.polygon(p);
+                        }
+                        plot.line(
+                            band_line(&name, r, NORMAL)
+                                .style(LineStyle::dashed_loose())
+                                .width(1.5),
+                        );
+                    }
+                    for (k, (side, band, color)) in [("right", right, RIGHT), ("left", left, LEFT)]
+                        .into_iter()
+                        .enumerate()
+                    {
                         if let Some(b) = band {
-                            if b.strides > 1 {
-                                for p in band_polygons(&format!("{side} ±1 SD"), b, color) {
+                            let name = side_label(side, b, gvs[k], suffix);
+                            if b.strides > 1 && reference.is_none() {
+                                for p in band_polygons(&name, b, color) {
                                     plot.polygon(p);
                                 }
                             }
-                            plot.line(band_line(&format!("{side} (n = {})", b.strides), b, color));
+                            plot.line(band_line(&name, b, color));
                         }
                     }
                 });
@@ -258,16 +347,39 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
                 "angle (°)",
                 &c.angle_right,
                 &c.angle_left,
+                "°",
+                &c.reference_angle,
+                c.gvs_angle,
             );
             plot(
                 &mut cols[1],
                 "gait-moment",
-                "moment (N·m)",
+                "moment (N·m/kg)",
                 &c.moment_right,
                 &c.moment_left,
+                " N·m/kg",
+                &c.reference_moment,
+                c.gvs_moment,
             );
         });
-        ui.small("Bands: this trial's strides, mean ± 1 SD (not a normative reference).");
+        match &v.reference {
+            Some(r) => {
+                ui.small(format!(
+                    "Grey: reference mean ± 1 SD — {} ({} trial(s)). GVS: RMS difference of the side's mean from the reference mean over the cycle (Baker 2009).",
+                    r.source, r.trials
+                ));
+                if let Some(g) = r.gait_profile_score {
+                    ui.label(format!(
+                        "Gait Profile Score (all angles, both sides): {g:.2}°"
+                    ));
+                }
+            }
+            None => {
+                ui.small(
+                    "No reference loaded: the bands are this trial's strides, mean ± 1 SD. Load the lab's normal database with Reference….",
+                );
+            }
+        }
     }
     for n in &v.notes {
         ui.add(egui::Label::new(egui::RichText::new(n).small()).wrap());
@@ -278,8 +390,14 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     fn run(state: &mut GaitState) -> (Vec<GaitAction>, usize) {
+        let (actions, shapes, _) = run_text(state);
+        (actions, shapes)
+    }
+
+    fn run_text(state: &mut GaitState) -> (Vec<GaitAction>, usize, String) {
         let ctx = egui::Context::default();
         let input = egui::RawInput {
             screen_rect: Some(egui::Rect::from_min_size(
@@ -291,7 +409,8 @@ mod tests {
         let mut actions = Vec::new();
         let mut out = ctx.run_ui(input, |ui| actions = gait_panel(ui, state));
         out.textures_delta.clear();
-        (actions, out.shapes.len())
+        let text = crate::painted_text(&out);
+        (actions, out.shapes.len(), text)
     }
 
     #[test]
@@ -322,8 +441,9 @@ mod tests {
                 angle_right: Some(band.clone()),
                 angle_left: Some(band.clone()),
                 moment_right: Some(band),
-                moment_left: None,
+                ..CycleCurves::default()
             }],
+            reference: None,
             notes: vec!["right: heel strikes 0.618 s".into()],
         });
         state.frame = 9;
@@ -332,5 +452,39 @@ mod tests {
         assert!(shapes_with > shapes + 10, "{shapes_with}");
         // The frame index is kept inside the trial.
         assert_eq!(state.frame, 1);
+        // Against a reference 0.5 above the curves: scores of 0.5, the
+        // grey band drawn.
+        let mut text = format!(
+            "{}\n# source: lab\n# trials: 3\nvariable,unit,percent,mean,sd,strides\n",
+            twin_msk::normative::HEADER
+        );
+        for k in 0..=100 {
+            let _ = writeln!(text, "knee_angle,deg,{k},{},1,9", f64::from(k).sin() + 0.5);
+        }
+        let reference = Reference::parse(&text).unwrap();
+        let view = state.view.as_mut().unwrap();
+        view.set_reference(Some(&reference));
+        let c = &view.curves[0];
+        assert!(c.reference_angle.is_some() && c.reference_moment.is_none());
+        for g in c.gvs_angle {
+            assert!((g.unwrap() - 0.5).abs() < 1e-9, "{g:?}");
+        }
+        assert_eq!(c.gvs_moment, [None, None]);
+        let note = view.reference.clone().unwrap();
+        assert_eq!((note.source.as_str(), note.trials), ("lab", 3));
+        assert!((note.gait_profile_score.unwrap() - 0.5).abs() < 1e-9);
+        let (_, _, text) = run_text(&mut state);
+        for expected in [
+            "Grey: reference mean ± 1 SD — lab (3 trial(s))",
+            "Gait Profile Score (all angles, both sides): 0.50°",
+            "No reference",
+        ] {
+            assert!(text.contains(expected), "{expected} not in {text}");
+        }
+        state.view.as_mut().unwrap().set_reference(None);
+        let v = state.view.as_ref().unwrap();
+        assert!(v.reference.is_none() && v.curves[0].reference_angle.is_none());
+        let (_, _, text) = run_text(&mut state);
+        assert!(text.contains("No reference loaded"), "{text}");
     }
 }

@@ -20,3 +20,23 @@ pub use gait::{GaitAction, GaitState, GaitView, gait_panel};
 pub use mpr::{MprState, WindowPreset, mpr_toolbar, mpr_view};
 pub use orientation::orientation_marker;
 pub use segments::{SegmentAction, SegmentsState, segments_panel};
+
+/// Every text a frame painted, one per line (for the panels' tests).
+#[cfg(test)]
+pub(crate) fn painted_text(out: &egui::FullOutput) -> String {
+    fn collect(shape: &egui::Shape, out: &mut String) {
+        match shape {
+            egui::Shape::Text(t) => {
+                out.push_str(t.galley.text());
+                out.push('\n');
+            }
+            egui::Shape::Vec(v) => v.iter().for_each(|s| collect(s, out)),
+            _ => {}
+        }
+    }
+    let mut text = String::new();
+    for clipped in &out.shapes {
+        collect(&clipped.shape, &mut text);
+    }
+    text
+}

@@ -287,6 +287,8 @@ struct Foot {
     toe_offs_s: Vec<f64>,
     /// Per complete stride: stance time (s) and share of the stride (%).
     stance: Vec<(f64, f64)>,
+    /// Per complete stride: swing time (s) and share of the stride (%).
+    swing: Vec<(f64, f64)>,
 }
 
 #[derive(Serialize)]
@@ -748,6 +750,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                             e.toe_offs = inside(e.toe_offs);
                             Foot {
                                 stance: e.stance(),
+                                swing: e.swing(),
                                 name: e.name,
                                 heel_strikes_s: e.heel_strikes,
                                 toe_offs_s: e.toe_offs,
@@ -831,9 +834,15 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                 }
                 for f in &summary.feet {
                     println!(
-                        "{}: heel strikes {:?} s, toe-offs {:?} s, stance {:?}",
-                        f.name, f.heel_strikes_s, f.toe_offs_s, f.stance
+                        "{}: heel strikes {:?} s, toe-offs {:?} s",
+                        f.name, f.heel_strikes_s, f.toe_offs_s
                     );
+                    for (st, sw) in f.stance.iter().zip(&f.swing) {
+                        println!(
+                            "  stride: stance {:.3} s ({:.1} %), swing {:.3} s ({:.1} %)",
+                            st.0, st.1, sw.0, sw.1
+                        );
+                    }
                 }
                 println!("wrote {}", summary.output.display());
                 for c in &summary.cycles {

@@ -711,6 +711,21 @@ fn gait_id_writes_each_feet_stride_over_the_gait_cycle() {
         (right["stride_s"][1].as_f64().unwrap() - 1.853).abs() < 2e-3,
         "{right}"
     );
+    // Stance 0.792 s (64.1 %) and swing the rest of the 1.235-s stride.
+    let foot = v["feet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "right")
+        .unwrap();
+    let (stance, swing) = (&foot["stance"][0], &foot["swing"][0]);
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    assert!((f(&stance[0]) - 0.792).abs() < 3e-3, "{foot}");
+    assert!((f(&swing[0]) - 0.443).abs() < 3e-3, "{foot}");
+    assert!(
+        (f(&stance[1]) + f(&swing[1]) - 100.0).abs() < 1e-9,
+        "{foot}"
+    );
     let table =
         twin_msk::Table::read(std::path::Path::new(right["output"].as_str().unwrap())).unwrap();
     assert_eq!(table.rows(), 101);

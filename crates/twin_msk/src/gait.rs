@@ -35,11 +35,23 @@ impl FootEvents {
     /// stride with a toe-off inside it.
     #[must_use]
     pub fn stance(&self) -> Vec<(f64, f64)> {
+        self.phases(false)
+    }
+
+    /// Swing time (s, toe-off to the next heel strike) and its share of the
+    /// stride (%), for the same strides as [`Self::stance`].
+    #[must_use]
+    pub fn swing(&self) -> Vec<(f64, f64)> {
+        self.phases(true)
+    }
+
+    fn phases(&self, swing: bool) -> Vec<(f64, f64)> {
         self.strides()
             .iter()
             .filter_map(|&[a, b]| {
                 let to = self.toe_offs.iter().find(|&&t| t > a && t < b)?;
-                Some((to - a, 100.0 * (to - a) / (b - a)))
+                let d = if swing { b - to } else { to - a };
+                Some((d, 100.0 * d / (b - a)))
             })
             .collect()
     }
@@ -381,6 +393,11 @@ mod tests {
         assert!(
             (stance - 0.792).abs() < 3e-3 && (share - 64.1).abs() < 0.3,
             "{stance} {share}"
+        );
+        let (swing, swing_share) = right.swing()[0];
+        assert!(
+            (stance + swing - 1.235).abs() < 3e-3 && (share + swing_share - 100.0).abs() < 1e-9,
+            "{swing} {swing_share}"
         );
     }
 

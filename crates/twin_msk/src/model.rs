@@ -138,6 +138,40 @@ pub struct Muscle {
     pub parameters: HashMap<String, f64>,
 }
 
+/// OpenSim's `CoordinateLimitForce`: a spring–damper that engages beyond a
+/// coordinate's limits, reaching its full stiffness over a transition
+/// (SimTK's quintic step). Stored in SI: N·m/rad, rad, N·m·s/rad for a
+/// rotational coordinate (the file gives them per degree).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoordinateLimit {
+    pub name: String,
+    pub coordinate: usize,
+    pub upper_stiffness: f64,
+    pub upper_limit: f64,
+    pub lower_stiffness: f64,
+    pub lower_limit: f64,
+    pub damping: f64,
+    pub transition: f64,
+}
+
+impl CoordinateLimit {
+    /// The generalized force at coordinate value `q` and speed `qd`.
+    #[must_use]
+    pub fn force(&self, q: f64, qd: f64) -> f64 {
+        // SimTK::stepUp: 10u³ − 15u⁴ + 6u⁵ on [0, 1].
+        let step = |u: f64| {
+            let u = u.clamp(0.0, 1.0);
+            u * u * u * (10.0 + u * (-15.0 + 6.0 * u))
+        };
+        let w = self.transition.max(f64::MIN_POSITIVE);
+        let up = step((q - self.upper_limit) / w);
+        let low = 1.0 - step((q - (self.lower_limit - self.transition)) / w);
+        let f_up = -self.upper_stiffness * up * (q - self.upper_limit);
+        let f_low = self.lower_stiffness * low * (self.lower_limit - q);
+        f_up + f_low - self.damping * (up + low) * qd
+    }
+}
+
 /// How a point moving with a joint's child (and everything below it)
 /// moves per unit change of a coordinate the joint reads:
 /// `dx/dq = velocity + omega × (x − origin)`, ground frame. `omega` is also
@@ -172,6 +206,8 @@ pub struct Model {
     pub coordinates: Vec<Coordinate>,
     pub markers: Vec<Marker>,
     pub muscles: Vec<Muscle>,
+    /// Passive coordinate limit forces (`CoordinateLimitForce`).
+    pub limit_forces: Vec<CoordinateLimit>,
     /// What the model holds and this reader ignores, one line per kind.
     pub warnings: Vec<String>,
 }
@@ -759,6 +795,7 @@ impl Model {
             coordinates: p.coordinates,
             markers: Vec::new(),
             muscles: Vec::new(),
+            limit_forces: Vec::new(),
             warnings: Vec::new(),
         };
         let resolve_body = |node: Node<'_, '_>| -> Result<usize, MskError> {
@@ -828,7 +865,40 @@ impl Model {
         if let Some(c) = child(model, "components") {
             forces.extend(elements(c));
         }
+        let mut limit_forces = Vec::new();
         for f in forces {
+            if f.has_tag_name("CoordinateLimitForce") {
+                let k = coordinate(f, "coordinate")?;
+                let value = |tag: &str| -> Result<f64, MskError> {
+                    text(f, tag)
+                        .and_then(|t| t.parse::<f64>().ok())
+                        .filter(|v| v.is_finite())
+                        .ok_or_else(|| {
+                            err(format!(
+                                "line {}: CoordinateLimitForce `{}` needs a number in <{tag}>",
+                                line_of(f),
+                                name_of(f)
+                            ))
+                        })
+                };
+                // Rotational limits are in degrees, stiffness per degree.
+                let w = if m.coordinates[k].motion == Motion::Rotational {
+                    1f64.to_radians()
+                } else {
+                    1.0
+                };
+                limit_forces.push(CoordinateLimit {
+                    name: name_of(f).to_owned(),
+                    coordinate: k,
+                    upper_stiffness: value("upper_stiffness")? / w,
+                    upper_limit: value("upper_limit")? * w,
+                    lower_stiffness: value("lower_stiffness")? / w,
+                    lower_limit: value("lower_limit")? * w,
+                    damping: value("damping")? / w,
+                    transition: value("transition")? * w,
+                });
+                continue;
+            }
             let Some(gp) = child(f, "GeometryPath") else {
                 ignored.push(format!(
                     "force `{}` (<{}>)",
@@ -935,6 +1005,7 @@ impl Model {
         ignored.dedup();
         m.markers = markers;
         m.muscles = muscles;
+        m.limit_forces = limit_forces;
         if !ignored.is_empty() {
             m.warnings
                 .push(format!("not used by Twinscope: {}", ignored.join("; ")));

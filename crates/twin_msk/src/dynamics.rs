@@ -475,7 +475,7 @@ mod static_optimization_balance {
             rows += 1.0;
         }
         assert!(rows > 80.0, "{rows}");
-        // Measured 2026-11-25: within 0.0014 N·m of a 218 N·m peak.
+        // Measured 2026-11-24: within 0.0014 N·m of a 218 N·m peak.
         eprintln!("spring: max error {spring_err:.4} N·m, peak {spring_peak:.2} N·m");
         assert!(
             spring_peak > 1.0 && spring_err < 0.01 * spring_peak,

@@ -277,6 +277,8 @@ def opensim_gait(spec):
     out = tempfile.mkdtemp()
     here = os.getcwd()
     try:
+        if case.startswith("so-"):
+            return _opensim_so(osim, case, g2354, g10, out)
         if case.startswith("ik-"):
             if case == "ik-gait2354":
                 model, trc, t0, t1 = (os.path.join(g2354, "ik_check/subject01_simbody.osim"),
@@ -321,6 +323,51 @@ def opensim_gait(spec):
         return osim.TimeSeriesTable(os.path.join(out, "id.sto")).getNumRows()
     finally:
         os.chdir(here)
+
+
+def _opensim_so(osim, case, g2354, g10, out):
+    """StaticOptimization (AnalyzeTool) with a reserve (CoordinateActuator,
+    optimal force 1) on every unlocked coordinate, 6-Hz filter, exponent 2,
+    muscle physiology on — what `twin gait so` does by default."""
+    import math
+    import os
+    import xml.etree.ElementTree as ET
+    if case == "so-gait2354":
+        folder, model, motion, loads, t0, t1 = (g2354, "subject01.osim", "subject01_walk1_ik.mot",
+                                                "subject01_walk1_grf.xml", 0.5, 1.6)
+    else:
+        folder, model, motion, loads, t0, t1 = (g10, "gait10dof18musc_subject01.osim", "subject01_walk_IK.mot",
+                                                "gait10dof18musc_subject01_walk_grf.xml", 0.6, 1.9)
+    tree = ET.parse(os.path.join(folder, loads))
+    datafile = tree.find(".//datafile")
+    datafile.text = os.path.join(folder, datafile.text.strip())
+    tree.write(os.path.join(out, "loads.xml"))
+    m = osim.Model(os.path.join(folder, model))
+    m.initSystem()
+    for c in m.getCoordinateSet():
+        if not c.get_locked():
+            act = osim.CoordinateActuator(c.getName())
+            act.setName(c.getName() + "_reserve")
+            act.setOptimalForce(1.0)
+            act.setMinControl(-math.inf)
+            act.setMaxControl(math.inf)
+            m.addForce(act)
+    m.printToXML(os.path.join(out, "model.osim"))
+    setup = os.path.join(out, "so.xml")
+    open(setup, "w").write(f"""<?xml version="1.0" encoding="UTF-8" ?>
+<OpenSimDocument Version="40000"><AnalyzeTool name="so">
+<model_file>{os.path.join(out, "model.osim")}</model_file><replace_force_set>false</replace_force_set>
+<results_directory>{out}</results_directory><initial_time>{t0}</initial_time><final_time>{t1}</final_time>
+<AnalysisSet><objects><StaticOptimization name="StaticOptimization"><on>true</on>
+<start_time>{t0}</start_time><end_time>{t1}</end_time><step_interval>1</step_interval>
+<use_model_force_set>true</use_model_force_set><activation_exponent>2</activation_exponent>
+<use_muscle_physiology>true</use_muscle_physiology></StaticOptimization></objects></AnalysisSet>
+<external_loads_file>{os.path.join(out, "loads.xml")}</external_loads_file>
+<coordinates_file>{os.path.join(folder, motion)}</coordinates_file>
+<lowpass_cutoff_frequency_for_coordinates>6</lowpass_cutoff_frequency_for_coordinates>
+</AnalyzeTool></OpenSimDocument>""")
+    osim.AnalyzeTool(setup).run()
+    return osim.TimeSeriesTable(os.path.join(out, "so_StaticOptimization_activation.sto")).getNumRows()
 
 
 TASKS = {

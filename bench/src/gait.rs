@@ -2,15 +2,18 @@
 //! inverse dynamics as whole tool runs (read the model and the data, solve,
 //! write the result), as the peer's `opensim` tools do. INPUT names a case:
 //! `ik-gait2354@MSKDIR`, `ik-gait10dof@MSKDIR`, `id-gait2354@MSKDIR`,
-//! `id-gait10dof@MSKDIR`; `items` = frames solved.
+//! `id-gait10dof@MSKDIR`, `so-gait2354@MSKDIR`, `so-gait10dof@MSKDIR`;
+//! `items` = frames solved.
 
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use twin_core::Progress;
 use twin_msk::dynamics::{IdOptions, inverse_dynamics};
 use twin_msk::ik::{inverse_kinematics, read_task_weights};
 use twin_msk::loads::ExternalLoads;
+use twin_msk::optimization::{SoOptions, static_optimization_with};
 use twin_msk::{Markers, Model, Table};
 
 /// Runs one case; returns (seconds, frames).
@@ -72,6 +75,34 @@ pub fn run(spec: &str) -> anyhow::Result<(f64, usize)> {
             let (id, _) = inverse_dynamics(&m, &q, Some(&l), options)?;
             id.write(&out.join("id.sto"))?;
             id.rows()
+        }
+        "so-gait2354" | "so-gait10dof" => {
+            let (model, motion, loads, range) = if case == "so-gait2354" {
+                (
+                    g2354.join("subject01.osim"),
+                    g2354.join("subject01_walk1_ik.mot"),
+                    g2354.join("subject01_walk1_grf.xml"),
+                    [0.5, 1.6],
+                )
+            } else {
+                (
+                    g10.join("gait10dof18musc_subject01.osim"),
+                    g10.join("subject01_walk_IK.mot"),
+                    g10.join("gait10dof18musc_subject01_walk_grf.xml"),
+                    [0.6, 1.9],
+                )
+            };
+            let m = Model::read(&model)?;
+            let q = Table::read(&motion)?;
+            let l = ExternalLoads::read(&loads, &m, None)?;
+            let options = SoOptions {
+                time_range: Some(range),
+                ..SoOptions::default()
+            };
+            let so = static_optimization_with(&m, &q, Some(&l), options, &Progress::new())?;
+            so.activations.write(&out.join("activation.sto"))?;
+            so.forces.write(&out.join("force.sto"))?;
+            so.activations.rows()
         }
         other => bail!("unknown gait case `{other}`"),
     };

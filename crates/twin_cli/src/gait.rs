@@ -13,6 +13,7 @@ use twin_msk::ik::{inverse_kinematics, read_task_weights};
 use twin_msk::loads::ExternalLoads;
 use twin_msk::model::Motion;
 use twin_msk::normative::{Reference, ReferenceBuilder, gait_profile_score, gait_variable_score};
+use twin_msk::optimization::{SoOptions, static_optimization_with};
 use twin_msk::{C3dTrial, Markers, Model, Table};
 
 #[derive(Subcommand, Debug)]
@@ -106,6 +107,43 @@ pub enum GaitCommand {
         /// moments are scored against it (Gait Variable Scores).
         #[arg(long, value_name = "CSV")]
         reference: Option<PathBuf>,
+        #[arg(long, value_name = "DIR", default_value = "gait-results")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Static optimisation: muscle activations and forces that make the
+    /// inverse-dynamics moments at the least sum of squared activations,
+    /// with a reserve actuator on every coordinate the muscles span.
+    So {
+        #[arg(long, value_name = "OSIM")]
+        model: PathBuf,
+        /// Scale the model first by a `twin gait scale` result.
+        #[arg(long, value_name = "JSON")]
+        scale: Option<PathBuf>,
+        /// Coordinates over time (`.mot`/`.sto`, e.g. from `twin gait ik`).
+        #[arg(long, value_name = "MOT")]
+        motion: PathBuf,
+        /// Ground reaction forces (`.mot`/`.sto`).
+        #[arg(long, value_name = "MOT")]
+        grf: Option<PathBuf>,
+        /// ExternalLoads XML saying which GRF columns act on which body.
+        #[arg(long, value_name = "XML")]
+        loads: Option<PathBuf>,
+        /// Low-pass cutoff for the coordinates (Hz; negative: no filter).
+        #[arg(long, default_value_t = 6.0, allow_hyphen_values = true)]
+        cutoff: f64,
+        #[arg(long, value_name = "T0:T1")]
+        time: Option<String>,
+        /// Optimal force of the reserve actuators (N·m per unit control).
+        #[arg(long, default_value_t = 1.0, value_name = "NM")]
+        reserve_force: f64,
+        /// Muscle capacity = maximum isometric force (no force–length–velocity).
+        #[arg(long)]
+        no_physiology: bool,
+        /// Also write every muscle's length and moment arms per frame.
+        #[arg(long)]
+        moment_arms: bool,
         #[arg(long, value_name = "DIR", default_value = "gait-results")]
         out: PathBuf,
         #[arg(long)]
@@ -327,6 +365,74 @@ struct Score {
     strides: usize,
     /// RMS difference of the side's mean from the reference mean.
     gvs: f64,
+}
+
+#[derive(Serialize)]
+struct MuscleSummary {
+    name: String,
+    peak_activation: f64,
+    mean_activation: f64,
+    peak_force_n: f64,
+}
+
+#[derive(Serialize)]
+struct SoSummary {
+    frames: usize,
+    time_s: [f64; 2],
+    muscles: Vec<MuscleSummary>,
+    reserves: Vec<twin_msk::optimization::ReserveUsage>,
+    /// Frames where a reserve carried more than half of a joint's moment.
+    flagged: Vec<(f64, String)>,
+    activations: PathBuf,
+    forces: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    moment_arms: Option<PathBuf>,
+    warnings: Vec<String>,
+}
+
+/// The external loads from `--loads` (with `--grf` as their data), if any.
+fn read_loads(
+    m: &Model,
+    loads: Option<&Path>,
+    grf: Option<&Path>,
+) -> anyhow::Result<Option<ExternalLoads>> {
+    let grf_table = grf.map(Table::read).transpose()?;
+    Ok(match (loads, grf_table) {
+        (Some(xml), data) => Some(ExternalLoads::read(xml, m, data)?),
+        (None, Some(_)) => bail!(
+            "--grf needs --loads: an ExternalLoads XML saying which columns act on which body"
+        ),
+        (None, None) => None,
+    })
+}
+
+/// Every muscle's length and moment arms over the motion's frames.
+fn moment_arm_table(m: &Model, q: &Table, times: &[f64]) -> Table {
+    let spans = twin_msk::muscle::spanned_coordinates(m);
+    let mut labels = Vec::new();
+    for (muscle, s) in m.muscles.iter().zip(&spans) {
+        labels.push(format!("{}_length", muscle.name));
+        for &k in s {
+            labels.push(format!(
+                "{}_{}_moment_arm",
+                muscle.name, m.coordinates[k].name
+            ));
+        }
+    }
+    let mut t = Table::new("Muscle lengths and moment arms", labels, false);
+    for &time in times {
+        let Some(row) = q.row_near(time, 1e-9) else {
+            continue;
+        };
+        let (coords, _) = m.coordinates_from_table(q, row);
+        let mut values = Vec::new();
+        for (length, arms) in twin_msk::muscle::lengths_and_moment_arms(m, &coords, &spans) {
+            values.push(length);
+            values.extend(arms);
+        }
+        t.push_row(time, &values);
+    }
+    t
 }
 
 #[derive(Serialize)]
@@ -680,14 +786,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                 .map(|p| Reference::read(&p).map(|r| (p, r)))
                 .transpose()?;
             let q = Table::read(&motion)?;
-            let grf_table = grf.as_deref().map(Table::read).transpose()?;
-            let external = match (&loads, grf_table) {
-                (Some(xml), data) => Some(ExternalLoads::read(xml, &m, data)?),
-                (None, Some(_)) => bail!(
-                    "--grf needs --loads: an ExternalLoads XML saying which columns act on which body"
-                ),
-                (None, None) => None,
-            };
+            let external = read_loads(&m, loads.as_deref(), grf.as_deref())?;
             let options = IdOptions {
                 cutoff_hz: (cutoff >= 0.0).then_some(cutoff),
                 time_range: parse_range(time.as_deref())?,
@@ -865,6 +964,116 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                     if let Some(g) = r.gait_profile_score_deg {
                         println!("  Gait Profile Score (angles) {g:.2}°");
                     }
+                }
+            })
+        }
+        GaitCommand::So {
+            model,
+            scale,
+            motion,
+            grf,
+            loads,
+            cutoff,
+            time,
+            reserve_force,
+            no_physiology,
+            moment_arms,
+            out,
+            json,
+        } => {
+            let m = load_model(&model, scale.as_deref())?;
+            let q = Table::read(&motion)?;
+            let external = read_loads(&m, loads.as_deref(), grf.as_deref())?;
+            let options = SoOptions {
+                cutoff_hz: (cutoff >= 0.0).then_some(cutoff),
+                time_range: parse_range(time.as_deref())?,
+                reserve_optimal_force: reserve_force,
+                muscle_physiology: !no_physiology,
+            };
+            let mut so = static_optimization_with(
+                &m,
+                &q,
+                external.as_ref(),
+                options,
+                &twin_core::Progress::new(),
+            )?;
+            if external.is_none() {
+                so.warnings
+                    .push("no external loads: the residuals carry the ground contact".to_owned());
+            }
+            so.warnings.extend(m.warnings.iter().cloned());
+            let mut inputs: Vec<&Path> = vec![&model, &motion];
+            if let Some(g) = &grf {
+                inputs.push(g);
+            }
+            if let Some(l) = &loads {
+                inputs.push(l);
+            }
+            let activations = output(
+                &out,
+                &format!("{}_so_activation.sto", stem(&motion)),
+                &inputs,
+            )?;
+            so.activations.write(&activations)?;
+            let forces = output(&out, &format!("{}_so_force.sto", stem(&motion)), &inputs)?;
+            so.forces.write(&forces)?;
+            let arms = if moment_arms {
+                let path = output(&out, &format!("{}_moment_arms.sto", stem(&motion)), &inputs)?;
+                moment_arm_table(&m, &q, &so.activations.time).write(&path)?;
+                Some(path)
+            } else {
+                None
+            };
+            let muscles = m
+                .muscles
+                .iter()
+                .enumerate()
+                .map(|(i, mu)| {
+                    let a = &so.activations.columns[i];
+                    MuscleSummary {
+                        name: mu.name.clone(),
+                        peak_activation: a.iter().fold(0.0f64, |x, y| x.max(*y)),
+                        mean_activation: a.iter().sum::<f64>() / a.len().max(1) as f64,
+                        peak_force_n: so.forces.columns[i].iter().fold(0.0f64, |x, y| x.max(*y)),
+                    }
+                })
+                .collect();
+            let n = so.activations.rows();
+            let summary = SoSummary {
+                frames: n,
+                time_s: [so.activations.time[0], so.activations.time[n - 1]],
+                muscles,
+                reserves: so.reserves,
+                flagged: so.flagged,
+                activations,
+                forces,
+                moment_arms: arms,
+                warnings: so.warnings,
+            };
+            emit(json, &summary, &summary.warnings, || {
+                println!(
+                    "{} frames ({:.3}–{:.3} s), {} muscles",
+                    summary.frames,
+                    summary.time_s[0],
+                    summary.time_s[1],
+                    summary.muscles.len()
+                );
+                for mu in &summary.muscles {
+                    println!(
+                        "  {:18} peak activation {:.3}  mean {:.3}  peak force {:7.1} N",
+                        mu.name, mu.peak_activation, mu.mean_activation, mu.peak_force_n
+                    );
+                }
+                for r in summary.reserves.iter().filter(|r| r.muscles > 0) {
+                    println!(
+                        "  reserve {:20} RMS {:7.3}  peak {:7.3}  {:5.2} % of the moment  {} dominated frame(s)",
+                        r.coordinate, r.rms, r.peak, r.share_percent, r.dominated_frames
+                    );
+                }
+                println!("wrote {}", summary.activations.display());
+                println!("wrote {}", summary.forces.display());
+                if let Some(p) = &summary.moment_arms {
+                    println!("wrote {}", p.display());
                 }
             })
         }

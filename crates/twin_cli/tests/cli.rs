@@ -817,3 +817,90 @@ fn gait_norm_builds_a_reference_and_id_scores_against_it() {
         "{e}"
     );
 }
+
+#[test]
+fn gait_so_writes_activations_forces_and_reserve_use() {
+    let Some(dir) = twin_core::testdata::require("msk/gait10dof18musc") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let v = json_ok(
+        twin()
+            .args([
+                "gait",
+                "so",
+                "--json",
+                "--moment-arms",
+                "--time",
+                "0.6:1.9",
+                "--model",
+            ])
+            .arg(dir.join("gait10dof18musc_subject01.osim"))
+            .arg("--motion")
+            .arg(dir.join("subject01_walk_IK.mot"))
+            .arg("--loads")
+            .arg(dir.join("gait10dof18musc_subject01_walk_grf.xml"))
+            .arg("--out")
+            .arg(out.path()),
+    );
+    assert_eq!(v["frames"], 79, "{v}");
+    let muscles = v["muscles"].as_array().unwrap();
+    assert_eq!(muscles.len(), 18);
+    let soleus = muscles.iter().find(|m| m["name"] == "soleus_r").unwrap();
+    // Push-off: soleus well activated, under its limit.
+    let peak = soleus["peak_activation"].as_f64().unwrap();
+    assert!((0.2..1.0).contains(&peak), "{soleus}");
+    // Reserves: tiny where muscles span, everything where none does.
+    for r in v["reserves"].as_array().unwrap() {
+        let share = r["share_percent"].as_f64().unwrap();
+        if r["muscles"] == 0 {
+            assert!((share - 100.0).abs() < 1e-6, "{r}");
+        } else {
+            assert!(share < 1.0, "{r}");
+        }
+    }
+    let acts =
+        twin_msk::Table::read(std::path::Path::new(v["activations"].as_str().unwrap())).unwrap();
+    assert_eq!((acts.rows(), acts.labels.len()), (79, 18));
+    let forces =
+        twin_msk::Table::read(std::path::Path::new(v["forces"].as_str().unwrap())).unwrap();
+    assert!(forces.column("ankle_angle_r_reserve").is_some());
+    let arms =
+        twin_msk::Table::read(std::path::Path::new(v["moment_arms"].as_str().unwrap())).unwrap();
+    assert!(arms.column("soleus_r_ankle_angle_r_moment_arm").is_some());
+    // Without muscles there is nothing to optimise; the error says so.
+    let model = out.path().join("pendulum.osim");
+    std::fs::write(
+        &model,
+        r#"<OpenSimDocument Version="30000"><Model name="pendulum">
+            <gravity>0 -9.81 0</gravity>
+            <BodySet><objects>
+              <Body name="ground"><mass>0</mass></Body>
+              <Body name="rod"><mass>2</mass><mass_center>0 -0.5 0</mass_center>
+                <inertia_xx>0.1</inertia_xx><inertia_yy>0.01</inertia_yy><inertia_zz>0.1</inertia_zz>
+                <Joint><PinJoint name="pin"><parent_body>ground</parent_body>
+                  <location_in_parent>0 0 0</location_in_parent><orientation_in_parent>0 0 0</orientation_in_parent>
+                  <location>0 0 0</location><orientation>0 0 0</orientation>
+                  <CoordinateSet><objects><Coordinate name="theta"><motion_type>rotational</motion_type></Coordinate></objects></CoordinateSet>
+                </PinJoint></Joint></Body>
+            </objects></BodySet></Model></OpenSimDocument>"#,
+    )
+    .unwrap();
+    let motion = out.path().join("swing.mot");
+    let mut t = twin_msk::Table::new("swing", vec!["theta".into()], true);
+    for i in 0..50 {
+        t.push_row(f64::from(i) * 0.01, &[10.0 * (f64::from(i) * 0.1).sin()]);
+    }
+    t.write(&motion).unwrap();
+    let o = twin()
+        .args(["gait", "so", "--model"])
+        .arg(&model)
+        .arg("--motion")
+        .arg(&motion)
+        .arg("--out")
+        .arg(out.path().join("so"))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && e.contains("has no muscles"), "{e}");
+}

@@ -103,6 +103,103 @@ pub fn generalized_forces(
     tau
 }
 
+/// A motion's coordinates, low-pass filtered and differentiable: the
+/// model's coordinates at the motion's times inside a range.
+pub struct SmoothedMotion {
+    smoothed: Vec<Option<crate::filter::Smoothed>>,
+    defaults: Vec<f64>,
+    /// The motion's times inside the range, without repeats.
+    pub times: Vec<f64>,
+}
+
+impl SmoothedMotion {
+    /// Filters every coordinate of `model` the table holds (`cutoff_hz`,
+    /// zero-phase Butterworth; `None`: none) and keeps the times in
+    /// `time_range`; also returns warnings (coordinates the table lacks).
+    ///
+    /// # Errors
+    /// The table holds none of the coordinates, a column cannot be
+    /// differentiated, or no row lies in the range.
+    pub fn new(
+        model: &Model,
+        coordinates: &Table,
+        cutoff_hz: Option<f64>,
+        time_range: Option<[f64; 2]>,
+    ) -> Result<(Self, Vec<String>), MskError> {
+        let mut warnings = Vec::new();
+        let nq = model.coordinates.len();
+        let mut smoothed = Vec::with_capacity(nq);
+        let mut missing = Vec::new();
+        for (k, c) in model.coordinates.iter().enumerate() {
+            let Some(col) = coordinates.column(&c.name) else {
+                missing.push(c.name.clone());
+                smoothed.push(None);
+                continue;
+            };
+            let values: Vec<f64> = if coordinates.in_degrees && c.motion == Motion::Rotational {
+                col.iter().map(|v| v.to_radians()).collect()
+            } else {
+                col.to_vec()
+            };
+            let s = smooth(&coordinates.time, &values, cutoff_hz).ok_or_else(|| {
+                MskError::format(format!(
+                    "coordinate `{}`: too few samples or non-finite values to differentiate",
+                    model.coordinates[k].name
+                ))
+            })?;
+            smoothed.push(Some(s));
+        }
+        if !missing.is_empty() {
+            warnings.push(format!(
+                "the motion has no column for {} (held at the default): {}",
+                missing.len(),
+                missing.join(", ")
+            ));
+        }
+        if smoothed.iter().all(Option::is_none) {
+            return Err(MskError::format(
+                "the motion has no column for any coordinate of the model",
+            ));
+        }
+        let (lo, hi) = time_range.map_or((f64::NEG_INFINITY, f64::INFINITY), |[a, b]| (a, b));
+        let mut times: Vec<f64> = coordinates
+            .time
+            .iter()
+            .copied()
+            .filter(|t| *t >= lo - 1e-9 && *t <= hi + 1e-9)
+            .collect();
+        times.dedup();
+        if times.is_empty() {
+            return Err(MskError::format(format!(
+                "no rows of the motion lie in the time range {lo}–{hi} s"
+            )));
+        }
+        Ok((
+            Self {
+                smoothed,
+                defaults: model.default_coordinates(),
+                times,
+            },
+            warnings,
+        ))
+    }
+
+    /// Coordinates, speeds and accelerations at `t`.
+    #[must_use]
+    pub fn state(&self, t: f64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let nq = self.defaults.len();
+        let mut q = self.defaults.clone();
+        let mut qd = vec![0.0; nq];
+        let mut qdd = vec![0.0; nq];
+        for (k, s) in self.smoothed.iter().enumerate() {
+            if let Some(s) = s {
+                [q[k], qd[k], qdd[k]] = s.at(t);
+            }
+        }
+        (q, qd, qdd)
+    }
+}
+
 /// Settings of an inverse-dynamics run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IdOptions {
@@ -160,56 +257,10 @@ pub fn inverse_dynamics_with(
     options: IdOptions,
     progress: &twin_core::Progress,
 ) -> Result<(Table, Vec<String>), MskError> {
-    let mut warnings = Vec::new();
     let nq = model.coordinates.len();
-    let mut smoothed = Vec::with_capacity(nq);
-    let mut missing = Vec::new();
-    for (k, c) in model.coordinates.iter().enumerate() {
-        let Some(col) = coordinates.column(&c.name) else {
-            missing.push(c.name.clone());
-            smoothed.push(None);
-            continue;
-        };
-        let values: Vec<f64> = if coordinates.in_degrees && c.motion == Motion::Rotational {
-            col.iter().map(|v| v.to_radians()).collect()
-        } else {
-            col.to_vec()
-        };
-        let s = smooth(&coordinates.time, &values, options.cutoff_hz).ok_or_else(|| {
-            MskError::format(format!(
-                "coordinate `{}`: too few samples or non-finite values to differentiate",
-                model.coordinates[k].name
-            ))
-        })?;
-        smoothed.push(Some(s));
-    }
-    if !missing.is_empty() {
-        warnings.push(format!(
-            "the motion has no column for {} (held at the default): {}",
-            missing.len(),
-            missing.join(", ")
-        ));
-    }
-    if smoothed.iter().all(Option::is_none) {
-        return Err(MskError::format(
-            "the motion has no column for any coordinate of the model",
-        ));
-    }
-    let (lo, hi) = options
-        .time_range
-        .map_or((f64::NEG_INFINITY, f64::INFINITY), |[a, b]| (a, b));
-    let mut times: Vec<f64> = coordinates
-        .time
-        .iter()
-        .copied()
-        .filter(|t| *t >= lo - 1e-9 && *t <= hi + 1e-9)
-        .collect();
-    times.dedup();
-    if times.is_empty() {
-        return Err(MskError::format(format!(
-            "no rows of the motion lie in the time range {lo}–{hi} s"
-        )));
-    }
+    let (motion, mut warnings) =
+        SmoothedMotion::new(model, coordinates, options.cutoff_hz, options.time_range)?;
+    let times = &motion.times;
     if let Some(l) = loads {
         let (t0, t1) = (l.data.time[0], l.data.time[l.data.rows() - 1]);
         if times[0] < t0 - 1e-9 || times[times.len() - 1] > t1 + 1e-9 {
@@ -222,19 +273,11 @@ pub fn inverse_dynamics_with(
     }
     let labels = (0..nq).map(|k| force_label(model, k)).collect();
     let mut out = Table::new("Inverse Dynamics", labels, false);
-    let defaults = model.default_coordinates();
     progress.begin("Inverse dynamics", times.len() as u64);
-    for &t in &times {
+    for &t in times {
         progress.check_cancelled()?;
         progress.advance(1);
-        let mut q = defaults.clone();
-        let mut qd = vec![0.0; nq];
-        let mut qdd = vec![0.0; nq];
-        for (k, s) in smoothed.iter().enumerate() {
-            if let Some(s) = s {
-                [q[k], qd[k], qdd[k]] = s.at(t);
-            }
-        }
+        let (q, qd, qdd) = motion.state(t);
         let l = loads.map(|l| l.at(t)).unwrap_or_default();
         out.push_row(t, &generalized_forces(model, &q, &qd, &qdd, &l));
     }

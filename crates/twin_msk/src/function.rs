@@ -4,9 +4,10 @@
 //!
 //! `SimmSpline` is the Forsythe–Malcolm–Moler cubic spline (end third
 //! derivatives matched to cubics through the first and last four points),
-//! as SIMM and OpenSim compute it; `NaturalCubicSpline` has zero second
-//! derivatives at the ends. Outside their knots both continue linearly with
-//! the end slope, as OpenSim's do.
+//! as SIMM and OpenSim compute it — OpenSim's `NaturalCubicSpline` too,
+//! whatever its name says. The natural spline (zero second derivatives at
+//! the ends) serves the motion filter. Outside their knots both continue
+//! linearly with the end slope, as OpenSim's do.
 
 /// A function of one coordinate.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +47,7 @@ pub struct Spline {
 pub enum SplineEnds {
     /// Forsythe–Malcolm–Moler (OpenSim's `SimmSpline`).
     Fmm,
-    /// Zero second derivative (`NaturalCubicSpline`).
+    /// Zero second derivative at the ends.
     Natural,
 }
 

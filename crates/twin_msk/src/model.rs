@@ -341,8 +341,11 @@ fn parse_function(node: Node<'_, '_>) -> Result<Function, MskError> {
                 intercept: c[1],
             })
         }
-        "SimmSpline" | "GCVSpline" => spline(SplineEnds::Fmm),
-        "NaturalCubicSpline" => spline(SplineEnds::Natural),
+        // OpenSim's `NaturalCubicSpline` is, despite its name, computed with
+        // the same Forsythe–Malcolm–Moler end conditions as `SimmSpline`
+        // (OpenSim/Common/NaturalCubicSpline.cpp, calcCoefficients); with
+        // zero end curvature the gait2354 knee moment arms were 0.36 mm off.
+        "SimmSpline" | "GCVSpline" | "NaturalCubicSpline" => spline(SplineEnds::Fmm),
         "PiecewiseLinearFunction" => {
             let (x, y) = points()?;
             Ok(Function::PiecewiseLinear { x, y })
@@ -971,6 +974,18 @@ impl Model {
             for e in elements(f) {
                 if let Some(v) = e.text().and_then(|t| t.trim().parse::<f64>().ok()) {
                     parameters.insert(e.tag_name().name().to_owned(), v);
+                }
+            }
+            // Numbers nested in the muscle's curve elements (Millard's
+            // `ForceVelocityCurve/max_eccentric_velocity_force_multiplier`),
+            // where no direct child has the name.
+            for e in elements(f).filter(|e| !e.has_tag_name("GeometryPath")) {
+                for d in e.descendants().filter(roxmltree::Node::is_element) {
+                    if let Some(v) = d.text().and_then(|t| t.trim().parse::<f64>().ok()) {
+                        parameters
+                            .entry(d.tag_name().name().to_owned())
+                            .or_insert(v);
+                    }
                 }
             }
             muscles.push(Muscle {

@@ -1,0 +1,581 @@
+//! Static optimisation: per frame, the muscle activations that make the
+//! inverse-dynamics moments at the least sum of squared activations, as
+//! OpenSim's StaticOptimization does (activation exponent 2).
+//!
+//! For each frame: the coordinates are filtered and differentiated, the
+//! inverse dynamics (less the model's passive limit forces) give the
+//! moments `τ`; every muscle's length, moment arms `r = −∂L/∂q` and
+//! lengthening velocity come from its path; with a rigid tendon its
+//! capacity is `c = F0 · fL · fV · cos α` (De Groote curves,
+//! [`crate::muscle`]), or `F0` without the muscle physiology. Then
+//!
+//! ```text
+//! minimise   Σ a_m² + Σ x_k²
+//! subject to Σ_m r_km c_m a_m + R x_k = τ_k   for every coordinate a muscle spans
+//!            a_min ≤ a_m ≤ a_max
+//! ```
+//!
+//! with a reserve actuator `x_k` of optimal force `R` (1 N·m by default) on
+//! every such coordinate, solved by the interior-point QP solver Clarabel.
+//! As in OpenSim, the passive fibre force is not added (the activations
+//! carry the whole moment). Coordinates no muscle spans (the pelvis, a
+//! lumbar joint without muscles) are left to their reserves, and said so.
+//! Reserve use is reported per coordinate, and frames where a reserve
+//! carries more than half of a joint's moment are flagged, rather than
+//! left silent.
+
+use clarabel::algebra::CscMatrix;
+use clarabel::solver::{
+    DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus, ZeroConeT,
+};
+use rayon::prelude::*;
+
+use crate::dynamics::{SmoothedMotion, generalized_forces};
+use crate::loads::ExternalLoads;
+use crate::muscle::{MuscleParameters, lengths_and_moment_arms, spanned_coordinates};
+use crate::{Model, MskError, Table};
+
+/// Settings of a static optimisation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SoOptions {
+    /// Low-pass cutoff for the coordinates (Hz); `None`: no filtering.
+    pub cutoff_hz: Option<f64>,
+    /// Only frames in this time range (s).
+    pub time_range: Option<[f64; 2]>,
+    /// The reserve actuators' optimal force (N·m per unit control).
+    pub reserve_optimal_force: f64,
+    /// Capacity from the force–length–velocity curves (`true`, OpenSim's
+    /// `use_muscle_physiology`) or the maximum isometric force.
+    pub muscle_physiology: bool,
+}
+
+impl Default for SoOptions {
+    fn default() -> Self {
+        Self {
+            cutoff_hz: Some(6.0),
+            time_range: None,
+            reserve_optimal_force: 1.0,
+            muscle_physiology: true,
+        }
+    }
+}
+
+/// A reserve share above which a frame is flagged.
+pub const RESERVE_DOMINANCE: f64 = 0.5;
+
+/// How much of a coordinate's moment its reserve carried.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ReserveUsage {
+    pub coordinate: String,
+    /// Muscles spanning it (0: the reserve carries everything).
+    pub muscles: usize,
+    /// RMS and peak reserve moment (N·m, or N for translations).
+    pub rms: f64,
+    pub peak: f64,
+    /// ∫|reserve| / ∫|moment| (%).
+    pub share_percent: f64,
+    /// Frames where the reserve carried more than [`RESERVE_DOMINANCE`] of
+    /// a moment above 5 % of its peak.
+    pub dominated_frames: usize,
+}
+
+/// What a static optimisation found.
+#[derive(Debug, Clone)]
+pub struct SoResult {
+    /// Activations per muscle.
+    pub activations: Table,
+    /// Muscle forces (N) and reserve moments (`<coordinate>_reserve`).
+    pub forces: Table,
+    pub reserves: Vec<ReserveUsage>,
+    /// Frames (time, coordinate) where a reserve dominated.
+    pub flagged: Vec<(f64, String)>,
+    pub warnings: Vec<String>,
+}
+
+/// One frame's problem data.
+struct Frame {
+    /// Per muscle: capacity (N) and moment arms over its spans.
+    capacity: Vec<f64>,
+    arms: Vec<Vec<f64>>,
+    /// Every coordinate's moment.
+    tau: Vec<f64>,
+}
+
+/// One frame's answer.
+struct Solved {
+    activations: Vec<f64>,
+    /// Reserve controls of the actuated coordinates.
+    reserves: Vec<f64>,
+    capacity: Vec<f64>,
+    tau: Vec<f64>,
+}
+
+/// Static optimisation of `coordinates` with `loads` (see the module).
+///
+/// # Errors
+/// The model has no muscles or a muscle's parameters are out of range, the
+/// motion cannot be differentiated, or the run was cancelled.
+pub fn static_optimization_with(
+    model: &Model,
+    coordinates: &Table,
+    loads: Option<&ExternalLoads>,
+    options: SoOptions,
+    progress: &twin_core::Progress,
+) -> Result<SoResult, MskError> {
+    if model.muscles.is_empty() {
+        return Err(MskError::format(format!(
+            "model `{}` has no muscles to optimise",
+            model.name
+        )));
+    }
+    if !(options.reserve_optimal_force.is_finite() && options.reserve_optimal_force > 0.0) {
+        return Err(MskError::format(format!(
+            "reserve optimal force {} must be > 0",
+            options.reserve_optimal_force
+        )));
+    }
+    let params: Vec<MuscleParameters> = model
+        .muscles
+        .iter()
+        .map(MuscleParameters::of)
+        .collect::<Result<_, _>>()?;
+    let (motion, mut warnings) =
+        SmoothedMotion::new(model, coordinates, options.cutoff_hz, options.time_range)?;
+    let spans = spanned_coordinates(model);
+    let nq = model.coordinates.len();
+    let mut crossing = vec![0usize; nq];
+    for s in &spans {
+        for &k in s {
+            crossing[k] += 1;
+        }
+    }
+    // The coordinates in the problem, and where each sits in its rows.
+    let actuated: Vec<usize> = (0..nq).filter(|&k| crossing[k] > 0).collect();
+    let mut row_of = vec![usize::MAX; nq];
+    for (r, &k) in actuated.iter().enumerate() {
+        row_of[k] = r;
+    }
+    let free: Vec<&str> = (0..nq)
+        .filter(|&k| crossing[k] == 0 && !model.coordinates[k].locked)
+        .map(|k| model.coordinates[k].name.as_str())
+        .collect();
+    if !free.is_empty() {
+        warnings.push(format!(
+            "no muscle spans {}: their moments are left to reserves (residuals)",
+            free.join(", ")
+        ));
+    }
+    let unspanned: Vec<&str> = spans
+        .iter()
+        .zip(&model.muscles)
+        .filter(|(s, _)| s.is_empty())
+        .map(|(_, m)| m.name.as_str())
+        .collect();
+    if !unspanned.is_empty() {
+        warnings.push(format!(
+            "{} muscle(s) span no coordinate and stay at their minimum: {}",
+            unspanned.len(),
+            unspanned.join(", ")
+        ));
+    }
+    progress.begin("Static optimisation", motion.times.len() as u64);
+    let frames: Vec<Result<Solved, MskError>> = motion
+        .times
+        .par_iter()
+        .map(|&t| {
+            progress.check_cancelled()?;
+            let (q, qd, qdd) = motion.state(t);
+            let l = loads.map(|l| l.at(t)).unwrap_or_default();
+            let tau = generalized_forces(model, &q, &qd, &qdd, &l);
+            let geometry = lengths_and_moment_arms(model, &q, &spans);
+            let mut capacity = Vec::with_capacity(params.len());
+            let mut arms = Vec::with_capacity(params.len());
+            for ((p, (length, r)), s) in params.iter().zip(geometry).zip(&spans) {
+                let v_mt: f64 = -s.iter().zip(&r).map(|(&k, r)| r * qd[k]).sum::<f64>();
+                let c = if options.muscle_physiology {
+                    p.active_capacity(&p.rigid_tendon_fiber(length, v_mt))
+                } else {
+                    p.max_isometric_force
+                };
+                capacity.push(c.max(1e-6 * p.max_isometric_force));
+                arms.push(r);
+            }
+            let frame = Frame {
+                capacity,
+                arms,
+                tau,
+            };
+            let (a, x) = solve(&frame, &params, &spans, &row_of, actuated.len(), options)
+                .map_err(|e| MskError::format(format!("t = {t:.4} s: {e}")))?;
+            progress.advance(1);
+            Ok(Solved {
+                activations: a,
+                reserves: x,
+                capacity: frame.capacity,
+                tau: frame.tau,
+            })
+        })
+        .collect();
+    let labels: Vec<String> = model.muscles.iter().map(|m| m.name.clone()).collect();
+    let mut force_labels = labels.clone();
+    force_labels.extend(
+        model
+            .coordinates
+            .iter()
+            .map(|c| format!("{}_reserve", c.name)),
+    );
+    let mut activations = Table::new("Static optimization activations", labels, false);
+    let mut forces = Table::new("Static optimization forces", force_labels, false);
+    let mut reserve_rows: Vec<Vec<f64>> = Vec::with_capacity(frames.len());
+    let mut tau_rows: Vec<Vec<f64>> = Vec::with_capacity(frames.len());
+    for (frame, &t) in frames.into_iter().zip(&motion.times) {
+        let s = frame?;
+        let reserve: Vec<f64> = (0..nq)
+            .map(|k| {
+                if row_of[k] == usize::MAX {
+                    s.tau[k]
+                } else {
+                    options.reserve_optimal_force * s.reserves[row_of[k]]
+                }
+            })
+            .collect();
+        activations.push_row(t, &s.activations);
+        let mut row: Vec<f64> = s
+            .activations
+            .iter()
+            .zip(&s.capacity)
+            .map(|(a, c)| a * c)
+            .collect();
+        row.extend(&reserve);
+        forces.push_row(t, &row);
+        reserve_rows.push(reserve);
+        tau_rows.push(s.tau);
+    }
+    let (reserves, flagged) =
+        reserve_usage(model, &crossing, &motion.times, &reserve_rows, &tau_rows);
+    if !flagged.is_empty() {
+        warnings.push(format!(
+            "reserves carry more than half of a joint's moment in {} frame(s) (see `flagged`): the muscles cannot make the motion there",
+            flagged.len()
+        ));
+    }
+    Ok(SoResult {
+        activations,
+        forces,
+        reserves,
+        flagged,
+        warnings,
+    })
+}
+
+/// One frame's QP (see the module documentation): activations and reserve
+/// controls.
+fn solve(
+    frame: &Frame,
+    params: &[MuscleParameters],
+    spans: &[Vec<usize>],
+    row_of: &[usize],
+    rows: usize,
+    options: SoOptions,
+) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let nm = params.len();
+    let n = nm + rows;
+    // ½ xᵀ P x with P = 2 I: Σ x².
+    let p = CscMatrix::new(n, n, (0..=n).collect(), (0..n).collect(), vec![2.0; n]);
+    let q = vec![0.0; n];
+    // Constraint rows: `rows` equalities, then two bounds per muscle.
+    let m_rows = rows + 2 * nm;
+    let mut colptr = Vec::with_capacity(n + 1);
+    let mut rowval = Vec::new();
+    let mut nzval = Vec::new();
+    colptr.push(0);
+    for (m, (span, arms)) in spans.iter().zip(&frame.arms).enumerate() {
+        let mut entries: Vec<(usize, f64)> = span
+            .iter()
+            .zip(arms)
+            .map(|(&k, &r)| (row_of[k], r * frame.capacity[m]))
+            .filter(|&(_, v)| v != 0.0)
+            .collect();
+        entries.sort_by_key(|e| e.0);
+        entries.push((rows + 2 * m, 1.0));
+        entries.push((rows + 2 * m + 1, -1.0));
+        for (r, v) in entries {
+            rowval.push(r);
+            nzval.push(v);
+        }
+        colptr.push(rowval.len());
+    }
+    for r in 0..rows {
+        rowval.push(r);
+        nzval.push(options.reserve_optimal_force);
+        colptr.push(rowval.len());
+    }
+    let a = CscMatrix::new(m_rows, n, colptr, rowval, nzval);
+    let mut b = vec![0.0; m_rows];
+    for (k, &r) in row_of.iter().enumerate() {
+        if r != usize::MAX {
+            b[r] = frame.tau[k];
+        }
+    }
+    for (m, p) in params.iter().enumerate() {
+        b[rows + 2 * m] = p.max_activation;
+        b[rows + 2 * m + 1] = -p.min_activation;
+    }
+    let cones = [ZeroConeT(rows), NonnegativeConeT(2 * nm)];
+    let settings = DefaultSettingsBuilder::default()
+        .verbose(false)
+        .build()
+        .map_err(|e| format!("solver settings: {e:?}"))?;
+    let mut solver = DefaultSolver::new(&p, &q, &a, &b, &cones, settings)
+        .map_err(|e| format!("QP set-up: {e:?}"))?;
+    solver.solve();
+    match solver.solution.status {
+        SolverStatus::Solved | SolverStatus::AlmostSolved => {}
+        other => return Err(format!("the QP solver stopped: {other:?}")),
+    }
+    let x = &solver.solution.x;
+    let act: Vec<f64> = (0..nm)
+        .map(|m| x[m].clamp(params[m].min_activation, params[m].max_activation))
+        .collect();
+    Ok((act, x[nm..].to_vec()))
+}
+
+/// Reserve use per coordinate and the frames where a reserve dominated.
+fn reserve_usage(
+    model: &Model,
+    crossing: &[usize],
+    times: &[f64],
+    reserves: &[Vec<f64>],
+    taus: &[Vec<f64>],
+) -> (Vec<ReserveUsage>, Vec<(f64, String)>) {
+    let nq = model.coordinates.len();
+    let mut usage = Vec::with_capacity(nq);
+    let mut flagged = Vec::new();
+    for k in 0..nq {
+        let c = &model.coordinates[k];
+        let peak_tau = taus.iter().fold(0.0f64, |a, t| a.max(t[k].abs()));
+        let (mut sq, mut peak, mut sum_r, mut sum_t, mut dominated) = (0.0, 0.0f64, 0.0, 0.0, 0);
+        for (i, (r, t)) in reserves.iter().zip(taus).enumerate() {
+            let (r, t) = (r[k], t[k]);
+            sq += r * r;
+            peak = peak.max(r.abs());
+            sum_r += r.abs();
+            sum_t += t.abs();
+            if crossing[k] > 0 && t.abs() > 0.05 * peak_tau && r.abs() > RESERVE_DOMINANCE * t.abs()
+            {
+                dominated += 1;
+                flagged.push((times[i], c.name.clone()));
+            }
+        }
+        usage.push(ReserveUsage {
+            coordinate: c.name.clone(),
+            muscles: crossing[k],
+            rms: (sq / reserves.len().max(1) as f64).sqrt(),
+            peak,
+            share_percent: if sum_t > 0.0 {
+                100.0 * sum_r / sum_t
+            } else {
+                0.0
+            },
+            dominated_frames: dominated,
+        });
+    }
+    flagged.sort_by(|a, b| a.0.total_cmp(&b.0));
+    (usage, flagged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pearson correlation of two equally long series.
+    fn correlation(a: &[f64], b: &[f64]) -> f64 {
+        let n = a.len() as f64;
+        let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+        let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+        let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+        let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+        cov / (va * vb).sqrt()
+    }
+
+    /// OpenSim's static optimization of the gait10dof18musc walk with the
+    /// passive ankle spring (MANIFEST §1.2): activations, peak timing and
+    /// forces of the major muscles.
+    #[test]
+    fn gait10dof_spring_walk_matches_opensims_static_optimization() {
+        let Some(dir) = twin_core::testdata::require("msk/gait10dof18musc/ankle_spring") else {
+            return;
+        };
+        let model = Model::read(&dir.join("subject01_adjusted_spring.osim")).unwrap();
+        let motion = Table::read(&dir.join("walk_subject01_Kinematics_q.sto")).unwrap();
+        let loads = ExternalLoads::read(&dir.join("externalForces.xml"), &model, None).unwrap();
+        let reference = Table::read(
+            &dir.join("std_walk_subject01_ankle_spring_StaticOptimization_activation.sto"),
+        )
+        .unwrap();
+        let reference_force =
+            Table::read(&dir.join("std_walk_subject01_ankle_spring_StaticOptimization_force.sto"))
+                .unwrap();
+        let so = static_optimization_with(
+            &model,
+            &motion,
+            Some(&loads),
+            SoOptions {
+                // OpenSim differentiates through GCV splines; 20 Hz stands
+                // in for them (see dynamics::static_optimization_balance).
+                cutoff_hz: Some(20.0),
+                time_range: Some([0.5, 1.3]),
+                ..SoOptions::default()
+            },
+            &twin_core::Progress::new(),
+        )
+        .unwrap();
+        eprintln!("{:?}", so.warnings);
+        let rows: Vec<usize> = reference
+            .time
+            .iter()
+            .map(|&t| so.activations.row_near(t, 1e-6).unwrap())
+            .collect();
+        // The right stride 0.618–1.853 s (MANIFEST §3.1).
+        let cycle = 1.853 - 0.618;
+        let major = [
+            "hamstrings",
+            "glut_max",
+            "vasti",
+            "gastroc",
+            "soleus",
+            "tib_ant",
+        ];
+        for m in &model.muscles {
+            let col = so.activations.column(&m.name).unwrap();
+            let ours: Vec<f64> = rows.iter().map(|&r| col[r]).collect();
+            let theirs = reference.column(&m.name).unwrap();
+            let r = correlation(&ours, theirs);
+            let argmax = |v: &[f64]| {
+                v.iter()
+                    .enumerate()
+                    .fold(0, |b, (i, x)| if *x > v[b] { i } else { b })
+            };
+            let (ia, ib) = (argmax(&ours), argmax(theirs));
+            let dt = (reference.time[ia] - reference.time[ib]).abs() / cycle;
+            // Two peaks within 5 % of each other are the same peak, in
+            // either curve (OpenSim's tib_ant_l has 0.1257 and 0.1270, 8 %
+            // of the cycle apart; ours 0.1345 and 0.1272 there).
+            let same_peak =
+                dt <= 0.05 || ours[ib] >= 0.95 * ours[ia] || theirs[ia] >= 0.95 * theirs[ib];
+            let fcol = so.forces.column(&m.name).unwrap();
+            let f_theirs = reference_force.column(&m.name).unwrap();
+            let peak = f_theirs.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+            let rms = (rows
+                .iter()
+                .zip(f_theirs)
+                .map(|(&r, b)| (fcol[r] - b).powi(2))
+                .sum::<f64>()
+                / rows.len() as f64)
+                .sqrt();
+            eprintln!(
+                "{:14} r {r:6.3}  peak Δt {:5.1} % cycle  force RMS {:5.1} % of {peak:6.0} N",
+                m.name,
+                100.0 * dt,
+                100.0 * rms / peak,
+            );
+            let base = m.name.trim_end_matches("_r").trim_end_matches("_l");
+            if major.contains(&base) {
+                assert!(r >= 0.9, "{}: r {r}", m.name);
+                assert!(
+                    same_peak,
+                    "{}: peak {:.1} % of the cycle apart",
+                    m.name,
+                    100.0 * dt
+                );
+                assert!(rms <= 0.15 * peak, "{}: force RMS {rms} of {peak}", m.name);
+            }
+        }
+        // Reserves stay below 0.1 % of the joints' moments; the pelvis and
+        // the lumbar joint (no muscles) are left to theirs.
+        for u in &so.reserves {
+            if u.muscles > 0 {
+                assert!(u.share_percent < 0.1 && u.dominated_frames == 0, "{u:?}");
+            } else {
+                assert!((u.share_percent - 100.0).abs() < 1e-6, "{u:?}");
+            }
+        }
+        assert!(so.flagged.is_empty());
+    }
+
+    /// Muscles too weak for the ankle: the reserves carry it and say so;
+    /// a muscle with no optimal length is refused by name.
+    #[test]
+    fn weak_muscles_are_flagged_and_bad_ones_refused() {
+        let Some(dir) = twin_core::testdata::require("msk/gait10dof18musc") else {
+            return;
+        };
+        let mut model = Model::read(&dir.join("gait10dof18musc_subject01.osim")).unwrap();
+        let motion = Table::read(&dir.join("subject01_walk_IK.mot")).unwrap();
+        let loads = ExternalLoads::read(
+            &dir.join("gait10dof18musc_subject01_walk_grf.xml"),
+            &model,
+            None,
+        )
+        .unwrap();
+        for m in &mut model.muscles {
+            if ["soleus_r", "gastroc_r", "tib_ant_r"].contains(&m.name.as_str()) {
+                m.parameters.insert("max_isometric_force".into(), 1.0);
+            }
+        }
+        let options = SoOptions {
+            time_range: Some([0.6, 1.9]),
+            ..SoOptions::default()
+        };
+        let progress = twin_core::Progress::new();
+        let so =
+            static_optimization_with(&model, &motion, Some(&loads), options, &progress).unwrap();
+        let ankle = so
+            .reserves
+            .iter()
+            .find(|u| u.coordinate == "ankle_angle_r")
+            .unwrap();
+        assert!(
+            ankle.share_percent > 50.0 && ankle.dominated_frames > 10,
+            "{ankle:?}"
+        );
+        assert!(so.flagged.iter().any(|(_, c)| c == "ankle_angle_r"));
+        assert!(
+            so.warnings
+                .iter()
+                .any(|w| w.contains("reserves carry more than half")),
+            "{:?}",
+            so.warnings
+        );
+        // The left ankle keeps its muscles.
+        let left = so
+            .reserves
+            .iter()
+            .find(|u| u.coordinate == "ankle_angle_l")
+            .unwrap();
+        assert!(left.share_percent < 1.0, "{left:?}");
+        model.muscles[0]
+            .parameters
+            .insert("optimal_fiber_length".into(), 0.0);
+        let e = static_optimization_with(&model, &motion, Some(&loads), options, &progress)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&model.muscles[0].name) && e.contains("optimal_fiber_length"),
+            "{e}"
+        );
+        let e = static_optimization_with(
+            &model,
+            &motion,
+            Some(&loads),
+            SoOptions {
+                reserve_optimal_force: 0.0,
+                ..options
+            },
+            &progress,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("reserve optimal force"), "{e}");
+    }
+}

@@ -144,6 +144,10 @@ pub enum GaitCommand {
         /// Also write every muscle's length and moment arms per frame.
         #[arg(long)]
         moment_arms: bool,
+        /// Walking speed (m/s) for the cost of transport (treadmill trials
+        /// do not show it in the kinematics).
+        #[arg(long, value_name = "M_PER_S")]
+        speed: Option<f64>,
         #[arg(long, value_name = "DIR", default_value = "gait-results")]
         out: PathBuf,
         #[arg(long)]
@@ -376,6 +380,18 @@ struct MuscleSummary {
 }
 
 #[derive(Serialize)]
+struct Metabolic {
+    umberger2010_w: f64,
+    umberger2010_w_per_kg: f64,
+    bhargava2004_w: f64,
+    bhargava2004_w_per_kg: f64,
+    /// J/(kg·m) at `--speed` (Umberger 2010); `None` without a speed.
+    cost_of_transport: Option<f64>,
+    /// Each muscle's mean power (W, Umberger 2010), largest first.
+    muscles_w: Vec<(String, f64)>,
+}
+
+#[derive(Serialize)]
 struct SoSummary {
     frames: usize,
     time_s: [f64; 2],
@@ -383,6 +399,8 @@ struct SoSummary {
     reserves: Vec<twin_msk::optimization::ReserveUsage>,
     /// Frames where a reserve carried more than half of a joint's moment.
     flagged: Vec<(f64, String)>,
+    /// Mean gross metabolic power over the frames (basal included).
+    metabolic: Metabolic,
     activations: PathBuf,
     forces: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -978,9 +996,15 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
             reserve_force,
             no_physiology,
             moment_arms,
+            speed,
             out,
             json,
         } => {
+            if let Some(v) = speed
+                && !(v.is_finite() && v > 0.0 && v < 15.0)
+            {
+                bail!("--speed {v}: expected a walking or running speed in m/s (0–15)");
+            }
             let m = load_model(&model, scale.as_deref())?;
             let q = Table::read(&motion)?;
             let external = read_loads(&m, loads.as_deref(), grf.as_deref())?;
@@ -1039,12 +1063,25 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                 })
                 .collect();
             let n = so.activations.rows();
+            let mass = m.mass();
+            let mean = |c: usize| so.metabolic.columns[c].iter().sum::<f64>() / n.max(1) as f64;
+            let mut muscles_w = so.muscle_metabolic_w.clone();
+            muscles_w.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let metabolic = Metabolic {
+                umberger2010_w: mean(0),
+                umberger2010_w_per_kg: mean(0) / mass,
+                bhargava2004_w: mean(1),
+                bhargava2004_w_per_kg: mean(1) / mass,
+                cost_of_transport: speed.map(|v| mean(0) / mass / v),
+                muscles_w,
+            };
             let summary = SoSummary {
                 frames: n,
                 time_s: [so.activations.time[0], so.activations.time[n - 1]],
                 muscles,
                 reserves: so.reserves,
                 flagged: so.flagged,
+                metabolic,
                 activations,
                 forces,
                 moment_arms: arms,
@@ -1070,6 +1107,17 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                         r.coordinate, r.rms, r.peak, r.share_percent, r.dominated_frames
                     );
                 }
+                let e = &summary.metabolic;
+                println!(
+                    "  metabolic power (gross): Umberger 2010 {:.0} W ({:.2} W/kg), Bhargava 2004 {:.0} W ({:.2} W/kg){}",
+                    e.umberger2010_w,
+                    e.umberger2010_w_per_kg,
+                    e.bhargava2004_w,
+                    e.bhargava2004_w_per_kg,
+                    e.cost_of_transport.map_or_else(String::new, |c| format!(
+                        ", cost of transport {c:.2} J/(kg·m)"
+                    ))
+                );
                 println!("wrote {}", summary.activations.display());
                 println!("wrote {}", summary.forces.display());
                 if let Some(p) = &summary.moment_arms {

@@ -17,6 +17,7 @@ pub mod function;
 pub mod gait;
 pub mod ik;
 pub mod loads;
+pub mod metabolics;
 pub mod model;
 pub mod muscle;
 pub mod normative;

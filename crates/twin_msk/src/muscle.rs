@@ -275,6 +275,24 @@ impl MuscleParameters {
             )
     }
 
+    /// The fibre when the tendon carries `force` (N) at musculotendon length
+    /// `l_mt`: the tendon stretched by the inverse of its force–length
+    /// curve, the fibre's projection the rest (velocity left at zero).
+    #[must_use]
+    pub fn fiber_under_tendon_force(&self, l_mt: f64, force: f64) -> Fiber {
+        let f = (force / self.max_isometric_force).max(0.0);
+        // Inverse of 0.2·e^{kT(l̃ − 0.995)} − 0.25.
+        let stretch = 0.995 + ((f + 0.25) / 0.2).ln() / TENDON_STIFFNESS;
+        let along =
+            (l_mt - stretch * self.tendon_slack_length).max(0.01 * self.optimal_fiber_length);
+        let length = along.hypot(self.height());
+        Fiber {
+            length,
+            velocity: 0.0,
+            cos_pennation: along / length,
+        }
+    }
+
     /// Isometric equilibrium with a compliant tendon at activation `a`:
     /// the fibre whose force along the tendon equals the tendon's
     /// (bisection on the fibre's projection). `None` when the musculotendon

@@ -148,6 +148,10 @@ pub enum GaitCommand {
         /// do not show it in the kinematics).
         #[arg(long, value_name = "M_PER_S")]
         speed: Option<f64>,
+        /// A transtibial prosthesis (JSON, see docs/models/msk.md) replacing
+        /// one side's ankle muscles.
+        #[arg(long, value_name = "JSON")]
+        prosthesis: Option<PathBuf>,
         #[arg(long, value_name = "DIR", default_value = "gait-results")]
         out: PathBuf,
         #[arg(long)]
@@ -392,6 +396,17 @@ struct Metabolic {
 }
 
 #[derive(Serialize)]
+struct DeviceSummary {
+    /// Largest plantarflexor (negative) moment, as a positive number.
+    peak_plantarflexor_moment_nm: f64,
+    /// Work the device gives back and absorbs over the frames (J).
+    positive_work_j: f64,
+    negative_work_j: f64,
+    /// Given back ÷ absorbed (%).
+    energy_return_percent: f64,
+}
+
+#[derive(Serialize)]
 struct SoSummary {
     frames: usize,
     time_s: [f64; 2],
@@ -401,6 +416,10 @@ struct SoSummary {
     flagged: Vec<(f64, String)>,
     /// Mean gross metabolic power over the frames (basal included).
     metabolic: Metabolic,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device: Option<DeviceSummary>,
+    /// Right–left symmetry indices (with loads).
+    asymmetry: Vec<twin_msk::gait::Asymmetry>,
     activations: PathBuf,
     forces: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -997,6 +1016,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
             no_physiology,
             moment_arms,
             speed,
+            prosthesis,
             out,
             json,
         } => {
@@ -1005,7 +1025,17 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
             {
                 bail!("--speed {v}: expected a walking or running speed in m/s (0–15)");
             }
-            let m = load_model(&model, scale.as_deref())?;
+            let mut m = load_model(&model, scale.as_deref())?;
+            let mut notes = Vec::new();
+            let device = match &prosthesis {
+                Some(path) => {
+                    let (with, d, n) = twin_msk::prosthesis::Prosthesis::read(path)?.apply(&m)?;
+                    m = with;
+                    notes = n;
+                    Some(d)
+                }
+                None => None,
+            };
             let q = Table::read(&motion)?;
             let external = read_loads(&m, loads.as_deref(), grf.as_deref())?;
             let options = SoOptions {
@@ -1013,6 +1043,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                 time_range: parse_range(time.as_deref())?,
                 reserve_optimal_force: reserve_force,
                 muscle_physiology: !no_physiology,
+                device,
             };
             let mut so = static_optimization_with(
                 &m,
@@ -1026,7 +1057,42 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                     .push("no external loads: the residuals carry the ground contact".to_owned());
             }
             so.warnings.extend(m.warnings.iter().cloned());
+            so.warnings.extend(notes);
+            let asymmetry = match &external {
+                Some(l) => {
+                    let id_options = IdOptions {
+                        cutoff_hz: options.cutoff_hz,
+                        time_range: options.time_range,
+                    };
+                    let (id, _) = inverse_dynamics(&m, &q, Some(l), id_options)?;
+                    twin_msk::gait::asymmetry(&m, l, &q, &id)
+                }
+                None => Vec::new(),
+            };
+            let device_summary = so.device.as_ref().map(|d| {
+                let (mut pos, mut neg) = (0.0, 0.0);
+                for i in 1..d.rows() {
+                    let dt = d.time[i] - d.time[i - 1];
+                    let p = 0.5 * (d.columns[1][i] + d.columns[1][i - 1]) * dt;
+                    if p > 0.0 {
+                        pos += p;
+                    } else {
+                        neg -= p;
+                    }
+                }
+                DeviceSummary {
+                    peak_plantarflexor_moment_nm: d.columns[0]
+                        .iter()
+                        .fold(0.0f64, |a, &v| a.max(-v)),
+                    positive_work_j: pos,
+                    negative_work_j: neg,
+                    energy_return_percent: if neg > 0.0 { 100.0 * pos / neg } else { 0.0 },
+                }
+            });
             let mut inputs: Vec<&Path> = vec![&model, &motion];
+            if let Some(p) = &prosthesis {
+                inputs.push(p);
+            }
             if let Some(g) = &grf {
                 inputs.push(g);
             }
@@ -1082,6 +1148,8 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                 reserves: so.reserves,
                 flagged: so.flagged,
                 metabolic,
+                device: device_summary,
+                asymmetry,
                 activations,
                 forces,
                 moment_arms: arms,
@@ -1118,6 +1186,21 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                         ", cost of transport {c:.2} J/(kg·m)"
                     ))
                 );
+                if let Some(d) = &summary.device {
+                    println!(
+                        "  prosthesis: peak plantarflexor moment {:.1} N·m, gives back {:.2} J of {:.2} J absorbed ({:.0} %)",
+                        d.peak_plantarflexor_moment_nm,
+                        d.positive_work_j,
+                        d.negative_work_j,
+                        d.energy_return_percent
+                    );
+                }
+                for a in &summary.asymmetry {
+                    println!(
+                        "  {:38} right {:7.3} {}  left {:7.3} {}  symmetry index {:+6.1} %",
+                        a.quantity, a.right, a.unit, a.left, a.unit, a.index_percent
+                    );
+                }
                 println!("wrote {}", summary.activations.display());
                 println!("wrote {}", summary.forces.display());
                 if let Some(p) = &summary.moment_arms {

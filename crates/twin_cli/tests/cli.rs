@@ -904,3 +904,89 @@ fn gait_so_writes_activations_forces_and_reserve_use() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && e.contains("has no muscles"), "{e}");
 }
+
+#[test]
+fn gait_so_with_a_prosthesis_reports_the_device_and_asymmetry() {
+    let Some(dir) = twin_core::testdata::require("msk/gait10dof18musc") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let device = tempfile::tempdir().unwrap();
+    let run = |stiffness: f64| {
+        let p = device.path().join(format!("p{stiffness}.json"));
+        std::fs::write(
+            &p,
+            format!(r#"{{"side": "right", "stiffness_nm_per_rad": {stiffness}, "mass_kg": 1.2}}"#),
+        )
+        .unwrap();
+        json_ok(
+            twin()
+                .args([
+                    "gait", "so", "--json", "--time", "0.1:2.5", "--speed", "1.3", "--model",
+                ])
+                .arg(dir.join("gait10dof18musc_subject01.osim"))
+                .arg("--motion")
+                .arg(dir.join("subject01_walk_IK.mot"))
+                .arg("--loads")
+                .arg(dir.join("gait10dof18musc_subject01_walk_grf.xml"))
+                .arg("--prosthesis")
+                .arg(&p)
+                .arg("--out")
+                .arg(out.path().join(format!("k{stiffness}"))),
+        )
+    };
+    let soft = run(200.0);
+    let stiff = run(400.0);
+    let peak = |v: &serde_json::Value| {
+        v["device"]["peak_plantarflexor_moment_nm"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        peak(&stiff) > 1.5 * peak(&soft),
+        "{} {}",
+        peak(&stiff),
+        peak(&soft)
+    );
+    // A pure spring gives back what it absorbs, less what the window cuts.
+    let d = &stiff["device"];
+    assert!(d["energy_return_percent"].as_f64().unwrap() > 50.0, "{d}");
+    let muscles: Vec<&str> = stiff["muscles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(!muscles.contains(&"soleus_r") && muscles.contains(&"soleus_l"));
+    let asym = stiff["asymmetry"].as_array().unwrap();
+    let stance = asym
+        .iter()
+        .find(|a| a["quantity"] == "stance time")
+        .unwrap();
+    assert!(
+        (stance["right"].as_f64().unwrap() - 0.79).abs() < 0.01,
+        "{stance}"
+    );
+    assert!(stiff["metabolic"]["cost_of_transport"].as_f64().unwrap() > 1.0);
+    let warnings = stiff["warnings"].to_string();
+    assert!(warnings.contains("3 muscle(s) removed"), "{warnings}");
+    // Out of range: refused, naming the field.
+    let bad = device.path().join("bad.json");
+    std::fs::write(&bad, r#"{"side": "right", "stiffness_nm_per_rad": 1e6}"#).unwrap();
+    let o = twin()
+        .args(["gait", "so", "--model"])
+        .arg(dir.join("gait10dof18musc_subject01.osim"))
+        .arg("--motion")
+        .arg(dir.join("subject01_walk_IK.mot"))
+        .arg("--prosthesis")
+        .arg(&bad)
+        .arg("--out")
+        .arg(out.path().join("bad"))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && e.contains("stiffness_nm_per_rad") && e.contains("bad.json"),
+        "{e}"
+    );
+}

@@ -322,6 +322,140 @@ pub fn cycle_series(
     out
 }
 
+/// One right–left comparison: the symmetry index
+/// `200 · (right − left) / (right + left)` (%; 0 when symmetric).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Asymmetry {
+    pub quantity: String,
+    pub unit: &'static str,
+    pub right: f64,
+    pub left: f64,
+    pub index_percent: f64,
+}
+
+impl Asymmetry {
+    fn new(quantity: String, unit: &'static str, right: f64, left: f64) -> Self {
+        let sum = right + left;
+        Self {
+            quantity,
+            unit,
+            right,
+            left,
+            index_percent: if sum.abs() > 0.0 {
+                200.0 * (right - left) / sum
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+/// Right–left asymmetry of a trial over its complete strides: stance time
+/// (s), peak vertical ground reaction force (body weights), and the positive
+/// work per stride (J/kg) of the hip, knee and ankle (moments from `id`,
+/// speeds from `coords` by central differences).
+#[must_use]
+pub fn asymmetry(
+    model: &Model,
+    loads: &ExternalLoads,
+    coords: &Table,
+    id: &Table,
+) -> Vec<Asymmetry> {
+    let span = [id.time[0], id.time[id.rows() - 1]];
+    let (strides, _) = strides_by_side(model, loads, span);
+    let mut out = Vec::new();
+    let mut stance = [Vec::new(), Vec::new()];
+    let mut peak = [0.0f64; 2];
+    let weight = model.mass() * model.gravity.norm();
+    let up = if model.gravity.norm() > 0.0 {
+        -model.gravity.normalize()
+    } else {
+        Vector3::y()
+    };
+    for (e, f) in events(loads, model.gravity, CONTACT_THRESHOLD_N)
+        .iter()
+        .zip(&loads.forces)
+    {
+        let side = match side_of(&model.bodies[f.body].name, &f.name) {
+            Some('r') => 0,
+            Some('l') => 1,
+            _ => continue,
+        };
+        for (i, &t) in loads.data.time.iter().enumerate() {
+            if (span[0]..=span[1]).contains(&t) {
+                let c = |k: usize| loads.data.columns[f.force[k]][i];
+                peak[side] = peak[side].max(Vector3::new(c(0), c(1), c(2)).dot(&up) / weight);
+            }
+        }
+        stance[side].extend(
+            e.strides()
+                .iter()
+                .zip(e.stance())
+                .filter(|(s, _)| s[0] >= span[0] && s[1] <= span[1])
+                .map(|(_, (d, _))| d),
+        );
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    if !stance[0].is_empty() && !stance[1].is_empty() {
+        out.push(Asymmetry::new(
+            "stance time".into(),
+            "s",
+            mean(&stance[0]),
+            mean(&stance[1]),
+        ));
+    }
+    out.push(Asymmetry::new(
+        "peak vertical GRF".into(),
+        "BW",
+        peak[0],
+        peak[1],
+    ));
+    let mass = model.mass();
+    for joint in ["hip_flexion", "knee_angle", "ankle_angle"] {
+        let mut work = [0.0; 2];
+        let mut ok = true;
+        for (side, suffix) in ["r", "l"].iter().enumerate() {
+            let name = format!("{joint}_{suffix}");
+            let (Some(q), Some(tau), Some(k)) = (
+                coords.column(&name),
+                id.column(&format!("{name}_moment")),
+                model.coordinate(&name),
+            ) else {
+                ok = false;
+                continue;
+            };
+            let deg = coords.in_degrees && model.coordinates[k].motion == Motion::Rotational;
+            let angle = |i: usize| if deg { q[i].to_radians() } else { q[i] };
+            let n = coords.rows();
+            let mut total = 0.0;
+            for s in &strides[side] {
+                for i in 1..n.saturating_sub(1) {
+                    let t = coords.time[i];
+                    if t < s[0] || t >= s[1] {
+                        continue;
+                    }
+                    let dt = coords.time[i + 1] - coords.time[i - 1];
+                    let Some(row) = id.row_near(t, 1e-6) else {
+                        continue;
+                    };
+                    let power = tau[row] * (angle(i + 1) - angle(i - 1)) / dt;
+                    total += power.max(0.0) * 0.5 * dt;
+                }
+            }
+            work[side] = total / strides[side].len().max(1) as f64 / mass;
+        }
+        if ok && strides.iter().all(|s| !s.is_empty()) {
+            out.push(Asymmetry::new(
+                format!("{joint} positive work per stride"),
+                "J/kg",
+                work[0],
+                work[1],
+            ));
+        }
+    }
+    out
+}
+
 /// Which side an external force acts on, by its body's name (`calcn_r`,
 /// `foot_l`) or its own (`right`, `LeftForce`).
 #[must_use]

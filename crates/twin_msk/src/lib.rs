@@ -22,6 +22,7 @@ pub mod model;
 pub mod muscle;
 pub mod normative;
 pub mod optimization;
+pub mod prosthesis;
 pub mod scale;
 pub mod storage;
 pub mod trc;

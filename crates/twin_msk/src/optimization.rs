@@ -34,6 +34,7 @@ use crate::dynamics::{SmoothedMotion, generalized_forces};
 use crate::loads::ExternalLoads;
 use crate::metabolics::{self, Model::Bhargava2004, Model::Umberger2010, MuscleState};
 use crate::muscle::{Fiber, MuscleParameters, lengths_and_moment_arms, spanned_coordinates};
+use crate::prosthesis::AnkleDevice;
 use crate::{Model, MskError, Table};
 
 /// Settings of a static optimisation.
@@ -48,6 +49,9 @@ pub struct SoOptions {
     /// Capacity from the force–length–velocity curves (`true`, OpenSim's
     /// `use_muscle_physiology`) or the maximum isometric force.
     pub muscle_physiology: bool,
+    /// A prosthetic ankle whose moment is subtracted from the moments the
+    /// muscles must make ([`crate::prosthesis`]).
+    pub device: Option<AnkleDevice>,
 }
 
 impl Default for SoOptions {
@@ -57,6 +61,7 @@ impl Default for SoOptions {
             time_range: None,
             reserve_optimal_force: 1.0,
             muscle_physiology: true,
+            device: None,
         }
     }
 }
@@ -95,6 +100,8 @@ pub struct SoResult {
     pub metabolic: Table,
     /// Each muscle's mean metabolic power over the frames (W, Umberger 2010).
     pub muscle_metabolic_w: Vec<(String, f64)>,
+    /// With a device: its moment (N·m) and power (W) per frame.
+    pub device: Option<Table>,
     pub warnings: Vec<String>,
 }
 
@@ -116,6 +123,8 @@ struct Solved {
     tau: Vec<f64>,
     /// Rigid-tendon fibre and musculotendon length per muscle.
     fibers: Vec<(Fiber, f64)>,
+    /// The device's moment (N·m) and power (W).
+    device: Option<[f64; 2]>,
 }
 
 /// Static optimisation of `coordinates` with `loads` (see the module).
@@ -194,7 +203,13 @@ pub fn static_optimization_with(
             progress.check_cancelled()?;
             let (q, qd, qdd) = motion.state(t);
             let l = loads.map(|l| l.at(t)).unwrap_or_default();
-            let tau = generalized_forces(model, &q, &qd, &qdd, &l);
+            let mut tau = generalized_forces(model, &q, &qd, &qdd, &l);
+            let device = options.device.map(|d| {
+                let k = d.coordinate;
+                let moment = d.moment(q[k], qd[k]);
+                tau[k] -= moment;
+                [moment, moment * qd[k]]
+            });
             let geometry = lengths_and_moment_arms(model, &q, &spans);
             let mut capacity = Vec::with_capacity(params.len());
             let mut arms = Vec::with_capacity(params.len());
@@ -225,6 +240,7 @@ pub fn static_optimization_with(
                 capacity: frame.capacity,
                 tau: frame.tau,
                 fibers,
+                device,
             })
         })
         .collect();
@@ -244,6 +260,13 @@ pub fn static_optimization_with(
         false,
     );
     let mut solved_frames: Vec<Solved> = Vec::with_capacity(frames.len());
+    let mut device = options.device.map(|_| {
+        Table::new(
+            "Prosthesis",
+            vec!["moment_Nm".into(), "power_W".into()],
+            false,
+        )
+    });
     let mut reserve_rows: Vec<Vec<f64>> = Vec::with_capacity(frames.len());
     let mut tau_rows: Vec<Vec<f64>> = Vec::with_capacity(frames.len());
     for (frame, &t) in frames.into_iter().zip(&motion.times) {
@@ -258,6 +281,9 @@ pub fn static_optimization_with(
             })
             .collect();
         activations.push_row(t, &s.activations);
+        if let (Some(table), Some(d)) = (device.as_mut(), s.device) {
+            table.push_row(t, &d);
+        }
         let mut row: Vec<f64> = s
             .activations
             .iter()
@@ -267,11 +293,26 @@ pub fn static_optimization_with(
         row.extend(&reserve);
         forces.push_row(t, &row);
         reserve_rows.push(reserve);
-        tau_rows.push(s.tau.clone());
+        // Reserve shares are of the whole moment the motion needs, the
+        // device's part included.
+        let mut needed = s.tau.clone();
+        if let (Some(d), Some(dev)) = (options.device, s.device) {
+            needed[d.coordinate] += dev[0];
+        }
+        tau_rows.push(needed);
         solved_frames.push(s);
     }
     let (reserves, flagged) =
         reserve_usage(model, &crossing, &motion.times, &reserve_rows, &tau_rows);
+    if let Some(d) = options.device
+        && let Some(u) = reserves.get(d.coordinate)
+        && u.share_percent > 10.0
+    {
+        warnings.push(format!(
+            "the prosthetic ankle `{}` leaves {:.0} % of the moment the motion needs there (peak {:.1} N·m) to its reserve: the device does not make that moment",
+            u.coordinate, u.share_percent, u.peak
+        ));
+    }
     if !flagged.is_empty() {
         warnings.push(format!(
             "reserves carry more than half of a joint's moment in {} frame(s) (see `flagged`): the muscles cannot make the motion there",
@@ -298,6 +339,7 @@ pub fn static_optimization_with(
             .map(|(m, e)| (m.name.clone(), e / frames))
             .collect(),
         metabolic,
+        device,
         warnings,
     })
 }

@@ -299,6 +299,23 @@ fn parse_function(node: Node<'_, '_>) -> Result<Function, MskError> {
     let Some(f) = elements(node).next() else {
         return Err(err(format!("line {}: an empty function", line_of(node))));
     };
+    parse_function_element(f)
+}
+
+/// The function property `tag` of `parent`: a `<tag>` wrapper around the
+/// function (3.x files) or the function element itself named `tag`
+/// (`<SimmSpline name="x_location">`, as OpenSim 4 writes them).
+fn function_property(parent: Node<'_, '_>, tag: &str) -> Option<Result<Function, MskError>> {
+    if let Some(wrapper) = child(parent, tag) {
+        return Some(parse_function(wrapper));
+    }
+    elements(parent)
+        .find(|e| e.attribute("name") == Some(tag))
+        .map(parse_function_element)
+}
+
+/// A function from its own element (`<SimmSpline>`, `<Constant>`…).
+fn parse_function_element(f: Node<'_, '_>) -> Result<Function, MskError> {
     let tag = f.tag_name().name();
     let points = || -> Result<(Vec<f64>, Vec<f64>), MskError> {
         let (x, y) = (numbers(f, "x")?, numbers(f, "y")?);
@@ -352,14 +369,14 @@ fn parse_function(node: Node<'_, '_>) -> Result<Function, MskError> {
         }
         "PolynomialFunction" => Ok(Function::Polynomial(numbers(f, "coefficients")?)),
         "MultiplierFunction" => {
-            let inner = child(f, "function").ok_or_else(|| {
+            let inner = function_property(f, "function").ok_or_else(|| {
                 err(format!(
                     "line {}: <MultiplierFunction> without <function>",
                     line_of(f)
                 ))
-            })?;
+            })??;
             Ok(Function::Multiplier {
-                function: Box::new(parse_function(inner)?),
+                function: Box::new(inner),
                 scale: number(f, "scale", 1.0)?,
             })
         }
@@ -552,8 +569,8 @@ impl Parser {
                         )));
                     }
                     let coordinate = names.first().map(|c| self.coordinate(c, ax)).transpose()?;
-                    let function = match child(ax, "function") {
-                        Some(f) => parse_function(f)?,
+                    let function = match function_property(ax, "function") {
+                        Some(f) => f?,
                         // Old files without a function: identity.
                         None if coordinate.is_some() => Function::Linear {
                             slope: 1.0,
@@ -938,15 +955,18 @@ impl Model {
                         }
                     }
                     "MovingPathPoint" => {
-                        let loc = vec3(pt, "location")?;
+                        // OpenSim 4 files may leave out <location>.
+                        let loc = if child(pt, "location").is_some() {
+                            vec3(pt, "location")?
+                        } else {
+                            Vector3::zeros()
+                        };
                         let mut fs = Vec::with_capacity(3);
                         for (k, axis) in ["x", "y", "z"].iter().enumerate() {
-                            let func = child(pt, &format!("{axis}_location"));
-                            match func {
-                                Some(fnode) => fs.push((
-                                    parse_function(fnode)?,
-                                    coordinate(pt, &format!("{axis}_coordinate"))?,
-                                )),
+                            match function_property(pt, &format!("{axis}_location")) {
+                                Some(f) => {
+                                    fs.push((f?, coordinate(pt, &format!("{axis}_coordinate"))?));
+                                }
                                 None => fs.push((Function::Constant(loc[k]), 0)),
                             }
                         }
@@ -1183,13 +1203,16 @@ impl Model {
             .collect()
     }
 
-    /// The length of a muscle's path (m): the distances between its active
-    /// points in ground.
-    #[must_use]
-    pub fn path_length(&self, muscle: &Muscle, q: &[f64], poses: &[Isometry3<f64>]) -> f64 {
-        let mut last: Option<Vector3<f64>> = None;
-        let mut length = 0.0;
-        for p in &muscle.path {
+    /// The active points of a muscle's path in ground (m), in path order:
+    /// fixed points, conditional points inside their range, moving points
+    /// where their functions put them.
+    pub fn path_points<'a>(
+        &'a self,
+        muscle: &'a Muscle,
+        q: &'a [f64],
+        poses: &'a [Isometry3<f64>],
+    ) -> impl Iterator<Item = Vector3<f64>> + 'a {
+        muscle.path.iter().filter_map(move |p| {
             let (body, local) = match p {
                 PathPoint::Fixed { body, location } => (*body, *location),
                 PathPoint::Conditional {
@@ -1200,7 +1223,7 @@ impl Model {
                 } => {
                     let v = q[*coordinate];
                     if v < range[0] || v > range[1] {
-                        continue;
+                        return None;
                     }
                     (*body, *location)
                 }
@@ -1209,7 +1232,17 @@ impl Model {
                     Vector3::from_fn(|k, _| functions[k].0.value(q[functions[k].1])),
                 ),
             };
-            let g = (poses[body] * nalgebra::Point3::from(local)).coords;
+            Some((poses[body] * nalgebra::Point3::from(local)).coords)
+        })
+    }
+
+    /// The length of a muscle's path (m): the distances between its active
+    /// points in ground.
+    #[must_use]
+    pub fn path_length(&self, muscle: &Muscle, q: &[f64], poses: &[Isometry3<f64>]) -> f64 {
+        let mut last: Option<Vector3<f64>> = None;
+        let mut length = 0.0;
+        for g in self.path_points(muscle, q, poses) {
             if let Some(l) = last {
                 length += (g - l).norm();
             }
@@ -1252,6 +1285,66 @@ mod tests {
 
     fn msk(rel: &str) -> Option<std::path::PathBuf> {
         twin_core::testdata::require(Path::new("msk").join(rel))
+    }
+
+    /// OpenSim 4 writes a transform axis's function as the function element
+    /// itself (`<MultiplierFunction name="function">`) and a moving path
+    /// point's as `<SimmSpline name="x_location">`; 3.x wraps them in
+    /// `<function>` / `<x_location>`. Both read alike.
+    #[test]
+    fn functions_read_in_both_the_3x_and_4x_forms() {
+        let model = |axis_function: &str, moving: &str| {
+            format!(
+                r#"<OpenSimDocument Version="40000"><Model name="m"><gravity>0 -9.81 0</gravity>
+            <BodySet><objects>
+              <Body name="ground"><mass>0</mass></Body>
+              <Body name="shank"><mass>1</mass><mass_center>0 0 0</mass_center>
+                <Joint><CustomJoint name="knee"><parent_body>ground</parent_body>
+                  <location_in_parent>0 0 0</location_in_parent><orientation_in_parent>0 0 0</orientation_in_parent>
+                  <location>0 0 0</location><orientation>0 0 0</orientation>
+                  <CoordinateSet><objects><Coordinate name="q"><motion_type>rotational</motion_type></Coordinate></objects></CoordinateSet>
+                  <SpatialTransform>
+                    <TransformAxis name="rotation1"><coordinates>q</coordinates><axis>0 0 1</axis>
+                      <LinearFunction name="function"><coefficients>1 0</coefficients></LinearFunction></TransformAxis>
+                    <TransformAxis name="translation2"><coordinates>q</coordinates><axis>0 1 0</axis>{axis_function}</TransformAxis>
+                  </SpatialTransform>
+                </CustomJoint></Joint></Body>
+            </objects></BodySet>
+            <ForceSet><objects><Thelen2003Muscle name="mus">
+              <GeometryPath><PathPointSet><objects>
+                <PathPoint name="a"><body>ground</body><location>0.1 0.2 0</location></PathPoint>
+                <MovingPathPoint name="b"><body>shank</body>{moving}
+                  <y_location><Constant><value>-0.3</value></Constant></y_location>
+                  <x_coordinate>q</x_coordinate><y_coordinate>q</y_coordinate></MovingPathPoint>
+              </objects></PathPointSet></GeometryPath>
+            </Thelen2003Muscle></objects></ForceSet>
+            </Model></OpenSimDocument>"#
+            )
+        };
+        let spline = "<SimmSpline><x>-1 0 1 2</x><y>-0.40 -0.42 -0.45 -0.49</y></SimmSpline>";
+        let old = model(
+            &format!(
+                "<function><MultiplierFunction><function>{spline}</function><scale>1.2</scale></MultiplierFunction></function>"
+            ),
+            "<x_location><LinearFunction><coefficients>0.01 0.02</coefficients></LinearFunction></x_location>",
+        );
+        let new = model(
+            &format!(
+                "<MultiplierFunction name=\"function\"><function>{spline}</function><scale>1.2</scale></MultiplierFunction>"
+            ),
+            "<LinearFunction name=\"x_location\"><coefficients>0.01 0.02</coefficients></LinearFunction>",
+        );
+        let (a, b) = (Model::parse(&old).unwrap(), Model::parse(&new).unwrap());
+        let q = [0.7];
+        let (pa, pb) = (a.body_poses(&q), b.body_poses(&q));
+        let y = pa[1].translation.vector.y;
+        assert!((-1.2 * 0.45..-1.2 * 0.42).contains(&y), "{y}");
+        assert!((pa[1].translation.vector - pb[1].translation.vector).norm() < 1e-15);
+        let (la, lb) = (
+            a.path_length(&a.muscles[0], &q, &pa),
+            b.path_length(&b.muscles[0], &q, &pb),
+        );
+        assert!((la - lb).abs() < 1e-15 && la > 0.5, "{la} {lb}");
     }
 
     #[test]

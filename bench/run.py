@@ -7,7 +7,7 @@ Benchmarks: dicom-scan-chest-ct, dicom-load-chest-ct, dicom-scan-ct-512x512x400,
 dicom-load-ct-512x512x400, isosurface-chest-ct, isosurface-field-256,
 mask-surface-chest-ct, mask-surface-field-256, surface-pipeline-chest-ct,
 cardio-beats, cardio-calibrate, gait-ik-gait2354, gait-ik-gait10dof, gait-id-gait2354,
-gait-id-gait10dof, gait-so-gait2354, gait-so-gait10dof (default: all). Gait benchmarks run whole tools (read model and data, solve,
+gait-id-gait10dof, gait-so-gait2354, gait-so-gait10dof, gait-whatif-gait2354, gait-whatif-gait10dof (default: all). Gait benchmarks run whole tools (read model and data, solve,
 write) on the shared OpenSim data against OpenSim 4.6 from PyPI. Surface benchmarks read raw float32 volumes (the chest CT
 exported by `twin-bench export-raw`, a 256³ phantom by `twin-bench make-field`)
 generated once into ~/.cache/twinscope; only the surface work is timed. The 512×512×400 uncompressed CT is
@@ -96,6 +96,13 @@ BENCHES = {
                           "Static optimisation, gait10dof18musc walk (18 muscles, reserves on 10 coordinates, "
                           "6-Hz filter, 0.6–1.9 s), whole tool run",
                           ["opensim"]),
+    "gait-whatif-gait2354": ("gait", "gait:whatif-gait2354",
+                             "Prosthesis what-if latency (one slider change: fit the device, static optimisation, "
+                             "inverse dynamics, curves and indices), gait2354 walk1 0.5–1.6 s; goal ≤ 200 ms",
+                             []),
+    "gait-whatif-gait10dof": ("gait", "gait:whatif-gait10dof",
+                              "Prosthesis what-if latency, gait10dof18musc walk 0.6–1.9 s; goal ≤ 200 ms",
+                              []),
     "surface-pipeline-chest-ct": ("pipeline", "raw:chest@250",
                                   "Slicer-like mask → surface → 20 smoothing iterations → decimation to ¼, chest CT bones",
                                   ["vtk"]),

@@ -3,7 +3,10 @@
 //! write the result), as the peer's `opensim` tools do. INPUT names a case:
 //! `ik-gait2354@MSKDIR`, `ik-gait10dof@MSKDIR`, `id-gait2354@MSKDIR`,
 //! `id-gait10dof@MSKDIR`, `so-gait2354@MSKDIR`, `so-gait10dof@MSKDIR`;
-//! `items` = frames solved.
+//! `items` = frames solved. `whatif-gait2354@MSKDIR` and
+//! `whatif-gait10dof@MSKDIR` time one prosthesis what-if (what a slider
+//! change reruns: fit the device, static optimisation, inverse dynamics,
+//! the comparison's curves and indices) on a case read beforehand.
 
 use std::path::Path;
 use std::time::Instant;
@@ -14,6 +17,8 @@ use twin_msk::dynamics::{IdOptions, inverse_dynamics};
 use twin_msk::ik::{inverse_kinematics, read_task_weights};
 use twin_msk::loads::ExternalLoads;
 use twin_msk::optimization::{SoOptions, static_optimization_with};
+use twin_msk::prosthesis::Prosthesis;
+use twin_msk::whatif::GaitCase;
 use twin_msk::{Markers, Model, Table};
 
 /// Runs one case; returns (seconds, frames).
@@ -26,7 +31,7 @@ pub fn run(spec: &str) -> anyhow::Result<(f64, usize)> {
     std::fs::create_dir_all(&out)?;
     let g2354 = root.join("gait2354_subject01");
     let g10 = root.join("gait10dof18musc");
-    let t = Instant::now();
+    let mut t = Instant::now();
     let frames = match case {
         "ik-gait2354" | "ik-gait10dof" => {
             let (model, trc, range) = if case == "ik-gait2354" {
@@ -103,6 +108,43 @@ pub fn run(spec: &str) -> anyhow::Result<(f64, usize)> {
             so.activations.write(&out.join("activation.sto"))?;
             so.forces.write(&out.join("force.sto"))?;
             so.activations.rows()
+        }
+        "whatif-gait2354" | "whatif-gait10dof" => {
+            let (model, motion, loads, range) = if case == "whatif-gait2354" {
+                (
+                    g2354.join("subject01.osim"),
+                    g2354.join("subject01_walk1_ik.mot"),
+                    g2354.join("subject01_walk1_grf.xml"),
+                    [0.5, 1.6],
+                )
+            } else {
+                (
+                    g10.join("gait10dof18musc_subject01.osim"),
+                    g10.join("subject01_walk_IK.mot"),
+                    g10.join("gait10dof18musc_subject01_walk_grf.xml"),
+                    [0.6, 1.9],
+                )
+            };
+            let m = Model::read(&model)?;
+            let q = Table::read(&motion)?;
+            let l = ExternalLoads::read(&loads, &m, None)?;
+            let options = SoOptions {
+                time_range: Some(range),
+                ..SoOptions::default()
+            };
+            let whatif = GaitCase::new(m, q, l, options)?;
+            let device = Prosthesis {
+                side: "right".into(),
+                stiffness_nm_per_rad: 400.0,
+                plantar_stiffness_nm_per_rad: None,
+                damping_nms_per_rad: 1.0,
+                neutral_angle_deg: 0.0,
+                alignment_offset_deg: 0.0,
+                mass_kg: Some(1.2),
+            };
+            t = Instant::now();
+            let outcome = whatif.run(Some(&device), &Progress::new())?;
+            outcome.so.activations.rows()
         }
         other => bail!("unknown gait case `{other}`"),
     };

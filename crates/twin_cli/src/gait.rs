@@ -396,17 +396,6 @@ struct Metabolic {
 }
 
 #[derive(Serialize)]
-struct DeviceSummary {
-    /// Largest plantarflexor (negative) moment, as a positive number.
-    peak_plantarflexor_moment_nm: f64,
-    /// Work the device gives back and absorbs over the frames (J).
-    positive_work_j: f64,
-    negative_work_j: f64,
-    /// Given back ÷ absorbed (%).
-    energy_return_percent: f64,
-}
-
-#[derive(Serialize)]
 struct SoSummary {
     frames: usize,
     time_s: [f64; 2],
@@ -417,7 +406,7 @@ struct SoSummary {
     /// Mean gross metabolic power over the frames (basal included).
     metabolic: Metabolic,
     #[serde(skip_serializing_if = "Option::is_none")]
-    device: Option<DeviceSummary>,
+    device: Option<twin_msk::whatif::DeviceEnergy>,
     /// Right–left symmetry indices (with loads).
     asymmetry: Vec<twin_msk::gait::Asymmetry>,
     activations: PathBuf,
@@ -1069,26 +1058,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                 }
                 None => Vec::new(),
             };
-            let device_summary = so.device.as_ref().map(|d| {
-                let (mut pos, mut neg) = (0.0, 0.0);
-                for i in 1..d.rows() {
-                    let dt = d.time[i] - d.time[i - 1];
-                    let p = 0.5 * (d.columns[1][i] + d.columns[1][i - 1]) * dt;
-                    if p > 0.0 {
-                        pos += p;
-                    } else {
-                        neg -= p;
-                    }
-                }
-                DeviceSummary {
-                    peak_plantarflexor_moment_nm: d.columns[0]
-                        .iter()
-                        .fold(0.0f64, |a, &v| a.max(-v)),
-                    positive_work_j: pos,
-                    negative_work_j: neg,
-                    energy_return_percent: if neg > 0.0 { 100.0 * pos / neg } else { 0.0 },
-                }
-            });
+            let device_summary = so.device.as_ref().map(twin_msk::whatif::DeviceEnergy::of);
             let mut inputs: Vec<&Path> = vec![&model, &motion];
             if let Some(p) = &prosthesis {
                 inputs.push(p);

@@ -334,7 +334,8 @@ pub struct Asymmetry {
 }
 
 impl Asymmetry {
-    fn new(quantity: String, unit: &'static str, right: f64, left: f64) -> Self {
+    #[must_use]
+    pub fn new(quantity: String, unit: &'static str, right: f64, left: f64) -> Self {
         let sum = right + left;
         Self {
             quantity,

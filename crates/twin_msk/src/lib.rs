@@ -26,6 +26,7 @@ pub mod prosthesis;
 pub mod scale;
 pub mod storage;
 pub mod trc;
+pub mod whatif;
 
 use std::path::{Path, PathBuf};
 

@@ -493,12 +493,19 @@ impl Parser {
                 .unwrap_or_default(),
         };
         let mut own = Vec::new();
+        // Coordinates without a <motion_type> (OpenSim 4 leaves it out):
+        // their motion follows from the joint once its kind is read.
+        let mut implicit = Vec::new();
         for c in coordinate_nodes {
             let cname = name_of(c).to_owned();
-            let motion = match text(c, "motion_type").unwrap_or("rotational") {
-                "translational" => Motion::Translational,
-                "coupled" => Motion::Coupled,
-                _ => Motion::Rotational,
+            let motion = match text(c, "motion_type") {
+                Some("translational") => Motion::Translational,
+                Some("coupled") => Motion::Coupled,
+                Some(_) => Motion::Rotational,
+                None => {
+                    implicit.push(self.coordinates.len());
+                    Motion::Rotational
+                }
             };
             let range = numbers(c, "range")?;
             let range = if range.len() == 2 {
@@ -621,6 +628,9 @@ impl Parser {
                 )));
             }
         };
+        for k in implicit {
+            self.coordinates[k].motion = implied_motion(&kind, k);
+        }
         self.joints.push(Joint {
             name,
             parent,
@@ -630,6 +640,28 @@ impl Parser {
             kind,
         });
         Ok(())
+    }
+}
+
+/// The motion of coordinate `k` of a joint, as OpenSim 4 derives it when a
+/// file does not say: translational on a slider, on a planar joint's
+/// translations, or when only translation axes of a custom joint use it;
+/// rotational otherwise.
+fn implied_motion(kind: &JointKind, k: usize) -> Motion {
+    match kind {
+        JointKind::Slider(_) => Motion::Translational,
+        JointKind::Planar(c) if c[1] == k || c[2] == k => Motion::Translational,
+        JointKind::Custom(axes) => {
+            let uses = |range: std::ops::Range<usize>| {
+                axes[range].iter().any(|a| a.coordinate == Some(k))
+            };
+            if !uses(0..3) && uses(3..6) {
+                Motion::Translational
+            } else {
+                Motion::Rotational
+            }
+        }
+        _ => Motion::Rotational,
     }
 }
 
@@ -1291,6 +1323,40 @@ mod tests {
     /// itself (`<MultiplierFunction name="function">`) and a moving path
     /// point's as `<SimmSpline name="x_location">`; 3.x wraps them in
     /// `<function>` / `<x_location>`. Both read alike.
+    /// OpenSim 4 writes no `<motion_type>`: a coordinate that only moves a
+    /// custom joint's translation axes, or a slider's, is translational
+    /// (and so not converted from degrees), the others rotational.
+    #[test]
+    fn motion_types_left_out_follow_the_joint() {
+        let text = r#"<OpenSimDocument Version="40000"><Model name="m"><gravity>0 -9.81 0</gravity>
+            <BodySet><objects>
+              <Body name="ground"><mass>0</mass></Body>
+              <Body name="pelvis"><mass>10</mass><mass_center>0 0 0</mass_center>
+                <Joint><CustomJoint name="free"><parent_body>ground</parent_body>
+                  <location_in_parent>0 0 0</location_in_parent><orientation_in_parent>0 0 0</orientation_in_parent>
+                  <location>0 0 0</location><orientation>0 0 0</orientation>
+                  <CoordinateSet><objects><Coordinate name="tilt"/><Coordinate name="tx"/></objects></CoordinateSet>
+                  <SpatialTransform>
+                    <TransformAxis name="rotation1"><coordinates>tilt</coordinates><axis>0 0 1</axis>
+                      <LinearFunction name="function"><coefficients>1 0</coefficients></LinearFunction></TransformAxis>
+                    <TransformAxis name="translation1"><coordinates>tx</coordinates><axis>1 0 0</axis>
+                      <LinearFunction name="function"><coefficients>1 0</coefficients></LinearFunction></TransformAxis>
+                  </SpatialTransform>
+                </CustomJoint></Joint></Body>
+              <Body name="slide"><mass>1</mass><mass_center>0 0 0</mass_center>
+                <Joint><SliderJoint name="s"><parent_body>pelvis</parent_body>
+                  <location_in_parent>0 0 0</location_in_parent><orientation_in_parent>0 0 0</orientation_in_parent>
+                  <location>0 0 0</location><orientation>0 0 0</orientation>
+                  <CoordinateSet><objects><Coordinate name="d"/></objects></CoordinateSet>
+                </SliderJoint></Joint></Body>
+            </objects></BodySet></Model></OpenSimDocument>"#;
+        let m = Model::parse(text).unwrap();
+        let motion = |n: &str| m.coordinates[m.coordinate(n).unwrap()].motion;
+        assert_eq!(motion("tilt"), Motion::Rotational);
+        assert_eq!(motion("tx"), Motion::Translational);
+        assert_eq!(motion("d"), Motion::Translational);
+    }
+
     #[test]
     fn functions_read_in_both_the_3x_and_4x_forms() {
         let model = |axis_function: &str, moving: &str| {

@@ -235,6 +235,20 @@ mod tests {
     }
 
     #[test]
+    fn the_example_devices_read_and_check() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/prostheses");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let p = Prosthesis::read(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(p.stiffness_nm_per_rad > 0.0, "{}", path.display());
+            n += 1;
+        }
+        assert!(n >= 2, "{n} examples in {}", dir.display());
+    }
+
+    #[test]
     fn the_device_law_is_bilinear_about_its_aligned_neutral() {
         let d = AnkleDevice {
             coordinate: 0,

@@ -1,8 +1,15 @@
 //! The gait window: a model and a trial computed in a background thread
 //! (inverse kinematics when the trial is markers, inverse dynamics when
-//! external loads are given), shown by `twin_ui::gait`.
+//! external loads are given, static optimisation of the intact baseline
+//! when the model has muscles), shown by `twin_ui::gait`; prosthesis
+//! what-ifs rerun in their own background job on every control change,
+//! the newest replacing the one still running. In 3D the skeleton follows
+//! the frame slider, its muscles drawn along their paths and coloured by
+//! activation (the variant's when a device is fitted).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
@@ -13,6 +20,9 @@ use twin_msk::gait::{Band, cycle_series, strides_by_side};
 use twin_msk::ik::inverse_kinematics_with;
 use twin_msk::loads::ExternalLoads;
 use twin_msk::normative::Reference;
+use twin_msk::optimization::SoOptions;
+use twin_msk::prosthesis::Prosthesis;
+use twin_msk::whatif::{GaitCase, Outcome};
 use twin_msk::{C3dTrial, Markers, Model, Table};
 use twin_ui::gait::CycleCurves;
 use twin_ui::{GaitAction, GaitState, GaitView};
@@ -28,7 +38,7 @@ impl Plugin for GaitPlugin {
             .add_systems(Startup, start)
             .add_systems(
                 Update,
-                (poll, play, sync_skeleton, animate_skeleton).chain(),
+                (poll, poll_whatif, play, sync_skeleton, animate_skeleton).chain(),
             )
             .add_systems(EguiPrimaryContextPass, draw);
     }
@@ -38,8 +48,16 @@ enum Msg {
     Picked(Option<(PathBuf, PathBuf, Option<PathBuf>)>),
     /// A reference file read (or why not); `None` when none was picked.
     Reference(Option<Result<Reference, String>>),
-    Done(Box<(GaitView, Skeleton)>),
+    Done(Box<Computed>),
     Failed(String),
+}
+
+/// A finished computation: the panel's view, the 3D skeleton and, for a
+/// muscle model with loads, the what-if case and its intact baseline.
+struct Computed {
+    view: GaitView,
+    skeleton: Skeleton,
+    whatif: Option<(Arc<GaitCase>, Outcome)>,
 }
 
 /// The model in 3D: every body's pose per frame and its bone meshes.
@@ -53,6 +71,10 @@ struct Skeleton {
     /// Per body: where its children's joints sit in it (body frame, m),
     /// for the capsules drawn when a body has no mesh.
     child_joints: Vec<Vec<Vec3>>,
+    /// The intact model's muscles, and per frame each one's path points
+    /// (m, OpenSim ground).
+    muscles: Vec<String>,
+    paths: Vec<Vec<Vec<Vec3>>>,
 }
 
 /// Where the skeleton stands in the 3D scene (mm), away from the study.
@@ -76,6 +98,13 @@ pub struct Gait {
     scene: Scene,
     /// The reference (normal database) the curves are compared with.
     reference: Option<Reference>,
+    /// The prosthesis what-if: its case, the running rerun and when the
+    /// control changed that asked for it.
+    case: Option<Arc<GaitCase>>,
+    whatif_job: Option<Job<Result<Outcome, String>>>,
+    asked: Option<Instant>,
+    /// A device to fit once the baseline is there (`--prosthesis`).
+    pending_device: Option<Prosthesis>,
 }
 
 /// What the 3D scene still has to do for the skeleton.
@@ -157,6 +186,28 @@ impl Gait {
     }
 }
 
+impl Gait {
+    /// Reruns the what-if with `device` (the newest request replaces one
+    /// still running), or shows the baseline alone.
+    fn whatif(&mut self, device: Option<Prosthesis>) {
+        if let Some(old) = self.whatif_job.take() {
+            old.progress.cancel();
+        }
+        let (Some(case), Some(device)) = (self.case.clone(), device) else {
+            self.ui.whatif.variant = None;
+            self.ui.whatif.running = false;
+            self.ui.whatif.latency_ms = None;
+            return;
+        };
+        self.asked = Some(Instant::now());
+        self.ui.whatif.running = true;
+        self.settled = false;
+        self.whatif_job = Some(Job::once("gait: prosthesis what-if", move |progress| {
+            case.run(Some(&device), progress).map_err(|e| e.to_string())
+        }));
+    }
+}
+
 fn read_reference(path: &Path) -> Result<Reference, String> {
     Reference::read(path).map_err(|e| e.to_string())
 }
@@ -190,7 +241,7 @@ fn compute(
     trial: &Path,
     loads_path: Option<&Path>,
     progress: &Progress,
-) -> Result<(GaitView, Skeleton), String> {
+) -> Result<Computed, String> {
     let model = Model::read(model_path).map_err(|e| e.to_string())?;
     let mut notes = model.warnings.clone();
     let ext = trial
@@ -285,10 +336,20 @@ fn compute(
             .map(|b| body_meshes(model_path, &b.geometry))
             .collect(),
         child_joints,
+        muscles: model.muscles.iter().map(|m| m.name.clone()).collect(),
+        paths: Vec::with_capacity(coords.rows()),
     };
+    let v3 = |p: nalgebra::Vector3<f64>| Vec3::new(p.x as f32, p.y as f32, p.z as f32);
     for row in 0..coords.rows() {
         let (q, _) = model.coordinates_from_table(&coords, row);
         let poses = model.body_poses(&q);
+        skeleton.paths.push(
+            model
+                .muscles
+                .iter()
+                .map(|m| model.path_points(m, &q, &poses).map(v3).collect())
+                .collect(),
+        );
         origins.push(poses.iter().map(|p| p.translation.vector.into()).collect());
         skeleton.poses.push(
             poses
@@ -343,7 +404,21 @@ fn compute(
         reference: None,
         notes,
     };
-    Ok((view, skeleton))
+    // The what-if's baseline: the intact model's static optimisation.
+    let whatif = match loads {
+        Some(loads) if !model.muscles.is_empty() => {
+            let case = GaitCase::new(model, coords, loads, SoOptions::default())
+                .map_err(|e| e.to_string())?;
+            let base = case.run(None, progress).map_err(|e| e.to_string())?;
+            Some((Arc::new(case), base))
+        }
+        _ => None,
+    };
+    Ok(Computed {
+        view,
+        skeleton,
+        whatif,
+    })
 }
 
 fn start(args: Res<Args>, mut gait: ResMut<Gait>) {
@@ -351,6 +426,12 @@ fn start(args: Res<Args>, mut gait: ResMut<Gait>) {
         match read_reference(path) {
             Ok(r) => gait.reference = Some(r),
             Err(e) => gait.ui.status = e,
+        }
+    }
+    if let Some(path) = &args.prosthesis {
+        match Prosthesis::read(path) {
+            Ok(p) => gait.pending_device = Some(p),
+            Err(e) => gait.ui.status = e.to_string(),
         }
     }
     if let Some(files) = &args.gait {
@@ -382,8 +463,17 @@ fn poll(mut gait: ResMut<Gait>) {
         }
         Msg::Reference(Some(Err(e))) => gait.ui.status = e,
         Msg::Done(done) => {
-            let (mut v, skeleton) = *done;
+            let Computed {
+                view: mut v,
+                skeleton,
+                whatif,
+            } = *done;
             v.set_reference(gait.reference.as_ref());
+            gait.ui.whatif.variant = None;
+            gait.ui.whatif.error = None;
+            let (case, base) = whatif.unzip();
+            gait.case = case;
+            gait.ui.whatif.baseline = base;
             gait.ui.status = String::new();
             gait.ui.frame = 0;
             gait.ui.selected = v
@@ -395,12 +485,53 @@ fn poll(mut gait: ResMut<Gait>) {
             gait.skeleton = skeleton;
             gait.scene = Scene::Fresh;
             gait.settled = true;
+            if let Some(p) = gait.pending_device.take() {
+                gait.ui.whatif.controls = controls_of(&p);
+                gait.whatif(Some(p));
+            }
         }
         Msg::Failed(e) => {
             gait.ui.status = e;
             gait.settled = true;
         }
     }
+}
+
+/// The sliders' positions for a device read from a file.
+fn controls_of(p: &Prosthesis) -> twin_ui::DeviceControls {
+    let d = twin_ui::DeviceControls::default();
+    twin_ui::DeviceControls {
+        side: usize::from(p.side == "left"),
+        stiffness: p.stiffness_nm_per_rad,
+        bilinear: p.plantar_stiffness_nm_per_rad.is_some(),
+        plantar_stiffness: p
+            .plantar_stiffness_nm_per_rad
+            .unwrap_or(d.plantar_stiffness),
+        damping: p.damping_nms_per_rad,
+        neutral_deg: p.neutral_angle_deg,
+        alignment_deg: p.alignment_offset_deg,
+        mass_kg: p.mass_kg.unwrap_or(d.mass_kg),
+    }
+}
+
+/// Shows a finished what-if, with the time from the control's change.
+fn poll_whatif(mut gait: ResMut<Gait>) {
+    let Some(msg) = gait.whatif_job.as_ref().and_then(|j| j.try_recv().ok()) else {
+        return;
+    };
+    gait.whatif_job = None;
+    let latency = gait.asked.map(|t| t.elapsed().as_secs_f64() * 1e3);
+    let w = &mut gait.ui.whatif;
+    w.running = false;
+    match msg {
+        Ok(outcome) => {
+            w.variant = Some(outcome);
+            w.error = None;
+        }
+        Err(e) => w.error = Some(e),
+    }
+    w.latency_ms = latency;
+    gait.settled = true;
 }
 
 fn play(time: Res<Time>, mut gait: ResMut<Gait>) {
@@ -507,6 +638,7 @@ fn animate_skeleton(
         }
     }
     let Some(v) = &gait.ui.view else { return };
+    draw_muscles(&gait, &mut gizmos, world);
     for &(a, b) in &v.bones {
         if let (Some(pa), Some(pb)) = (frame.get(a), frame.get(b)) {
             gizmos.line(world(pa.0), world(pb.0), Color::srgb(0.95, 0.8, 0.3));
@@ -544,6 +676,44 @@ fn animate_skeleton(
     }
 }
 
+/// Each muscle along its path at the current frame, coloured from grey-blue
+/// (resting) to red (fully active) by the shown outcome's activation — the
+/// variant's when a device is fitted; a muscle the device removed is dark.
+fn draw_muscles(gait: &Gait, gizmos: &mut Gizmos, world: impl Fn(Vec3) -> Vec3) {
+    let Some(paths) = gait.skeleton.paths.get(gait.ui.frame) else {
+        return;
+    };
+    let w = &gait.ui.whatif;
+    let Some(shown) = w.variant.as_ref().or(w.baseline.as_ref()) else {
+        return;
+    };
+    let Some(t) = gait
+        .ui
+        .view
+        .as_ref()
+        .and_then(|v| v.time.get(gait.ui.frame))
+    else {
+        return;
+    };
+    let a = &shown.so.activations;
+    let row = a
+        .time
+        .partition_point(|&x| x < *t)
+        .min(a.rows().saturating_sub(1));
+    for (name, path) in gait.skeleton.muscles.iter().zip(paths) {
+        let color = match a.index_of(name).and_then(|c| a.columns[c].get(row)) {
+            Some(&act) => {
+                let x = act.clamp(0.0, 1.0) as f32;
+                Color::srgb(0.35 + 0.6 * x, 0.45 - 0.3 * x, 0.75 - 0.6 * x)
+            }
+            None => Color::srgb(0.2, 0.2, 0.22),
+        };
+        for pair in path.windows(2) {
+            gizmos.line(world(pair[0]), world(pair[1]), color);
+        }
+    }
+}
+
 fn draw(mut contexts: EguiContexts, mut gait: ResMut<Gait>) -> Result {
     if !gait.open {
         return Ok(());
@@ -574,6 +744,7 @@ fn draw(mut contexts: EguiContexts, mut gait: ResMut<Gait>) -> Result {
                     j.progress.cancel();
                 }
             }
+            GaitAction::WhatIf(device) => gait.whatif(device),
         }
     }
     Ok(())

@@ -56,6 +56,10 @@ pub struct Args {
     /// loads (`.xml`) for joint moments.
     #[arg(long, value_names = ["MODEL", "TRIAL", "LOADS"], num_args = 2..=3)]
     pub gait: Option<Vec<PathBuf>>,
+    /// With --gait: fit this transtibial prosthesis (JSON, see
+    /// docs/models/msk.md) once the intact baseline is computed.
+    #[arg(long, value_name = "JSON")]
+    pub prosthesis: Option<PathBuf>,
     /// Compare the gait curves with this reference (normal database) CSV,
     /// e.g. one written by `twin gait norm`.
     #[arg(long, value_name = "CSV")]

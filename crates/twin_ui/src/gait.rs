@@ -103,10 +103,12 @@ pub struct GaitState {
     /// The running job's stage and fraction done.
     pub progress: Option<(String, f32)>,
     pub status: String,
+    /// The prosthesis what-if (baseline and variant).
+    pub whatif: crate::prosthesis::WhatIfState,
 }
 
 /// What the user asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum GaitAction {
     /// Pick a model and a trial from files.
     Open,
@@ -116,6 +118,8 @@ pub enum GaitAction {
     DropReference,
     /// Stop the running computation.
     Cancel,
+    /// Rerun the what-if with this device, or show the baseline alone.
+    WhatIf(Option<twin_msk::prosthesis::Prosthesis>),
 }
 
 /// The ±1 SD band as one quadrilateral per step (egui_plot fills a polygon
@@ -381,6 +385,13 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
             }
         }
     }
+    egui::CollapsingHeader::new("Prosthesis what-if")
+        .default_open(true)
+        .show(ui, |ui| {
+            if let Some(ask) = crate::prosthesis::whatif_section(ui, &mut state.whatif) {
+                actions.push(GaitAction::WhatIf(ask));
+            }
+        });
     for n in &v.notes {
         ui.add(egui::Label::new(egui::RichText::new(n).small()).wrap());
     }

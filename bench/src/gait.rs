@@ -21,6 +21,41 @@ use twin_msk::prosthesis::Prosthesis;
 use twin_msk::whatif::GaitCase;
 use twin_msk::{Markers, Model, Table};
 
+/// The static-optimisation trial of gait2354 (walk1, 0.5–1.6 s) or of
+/// gait10dof18musc (0.6–1.9 s): model, motion, loads and options.
+fn muscle_trial(
+    root: &Path,
+    gait2354: bool,
+) -> anyhow::Result<(Model, Table, ExternalLoads, SoOptions)> {
+    let (g2354, g10) = (
+        root.join("gait2354_subject01"),
+        root.join("gait10dof18musc"),
+    );
+    let (model, motion, loads, range) = if gait2354 {
+        (
+            g2354.join("subject01.osim"),
+            g2354.join("subject01_walk1_ik.mot"),
+            g2354.join("subject01_walk1_grf.xml"),
+            [0.5, 1.6],
+        )
+    } else {
+        (
+            g10.join("gait10dof18musc_subject01.osim"),
+            g10.join("subject01_walk_IK.mot"),
+            g10.join("gait10dof18musc_subject01_walk_grf.xml"),
+            [0.6, 1.9],
+        )
+    };
+    let m = Model::read(&model)?;
+    let q = Table::read(&motion)?;
+    let l = ExternalLoads::read(&loads, &m, None)?;
+    let options = SoOptions {
+        time_range: Some(range),
+        ..SoOptions::default()
+    };
+    Ok((m, q, l, options))
+}
+
 /// Runs one case; returns (seconds, frames).
 pub fn run(spec: &str) -> anyhow::Result<(f64, usize)> {
     let (case, root) = spec
@@ -82,56 +117,14 @@ pub fn run(spec: &str) -> anyhow::Result<(f64, usize)> {
             id.rows()
         }
         "so-gait2354" | "so-gait10dof" => {
-            let (model, motion, loads, range) = if case == "so-gait2354" {
-                (
-                    g2354.join("subject01.osim"),
-                    g2354.join("subject01_walk1_ik.mot"),
-                    g2354.join("subject01_walk1_grf.xml"),
-                    [0.5, 1.6],
-                )
-            } else {
-                (
-                    g10.join("gait10dof18musc_subject01.osim"),
-                    g10.join("subject01_walk_IK.mot"),
-                    g10.join("gait10dof18musc_subject01_walk_grf.xml"),
-                    [0.6, 1.9],
-                )
-            };
-            let m = Model::read(&model)?;
-            let q = Table::read(&motion)?;
-            let l = ExternalLoads::read(&loads, &m, None)?;
-            let options = SoOptions {
-                time_range: Some(range),
-                ..SoOptions::default()
-            };
+            let (m, q, l, options) = muscle_trial(root, case.ends_with("gait2354"))?;
             let so = static_optimization_with(&m, &q, Some(&l), options, &Progress::new())?;
             so.activations.write(&out.join("activation.sto"))?;
             so.forces.write(&out.join("force.sto"))?;
             so.activations.rows()
         }
         "whatif-gait2354" | "whatif-gait10dof" => {
-            let (model, motion, loads, range) = if case == "whatif-gait2354" {
-                (
-                    g2354.join("subject01.osim"),
-                    g2354.join("subject01_walk1_ik.mot"),
-                    g2354.join("subject01_walk1_grf.xml"),
-                    [0.5, 1.6],
-                )
-            } else {
-                (
-                    g10.join("gait10dof18musc_subject01.osim"),
-                    g10.join("subject01_walk_IK.mot"),
-                    g10.join("gait10dof18musc_subject01_walk_grf.xml"),
-                    [0.6, 1.9],
-                )
-            };
-            let m = Model::read(&model)?;
-            let q = Table::read(&motion)?;
-            let l = ExternalLoads::read(&loads, &m, None)?;
-            let options = SoOptions {
-                time_range: Some(range),
-                ..SoOptions::default()
-            };
+            let (m, q, l, options) = muscle_trial(root, case.ends_with("gait2354"))?;
             let whatif = GaitCase::new(m, q, l, options)?;
             let device = Prosthesis {
                 side: "right".into(),

@@ -142,7 +142,7 @@ fn band_polygons(name: &str, b: &Band, color: Color32) -> Vec<Polygon<'static>> 
         .collect()
 }
 
-fn band_line(name: &str, b: &Band, color: Color32) -> Line<'static> {
+pub(crate) fn band_line(name: &str, b: &Band, color: Color32) -> Line<'static> {
     let n = b.mean.len();
     let pts: Vec<[f64; 2]> = (0..n)
         .map(|k| [100.0 * k as f64 / (n - 1).max(1) as f64, b.mean[k]])
@@ -389,7 +389,10 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
         .default_open(true)
         .show(ui, |ui| {
             if let Some(ask) = crate::prosthesis::whatif_section(ui, &mut state.whatif) {
-                actions.push(GaitAction::WhatIf(ask));
+                actions.push(GaitAction::WhatIf(match ask {
+                    crate::prosthesis::WhatIfAsk::Run(p) => Some(p),
+                    crate::prosthesis::WhatIfAsk::Remove => None,
+                }));
             }
         });
     for n in &v.notes {

@@ -9,8 +9,9 @@
 //! long the last one took.
 
 use egui::{Color32, RichText, Ui};
-use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
-use twin_msk::gait::Band;
+use egui_plot::{Legend, LineStyle, Plot};
+
+use crate::gait::band_line;
 use twin_msk::prosthesis::Prosthesis;
 use twin_msk::whatif::Outcome;
 
@@ -87,16 +88,6 @@ pub struct WhatIfState {
     pub latency_ms: Option<f64>,
 }
 
-fn band_line(name: &str, b: &Band, color: Color32) -> Line<'static> {
-    let n = b.mean.len();
-    let pts: Vec<[f64; 2]> = (0..n)
-        .map(|k| [100.0 * k as f64 / (n - 1).max(1) as f64, b.mean[k]])
-        .collect();
-    Line::new(name.to_owned(), PlotPoints::from(pts))
-        .color(color)
-        .width(2.0)
-}
-
 /// The comparison table's rows: (quantity, unit, baseline, variant).
 #[must_use]
 pub fn rows(
@@ -167,9 +158,17 @@ pub fn rows(
     out
 }
 
-/// Draws the what-if section; returns the device to run when a control
-/// changed, or `Some(None)` to go back to the baseline alone.
-pub fn whatif_section(ui: &mut Ui, state: &mut WhatIfState) -> Option<Option<Prosthesis>> {
+/// What the what-if section asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WhatIfAsk {
+    /// Rerun with this device.
+    Run(Prosthesis),
+    /// Back to the baseline alone.
+    Remove,
+}
+
+/// Draws the what-if section; returns what the user asked for.
+pub fn whatif_section(ui: &mut Ui, state: &mut WhatIfState) -> Option<WhatIfAsk> {
     let Some(base) = &state.baseline else {
         ui.small(
             "The prosthesis what-if needs a model with muscles and the trial's external loads.",
@@ -184,7 +183,7 @@ pub fn whatif_section(ui: &mut Ui, state: &mut WhatIfState) -> Option<Option<Pro
         ui.radio_value(&mut c.side, 0, "right");
         ui.radio_value(&mut c.side, 1, "left");
         if state.variant.is_some() && ui.button("Remove device").clicked() {
-            ask = Some(None);
+            ask = Some(WhatIfAsk::Remove);
         }
         if state.running {
             ui.spinner();
@@ -218,7 +217,7 @@ pub fn whatif_section(ui: &mut Ui, state: &mut WhatIfState) -> Option<Option<Pro
     if *c != before
         || (ask.is_none() && state.variant.is_none() && ui.button("Fit device").clicked())
     {
-        ask = Some(Some(c.prosthesis()));
+        ask = Some(WhatIfAsk::Run(c.prosthesis()));
     }
     if let Some(e) = &state.error {
         ui.colored_label(Color32::from_rgb(230, 110, 90), e);
@@ -341,7 +340,7 @@ mod tests {
     use twin_msk::whatif::GaitCase;
     use twin_msk::{Model, Table};
 
-    fn draw(state: &mut WhatIfState) -> (Option<Option<Prosthesis>>, String) {
+    fn draw(state: &mut WhatIfState) -> (Option<WhatIfAsk>, String) {
         let ctx = egui::Context::default();
         let input = egui::RawInput {
             screen_rect: Some(egui::Rect::from_min_size(

@@ -389,6 +389,9 @@ struct Metabolic {
     umberger2010_w_per_kg: f64,
     bhargava2004_w: f64,
     bhargava2004_w_per_kg: f64,
+    /// Umberger's activation and maintenance heat alone (muscles, no
+    /// basal): the speed-independent part, checked against OpenSim's probe.
+    umberger2010_activation_maintenance_w_per_kg: f64,
     /// J/(kg·m) at `--speed` (Umberger 2010); `None` without a speed.
     cost_of_transport: Option<f64>,
     /// Each muscle's mean power (W, Umberger 2010), largest first.
@@ -1108,6 +1111,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
                 umberger2010_w_per_kg: mean(0) / mass,
                 bhargava2004_w: mean(1),
                 bhargava2004_w_per_kg: mean(1) / mass,
+                umberger2010_activation_maintenance_w_per_kg: mean(2) / mass,
                 cost_of_transport: speed.map(|v| mean(0) / mass / v),
                 muscles_w,
             };

@@ -6,7 +6,10 @@
 //!   active force–length multiplier beyond the optimal length), shortening
 //!   heat from the slow- and fast-twitch coefficients 100/v_ST and 153/v_FT
 //!   (lengthening: 0.3 × the slow-twitch one), positive contractile work
-//!   only, a heat floor of 1 W/kg per muscle, aerobic factor S = 1.5.
+//!   only, a heat floor of 1 W/kg per muscle, aerobic factor S = 1.5; the
+//!   slow-twitch share `f_ST = 1 − f_FT` of the recruited fibres follows
+//!   Bhargava's recruitment model by default, as in OpenSim's probe
+//!   ([`Energetics::recruitment`]).
 //! * **Bhargava et al. (2004)**: activation heat 40 / 133 W/kg and
 //!   maintenance heat 74 / 111 W/kg (slow / fast twitch, recruited by
 //!   `sin(πu/2)` and `1 − cos(πu/2)`), the maintenance heat shaped by fibre
@@ -66,6 +69,12 @@ pub struct Energetics {
     /// walking, 1.0 for the short maximal contractions of the 2003 paper's
     /// Fig. 1. Bhargava's model has none.
     pub aerobic_factor: f64,
+    /// Umberger's slow-twitch share from Bhargava's recruitment model
+    /// (slow fibres first: `r·sin(πu/2)` against `(1 − r)(1 − cos(πu/2))`),
+    /// as OpenSim's probe does by default (`use_Bhargava_recruitment_model`);
+    /// `false`: the fixed share, as published. At full excitation both give
+    /// the fixed share.
+    pub recruitment: bool,
 }
 
 impl Energetics {
@@ -77,6 +86,7 @@ impl Energetics {
             slow_twitch: 0.5,
             mass: muscle_mass(p),
             aerobic_factor: 1.5,
+            recruitment: true,
         }
     }
 }
@@ -95,6 +105,35 @@ pub fn muscle_rate(
         ..Energetics::walking(p)
     };
     muscle_rate_with(model, p, state, &e)
+}
+
+/// Umberger's slow-twitch share of the recruited fibres at excitation `u`.
+fn umberger_slow_share(u: f64, e: &Energetics) -> f64 {
+    if !e.recruitment {
+        return e.slow_twitch;
+    }
+    let half_pi = std::f64::consts::FRAC_PI_2;
+    let slow = e.slow_twitch * (half_pi * u).sin();
+    let fast = (1.0 - e.slow_twitch) * (1.0 - (half_pi * u).cos());
+    if u == 0.0 { 1.0 } else { slow / (slow + fast) }
+}
+
+/// Umberger's activation and maintenance heat rate alone (W), without the
+/// 1-W/kg floor of the total heat: the part of the model that depends on
+/// the activation and the fibre length, not on the fibre's speed.
+#[must_use]
+pub fn umberger_am(p: &MuscleParameters, state: &MuscleState, e: &Energetics) -> f64 {
+    let l = state.fiber.length / p.optimal_fiber_length;
+    let a = state.activation.clamp(0.0, 1.0);
+    let u = state.excitation.clamp(0.0, 1.0);
+    let big_a = if u > a { u } else { 0.5 * (u + a) };
+    let unscaled = 128.0 * (1.0 - umberger_slow_share(u, e)) + 25.0;
+    let shape = if l <= 1.0 {
+        1.0
+    } else {
+        0.4 + 0.6 * curves::active_force_length(l)
+    };
+    e.aerobic_factor * big_a.powf(0.6) * unscaled * shape * e.mass
 }
 
 /// The heat and work rate of one muscle (W), and its heat part alone.
@@ -120,14 +159,9 @@ pub fn muscle_rate_with(
     match model {
         Model::Umberger2010 => {
             let s_factor = e.aerobic_factor;
-            let r = slow_twitch;
+            let r = umberger_slow_share(u, e);
             let big_a = if u > a { u } else { 0.5 * (u + a) };
-            let am_unscaled = 128.0 * (1.0 - r) + 25.0;
-            let am = if l <= 1.0 {
-                s_factor * big_a.powf(0.6) * am_unscaled
-            } else {
-                s_factor * big_a.powf(0.6) * (0.4 * am_unscaled + 0.6 * am_unscaled * f_l)
-            };
+            let am = umberger_am(p, state, e) / mass;
             // Shortening heat, with v in optimal lengths per second.
             let v_lopt = v / p.optimal_fiber_length;
             let v_ft = p.max_contraction_velocity;
@@ -353,6 +387,7 @@ mod tests {
                 slow_twitch: slow,
                 mass,
                 aerobic_factor: 1.0,
+                recruitment: false,
             };
             let mut worst = 0.0_f64;
             for i in 0..=20 {

@@ -652,9 +652,8 @@ fn implied_motion(kind: &JointKind, k: usize) -> Motion {
         JointKind::Slider(_) => Motion::Translational,
         JointKind::Planar(c) if c[1] == k || c[2] == k => Motion::Translational,
         JointKind::Custom(axes) => {
-            let uses = |range: std::ops::Range<usize>| {
-                axes[range].iter().any(|a| a.coordinate == Some(k))
-            };
+            let uses =
+                |range: std::ops::Range<usize>| axes[range].iter().any(|a| a.coordinate == Some(k));
             if !uses(0..3) && uses(3..6) {
                 Motion::Translational
             } else {

@@ -3,7 +3,8 @@
 //! external loads are given, static optimisation of the intact baseline
 //! when the model has muscles), shown by `twin_ui::gait`; prosthesis
 //! what-ifs rerun in their own background job on every control change,
-//! the newest replacing the one still running. In 3D the skeleton follows
+//! the newest replacing the one still running, in a window of their own
+//! ("Prosthesis what-if"). In 3D the skeleton follows
 //! the frame slider, its muscles drawn along their paths and coloured by
 //! activation (the variant's when a device is fitted).
 
@@ -734,6 +735,21 @@ fn draw(mut contexts: EguiContexts, mut gait: ResMut<Gait>) -> Result {
             actions = twin_ui::gait_panel(ui, &mut gait.ui);
         });
     gait.open = open;
+    if gait.open && gait.ui.whatif.baseline.is_some() {
+        egui::Window::new("Prosthesis what-if")
+            .default_size([490.0, 600.0])
+            .max_width(495.0)
+            .default_pos([8.0, 190.0])
+            .constrain(false)
+            .vscroll(true)
+            .show(ctx, |ui| {
+                match twin_ui::whatif_section(ui, &mut gait.ui.whatif) {
+                    Some(twin_ui::WhatIfAsk::Run(p)) => actions.push(GaitAction::WhatIf(Some(p))),
+                    Some(twin_ui::WhatIfAsk::Remove) => actions.push(GaitAction::WhatIf(None)),
+                    None => {}
+                }
+            });
+    }
     for a in actions {
         match a {
             GaitAction::Open => gait.pick(),

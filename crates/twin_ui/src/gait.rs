@@ -103,7 +103,8 @@ pub struct GaitState {
     /// The running job's stage and fraction done.
     pub progress: Option<(String, f32)>,
     pub status: String,
-    /// The prosthesis what-if (baseline and variant).
+    /// The prosthesis what-if (baseline and variant), drawn in its own
+    /// window by [`crate::prosthesis::whatif_section`].
     pub whatif: crate::prosthesis::WhatIfState,
 }
 
@@ -385,16 +386,6 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
             }
         }
     }
-    egui::CollapsingHeader::new("Prosthesis what-if")
-        .default_open(true)
-        .show(ui, |ui| {
-            if let Some(ask) = crate::prosthesis::whatif_section(ui, &mut state.whatif) {
-                actions.push(GaitAction::WhatIf(match ask {
-                    crate::prosthesis::WhatIfAsk::Run(p) => Some(p),
-                    crate::prosthesis::WhatIfAsk::Remove => None,
-                }));
-            }
-        });
     for n in &v.notes {
         ui.add(egui::Label::new(egui::RichText::new(n).small()).wrap());
     }

@@ -20,7 +20,7 @@ pub use cardio::{CardioAction, CardioState, cardio_panel};
 pub use gait::{GaitAction, GaitState, GaitView, gait_panel};
 pub use mpr::{MprState, WindowPreset, mpr_toolbar, mpr_view};
 pub use orientation::orientation_marker;
-pub use prosthesis::{DeviceControls, WhatIfState};
+pub use prosthesis::{DeviceControls, WhatIfAsk, WhatIfState, whatif_section};
 pub use segments::{SegmentAction, SegmentsState, segments_panel};
 
 /// Every text a frame painted, one per line (for the panels' tests).

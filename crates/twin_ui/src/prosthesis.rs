@@ -137,7 +137,7 @@ pub fn rows(
     for a in &base.asymmetry {
         let v = variant.and_then(|v| v.asymmetry.iter().find(|b| b.quantity == a.quantity));
         out.push((
-            format!("symmetry index: {}", a.quantity),
+            format!("symmetry: {}", a.quantity.replace('_', " ")),
             "%",
             a.index_percent,
             v.map(|b| b.index_percent),
@@ -149,7 +149,7 @@ pub fn rows(
             .find(|a| !base.asymmetry.iter().any(|b| b.quantity == a.quantity))
     }) {
         out.push((
-            format!("symmetry index: {}", a.quantity),
+            format!("symmetry: {}", a.quantity.replace('_', " ")),
             "%",
             f64::NAN,
             Some(a.index_percent),
@@ -252,14 +252,12 @@ pub fn whatif_section(ui: &mut Ui, state: &mut WhatIfState) -> Option<WhatIfAsk>
             });
         let names: Vec<&str> = base.activations.iter().map(|(n, _)| n.as_str()).collect();
         if !names.contains(&state.muscle.as_str()) {
-            state.muscle = ["vasti", "vas_int", "glut_max", "soleus"]
+            // A muscle that changes: the prosthetic side's knee and hip
+            // muscles take over from the removed ones.
+            let own = if side == 1 { "_l" } else { "_r" };
+            state.muscle = ["vasti", "vas_int", "hamstrings", "bifemlh", "glut_max"]
                 .iter()
-                .find_map(|m| {
-                    let other = if side == 1 { "_r" } else { "_l" };
-                    names
-                        .iter()
-                        .find(|n| n.starts_with(m) && n.ends_with(other))
-                })
+                .find_map(|m| names.iter().find(|n| n.starts_with(m) && n.ends_with(own)))
                 .or(names.first())
                 .map_or_else(String::new, |s| (*s).to_owned());
         }
@@ -413,8 +411,8 @@ mod tests {
         ] {
             assert!(text.contains(expected), "{expected} not in {text}");
         }
-        // The plotted muscle defaults to one on the intact side.
-        assert!(state.muscle.ends_with("_l"), "{}", state.muscle);
+        // The plotted muscle defaults to one on the prosthetic side.
+        assert_eq!(state.muscle, "vasti_r");
         let device = state.controls.prosthesis();
         state.variant = Some(case.run(Some(&device), &progress).unwrap());
         state.latency_ms = Some(12.0);
@@ -423,7 +421,7 @@ mod tests {
             "Remove device",
             "updated in 12 ms",
             "device energy returned (J)",
-            "symmetry index: positive ankle work per stride, device vs intact (%)",
+            "symmetry: positive ankle work per stride, device vs intact (%)",
         ] {
             assert!(text.contains(expected), "{expected} not in {text}");
         }

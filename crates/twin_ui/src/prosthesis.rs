@@ -77,8 +77,10 @@ pub struct WhatIfState {
     /// The intact trial, and the latest variant.
     pub baseline: Option<Outcome>,
     pub variant: Option<Outcome>,
-    /// The muscle whose activation is plotted (by name).
+    /// The muscle whose activation is plotted (by name), and whether the
+    /// user picked it (else the one the device changes most is shown).
     pub muscle: String,
+    pub muscle_picked: bool,
     /// A rerun is under way.
     pub running: bool,
     /// Why the last rerun failed.
@@ -118,19 +120,19 @@ pub fn rows(
         out.push((
             "device peak plantarflexor moment".into(),
             "N·m",
-            0.0,
+            f64::NAN,
             Some(d.peak_plantarflexor_moment_nm),
         ));
         out.push((
             "device energy absorbed".into(),
             "J",
-            0.0,
+            f64::NAN,
             Some(d.negative_work_j),
         ));
         out.push((
             "device energy returned".into(),
             "J",
-            0.0,
+            f64::NAN,
             Some(d.positive_work_j),
         ));
     }
@@ -251,6 +253,28 @@ pub fn whatif_section(ui: &mut Ui, state: &mut WhatIfState) -> Option<WhatIfAsk>
                 }
             });
         let names: Vec<&str> = base.activations.iter().map(|(n, _)| n.as_str()).collect();
+        // The muscle whose mean activation curve the device changes most.
+        let most_changed = variant.and_then(|v| {
+            base.activations
+                .iter()
+                .filter_map(|(n, b)| {
+                    let (_, w) = v.activations.iter().find(|(m, _)| m == n)?;
+                    let d = b
+                        .mean
+                        .iter()
+                        .zip(&w.mean)
+                        .map(|(x, y)| (x - y).powi(2))
+                        .sum::<f64>();
+                    Some((n.clone(), d))
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(n, _)| n)
+        });
+        if !state.muscle_picked
+            && let Some(m) = most_changed
+        {
+            state.muscle = m;
+        }
         if !names.contains(&state.muscle.as_str()) {
             // A muscle that changes: the prosthetic side's knee and hip
             // muscles take over from the removed ones.
@@ -265,7 +289,12 @@ pub fn whatif_section(ui: &mut Ui, state: &mut WhatIfState) -> Option<WhatIfAsk>
             .selected_text(&state.muscle)
             .show_ui(&mut cols[1], |ui| {
                 for n in &names {
-                    ui.selectable_value(&mut state.muscle, (*n).to_owned(), *n);
+                    if ui
+                        .selectable_value(&mut state.muscle, (*n).to_owned(), *n)
+                        .clicked()
+                    {
+                        state.muscle_picked = true;
+                    }
                 }
             });
         let find = |o: &Outcome| {
@@ -433,8 +462,17 @@ mod tests {
             reserve.2 < 5.0 && reserve.3.unwrap() > reserve.2,
             "{reserve:?}"
         );
+        // With a device the muscle it changes most is plotted, until the
+        // user picks one.
+        let v = state.variant.as_ref().unwrap();
+        assert!(
+            v.activations.iter().any(|(n, _)| *n == state.muscle),
+            "{}",
+            state.muscle
+        );
         // A removed muscle plotted: the section says so.
         state.muscle = "soleus_r".into();
+        state.muscle_picked = true;
         let (_, text) = draw(&mut state);
         assert!(text.contains("removed with the device"), "{text}");
     }

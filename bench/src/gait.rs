@@ -21,34 +21,38 @@ use twin_msk::prosthesis::Prosthesis;
 use twin_msk::whatif::GaitCase;
 use twin_msk::{Markers, Model, Table};
 
-/// The static-optimisation trial of gait2354 (walk1, 0.5–1.6 s) or of
-/// gait10dof18musc (0.6–1.9 s): model, motion, loads and options.
+/// The walk of gait2354 (subject01 walk1) or of gait10dof18musc, read:
+/// model, motion and loads.
+fn walk(root: &Path, gait2354: bool) -> anyhow::Result<(Model, Table, ExternalLoads)> {
+    let (dir, model, motion, loads) = if gait2354 {
+        (
+            root.join("gait2354_subject01"),
+            "subject01.osim",
+            "subject01_walk1_ik.mot",
+            "subject01_walk1_grf.xml",
+        )
+    } else {
+        (
+            root.join("gait10dof18musc"),
+            "gait10dof18musc_subject01.osim",
+            "subject01_walk_IK.mot",
+            "gait10dof18musc_subject01_walk_grf.xml",
+        )
+    };
+    let m = Model::read(&dir.join(model))?;
+    let q = Table::read(&dir.join(motion))?;
+    let l = ExternalLoads::read(&dir.join(loads), &m, None)?;
+    Ok((m, q, l))
+}
+
+/// The static-optimisation trial: [`walk`] with the options, over 0.5–1.6
+/// s (gait2354) or 0.6–1.9 s (gait10dof18musc).
 fn muscle_trial(
     root: &Path,
     gait2354: bool,
 ) -> anyhow::Result<(Model, Table, ExternalLoads, SoOptions)> {
-    let (g2354, g10) = (
-        root.join("gait2354_subject01"),
-        root.join("gait10dof18musc"),
-    );
-    let (model, motion, loads, range) = if gait2354 {
-        (
-            g2354.join("subject01.osim"),
-            g2354.join("subject01_walk1_ik.mot"),
-            g2354.join("subject01_walk1_grf.xml"),
-            [0.5, 1.6],
-        )
-    } else {
-        (
-            g10.join("gait10dof18musc_subject01.osim"),
-            g10.join("subject01_walk_IK.mot"),
-            g10.join("gait10dof18musc_subject01_walk_grf.xml"),
-            [0.6, 1.9],
-        )
-    };
-    let m = Model::read(&model)?;
-    let q = Table::read(&motion)?;
-    let l = ExternalLoads::read(&loads, &m, None)?;
+    let (m, q, l) = walk(root, gait2354)?;
+    let range = if gait2354 { [0.5, 1.6] } else { [0.6, 1.9] };
     let options = SoOptions {
         time_range: Some(range),
         ..SoOptions::default()
@@ -90,24 +94,9 @@ pub fn run(spec: &str) -> anyhow::Result<(f64, usize)> {
             ik.coordinates.rows()
         }
         "id-gait2354" | "id-gait10dof" => {
-            let (model, motion, loads, range) = if case == "id-gait2354" {
-                (
-                    g2354.join("subject01.osim"),
-                    g2354.join("subject01_walk1_ik.mot"),
-                    g2354.join("subject01_walk1_grf.xml"),
-                    [0.5, 1.6],
-                )
-            } else {
-                (
-                    g10.join("gait10dof18musc_subject01.osim"),
-                    g10.join("subject01_walk_IK.mot"),
-                    g10.join("gait10dof18musc_subject01_walk_grf.xml"),
-                    [0.0, 2.5],
-                )
-            };
-            let m = Model::read(&model)?;
-            let q = Table::read(&motion)?;
-            let l = ExternalLoads::read(&loads, &m, None)?;
+            let gait2354 = case == "id-gait2354";
+            let (m, q, l) = walk(root, gait2354)?;
+            let range = if gait2354 { [0.5, 1.6] } else { [0.0, 2.5] };
             let options = IdOptions {
                 cutoff_hz: Some(6.0),
                 time_range: Some(range),

@@ -237,6 +237,7 @@ mod tests {
             max_contraction_velocity: 10.0,
             min_activation: 0.0,
             max_activation: 1.0,
+            activation_floor: 0.0,
             activation_time: 0.015,
             deactivation_time: 0.06,
             max_eccentric_force: 1.8,

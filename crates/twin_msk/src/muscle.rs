@@ -84,6 +84,11 @@ pub struct MuscleParameters {
     /// Bounds of the activation (the model's `min_control`/`max_control`).
     pub min_activation: f64,
     pub max_activation: f64,
+    /// The muscle model's own lower limit of its activation state (a
+    /// Millard muscle's `minimum_activation`; 0 when the model has none):
+    /// OpenSim's muscle never goes below it whatever its control, so the
+    /// metabolic rates see at least this activation.
+    pub activation_floor: f64,
     /// Activation and deactivation time constants (s).
     pub activation_time: f64,
     pub deactivation_time: f64,
@@ -132,6 +137,7 @@ impl MuscleParameters {
             max_contraction_velocity: get(&["max_contraction_velocity"]).unwrap_or(10.0),
             min_activation: get(&["min_control", "minimum_activation"]).unwrap_or(0.0),
             max_activation: get(&["max_control"]).unwrap_or(1.0),
+            activation_floor: get(&["minimum_activation"]).unwrap_or(0.0),
             activation_time: get(&["activation_time_constant"]).unwrap_or(0.015),
             deactivation_time: get(&["deactivation_time_constant"]).unwrap_or(0.060),
             max_eccentric_force: get(&["max_eccentric_velocity_force_multiplier", "Flen", "flen"])
@@ -141,7 +147,7 @@ impl MuscleParameters {
                     _ => curves::force_velocity(1.0),
                 }),
         };
-        let checks: [(&str, f64, bool); 10] = [
+        let checks: [(&str, f64, bool); 11] = [
             (
                 "max_isometric_force",
                 p.max_isometric_force,
@@ -176,6 +182,11 @@ impl MuscleParameters {
                 "max_control",
                 p.max_activation,
                 p.max_activation > p.min_activation && p.max_activation <= 1.0,
+            ),
+            (
+                "minimum_activation",
+                p.activation_floor,
+                (0.0..1.0).contains(&p.activation_floor),
             ),
             (
                 "activation_time_constant",
@@ -465,6 +476,7 @@ mod tests {
             max_contraction_velocity: 10.0,
             min_activation: 0.01,
             max_activation: 1.0,
+            activation_floor: 0.0,
             activation_time: 0.015,
             deactivation_time: 0.06,
             max_eccentric_force: 1.4,

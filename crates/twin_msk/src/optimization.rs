@@ -389,7 +389,9 @@ fn metabolic_rates(
                 }
                 let (a, c) = (frames[i].activations[m], frames[i].capacity[m]);
                 MuscleState {
-                    activation: a,
+                    // The muscle's activation state cannot fall below its
+                    // model's floor; the excitation is the optimised value.
+                    activation: a.max(params[m].activation_floor),
                     excitation: a,
                     fiber,
                     force: Some(a * c / fiber.cos_pennation.max(1e-3)),
@@ -785,7 +787,7 @@ mod tests {
             &s1.join("subject01_walk1_grf.xml"),
         );
         // Measured 2026-12-01 (Umberger with Bhargava's recruitment, as
-        // OpenSim's probe): gait10dof18musc 5.06 / 4.37 W/kg, gait2354
+        // OpenSim's probe): gait10dof18musc 5.15 / 4.37 W/kg, gait2354
         // 7.77 / 6.08 W/kg. The 18-muscle model lies in walking's ≈ 2–5
         // W/kg by both models; gait2354's 54 muscles (34.5 kg of 72.6)
         // cost more — see docs/models/msk.md.

@@ -11,10 +11,12 @@
 //! * [`store`]: atomic save (temporary file, fsync, rename, fsync of the
 //!   folder), and the recovery file that autosave writes and the next start
 //!   offers.
+//! * [`runs`]: the what-if runs of the variants against the baseline.
 //!
 //! The format is documented in `docs/twin-format.md`.
 
 pub mod document;
+pub mod runs;
 pub mod store;
 
 pub use document::{TwinDocument, Variant};

@@ -224,7 +224,9 @@ mod tests {
                 saved_rounds += 1;
             }
         }
-        eprintln!("kill during save: the child had saved in {saved_rounds} of 12 rounds; the file read whole every time");
+        eprintln!(
+            "kill during save: the child had saved in {saved_rounds} of 12 rounds; the file read whole every time"
+        );
         // The child did save in most rounds (so the kills fell among its
         // saves, not all before the first one).
         assert!(

@@ -2,6 +2,7 @@
 
 mod cardio;
 mod gait;
+mod twin;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,6 +108,12 @@ enum Command {
     Gait {
         #[command(subcommand)]
         command: gait::GaitCommand,
+    },
+    /// Patient twin files: make one from scenarios, show one, run its
+    /// variants against the baseline.
+    Twin {
+        #[command(subcommand)]
+        command: twin::TwinCommand,
     },
 }
 
@@ -655,6 +662,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => cine_lv(&dir, &series, &seed, fraction, rv, json),
         Command::Cardio { command } => cardio::run(command),
         Command::Gait { command } => gait::run(command),
+        Command::Twin { command } => twin::run(command),
         Command::Dicom {
             command: DicomCommand::Ls { dir, json },
         } => ls(&dir, json),

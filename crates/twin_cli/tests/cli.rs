@@ -990,3 +990,86 @@ fn gait_so_with_a_prosthesis_reports_the_device_and_asymmetry() {
         "{e}"
     );
 }
+
+#[test]
+fn twin_files_are_made_run_shown_and_bad_ones_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("demo.twin.json");
+    let scenarios =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scenarios");
+    let o = twin()
+        .args(["twin", "new", "Demo patient", "--scenario"])
+        .arg(scenarios.join("severe-aortic-stenosis.json"))
+        .arg("--scenario")
+        .arg(scenarios.join("tavr.json"))
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Not replaced without --force.
+    let o = twin()
+        .args(["twin", "new", "other", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && e.contains("--force"), "{e}");
+    let ran = json_ok(
+        twin()
+            .args(["twin", "run", "--json", "--out"])
+            .arg(&file)
+            .arg(&file),
+    );
+    let g = |v: &serde_json::Value| v["aortic_mean_gradient_mmhg"].as_f64().unwrap();
+    assert!(g(&ran["baseline"]) < 5.0, "{ran}");
+    assert!(
+        (g(&ran["variants"][0]["results"]) - 50.8).abs() < 1.5,
+        "{ran}"
+    );
+    assert!(
+        (g(&ran["variants"][1]["results"]) - 13.7).abs() < 1.0,
+        "{ran}"
+    );
+    // The saved file holds the results.
+    let shown = json_ok(twin().args(["twin", "show", "--json"]).arg(&file));
+    assert_eq!(shown["version"], 1);
+    assert_eq!(shown["variants"].as_array().unwrap().len(), 2);
+    assert!(
+        shown["variants"][1]["results"]["lv_ef_percent"]
+            .as_f64()
+            .unwrap()
+            > 50.0
+    );
+    // A scenario file opens as a one-variant twin, said so.
+    let shown = json_ok(
+        twin()
+            .args(["twin", "show", "--json"])
+            .arg(scenarios.join("lvad-6000rpm.json")),
+    );
+    assert!(
+        shown["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("opened as a twin"),
+        "{shown}"
+    );
+    // Newer and truncated files: refused naming the file.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let newer = dir.path().join("newer.json");
+    std::fs::write(&newer, text.replace("\"version\": 1", "\"version\": 9")).unwrap();
+    let cut = dir.path().join("cut.json");
+    std::fs::write(&cut, &text[..text.len() / 3]).unwrap();
+    for (path, expected) in [
+        (
+            &newer,
+            "written by a newer Twinscope (twin format version 9)",
+        ),
+        (&cut, "truncated JSON"),
+    ] {
+        let o = twin().args(["twin", "show"]).arg(path).output().unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && e.contains(expected), "{e}");
+        assert!(e.contains(&path.display().to_string()), "{e}");
+    }
+}

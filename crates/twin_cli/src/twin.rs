@@ -1,0 +1,185 @@
+//! `twin twin …`: patient twin files headless — make one from scenario
+//! files, show one (older files migrated, newer refused), run its variants
+//! against the baseline and save the results.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use serde::Serialize;
+use twin_core::Progress;
+use twin_scenario::{TwinDocument, Variant, store};
+
+#[derive(Subcommand, Debug)]
+pub enum TwinCommand {
+    /// Make a twin file called NAME, with one variant per scenario file.
+    New {
+        name: String,
+        /// A cardiac scenario file (JSON: name, description,
+        /// interventions); repeat for more variants.
+        #[arg(long, value_name = "FILE")]
+        scenario: Vec<PathBuf>,
+        #[arg(long, value_name = "TWIN.json")]
+        out: PathBuf,
+        /// Replace OUT if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Read a twin file (a scenario file opens as a one-variant twin) and
+    /// print what it holds.
+    Show {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every variant's cardiac interventions against the twin's
+    /// baseline and save the twin with the results to OUT (may be FILE).
+    Run {
+        file: PathBuf,
+        #[arg(long, value_name = "TWIN.json")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Serialize)]
+struct Shown<'a> {
+    file: &'a Path,
+    name: &'a str,
+    version: u32,
+    software: &'a str,
+    study_instance_uid: Option<&'a str>,
+    segments: usize,
+    calibrated: bool,
+    variants: Vec<&'a Variant>,
+    notes: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Ran<'a> {
+    out: &'a Path,
+    baseline: &'a BTreeMap<String, f64>,
+    variants: Vec<&'a Variant>,
+}
+
+pub fn run(command: TwinCommand) -> anyhow::Result<()> {
+    match command {
+        TwinCommand::New {
+            name,
+            scenario,
+            out,
+            force,
+        } => {
+            if out.exists() && !force {
+                bail!("{} exists; pass --force to replace it", out.display());
+            }
+            let mut doc = TwinDocument::new(&name);
+            for path in &scenario {
+                let (s, _) = TwinDocument::read(path)?;
+                doc.variants.extend(s.variants);
+            }
+            doc.check()
+                .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+            store::save(&doc, &out)?;
+            println!(
+                "wrote {} ({} variant(s))",
+                out.display(),
+                doc.variants.len()
+            );
+            Ok(())
+        }
+        TwinCommand::Show { file, json } => {
+            let (doc, notes) = TwinDocument::read(&file)?;
+            let shown = Shown {
+                file: &file,
+                name: &doc.name,
+                version: doc.version,
+                software: &doc.software,
+                study_instance_uid: doc.study.as_ref().map(|s| s.study_instance_uid.as_str()),
+                segments: doc.segments.len(),
+                calibrated: doc.cardio.is_some(),
+                variants: doc.variants.iter().collect(),
+                notes: &notes,
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            } else {
+                println!(
+                    "{} — twin format {} ({}), {} segment(s), {}",
+                    doc.name,
+                    doc.version,
+                    doc.software,
+                    doc.segments.len(),
+                    if doc.cardio.is_some() {
+                        "calibrated circulation"
+                    } else {
+                        "not calibrated (the healthy default is its baseline)"
+                    }
+                );
+                for v in &doc.variants {
+                    println!(
+                        "  variant `{}`: {} cardiac intervention(s){}{}",
+                        v.name,
+                        v.cardio.len(),
+                        if v.prosthesis.is_some() {
+                            ", a prosthesis"
+                        } else {
+                            ""
+                        },
+                        if v.results.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {} result(s)", v.results.len())
+                        }
+                    );
+                }
+                for n in &notes {
+                    println!("note: {n}");
+                }
+            }
+            Ok(())
+        }
+        TwinCommand::Run { file, out, json } => {
+            let (mut doc, notes) = TwinDocument::read(&file)?;
+            for n in &notes {
+                eprintln!("note: {n}");
+            }
+            let baseline = twin_scenario::runs::run_cardio_variants(&mut doc, &Progress::new())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            doc.touch();
+            store::save(&doc, &out).with_context(|| format!("saving {}", out.display()))?;
+            if json {
+                let ran = Ran {
+                    out: &out,
+                    baseline: &baseline,
+                    variants: doc.variants.iter().collect(),
+                };
+                println!("{}", serde_json::to_string_pretty(&ran)?);
+            } else {
+                let keys = [
+                    "lv_ef_percent",
+                    "cardiac_output_l_min",
+                    "sbp_mmhg",
+                    "dbp_mmhg",
+                    "aortic_mean_gradient_mmhg",
+                ];
+                println!("{:28} {}", "", keys.join("  "));
+                let row = |name: &str, r: &BTreeMap<String, f64>| {
+                    let cells: Vec<String> = keys
+                        .iter()
+                        .map(|k| r.get(*k).map_or("–".into(), |v| format!("{v:.1}")))
+                        .collect();
+                    println!("{name:28} {}", cells.join("  "));
+                };
+                row("baseline", &baseline);
+                for v in doc.variants.iter().filter(|v| !v.cardio.is_empty()) {
+                    row(&v.name, &v.results);
+                }
+                println!("wrote {}", out.display());
+            }
+            Ok(())
+        }
+    }
+}

@@ -109,6 +109,21 @@ enum Command {
         #[command(subcommand)]
         command: gait::GaitCommand,
     },
+    /// A twin's report: one self-contained HTML file (provenance,
+    /// calibration, a delta table per variant, PV loops and aortic
+    /// pressures as SVG), and its waveforms as CSV.
+    Report {
+        twin: PathBuf,
+        #[arg(long, value_name = "HTML")]
+        out: PathBuf,
+        /// Also write the waveforms (baseline and variants) as CSV.
+        #[arg(long, value_name = "CSV")]
+        csv: Option<PathBuf>,
+        /// Hide the identity: the twin's name becomes a pseudonym, the
+        /// study's folder and UIDs are left out.
+        #[arg(long)]
+        privacy: bool,
+    },
     /// Patient twin files: make one from scenarios, show one, run its
     /// variants against the baseline.
     Twin {
@@ -663,6 +678,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cardio { command } => cardio::run(command),
         Command::Gait { command } => gait::run(command),
         Command::Twin { command } => twin::run(command),
+        Command::Report {
+            twin: file,
+            out,
+            csv,
+            privacy,
+        } => twin::report(&file, &out, csv.as_deref(), privacy),
         Command::Dicom {
             command: DicomCommand::Ls { dir, json },
         } => ls(&dir, json),

@@ -183,3 +183,27 @@ pub fn run(command: TwinCommand) -> anyhow::Result<()> {
         }
     }
 }
+
+/// `twin report`: runs the twin's variants and writes the report.
+pub fn report(file: &Path, out: &Path, csv: Option<&Path>, privacy: bool) -> anyhow::Result<()> {
+    let (doc, notes) = TwinDocument::read(file)?;
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
+    let (baseline, runs) = twin_scenario::runs::run_cardio(&doc, &Progress::new())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let options = twin_scenario::report::ReportOptions { privacy };
+    let html = twin_scenario::report::html(&doc, &baseline, &runs, options);
+    std::fs::write(out, html).with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "wrote {} ({} variant(s) against the baseline)",
+        out.display(),
+        runs.len()
+    );
+    if let Some(path) = csv {
+        std::fs::write(path, twin_scenario::report::waveforms_csv(&baseline, &runs))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

@@ -1073,3 +1073,44 @@ fn twin_files_are_made_run_shown_and_bad_ones_refused() {
         assert!(e.contains(&path.display().to_string()), "{e}");
     }
 }
+
+#[test]
+fn a_report_tables_the_variants_and_privacy_hides_the_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jane.twin.json");
+    // A twin whose name and study carry a (fake) identity.
+    let text = r#"{"format": "twinscope-twin", "version": 1, "name": "DOE^JANE",
+      "software": "Twinscope 0.1.0", "created_unix_s": 0, "modified_unix_s": 0,
+      "study": {"path": "/data/DOE_JANE", "study_instance_uid": "1.2.840.99.1"},
+      "variants": [{"name": "severe AS", "cardio": [{"kind": "aortic_stenosis", "valve_area_cm2": 0.7}]}]}"#;
+    std::fs::write(&file, text).unwrap();
+    let html = dir.path().join("report.html");
+    let csv = dir.path().join("waves.csv");
+    for privacy in [false, true] {
+        let mut cmd = twin();
+        cmd.arg("report")
+            .arg(&file)
+            .arg("--out")
+            .arg(&html)
+            .arg("--csv")
+            .arg(&csv);
+        if privacy {
+            cmd.arg("--privacy");
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let page = std::fs::read_to_string(&html).unwrap();
+        assert!(
+            page.contains("<h2>severe AS</h2>") && page.contains("<svg"),
+            "{page}"
+        );
+        assert!(page.contains("<td>aortic_mean_gradient_mmhg</td>"));
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        for leak in ["DOE", "JANE", "1.2.840.99.1"] {
+            let found = page.contains(leak) || out.contains(leak);
+            assert_eq!(found, !privacy, "{leak} (privacy {privacy})");
+        }
+        let waves = std::fs::read_to_string(&csv).unwrap();
+        assert!(waves.starts_with("run,t_s,") && waves.contains("\nsevere AS,"));
+    }
+}

@@ -12,10 +12,13 @@
 //!   folder), and the recovery file that autosave writes and the next start
 //!   offers.
 //! * [`runs`]: the what-if runs of the variants against the baseline.
+//! * [`report`]: the self-contained HTML report (privacy mode hides the
+//!   identity) and the waveforms as CSV.
 //!
 //! The format is documented in `docs/twin-format.md`.
 
 pub mod document;
+pub mod report;
 pub mod runs;
 pub mod store;
 

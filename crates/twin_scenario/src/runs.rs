@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use twin_cardio::model::{Extra, NoExtra};
 use twin_cardio::simulate::{SimOptions, simulate_with};
-use twin_cardio::{BeatIndices, Parameters, Scenario};
+use twin_cardio::{BeatIndices, Parameters, Scenario, Waveforms};
 use twin_core::Progress;
 
 use crate::TwinDocument;
@@ -51,7 +51,15 @@ pub fn baseline_parameters(doc: &TwinDocument) -> Parameters {
         .map_or_else(Parameters::default, |c| c.parameters.clone())
 }
 
-fn run(p: &Parameters, scenario: &Scenario, progress: &Progress) -> Result<BeatIndices, String> {
+/// One run: its name, last beat's indices and waveforms.
+#[derive(Debug, Clone)]
+pub struct CardioRun {
+    pub name: String,
+    pub indices: BeatIndices,
+    pub waveforms: Waveforms,
+}
+
+fn run(p: &Parameters, scenario: &Scenario, progress: &Progress) -> Result<CardioRun, String> {
     let (p, lvad) = scenario.apply(p).map_err(|e| e.to_string())?;
     let extra: &dyn Extra = match &lvad {
         Some(l) => l,
@@ -59,7 +67,44 @@ fn run(p: &Parameters, scenario: &Scenario, progress: &Progress) -> Result<BeatI
     };
     let sim = simulate_with(&p, extra, None, SimOptions::default(), progress)
         .map_err(|e| e.to_string())?;
-    Ok(sim.last().clone())
+    Ok(CardioRun {
+        name: scenario.name.clone(),
+        indices: sim.last().clone(),
+        waveforms: sim.waveforms,
+    })
+}
+
+/// Runs the baseline and every variant with cardiac interventions.
+///
+/// # Errors
+/// An intervention is out of range or a run fails: the message names the
+/// variant.
+pub fn run_cardio(
+    doc: &TwinDocument,
+    progress: &Progress,
+) -> Result<(CardioRun, Vec<CardioRun>), String> {
+    let base = baseline_parameters(doc);
+    let baseline = run(
+        &base,
+        &Scenario {
+            name: "baseline".into(),
+            ..Scenario::default()
+        },
+        progress,
+    )
+    .map_err(|e| format!("baseline: {e}"))?;
+    let mut runs = Vec::new();
+    for v in doc.variants.iter().filter(|v| !v.cardio.is_empty()) {
+        let scenario = Scenario {
+            name: v.name.clone(),
+            description: v.description.clone(),
+            interventions: v.cardio.clone(),
+        };
+        runs.push(
+            run(&base, &scenario, progress).map_err(|e| format!("variant `{}`: {e}", v.name))?,
+        );
+    }
+    Ok((baseline, runs))
 }
 
 /// Runs the baseline and every variant with cardiac interventions, stores
@@ -73,20 +118,13 @@ pub fn run_cardio_variants(
     doc: &mut TwinDocument,
     progress: &Progress,
 ) -> Result<BTreeMap<String, f64>, String> {
-    let base = baseline_parameters(doc);
-    let baseline =
-        run(&base, &Scenario::default(), progress).map_err(|e| format!("baseline: {e}"))?;
-    for v in doc.variants.iter_mut().filter(|v| !v.cardio.is_empty()) {
-        let scenario = Scenario {
-            name: v.name.clone(),
-            description: v.description.clone(),
-            interventions: v.cardio.clone(),
-        };
-        let b =
-            run(&base, &scenario, progress).map_err(|e| format!("variant `{}`: {e}", v.name))?;
-        v.results.extend(cardio_summary(&b));
+    let (baseline, runs) = run_cardio(doc, progress)?;
+    for r in runs {
+        if let Some(v) = doc.variants.iter_mut().find(|v| v.name == r.name) {
+            v.results.extend(cardio_summary(&r.indices));
+        }
     }
-    Ok(cardio_summary(&baseline))
+    Ok(cardio_summary(&baseline.indices))
 }
 
 #[cfg(test)]

@@ -1,0 +1,372 @@
+//! The twin's report: one self-contained HTML file (no scripts, no links
+//! out, plots as inline SVG) with the twin's provenance, the calibration
+//! and its residuals, a delta table per variant (metric, baseline, variant,
+//! Δ, Δ %), the LV pressure–volume loops and aortic pressures of the
+//! baseline and every variant, and the CSV of those waveforms.
+//!
+//! With privacy on, the twin's name becomes a pseudonym and the study's
+//! folder and UIDs are left out; every text from the file is escaped.
+
+use std::fmt::Write as _;
+
+use crate::TwinDocument;
+use crate::runs::{CardioRun, cardio_summary};
+
+/// What the report leaves out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReportOptions {
+    pub privacy: bool,
+}
+
+/// `text` safe inside HTML.
+#[must_use]
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A stable pseudonym for `name` (privacy mode).
+#[must_use]
+pub fn pseudonym(name: &str) -> String {
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("Twin {:04X}", h % 0x1_0000)
+}
+
+/// `YYYY-MM-DD HH:MM UTC` for seconds since 1970 (proleptic Gregorian).
+#[must_use]
+pub fn utc(unix_s: u64) -> String {
+    let days = (unix_s / 86_400) as i64;
+    let secs = unix_s % 86_400;
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3600,
+        (secs % 3600) / 60
+    )
+}
+
+const COLOURS: [&str; 6] = [
+    "#e0803a", "#3a8fe0", "#3ab06a", "#c050c0", "#c0a030", "#e05050",
+];
+
+/// An SVG line plot of several (x, y) series, the first grey.
+fn svg_plot(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(&str, Vec<(f64, f64)>)],
+) -> String {
+    let (w, h, m) = (540.0, 360.0, 48.0);
+    let pts = series.iter().flat_map(|(_, s)| s.iter());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in pts {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    if y1 <= y0 {
+        y1 = y0 + 1.0;
+    }
+    let sx = |x: f64| m + (x - x0) / (x1 - x0) * (w - 1.5 * m);
+    // The legend sits above the plotting area.
+    let top = 30.0 + 14.0 * series.len() as f64;
+    let sy = |y: f64| h - m - (y - y0) / (y1 - y0) * (h - m - top);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">\
+<rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>\
+<text x=\"{}\" y=\"18\" font-size=\"14\" text-anchor=\"middle\">{}</text>\
+<line x1=\"{m}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#444\"/>\
+<line x1=\"{m}\" y1=\"{}\" x2=\"{m}\" y2=\"{}\" stroke=\"#444\"/>\
+<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">{}</text>\
+<text x=\"14\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 {})\">{}</text>\
+<text x=\"{m}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{x0:.0}</text>\
+<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{x1:.0}</text>\
+<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{y0:.0}</text>\
+<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{y1:.0}</text>",
+        w / 2.0,
+        escape(title),
+        h - m,
+        w - m / 2.0,
+        h - m,
+        h - m,
+        0.7 * m,
+        w / 2.0,
+        h - 12.0,
+        escape(x_label),
+        h / 2.0,
+        h / 2.0,
+        escape(y_label),
+        h - m + 14.0,
+        sx(x1),
+        h - m + 14.0,
+        m - 4.0,
+        sy(y0) + 4.0,
+        m - 4.0,
+        sy(y1) + 4.0,
+    );
+    for (k, (name, s)) in series.iter().enumerate() {
+        let colour = if k == 0 {
+            "#999"
+        } else {
+            COLOURS[(k - 1) % COLOURS.len()]
+        };
+        let mut points = String::new();
+        for &(x, y) in s {
+            let _ = write!(points, "{:.1},{:.1} ", sx(x), sy(y));
+        }
+        let _ = write!(
+            svg,
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>\
+<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{colour}\">{}</text>",
+            points.trim_end(),
+            m + 8.0,
+            34.0 + 14.0 * k as f64,
+            escape(name)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The report as HTML.
+#[must_use]
+pub fn html(
+    doc: &TwinDocument,
+    baseline: &CardioRun,
+    runs: &[CardioRun],
+    options: ReportOptions,
+) -> String {
+    let name = if options.privacy {
+        pseudonym(&doc.name)
+    } else {
+        doc.name.clone()
+    };
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} — Twinscope report</title>\
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}\
+table{{border-collapse:collapse;margin:0.5em 0 1.5em}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}\
+td:first-child,th:first-child{{text-align:left}}.up{{color:#b5522a}}.down{{color:#2a6fb5}}svg{{margin:0 1em 1em 0}}</style></head><body>",
+        escape(&name)
+    );
+    let _ = write!(h, "<h1>{}</h1>", escape(&name));
+    // Provenance.
+    h.push_str("<h2>Provenance</h2><table>");
+    let mut row = |k: &str, v: &str| {
+        let _ = write!(h, "<tr><td>{}</td><td>{}</td></tr>", escape(k), escape(v));
+    };
+    row("twin file written by", &doc.software);
+    row("created", &utc(doc.created_unix_s));
+    row("last saved", &utc(doc.modified_unix_s));
+    row("report made by", &crate::document::software());
+    match (&doc.study, options.privacy) {
+        (Some(_), true) => row("study", "hidden (privacy mode)"),
+        (Some(s), false) => {
+            row("study folder", &s.path.display().to_string());
+            row("StudyInstanceUID", &s.study_instance_uid);
+        }
+        (None, _) => row("study", "none"),
+    }
+    match &doc.cardio {
+        Some(c) => {
+            row("circulation", "calibrated to this patient");
+            row("targets from", &c.source);
+            row("calibrated", &utc(c.calibrated_unix_s));
+            row("calibrated by", &c.software);
+        }
+        None => row(
+            "circulation",
+            "not calibrated: the healthy default (docs/models/cardio.md)",
+        ),
+    }
+    h.push_str("</table>");
+    if let Some(c) = doc.cardio.as_ref().filter(|c| !c.residuals.is_empty()) {
+        h.push_str("<h2>Calibration</h2><table><tr><th>target</th><th>measured</th><th>model</th><th>error %</th></tr>");
+        for r in &c.residuals {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:+.2}</td></tr>",
+                escape(&r.name),
+                r.target,
+                r.model,
+                r.error_percent
+            );
+        }
+        h.push_str("</table>");
+    }
+    h.push_str(
+        "<p>Validation of the models, with every comparison and its measured number: \
+docs/models/cardio.md (circulation) and docs/models/msk.md (gait) in the Twinscope sources.</p>",
+    );
+    // Delta tables.
+    let base = cardio_summary(&baseline.indices);
+    for r in runs {
+        let v = cardio_summary(&r.indices);
+        let _ = write!(
+            h,
+            "<h2>{}</h2><table><tr><th>metric</th><th>baseline</th><th>variant</th><th>Δ</th><th>Δ %</th></tr>",
+            escape(&r.name)
+        );
+        for (k, b) in &base {
+            let x = v[k];
+            let d = x - b;
+            let class = if d.abs() < 1e-9 {
+                ""
+            } else if d > 0.0 {
+                " class=\"up\""
+            } else {
+                " class=\"down\""
+            };
+            let pct = if b.abs() > 1e-9 {
+                format!("{:+.1}", 100.0 * d / b)
+            } else {
+                "–".into()
+            };
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{b:.2}</td><td>{x:.2}</td><td{class}>{d:+.2}</td><td{class}>{pct}</td></tr>",
+                escape(k)
+            );
+        }
+        h.push_str("</table>");
+    }
+    // Plots.
+    let loops: Vec<(&str, Vec<(f64, f64)>)> = std::iter::once(baseline)
+        .chain(runs)
+        .map(|r| {
+            let w = &r.waveforms;
+            (
+                r.name.as_str(),
+                w.v_lv.iter().copied().zip(w.p_lv.iter().copied()).collect(),
+            )
+        })
+        .collect();
+    let aortic: Vec<(&str, Vec<(f64, f64)>)> = std::iter::once(baseline)
+        .chain(runs)
+        .map(|r| {
+            let w = &r.waveforms;
+            (
+                r.name.as_str(),
+                w.t.iter()
+                    .map(|t| t * 1000.0)
+                    .zip(w.p_ao.iter().copied())
+                    .collect(),
+            )
+        })
+        .collect();
+    h.push_str("<h2>Waveforms</h2><div>");
+    h.push_str(&svg_plot(
+        "LV pressure–volume loop",
+        "LV volume (mL)",
+        "LV pressure (mmHg)",
+        &loops,
+    ));
+    h.push_str(&svg_plot(
+        "Aortic pressure",
+        "time in the beat (ms)",
+        "pressure (mmHg)",
+        &aortic,
+    ));
+    h.push_str("</div><p>Grey: baseline. Each variant applies its interventions to the baseline and runs to periodic steady state; the last beat is shown.</p></body></html>\n");
+    h
+}
+
+/// The waveforms of the baseline and the runs as CSV: `run,t_s,p_lv_mmhg,
+/// p_ao_mmhg,p_la_mmhg,v_lv_ml`.
+#[must_use]
+pub fn waveforms_csv(baseline: &CardioRun, runs: &[CardioRun]) -> String {
+    let mut out = String::from("run,t_s,p_lv_mmhg,p_ao_mmhg,p_la_mmhg,v_lv_ml\n");
+    for r in std::iter::once(baseline).chain(runs) {
+        let w = &r.waveforms;
+        let name = r.name.replace(['"', ',', '\n'], " ");
+        for i in 0..w.t.len() {
+            let _ = writeln!(
+                out,
+                "{name},{:.5},{:.3},{:.3},{:.3},{:.3}",
+                w.t[i], w.p_lv[i], w.p_ao[i], w.p_la[i], w.v_lv[i]
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::StudyRef;
+    use crate::{Variant, runs::run_cardio};
+    use twin_cardio::Intervention;
+    use twin_core::Progress;
+
+    #[test]
+    fn dates_are_civil_utc() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        // 2026-12-01 00:00 UTC = 20 788 days.
+        assert_eq!(utc(20_788 * 86_400 + 3_600 + 120), "2026-12-01 01:02 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn the_report_tables_each_variant_and_hides_identity_in_privacy_mode() {
+        let mut doc = TwinDocument::new("DOE^JANE <b>");
+        doc.study = Some(StudyRef {
+            path: "/data/DOE_JANE".into(),
+            study_instance_uid: "1.2.3.4.5.6".into(),
+            series_instance_uids: Vec::new(),
+        });
+        doc.variants.push(Variant {
+            name: "severe AS <script>".into(),
+            cardio: vec![Intervention::AorticStenosis {
+                valve_area_cm2: 0.7,
+            }],
+            ..Variant::default()
+        });
+        let (base, runs) = run_cardio(&doc, &Progress::new()).unwrap();
+        let open = html(&doc, &base, &runs, ReportOptions::default());
+        assert!(open.contains("DOE^JANE &lt;b&gt;") && !open.contains("<b>"));
+        assert!(open.contains("severe AS &lt;script&gt;") && !open.contains("<script>"));
+        assert!(open.contains("/data/DOE_JANE") && open.contains("1.2.3.4.5.6"));
+        assert!(
+            open.contains("<td>aortic_mean_gradient_mmhg</td>"),
+            "{open}"
+        );
+        assert_eq!(open.matches("<polyline").count(), 4);
+        let private = html(&doc, &base, &runs, ReportOptions { privacy: true });
+        for leak in ["DOE", "JANE", "1.2.3.4.5.6"] {
+            assert!(!private.contains(leak), "{leak} in the private report");
+        }
+        assert!(private.contains(&pseudonym(&doc.name)));
+        let csv = waveforms_csv(&base, &runs);
+        let lines = csv.lines().count();
+        assert_eq!(
+            lines,
+            1 + base.waveforms.t.len() + runs[0].waveforms.t.len()
+        );
+    }
+}

@@ -389,7 +389,7 @@ fn compute(
         "3D view: bone meshes found for {found} of {} bodies (the others as a sphere and capsules to their children's joints)",
         model.bodies.len() - 1
     ));
-    let view = GaitView {
+    let mut view = GaitView {
         title: format!(
             "{} · {}{} · {} frames",
             name(model_path),
@@ -405,13 +405,22 @@ fn compute(
         reference: None,
         notes,
     };
-    // The what-if's baseline: the intact model's static optimisation.
+    // The what-if's baseline: the intact model's static optimisation. When
+    // it cannot be made the kinematics and moments are still shown, with
+    // the reason; a cancel stops everything.
     let whatif = match loads {
         Some(loads) if !model.muscles.is_empty() => {
-            let case = GaitCase::new(model, coords, loads, SoOptions::default())
-                .map_err(|e| e.to_string())?;
-            let base = case.run(None, progress).map_err(|e| e.to_string())?;
-            Some((Arc::new(case), base))
+            let made = GaitCase::new(model, coords, loads, SoOptions::default())
+                .and_then(|case| case.run(None, progress).map(|base| (Arc::new(case), base)));
+            match made {
+                Ok(w) => Some(w),
+                Err(e @ twin_msk::MskError::Cancelled(_)) => return Err(e.to_string()),
+                Err(e) => {
+                    view.notes
+                        .push(format!("prosthesis what-if unavailable: {e}"));
+                    None
+                }
+            }
         }
         _ => None,
     };

@@ -98,7 +98,9 @@ impl ExternalLoads {
             } else {
                 path.parent().unwrap_or(Path::new(".")).join(p)
             };
-            Table::read(&p)?
+            // Name the loads file too: its <datafile> may be what is wrong.
+            Table::read(&p)
+                .map_err(|e| MskError::format(format!("<datafile> `{file}`: {e}")).in_file(path))?
         };
         let mut forces = Vec::new();
         for f in root

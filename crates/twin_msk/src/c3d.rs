@@ -94,6 +94,16 @@ impl C3dTrial {
             return Err(MskError::format(format!("POINT:RATE {rate} is not a rate")));
         }
         let (frames, n_markers) = points.points.size();
+        // The header's frame range (16-bit; a longer trial wraps, so only a
+        // shortfall is an error).
+        let announced = usize::from(points.last_frame)
+            .checked_sub(usize::from(points.first_frame))
+            .map_or(0, |d| d + 1);
+        if n_markers > 0 && frames < announced {
+            return Err(MskError::format(format!(
+                "holds {frames} of the {announced} frames its header announces: truncated or damaged"
+            )));
+        }
         let mut positions = Vec::with_capacity(frames);
         for f in 0..frames {
             let row = (0..n_markers)
@@ -367,6 +377,25 @@ mod tests {
     fn trial() -> Option<(C3dTrial, std::path::PathBuf)> {
         let root = twin_core::testdata::require("msk/c3d")?;
         Some((C3dTrial::read(&root.join("walking2.c3d")).unwrap(), root))
+    }
+
+    #[test]
+    fn a_truncated_trial_is_refused_not_read_short() {
+        let Some(root) = twin_core::testdata::require("msk/c3d") else {
+            return;
+        };
+        let bytes = std::fs::read(root.join("walking2.c3d")).unwrap();
+        let dir = std::env::temp_dir().join(format!("twin-c3d-cut-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cut = dir.join("cut.c3d");
+        // A quarter of the file: the parameters are whole, the data short.
+        std::fs::write(&cut, &bytes[..bytes.len() / 4]).unwrap();
+        let e = C3dTrial::read(&cut).unwrap_err().to_string();
+        assert!(
+            e.contains("cut.c3d") && e.contains("of the 1249 frames its header announces"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

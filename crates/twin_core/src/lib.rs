@@ -3,11 +3,13 @@
 //! * [`progress`]: a thread-safe progress counter with a cancel flag, handed to
 //!   long-running library functions (loading, meshing, simulation) so that a UI
 //!   or CLI can show progress and stop them.
+//! * [`civil`]: calendar dates from day counts, and a stable name hash.
 //! * [`paths`]: the guard that keeps outputs out of the user's input folders.
 //! * [`testdata`]: the one place that finds the shared real-data folder for tests.
 //!
 //! This crate has no dependencies and knows nothing about imaging, meshes or UI.
 
+pub mod civil;
 pub mod paths;
 pub mod progress;
 pub mod testdata;

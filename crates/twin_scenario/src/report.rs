@@ -38,27 +38,15 @@ pub fn escape(text: &str) -> String {
 /// A stable pseudonym for `name` (privacy mode).
 #[must_use]
 pub fn pseudonym(name: &str) -> String {
-    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let h = twin_core::civil::fnv1a(name.as_bytes());
     format!("Twin {:04X}", h % 0x1_0000)
 }
 
-/// `YYYY-MM-DD HH:MM UTC` for seconds since 1970 (proleptic Gregorian).
+/// `YYYY-MM-DD HH:MM UTC` for seconds since 1970.
 #[must_use]
 pub fn utc(unix_s: u64) -> String {
-    let days = (unix_s / 86_400) as i64;
+    let (y, m, d) = twin_core::civil::civil_from_days((unix_s / 86_400) as i64);
     let secs = unix_s % 86_400;
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
         secs / 3600,

@@ -69,9 +69,7 @@ impl Recovery {
         // A stable file name from the document's path: the same document
         // finds its recovery file again, two documents never share one.
         let key = document.map_or_else(|| format!("unsaved {name}"), |p| p.display().to_string());
-        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
+        let hash = twin_core::civil::fnv1a(key.as_bytes());
         Self {
             path: folder.join(format!("{hash:016x}.twin.json")),
         }

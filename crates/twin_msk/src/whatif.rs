@@ -6,9 +6,7 @@
 //!
 //! A [`GaitCase`] holds what every run shares (model, motion, loads,
 //! strides); [`GaitCase::run`] is what a slider change reruns, so its time
-//! is the what-if latency (`Outcome::elapsed_ms`, and `bench/run.py`).
-
-use std::time::Instant;
+//! is the what-if latency (`bench/run.py`'s `gait-whatif-…`).
 
 use crate::dynamics::{IdOptions, inverse_dynamics};
 use crate::gait::{self, Asymmetry, Band};
@@ -50,16 +48,7 @@ impl DeviceEnergy {
     /// integrated by the trapezoidal rule.
     #[must_use]
     pub fn of(device: &Table) -> Self {
-        let (mut pos, mut neg) = (0.0, 0.0);
-        for i in 1..device.rows() {
-            let dt = device.time[i] - device.time[i - 1];
-            let w = 0.5 * (device.columns[1][i] + device.columns[1][i - 1]) * dt;
-            if w > 0.0 {
-                pos += w;
-            } else {
-                neg -= w;
-            }
-        }
+        let (pos, neg) = work(device, [f64::NEG_INFINITY, f64::INFINITY]);
         Self {
             peak_plantarflexor_moment_nm: device.columns[0].iter().fold(0.0f64, |a, &v| a.max(-v)),
             positive_work_j: pos,
@@ -69,10 +58,29 @@ impl DeviceEnergy {
     }
 }
 
+/// The work a device table's power (`power_W`, column 1) does inside
+/// `[t0, t1]` (J, trapezoidal rule over the samples' intervals there): given
+/// back and absorbed, both ≥ 0.
+fn work(device: &Table, [t0, t1]: [f64; 2]) -> (f64, f64) {
+    let (mut pos, mut neg) = (0.0, 0.0);
+    for i in 1..device.rows() {
+        let (a, b) = (device.time[i - 1], device.time[i]);
+        if a < t0 || b > t1 {
+            continue;
+        }
+        let w = 0.5 * (device.columns[1][i] + device.columns[1][i - 1]) * (b - a);
+        if w > 0.0 {
+            pos += w;
+        } else {
+            neg -= w;
+        }
+    }
+    (pos, neg)
+}
+
 /// One run: the baseline (no device) or a variant.
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    pub prosthesis: Option<Prosthesis>,
     pub so: SoResult,
     /// Body mass of the model run (kg; the device's mass counts).
     pub body_mass: f64,
@@ -94,19 +102,6 @@ pub struct Outcome {
     /// per stride against the intact ankle's.
     pub asymmetry: Vec<Asymmetry>,
     pub warnings: Vec<String>,
-    /// Wall time of [`GaitCase::run`] (ms).
-    pub elapsed_ms: f64,
-}
-
-/// `0` for a right-side name (`…_r`), `1` for a left one, else `None`.
-fn side_of_name(name: &str) -> Option<usize> {
-    if name.ends_with("_r") {
-        Some(0)
-    } else if name.ends_with("_l") {
-        Some(1)
-    } else {
-        None
-    }
 }
 
 impl GaitCase {
@@ -159,7 +154,6 @@ impl GaitCase {
         prosthesis: Option<&Prosthesis>,
         progress: &twin_core::Progress,
     ) -> Result<Outcome, MskError> {
-        let start = Instant::now();
         let (model, device, mut warnings) = match prosthesis {
             Some(p) => {
                 let (m, d, notes) = p.apply(&self.model)?;
@@ -220,7 +214,7 @@ impl GaitCase {
             .iter()
             .zip(&so.activations.columns)
             .filter_map(|(name, col)| {
-                let s = side_of_name(name).unwrap_or(0);
+                let s = usize::from(gait::side_of(name, name) == Some('l'));
                 gait::stride_band(&so.activations.time, col, &self.strides[s])
                     .map(|b| (name.clone(), b))
             })
@@ -233,17 +227,7 @@ impl GaitCase {
         {
             // The device's positive work per stride of its side (J/kg)
             // against the other ankle's.
-            let mut works = Vec::new();
-            for s in strides {
-                let mut w = 0.0;
-                for i in 1..d.rows() {
-                    let (t0, t1) = (d.time[i - 1], d.time[i]);
-                    if t0 >= s[0] && t1 <= s[1] {
-                        w += (0.5 * (d.columns[1][i] + d.columns[1][i - 1]) * (t1 - t0)).max(0.0);
-                    }
-                }
-                works.push(w / body_mass);
-            }
+            let works: Vec<f64> = strides.iter().map(|&s| work(d, s).0 / body_mass).collect();
             if !works.is_empty() {
                 let device_work = works.iter().sum::<f64>() / works.len() as f64;
                 let other = if side == 0 { intact.left } else { intact.right };
@@ -261,7 +245,6 @@ impl GaitCase {
             }
         }
         Ok(Outcome {
-            prosthesis: prosthesis.cloned(),
             device: so.device.as_ref().map(DeviceEnergy::of),
             metabolic_w_per_kg: [mean(0), mean(1)],
             body_mass,
@@ -274,7 +257,6 @@ impl GaitCase {
             asymmetry,
             so,
             warnings,
-            elapsed_ms: start.elapsed().as_secs_f64() * 1e3,
         })
     }
 }

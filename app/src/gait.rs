@@ -26,7 +26,7 @@ use twin_msk::prosthesis::Prosthesis;
 use twin_msk::whatif::{GaitCase, Outcome};
 use twin_msk::{C3dTrial, Markers, Model, Table};
 use twin_ui::gait::CycleCurves;
-use twin_ui::{GaitAction, GaitState, GaitView};
+use twin_ui::{GaitAction, GaitState, GaitView, WhatIfAsk};
 
 use crate::Args;
 use crate::job::Job;
@@ -185,16 +185,14 @@ impl Gait {
             v.set_reference(self.reference.as_ref());
         }
     }
-}
 
-impl Gait {
-    /// Reruns the what-if with `device` (the newest request replaces one
+    /// Reruns the what-if with a device (the newest request replaces one
     /// still running), or shows the baseline alone.
-    fn whatif(&mut self, device: Option<Prosthesis>) {
+    fn whatif(&mut self, ask: WhatIfAsk) {
         if let Some(old) = self.whatif_job.take() {
             old.progress.cancel();
         }
-        let (Some(case), Some(device)) = (self.case.clone(), device) else {
+        let (Some(case), WhatIfAsk::Run(device)) = (self.case.clone(), ask) else {
             self.ui.whatif.variant = None;
             self.ui.whatif.running = false;
             self.ui.whatif.latency_ms = None;
@@ -496,31 +494,14 @@ fn poll(mut gait: ResMut<Gait>) {
             gait.scene = Scene::Fresh;
             gait.settled = true;
             if let Some(p) = gait.pending_device.take() {
-                gait.ui.whatif.controls = controls_of(&p);
-                gait.whatif(Some(p));
+                gait.ui.whatif.controls = twin_ui::DeviceControls::of(&p);
+                gait.whatif(WhatIfAsk::Run(p));
             }
         }
         Msg::Failed(e) => {
             gait.ui.status = e;
             gait.settled = true;
         }
-    }
-}
-
-/// The sliders' positions for a device read from a file.
-fn controls_of(p: &Prosthesis) -> twin_ui::DeviceControls {
-    let d = twin_ui::DeviceControls::default();
-    twin_ui::DeviceControls {
-        side: usize::from(p.side == "left"),
-        stiffness: p.stiffness_nm_per_rad,
-        bilinear: p.plantar_stiffness_nm_per_rad.is_some(),
-        plantar_stiffness: p
-            .plantar_stiffness_nm_per_rad
-            .unwrap_or(d.plantar_stiffness),
-        damping: p.damping_nms_per_rad,
-        neutral_deg: p.neutral_angle_deg,
-        alignment_deg: p.alignment_offset_deg,
-        mass_kg: p.mass_kg.unwrap_or(d.mass_kg),
     }
 }
 
@@ -535,7 +516,7 @@ fn poll_whatif(mut gait: ResMut<Gait>) {
     w.running = false;
     match msg {
         Ok(outcome) => {
-            w.variant = Some(outcome);
+            w.set_variant(outcome);
             w.error = None;
         }
         Err(e) => w.error = Some(e),
@@ -752,11 +733,9 @@ fn draw(mut contexts: EguiContexts, mut gait: ResMut<Gait>) -> Result {
             .constrain(false)
             .vscroll(true)
             .show(ctx, |ui| {
-                match twin_ui::whatif_section(ui, &mut gait.ui.whatif) {
-                    Some(twin_ui::WhatIfAsk::Run(p)) => actions.push(GaitAction::WhatIf(Some(p))),
-                    Some(twin_ui::WhatIfAsk::Remove) => actions.push(GaitAction::WhatIf(None)),
-                    None => {}
-                }
+                actions.extend(
+                    twin_ui::whatif_section(ui, &mut gait.ui.whatif).map(GaitAction::WhatIf),
+                );
             });
     }
     for a in actions {
@@ -769,7 +748,7 @@ fn draw(mut contexts: EguiContexts, mut gait: ResMut<Gait>) -> Result {
                     j.progress.cancel();
                 }
             }
-            GaitAction::WhatIf(device) => gait.whatif(device),
+            GaitAction::WhatIf(ask) => gait.whatif(ask),
         }
     }
     Ok(())

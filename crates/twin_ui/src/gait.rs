@@ -119,8 +119,8 @@ pub enum GaitAction {
     DropReference,
     /// Stop the running computation.
     Cancel,
-    /// Rerun the what-if with this device, or show the baseline alone.
-    WhatIf(Option<twin_msk::prosthesis::Prosthesis>),
+    /// Rerun the what-if with a device, or show the baseline alone.
+    WhatIf(crate::prosthesis::WhatIfAsk),
 }
 
 /// The ±1 SD band as one quadrilateral per step (egui_plot fills a polygon

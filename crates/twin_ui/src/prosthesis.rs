@@ -55,6 +55,24 @@ impl Default for DeviceControls {
 }
 
 impl DeviceControls {
+    /// The controls' positions for a device (e.g. one read from a file).
+    #[must_use]
+    pub fn of(p: &Prosthesis) -> Self {
+        let d = Self::default();
+        Self {
+            side: usize::from(p.side == "left"),
+            stiffness: p.stiffness_nm_per_rad,
+            bilinear: p.plantar_stiffness_nm_per_rad.is_some(),
+            plantar_stiffness: p
+                .plantar_stiffness_nm_per_rad
+                .unwrap_or(d.plantar_stiffness),
+            damping: p.damping_nms_per_rad,
+            neutral_deg: p.neutral_angle_deg,
+            alignment_deg: p.alignment_offset_deg,
+            mass_kg: p.mass_kg.unwrap_or(d.mass_kg),
+        }
+    }
+
     /// The device these controls describe.
     #[must_use]
     pub fn prosthesis(&self) -> Prosthesis {
@@ -88,6 +106,34 @@ pub struct WhatIfState {
     /// From the control's change to the shown result (ms), measured by the
     /// app.
     pub latency_ms: Option<f64>,
+}
+
+impl WhatIfState {
+    /// Shows `v` as the variant; until the user picks a muscle, the plotted
+    /// one becomes the muscle whose mean activation curve the device
+    /// changes most (computed here, once per variant, not every frame).
+    pub fn set_variant(&mut self, v: Outcome) {
+        if !self.muscle_picked
+            && let Some(base) = &self.baseline
+            && let Some((name, _)) = base
+                .activations
+                .iter()
+                .filter_map(|(n, b)| {
+                    let (_, w) = v.activations.iter().find(|(m, _)| m == n)?;
+                    let d = b
+                        .mean
+                        .iter()
+                        .zip(&w.mean)
+                        .map(|(x, y)| (x - y).powi(2))
+                        .sum::<f64>();
+                    Some((n, d))
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+        {
+            self.muscle = name.clone();
+        }
+        self.variant = Some(v);
+    }
 }
 
 /// The comparison table's rows: (quantity, unit, baseline, variant).
@@ -253,28 +299,6 @@ pub fn whatif_section(ui: &mut Ui, state: &mut WhatIfState) -> Option<WhatIfAsk>
                 }
             });
         let names: Vec<&str> = base.activations.iter().map(|(n, _)| n.as_str()).collect();
-        // The muscle whose mean activation curve the device changes most.
-        let most_changed = variant.and_then(|v| {
-            base.activations
-                .iter()
-                .filter_map(|(n, b)| {
-                    let (_, w) = v.activations.iter().find(|(m, _)| m == n)?;
-                    let d = b
-                        .mean
-                        .iter()
-                        .zip(&w.mean)
-                        .map(|(x, y)| (x - y).powi(2))
-                        .sum::<f64>();
-                    Some((n.clone(), d))
-                })
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(n, _)| n)
-        });
-        if !state.muscle_picked
-            && let Some(m) = most_changed
-        {
-            state.muscle = m;
-        }
         if !names.contains(&state.muscle.as_str()) {
             // A muscle that changes: the prosthetic side's knee and hip
             // muscles take over from the removed ones.
@@ -443,7 +467,7 @@ mod tests {
         // The plotted muscle defaults to one on the prosthetic side.
         assert_eq!(state.muscle, "vasti_r");
         let device = state.controls.prosthesis();
-        state.variant = Some(case.run(Some(&device), &progress).unwrap());
+        state.set_variant(case.run(Some(&device), &progress).unwrap());
         state.latency_ms = Some(12.0);
         let (_, text) = draw(&mut state);
         for expected in [

@@ -107,14 +107,23 @@ pub fn muscle_rate(
     muscle_rate_with(model, p, state, &e)
 }
 
+/// Bhargava's orderly recruitment at excitation `u` of a muscle with a
+/// slow-twitch share `r`: the recruited slow and fast parts,
+/// `r·sin(πu/2)` and `(1 − r)(1 − cos(πu/2))`.
+fn recruited(u: f64, r: f64) -> (f64, f64) {
+    let half_pi = std::f64::consts::FRAC_PI_2;
+    (
+        r * (half_pi * u).sin(),
+        (1.0 - r) * (1.0 - (half_pi * u).cos()),
+    )
+}
+
 /// Umberger's slow-twitch share of the recruited fibres at excitation `u`.
 fn umberger_slow_share(u: f64, e: &Energetics) -> f64 {
     if !e.recruitment {
         return e.slow_twitch;
     }
-    let half_pi = std::f64::consts::FRAC_PI_2;
-    let slow = e.slow_twitch * (half_pi * u).sin();
-    let fast = (1.0 - e.slow_twitch) * (1.0 - (half_pi * u).cos());
+    let (slow, fast) = recruited(u, e.slow_twitch);
     if u == 0.0 { 1.0 } else { slow / (slow + fast) }
 }
 
@@ -182,10 +191,7 @@ pub fn muscle_rate_with(
             ((heat + work) * mass, heat * mass)
         }
         Model::Bhargava2004 => {
-            let r = slow_twitch;
-            let half_pi = std::f64::consts::FRAC_PI_2;
-            let slow = r * (half_pi * u).sin();
-            let fast = (1.0 - r) * (1.0 - (half_pi * u).cos());
+            let (slow, fast) = recruited(u, slow_twitch);
             let activation_heat = mass * (40.0 * slow + 133.0 * fast);
             // Fibre-length dependence of maintenance heat: 0.5 up to half
             // the optimal length, 1 at it, 0 from 1.5 on (linear between).

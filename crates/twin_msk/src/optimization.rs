@@ -398,13 +398,17 @@ fn metabolic_rates(
                 }
             })
             .collect();
+        // Each muscle's Umberger rate once: for its own mean and the body's.
+        let mut umberger = metabolics::BASAL_W_PER_KG * body_mass;
         for (m, (p, st)) in params.iter().zip(&states).enumerate() {
-            per_muscle[m] += metabolics::muscle_rate(Umberger2010, p, st, 0.5).0;
+            let w = metabolics::muscle_rate(Umberger2010, p, st, 0.5).0;
+            per_muscle[m] += w;
+            umberger += w;
         }
         metabolic.push_row(
             times[i],
             &[
-                metabolics::body_rate(Umberger2010, params, &states, body_mass),
+                umberger,
                 metabolics::body_rate(Bhargava2004, params, &states, body_mass),
                 params
                     .iter()

@@ -3,7 +3,7 @@
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
-use twin_cardio::model::{Extra, NoExtra, State};
+use twin_cardio::model::{NoExtra, State};
 use twin_cardio::simulate::{SimOptions, simulate_with};
 use twin_cardio::{Parameters, Scenario, Targets, calibrate};
 use twin_core::Progress;
@@ -119,15 +119,7 @@ impl Cardio {
         let base = self.params.clone();
         let start = self.state;
         self.spawn(move |progress| {
-            let (p, lvad) = match scenario.apply(&base) {
-                Ok(x) => x,
-                Err(e) => return Msg::Failed(e.to_string()),
-            };
-            let extra: &dyn Extra = match &lvad {
-                Some(l) => l,
-                None => &NoExtra,
-            };
-            match simulate_with(&p, extra, start.as_ref(), SimOptions::default(), progress) {
+            match scenario.simulate(&base, start.as_ref(), SimOptions::default(), progress) {
                 Ok(s) => Msg::Ran(CardioResult {
                     indices: s.last().clone(),
                     waveforms: s.waveforms,

@@ -187,6 +187,27 @@ impl Scenario {
         p.validate()?;
         Ok((p, lvad))
     }
+
+    /// The scenario applied to `base` and simulated to periodic steady
+    /// state (from `start`, or the default initial state), its LVAD (if
+    /// any) pumping.
+    ///
+    /// # Errors
+    /// An intervention is out of range, or the simulation fails.
+    pub fn simulate(
+        &self,
+        base: &Parameters,
+        start: Option<&crate::model::State>,
+        options: crate::simulate::SimOptions,
+        progress: &twin_core::Progress,
+    ) -> Result<crate::simulate::Simulation, CardioError> {
+        let (p, lvad) = self.apply(base)?;
+        let extra: &dyn Extra = match &lvad {
+            Some(l) => l,
+            None => &crate::model::NoExtra,
+        };
+        crate::simulate::simulate_with(&p, extra, start, options, progress)
+    }
 }
 
 #[cfg(test)]
@@ -195,7 +216,7 @@ mod tests {
 
     use super::*;
     use crate::beat::BeatIndices;
-    use crate::simulate::{SimOptions, simulate_with};
+    use crate::simulate::SimOptions;
 
     fn run(interventions: Vec<Intervention>) -> BeatIndices {
         run_with(interventions, SimOptions::default())
@@ -207,12 +228,8 @@ mod tests {
             description: String::new(),
             interventions,
         };
-        let (p, lvad) = scenario.apply(&Parameters::default()).unwrap();
-        let extra: &dyn Extra = match &lvad {
-            Some(l) => l,
-            None => &crate::model::NoExtra,
-        };
-        simulate_with(&p, extra, None, options, &Progress::new())
+        scenario
+            .simulate(&Parameters::default(), None, options, &Progress::new())
             .unwrap()
             .last()
             .clone()

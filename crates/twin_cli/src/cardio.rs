@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Subcommand;
 use serde::Serialize;
-use twin_cardio::model::{Extra, NoExtra};
-use twin_cardio::simulate::{SimOptions, simulate_with};
+use twin_cardio::simulate::SimOptions;
 use twin_cardio::{Parameters, Scenario, Targets, calibrate};
 use twin_core::Progress;
 
@@ -137,14 +136,14 @@ fn run_scenario(file: Option<&Path>, csv: Option<&Path>, json: bool) -> anyhow::
             ..Scenario::default()
         },
     };
-    let (p, lvad) = scenario
-        .apply(&Parameters::default())
+    let sim = scenario
+        .simulate(
+            &Parameters::default(),
+            None,
+            SimOptions::default(),
+            &Progress::new(),
+        )
         .with_context(|| format!("scenario `{}`", scenario.name))?;
-    let extra: &dyn Extra = match &lvad {
-        Some(l) => l,
-        None => &NoExtra,
-    };
-    let sim = simulate_with(&p, extra, None, SimOptions::default(), &Progress::new())?;
     let b = sim.last();
     if let Some(path) = csv {
         write_csv(path, &sim.waveforms)?;

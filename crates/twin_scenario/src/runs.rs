@@ -5,8 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use twin_cardio::model::{Extra, NoExtra};
-use twin_cardio::simulate::{SimOptions, simulate_with};
+use twin_cardio::simulate::SimOptions;
 use twin_cardio::{BeatIndices, Parameters, Scenario, Waveforms};
 use twin_core::Progress;
 
@@ -60,12 +59,8 @@ pub struct CardioRun {
 }
 
 fn run(p: &Parameters, scenario: &Scenario, progress: &Progress) -> Result<CardioRun, String> {
-    let (p, lvad) = scenario.apply(p).map_err(|e| e.to_string())?;
-    let extra: &dyn Extra = match &lvad {
-        Some(l) => l,
-        None => &NoExtra,
-    };
-    let sim = simulate_with(&p, extra, None, SimOptions::default(), progress)
+    let sim = scenario
+        .simulate(p, None, SimOptions::default(), progress)
         .map_err(|e| e.to_string())?;
     Ok(CardioRun {
         name: scenario.name.clone(),

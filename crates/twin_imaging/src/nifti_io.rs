@@ -84,15 +84,77 @@ pub struct NiftiVolume {
     pub scl_inter: f32,
 }
 
+/// Checks a NIfTI header before its voxels are read: 1 to 7 dimensions,
+/// a known voxel size, what decoding needs (the stored voxels and their
+/// float copies) within `budget` bytes, and, for an uncompressed file,
+/// every voxel the header announces present in the file.
+fn check_nifti_header(path: &Path, budget: u64) -> Result<(), String> {
+    let h = NiftiHeader::from_file(path).map_err(|e| format!("cannot read NIfTI: {e}"))?;
+    let ndim = usize::from(h.dim[0]);
+    if !(1..=7).contains(&ndim) {
+        return Err(format!("dim[0] = {ndim} is not 1 to 7 dimensions"));
+    }
+    let dims = &h.dim[1..=ndim];
+    let count = dims
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(u64::from(d)))
+        .unwrap_or(u64::MAX);
+    let voxel = h
+        .data_type()
+        .map_err(|_| format!("datatype {} is not a NIfTI data type", h.datatype))?
+        .size_of() as u64;
+    if i64::from(h.bitpix) != 8 * voxel as i64 {
+        return Err(format!(
+            "bitpix {} does not match datatype {} ({voxel}-byte voxels)",
+            h.bitpix, h.datatype
+        ));
+    }
+    let stored = count.saturating_mul(voxel);
+    // Decoding holds the stored bytes, an f32 array and its reordered copy.
+    let needed = stored.saturating_add(count.saturating_mul(8));
+    if needed > budget {
+        return Err(format!(
+            "the header announces {dims:?} voxels, {} MiB to decode, more than the memory budget of {} MiB",
+            needed >> 20,
+            budget >> 20
+        ));
+    }
+    let gz = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    if !gz {
+        let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+        let offset = if h.vox_offset.is_finite() && h.vox_offset >= 0.0 {
+            h.vox_offset as u64
+        } else {
+            return Err(format!("vox_offset {} is not an offset", h.vox_offset));
+        };
+        if offset.saturating_add(stored) > size {
+            return Err(format!(
+                "the header announces {stored} bytes of voxels from offset {offset}, the file has {size} bytes"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Reads a `.nii` / `.nii.gz` file.
 pub fn read_nifti(path: &Path) -> Result<NiftiVolume, ImagingError> {
     let err = |message: String| ImagingError::File {
         path: path.to_owned(),
         message,
     };
+    check_nifti_header(path, twin_core::limits::memory_budget()).map_err(err)?;
+    twin_core::limits::contain_panic(|| decode_nifti(path))
+        .and_then(|r| r)
+        .map_err(err)
+}
+
+/// [`read_nifti`] after its checks.
+fn decode_nifti(path: &Path) -> Result<NiftiVolume, String> {
     let obj = ReaderOptions::new()
         .read_file(path)
-        .map_err(|e| err(format!("cannot read NIfTI: {e}")))?;
+        .map_err(|e| format!("cannot read NIfTI: {e}"))?;
     let mut h = obj.header().clone();
     // NIfTI: scl_slope 0 (or NaN, as dcm2niix writes) means "no scaling".
     if !h.scl_slope.is_finite() || h.scl_slope == 0.0 {
@@ -107,7 +169,7 @@ pub fn read_nifti(path: &Path) -> Result<NiftiVolume, ImagingError> {
     let raw = obj.into_volume().into_raw_data();
     let array = InMemNiftiVolume::from_raw_data(&h, raw)
         .and_then(IntoNdArray::into_ndarray::<f32>)
-        .map_err(|e| err(format!("cannot decode NIfTI data: {e}")))?;
+        .map_err(|e| format!("cannot decode NIfTI data: {e}"))?;
     let dims = array.shape().to_vec();
     // Fortran (first index fastest) order, as in the file.
     let data: Vec<f32> = array.t().iter().copied().collect();

@@ -225,7 +225,8 @@ fn vtp_array<'a, 'i>(
 /// with ASCII data arrays: every piece's points and polygons (split into
 /// triangle fans). Binary or compressed arrays are refused by name.
 pub fn read_vtp(path: &Path) -> Result<TriMesh, MeshIoError> {
-    let text = std::fs::read_to_string(path).map_err(|e| file_err(path, e))?;
+    let text = twin_core::limits::read_text(path, twin_core::limits::MAX_XML_FILE, "VTP mesh")
+        .map_err(|e| file_err(path, e))?;
     let doc = roxmltree::Document::parse(&text)
         .map_err(|e| file_err(path, format!("not valid XML: {e}")))?;
     let mut mesh = TriMesh::default();
@@ -306,14 +307,24 @@ pub fn read_vtp(path: &Path) -> Result<TriMesh, MeshIoError> {
 
 /// Reads a mesh (STL binary or ASCII, OBJ, PLY) as stored in the file
 /// (coordinates are not converted). Polygons are split into triangle fans;
-/// STL's separate vertices are merged by position.
+/// STL's separate vertices are merged by position. A panic in a format
+/// crate is returned as an error naming the file.
 pub fn read_mesh(path: &Path) -> Result<TriMesh, MeshIoError> {
+    twin_core::limits::contain_panic(|| read_mesh_file(path))
+        .map_err(|e| file_err(path, e))
+        .and_then(|r| r)
+}
+
+fn read_mesh_file(path: &Path) -> Result<TriMesh, MeshIoError> {
     let format = MeshFormat::from_path(path).ok_or_else(|| MeshIoError::UnknownFormat {
         path: path.to_owned(),
     })?;
+    let size = twin_core::limits::check_size(path, twin_core::limits::MAX_MESH_FILE, "mesh file")
+        .map_err(|e| file_err(path, e))?;
     let mut file = std::fs::File::open(path).map_err(|e| file_err(path, e))?;
     let mesh = match format {
         MeshFormat::StlBinary | MeshFormat::StlAscii => {
+            check_binary_stl_count(&mut file, size).map_err(|e| file_err(path, e))?;
             let m = stl_io::read_stl(&mut file).map_err(|e| file_err(path, e))?;
             TriMesh {
                 positions: m.vertices.iter().map(|v| v.0).collect(),
@@ -355,6 +366,27 @@ pub fn read_mesh(path: &Path) -> Result<TriMesh, MeshIoError> {
         ));
     }
     Ok(mesh)
+}
+
+/// A binary STL (one that does not start with `solid`) must hold the
+/// triangles its header announces; checked before reading them. Leaves the
+/// file at its start.
+fn check_binary_stl_count(file: &mut std::fs::File, size: u64) -> Result<(), String> {
+    use std::io::{Read, Seek};
+    let mut head = [0u8; 84];
+    let n = file.read(&mut head).map_err(|e| e.to_string())?;
+    file.rewind().map_err(|e| e.to_string())?;
+    if n < 84 || head.starts_with(b"solid") {
+        return Ok(()); // ASCII, or too short: stl_io says what is wrong.
+    }
+    let count = u64::from(u32::from_le_bytes([head[80], head[81], head[82], head[83]]));
+    let needed = 84 + 50 * count;
+    if needed > size {
+        return Err(format!(
+            "the header announces {count} triangles ({needed} bytes), the file has {size} bytes"
+        ));
+    }
+    Ok(())
 }
 
 fn read_ply(file: &mut std::fs::File, path: &Path) -> Result<TriMesh, MeshIoError> {

@@ -70,9 +70,13 @@ pub struct C3dTrial {
 impl C3dTrial {
     /// Reads a C3D file.
     pub fn read(path: &Path) -> Result<Self, MskError> {
-        let c3d = c3dio::C3d::load_path(path.to_owned()).map_err(|e| {
-            MskError::format(format!("not a readable C3D file: {e:?}")).in_file(path)
-        })?;
+        twin_core::limits::check_size(path, twin_core::limits::MAX_C3D_FILE, "C3D file")
+            .map_err(|e| MskError::io(path, &e))?;
+        let c3d = twin_core::limits::contain_panic(|| {
+            c3dio::C3d::load_path(path.to_owned()).map_err(|e| format!("{e:?}"))
+        })
+        .and_then(|r| r)
+        .map_err(|e| MskError::format(format!("not a readable C3D file: {e}")).in_file(path))?;
         Self::from_c3d(&c3d).map_err(|e| e.in_file(path))
     }
 

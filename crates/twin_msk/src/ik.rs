@@ -19,7 +19,8 @@ use crate::{Markers, Model, MskError, Table};
 
 /// Marker weights by name (a task with `apply` false has weight 0).
 pub fn read_task_weights(path: &Path) -> Result<BTreeMap<String, f64>, MskError> {
-    let xml = std::fs::read_to_string(path).map_err(|e| MskError::io(path, &e))?;
+    let xml = twin_core::limits::read_text(path, twin_core::limits::MAX_XML_FILE, "IK task file")
+        .map_err(|e| MskError::io(path, &e))?;
     let doc = roxmltree::Document::parse(&xml)
         .map_err(|e| MskError::format(format!("not valid XML: {e}")).in_file(path))?;
     let mut weights = BTreeMap::new();

@@ -72,7 +72,12 @@ impl ExternalLoads {
     /// Reads an ExternalLoads XML file and its data file (or `data` when
     /// given, e.g. a GRF table named on the command line).
     pub fn read(path: &Path, model: &Model, data: Option<Table>) -> Result<Self, MskError> {
-        let xml = std::fs::read_to_string(path).map_err(|e| MskError::io(path, &e))?;
+        let xml = twin_core::limits::read_text(
+            path,
+            twin_core::limits::MAX_XML_FILE,
+            "external loads file",
+        )
+        .map_err(|e| MskError::io(path, &e))?;
         let doc = roxmltree::Document::parse(&xml)
             .map_err(|e| MskError::format(format!("not valid XML: {e}")).in_file(path))?;
         let root = doc

@@ -707,7 +707,9 @@ fn parse_body(b: Node<'_, '_>) -> Result<Body, MskError> {
 impl Model {
     /// Reads an `.osim` file.
     pub fn read(path: &Path) -> Result<Self, MskError> {
-        let text = std::fs::read_to_string(path).map_err(|e| MskError::io(path, &e))?;
+        let text =
+            twin_core::limits::read_text(path, twin_core::limits::MAX_XML_FILE, "model file")
+                .map_err(|e| MskError::io(path, &e))?;
         Self::parse(&text).map_err(|e| e.in_file(path))
     }
 

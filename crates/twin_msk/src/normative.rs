@@ -71,7 +71,9 @@ impl Reference {
     /// The file cannot be read, or a line breaks the format (the error names
     /// the file, the line and the field).
     pub fn read(path: &Path) -> Result<Self, MskError> {
-        let text = std::fs::read_to_string(path).map_err(|e| MskError::io(path, &e))?;
+        let text =
+            twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "reference file")
+                .map_err(|e| MskError::io(path, &e))?;
         Self::parse(&text).map_err(|e| e.in_file(path))
     }
 

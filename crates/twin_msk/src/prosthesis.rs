@@ -77,7 +77,9 @@ impl Prosthesis {
     /// # Errors
     /// The file cannot be read, is not this JSON, or a value is out of range.
     pub fn read(path: &std::path::Path) -> Result<Self, MskError> {
-        let text = std::fs::read_to_string(path).map_err(|e| MskError::io(path, &e))?;
+        let text =
+            twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "prosthesis file")
+                .map_err(|e| MskError::io(path, &e))?;
         let p: Self = serde_json::from_str(&text)
             .map_err(|e| MskError::format(format!("not a prosthesis file: {e}")).in_file(path))?;
         p.check().map_err(|e| e.in_file(path))?;

@@ -43,7 +43,9 @@ pub type BodyScales = BTreeMap<usize, Vector3<f64>>;
 /// Reads the `MeasurementSet` of an OpenSim ScaleTool setup (or a bare
 /// MeasurementSet file).
 pub fn read_measurements(path: &Path) -> Result<Vec<Measurement>, MskError> {
-    let xml = std::fs::read_to_string(path).map_err(|e| MskError::io(path, &e))?;
+    let xml =
+        twin_core::limits::read_text(path, twin_core::limits::MAX_XML_FILE, "scale setup file")
+            .map_err(|e| MskError::io(path, &e))?;
     let doc = roxmltree::Document::parse(&xml)
         .map_err(|e| MskError::format(format!("not valid XML: {e}")).in_file(path))?;
     let mut out = Vec::new();

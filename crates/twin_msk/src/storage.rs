@@ -88,7 +88,9 @@ impl Table {
 
     /// Reads a `.sto` or `.mot` file.
     pub fn read(path: &Path) -> Result<Self, MskError> {
-        let text = std::fs::read_to_string(path).map_err(|e| MskError::io(path, &e))?;
+        let text =
+            twin_core::limits::read_text(path, twin_core::limits::MAX_TABLE_FILE, "storage file")
+                .map_err(|e| MskError::io(path, &e))?;
         let mot = path
             .extension()
             .and_then(|e| e.to_str())

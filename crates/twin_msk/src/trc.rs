@@ -45,7 +45,9 @@ impl Markers {
 
     /// Reads a `.trc` file.
     pub fn read_trc(path: &Path) -> Result<Self, MskError> {
-        let text = std::fs::read_to_string(path).map_err(|e| MskError::io(path, &e))?;
+        let text =
+            twin_core::limits::read_text(path, twin_core::limits::MAX_TABLE_FILE, "marker file")
+                .map_err(|e| MskError::io(path, &e))?;
         Self::parse_trc(&text).map_err(|e| e.in_file(path))
     }
 

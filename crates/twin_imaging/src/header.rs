@@ -273,10 +273,14 @@ fn open_header(path: &Path) -> Result<DefaultDicomObject, NotAnImage> {
     if !looks_like_dicom(path) {
         return Err(NotAnImage::NotDicom);
     }
-    OpenFileOptions::new()
-        .read_until(tags::PIXEL_DATA)
-        .open_file(path)
-        .map_err(|e| NotAnImage::Unreadable(e.to_string()))
+    crate::lengths::check_element_lengths(path).map_err(NotAnImage::Unreadable)?;
+    twin_core::limits::contain_panic(|| {
+        OpenFileOptions::new()
+            .read_until(tags::PIXEL_DATA)
+            .open_file(path)
+    })
+    .map_err(NotAnImage::Unreadable)?
+    .map_err(|e| NotAnImage::Unreadable(e.to_string()))
 }
 
 fn file_header(obj: &DefaultDicomObject, path: &Path) -> Result<InstanceHeader, NotAnImage> {

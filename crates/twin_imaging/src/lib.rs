@@ -17,6 +17,7 @@ pub mod deid;
 pub mod header;
 pub mod identity;
 pub mod jpegls;
+pub mod lengths;
 pub mod mpr;
 pub mod nifti_io;
 pub mod pixels;

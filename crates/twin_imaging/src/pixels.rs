@@ -26,8 +26,12 @@ pub struct StoredFrames {
 /// Opens `path` and decodes the stored values of `frames` (0-based). The
 /// error names what is wrong; the caller adds the file name.
 pub fn decode_frames(path: &Path, frames: &[u32]) -> Result<StoredFrames, String> {
-    let obj = open_file(path).map_err(|e| format!("cannot read: {e}"))?;
-    decode_object_frames(&obj, frames)
+    crate::lengths::check_element_lengths(path).map_err(|e| format!("cannot read: {e}"))?;
+    twin_core::limits::contain_panic(|| {
+        let obj = open_file(path).map_err(|e| format!("cannot read: {e}"))?;
+        decode_object_frames(&obj, frames)
+    })
+    .and_then(|r| r)
 }
 
 /// As [`decode_frames`], on an opened object.

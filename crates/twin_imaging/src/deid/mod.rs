@@ -406,6 +406,7 @@ fn mark(obj: &mut InMemDicomObject, dates: Dates, safe_private: bool) {
 /// De-identifies one file into `out`. Returns a warning when the file says
 /// its pixels carry burned-in annotation.
 fn anonymize_file(input: &Path, out: &Path, ctx: &Ctx) -> Result<Option<String>, String> {
+    crate::lengths::check_element_lengths(input).map_err(|e| format!("cannot read: {e}"))?;
     let file = open_file(input).map_err(|e| format!("cannot read: {e}"))?;
     let meta = file.meta();
     let ts = meta.transfer_syntax().trim_end_matches('\0').to_owned();

@@ -425,16 +425,25 @@ pub fn cardio_panel(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
                 ui.label(name);
                 let b = base.as_ref().map(|r| r[i].1);
                 let v = now.as_ref().map(|r| r[i].1);
-                ui.label(b.map_or("–".into(), |x| format!("{x:.1}")));
-                ui.label(v.map_or("–".into(), |x| format!("{x:.1}")));
+                for x in [b, v] {
+                    match x {
+                        Some(x) => crate::number::label(ui, x, 1),
+                        None => {
+                            ui.label("–");
+                        }
+                    }
+                }
                 match (b, v) {
+                    (Some(b), Some(v)) if !(v - b).is_finite() => {
+                        ui.label(crate::number::change(b, v, 1));
+                    }
                     (Some(b), Some(v)) if (v - b).abs() > 0.05 => {
                         let col = if v > b {
                             Color32::from_rgb(230, 150, 90)
                         } else {
                             Color32::from_rgb(110, 170, 230)
                         };
-                        ui.label(RichText::new(format!("{:+.1}", v - b)).color(col));
+                        ui.label(crate::number::change(b, v, 1).color(col));
                     }
                     _ => {
                         ui.label("");
@@ -529,5 +538,40 @@ mod tests {
         assert!((pulse_scale(&r, 0.0).unwrap() - 1.0).abs() < 1e-6);
         let mid = pulse_scale(&r, 0.4).unwrap();
         assert!((mid - (50.0f32 / 120.0).cbrt()).abs() < 1e-6, "{mid}");
+    }
+
+    #[test]
+    fn a_result_that_is_not_a_number_is_marked_invalid_never_printed() {
+        let ctx = egui::Context::default();
+        let mut state = CardioState::default();
+        let good = CardioResult {
+            indices: BeatIndices {
+                sbp_mmhg: 120.0,
+                cardiac_output_l_min: 5.0,
+                ..BeatIndices::default()
+            },
+            waveforms: Waveforms::default(),
+        };
+        let mut bad = good.clone();
+        bad.indices.sbp_mmhg = f64::NAN;
+        bad.indices.cardiac_output_l_min = f64::INFINITY;
+        state.baseline = Some(good);
+        state.current = Some(bad);
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                egui::vec2(700.0, 1400.0),
+            )),
+            ..Default::default()
+        };
+        let out = ctx.run_ui(input, |ui| {
+            let _ = cardio_panel(ui, &mut state);
+        });
+        let text = crate::painted_text(&out);
+        // Two values and their two changes.
+        assert_eq!(text.matches("⚠ invalid").count(), 4, "{text}");
+        for word in ["NaN", "inf", "∞"] {
+            assert!(!text.contains(word), "`{word}` shown:\n{text}");
+        }
     }
 }

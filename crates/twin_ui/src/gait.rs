@@ -156,7 +156,8 @@ pub(crate) fn band_line(name: &str, b: &Band, color: Color32) -> Line<'static> {
 /// One side's legend entry: strides and, against a reference, its score.
 fn side_label(side: &str, b: &Band, gvs: Option<f64>, unit: &str) -> String {
     match gvs {
-        Some(g) => format!("{side} (n = {}) GVS {g:.2}{unit}", b.strides),
+        Some(g) if g.is_finite() => format!("{side} (n = {}) GVS {g:.2}{unit}", b.strides),
+        Some(_) => format!("{side} (n = {}) GVS ⚠ invalid", b.strides),
         None => format!("{side} (n = {})", b.strides),
     }
 }
@@ -374,9 +375,12 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
                     r.source, r.trials
                 ));
                 if let Some(g) = r.gait_profile_score {
-                    ui.label(format!(
-                        "Gait Profile Score (all angles, both sides): {g:.2}°"
-                    ));
+                    let g = if g.is_finite() {
+                        format!("{g:.2}°")
+                    } else {
+                        "⚠ invalid".to_owned()
+                    };
+                    ui.label(format!("Gait Profile Score (all angles, both sides): {g}"));
                 }
             }
             None => {

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod cardio;
 pub mod gait;
 pub mod mpr;
+pub mod number;
 pub mod orientation;
 pub mod prosthesis;
 pub mod segments;

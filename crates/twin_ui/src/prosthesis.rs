@@ -358,15 +358,16 @@ pub fn whatif_section(ui: &mut Ui, state: &mut WhatIfState) -> Option<WhatIfAsk>
             ui.end_row();
             for (name, unit, b, v) in rows(base, variant) {
                 ui.label(format!("{name} ({unit})"));
-                ui.label(if b.is_finite() {
-                    format!("{b:.2}")
-                } else {
-                    "–".into()
-                });
-                ui.label(v.map_or("–".into(), |v| format!("{v:.2}")));
+                crate::number::label(ui, b, 2);
                 match v {
-                    Some(v) if b.is_finite() && (v - b).abs() >= 0.005 => {
-                        ui.label(format!("{:+.2}", v - b));
+                    Some(v) => crate::number::label(ui, v, 2),
+                    None => {
+                        ui.label("–");
+                    }
+                }
+                match v {
+                    Some(v) if !(v - b).is_finite() || (v - b).abs() >= 0.005 => {
+                        ui.label(crate::number::change(b, v, 2));
                     }
                     _ => {
                         ui.label("");

@@ -29,6 +29,10 @@ enum Command {
     Phantom {
         /// Output folder (created; must not be inside an input study).
         dir: PathBuf,
+        /// Write this (fake) identity instead of DEMO^PATIENT:
+        /// NAME,ID,YYYYMMDD,ACCESSION — for privacy tests and demonstrations.
+        #[arg(long, value_name = "NAME,ID,BIRTHDATE,ACCESSION")]
+        identity: Option<String>,
     },
     /// Segment a stack and write its surface mesh (STL, OBJ or PLY, mm).
     Mesh {
@@ -631,9 +635,16 @@ fn export(
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Phantom { dir } => {
+        Command::Phantom { dir, identity } => {
+            let identity = identity
+                .map(|text| twin_phantom::demo::FakeIdentity::parse(&text))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--identity: {e}"))?;
             let demo = twin_phantom::write_demo_patient(&dir)
                 .with_context(|| format!("writing the demo patient into `{}`", dir.display()))?;
+            if let Some(identity) = &identity {
+                twin_phantom::demo::relabel_identity(&dir, identity)?;
+            }
             println!("cardiac MR cine: {}", demo.cardiac_dir.display());
             println!("lower-limb CT:   {}", demo.ct_dir.display());
             println!(

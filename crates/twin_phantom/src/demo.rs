@@ -142,3 +142,104 @@ pub fn ensure_demo_patient() -> Result<DemoPatient, PhantomError> {
     std::fs::rename(&staging, &root).map_err(io(&root))?;
     Ok(layout(&root))
 }
+
+/// A patient identity to write into phantom files instead of the demo's
+/// (`DEMO^PATIENT`): for privacy tests and demonstrations, which need a
+/// known, distinctive (and fake) identity to look for in every output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeIdentity {
+    /// DICOM PN, e.g. `FAKE^ALICE`.
+    pub name: String,
+    pub id: String,
+    /// DICOM DA, `YYYYMMDD`.
+    pub birth_date: String,
+    pub accession: String,
+}
+
+impl FakeIdentity {
+    /// Parses `NAME,ID,YYYYMMDD,ACCESSION`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+        let [name, id, birth_date, accession] = parts[..] else {
+            return Err(format!(
+                "identity `{text}`: expected NAME,ID,YYYYMMDD,ACCESSION (4 fields, {} given)",
+                parts.len()
+            ));
+        };
+        if birth_date.len() != 8 || !birth_date.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "identity `{text}`: birth date `{birth_date}` is not YYYYMMDD"
+            ));
+        }
+        if [name, id, accession]
+            .iter()
+            .any(|s| s.is_empty() || s.len() > 64)
+        {
+            return Err(format!(
+                "identity `{text}`: name, ID and accession must each have 1 to 64 characters"
+            ));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            id: id.to_owned(),
+            birth_date: birth_date.to_owned(),
+            accession: accession.to_owned(),
+        })
+    }
+}
+
+/// Rewrites the patient name, ID, birth date and accession number of every
+/// DICOM file under `root` (as [`write_demo_patient`] wrote them), and the
+/// name in `truth.json`. Returns how many files were rewritten.
+pub fn relabel_identity(root: &Path, identity: &FakeIdentity) -> Result<usize, PhantomError> {
+    use dicom::core::{DataElement, PrimitiveValue, VR};
+    use dicom::dictionary_std::tags;
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| PhantomError::Io { path, source }
+    };
+    let mut files = Vec::new();
+    let mut todo = vec![root.to_owned()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
+            let path = entry.map_err(io(&dir))?.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.extension().is_some_and(|e| e == "dcm") {
+                files.push(path);
+            }
+        }
+    }
+    for path in &files {
+        let dicom_err = |e: &dyn std::fmt::Display| PhantomError::Dicom {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        let mut obj = dicom::object::open_file(path).map_err(|e| dicom_err(&e))?;
+        for (tag, vr, value) in [
+            (tags::PATIENT_NAME, VR::PN, &identity.name),
+            (tags::PATIENT_ID, VR::LO, &identity.id),
+            (tags::PATIENT_BIRTH_DATE, VR::DA, &identity.birth_date),
+            (tags::ACCESSION_NUMBER, VR::SH, &identity.accession),
+        ] {
+            obj.put(DataElement::new(
+                tag,
+                vr,
+                PrimitiveValue::from(value.as_str()),
+            ));
+        }
+        obj.write_to_file(path).map_err(|e| dicom_err(&e))?;
+    }
+    let truth = root.join("truth.json");
+    if let Ok(text) = std::fs::read_to_string(&truth) {
+        let mut value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| PhantomError::Dicom {
+                path: truth.clone(),
+                message: e.to_string(),
+            })?;
+        value["patient_name"] = serde_json::Value::from(identity.name.as_str());
+        let json = serde_json::to_vec_pretty(&value).expect("truth serialises");
+        std::fs::write(&truth, json).map_err(io(&truth))?;
+    }
+    Ok(files.len())
+}

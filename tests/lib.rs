@@ -1,1 +1,5 @@
-//! End-to-end tests live in `tests/`; this library is intentionally empty.
+//! End-to-end tests live in `tests/`; this library holds what several of
+//! them share: the fixed-seed file mutations of the robustness tests
+//! (docs/ROBUSTNESS.md).
+
+pub mod hostile;

@@ -57,6 +57,10 @@ pub fn read_task_weights(path: &Path) -> Result<BTreeMap<String, f64>, MskError>
     Ok(weights)
 }
 
+/// A frame whose weighted marker RMS error stays above this (m) after its
+/// step-limited solve is reported as a poor fit.
+pub const POOR_FIT_M: f64 = 0.02;
+
 /// The result of an IK run.
 #[derive(Debug, Clone)]
 pub struct IkResult {
@@ -194,6 +198,11 @@ pub fn inverse_kinematics_with(
             if rms_error.is_empty() { 200 } else { 50 },
             &subtrees,
         );
+        if q.iter().any(|v| !v.is_finite()) {
+            return Err(MskError::format(format!(
+                "t = {t} s: the marker fit diverged (a coordinate is not finite); check the markers' units and names"
+            )));
+        }
         let poses = model.body_poses(&q);
         let pos = model.marker_positions(&poses);
         let (mut sq, mut wsum, mut worst) = (0.0, 0.0, 0.0f64);
@@ -222,6 +231,24 @@ pub fn inverse_kinematics_with(
     if out.rows() == 0 {
         return Err(MskError::format(
             "no frame of the trial lies in the time range with 3 markers",
+        ));
+    }
+    // Each frame's solve is step-limited (200 iterations for the first,
+    // 50 after); a frame that ends far from its markers did not fit.
+    let poor: Vec<usize> = (0..rms_error.len())
+        .filter(|&k| rms_error[k] > POOR_FIT_M)
+        .collect();
+    if let Some(&w) = poor
+        .iter()
+        .max_by(|&&a, &&b| rms_error[a].total_cmp(&rms_error[b]))
+    {
+        warnings.push(format!(
+            "{} of {} frames fit with a marker RMS error above {:.0} cm (worst {:.1} cm at t = {:.3} s): the markers do not match the model (units, names, scaling)",
+            poor.len(),
+            rms_error.len(),
+            POOR_FIT_M * 100.0,
+            rms_error[w] * 100.0,
+            out.time[w]
         ));
     }
     Ok(IkResult {
@@ -425,6 +452,36 @@ fn solve_frame(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markers_that_do_not_match_the_model_are_reported_as_a_poor_fit() {
+        let Some(dir) = twin_core::testdata::require("msk/gait2354_subject01/ik_check") else {
+            return;
+        };
+        let model = Model::read(&dir.join("subject01_simbody.osim")).unwrap();
+        let mut markers =
+            Markers::read_trc(&dir.join("subject01_synthetic_marker_data.trc")).unwrap();
+        let good = inverse_kinematics(&model, &markers, None, Some([0.4, 0.5])).unwrap();
+        assert!(
+            !good.warnings.iter().any(|w| w.contains("marker RMS error")),
+            "{:?}",
+            good.warnings
+        );
+        // Half the markers 30 cm off: no pose fits them.
+        for frame in &mut markers.positions {
+            for p in frame.iter_mut().step_by(2) {
+                p[0] += 0.3;
+            }
+        }
+        let bad = inverse_kinematics(&model, &markers, None, Some([0.4, 0.5])).unwrap();
+        assert!(
+            bad.warnings
+                .iter()
+                .any(|w| w.contains("frames fit with a marker RMS error above 2 cm")),
+            "{:?}",
+            bad.warnings
+        );
+    }
 
     #[test]
     fn synthetic_markers_give_opensims_ik() {

@@ -215,6 +215,24 @@ pub fn dicom_fields(bytes: &[u8]) -> Vec<DicomField> {
     out
 }
 
+/// Transfer syntax, rows, columns, bits allocated and stored, samples per
+/// pixel, number of frames, pixel spacing, image position and orientation,
+/// slice thickness, pixel data.
+const IMAGE_ATTRIBUTES: [(u16, u16); 12] = [
+    (0x0002, 0x0010),
+    (0x0028, 0x0010),
+    (0x0028, 0x0011),
+    (0x0028, 0x0100),
+    (0x0028, 0x0101),
+    (0x0028, 0x0002),
+    (0x0028, 0x0008),
+    (0x0028, 0x0030),
+    (0x0020, 0x0032),
+    (0x0020, 0x0037),
+    (0x0018, 0x0050),
+    (0x7FE0, 0x0010),
+];
+
 /// A DICOM-aware mutation: truncation at an element boundary (inside the
 /// tag, VR, length or value), a huge or absurd length, a wrong VR, or an
 /// image attribute (rows, columns, bits, frames, pixel spacing, position,
@@ -223,29 +241,17 @@ pub fn dicom_fields(bytes: &[u8]) -> Vec<DicomField> {
 #[must_use]
 pub fn mutate_dicom(bytes: &[u8], key: u64) -> Vec<u8> {
     let fields = dicom_fields(bytes);
-    if fields.is_empty() || mix64(key ^ 0xD1C0) % 4 == 0 {
+    if fields.is_empty() || mix64(key ^ 0xD1C0).is_multiple_of(4) {
         return mutate(bytes, key);
     }
     let important: Vec<&DicomField> = fields
         .iter()
-        .filter(|f| {
-            matches!(
-                (f.group, f.element),
-                (0x0002, 0x0010)
-                    | (
-                        0x0028,
-                        0x0010 | 0x0011 | 0x0100 | 0x0101 | 0x0002 | 0x0008 | 0x0030
-                    )
-                    | (0x0020, 0x0032 | 0x0037)
-                    | (0x0018, 0x0050)
-                    | (0x7FE0, 0x0010)
-            )
-        })
+        .filter(|f| IMAGE_ATTRIBUTES.contains(&(f.group, f.element)))
         .collect();
     let pick =
         |k: u64, set: &[&DicomField]| -> DicomField { *set[(mix64(key ^ k) as usize) % set.len()] };
     let all: Vec<&DicomField> = fields.iter().collect();
-    let f = if important.is_empty() || mix64(key ^ 1) % 2 == 0 {
+    let f = if important.is_empty() || mix64(key ^ 1).is_multiple_of(2) {
         pick(2, &all)
     } else {
         pick(3, &important)
@@ -276,7 +282,7 @@ pub fn mutate_dicom(bytes: &[u8], key: u64) -> Vec<u8> {
         3 => {
             // The value: a binary field overwritten, or text made absurd.
             let width = f.length.clamp(1, 8);
-            if mix64(key ^ 8) % 2 == 0 {
+            if mix64(key ^ 8).is_multiple_of(2) {
                 overwrite_field(&out, f.value_at, width, key ^ 7)
             } else {
                 let junk: &[u8] = match mix64(key ^ 9) % 4 {

@@ -107,7 +107,10 @@ fn a_nifti_header_announcing_missing_voxels_is_refused() {
     b[70..72].copy_from_slice(&8i16.to_le_bytes());
     std::fs::write(&path, &b).unwrap();
     let e = read(&path).unwrap_err();
-    assert!(e.contains("small.nii") && e.contains("does not match datatype"), "{e}");
+    assert!(
+        e.contains("small.nii") && e.contains("does not match datatype"),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -9,7 +9,7 @@ use std::sync::mpsc::TryRecvError;
 
 use bevy::prelude::*;
 use twin_core::Progress;
-use twin_imaging::volume::DEFAULT_BUDGET_BYTES;
+
 use twin_imaging::{ScanReport, Volume, load_cine, load_stack, scan_folder};
 use twin_mesh::{Grid, TriMesh, marching_cubes};
 use twin_ui::{BrowserState, JobView, SeriesRow, StackRow, StudyRow};
@@ -316,7 +316,7 @@ fn load_and_mesh(
     // A cine is decoded once, all phases together; phase 0 also gives the surface.
     let mut cine = None;
     if stack.phases > 1 {
-        match load_cine(stack, progress, DEFAULT_BUDGET_BYTES) {
+        match load_cine(stack, progress, twin_core::limits::memory_budget()) {
             Ok(c) => cine = Some(c),
             Err(e) if progress.is_cancelled() => return send(JobResult::Failed(e.to_string())),
             // Too large (or broken) as a whole: show the first phase alone.
@@ -325,7 +325,7 @@ fn load_and_mesh(
     }
     let (frames, times_ms): (Vec<Arc<Volume>>, Vec<f64>) = match cine {
         Some(c) => (c.phases.into_iter().map(Arc::new).collect(), c.times_ms),
-        None => match load_stack(stack, 0, progress, DEFAULT_BUDGET_BYTES) {
+        None => match load_stack(stack, 0, progress, twin_core::limits::memory_budget()) {
             Ok(v) => (vec![Arc::new(v)], Vec::new()),
             Err(e) => return send(JobResult::Failed(e.to_string())),
         },

@@ -400,7 +400,7 @@ fn load_volume(
         stack,
         phase,
         &Progress::new(),
-        twin_imaging::volume::DEFAULT_BUDGET_BYTES,
+        twin_core::limits::memory_budget(),
     )?)
 }
 
@@ -556,11 +556,8 @@ fn cine_lv(
     let seed = parse_floats::<3>(seed, "--seed")?;
     let report = twin_imaging::scan_folder(dir, &Progress::new())?;
     let stack = find_stack(&report, dir, series)?;
-    let cine = twin_imaging::load_cine(
-        stack,
-        &Progress::new(),
-        twin_imaging::volume::DEFAULT_BUDGET_BYTES,
-    )?;
+    let cine =
+        twin_imaging::load_cine(stack, &Progress::new(), twin_core::limits::memory_budget())?;
     let grids: Vec<twin_mesh::Grid> = cine.phases.iter().map(grid).collect();
     let chamber = if rv {
         twin_mesh::cine::Chamber::Rv

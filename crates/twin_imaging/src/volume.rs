@@ -11,7 +11,7 @@ use crate::header::InstanceHeader;
 use crate::scan::Stack;
 
 /// Default memory budget for one volume (4 GiB).
-pub const DEFAULT_BUDGET_BYTES: u64 = 4 << 30;
+pub const DEFAULT_BUDGET_BYTES: u64 = twin_core::limits::DEFAULT_MEMORY_BUDGET;
 
 /// A 3D scalar volume. Voxel `(i, j, k)` — column, row, slice — is stored at
 /// `data[i + nx·(j + ny·k)]`; `affine` maps `(i, j, k, 1)` to LPS millimetres.
@@ -509,7 +509,7 @@ pub fn load_first_volume(root: &Path, progress: &Progress) -> Result<Volume, Ima
             not_dicom: report.not_dicom,
             unreadable: report.unreadable.len(),
         })?;
-    load_stack(stack, 0, progress, DEFAULT_BUDGET_BYTES)
+    load_stack(stack, 0, progress, twin_core::limits::memory_budget())
 }
 
 /// A small grey-level preview of a stack: its middle slice (first phase),

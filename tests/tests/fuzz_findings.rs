@@ -64,16 +64,12 @@ fn a_nifti_header_announcing_missing_voxels_is_refused() {
     let dir = scratch("nifti");
     let mut affine = nalgebra::Matrix4::identity();
     affine[(2, 2)] = 2.0;
-    let v = twin_imaging::Volume {
-        dims: [8, 8, 4],
-        data: (0..256).map(|x| x as f32).collect(),
+    let v = twin_imaging::Volume::new(
+        [8, 8, 4],
+        (0..256).map(|x| x as f32).collect(),
         affine,
-        modality: "MR".into(),
-        description: String::new(),
-        unit: String::new(),
-        window: None,
-        warnings: vec![],
-    };
+        "MR",
+    );
     let path = dir.join("small.nii");
     twin_imaging::nifti_io::write_nifti(&v, &path).unwrap();
     let read = |p: &Path| twin_imaging::nifti_io::read_nifti(p).map_err(|e| e.to_string());

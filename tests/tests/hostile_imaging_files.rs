@@ -154,16 +154,7 @@ fn ball(n: usize) -> twin_imaging::Volume {
     affine[(0, 0)] = 0.8;
     affine[(1, 1)] = 0.8;
     affine[(2, 2)] = 2.5;
-    twin_imaging::Volume {
-        dims: [n, n, n],
-        data,
-        affine,
-        modality: "MR".into(),
-        description: "ball".into(),
-        unit: String::new(),
-        window: None,
-        warnings: vec![],
-    }
+    twin_imaging::Volume::new([n, n, n], data, affine, "MR")
 }
 
 #[test]

@@ -27,35 +27,34 @@ fn twin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_twin"))
 }
 
-/// Runs `args`, which must succeed; returns stdout + stderr.
-fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
+/// Runs `args`, which must succeed (or, with `fail`, fail); returns
+/// stdout + stderr.
+fn run_as(fail: bool, args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
     let mut cmd = twin();
     for a in args {
         cmd.arg(a);
     }
     let o = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
+    assert_eq!(
+        o.status.success(),
+        !fail,
+        "{:?}: {}",
+        cmd.get_args(),
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(o.status.success(), "{args:?}", args = cmd.get_args());
-    text
-}
-
-/// Runs `args`, which must fail; returns stdout + stderr.
-fn run_failing(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
-    let mut cmd = twin();
-    for a in args {
-        cmd.arg(a);
-    }
-    let o = cmd.output().unwrap();
-    assert!(!o.status.success(), "{:?} succeeded", cmd.get_args());
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
+    run_as(false, args)
+}
+
+fn run_failing(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
+    run_as(true, args)
 }
 
 fn files_under(root: &Path) -> Vec<PathBuf> {

@@ -31,6 +31,22 @@ pub struct Volume {
 }
 
 impl Volume {
+    /// A volume of `dims` voxels (`data` in the layout above) with no
+    /// description, unit, window or warnings.
+    #[must_use]
+    pub fn new(dims: [usize; 3], data: Vec<f32>, affine: Matrix4<f64>, modality: &str) -> Self {
+        Self {
+            dims,
+            data,
+            affine,
+            modality: modality.to_owned(),
+            description: String::new(),
+            unit: String::new(),
+            window: None,
+            warnings: Vec::new(),
+        }
+    }
+
     /// Voxel spacing along i, j, k (mm): the lengths of the affine's columns.
     #[must_use]
     pub fn spacing(&self) -> [f64; 3] {

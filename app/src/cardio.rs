@@ -190,8 +190,7 @@ fn start(mut cardio: ResMut<Cardio>, args: Res<Args>) {
     };
     cardio.open = true;
     if let Some(path) = arg {
-        match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
+        match twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "scenario file")
             .and_then(|t| serde_json::from_str::<Scenario>(&t).map_err(|e| e.to_string()))
         {
             Ok(s) => cardio.pending = Some(s),

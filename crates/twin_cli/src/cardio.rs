@@ -126,8 +126,9 @@ pub fn run(cmd: CardioCommand) -> anyhow::Result<()> {
 fn run_scenario(file: Option<&Path>, csv: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let scenario = match file {
         Some(f) => {
-            let text = std::fs::read_to_string(f)
-                .with_context(|| format!("cannot read scenario `{}`", f.display()))?;
+            let text =
+                twin_core::limits::read_text(f, twin_core::limits::MAX_JSON_FILE, "scenario file")
+                    .map_err(|e| anyhow::anyhow!("cannot read scenario `{}`: {e}", f.display()))?;
             serde_json::from_str::<Scenario>(&text)
                 .with_context(|| format!("scenario `{}`", f.display()))?
         }

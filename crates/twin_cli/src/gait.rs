@@ -233,8 +233,8 @@ struct ScaleFile {
 fn load_model(path: &Path, scale: Option<&Path>) -> anyhow::Result<Model> {
     let m = Model::read(path)?;
     let Some(scale) = scale else { return Ok(m) };
-    let text = std::fs::read_to_string(scale)
-        .with_context(|| format!("cannot read `{}`", scale.display()))?;
+    let text = twin_core::limits::read_text(scale, twin_core::limits::MAX_JSON_FILE, "scale file")
+        .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", scale.display()))?;
     let file: ScaleFile = serde_json::from_str(&text)
         .with_context(|| format!("`{}` is not a scale file", scale.display()))?;
     let mut factors = std::collections::BTreeMap::new();

@@ -37,6 +37,12 @@ tilt = sorted(p for p in (data / "dicom/ct_head_gantrytilt_dcm_qa_ct").rglob("*"
 if tilt:
     put("dicom_folder", "tilt2", b"TWINFUZZ".join(p.read_bytes() for p in tilt))
 
+# The demo patient's CT (a phantom of ours), when it has been generated.
+demo = Path(os.environ.get("TWIN_DEMO_DIR", Path.home() / ".cache/twinscope/demo-v1"))
+ct = sorted((demo / "ct_lower_limbs").glob("*.dcm"))[:2]
+if ct:
+    put("dicom_folder", "demo-ct2", b"TWINFUZZ".join(p.read_bytes() for p in ct))
+
 # NIfTI: dcm2niix's references (uncompressed) below 2 MB.
 for p in sorted((data / "dicom").rglob("*.nii")):
     if p.stat().st_size < 2_000_000:

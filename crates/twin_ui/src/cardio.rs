@@ -564,9 +564,10 @@ mod tests {
             )),
             ..Default::default()
         };
-        let out = ctx.run_ui(input, |ui| {
+        let mut out = ctx.run_ui(input, |ui| {
             let _ = cardio_panel(ui, &mut state);
         });
+        out.textures_delta.clear();
         let text = crate::painted_text(&out);
         // Two values and their two changes.
         assert_eq!(text.matches("⚠ invalid").count(), 4, "{text}");

@@ -5,9 +5,18 @@
 //! every run.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use twin_phantom::rng::mix64;
+
+/// An empty scratch folder `twin-NAME-PID` in the temp folder.
+#[must_use]
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("twin-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
 
 /// One generic mutation of `bytes`, chosen and placed by `key`.
 #[must_use]

@@ -7,13 +7,7 @@
 use std::path::Path;
 
 use twin_core::Progress;
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("twin-fuzzfind-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use twin_e2e::hostile::scratch;
 
 /// Finding 1 (`dicom_folder`, out of memory): a 33 KB file declaring a
 /// 3.2 GB Pixel Data made dicom-rs reserve and zero 3.2 GB before reading.
@@ -22,7 +16,7 @@ fn scratch(name: &str) -> std::path::PathBuf {
 #[test]
 fn a_pixel_data_length_beyond_the_file_is_refused_before_reading() {
     let demo = twin_phantom::ensure_demo_patient().unwrap();
-    let dir = scratch("dicom");
+    let dir = scratch("fuzzfind-dicom");
     let mut slice: Vec<_> = std::fs::read_dir(&demo.ct_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -61,7 +55,7 @@ fn a_pixel_data_length_beyond_the_file_is_refused_before_reading() {
 /// panic left in the crate becomes an error.
 #[test]
 fn a_nifti_header_announcing_missing_voxels_is_refused() {
-    let dir = scratch("nifti");
+    let dir = scratch("fuzzfind-nifti");
     let mut affine = nalgebra::Matrix4::identity();
     affine[(2, 2)] = 2.0;
     let v = twin_imaging::Volume::new(
@@ -118,7 +112,7 @@ fn a_c3d_group_id_of_minus_128_is_an_error_not_a_panic() {
     let Some(c3d) = twin_core::testdata::require("msk/c3d/walking2.c3d") else {
         return;
     };
-    let dir = scratch("c3d");
+    let dir = scratch("fuzzfind-c3d");
     let mut bytes = std::fs::read(&c3d).unwrap();
     // The parameter section starts at block bytes[0] (512-byte blocks,
     // 1-based); its first group follows a 4-byte header: [name length, id].

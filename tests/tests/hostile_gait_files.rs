@@ -29,8 +29,7 @@ fn damaged_gait_and_twin_files_never_panic_and_errors_name_the_file() {
         return;
     };
     let g10 = data("gait10dof18musc").unwrap();
-    let scratch = std::env::temp_dir().join(format!("twin-hostile-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).unwrap();
+    let scratch = twin_e2e::hostile::scratch("hostile-gait");
     let model = twin_msk::Model::read(&g10.join("gait10dof18musc_subject01.osim")).unwrap();
     let mut report = Vec::new();
     let cases: Vec<(PathBuf, Reader)> = vec![

@@ -11,7 +11,9 @@
 use std::path::{Path, PathBuf};
 
 use twin_core::Progress;
-use twin_e2e::hostile::{Tally, check, mix64, mutate, mutate_dicom, overwrite_field, survive};
+use twin_e2e::hostile::{
+    Tally, check, mix64, mutate, mutate_dicom, overwrite_field, scratch, survive,
+};
 
 #[global_allocator]
 static HEAP: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, HEAP_LIMIT);
@@ -21,13 +23,6 @@ static HEAP: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, HE
 const HEAP_LIMIT: usize = 1536 << 20;
 const READ_BUDGET: u64 = 256 << 20;
 const ROUNDS: u64 = 60;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("twin-hostile-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Scans `dir`, then assembles (all phases) and thumbnails every stack.
 fn scan_and_load(dir: &Path) -> Result<(), String> {
@@ -50,7 +45,7 @@ fn scan_and_load(dir: &Path) -> Result<(), String> {
 /// single files are reported in the scan (never fatal); errors must name
 /// the folder or one of its files.
 fn survive_series(name: &str, files: &[PathBuf]) -> Tally {
-    let dir = scratch(name);
+    let dir = scratch(&format!("hostile-{name}"));
     let originals: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let mut tally = Tally::default();
     for r in 0..ROUNDS {
@@ -159,7 +154,7 @@ fn ball(n: usize) -> twin_imaging::Volume {
 
 #[test]
 fn damaged_nifti_files_never_panic_or_overrun_the_budget() {
-    let dir = scratch("nifti");
+    let dir = scratch("hostile-nifti");
     let ours = dir.join("ball.nii");
     twin_imaging::nifti_io::write_nifti(&ball(24), &ours).unwrap();
     let mut sources = vec![ours];
@@ -221,7 +216,7 @@ fn damaged_nifti_files_never_panic_or_overrun_the_budget() {
 #[test]
 fn damaged_mesh_files_never_panic_or_overrun_the_budget() {
     use twin_mesh::io::{Frame, MeshFormat, read_mesh, write_mesh};
-    let dir = scratch("mesh");
+    let dir = scratch("hostile-mesh");
     let v = ball(16);
     let grid = twin_mesh::Grid {
         dims: v.dims,

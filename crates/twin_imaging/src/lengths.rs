@@ -143,7 +143,7 @@ impl Walker {
     fn fits(&self, len: u32, at: u64, tag: (u16, u16)) -> Result<(), String> {
         if len != UNDEFINED && u64::from(len) > self.size.saturating_sub(at) {
             return Err(format!(
-                "element ({:04X},{:04X}) at byte {at} declares {len} bytes; the file has {} bytes left",
+                "damaged file: element ({:04X},{:04X}) at byte {at} declares {len} bytes, but the file has only {} bytes left",
                 tag.0,
                 tag.1,
                 self.size.saturating_sub(at)

@@ -180,18 +180,8 @@ impl TwinDocument {
     /// The file cannot be read, is too large, is not a twin file, was
     /// written by a newer Twinscope, or a field is wrong (named).
     pub fn read(path: &Path) -> Result<(Self, Vec<String>), TwinError> {
-        let size = std::fs::metadata(path)
-            .map_err(|e| TwinError::io(path, &e))?
-            .len();
-        if size > MAX_FILE_BYTES {
-            return Err(TwinError::format(
-                path,
-                format!(
-                    "{size} bytes is larger than a twin file can be ({MAX_FILE_BYTES}); not read"
-                ),
-            ));
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| TwinError::io(path, &e))?;
+        let text = twin_core::limits::read_text(path, MAX_FILE_BYTES, "twin file")
+            .map_err(|e| TwinError::io(path, &e))?;
         Self::parse(&text, path)
     }
 

@@ -30,6 +30,17 @@ pub const VERSION: u32 = 1;
 /// Files larger than this are refused before they are read (bytes).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
+/// Colours of the variants in plots and tables (sRGB), by position in
+/// the list; the baseline is grey.
+pub const VARIANT_COLOURS: [[u8; 3]; 6] = [
+    [0xe0, 0x80, 0x3a],
+    [0x3a, 0x8f, 0xe0],
+    [0x3a, 0xb0, 0x6a],
+    [0xc0, 0x50, 0xc0],
+    [0xc0, 0xa0, 0x30],
+    [0xe0, 0x50, 0x50],
+];
+
 /// The patient twin.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

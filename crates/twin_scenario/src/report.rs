@@ -54,19 +54,23 @@ pub fn utc(unix_s: u64) -> String {
     )
 }
 
-const COLOURS: [&str; 6] = [
-    "#e0803a", "#3a8fe0", "#3ab06a", "#c050c0", "#c0a030", "#e05050",
-];
+/// The colour of variant `i` (0-based), in the report and the app alike.
+#[must_use]
+pub fn variant_colour(i: usize) -> [u8; 3] {
+    crate::document::VARIANT_COLOURS[i % crate::document::VARIANT_COLOURS.len()]
+}
 
-/// An SVG line plot of several (x, y) series, the first grey.
-fn svg_plot(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[(&str, Vec<(f64, f64)>)],
-) -> String {
+fn hex([r, g, b]: [u8; 3]) -> String {
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// A named series of an SVG plot; no colour: grey (the baseline).
+type Series<'a> = (&'a str, Option<[u8; 3]>, Vec<(f64, f64)>);
+
+/// An SVG line plot of several (x, y) series.
+fn svg_plot(title: &str, x_label: &str, y_label: &str, series: &[Series<'_>]) -> String {
     let (w, h, m) = (540.0, 360.0, 48.0);
-    let pts = series.iter().flat_map(|(_, s)| s.iter());
+    let pts = series.iter().flat_map(|(_, _, s)| s.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in pts {
         x0 = x0.min(x);
@@ -117,12 +121,8 @@ fn svg_plot(
         m - 4.0,
         sy(y1) + 4.0,
     );
-    for (k, (name, s)) in series.iter().enumerate() {
-        let colour = if k == 0 {
-            "#999"
-        } else {
-            COLOURS[(k - 1) % COLOURS.len()]
-        };
+    for (k, (name, rgb, s)) in series.iter().enumerate() {
+        let colour = rgb.map_or_else(|| "#999".to_owned(), hex);
         let mut points = String::new();
         for &(x, y) in s {
             let _ = write!(points, "{:.1},{:.1} ", sx(x), sy(y));
@@ -245,22 +245,32 @@ docs/models/cardio.md (circulation) and docs/models/msk.md (gait) in the Twinsco
         h.push_str("</table>");
     }
     // Plots.
-    let loops: Vec<(&str, Vec<(f64, f64)>)> = std::iter::once(baseline)
+    // Each variant in its colour of the app (by its place in the list).
+    let colour = |r: &CardioRun| {
+        doc.variants
+            .iter()
+            .position(|v| v.name == r.name)
+            .filter(|_| !std::ptr::eq(r, baseline))
+            .map(variant_colour)
+    };
+    let loops: Vec<Series<'_>> = std::iter::once(baseline)
         .chain(runs)
         .map(|r| {
             let w = &r.waveforms;
             (
                 r.name.as_str(),
+                colour(r),
                 w.v_lv.iter().copied().zip(w.p_lv.iter().copied()).collect(),
             )
         })
         .collect();
-    let aortic: Vec<(&str, Vec<(f64, f64)>)> = std::iter::once(baseline)
+    let aortic: Vec<Series<'_>> = std::iter::once(baseline)
         .chain(runs)
         .map(|r| {
             let w = &r.waveforms;
             (
                 r.name.as_str(),
+                colour(r),
                 w.t.iter()
                     .map(|t| t * 1000.0)
                     .zip(w.p_ao.iter().copied())
@@ -337,6 +347,10 @@ mod tests {
         });
         let (base, runs) = run_cardio(&doc, &Progress::new()).unwrap();
         let open = html(&doc, &base, &runs, ReportOptions::default());
+        // The variant is drawn in its colour of the app; the baseline grey.
+        let [r, g, b] = variant_colour(doc.variants.len() - 1);
+        assert!(open.contains(&format!("stroke=\"#{r:02x}{g:02x}{b:02x}\"")));
+        assert!(open.contains("stroke=\"#999\""));
         assert!(open.contains("DOE^JANE &lt;b&gt;") && !open.contains("<b>"));
         assert!(open.contains("severe AS &lt;script&gt;") && !open.contains("<script>"));
         assert!(open.contains("/data/DOE_JANE") && open.contains("1.2.3.4.5.6"));

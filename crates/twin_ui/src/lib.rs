@@ -7,11 +7,13 @@
 pub mod browser;
 pub mod cardio;
 pub mod gait;
+pub mod jobs;
 pub mod mpr;
 pub mod number;
 pub mod orientation;
 pub mod prosthesis;
 pub mod segments;
+pub mod twin;
 
 pub use browser::{
     BrowserState, JobView, SeriesRow, StackRow, StudyRow, UiAction, menu_bar, side_panel,
@@ -42,4 +44,54 @@ pub(crate) fn painted_text(out: &egui::FullOutput) -> String {
         collect(&clipped.shape, &mut text);
     }
     text
+}
+
+/// Helpers for the panels' tests: a frame with input, clicks, where a text is.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// Runs one frame of `size` points with these input events.
+    pub fn frame(
+        ctx: &egui::Context,
+        size: [f32; 2],
+        events: Vec<egui::Event>,
+        mut draw: impl FnMut(&mut egui::Ui),
+    ) -> egui::FullOutput {
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                egui::vec2(size[0], size[1]),
+            )),
+            events,
+            ..Default::default()
+        };
+        let mut out = ctx.run_ui(input, |ui| draw(ui));
+        // egui's debug build asserts that texture deltas are consumed.
+        out.textures_delta.clear();
+        out
+    }
+
+    /// A primary click at `pos`.
+    pub fn click(pos: egui::Pos2) -> Vec<egui::Event> {
+        let button = |pressed| egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        };
+        vec![egui::Event::PointerMoved(pos), button(true), button(false)]
+    }
+
+    /// The centre of the first painted text equal to `what`.
+    pub fn text_position(out: &egui::FullOutput, what: &str) -> Option<egui::Pos2> {
+        fn find(shape: &egui::Shape, what: &str) -> Option<egui::Pos2> {
+            match shape {
+                egui::Shape::Text(t) if t.galley.text() == what => {
+                    Some(t.pos + t.galley.rect.center().to_vec2())
+                }
+                egui::Shape::Vec(v) => v.iter().find_map(|s| find(s, what)),
+                _ => None,
+            }
+        }
+        out.shapes.iter().find_map(|c| find(&c.shape, what))
+    }
 }

@@ -544,7 +544,7 @@ mod tests {
         let long = jobs.submit("load", "Loading", Priority::Background, spin);
         wait_until(&jobs, |l| state_of(l, long.id) == JobState::Running);
         let queued = jobs.submit("mesh", "Meshing", Priority::Background, |_, send| {
-            send(1u32)
+            send(1u32);
         });
         let urgent = jobs.submit("whatif", "What-if", Priority::Interactive, |_, send| {
             send(2u32);

@@ -39,6 +39,39 @@ pub enum Intervention {
     Lvad { speed_rpm: f64 },
 }
 
+/// In words, for panels and reports (e.g. `aortic stenosis, valve area 0.70 cm²`).
+impl std::fmt::Display for Intervention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Self::AorticStenosis { valve_area_cm2 } => {
+                write!(f, "aortic stenosis, valve area {valve_area_cm2:.2} cm²")
+            }
+            Self::AorticRegurgitation { orifice_area_cm2 } => {
+                write!(f, "aortic regurgitation, orifice {orifice_area_cm2:.2} cm²")
+            }
+            Self::MitralRegurgitation { orifice_area_cm2 } => {
+                write!(f, "mitral regurgitation, EROA {orifice_area_cm2:.2} cm²")
+            }
+            Self::Tavr { eoa_cm2 } => write!(f, "TAVR, EOA {eoa_cm2:.2} cm²"),
+            Self::MitralRepair => f.write_str("mitral repair"),
+            Self::Pacing { rate_bpm } => write!(f, "pacing at {rate_bpm:.0}/min"),
+            Self::Inotrope {
+                contractility_scale,
+            } => write!(f, "inotrope, contractility ×{contractility_scale:.2}"),
+            Self::Vasoactive { svr_scale } => write!(f, "vasoactive drug, SVR ×{svr_scale:.2}"),
+            Self::Fluid { volume_ml } => write!(f, "fluid {volume_ml:+.0} mL"),
+            Self::BetaBlocker {
+                rate_scale,
+                contractility_scale,
+            } => write!(
+                f,
+                "beta-blocker, heart rate ×{rate_scale:.2}, contractility ×{contractility_scale:.2}"
+            ),
+            Self::Lvad { speed_rpm } => write!(f, "LVAD at {speed_rpm:.0} rpm"),
+        }
+    }
+}
+
 /// A named list of interventions (a scenario file).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

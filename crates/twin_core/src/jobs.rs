@@ -298,16 +298,14 @@ impl Jobs {
     /// Marks a job failed (its owner read a failure from it) and posts a notice.
     pub fn fail(&self, id: JobId, message: &str) {
         let mut inner = self.lock();
-        if let Some(e) = inner.entries.iter_mut().find(|e| e.id == id) {
-            e.state = JobState::Failed(message.to_owned());
-            e.ended.get_or_insert_with(Instant::now);
-        }
-        let label = inner
-            .entries
-            .iter()
-            .find(|e| e.id == id)
-            .map(|e| e.label.clone());
-        let text = label.map_or_else(|| message.to_owned(), |l| format!("{l}: {message}"));
+        let text = match inner.entries.iter_mut().find(|e| e.id == id) {
+            Some(e) => {
+                e.state = JobState::Failed(message.to_owned());
+                e.ended.get_or_insert_with(Instant::now);
+                format!("{}: {message}", e.label)
+            }
+            None => message.to_owned(),
+        };
         push_notice(&mut inner, text);
     }
 
@@ -364,9 +362,9 @@ impl Jobs {
             .collect();
         let queue_pos = |id: JobId| inner.queue.iter().position(|(q, _)| *q == id);
         out.sort_by_key(|j| match j.state {
-            JobState::Running => (0, j.id as usize, 0),
-            JobState::Queued => (1, queue_pos(j.id).unwrap_or(usize::MAX), 0),
-            _ => (2, usize::MAX - j.id as usize, 0),
+            JobState::Running => (0, j.id as usize),
+            JobState::Queued => (1, queue_pos(j.id).unwrap_or(usize::MAX)),
+            _ => (2, usize::MAX - j.id as usize),
         });
         out
     }

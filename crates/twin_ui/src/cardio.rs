@@ -491,16 +491,10 @@ mod tests {
         let ctx = egui::Context::default();
         let mut state = CardioState::default();
         let run = |state: &mut CardioState| {
-            let input = egui::RawInput {
-                screen_rect: Some(egui::Rect::from_min_size(
-                    egui::Pos2::ZERO,
-                    egui::vec2(700.0, 900.0),
-                )),
-                ..Default::default()
-            };
             let mut actions = Vec::new();
-            let mut out = ctx.run_ui(input, |ui| actions = cardio_panel(ui, state));
-            out.textures_delta.clear();
+            let out = crate::testing::frame(&ctx, [700.0, 900.0], Vec::new(), |ui| {
+                actions = cardio_panel(ui, state);
+            });
             (actions, out.shapes.len())
         };
         // Nothing computed yet: the panel draws and asks for nothing.
@@ -557,17 +551,9 @@ mod tests {
         bad.indices.cardiac_output_l_min = f64::INFINITY;
         state.baseline = Some(good);
         state.current = Some(bad);
-        let input = egui::RawInput {
-            screen_rect: Some(egui::Rect::from_min_size(
-                egui::Pos2::ZERO,
-                egui::vec2(700.0, 1400.0),
-            )),
-            ..Default::default()
-        };
-        let mut out = ctx.run_ui(input, |ui| {
+        let out = crate::testing::frame(&ctx, [700.0, 1400.0], Vec::new(), |ui| {
             let _ = cardio_panel(ui, &mut state);
         });
-        out.textures_delta.clear();
         let text = crate::painted_text(&out);
         // Two values and their two changes.
         assert_eq!(text.matches("⚠ invalid").count(), 4, "{text}");

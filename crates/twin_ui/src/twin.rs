@@ -401,7 +401,7 @@ pub fn scenarios_panel(
 /// A text listing a variant's changes.
 #[must_use]
 pub fn describe(v: &Variant) -> String {
-    let mut parts: Vec<String> = v.cardio.iter().map(|i| format!("{i:?}")).collect();
+    let mut parts: Vec<String> = v.cardio.iter().map(ToString::to_string).collect();
     if v.prosthesis.is_some() {
         parts.push("prosthesis".into());
     }
@@ -493,6 +493,10 @@ mod tests {
     #[test]
     fn list_edits_undo_and_redo_in_order() {
         let mut s = demo();
+        assert_eq!(
+            describe(&s.doc.variants[0]),
+            "aortic stenosis, valve area 0.70 cm²"
+        );
         let mut history: History<TwinDocument> = History::default();
         let edit = |s: &mut TwinState, h: &mut History<TwinDocument>, a| {
             let before = s.doc.clone();

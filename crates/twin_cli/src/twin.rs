@@ -33,6 +33,31 @@ pub enum TwinCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Fit the twin's circulation to measured targets (e.g. the EDV and ESV
+    /// of `twin cine-lv` and a cuff pressure) and save the twin with the
+    /// calibration and its provenance to OUT (may be FILE).
+    Calibrate {
+        file: PathBuf,
+        /// LV end-diastolic and end-systolic volumes, mL.
+        #[arg(long, value_name = "ML")]
+        edv: f64,
+        #[arg(long, value_name = "ML")]
+        esv: f64,
+        /// Heart rate, 1/min.
+        #[arg(long, default_value_t = 75.0, value_name = "BPM")]
+        hr: f64,
+        /// Systolic and diastolic blood pressure, mmHg.
+        #[arg(long, default_value_t = 120.0, value_name = "MMHG")]
+        sbp: f64,
+        #[arg(long, default_value_t = 80.0, value_name = "MMHG")]
+        dbp: f64,
+        /// Where the targets came from (kept in the twin), e.g. "cine 5.1
+        /// LV curve; cuff 120/80".
+        #[arg(long, default_value = "targets given on the command line")]
+        source: String,
+        #[arg(long, value_name = "TWIN.json")]
+        out: PathBuf,
+    },
     /// Run every variant's cardiac interventions against the twin's
     /// baseline and save the twin with the results to OUT (may be FILE).
     Run {
@@ -139,6 +164,62 @@ pub fn run(command: TwinCommand) -> anyhow::Result<()> {
                     println!("note: {n}");
                 }
             }
+            Ok(())
+        }
+        TwinCommand::Calibrate {
+            file,
+            edv,
+            esv,
+            hr,
+            sbp,
+            dbp,
+            source,
+            out,
+        } => {
+            let (mut doc, _) = TwinDocument::read(&file)?;
+            let targets = twin_cardio::Targets {
+                heart_rate_bpm: hr,
+                sbp_mmhg: sbp,
+                dbp_mmhg: dbp,
+                lv_edv_ml: edv,
+                lv_esv_ml: esv,
+                rv_edv_ml: None,
+                rv_esv_ml: None,
+            };
+            let c = twin_cardio::calibrate(
+                &twin_cardio::Parameters::default(),
+                &targets,
+                &Progress::new(),
+            )?;
+            doc.cardio = Some(twin_scenario::document::CardioModel {
+                targets,
+                parameters: c.parameters.clone(),
+                residuals: c
+                    .residuals
+                    .iter()
+                    .map(|r| twin_scenario::document::FitResidual {
+                        name: r.name.to_owned(),
+                        target: r.target,
+                        model: r.model,
+                        error_percent: r.error_percent,
+                    })
+                    .collect(),
+                source,
+                calibrated_unix_s: twin_scenario::document::now_unix_s(),
+                software: twin_scenario::document::software(),
+            });
+            doc.touch();
+            store::save(&doc, &out).with_context(|| format!("saving {}", out.display()))?;
+            for r in &c.residuals {
+                println!(
+                    "{:12} target {:8.1}  model {:8.1}  ({:+.2} %)",
+                    r.name, r.target, r.model, r.error_percent
+                );
+            }
+            for w in &c.warnings {
+                println!("warning: {w}");
+            }
+            println!("wrote {}", out.display());
             Ok(())
         }
         TwinCommand::Run { file, out, json } => {

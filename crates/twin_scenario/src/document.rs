@@ -158,7 +158,9 @@ struct ScenarioFile {
     interventions: Vec<Intervention>,
 }
 
-fn now_unix_s() -> u64 {
+/// Seconds since 1970-01-01 UTC now.
+#[must_use]
+pub fn now_unix_s() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

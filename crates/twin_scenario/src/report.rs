@@ -141,6 +141,15 @@ fn svg_plot(title: &str, x_label: &str, y_label: &str, series: &[Series<'_>]) ->
     svg
 }
 
+/// What the app adds to a report: its 3D view and the gait analysis.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReportExtras<'a> {
+    /// A PNG of the 3D view, embedded in the page.
+    pub screenshot_png: Option<&'a [u8]>,
+    /// The gait analysis as text (already free of identity in privacy mode).
+    pub gait: Option<&'a str>,
+}
+
 /// The report as HTML.
 #[must_use]
 pub fn html(
@@ -148,6 +157,18 @@ pub fn html(
     baseline: &CardioRun,
     runs: &[CardioRun],
     options: ReportOptions,
+) -> String {
+    html_with(doc, baseline, runs, options, &ReportExtras::default())
+}
+
+/// The report as HTML, with the app's 3D view and gait analysis.
+#[must_use]
+pub fn html_with(
+    doc: &TwinDocument,
+    baseline: &CardioRun,
+    runs: &[CardioRun],
+    options: ReportOptions,
+    extras: &ReportExtras<'_>,
 ) -> String {
     let name = if options.privacy {
         pseudonym(&doc.name)
@@ -291,7 +312,52 @@ docs/models/cardio.md (circulation) and docs/models/msk.md (gait) in the Twinsco
         "pressure (mmHg)",
         &aortic,
     ));
-    h.push_str("</div><p>Grey: baseline. Each variant applies its interventions to the baseline and runs to periodic steady state; the last beat is shown.</p></body></html>\n");
+    h.push_str("</div><p>Grey: baseline. Each variant applies its interventions to the baseline and runs to periodic steady state; the last beat is shown.</p>");
+    if !doc.segments.is_empty() {
+        h.push_str("<h2>Segments</h2><table><tr><th>segment</th><th>volume (mL)</th></tr>");
+        for s in &doc.segments {
+            let vol = s
+                .volume_ml
+                .map_or_else(|| "–".into(), |v| format!("{v:.1}"));
+            let _ = write!(h, "<tr><td>{}</td><td>{vol}</td></tr>", escape(&s.name));
+        }
+        h.push_str("</table>");
+    }
+    if let Some(png) = extras.screenshot_png {
+        use base64::Engine as _;
+        let _ = write!(
+            h,
+            "<h2>3D view</h2><img alt=\"the 3D view of the twin\" style=\"max-width:100%\" src=\"data:image/png;base64,{}\">",
+            base64::engine::general_purpose::STANDARD.encode(png)
+        );
+    }
+    let prostheses: Vec<&crate::Variant> = doc
+        .variants
+        .iter()
+        .filter(|v| v.prosthesis.is_some())
+        .collect();
+    if extras.gait.is_some() || doc.gait.is_some() || !prostheses.is_empty() {
+        h.push_str("<h2>Gait</h2>");
+        if let (Some(g), false) = (&doc.gait, options.privacy) {
+            let _ = write!(
+                h,
+                "<p>trial {} on model {}</p>",
+                escape(&g.motion.display().to_string()),
+                escape(&g.model.display().to_string())
+            );
+        }
+        if let Some(text) = extras.gait {
+            let _ = write!(h, "<pre>{}</pre>", escape(text));
+        }
+        for v in prostheses {
+            let _ = write!(h, "<h3>{} (prosthesis)</h3><table>", escape(&v.name));
+            for (k, x) in &v.results {
+                let _ = write!(h, "<tr><td>{}</td><td>{x:.3}</td></tr>", escape(k));
+            }
+            h.push_str("</table>");
+        }
+    }
+    h.push_str("</body></html>\n");
     h
 }
 
@@ -370,5 +436,46 @@ mod tests {
             lines,
             1 + base.waveforms.t.len() + runs[0].waveforms.t.len()
         );
+    }
+
+    #[test]
+    fn the_apps_extras_are_embedded_and_escaped_and_gait_paths_stay_private() {
+        let mut doc = TwinDocument::new("DOE^JANE");
+        doc.segments.push(crate::document::Segment {
+            name: "LV <blood pool>".into(),
+            colour: [200, 50, 50],
+            method: "grown".into(),
+            series_instance_uid: None,
+            mesh: None,
+            volume_ml: Some(133.42),
+        });
+        doc.gait = Some(crate::document::GaitTrial {
+            model: "/lab/DOE_JANE/model.osim".into(),
+            motion: "/lab/DOE_JANE/walk.mot".into(),
+            loads: None,
+        });
+        let (base, runs) = run_cardio(&doc, &Progress::new()).unwrap();
+        let png = [0x89, b'P', b'N', b'G', 1, 2, 3];
+        let extras = ReportExtras {
+            screenshot_png: Some(&png),
+            gait: Some("intact <baseline> 4.37 W/kg"),
+        };
+        let open = html_with(&doc, &base, &runs, ReportOptions::default(), &extras);
+        assert!(
+            open.contains("data:image/png;base64,iVBORwECAw=="),
+            "{open}"
+        );
+        assert!(open.contains("LV &lt;blood pool&gt;</td><td>133.4</td>"));
+        assert!(open.contains("intact &lt;baseline&gt; 4.37 W/kg"));
+        assert!(open.contains("/lab/DOE_JANE/walk.mot"));
+        let private = html_with(&doc, &base, &runs, ReportOptions { privacy: true }, &extras);
+        assert!(
+            !private.contains("DOE"),
+            "the gait files' folders in privacy mode"
+        );
+        assert!(private.contains("<h2>Gait</h2>") && private.contains("<h2>3D view</h2>"));
+        // Without extras nothing is added.
+        let plain = html(&doc, &base, &runs, ReportOptions::default());
+        assert!(!plain.contains("<h2>3D view</h2>"));
     }
 }

@@ -27,6 +27,28 @@ pub enum UiAction {
     ShowGait,
     /// File ▸ Quit.
     Quit,
+    /// File ▸ New twin (Ctrl+N).
+    NewTwin,
+    /// File ▸ Open twin… (Ctrl+O; the dialog runs off the UI thread).
+    OpenTwinDialog,
+    /// Open this twin file (recent list, drag-and-drop, command line).
+    OpenTwin(PathBuf),
+    /// File ▸ Save twin (Ctrl+S; asks where when it was never saved).
+    SaveTwin,
+    /// File ▸ Save twin as… (Ctrl+Shift+S).
+    SaveTwinAs,
+    /// File ▸ Export report… (Ctrl+E).
+    ExportReport,
+    /// Edit ▸ Undo (Ctrl+Z) and Redo (Ctrl+Y, Ctrl+Shift+Z).
+    Undo,
+    Redo,
+    /// Edit ▸ Duplicate variant (Ctrl+D) and Delete variant (Delete).
+    DuplicateVariant,
+    DeleteVariant,
+    /// View ▸ Scenarios, Jobs (Ctrl+J), Help (F1).
+    ShowScenarios,
+    ToggleJobs,
+    ToggleHelp,
 }
 
 /// One stack in the browser.
@@ -107,6 +129,12 @@ pub struct BrowserState {
     pub notices: Vec<String>,
     /// Summary of the current surface (triangles, volume, …).
     pub surface: Option<String>,
+    /// Recent twin files (path, label as shown: file names only, and none
+    /// in privacy mode).
+    pub recent_twins: Vec<(PathBuf, String)>,
+    /// What Undo and Redo would do, for the Edit menu.
+    pub undo: Option<String>,
+    pub redo: Option<String>,
 }
 
 impl Default for BrowserState {
@@ -124,6 +152,9 @@ impl Default for BrowserState {
             error: None,
             notices: Vec::new(),
             surface: None,
+            recent_twins: Vec::new(),
+            undo: None,
+            redo: None,
         }
     }
 }
@@ -137,34 +168,182 @@ pub fn window_title(privacy: bool, patient: Option<&PatientIdentity>) -> String 
     }
 }
 
-/// The menu bar: File and View menus.
+/// The menu bar: File, Edit, View and Help menus.
 pub fn menu_bar(ui: &mut Ui, state: &BrowserState) -> Vec<UiAction> {
     let mut actions = Vec::new();
+    let item = |ui: &mut Ui, out: &mut Vec<UiAction>, text: &str, keys: &str, action: UiAction| {
+        let b = egui::Button::new(text).shortcut_text(keys);
+        if ui.add(b).clicked() {
+            out.push(action);
+        }
+    };
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {
-            if ui.button("Open folder…").clicked() {
-                actions.push(UiAction::OpenFolderDialog);
+            item(ui, &mut actions, "New twin", "Ctrl+N", UiAction::NewTwin);
+            item(
+                ui,
+                &mut actions,
+                "Open twin…",
+                "Ctrl+O",
+                UiAction::OpenTwinDialog,
+            );
+            ui.menu_button("Open recent twin", |ui| {
+                if state.recent_twins.is_empty() {
+                    ui.label(RichText::new("none yet").weak());
+                }
+                for (path, label) in &state.recent_twins {
+                    item(
+                        ui,
+                        &mut actions,
+                        label,
+                        "",
+                        UiAction::OpenTwin(path.clone()),
+                    );
+                }
+            });
+            item(ui, &mut actions, "Save twin", "Ctrl+S", UiAction::SaveTwin);
+            item(
+                ui,
+                &mut actions,
+                "Save twin as…",
+                "Ctrl+Shift+S",
+                UiAction::SaveTwinAs,
+            );
+            ui.separator();
+            item(
+                ui,
+                &mut actions,
+                "Open folder…",
+                "",
+                UiAction::OpenFolderDialog,
+            );
+            item(
+                ui,
+                &mut actions,
+                "Open demo patient",
+                "",
+                UiAction::OpenDemo,
+            );
+            ui.separator();
+            item(
+                ui,
+                &mut actions,
+                "Export report…",
+                "Ctrl+E",
+                UiAction::ExportReport,
+            );
+            ui.separator();
+            item(ui, &mut actions, "Quit", "", UiAction::Quit);
+        });
+        ui.menu_button("Edit", |ui| {
+            let undo = state.undo.as_ref().map(|u| format!("Undo {u}"));
+            let redo = state.redo.as_ref().map(|r| format!("Redo {r}"));
+            if ui
+                .add_enabled(
+                    undo.is_some(),
+                    egui::Button::new(undo.as_deref().unwrap_or("Undo")).shortcut_text("Ctrl+Z"),
+                )
+                .clicked()
+            {
+                actions.push(UiAction::Undo);
             }
-            if ui.button("Open demo patient").clicked() {
-                actions.push(UiAction::OpenDemo);
+            if ui
+                .add_enabled(
+                    redo.is_some(),
+                    egui::Button::new(redo.as_deref().unwrap_or("Redo")).shortcut_text("Ctrl+Y"),
+                )
+                .clicked()
+            {
+                actions.push(UiAction::Redo);
             }
             ui.separator();
-            if ui.button("Quit").clicked() {
-                actions.push(UiAction::Quit);
-            }
+            item(
+                ui,
+                &mut actions,
+                "Duplicate variant",
+                "Ctrl+D",
+                UiAction::DuplicateVariant,
+            );
+            item(
+                ui,
+                &mut actions,
+                "Delete variant",
+                "Delete",
+                UiAction::DeleteVariant,
+            );
         });
         ui.menu_button("View", |ui| {
             let mut privacy = state.privacy;
-            if ui.checkbox(&mut privacy, "Privacy mode").changed() {
+            if ui
+                .add(egui::Checkbox::new(&mut privacy, "Privacy mode"))
+                .on_hover_text("Ctrl+P")
+                .changed()
+            {
                 actions.push(UiAction::SetPrivacy(privacy));
             }
-            if ui.button("Cardiac twin…").clicked() {
-                actions.push(UiAction::ShowCardio);
-            }
-            if ui.button("Gait analysis…").clicked() {
-                actions.push(UiAction::ShowGait);
-            }
+            item(ui, &mut actions, "Scenarios…", "", UiAction::ShowScenarios);
+            item(ui, &mut actions, "Cardiac twin…", "", UiAction::ShowCardio);
+            item(ui, &mut actions, "Gait analysis…", "", UiAction::ShowGait);
+            item(ui, &mut actions, "Jobs…", "Ctrl+J", UiAction::ToggleJobs);
         });
+        ui.menu_button("Help", |ui| {
+            item(
+                ui,
+                &mut actions,
+                "Shortcuts and help",
+                "F1",
+                UiAction::ToggleHelp,
+            );
+        });
+    });
+    actions
+}
+
+/// The keyboard shortcuts of [`crate::twin::SHORTCUTS`] pressed this frame
+/// (consumed from the input). Editing keys (undo, delete) are left to a
+/// text field that has the keyboard.
+#[must_use]
+pub fn shortcut_actions(ctx: &egui::Context, privacy: bool) -> Vec<UiAction> {
+    use egui::{Key, KeyboardShortcut, Modifiers};
+    let typing = ctx.egui_wants_keyboard_input();
+    let cmd = |key| KeyboardShortcut::new(Modifiers::COMMAND, key);
+    let cmd_shift = |key| KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, key);
+    let mut actions = Vec::new();
+    ctx.input_mut(|i| {
+        // Longest chords first: Ctrl+Shift+S is not also Ctrl+S.
+        if i.consume_shortcut(&cmd_shift(Key::S)) {
+            actions.push(UiAction::SaveTwinAs);
+        }
+        for (key, action) in [
+            (Key::N, UiAction::NewTwin),
+            (Key::O, UiAction::OpenTwinDialog),
+            (Key::S, UiAction::SaveTwin),
+            (Key::E, UiAction::ExportReport),
+            (Key::P, UiAction::SetPrivacy(!privacy)),
+            (Key::J, UiAction::ToggleJobs),
+        ] {
+            if i.consume_shortcut(&cmd(key)) {
+                actions.push(action);
+            }
+        }
+        if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::NONE, Key::F1)) {
+            actions.push(UiAction::ToggleHelp);
+        }
+        if typing {
+            return;
+        }
+        if i.consume_shortcut(&cmd_shift(Key::Z)) || i.consume_shortcut(&cmd(Key::Y)) {
+            actions.push(UiAction::Redo);
+        }
+        if i.consume_shortcut(&cmd(Key::Z)) {
+            actions.push(UiAction::Undo);
+        }
+        if i.consume_shortcut(&cmd(Key::D)) {
+            actions.push(UiAction::DuplicateVariant);
+        }
+        if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::NONE, Key::Delete)) {
+            actions.push(UiAction::DeleteVariant);
+        }
     });
     actions
 }
@@ -396,5 +575,53 @@ mod tests {
             !title.contains("DEMO") && title.contains("Patient-"),
             "{title}"
         );
+    }
+
+    fn press(key: egui::Key, modifiers: egui::Modifiers) -> egui::Event {
+        egui::Event::Key {
+            key,
+            physical_key: None,
+            pressed: true,
+            repeat: false,
+            modifiers,
+        }
+    }
+
+    fn shortcuts(events: Vec<egui::Event>) -> Vec<UiAction> {
+        let ctx = egui::Context::default();
+        let mut got = Vec::new();
+        let _ = crate::testing::frame(&ctx, [800.0, 600.0], events, |ui| {
+            got = shortcut_actions(ui.ctx(), false);
+        });
+        got
+    }
+
+    #[test]
+    fn shortcuts_map_to_actions_and_the_longer_chord_wins() {
+        use egui::{Key, Modifiers};
+        let cmd = Modifiers::COMMAND;
+        assert_eq!(
+            shortcuts(vec![press(Key::S, cmd)]),
+            vec![UiAction::SaveTwin]
+        );
+        assert_eq!(
+            shortcuts(vec![press(Key::S, cmd | Modifiers::SHIFT)]),
+            vec![UiAction::SaveTwinAs]
+        );
+        assert_eq!(shortcuts(vec![press(Key::Z, cmd)]), vec![UiAction::Undo]);
+        assert_eq!(shortcuts(vec![press(Key::Y, cmd)]), vec![UiAction::Redo]);
+        assert_eq!(
+            shortcuts(vec![press(Key::P, cmd)]),
+            vec![UiAction::SetPrivacy(true)]
+        );
+        assert_eq!(
+            shortcuts(vec![press(Key::F1, Modifiers::NONE)]),
+            vec![UiAction::ToggleHelp]
+        );
+        assert_eq!(
+            shortcuts(vec![press(Key::Delete, Modifiers::NONE)]),
+            vec![UiAction::DeleteVariant]
+        );
+        assert!(shortcuts(vec![press(Key::Q, Modifiers::NONE)]).is_empty());
     }
 }

@@ -130,9 +130,25 @@ impl Controls {
     }
 }
 
+/// A variant of the twin as the plots show it: in its colour, thick when
+/// it is the one selected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantCurve {
+    pub name: String,
+    pub colour: Color32,
+    /// `None` while it runs.
+    pub result: Option<CardioResult>,
+    pub selected: bool,
+}
+
 /// Everything the panel shows.
 #[derive(Debug, Clone)]
 pub struct CardioState {
+    /// The twin's variants, overlaid on the baseline (empty: the controls'
+    /// what-if alone, as `current`).
+    pub variants: Vec<VariantCurve>,
+    /// The name of the what-if the controls edit (the selected variant).
+    pub editing: Option<String>,
     pub targets: Targets,
     /// Where the EDV/ESV targets came from (e.g. "LV curve of series 5.1").
     pub targets_source: String,
@@ -161,6 +177,8 @@ impl Default for CardioState {
                 rv_edv_ml: None,
                 rv_esv_ml: None,
             },
+            variants: Vec::new(),
+            editing: None,
             targets_source: "typical adult".into(),
             controls: Controls::default(),
             baseline: None,
@@ -305,7 +323,10 @@ pub fn cardio_panel(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
     });
 
     ui.separator();
-    ui.heading("What if…");
+    ui.heading(match &state.editing {
+        Some(name) => format!("What if… ({name})"),
+        None => "What if… (a new variant)".to_owned(),
+    });
     let c = &mut state.controls;
     let before = *c;
     let mut released = false;
@@ -377,7 +398,17 @@ pub fn cardio_panel(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
                     plot.line(Line::new("baseline LV", pv(&b.waveforms, false)).color(GHOST));
                     plot.line(Line::new("baseline RV", pv(&b.waveforms, true)).color(GHOST));
                 }
-                if let Some(r) = &state.current {
+                for v in &state.variants {
+                    if let Some(r) = &v.result {
+                        let width = if v.selected { 2.5 } else { 1.2 };
+                        plot.line(
+                            Line::new(format!("{} LV", v.name), pv(&r.waveforms, false))
+                                .color(v.colour)
+                                .width(width),
+                        );
+                    }
+                }
+                if let (Some(r), true) = (&state.current, state.variants.is_empty()) {
                     plot.line(
                         Line::new("LV", pv(&r.waveforms, false))
                             .color(LV)
@@ -398,7 +429,25 @@ pub fn cardio_panel(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
                     plot.line(Line::new("baseline LV", trace(w, &w.p_lv)).color(GHOST));
                     plot.line(Line::new("baseline aorta", trace(w, &w.p_ao)).color(GHOST));
                 }
-                if let Some(r) = &state.current {
+                for v in &state.variants {
+                    if let Some(r) = &v.result {
+                        let w = &r.waveforms;
+                        let width = if v.selected { 2.5 } else { 1.2 };
+                        plot.line(
+                            Line::new(format!("{} aorta", v.name), trace(w, &w.p_ao))
+                                .color(v.colour)
+                                .width(width),
+                        );
+                        if v.selected {
+                            plot.line(
+                                Line::new(format!("{} LV", v.name), trace(w, &w.p_lv))
+                                    .color(v.colour)
+                                    .width(1.2),
+                            );
+                        }
+                    }
+                }
+                if let (Some(r), true) = (&state.current, state.variants.is_empty()) {
                     let w = &r.waveforms;
                     plot.line(Line::new("LV", trace(w, &w.p_lv)).color(LV).width(2.0));
                     plot.line(Line::new("aorta", trace(w, &w.p_ao)).color(AO).width(2.0));
@@ -414,7 +463,7 @@ pub fn cardio_panel(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
         .show(ui, |ui| {
             ui.label(RichText::new("index").strong());
             ui.label(RichText::new("baseline").strong());
-            ui.label(RichText::new("what-if").strong());
+            ui.label(RichText::new(state.editing.as_deref().unwrap_or("what-if")).strong());
             ui.label(RichText::new("change").strong());
             ui.end_row();
             let base = state.baseline.as_ref().map(|b| index_rows(&b.indices));

@@ -16,8 +16,8 @@ pub mod segments;
 pub mod twin;
 
 pub use browser::{
-    BrowserState, JobView, SeriesRow, StackRow, StudyRow, UiAction, menu_bar, side_panel,
-    window_title,
+    BrowserState, JobView, SeriesRow, StackRow, StudyRow, UiAction, menu_bar, shortcut_actions,
+    side_panel, window_title,
 };
 pub use cardio::{CardioAction, CardioState, cardio_panel};
 pub use gait::{GaitAction, GaitState, GaitView, gait_panel};

@@ -83,6 +83,8 @@ pub struct TwinState {
     pub privacy: bool,
     /// The baseline's result summary (metric → value), once run.
     pub baseline_results: BTreeMap<String, f64>,
+    /// Ready-made variants offered by "+ Variant" (name, interventions).
+    pub presets: Vec<(String, Vec<Intervention>)>,
     /// The variant being renamed and the text typed so far.
     renaming: Option<(usize, String)>,
 }
@@ -116,6 +118,7 @@ impl TwinState {
             dirty: false,
             privacy: false,
             baseline_results: BTreeMap::new(),
+            presets: Vec::new(),
             renaming: None,
         }
     }
@@ -315,13 +318,26 @@ pub fn scenarios_panel(
         {
             actions.push(ScenarioAction::Redo);
         }
-        if ui
-            .button("+ Variant")
-            .on_hover_text("A new variant of the baseline (no interventions yet)")
-            .clicked()
-        {
-            actions.push(ScenarioAction::Add("what-if".into(), Vec::new()));
-        }
+        ui.menu_button("+ Variant", |ui| {
+            if ui
+                .button("Empty")
+                .on_hover_text("A new variant of the baseline (no interventions yet)")
+                .clicked()
+            {
+                actions.push(ScenarioAction::Add("what-if".into(), Vec::new()));
+            }
+            ui.separator();
+            for (name, cardio) in &state.presets {
+                let v = Variant {
+                    name: name.clone(),
+                    cardio: cardio.clone(),
+                    ..Variant::default()
+                };
+                if ui.button(name).on_hover_text(describe(&v)).clicked() {
+                    actions.push(ScenarioAction::Add(name.clone(), cardio.clone()));
+                }
+            }
+        });
     });
     ui.separator();
     let selected = state.selected;
@@ -367,7 +383,7 @@ pub fn scenarios_panel(
                     if ui.small_button("✏").on_hover_text("Rename").clicked() {
                         state.renaming = Some((i, v.name.clone()));
                     }
-                    if ui.small_button("⧉").on_hover_text("Duplicate").clicked() {
+                    if ui.small_button("copy").on_hover_text("Duplicate").clicked() {
                         actions.push(ScenarioAction::Duplicate(i));
                     }
                     if ui

@@ -65,6 +65,7 @@ fn capture(
     ws: Res<Workspace>,
     cardio: Res<crate::cardio::Cardio>,
     gait: Res<crate::gait::Gait>,
+    twin: Res<crate::twin::Twin>,
     rect: Res<crate::viewport::ViewportRect>,
     mut state: ResMut<CaptureState>,
     mut exit: MessageWriter<AppExit>,
@@ -82,7 +83,10 @@ fn capture(
         exit.write(AppExit::error());
         return;
     }
-    let cardio_done = (!cardio.open || cardio.settled) && (args.gait.is_none() || gait.settled);
+    let cardio_done = (!cardio.open
+        || (cardio.settled() && cardio.ui.baseline.is_some() && cardio.all_run(&twin.state.doc)))
+        && (args.gait.is_none() || gait.settled)
+        && twin.script_done();
     if ws.settled
         && ws.new_surface.is_none()
         && ws.pending_segment.is_none()

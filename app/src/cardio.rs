@@ -1,17 +1,28 @@
-//! The cardiac twin window: calibration and what-if runs in a background
-//! thread, the panel from `twin_ui::cardio`.
+//! The cardiac twin window: calibration (written into the twin with its
+//! provenance) and the twin's variants run against the calibrated baseline
+//! in the job system, overlaid in their colours with the panel from
+//! `twin_ui::cardio`. A variant reruns only when its interventions change:
+//! results are kept by interventions, and a new baseline clears them.
+
+use std::collections::HashMap;
+use std::time::Instant;
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use twin_cardio::model::{NoExtra, State};
 use twin_cardio::simulate::{SimOptions, simulate_with};
-use twin_cardio::{Parameters, Scenario, Targets, calibrate};
+use twin_cardio::{Intervention, Parameters, Scenario, Targets, calibrate};
 use twin_core::Progress;
-use twin_ui::cardio::CardioResult;
+use twin_scenario::document::{CardioModel, FitResidual};
+use twin_scenario::runs::cardio_summary;
+use twin_ui::cardio::{CardioResult, Controls, VariantCurve};
+use twin_ui::twin::ScenarioAction;
 use twin_ui::{CardioAction, CardioState};
 
 use crate::Args;
-use crate::job::Job;
+use crate::job::{Job, Priority};
+use crate::study::Workspace;
+use crate::twin::Twin;
 
 pub struct CardioPlugin;
 
@@ -19,19 +30,20 @@ impl Plugin for CardioPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Cardio>()
             .add_systems(Startup, start)
-            .add_systems(Update, (poll, pulse))
+            .add_systems(Update, (poll, sync_variants, from_imaging, pulse).chain())
             .add_systems(EguiPrimaryContextPass, draw);
     }
 }
 
-enum Msg {
+pub enum Msg {
     Calibrated {
         params: Box<Parameters>,
         state: Box<State>,
-        result: CardioResult,
+        result: Box<CardioResult>,
         status: String,
+        /// A new calibration for the twin (not one read from its file).
+        model: Option<Box<CardioModel>>,
     },
-    Ran(CardioResult),
     /// EDV, ESV (mL) and heart rate from the cine's LV curve.
     Imaging {
         edv: f64,
@@ -42,7 +54,9 @@ enum Msg {
     Failed(String),
 }
 
-/// The window's state and its worker.
+type Run = Job<Result<CardioResult, String>>;
+
+/// The window's state, the baseline and the variants' runs.
 #[derive(Resource, Default)]
 pub struct Cardio {
     pub open: bool,
@@ -50,10 +64,34 @@ pub struct Cardio {
     params: Parameters,
     state: Option<State>,
     job: Option<Job<Msg>>,
-    /// A scenario to run once the baseline is calibrated (`--cardio FILE`).
-    pending: Option<Scenario>,
-    /// Finished everything it was asked at start (for `--screenshot`).
-    pub settled: bool,
+    /// Results of the variants by their interventions (JSON), against the
+    /// current baseline.
+    cache: HashMap<String, CardioResult>,
+    runs: HashMap<String, Run>,
+    failed: HashMap<String, String>,
+    /// A new calibration for the twin to take.
+    calibrated: Option<CardioModel>,
+    /// The variant shown in the controls last frame (outer `None`: none
+    /// shown yet; inner `None`: the baseline).
+    #[expect(
+        clippy::option_option,
+        reason = "a selection that may itself be the baseline, or not made yet"
+    )]
+    shown: Option<Option<usize>>,
+    /// When the user last let go of a control, and what it asked.
+    asked: Option<(String, Instant)>,
+    /// What the overlays were last built from.
+    sig: Vec<(String, bool, bool)>,
+    sig_base: bool,
+    /// From a control's release to the variant's result shown, ms.
+    pub last_latency_ms: Option<f64>,
+    /// Calibrate as soon as targets come from the images (`--lv-seed`).
+    calibrate_after_imaging: bool,
+}
+
+/// The variant's key in the result cache.
+pub fn key(interventions: &[Intervention]) -> String {
+    serde_json::to_string(interventions).unwrap_or_default()
 }
 
 impl Cardio {
@@ -66,71 +104,100 @@ impl Cardio {
         }
     }
 
-    fn spawn(&mut self, work: impl FnOnce(&Progress) -> Msg + Send + 'static) {
-        if let Some(old) = self.job.take() {
-            old.progress.cancel();
-        }
-        self.job = Some(Job::once("cardiac twin", work));
+    /// Variants running now.
+    pub fn running(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Everything asked has finished (and the twin has taken the calibration).
+    pub fn settled(&self) -> bool {
+        self.job.is_none()
+            && self.running() == 0
+            && !self.calibrate_after_imaging
+            && self.calibrated.is_none()
+    }
+
+    /// Every cardiac variant of `doc` has its result (or its error), once
+    /// there is a baseline.
+    pub fn all_run(&self, doc: &twin_scenario::TwinDocument) -> bool {
+        self.ui.baseline.is_none()
+            || doc.variants.iter().all(|v| {
+                let k = key(&v.cardio);
+                v.cardio.is_empty() || self.cache.contains_key(&k) || self.failed.contains_key(&k)
+            })
+    }
+
+    fn spawn(&mut self, label: &str, work: impl FnOnce(&Progress) -> Msg + Send + 'static) {
+        self.job = None;
+        self.job = Some(Job::once("cardio", label, Priority::Interactive, work));
         self.ui.busy = true;
-        self.settled = false;
     }
 
-    fn calibrate(&mut self, targets: Targets) {
-        self.spawn(
-            move |progress| match calibrate(&Parameters::default(), &targets, progress) {
-                Ok(c) => {
-                    let worst = c
-                        .residuals
-                        .iter()
-                        .map(|r| r.error_percent.abs())
-                        .fold(0.0, f64::max);
-                    let mut status =
-                        format!("fitted in {:.2} s, largest error {worst:.2} %", c.seconds);
-                    for w in &c.warnings {
-                        status.push_str("; ");
-                        status.push_str(w);
-                    }
-                    let sim = simulate_with(
-                        &c.parameters,
-                        &NoExtra,
-                        Some(&c.state),
-                        SimOptions::default(),
-                        progress,
-                    );
-                    match sim {
-                        Ok(s) => Msg::Calibrated {
-                            params: Box::new(c.parameters),
-                            state: Box::new(s.state),
-                            result: CardioResult {
-                                indices: s.last().clone(),
-                                waveforms: s.waveforms,
-                            },
-                            status,
-                        },
-                        Err(e) => Msg::Failed(e.to_string()),
-                    }
-                }
-                Err(e) => Msg::Failed(e.to_string()),
-            },
-        );
-    }
-
-    fn run(&mut self, scenario: Scenario) {
-        let base = self.params.clone();
-        let start = self.state;
-        self.spawn(move |progress| {
-            match scenario.simulate(&base, start.as_ref(), SimOptions::default(), progress) {
-                Ok(s) => Msg::Ran(CardioResult {
-                    indices: s.last().clone(),
-                    waveforms: s.waveforms,
-                }),
-                Err(e) => Msg::Failed(e.to_string()),
+    /// Fits the circulation to `targets` (it becomes the baseline and goes
+    /// into the twin with its provenance).
+    pub fn calibrate(&mut self, targets: Targets) {
+        let source = self.ui.targets_source.clone();
+        self.spawn("Calibrating the heart", move |progress| {
+            let c = match calibrate(&Parameters::default(), &targets, progress) {
+                Ok(c) => c,
+                Err(e) => return Msg::Failed(e.to_string()),
+            };
+            let worst = c
+                .residuals
+                .iter()
+                .map(|r| r.error_percent.abs())
+                .fold(0.0, f64::max);
+            let mut status = format!("fitted in {:.2} s, largest error {worst:.2} %", c.seconds);
+            for w in &c.warnings {
+                status.push_str("; ");
+                status.push_str(w);
             }
+            let model = CardioModel {
+                targets,
+                parameters: c.parameters.clone(),
+                residuals: c
+                    .residuals
+                    .iter()
+                    .map(|r| FitResidual {
+                        name: r.name.to_owned(),
+                        target: r.target,
+                        model: r.model,
+                        error_percent: r.error_percent,
+                    })
+                    .collect(),
+                source,
+                calibrated_unix_s: twin_scenario::document::now_unix_s(),
+                software: twin_scenario::document::software(),
+            };
+            baseline(&c.parameters, Some(&c.state), status, Some(model), progress)
         });
     }
-}
 
-impl Cardio {
+    /// Takes the twin file's calibrated heart as the baseline (no refit).
+    pub fn load_model(&mut self, model: CardioModel) {
+        self.ui.targets = model.targets;
+        self.ui.targets_source.clone_from(&model.source);
+        let status = format!(
+            "calibrated {} (from the twin file)",
+            twin_scenario::report::utc(model.calibrated_unix_s)
+        );
+        self.spawn("Simulating the baseline", move |progress| {
+            baseline(&model.parameters, None, status, None, progress)
+        });
+    }
+
+    /// Forgets every variant's results (a new twin or a new baseline).
+    pub fn reset_variants(&mut self) {
+        self.cache.clear();
+        self.runs.clear();
+        self.failed.clear();
+        self.ui.variants.clear();
+        self.ui.editing = None;
+        self.ui.current.clone_from(&self.ui.baseline);
+        self.shown = None;
+        self.sig.clear();
+    }
+
     /// LV volume curve of a cine from a seed (patient mm), in the background.
     fn measure_cine(
         &mut self,
@@ -139,7 +206,7 @@ impl Cardio {
         seed: [f64; 3],
         label: String,
     ) {
-        self.spawn(move |progress| {
+        self.spawn("LV volumes from the cine", move |progress| {
             let grids: Vec<twin_mesh::Grid> = frames
                 .iter()
                 .map(|v| crate::study::grid(v))
@@ -166,10 +233,61 @@ impl Cardio {
             }
         });
     }
+
+    /// Runs one variant's interventions against the baseline.
+    fn run_variant(&mut self, name: &str, interventions: Vec<Intervention>) {
+        let k = key(&interventions);
+        let base = self.params.clone();
+        let start = self.state;
+        let scenario = Scenario {
+            name: name.to_owned(),
+            description: String::new(),
+            interventions,
+        };
+        let job = Job::once(
+            &format!("cardio variant {k}"),
+            &format!("Cardiac what-if: {name}"),
+            Priority::Interactive,
+            move |progress| {
+                scenario
+                    .simulate(&base, start.as_ref(), SimOptions::default(), progress)
+                    .map(|s| CardioResult {
+                        indices: s.last().clone(),
+                        waveforms: s.waveforms,
+                    })
+                    .map_err(|e| format!("{}: {e}", scenario.name))
+            },
+        );
+        self.runs.insert(k, job);
+    }
+}
+
+/// Simulates the baseline to steady state.
+fn baseline(
+    params: &Parameters,
+    start: Option<&State>,
+    status: String,
+    model: Option<CardioModel>,
+    progress: &Progress,
+) -> Msg {
+    match simulate_with(params, &NoExtra, start, SimOptions::default(), progress) {
+        Ok(s) => Msg::Calibrated {
+            params: Box::new(params.clone()),
+            state: Box::new(s.state),
+            result: Box::new(CardioResult {
+                indices: s.last().clone(),
+                waveforms: s.waveforms,
+            }),
+            status,
+            model: model.map(Box::new),
+        },
+        Err(e) => Msg::Failed(e.to_string()),
+    }
 }
 
 /// Drives the 3D mesh pulse from the current run's LV volume.
-fn pulse(cardio: Res<Cardio>, time: Res<Time>, mut pulse: ResMut<crate::viewport::MeshPulse>) {
+fn pulse(cardio: Res<Cardio>, time: Res<Time>, pulse: Option<ResMut<crate::viewport::MeshPulse>>) {
+    let Some(mut pulse) = pulse else { return };
     let want = if cardio.open && cardio.ui.pulse_mesh {
         cardio
             .ui
@@ -184,7 +302,7 @@ fn pulse(cardio: Res<Cardio>, time: Res<Time>, mut pulse: ResMut<crate::viewport
     }
 }
 
-fn start(mut cardio: ResMut<Cardio>, args: Res<Args>) {
+fn start(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, args: Res<Args>) {
     let Some(arg) = &args.cardio else {
         return;
     };
@@ -193,17 +311,66 @@ fn start(mut cardio: ResMut<Cardio>, args: Res<Args>) {
         match twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "scenario file")
             .and_then(|t| serde_json::from_str::<Scenario>(&t).map_err(|e| e.to_string()))
         {
-            Ok(s) => cardio.pending = Some(s),
+            Ok(s) => {
+                twin.state.doc.variants.push(twin_scenario::Variant {
+                    name: s.name,
+                    description: s.description,
+                    cardio: s.interventions,
+                    ..twin_scenario::Variant::default()
+                });
+                twin.state.selected = Some(twin.state.doc.variants.len() - 1);
+            }
             Err(e) => cardio.ui.status = format!("scenario `{}`: {e}", path.display()),
         }
     }
-    let targets = cardio.ui.targets;
-    cardio.calibrate(targets);
+    if args.lv_seed.is_some() {
+        cardio.calibrate_after_imaging = true;
+    } else if args.twin.is_none() {
+        let targets = cardio.ui.targets;
+        cardio.calibrate(targets);
+    }
 }
 
-fn poll(mut cardio: ResMut<Cardio>) {
+/// `--lv-seed`: once the cine is in, segment the LV there, take the
+/// targets from its volume curve and calibrate.
+fn from_imaging(
+    mut cardio: ResMut<Cardio>,
+    mut ws: ResMut<Workspace>,
+    args: Res<Args>,
+    mut done: Local<bool>,
+) {
+    let Some(spec) = &args.lv_seed else { return };
+    if *done || !ws.settled || ws.job.is_some() || ws.mpr.frames.len() < 2 {
+        return;
+    }
+    *done = true;
+    let seed: Vec<f64> = spec
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect();
+    let [x, y, z] = seed[..] else {
+        cardio.calibrate_after_imaging = false;
+        cardio.ui.status = format!("--lv-seed `{spec}`: expected X,Y,Z in mm");
+        return;
+    };
+    let seed = [x, y, z];
+    ws.mpr.crosshair = seed;
+    ws.add_segment(Some(seed));
+    let label = ws
+        .browser
+        .selected_stack
+        .clone()
+        .map_or_else(|| "the cine".to_owned(), |id| format!("series {id}"));
+    let (frames, times) = (ws.mpr.frames.clone(), ws.mpr.times_ms.clone());
+    cardio.measure_cine(frames, times, seed, label);
+}
+
+pub fn poll(mut cardio: ResMut<Cardio>) {
     let msg = cardio.job.as_ref().and_then(|j| j.try_recv().ok());
     let Some(msg) = msg else { return };
+    if let (Msg::Failed(e), Some(job)) = (&msg, &cardio.job) {
+        job.fail(e);
+    }
     cardio.job = None;
     cardio.ui.busy = false;
     match msg {
@@ -212,25 +379,15 @@ fn poll(mut cardio: ResMut<Cardio>) {
             state,
             result,
             status,
+            model,
         } => {
             cardio.params = *params;
             cardio.state = Some(*state);
-            cardio.ui.baseline = Some(result.clone());
-            cardio.ui.current = Some(result);
+            cardio.ui.baseline = Some(*result);
             cardio.ui.status = status;
-            cardio.ui.controls = twin_ui::cardio::Controls {
-                heart_rate_bpm: cardio.ui.targets.heart_rate_bpm,
-                ..twin_ui::cardio::Controls::default()
-            };
-            if let Some(s) = cardio.pending.take() {
-                cardio.ui.status = format!("{} — {}", cardio.ui.status, s.name);
-                let hr = cardio.ui.targets.heart_rate_bpm;
-                cardio.ui.controls = twin_ui::cardio::Controls::from_scenario(&s, hr);
-                cardio.run(s);
-                return;
-            }
+            cardio.calibrated = model.map(|m| *m);
+            cardio.reset_variants();
         }
-        Msg::Ran(result) => cardio.ui.current = Some(result),
         Msg::Imaging {
             edv,
             esv,
@@ -244,16 +401,232 @@ fn poll(mut cardio: ResMut<Cardio>) {
             }
             cardio.ui.targets_source = source;
             cardio.ui.status = "targets from imaging; Calibrate to fit".into();
+            if std::mem::take(&mut cardio.calibrate_after_imaging) {
+                let t = cardio.ui.targets;
+                cardio.calibrate(t);
+            }
         }
-        Msg::Failed(e) => cardio.ui.status = e,
+        Msg::Failed(e) => {
+            cardio.calibrate_after_imaging = false;
+            cardio.ui.status = e;
+        }
     }
-    cardio.settled = true;
+}
+
+/// Keeps the variants' runs, the overlays and the twin in step.
+pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res<Workspace>) {
+    let cardio = &mut *cardio;
+    if let Some(model) = cardio.calibrated.take() {
+        twin.record("calibrate the heart", &ws);
+        twin.state.doc.cardio = Some(model);
+    }
+    let Some(base) = cardio.ui.baseline.clone() else {
+        return;
+    };
+    let summary = cardio_summary(&base.indices);
+    if twin.state.baseline_results != summary {
+        twin.state.baseline_results = summary;
+    }
+    // Start what is missing; collect what finished.
+    let wanted: Vec<(String, String, Vec<Intervention>)> = twin
+        .state
+        .doc
+        .variants
+        .iter()
+        .filter(|v| !v.cardio.is_empty())
+        .map(|v| (key(&v.cardio), v.name.clone(), v.cardio.clone()))
+        .collect();
+    for (k, name, iv) in &wanted {
+        if !cardio.cache.contains_key(k)
+            && !cardio.runs.contains_key(k)
+            && !cardio.failed.contains_key(k)
+        {
+            cardio.run_variant(name, iv.clone());
+        }
+    }
+    cardio
+        .runs
+        .retain(|k, _| wanted.iter().any(|(w, _, _)| w == k));
+    let mut done = Vec::new();
+    for (k, job) in &cardio.runs {
+        if let Ok(r) = job.try_recv() {
+            if let Err(e) = &r {
+                job.fail(e);
+            }
+            done.push((k.clone(), r));
+        }
+    }
+    for (k, r) in done {
+        cardio.runs.remove(&k);
+        if cardio.asked.as_ref().is_some_and(|(a, _)| *a == k) {
+            let (_, at) = cardio
+                .asked
+                .take()
+                .unwrap_or_else(|| (k.clone(), Instant::now()));
+            cardio.last_latency_ms = Some(at.elapsed().as_secs_f64() * 1e3);
+        }
+        match r {
+            Ok(res) => {
+                let s = cardio_summary(&res.indices);
+                for v in &mut twin.state.doc.variants {
+                    if key(&v.cardio) == k {
+                        v.results.extend(s.clone());
+                    }
+                }
+                cardio.cache.insert(k, res);
+            }
+            Err(e) => {
+                cardio.failed.insert(k, e);
+            }
+        }
+    }
+    // The overlays, in the scenario list's colours.
+    let selected = twin.state.selected;
+    let curves: Vec<VariantCurve> = twin
+        .state
+        .doc
+        .variants
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.cardio.is_empty())
+        .map(|(i, v)| VariantCurve {
+            name: v.name.clone(),
+            colour: twin_ui::twin::colour(i),
+            result: cardio.cache.get(&key(&v.cardio)).cloned(),
+            selected: selected == Some(i),
+        })
+        .collect();
+    let sig: Vec<(String, bool, bool)> = twin
+        .state
+        .doc
+        .variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let k = key(&v.cardio);
+            let ready = cardio.cache.contains_key(&k);
+            (format!("{}\u{0}{k}", v.name), selected == Some(i), ready)
+        })
+        .collect();
+    if cardio.sig != sig || cardio.sig_base != cardio.ui.baseline.is_some() {
+        cardio.sig = sig;
+        cardio.sig_base = cardio.ui.baseline.is_some();
+        cardio.ui.variants = curves;
+        let v = twin.state.variant();
+        cardio.ui.current = match v {
+            Some(v) => cardio.cache.get(&key(&v.cardio)).cloned(),
+            None => Some(base.clone()),
+        };
+        cardio.ui.editing = v.map(|v| v.name.clone());
+        if let Some(e) = v.and_then(|v| cardio.failed.get(&key(&v.cardio))) {
+            cardio.ui.status.clone_from(e);
+        }
+    }
+    // A new selection shows its interventions in the controls.
+    if cardio.shown != Some(selected) {
+        cardio.shown = Some(selected);
+        let hr = cardio.ui.targets.heart_rate_bpm;
+        let interventions = twin
+            .state
+            .variant()
+            .map(|v| v.cardio.clone())
+            .unwrap_or_default();
+        cardio.ui.controls = Controls::from_scenario(
+            &Scenario {
+                interventions,
+                ..Scenario::default()
+            },
+            hr,
+        );
+    }
+}
+
+/// The interventions of `old` edited by controls that now read `new`: the
+/// groups whose controls did not move keep their interventions as they
+/// were (a TAVR stays a TAVR when only the LVAD changes).
+pub fn merge(
+    old: &[Intervention],
+    before: &Controls,
+    new: &Scenario,
+    after: &Controls,
+) -> Vec<Intervention> {
+    use Intervention as I;
+    let group = |i: &I| match i {
+        I::AorticStenosis { .. } | I::Tavr { .. } => 0,
+        I::MitralRegurgitation { .. } | I::MitralRepair => 1,
+        I::Pacing { .. } | I::BetaBlocker { .. } => 2,
+        I::Inotrope { .. } => 3,
+        I::Vasoactive { .. } => 4,
+        I::Fluid { .. } => 5,
+        I::Lvad { .. } => 6,
+        I::AorticRegurgitation { .. } => 7,
+    };
+    let ne = |a: f64, b: f64| (a - b).abs() > 1e-9;
+    let moved = [
+        ne(before.aortic_area_cm2, after.aortic_area_cm2),
+        ne(before.mitral_eroa_cm2, after.mitral_eroa_cm2),
+        ne(before.heart_rate_bpm, after.heart_rate_bpm),
+        ne(before.contractility, after.contractility),
+        ne(before.svr, after.svr),
+        ne(before.fluid_ml, after.fluid_ml),
+        ne(before.lvad_rpm, after.lvad_rpm),
+        false,
+    ];
+    let mut out: Vec<Intervention> = old.iter().filter(|i| !moved[group(i)]).cloned().collect();
+    out.extend(
+        new.interventions
+            .iter()
+            .filter(|i| moved[group(i)])
+            .cloned(),
+    );
+    out
+}
+
+/// A control was let go: the selected variant takes the new interventions
+/// (or, with the baseline selected, a new variant does).
+pub fn apply_controls(cardio: &mut Cardio, twin: &mut Twin, ws: &mut Workspace, s: &Scenario) {
+    let hr = cardio.ui.targets.heart_rate_bpm;
+    let after = cardio.ui.controls;
+    let interventions = if let Some(i) = twin.state.selected {
+        let Some(v) = twin.state.doc.variants.get(i) else {
+            return;
+        };
+        let before = Controls::from_scenario(
+            &Scenario {
+                interventions: v.cardio.clone(),
+                ..Scenario::default()
+            },
+            hr,
+        );
+        let merged = merge(&v.cardio, &before, s, &after);
+        if merged == v.cardio {
+            return;
+        }
+        let label = format!("change “{}”", v.name);
+        twin.record(&label, ws);
+        let v = &mut twin.state.doc.variants[i];
+        v.cardio.clone_from(&merged);
+        v.results.clear();
+        merged
+    } else {
+        if s.interventions.is_empty() {
+            return;
+        }
+        twin.act(
+            &ScenarioAction::Add("what-if".into(), s.interventions.clone()),
+            ws,
+        );
+        s.interventions.clone()
+    };
+    cardio.shown = Some(twin.state.selected);
+    cardio.asked = Some((key(&interventions), Instant::now()));
 }
 
 fn draw(
     mut contexts: EguiContexts,
     mut cardio: ResMut<Cardio>,
-    ws: Res<crate::study::Workspace>,
+    mut twin: ResMut<Twin>,
+    mut ws: ResMut<Workspace>,
 ) -> Result {
     if !cardio.open {
         return Ok(());
@@ -269,12 +642,19 @@ fn draw(
         .vscroll(true)
         .show(ctx, |ui| {
             actions = twin_ui::cardio_panel(ui, &mut cardio.ui);
+            if let Some(ms) = cardio.last_latency_ms {
+                ui.label(
+                    egui::RichText::new(format!("last what-if: {ms:.0} ms from release to plots"))
+                        .small()
+                        .weak(),
+                );
+            }
         });
     cardio.open = open;
     for a in actions {
         match a {
             CardioAction::Calibrate(t) => cardio.calibrate(t),
-            CardioAction::Simulate(s) => cardio.run(s),
+            CardioAction::Simulate(s) => apply_controls(&mut cardio, &mut twin, &mut ws, &s),
             CardioAction::FromImaging => {
                 let label = ws
                     .browser

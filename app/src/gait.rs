@@ -29,7 +29,7 @@ use twin_ui::gait::CycleCurves;
 use twin_ui::{GaitAction, GaitState, GaitView, WhatIfAsk};
 
 use crate::Args;
-use crate::job::Job;
+use crate::job::{Job, Priority};
 
 pub struct GaitPlugin;
 
@@ -125,16 +125,59 @@ impl Gait {
         self.open = true;
     }
 
-    fn spawn(&mut self, label: &str, work: impl FnOnce(&Progress) -> Msg + Send + 'static) {
-        if let Some(old) = self.job.take() {
-            old.progress.cancel();
+    /// The intact baseline of the prosthesis what-if is ready.
+    pub fn whatif_ready(&self) -> bool {
+        self.case.is_some() && self.job.is_none()
+    }
+
+    /// The last what-if's result is shown (or failed) and nothing runs.
+    pub fn whatif_done(&self) -> bool {
+        self.whatif_job.is_none()
+    }
+
+    /// The gait analysis for the report: the intact baseline and the
+    /// prosthesis what-if (numbers only; no file names or identity).
+    pub fn report_text(&self) -> Option<String> {
+        use std::fmt::Write as _;
+        let w = &self.ui.whatif;
+        let base = w.baseline.as_ref()?;
+        let mut t = String::new();
+        let row = |t: &mut String, name: &str, o: &twin_msk::whatif::Outcome| {
+            let _ = writeln!(
+                t,
+                "{name:<22} body mass {:.1} kg, gross metabolic power {:.2} W/kg (Umberger 2010) / {:.2} W/kg (Bhargava 2004), ankle reserve {:.1} % of the moment needed",
+                o.body_mass,
+                o.metabolic_w_per_kg[0],
+                o.metabolic_w_per_kg[1],
+                o.ankle_reserve_percent
+            );
+        };
+        row(&mut t, "intact baseline", base);
+        if let Some(v) = &w.variant {
+            row(&mut t, "with the prosthesis", v);
+            for a in &v.asymmetry {
+                let _ = writeln!(
+                    t,
+                    "  {}: right {:.2} {u}, left {:.2} {u}, symmetry index {:+.1} %",
+                    a.quantity,
+                    a.right,
+                    a.left,
+                    a.index_percent,
+                    u = a.unit
+                );
+            }
         }
-        self.job = Some(Job::once(label, work));
+        Some(t)
+    }
+
+    fn spawn(&mut self, label: &str, work: impl FnOnce(&Progress) -> Msg + Send + 'static) {
+        self.job = None;
+        self.job = Some(Job::once("gait", label, Priority::Background, work));
         self.ui.busy = true;
         self.settled = false;
     }
 
-    fn compute(&mut self, model: PathBuf, trial: PathBuf, loads: Option<PathBuf>) {
+    pub fn compute(&mut self, model: PathBuf, trial: PathBuf, loads: Option<PathBuf>) {
         self.ui.status = format!("computing {}…", trial.display());
         self.spawn("gait", move |progress| {
             match compute(&model, &trial, loads.as_deref(), progress) {
@@ -188,10 +231,8 @@ impl Gait {
 
     /// Reruns the what-if with a device (the newest request replaces one
     /// still running), or shows the baseline alone.
-    fn whatif(&mut self, ask: WhatIfAsk) {
-        if let Some(old) = self.whatif_job.take() {
-            old.progress.cancel();
-        }
+    pub fn whatif(&mut self, ask: WhatIfAsk) {
+        self.whatif_job = None;
         let (Some(case), WhatIfAsk::Run(device)) = (self.case.clone(), ask) else {
             self.ui.whatif.variant = None;
             self.ui.whatif.running = false;
@@ -201,9 +242,12 @@ impl Gait {
         self.asked = Some(Instant::now());
         self.ui.whatif.running = true;
         self.settled = false;
-        self.whatif_job = Some(Job::once("gait: prosthesis what-if", move |progress| {
-            case.run(Some(&device), progress).map_err(|e| e.to_string())
-        }));
+        self.whatif_job = Some(Job::once(
+            "gait what-if",
+            "gait: prosthesis what-if",
+            Priority::Interactive,
+            move |progress| case.run(Some(&device), progress).map_err(|e| e.to_string()),
+        ));
     }
 }
 
@@ -449,7 +493,7 @@ fn start(args: Res<Args>, mut gait: ResMut<Gait>) {
     }
 }
 
-fn poll(mut gait: ResMut<Gait>) {
+pub fn poll(mut gait: ResMut<Gait>) {
     if let Some(p) = gait.job.as_ref().map(|j| &j.progress) {
         let shown = Some((p.stage(), p.fraction()));
         if gait.ui.progress != shown {
@@ -459,6 +503,9 @@ fn poll(mut gait: ResMut<Gait>) {
     let Some(msg) = gait.job.as_ref().and_then(|j| j.try_recv().ok()) else {
         return;
     };
+    if let (Msg::Failed(e), Some(job)) = (&msg, &gait.job) {
+        job.fail(e);
+    }
     gait.job = None;
     gait.ui.busy = false;
     gait.ui.progress = None;
@@ -506,10 +553,13 @@ fn poll(mut gait: ResMut<Gait>) {
 }
 
 /// Shows a finished what-if, with the time from the control's change.
-fn poll_whatif(mut gait: ResMut<Gait>) {
+pub fn poll_whatif(mut gait: ResMut<Gait>) {
     let Some(msg) = gait.whatif_job.as_ref().and_then(|j| j.try_recv().ok()) else {
         return;
     };
+    if let (Err(e), Some(job)) = (&msg, &gait.whatif_job) {
+        job.fail(e);
+    }
     gait.whatif_job = None;
     let latency = gait.asked.map(|t| t.elapsed().as_secs_f64() * 1e3);
     let w = &mut gait.ui.whatif;

@@ -1,51 +1,122 @@
-//! A background job: work on its own thread with progress and cancel, its
-//! messages read back on the main thread without ever blocking a frame.
+//! The app's one job system ([`twin_core::jobs::Jobs`]): every heavy piece
+//! of work (loading, meshing, calibration, simulation, gait) is queued on
+//! its worker threads with progress and cancel; its messages are read back
+//! on the main thread without ever blocking a frame. The jobs window, the
+//! error toasts and the status bar read the same system.
 
-use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::sync::OnceLock;
+use std::sync::mpsc::TryRecvError;
 
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use twin_core::Progress;
+pub use twin_core::jobs::Priority;
+use twin_core::jobs::{Jobs, Ticket};
 
+/// The app's job system (one per process; the plugins and tests share it).
+pub fn jobs() -> &'static Jobs {
+    static JOBS: OnceLock<Jobs> = OnceLock::new();
+    JOBS.get_or_init(Jobs::default)
+}
+
+/// A job owned by one feature: its ticket and its label.
 pub struct Job<T> {
     pub label: String,
     pub progress: Progress,
-    rx: Mutex<Receiver<T>>,
+    ticket: Ticket<T>,
 }
 
 impl<T: Send + 'static> Job<T> {
-    /// Runs `work` on a thread named after `label`; it sends its messages
-    /// with the function it is given.
-    pub fn start(label: &str, work: impl FnOnce(&Progress, &dyn Fn(T)) + Send + 'static) -> Self {
-        let progress = Progress::new();
-        let (tx, rx) = channel();
-        let p = progress.clone();
-        std::thread::Builder::new()
-            .name(format!("job: {label}"))
-            .spawn(move || {
-                let send = |m| {
-                    let _ = tx.send(m);
-                };
-                work(&p, &send);
-            })
-            .expect("spawn a worker thread");
+    /// Queues `work` in `group`, cancelling the group's earlier jobs (a new
+    /// request replaces the old one); it sends its messages with the
+    /// function it is given.
+    pub fn start(
+        group: &str,
+        label: &str,
+        priority: Priority,
+        work: impl FnOnce(&Progress, &dyn Fn(T)) + Send + 'static,
+    ) -> Self {
+        let ticket = jobs().submit_replacing(group, label, priority, work);
         Self {
             label: label.to_owned(),
-            progress,
-            rx: Mutex::new(rx),
+            progress: ticket.progress.clone(),
+            ticket,
         }
     }
 
     /// As [`Self::start`] for work that answers once.
-    pub fn once(label: &str, work: impl FnOnce(&Progress) -> T + Send + 'static) -> Self {
-        Self::start(label, move |p, send| send(work(p)))
+    pub fn once(
+        group: &str,
+        label: &str,
+        priority: Priority,
+        work: impl FnOnce(&Progress) -> T + Send + 'static,
+    ) -> Self {
+        Self::start(group, label, priority, move |p, send| send(work(p)))
     }
 
     /// The next message, `Empty` while the work goes on, `Disconnected`
     /// once it has ended and every message was read.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        match self.rx.lock() {
-            Ok(rx) => rx.try_recv(),
-            Err(_) => Err(TryRecvError::Disconnected),
+        self.ticket.try_recv()
+    }
+
+    /// Marks the job failed with `message` (shown as an error toast),
+    /// unless it was cancelled.
+    pub fn fail(&self, message: &str) {
+        if !self.progress.is_cancelled() {
+            jobs().fail(self.ticket.id, message);
         }
     }
+}
+
+impl<T> Drop for Job<T> {
+    /// A job its owner dropped is not wanted any more.
+    fn drop(&mut self) {
+        self.progress.cancel();
+    }
+}
+
+pub struct JobsPlugin;
+
+impl Plugin for JobsPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<JobsWindow>()
+            .add_systems(EguiPrimaryContextPass, draw);
+    }
+}
+
+/// Whether the jobs window is open (View ▸ Jobs, Ctrl+J).
+#[derive(Resource, Default)]
+pub struct JobsWindow {
+    pub open: bool,
+}
+
+/// How long an error toast stays.
+const TOAST: std::time::Duration = std::time::Duration::from_secs(12);
+
+fn draw(mut contexts: EguiContexts, mut window: ResMut<JobsWindow>) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let jobs = jobs();
+    for closed in twin_ui::jobs::toasts(ctx, &jobs.notices(TOAST)) {
+        jobs.dismiss(closed);
+    }
+    if window.open {
+        let list = jobs.list();
+        let mut open = true;
+        let mut cancel = Vec::new();
+        egui::Window::new("Jobs")
+            .open(&mut open)
+            .default_size([420.0, 260.0])
+            .default_pos([340.0, 420.0])
+            .show(ctx, |ui| cancel = twin_ui::jobs::jobs_panel(ui, &list));
+        for id in cancel {
+            jobs.cancel(id);
+        }
+        window.open = open;
+    }
+    if jobs.active() > 0 {
+        // Progress bars move without input.
+        ctx.request_repaint_after(std::time::Duration::from_millis(100));
+    }
+    Ok(())
 }

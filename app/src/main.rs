@@ -6,14 +6,18 @@
 //! * [`panels`]: the egui menu bar, study browser and orientation marker;
 //! * [`cardio`]: the cardiac twin window (calibration, what-ifs, PV loops);
 //! * [`gait`]: the gait window (IK/ID of an OpenSim model and a trial);
+//! * [`twin`]: the patient twin file, scenarios, undo, autosave, reports;
+//! * [`job`]: the one job system's window, toasts and status;
 //! * [`capture`]: `--screenshot` headless capture for tests and docs.
 
 mod capture;
 mod cardio;
 mod gait;
+mod headless;
 mod job;
 mod panels;
 mod study;
+mod twin;
 mod viewport;
 
 use std::path::PathBuf;
@@ -64,6 +68,28 @@ pub struct Args {
     /// e.g. one written by `twin gait norm`.
     #[arg(long, value_name = "CSV")]
     pub reference: Option<PathBuf>,
+    /// Open this twin file (`.twin.json`): its study, calibrated heart and
+    /// variants.
+    #[arg(long, value_name = "TWIN.json")]
+    pub twin: Option<PathBuf>,
+    /// Add a variant to the twin from a cardiac scenario file (repeatable).
+    #[arg(long, value_name = "NAME=SCENARIO.json")]
+    pub variant: Vec<String>,
+    /// Once everything has settled, save the twin to this file.
+    #[arg(long, value_name = "TWIN.json")]
+    pub save_as: Option<PathBuf>,
+    /// Once everything has settled (and after --save-as), export the
+    /// report (HTML with the 3D view, and CSV beside it) to this file.
+    #[arg(long, value_name = "HTML")]
+    pub report: Option<PathBuf>,
+    /// With --cardio: take the calibration targets from the cine's LV
+    /// volume curve, seeded at this point (patient mm, LPS).
+    #[arg(long, value_name = "X,Y,Z", allow_hyphen_values = true)]
+    pub lv_seed: Option<String>,
+    /// Benchmark: N cardiac what-if changes through the job system in a
+    /// windowless app; prints the latencies as JSON and exits.
+    #[arg(long, value_name = "N", hide = true)]
+    pub bench_latency: Option<usize>,
     /// Render, write a PNG screenshot to this path and exit.
     #[arg(long, value_name = "PNG")]
     pub screenshot: Option<PathBuf>,
@@ -74,6 +100,16 @@ pub struct Args {
 
 fn main() {
     let args = Args::parse();
+    if let Some(n) = args.bench_latency {
+        match headless::bench_latency(n, args.gait.as_deref()) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("twinscope: latency benchmark: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     App::new()
         .insert_resource(ClearColor(Color::srgb(0.11, 0.12, 0.14)))
         .add_plugins(DefaultPlugins.set(WindowPlugin {
@@ -93,6 +129,11 @@ fn main() {
             capture::CapturePlugin,
             cardio::CardioPlugin,
             gait::GaitPlugin,
+            job::JobsPlugin,
+            twin::TwinPlugin,
         ))
         .run();
 }
+
+#[cfg(test)]
+mod tests;

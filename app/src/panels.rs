@@ -63,6 +63,10 @@ fn setup_ui_camera(mut commands: Commands, mut settings: ResMut<EguiGlobalSettin
     ));
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a Bevy system: each resource it reads is a parameter"
+)]
 fn draw_panels(
     mut contexts: EguiContexts,
     mut ws: ResMut<Workspace>,
@@ -73,8 +77,13 @@ fn draw_panels(
     camera: Query<&Transform, With<OrbitCamera>>,
     time: Res<Time>,
     mut exit: MessageWriter<AppExit>,
+    mut twin: ResMut<crate::twin::Twin>,
+    mut jobs_window: ResMut<crate::job::JobsWindow>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
+    ws.browser.recent_twins = twin.recent_labels();
+    ws.browser.undo = twin.history.undo_label().map(str::to_owned);
+    ws.browser.redo = twin.history.redo_label().map(str::to_owned);
     let mut root = egui::Ui::new(
         ctx.clone(),
         "root".into(),
@@ -82,20 +91,39 @@ fn draw_panels(
             .layer_id(egui::LayerId::background())
             .max_rect(ctx.viewport_rect()),
     );
-    let mut actions = Vec::new();
+    let mut actions = twin_ui::shortcut_actions(ctx, ws.browser.privacy);
     egui::Panel::top("menu").show(&mut root, |ui| {
         actions.extend(twin_ui::menu_bar(ui, &ws.browser));
     });
     egui::Panel::bottom("status").show(&mut root, |ui| {
-        let text = match &ws.browser.job {
-            Some(j) => format!("{}: {} ({:.0} %)", j.label, j.stage, j.fraction * 100.0),
-            None => ws
-                .browser
-                .surface
-                .clone()
-                .unwrap_or_else(|| "Ready".to_owned()),
-        };
-        ui.label(text);
+        ui.horizontal(|ui| {
+            let list = crate::job::jobs().list();
+            let text = twin_ui::jobs::status_line(&list).unwrap_or_else(|| {
+                ws.browser
+                    .surface
+                    .clone()
+                    .unwrap_or_else(|| "Ready".to_owned())
+            });
+            if ui
+                .add(egui::Label::new(text).sense(egui::Sense::click()))
+                .on_hover_text("Jobs (Ctrl+J)")
+                .clicked()
+            {
+                jobs_window.open = !jobs_window.open;
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let dirty = if twin.state.dirty { " ●" } else { "" };
+                ui.label(format!("{}{dirty}", twin.state.shown_name()))
+                    .on_hover_text(if twin.state.dirty {
+                        "unsaved changes (autosaved every 30 s)"
+                    } else {
+                        "saved"
+                    });
+                if !twin.status.is_empty() {
+                    ui.label(egui::RichText::new(&twin.status).weak());
+                }
+            });
+        });
     });
     egui::Panel::left("browser")
         .resizable(true)
@@ -216,12 +244,16 @@ fn draw_panels(
             UiAction::SelectStack(id) => ws.select_stack(&id),
             UiAction::ApplyThreshold(t) => ws.remesh(t),
             UiAction::CancelJob => ws.cancel(),
-            UiAction::SetPrivacy(on) => ws.browser.privacy = on,
+            UiAction::SetPrivacy(on) => {
+                ws.browser.privacy = on;
+                twin.state.privacy = on;
+            }
             UiAction::ShowCardio => cardio.show(),
             UiAction::ShowGait => gait.show(),
             UiAction::Quit => {
                 exit.write(AppExit::Success);
             }
+            a => crate::twin::handle(&a, &mut twin, &mut ws, &mut cardio, &mut jobs_window),
         }
     }
     Ok(())

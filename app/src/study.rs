@@ -15,7 +15,7 @@ use twin_mesh::{Grid, TriMesh, marching_cubes};
 use twin_ui::{BrowserState, JobView, SeriesRow, StackRow, StudyRow};
 
 use crate::Args;
-use crate::job::Job;
+use crate::job::{Job, Priority};
 
 pub struct StudyPlugin;
 
@@ -23,7 +23,7 @@ impl Plugin for StudyPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Workspace>()
             .add_systems(Startup, open_initial_study)
-            .add_systems(Update, (poll_job, handle_dropped_files, pending_segment));
+            .add_systems(Update, (poll_job, pending_segment));
     }
 }
 
@@ -36,6 +36,10 @@ pub enum JobResult {
         mesh: TriMesh,
         threshold: f32,
         default_threshold: bool,
+        /// The volume's value range and the surface's summary, computed
+        /// on the worker (a mesh's statistics take ~100 ms: never in a frame).
+        range: (f32, f32),
+        summary: String,
     },
     /// Previews of the stacks, by stack id.
     Thumbnails(Vec<(String, twin_imaging::Thumbnail)>),
@@ -53,6 +57,7 @@ pub enum JobResult {
         mask: Arc<Vec<u8>>,
         mesh: TriMesh,
         volume_ml: f64,
+        summary: String,
     },
     /// A message for the status line (e.g. a file written).
     Notice(String),
@@ -60,7 +65,10 @@ pub enum JobResult {
 }
 
 /// A segment's data (its row in the list lives in `Workspace::segments`).
+#[derive(Clone)]
 pub struct SegmentData {
+    /// Enclosed volume of the mask, mL.
+    pub volume_ml: f64,
     pub mask: Arc<Vec<u8>>,
     pub mesh: Arc<TriMesh>,
     /// Unique per segment, so the viewport knows which entity is which.
@@ -90,6 +98,16 @@ pub struct Workspace {
     pub source: Option<PathBuf>,
     /// A segment asked for on the command line, made once the volume is in.
     pub pending_segment: Option<(f32, f32)>,
+    /// Segment edits since the twin last looked: the edit's label and the
+    /// list before it (for undo).
+    pub segment_edits: Vec<(String, SegmentsSnapshot)>,
+}
+
+/// The segment list and its data, as undo keeps it.
+#[derive(Clone, Default)]
+pub struct SegmentsSnapshot {
+    pub rows: Vec<twin_ui::segments::SegmentRow>,
+    pub data: Vec<SegmentData>,
 }
 
 impl Workspace {
@@ -103,10 +121,15 @@ impl Workspace {
         label: &str,
         work: impl FnOnce(&Progress, &dyn Fn(JobResult)) + Send + 'static,
     ) {
-        if let Some(old) = self.job.take() {
-            old.progress.cancel();
-        }
-        self.job = Some(Job::start(label, work));
+        // Loading is background work; a surface or segment the user is
+        // waiting on goes first.
+        let priority = if label.starts_with("Opening") || label.starts_with("Loading") {
+            Priority::Background
+        } else {
+            Priority::Interactive
+        };
+        self.job = None;
+        self.job = Some(Job::start("study", label, priority, work));
         self.browser.error = None;
         self.settled = false;
     }
@@ -232,8 +255,42 @@ impl Workspace {
         });
     }
 
+    /// The loaded stack's series UID.
+    pub fn series_uid(&self) -> Option<String> {
+        let id = self.browser.selected_stack.as_deref()?;
+        self.report
+            .as_ref()?
+            .studies
+            .iter()
+            .flat_map(|st| &st.series)
+            .find(|se| se.stacks.iter().any(|k| k.id == id))
+            .map(|se| se.uid.clone())
+    }
+
+    /// The open study as a twin refers to it: its folder and UIDs.
+    pub fn study_ref(&self) -> Option<twin_scenario::document::StudyRef> {
+        let report = self.report.as_ref()?;
+        let study = report.studies.first()?;
+        Some(twin_scenario::document::StudyRef {
+            path: self.source.clone().unwrap_or_else(|| report.root.clone()),
+            study_instance_uid: study.uid.clone(),
+            series_instance_uids: study.series.iter().map(|s| s.uid.clone()).collect(),
+        })
+    }
+
+    /// The segment list as it is now.
+    pub fn segments_snapshot(&self) -> SegmentsSnapshot {
+        SegmentsSnapshot {
+            rows: self.segments.rows.clone(),
+            data: self.segment_data.clone(),
+        }
+    }
+
     pub fn delete_segment(&mut self, i: usize) {
         if i < self.segment_data.len() {
+            let label = format!("delete segment “{}”", self.segments.rows[i].name);
+            let before = self.segments_snapshot();
+            self.segment_edits.push((label, before));
             self.segment_data.remove(i);
             self.segments.rows.remove(i);
         }
@@ -396,6 +453,16 @@ fn mesh_result(
 ) -> JobResult {
     match marching_cubes(grid(&volume), threshold, progress) {
         Ok(mesh) => JobResult::Surface {
+            range: volume.range(),
+            summary: {
+                let stats = mesh.stats();
+                format!(
+                    "{} triangles, {:.1} mL enclosed{}",
+                    stats.triangles,
+                    stats.volume_mm3 / 1000.0,
+                    if stats.watertight() { ", closed" } else { "" }
+                )
+            },
             stack_id,
             volume,
             mesh,
@@ -470,9 +537,16 @@ fn segment_job(
     };
     let mesh = twin_mesh::surface::mask_surface(&mask, &volume.affine, options, progress)
         .map_err(|e| e.to_string())?;
+    let stats = mesh.stats();
+    let volume_ml = mask.volume_mm3() / 1000.0;
     Ok(JobResult::Segment {
+        summary: format!(
+            "{volume_ml:.1} mL · {} triangles · {}",
+            stats.triangles,
+            if stats.watertight() { "closed" } else { "open" }
+        ),
         name,
-        volume_ml: mask.volume_mm3() / 1000.0,
+        volume_ml,
         mask: Arc::new(mask.data),
         mesh,
     })
@@ -556,6 +630,11 @@ fn open_initial_study(mut ws: ResMut<Workspace>, args: Res<Args>) {
             None => ws.browser.error = Some("--clip: axial, coronal or sagittal".to_owned()),
         }
     }
+    if args.twin.is_some() && args.study.is_none() {
+        // The twin opens its own study.
+        ws.settled = true;
+        return;
+    }
     ws.open_stack(args.study.clone(), args.series.clone());
 }
 
@@ -573,18 +652,7 @@ fn pending_segment(mut ws: ResMut<Workspace>) {
     ws.add_segment(None);
 }
 
-fn handle_dropped_files(
-    mut drops: MessageReader<bevy::window::FileDragAndDrop>,
-    mut ws: ResMut<Workspace>,
-) {
-    for d in drops.read() {
-        if let bevy::window::FileDragAndDrop::DroppedFile { path_buf, .. } = d {
-            ws.open(Some(path_buf.clone()));
-        }
-    }
-}
-
-fn poll_job(mut ws: ResMut<Workspace>) {
+pub fn poll_job(mut ws: ResMut<Workspace>) {
     let ws = &mut *ws;
     let Some(job) = &ws.job else { return };
     ws.browser.job = Some(JobView {
@@ -608,16 +676,12 @@ fn poll_job(mut ws: ResMut<Workspace>) {
                 mesh,
                 threshold,
                 default_threshold,
+                range,
+                summary,
             }) => {
-                let stats = mesh.stats();
-                ws.browser.surface = Some(format!(
-                    "{} triangles, {:.1} mL enclosed{}",
-                    stats.triangles,
-                    stats.volume_mm3 / 1000.0,
-                    if stats.watertight() { ", closed" } else { "" }
-                ));
+                ws.browser.surface = Some(summary);
                 if default_threshold || ws.browser.selected_stack.as_deref() != Some(&stack_id) {
-                    let (lo, hi) = volume.range();
+                    let (lo, hi) = range;
                     ws.browser.threshold_range = (lo, hi);
                     ws.browser.threshold_unit.clone_from(&volume.unit);
                     ws.segments
@@ -669,23 +733,23 @@ fn poll_job(mut ws: ResMut<Workspace>) {
                 mask,
                 mesh,
                 volume_ml,
+                summary,
             }) => {
-                let stats = mesh.stats();
+                let before = ws.segments_snapshot();
+                ws.segment_edits
+                    .push((format!("add segment “{name}”"), before));
                 let n = ws.segments.rows.len();
                 ws.segments.rows.push(twin_ui::segments::SegmentRow {
                     name,
                     colour: twin_ui::segments::PALETTE[n % twin_ui::segments::PALETTE.len()],
                     opacity: 1.0,
                     visible: true,
-                    summary: format!(
-                        "{volume_ml:.1} mL · {} triangles · {}",
-                        stats.triangles,
-                        if stats.watertight() { "closed" } else { "open" }
-                    ),
+                    summary,
                 });
                 ws.next_segment_id += 1;
                 let id = ws.next_segment_id;
                 ws.segment_data.push(SegmentData {
+                    volume_ml,
                     mask,
                     mesh: Arc::new(mesh),
                     id,
@@ -696,6 +760,7 @@ fn poll_job(mut ws: ResMut<Workspace>) {
             }
             Ok(JobResult::Failed(msg)) => {
                 if !job.progress.is_cancelled() {
+                    job.fail(&msg);
                     ws.browser.error = Some(msg);
                 }
             }

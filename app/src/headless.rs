@@ -1,0 +1,168 @@
+//! The app without a window (Bevy's `MinimalPlugins`): the study, the
+//! cardiac twin and the twin document with their update systems and the
+//! one job system — what the headless tests and `--bench-latency` drive.
+
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use clap::Parser;
+
+use crate::Args;
+use crate::cardio::Cardio;
+use crate::study::Workspace;
+use crate::twin::Twin;
+
+/// A windowless app with the workspace, the cardiac twin and the twin.
+pub fn app() -> App {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .insert_resource(Args::parse_from(["twinscope"]))
+        .init_resource::<Workspace>()
+        .init_resource::<Cardio>()
+        .init_resource::<crate::gait::Gait>()
+        .insert_resource(Twin::detached())
+        .add_systems(
+            Update,
+            (
+                crate::study::poll_job,
+                crate::cardio::poll,
+                crate::cardio::sync_variants,
+                crate::gait::poll,
+                crate::gait::poll_whatif,
+            )
+                .chain(),
+        );
+    app
+}
+
+/// Frame times until `done` (checked after each frame) (at most `limit`): one `update` per
+/// frame, paced at 60 frames per second as a display would.
+pub fn run_until(
+    app: &mut App,
+    limit: Duration,
+    mut done: impl FnMut(&mut App) -> bool,
+) -> Result<Vec<Duration>, String> {
+    let start = Instant::now();
+    let mut frames = Vec::new();
+    // At least one frame: what was just asked starts in the next update.
+    loop {
+        let t = Instant::now();
+        app.update();
+        let dt = t.elapsed();
+        frames.push(dt);
+        if done(app) {
+            break;
+        }
+        if start.elapsed() > limit {
+            return Err(format!("not done after {limit:?}"));
+        }
+        std::thread::sleep(Duration::from_micros(16_667).saturating_sub(dt));
+    }
+    Ok(frames)
+}
+
+/// N prosthesis what-ifs (ankle stiffness changes) on `model`, `trial`,
+/// `loads`: from the control's change (`Gait::whatif`) to the result in the
+/// panel's state, through the job system (ms each).
+fn gait_latency(app: &mut App, files: &[std::path::PathBuf], n: usize) -> Result<Vec<f64>, String> {
+    let [model, trial, loads] = files else {
+        return Err("--gait needs MODEL TRIAL LOADS for the what-if".into());
+    };
+    app.world_mut().resource_mut::<crate::gait::Gait>().compute(
+        model.clone(),
+        trial.clone(),
+        Some(loads.clone()),
+    );
+    run_until(app, Duration::from_mins(10), |a| {
+        let g = a.world().resource::<crate::gait::Gait>();
+        g.whatif_ready() || (g.settled && !g.ui.status.is_empty())
+    })?;
+    if !app.world().resource::<crate::gait::Gait>().whatif_ready() {
+        return Err(format!(
+            "gait: {}",
+            app.world().resource::<crate::gait::Gait>().ui.status
+        ));
+    }
+    let mut out = Vec::new();
+    for k in 0..n {
+        let stiffness = 250.0 + 300.0 * (k as f64 + 0.5) / n as f64;
+        let asked = Instant::now();
+        {
+            let mut g = app.world_mut().resource_mut::<crate::gait::Gait>();
+            let c = twin_ui::DeviceControls {
+                stiffness,
+                ..twin_ui::DeviceControls::default()
+            };
+            g.whatif(twin_ui::WhatIfAsk::Run(c.prosthesis()));
+        }
+        run_until(app, Duration::from_mins(2), |a| {
+            a.world().resource::<crate::gait::Gait>().whatif_done()
+        })?;
+        let g = app.world().resource::<crate::gait::Gait>();
+        if let Some(e) = &g.ui.whatif.error {
+            return Err(format!("gait what-if: {e}"));
+        }
+        out.push(asked.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(out)
+}
+
+/// `--bench-latency N`: N what-if changes of the aortic valve area on the
+/// calibrated demo twin, each from the control's release (the app's
+/// `apply_controls`) to its result in the panel's state, through the job
+/// system; prints JSON with every latency (ms).
+pub fn bench_latency(n: usize, gait: Option<&[std::path::PathBuf]>) -> Result<String, String> {
+    let mut app = app();
+    {
+        let mut cardio = app.world_mut().resource_mut::<Cardio>();
+        let t = cardio.ui.targets;
+        cardio.calibrate(t);
+    }
+    run_until(&mut app, Duration::from_mins(5), |a| {
+        let c = a.world().resource::<Cardio>();
+        c.settled() && c.ui.baseline.is_some()
+    })?;
+    let mut latencies = Vec::new();
+    let mut frames = Vec::new();
+    for k in 0..n {
+        // A valve area not run before, so every change is a real rerun.
+        let area = 0.6 + 3.0 * (k as f64 + 0.5) / n as f64;
+        let world = app.world_mut();
+        world.resource_scope(|world, mut cardio: Mut<Cardio>| {
+            world.resource_scope(|world, mut twin: Mut<Twin>| {
+                let mut ws = world.resource_mut::<Workspace>();
+                cardio.ui.controls.aortic_area_cm2 = area;
+                let s = cardio
+                    .ui
+                    .controls
+                    .scenario(cardio.ui.targets.heart_rate_bpm);
+                crate::cardio::apply_controls(&mut cardio, &mut twin, &mut ws, &s);
+            });
+        });
+        let asked = Instant::now();
+        let f = run_until(&mut app, Duration::from_mins(2), |a| {
+            let c = a.world().resource::<Cardio>();
+            c.settled()
+                && c.ui
+                    .current
+                    .as_ref()
+                    .is_some_and(|r| (r.indices.aortic.mean_gradient_mmhg).is_finite())
+                && c.ui.variants.iter().all(|v| v.result.is_some())
+        })?;
+        latencies.push(asked.elapsed().as_secs_f64() * 1e3);
+        frames.extend(f);
+    }
+    let worst_frame = frames.iter().max().map_or(0.0, |d| d.as_secs_f64() * 1e3);
+    let gait_ms = match gait {
+        Some(files) => Some(gait_latency(&mut app, files, n)?),
+        None => None,
+    };
+    Ok(serde_json::json!({
+        "what": "cardiac what-if: control released -> variant's result in the panel state, through the app's job system",
+        "latency_ms": latencies,
+        "gait_latency_ms": gait_ms,
+        "worst_frame_ms": worst_frame,
+        "frames": frames.len(),
+    })
+    .to_string())
+}

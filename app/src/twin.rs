@@ -1,0 +1,912 @@
+//! The patient twin in the app: the open twin file (new, open, save, save
+//! as, recent), autosave every 30 s to Twinscope's own folder and the offer
+//! to recover after a crash, undo/redo of scenario and segment edits, the
+//! scenario list and Help windows, drag-and-drop of twin files, and
+//! File ▸ Export report (HTML with a 3D view screenshot, and CSV).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+use twin_scenario::document::Segment;
+use twin_scenario::report::{ReportExtras, ReportOptions};
+use twin_scenario::store::Recovery;
+use twin_scenario::{TwinDocument, Variant, store};
+use twin_ui::twin::{History, ScenarioAction, TwinState};
+
+use crate::Args;
+use crate::job::{Job, Priority, jobs};
+use crate::study::{SegmentsSnapshot, Workspace};
+
+pub struct TwinPlugin;
+
+impl Plugin for TwinPlugin {
+    fn build(&self, app: &mut App) {
+        let (tx, rx) = channel();
+        app.insert_resource(Twin::new(tx, rx))
+            .add_systems(Startup, start)
+            .add_systems(
+                Update,
+                (
+                    poll,
+                    autosave,
+                    handle_drops,
+                    receive_dialog,
+                    sync_segments,
+                    scripted.after(crate::cardio::sync_variants),
+                ),
+            )
+            .add_systems(EguiPrimaryContextPass, draw);
+    }
+}
+
+/// Time for the render pipelines to compile before a scripted report's
+/// screenshot (as `capture`'s warm-up).
+const RENDER_WARM_UP: Duration = Duration::from_secs(5);
+
+/// The recovery key of a twin never saved.
+const UNSAVED: &str = "unsaved twin";
+
+/// The name of a twin made here before it is named: the patient's once a
+/// study is open.
+const UNTITLED: &str = "Untitled twin";
+
+/// What undo keeps: the twin and the segment list.
+#[derive(Clone)]
+pub struct Snapshot {
+    pub doc: TwinDocument,
+    pub segments: SegmentsSnapshot,
+}
+
+/// Answers of the file dialogs (they run off the UI thread).
+enum Dialog {
+    Open(PathBuf),
+    SaveAs(PathBuf),
+    Report(PathBuf),
+}
+
+/// What the twin's file jobs send back.
+enum FileMsg {
+    Opened {
+        path: PathBuf,
+        doc: Box<TwinDocument>,
+        notes: Vec<String>,
+    },
+    Saved(PathBuf),
+    Autosaved,
+    Report(PathBuf),
+    Failed(String),
+}
+
+/// The open twin and what belongs to it.
+#[derive(Resource)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent window and file-job flags of one resource"
+)]
+pub struct Twin {
+    pub state: TwinState,
+    pub history: History<Snapshot>,
+    /// Recent twin files, newest first.
+    pub recent: Vec<PathBuf>,
+    pub show_scenarios: bool,
+    pub show_help: bool,
+    /// An autosaved document offered back at start (after a crash).
+    offer: Option<(Recovery, TwinDocument)>,
+    last_autosave: Instant,
+    pub autosave_every: Duration,
+    /// Changes since the last autosave.
+    autosave_pending: bool,
+    file_job: Option<Job<FileMsg>>,
+    autosave_job: Option<Job<FileMsg>>,
+    dialog_tx: Sender<Option<Dialog>>,
+    dialog_rx: Mutex<Receiver<Option<Dialog>>>,
+    dialog_open: bool,
+    /// A report waiting for its 3D screenshot.
+    report_to: Option<PathBuf>,
+    shot: std::sync::Arc<Mutex<Option<Vec<u8>>>>,
+    /// The last file outcome, for the status bar.
+    pub status: String,
+    /// A save or report asked for on the command line has been written.
+    pub scripted_done: bool,
+    /// `--save-as` and `--report`, still to do.
+    script_save: Option<PathBuf>,
+    script_report: Option<PathBuf>,
+}
+
+impl Twin {
+    /// A twin whose file dialogs answer nowhere (the headless app).
+    pub fn detached() -> Self {
+        let (tx, rx) = channel();
+        Self::new(tx, rx)
+    }
+
+    fn new(tx: Sender<Option<Dialog>>, rx: Receiver<Option<Dialog>>) -> Self {
+        let mut state = TwinState::default();
+        state.presets = presets();
+        Self {
+            state,
+            history: History::default(),
+            recent: read_recent(),
+            show_scenarios: false,
+            show_help: false,
+            offer: None,
+            last_autosave: Instant::now(),
+            autosave_every: Duration::from_secs(30),
+            autosave_pending: false,
+            file_job: None,
+            autosave_job: None,
+            dialog_tx: tx,
+            dialog_rx: Mutex::new(rx),
+            dialog_open: false,
+            report_to: None,
+            shot: std::sync::Arc::default(),
+            status: String::new(),
+            scripted_done: false,
+            script_save: None,
+            script_report: None,
+        }
+    }
+
+    /// The autosave file of the open twin.
+    pub fn recovery(&self) -> Recovery {
+        Recovery::for_document(
+            &state_dir().join("recovery"),
+            self.state.path.as_deref(),
+            UNSAVED,
+        )
+    }
+
+    /// Records the state before an edit called `label` (for undo) and marks
+    /// the twin changed.
+    pub fn record(&mut self, label: &str, ws: &Workspace) {
+        self.history.record(label, self.snapshot(ws));
+        self.changed();
+    }
+
+    fn snapshot(&self, ws: &Workspace) -> Snapshot {
+        Snapshot {
+            doc: self.state.doc.clone(),
+            segments: ws.segments_snapshot(),
+        }
+    }
+
+    fn changed(&mut self) {
+        self.state.dirty = true;
+        self.state.doc.touch();
+        self.autosave_pending = true;
+    }
+
+    /// Carries out a scenario-list action (with undo).
+    pub fn act(&mut self, action: &ScenarioAction, ws: &mut Workspace) {
+        match action {
+            ScenarioAction::Undo => self.undo(ws),
+            ScenarioAction::Redo => self.redo(ws),
+            a => {
+                let before = self.snapshot(ws);
+                if let Some(label) = self.state.apply(a) {
+                    self.history.record(&label, before);
+                    self.autosave_pending = true;
+                }
+            }
+        }
+    }
+
+    pub fn undo(&mut self, ws: &mut Workspace) {
+        let mut now = self.snapshot(ws);
+        if let Some(label) = self.history.undo(&mut now) {
+            self.restore(now, ws);
+            self.status = format!("undid {label}");
+        }
+    }
+
+    pub fn redo(&mut self, ws: &mut Workspace) {
+        let mut now = self.snapshot(ws);
+        if let Some(label) = self.history.redo(&mut now) {
+            self.restore(now, ws);
+            self.status = format!("redid {label}");
+        }
+    }
+
+    fn restore(&mut self, s: Snapshot, ws: &mut Workspace) {
+        self.state.doc = s.doc;
+        let n = self.state.doc.variants.len();
+        self.state.selected = self.state.selected.filter(|&i| i < n);
+        ws.segments.rows = s.segments.rows;
+        ws.segment_data = s.segments.data;
+        self.changed();
+    }
+
+    /// Starts an empty twin (the study stays open).
+    pub fn new_twin(&mut self, cardio: &mut crate::cardio::Cardio) {
+        let privacy = self.state.privacy;
+        self.state = TwinState::default();
+        self.state.privacy = privacy;
+        self.state.presets = presets();
+        self.history = History::default();
+        self.autosave_pending = false;
+        cardio.reset_variants();
+        self.status = "new twin".into();
+    }
+
+    /// Reads a twin file in the background.
+    pub fn open(&mut self, path: PathBuf) {
+        self.status = "opening twin…".into();
+        self.file_job = Some(Job::once(
+            "twin file",
+            "Opening twin",
+            Priority::Interactive,
+            move |_| match TwinDocument::read(&path) {
+                Ok((doc, notes)) => FileMsg::Opened {
+                    path,
+                    doc: Box::new(doc),
+                    notes,
+                },
+                Err(e) => FileMsg::Failed(e.to_string()),
+            },
+        ));
+    }
+
+    /// Saves to `path` (atomically), in the background.
+    pub fn save_to(&mut self, path: PathBuf) {
+        let mut doc = self.state.doc.clone();
+        doc.software = twin_scenario::document::software();
+        self.status = "saving…".into();
+        self.file_job = Some(Job::once(
+            "twin file",
+            "Saving twin",
+            Priority::Interactive,
+            move |_| match store::save(&doc, &path) {
+                Ok(()) => FileMsg::Saved(path),
+                Err(e) => FileMsg::Failed(e.to_string()),
+            },
+        ));
+    }
+
+    /// Save (Ctrl+S): to its file, or asks where.
+    pub fn save(&mut self) {
+        match self.state.path.clone() {
+            Some(p) => self.save_to(p),
+            None => self.save_dialog(),
+        }
+    }
+
+    fn save_dialog(&mut self) {
+        let name = self.state.file_name(".twin.json");
+        self.dialog(move || {
+            rfd::FileDialog::new()
+                .set_title("Save twin")
+                .set_file_name(&name)
+                .add_filter("Twinscope twin", &["json"])
+                .save_file()
+                .map(Dialog::SaveAs)
+        });
+    }
+
+    fn open_dialog(&mut self) {
+        self.dialog(|| {
+            rfd::FileDialog::new()
+                .set_title("Open twin")
+                .add_filter("Twinscope twin", &["json"])
+                .pick_file()
+                .map(Dialog::Open)
+        });
+    }
+
+    fn report_dialog(&mut self) {
+        let name = self.state.file_name("-report.html");
+        self.dialog(move || {
+            rfd::FileDialog::new()
+                .set_title("Export report")
+                .set_file_name(&name)
+                .add_filter("HTML report", &["html"])
+                .save_file()
+                .map(Dialog::Report)
+        });
+    }
+
+    fn dialog(&mut self, ask: impl FnOnce() -> Option<Dialog> + Send + 'static) {
+        if self.dialog_open {
+            return;
+        }
+        self.dialog_open = true;
+        let tx = self.dialog_tx.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(ask());
+        });
+    }
+
+    /// Exports the report to `path` (HTML, and CSV beside it) once the 3D
+    /// view has been captured.
+    pub fn export_report(&mut self, path: PathBuf, commands: &mut Commands) {
+        self.report_to = Some(path);
+        let shot = self.shot.clone();
+        commands.spawn(Screenshot::primary_window()).observe(
+            move |captured: On<ScreenshotCaptured>| {
+                let png = captured
+                    .image
+                    .clone()
+                    .try_into_dynamic()
+                    .ok()
+                    .and_then(|img| {
+                        let mut bytes = std::io::Cursor::new(Vec::new());
+                        img.to_rgb8()
+                            .write_to(&mut bytes, image::ImageFormat::Png)
+                            .ok()
+                            .map(|()| bytes.into_inner())
+                    });
+                if let Ok(mut s) = shot.lock() {
+                    *s = Some(png.unwrap_or_default());
+                }
+            },
+        );
+    }
+
+    fn write_report(&mut self, path: PathBuf, png: Vec<u8>, gait: Option<String>) {
+        let doc = self.state.doc.clone();
+        let privacy = self.state.privacy;
+        self.status = "writing the report…".into();
+        self.file_job = Some(Job::once(
+            "report",
+            "Exporting report",
+            Priority::Interactive,
+            move |progress| match report(&doc, &path, privacy, &png, gait.as_deref(), progress) {
+                Ok(()) => FileMsg::Report(path),
+                Err(e) => FileMsg::Failed(e),
+            },
+        ));
+    }
+
+    fn remember(&mut self, path: &Path) {
+        self.recent.retain(|p| p != path);
+        self.recent.insert(0, path.to_owned());
+        self.recent.truncate(10);
+        write_recent(&self.recent);
+    }
+
+    /// The recent list as the menu shows it: file names, none in privacy
+    /// mode (they are often the patient's).
+    pub fn recent_labels(&self) -> Vec<(PathBuf, String)> {
+        self.recent
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let label = if self.state.privacy {
+                    format!("recent twin {}", i + 1)
+                } else {
+                    p.file_name()
+                        .map_or_else(|| p.display().to_string(), |f| f.to_string_lossy().into())
+                };
+                (p.clone(), label)
+            })
+            .collect()
+    }
+
+    /// No file work in flight (for `--screenshot` and scripted sessions).
+    pub fn quiet(&self) -> bool {
+        self.file_job.is_none() && self.report_to.is_none() && !self.dialog_open
+    }
+
+    /// The command line's `--save-as` and `--report` are written.
+    pub fn script_done(&self) -> bool {
+        self.script_save.is_none() && self.script_report.is_none() && self.quiet()
+    }
+}
+
+/// Writes the report and the CSV of its waveforms.
+fn report(
+    doc: &TwinDocument,
+    path: &Path,
+    privacy: bool,
+    png: &[u8],
+    gait: Option<&str>,
+    progress: &twin_core::Progress,
+) -> Result<(), String> {
+    let (baseline, runs) = twin_scenario::runs::run_cardio(doc, progress)?;
+    let html = twin_scenario::report::html_with(
+        doc,
+        &baseline,
+        &runs,
+        ReportOptions { privacy },
+        &ReportExtras {
+            screenshot_png: (!png.is_empty()).then_some(png),
+            gait,
+        },
+    );
+    let csv = twin_scenario::report::waveforms_csv(&baseline, &runs);
+    let csv_path = path.with_extension("csv");
+    std::fs::write(path, html).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(&csv_path, csv).map_err(|e| format!("{}: {e}", csv_path.display()))?;
+    Ok(())
+}
+
+/// The bundled example scenarios, offered by "+ Variant".
+fn presets() -> Vec<(String, Vec<twin_cardio::Intervention>)> {
+    const FILES: [(&str, &str); 6] = [
+        (
+            "severe AS",
+            include_str!("../../examples/scenarios/severe-aortic-stenosis.json"),
+        ),
+        ("TAVR", include_str!("../../examples/scenarios/tavr.json")),
+        (
+            "mitral regurgitation",
+            include_str!("../../examples/scenarios/mitral-regurgitation.json"),
+        ),
+        (
+            "heart failure",
+            include_str!("../../examples/scenarios/heart-failure.json"),
+        ),
+        (
+            "dobutamine",
+            include_str!("../../examples/scenarios/dobutamine.json"),
+        ),
+        (
+            "LVAD 6000 rpm",
+            include_str!("../../examples/scenarios/lvad-6000rpm.json"),
+        ),
+    ];
+    FILES
+        .iter()
+        .filter_map(|(name, text)| {
+            let s: twin_cardio::Scenario = serde_json::from_str(text).ok()?;
+            Some(((*name).to_owned(), s.interventions))
+        })
+        .collect()
+}
+
+/// Twinscope's own folder for state (recent files, autosaves):
+/// `$TWIN_STATE_DIR`, else `$XDG_STATE_HOME/twinscope`, else
+/// `~/.local/state/twinscope`.
+pub fn state_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("TWIN_STATE_DIR") {
+        return d.into();
+    }
+    if let Some(d) = std::env::var_os("XDG_STATE_HOME") {
+        return PathBuf::from(d).join("twinscope");
+    }
+    let home = std::env::var_os("HOME").map_or_else(std::env::temp_dir, PathBuf::from);
+    home.join(".local/state/twinscope")
+}
+
+fn read_recent() -> Vec<PathBuf> {
+    let path = state_dir().join("recent.json");
+    twin_core::limits::read_text(&path, 1 << 20, "recent files")
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+fn write_recent(list: &[PathBuf]) {
+    let dir = state_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(text) = serde_json::to_string_pretty(list) {
+        let _ = std::fs::write(dir.join("recent.json"), text);
+    }
+}
+
+/// Opens the twin of `--twin`, adds the `--variant`s, and offers an
+/// autosave of an unsaved twin left by a crash.
+fn start(mut twin: ResMut<Twin>, args: Res<Args>) {
+    twin.state.privacy = args.privacy;
+    twin.script_save.clone_from(&args.save_as);
+    twin.script_report.clone_from(&args.report);
+    if let Some(path) = &args.twin {
+        twin.open(path.clone());
+    } else {
+        let recovery = twin.recovery();
+        match recovery.pending(None) {
+            Ok(Some(doc)) => twin.offer = Some((recovery, doc)),
+            Ok(None) => {}
+            Err(e) => jobs().notify(&format!("autosave: {e}")),
+        }
+    }
+    for spec in &args.variant {
+        match read_variant(spec) {
+            Ok(v) => {
+                let before = Snapshot {
+                    doc: twin.state.doc.clone(),
+                    segments: SegmentsSnapshot::default(),
+                };
+                let label = format!("add variant “{}”", v.name);
+                twin.state.doc.variants.push(v);
+                twin.history.record(&label, before);
+                twin.changed();
+            }
+            Err(e) => jobs().notify(&format!("--variant {spec}: {e}")),
+        }
+    }
+    if !args.variant.is_empty() {
+        twin.show_scenarios = true;
+        twin.state.selected = twin.state.doc.variants.len().checked_sub(1);
+    }
+}
+
+/// `--save-as`, then `--report`, once the study, the segments, the heart
+/// and the variants have settled.
+fn scripted(
+    mut twin: ResMut<Twin>,
+    ws: Res<Workspace>,
+    cardio: Res<crate::cardio::Cardio>,
+    time: Res<Time>,
+    mut commands: Commands,
+) {
+    if twin.script_save.is_none() && twin.script_report.is_none() {
+        return;
+    }
+    let settled = ws.settled
+        && ws.job.is_none()
+        && ws.pending_segment.is_none()
+        && ws.segment_edits.is_empty()
+        && cardio.settled()
+        && (!cardio.open || cardio.ui.baseline.is_some())
+        && cardio.all_run(&twin.state.doc)
+        && twin.quiet();
+    if !settled {
+        return;
+    }
+    if let Some(p) = twin.script_save.take() {
+        twin.save_to(p);
+    } else if time.elapsed() > RENDER_WARM_UP {
+        // The report's 3D view needs the render pipelines compiled (slow
+        // on a software rasteriser; until then frames are black).
+        if let Some(p) = twin.script_report.take() {
+            twin.export_report(p, &mut commands);
+        }
+    }
+}
+
+/// `NAME=SCENARIO.json`: a variant with that file's interventions.
+fn read_variant(spec: &str) -> Result<Variant, String> {
+    let (name, file) = spec
+        .split_once('=')
+        .ok_or_else(|| "expected NAME=SCENARIO.json".to_owned())?;
+    let text = twin_core::limits::read_text(
+        Path::new(file),
+        twin_core::limits::MAX_JSON_FILE,
+        "scenario file",
+    )?;
+    let s: twin_cardio::Scenario =
+        serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
+    Ok(Variant {
+        name: name.trim().to_owned(),
+        description: s.description,
+        cardio: s.interventions,
+        ..Variant::default()
+    })
+}
+
+/// Reads the file jobs' answers and hands an opened twin to the study and
+/// the cardiac twin.
+fn poll(
+    mut twin: ResMut<Twin>,
+    mut ws: ResMut<Workspace>,
+    mut cardio: ResMut<crate::cardio::Cardio>,
+    gait: Res<crate::gait::Gait>,
+) {
+    // The report's screenshot has arrived: write the report.
+    let shot = twin.shot.lock().ok().and_then(|mut s| s.take());
+    if let (Some(png), Some(path)) = (shot, twin.report_to.clone()) {
+        twin.report_to = None;
+        let gait_text = gait.report_text();
+        twin.write_report(path, png, gait_text);
+    }
+    for autosave in [false, true] {
+        let job = if autosave {
+            &twin.autosave_job
+        } else {
+            &twin.file_job
+        };
+        let Some(msg) = job.as_ref().and_then(|j| j.try_recv().ok()) else {
+            continue;
+        };
+        if let FileMsg::Failed(e) = &msg
+            && let Some(j) = job
+        {
+            j.fail(e);
+        }
+        if autosave {
+            twin.autosave_job = None;
+        } else {
+            twin.file_job = None;
+        }
+        match msg {
+            FileMsg::Opened { path, doc, notes } => {
+                let privacy = twin.state.privacy;
+                twin.state = TwinState::new(*doc, Some(path.clone()));
+                twin.state.privacy = privacy;
+                twin.state.presets = presets();
+                twin.history = History::default();
+                twin.autosave_pending = false;
+                twin.remember(&path);
+                twin.status = if notes.is_empty() {
+                    format!("opened {}", shown_file(&path, privacy))
+                } else {
+                    notes.join("; ")
+                };
+                let recovery = twin.recovery();
+                if let Ok(Some(newer)) = recovery.pending(Some(&path)) {
+                    twin.offer = Some((recovery, newer));
+                }
+                apply_opened(&twin.state.doc, &mut ws, &mut cardio);
+                if !twin.state.doc.variants.is_empty() {
+                    twin.show_scenarios = true;
+                }
+            }
+            FileMsg::Saved(path) => {
+                twin.state.path = Some(path.clone());
+                twin.state.dirty = false;
+                twin.autosave_pending = false;
+                twin.recovery().clear();
+                // An unsaved twin's autosave is done with too.
+                Recovery::for_document(&state_dir().join("recovery"), None, UNSAVED).clear();
+                twin.remember(&path);
+                twin.status = format!("saved {}", shown_file(&path, twin.state.privacy));
+                twin.scripted_done = true;
+            }
+            FileMsg::Autosaved => {}
+            FileMsg::Report(path) => {
+                twin.status = format!("wrote {}", shown_file(&path, twin.state.privacy));
+                twin.scripted_done = true;
+            }
+            FileMsg::Failed(e) => twin.status = e,
+        }
+    }
+}
+
+/// A file as the status bar names it: not at all in privacy mode (file
+/// and folder names often carry the patient's name).
+fn shown_file(path: &Path, privacy: bool) -> String {
+    if privacy {
+        "the file (name hidden in privacy mode)".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// An opened twin's study and calibrated heart come into the app.
+fn apply_opened(doc: &TwinDocument, ws: &mut Workspace, cardio: &mut crate::cardio::Cardio) {
+    cardio.reset_variants();
+    if let Some(model) = &doc.cardio {
+        cardio.load_model(model.clone());
+    }
+    if let Some(study) = &doc.study {
+        let same = ws.source.as_deref() == Some(study.path.as_path());
+        if !same && study.path.exists() {
+            ws.open(Some(study.path.clone()));
+        } else if !study.path.exists() {
+            jobs().notify(&format!(
+                "the twin's study is not at {} any more; open it with File ▸ Open folder…",
+                study.path.display()
+            ));
+        }
+    }
+}
+
+/// Autosaves a changed twin every `autosave_every` to the recovery file.
+fn autosave(mut twin: ResMut<Twin>) {
+    if !twin.autosave_pending
+        || twin.autosave_job.is_some()
+        || twin.last_autosave.elapsed() < twin.autosave_every
+    {
+        return;
+    }
+    twin.last_autosave = Instant::now();
+    twin.autosave_pending = false;
+    let doc = twin.state.doc.clone();
+    let recovery = twin.recovery();
+    twin.autosave_job = Some(Job::once(
+        "autosave",
+        "Autosaving the twin",
+        Priority::Background,
+        move |_| match recovery.write(&doc) {
+            Ok(()) => FileMsg::Autosaved,
+            Err(e) => FileMsg::Failed(format!("autosave: {e}")),
+        },
+    ));
+}
+
+/// Dropped files: a twin file opens as the twin, anything else as a study.
+fn handle_drops(
+    mut drops: MessageReader<bevy::window::FileDragAndDrop>,
+    mut twin: ResMut<Twin>,
+    mut ws: ResMut<Workspace>,
+) {
+    for d in drops.read() {
+        if let bevy::window::FileDragAndDrop::DroppedFile { path_buf, .. } = d {
+            if is_twin_file(path_buf) {
+                twin.open(path_buf.clone());
+            } else {
+                ws.open(Some(path_buf.clone()));
+            }
+        }
+    }
+}
+
+/// A `.json` file (twin files are `NAME.twin.json`; a bare scenario file
+/// opens as a one-variant twin).
+pub fn is_twin_file(path: &Path) -> bool {
+    path.is_file()
+        && path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+fn receive_dialog(mut twin: ResMut<Twin>, mut commands: Commands) {
+    let answer = twin.dialog_rx.lock().ok().and_then(|rx| rx.try_recv().ok());
+    let Some(answer) = answer else { return };
+    twin.dialog_open = false;
+    match answer {
+        Some(Dialog::Open(p)) => twin.open(p),
+        Some(Dialog::SaveAs(p)) => twin.save_to(p),
+        Some(Dialog::Report(p)) => twin.export_report(p, &mut commands),
+        None => {}
+    }
+}
+
+/// Segment edits go into the twin (with undo); the twin's study is the
+/// open one.
+fn sync_segments(mut twin: ResMut<Twin>, mut ws: ResMut<Workspace>) {
+    let edits = std::mem::take(&mut ws.segment_edits);
+    for (label, before) in edits {
+        let snap = Snapshot {
+            doc: twin.state.doc.clone(),
+            segments: before,
+        };
+        twin.history.record(&label, snap);
+        twin.changed();
+    }
+    let segments: Vec<Segment> = ws
+        .segments
+        .rows
+        .iter()
+        .zip(&ws.segment_data)
+        .map(|(row, data)| Segment {
+            name: row.name.clone(),
+            colour: row.colour,
+            method: row.name.clone(),
+            series_instance_uid: ws.series_uid(),
+            mesh: None,
+            volume_ml: Some((data.volume_ml * 100.0).round() / 100.0),
+        })
+        .collect();
+    let reopened = ws.segment_data.is_empty() && !twin.state.doc.segments.is_empty();
+    if segments != twin.state.doc.segments && !reopened {
+        twin.state.doc.segments = segments;
+    }
+    if let Some(study) = ws.study_ref()
+        && twin.state.doc.study.as_ref() != Some(&study)
+        && ws.settled
+    {
+        twin.state.doc.study = Some(study);
+        // An untitled twin takes the patient's name (shown as a pseudonym
+        // in privacy mode, in titles, reports and file names alike).
+        if twin.state.doc.name == UNTITLED
+            && let Some(p) = ws.patient().filter(|p| !p.name.trim().is_empty())
+        {
+            p.name
+                .replace('^', " ")
+                .trim()
+                .clone_into(&mut twin.state.doc.name);
+        }
+        twin.changed();
+    }
+}
+
+/// The File/Edit actions of the menu and the shortcuts.
+pub fn handle(
+    action: &twin_ui::UiAction,
+    twin: &mut Twin,
+    ws: &mut Workspace,
+    cardio: &mut crate::cardio::Cardio,
+    jobs_window: &mut crate::job::JobsWindow,
+) {
+    use twin_ui::UiAction as A;
+    match action {
+        A::NewTwin => twin.new_twin(cardio),
+        A::OpenTwinDialog => twin.open_dialog(),
+        A::OpenTwin(p) => twin.open(p.clone()),
+        A::SaveTwin => twin.save(),
+        A::SaveTwinAs => twin.save_dialog(),
+        A::ExportReport => twin.report_dialog(),
+        A::Undo => twin.undo(ws),
+        A::Redo => twin.redo(ws),
+        A::DuplicateVariant => {
+            if let Some(i) = twin.state.selected {
+                twin.act(&ScenarioAction::Duplicate(i), ws);
+            }
+        }
+        A::DeleteVariant => {
+            if let Some(i) = twin.state.selected {
+                twin.act(&ScenarioAction::Delete(i), ws);
+            }
+        }
+        A::ShowScenarios => twin.show_scenarios = true,
+        A::ToggleJobs => jobs_window.open = !jobs_window.open,
+        A::ToggleHelp => twin.show_help = !twin.show_help,
+        _ => {}
+    }
+}
+
+fn draw(
+    mut contexts: EguiContexts,
+    mut twin: ResMut<Twin>,
+    mut ws: ResMut<Workspace>,
+    mut cardio: ResMut<crate::cardio::Cardio>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    // After a crash: offer the autosave back.
+    if let Some((recovery, doc)) = twin.offer.take() {
+        let mut answer = None;
+        egui::Window::new("Recover unsaved work?")
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .show(ctx, |ui| {
+                ui.label(format!(
+                    "Twinscope found an autosave of “{}” from {} with {} variant(s), newer than its file.",
+                    twin_ui::twin::shown_name(&doc.name, twin.state.privacy),
+                    twin_scenario::report::utc(doc.modified_unix_s),
+                    doc.variants.len()
+                ));
+                ui.horizontal(|ui| {
+                    if ui.button("Recover").clicked() {
+                        answer = Some(true);
+                    }
+                    if ui.button("Discard").clicked() {
+                        answer = Some(false);
+                    }
+                });
+            });
+        match answer {
+            Some(true) => {
+                let before = twin.snapshot(&ws);
+                let path = twin.state.path.clone();
+                let privacy = twin.state.privacy;
+                apply_opened(&doc, &mut ws, &mut cardio);
+                twin.state = TwinState::new(doc, path);
+                twin.state.privacy = privacy;
+                twin.state.presets = presets();
+                twin.history.record("recover the autosave", before);
+                twin.changed();
+                twin.status = "recovered the autosave; save to keep it".into();
+            }
+            Some(false) => recovery.clear(),
+            None => twin.offer = Some((recovery, doc)),
+        }
+    }
+    if twin.show_scenarios {
+        let mut open = true;
+        let mut actions = Vec::new();
+        let undo = twin.history.undo_label().map(str::to_owned);
+        let redo = twin.history.redo_label().map(str::to_owned);
+        egui::Window::new("Scenarios")
+            .open(&mut open)
+            .default_pos([985.0, 470.0])
+            .default_width(300.0)
+            .show(ctx, |ui| {
+                actions = twin_ui::twin::scenarios_panel(
+                    ui,
+                    &mut twin.state,
+                    undo.as_deref(),
+                    redo.as_deref(),
+                );
+            });
+        twin.show_scenarios = open;
+        for a in actions {
+            twin.act(&a, &mut ws);
+        }
+    }
+    if twin.show_help {
+        let mut open = true;
+        egui::Window::new("Help")
+            .open(&mut open)
+            .default_pos([400.0, 120.0])
+            .show(ctx, twin_ui::twin::help_panel);
+        twin.show_help = open;
+    }
+    Ok(())
+}

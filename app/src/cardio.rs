@@ -13,7 +13,7 @@ use twin_cardio::model::{NoExtra, State};
 use twin_cardio::simulate::{SimOptions, simulate_with};
 use twin_cardio::{Intervention, Parameters, Scenario, Targets, calibrate};
 use twin_core::Progress;
-use twin_scenario::document::{CardioModel, FitResidual};
+use twin_scenario::document::CardioModel;
 use twin_scenario::runs::cardio_summary;
 use twin_ui::cardio::{CardioResult, Controls, VariantCurve};
 use twin_ui::twin::ScenarioAction;
@@ -152,23 +152,7 @@ impl Cardio {
                 status.push_str("; ");
                 status.push_str(w);
             }
-            let model = CardioModel {
-                targets,
-                parameters: c.parameters.clone(),
-                residuals: c
-                    .residuals
-                    .iter()
-                    .map(|r| FitResidual {
-                        name: r.name.to_owned(),
-                        target: r.target,
-                        model: r.model,
-                        error_percent: r.error_percent,
-                    })
-                    .collect(),
-                source,
-                calibrated_unix_s: twin_scenario::document::now_unix_s(),
-                software: twin_scenario::document::software(),
-            };
+            let model = CardioModel::fitted(targets, &c, source);
             baseline(&c.parameters, Some(&c.state), status, Some(model), progress)
         });
     }

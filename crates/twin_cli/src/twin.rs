@@ -191,23 +191,9 @@ pub fn run(command: TwinCommand) -> anyhow::Result<()> {
                 &targets,
                 &Progress::new(),
             )?;
-            doc.cardio = Some(twin_scenario::document::CardioModel {
-                targets,
-                parameters: c.parameters.clone(),
-                residuals: c
-                    .residuals
-                    .iter()
-                    .map(|r| twin_scenario::document::FitResidual {
-                        name: r.name.to_owned(),
-                        target: r.target,
-                        model: r.model,
-                        error_percent: r.error_percent,
-                    })
-                    .collect(),
-                source,
-                calibrated_unix_s: twin_scenario::document::now_unix_s(),
-                software: twin_scenario::document::software(),
-            });
+            doc.cardio = Some(twin_scenario::document::CardioModel::fitted(
+                targets, &c, source,
+            ));
             doc.touch();
             store::save(&doc, &out).with_context(|| format!("saving {}", out.display()))?;
             for r in &c.residuals {

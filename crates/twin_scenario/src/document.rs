@@ -120,6 +120,31 @@ pub struct CardioModel {
     pub software: String,
 }
 
+impl CardioModel {
+    /// A calibration made now by this software, fitted to `targets` that
+    /// came from `source`.
+    #[must_use]
+    pub fn fitted(targets: Targets, c: &twin_cardio::Calibration, source: String) -> Self {
+        Self {
+            targets,
+            parameters: c.parameters.clone(),
+            residuals: c
+                .residuals
+                .iter()
+                .map(|r| FitResidual {
+                    name: r.name.to_owned(),
+                    target: r.target,
+                    model: r.model,
+                    error_percent: r.error_percent,
+                })
+                .collect(),
+            source,
+            calibrated_unix_s: now_unix_s(),
+            software: software(),
+        }
+    }
+}
+
 /// A gait trial (files the user owns; the twin refers to them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

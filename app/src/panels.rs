@@ -112,7 +112,7 @@ fn draw_panels(
                 jobs_window.open = !jobs_window.open;
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let dirty = if twin.state.dirty { " ●" } else { "" };
+                let dirty = if twin.state.dirty { " (unsaved)" } else { "" };
                 ui.label(format!("{}{dirty}", twin.state.shown_name()))
                     .on_hover_text(if twin.state.dirty {
                         "unsaved changes (autosaved every 30 s)"

@@ -300,7 +300,7 @@ pub fn scenarios_panel(
     ui.horizontal(|ui| {
         ui.label(RichText::new(state.shown_name()).strong());
         if state.dirty {
-            ui.label(RichText::new("● unsaved").small().weak());
+            ui.label(RichText::new("(unsaved)").small().weak());
         }
     });
     ui.horizontal(|ui| {

@@ -1,5 +1,6 @@
 //! The app without a window (Bevy's `MinimalPlugins`): the study, the
-//! cardiac twin and the twin document with their update systems and the
+//! cardiac twin, the gait window's state and the twin document (its file
+//! jobs) with their update systems and the
 //! one job system — what the headless tests and `--bench-latency` drive.
 
 use std::time::{Duration, Instant};
@@ -29,6 +30,7 @@ pub fn app() -> App {
                 crate::cardio::sync_variants,
                 crate::gait::poll,
                 crate::gait::poll_whatif,
+                crate::twin::poll,
             )
                 .chain(),
         );

@@ -82,6 +82,7 @@ fn draw_panels(
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     ws.browser.recent_twins = twin.recent_labels();
+    ws.browser.recent_studies = twin.recent_study_labels();
     ws.browser.undo = twin.history.undo_label().map(str::to_owned);
     ws.browser.redo = twin.history.redo_label().map(str::to_owned);
     let mut root = egui::Ui::new(

@@ -220,3 +220,52 @@ fn controls_edit_only_the_groups_they_moved() {
         ]
     );
 }
+
+#[test]
+fn a_broken_twin_file_is_refused_by_name_and_the_open_twin_stays() {
+    let dir = std::env::temp_dir().join(format!("twinscope-app-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let mut good = twin_scenario::TwinDocument::new("kept");
+    good.variants.push(twin_scenario::Variant {
+        name: "on file".into(),
+        ..twin_scenario::Variant::default()
+    });
+    let text = good.to_text();
+    let broken = dir.join("broken.twin.json");
+    std::fs::write(&broken, &text[..text.len() / 2]).expect("write");
+    let mut a = app();
+    act(
+        &mut a,
+        &ScenarioAction::Add("in the app".into(), Vec::new()),
+    );
+    a.world_mut().resource_mut::<Twin>().open(broken.clone());
+    run_until(&mut a, Duration::from_mins(1), |a| {
+        a.world().resource::<Twin>().quiet()
+    })
+    .expect("the open job ends");
+    let twin = a.world().resource::<Twin>();
+    assert!(
+        twin.status.contains("broken.twin.json"),
+        "the error names the file: {}",
+        twin.status
+    );
+    let names: Vec<&str> = twin
+        .state
+        .doc
+        .variants
+        .iter()
+        .map(|v| v.name.as_str())
+        .collect();
+    assert_eq!(names, ["in the app"], "the open twin is untouched");
+    // The whole file opens.
+    std::fs::write(&broken, &text).expect("write");
+    a.world_mut().resource_mut::<Twin>().open(broken.clone());
+    run_until(&mut a, Duration::from_mins(1), |a| {
+        a.world().resource::<Twin>().quiet()
+    })
+    .expect("the open job ends");
+    let twin = a.world().resource::<Twin>();
+    assert_eq!(twin.state.doc.variants[0].name, "on file");
+    assert_eq!(twin.state.path.as_deref(), Some(broken.as_path()));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -91,8 +91,12 @@ enum FileMsg {
 pub struct Twin {
     pub state: TwinState,
     pub history: History<Snapshot>,
-    /// Recent twin files, newest first.
+    /// Recent twin files and study folders, newest first.
     pub recent: Vec<PathBuf>,
+    pub recent_studies: Vec<PathBuf>,
+    /// Whether the recent lists are kept in Twinscope's folder (not by the
+    /// headless app of tests and benchmarks).
+    keep_recent: bool,
     pub show_scenarios: bool,
     pub show_help: bool,
     /// An autosaved document offered back at start (after a crash).
@@ -119,10 +123,16 @@ pub struct Twin {
 }
 
 impl Twin {
-    /// A twin whose file dialogs answer nowhere (the headless app).
+    /// A twin whose file dialogs answer nowhere and whose recent lists are
+    /// not kept (the headless app).
     pub fn detached() -> Self {
         let (tx, rx) = channel();
-        Self::new(tx, rx)
+        Self {
+            recent: Vec::new(),
+            recent_studies: Vec::new(),
+            keep_recent: false,
+            ..Self::new(tx, rx)
+        }
     }
 
     fn new(tx: Sender<Option<Dialog>>, rx: Receiver<Option<Dialog>>) -> Self {
@@ -131,7 +141,9 @@ impl Twin {
         Self {
             state,
             history: History::default(),
-            recent: read_recent(),
+            recent: read_recent(RECENT_TWINS),
+            recent_studies: read_recent(RECENT_STUDIES),
+            keep_recent: true,
             show_scenarios: false,
             show_help: false,
             offer: None,
@@ -362,30 +374,56 @@ impl Twin {
     }
 
     fn remember(&mut self, path: &Path) {
-        self.recent.retain(|p| p != path);
-        self.recent.insert(0, path.to_owned());
-        self.recent.truncate(10);
-        write_recent(&self.recent);
+        remember_in(&mut self.recent, path);
+        if self.keep_recent {
+            write_recent(RECENT_TWINS, &self.recent);
+        }
     }
 
-    /// The recent list as the menu shows it: file names, none in privacy
+    /// Keeps a study folder in the recent list.
+    pub fn remember_study(&mut self, path: &Path) {
+        if self.recent_studies.first().map(PathBuf::as_path) != Some(path) {
+            remember_in(&mut self.recent_studies, path);
+            if self.keep_recent {
+                write_recent(RECENT_STUDIES, &self.recent_studies);
+            }
+        }
+    }
+
+    /// The recent twins as the menu shows them: file names, none in privacy
     /// mode (they are often the patient's).
     pub fn recent_labels(&self) -> Vec<(PathBuf, String)> {
-        self.recent
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let label = if self.state.privacy {
-                    format!("recent twin {}", i + 1)
-                } else {
-                    p.file_name()
-                        .map_or_else(|| p.display().to_string(), |f| f.to_string_lossy().into())
-                };
-                (p.clone(), label)
-            })
-            .collect()
+        recent_labels(&self.recent, self.state.privacy, "recent twin")
     }
 
+    /// The recent study folders as the menu shows them.
+    pub fn recent_study_labels(&self) -> Vec<(PathBuf, String)> {
+        recent_labels(&self.recent_studies, self.state.privacy, "recent study")
+    }
+}
+
+fn remember_in(list: &mut Vec<PathBuf>, path: &Path) {
+    list.retain(|p| p != path);
+    list.insert(0, path.to_owned());
+    list.truncate(10);
+}
+
+fn recent_labels(list: &[PathBuf], privacy: bool, what: &str) -> Vec<(PathBuf, String)> {
+    list.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let label = if privacy {
+                format!("{what} {}", i + 1)
+            } else {
+                p.file_name()
+                    .map_or_else(|| p.display().to_string(), |f| f.to_string_lossy().into())
+            };
+            (p.clone(), label)
+        })
+        .collect()
+}
+
+impl Twin {
     /// No file work in flight (for `--screenshot` and scripted sessions).
     pub fn quiet(&self) -> bool {
         self.file_job.is_none() && self.report_to.is_none() && !self.dialog_open
@@ -472,19 +510,22 @@ pub fn state_dir() -> PathBuf {
     home.join(".local/state/twinscope")
 }
 
-fn read_recent() -> Vec<PathBuf> {
-    let path = state_dir().join("recent.json");
+const RECENT_TWINS: &str = "recent.json";
+const RECENT_STUDIES: &str = "recent-studies.json";
+
+fn read_recent(file: &str) -> Vec<PathBuf> {
+    let path = state_dir().join(file);
     twin_core::limits::read_text(&path, 1 << 20, "recent files")
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default()
 }
 
-fn write_recent(list: &[PathBuf]) {
+fn write_recent(file: &str, list: &[PathBuf]) {
     let dir = state_dir();
     let _ = std::fs::create_dir_all(&dir);
     if let Ok(text) = serde_json::to_string_pretty(list) {
-        let _ = std::fs::write(dir.join("recent.json"), text);
+        let _ = std::fs::write(dir.join(file), text);
     }
 }
 
@@ -581,7 +622,7 @@ fn read_variant(spec: &str) -> Result<Variant, String> {
 
 /// Reads the file jobs' answers and hands an opened twin to the study and
 /// the cardiac twin.
-fn poll(
+pub fn poll(
     mut twin: ResMut<Twin>,
     mut ws: ResMut<Workspace>,
     mut cardio: ResMut<crate::cardio::Cardio>,
@@ -776,6 +817,10 @@ fn sync_segments(mut twin: ResMut<Twin>, mut ws: ResMut<Workspace>) {
     let reopened = ws.segment_data.is_empty() && !twin.state.doc.segments.is_empty();
     if segments != twin.state.doc.segments && !reopened {
         twin.state.doc.segments = segments;
+    }
+    if let (Some(src), true, None) = (&ws.source, ws.settled, &ws.browser.error) {
+        let src = src.clone();
+        twin.remember_study(&src);
     }
     if let Some(study) = ws.study_ref()
         && twin.state.doc.study.as_ref() != Some(&study)

@@ -265,9 +265,15 @@ pub fn percentile_range(values: impl Iterator<Item = f32>) -> Option<(f32, f32)>
     if sample.is_empty() {
         return None;
     }
-    sample.sort_by(f32::total_cmp);
-    let q = |p: f64| sample[((sample.len() - 1) as f64 * p) as usize];
-    Some((q(0.01), q(0.99)))
+    // Two selections, O(n), instead of a sort: this runs on the UI thread
+    // when a series is shown.
+    let at = |p: f64| ((sample.len() - 1) as f64 * p) as usize;
+    let (lo_i, hi_i) = (at(0.01), at(0.99));
+    let hi = *sample.select_nth_unstable_by(hi_i, f32::total_cmp).1;
+    let lo = *sample[..=hi_i]
+        .select_nth_unstable_by(lo_i, f32::total_cmp)
+        .1;
+    Some((lo, hi))
 }
 
 #[cfg(test)]

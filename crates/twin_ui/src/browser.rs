@@ -132,6 +132,8 @@ pub struct BrowserState {
     /// Recent twin files (path, label as shown: file names only, and none
     /// in privacy mode).
     pub recent_twins: Vec<(PathBuf, String)>,
+    /// Recent study folders, labelled the same way.
+    pub recent_studies: Vec<(PathBuf, String)>,
     /// What Undo and Redo would do, for the Edit menu.
     pub undo: Option<String>,
     pub redo: Option<String>,
@@ -153,6 +155,7 @@ impl Default for BrowserState {
             notices: Vec::new(),
             surface: None,
             recent_twins: Vec::new(),
+            recent_studies: Vec::new(),
             undo: None,
             redo: None,
         }
@@ -217,6 +220,20 @@ pub fn menu_bar(ui: &mut Ui, state: &BrowserState) -> Vec<UiAction> {
                 "",
                 UiAction::OpenFolderDialog,
             );
+            ui.menu_button("Open recent study", |ui| {
+                if state.recent_studies.is_empty() {
+                    ui.label(RichText::new("none yet").weak());
+                }
+                for (path, label) in &state.recent_studies {
+                    item(
+                        ui,
+                        &mut actions,
+                        label,
+                        "",
+                        UiAction::OpenFolder(path.clone()),
+                    );
+                }
+            });
             item(
                 ui,
                 &mut actions,

@@ -83,15 +83,10 @@ fn capture(
         exit.write(AppExit::error());
         return;
     }
-    let cardio_done = (!cardio.open
-        || (cardio.settled() && cardio.ui.baseline.is_some() && cardio.all_run(&twin.state.doc)))
-        && (args.gait.is_none() || gait.settled)
-        && twin.script_done();
-    if ws.settled
+    if crate::twin::settled(&ws, &cardio, &twin)
         && ws.new_surface.is_none()
-        && ws.pending_segment.is_none()
-        && ws.job.is_none()
-        && cardio_done
+        && (args.gait.is_none() || gait.settled)
+        && twin.script_done()
     {
         state.frames_after_settle += 1;
     }

@@ -80,9 +80,8 @@ pub struct Cardio {
     shown: Option<Option<usize>>,
     /// When the user last let go of a control, and what it asked.
     asked: Option<(String, Instant)>,
-    /// What the overlays were last built from.
-    sig: Vec<(String, bool, bool)>,
-    sig_base: bool,
+    /// What the overlays were last built from (cleared with the baseline).
+    sig: Option<Vec<(String, bool, bool)>>,
     /// From a control's release to the variant's result shown, ms.
     pub last_latency_ms: Option<f64>,
     /// Calibrate as soon as targets come from the images (`--lv-seed`).
@@ -179,7 +178,7 @@ impl Cardio {
         self.ui.editing = None;
         self.ui.current.clone_from(&self.ui.baseline);
         self.shown = None;
-        self.sig.clear();
+        self.sig = None;
     }
 
     /// LV volume curve of a cine from a seed (patient mm), in the background.
@@ -315,6 +314,14 @@ fn start(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, args: Res<Args>) {
     }
 }
 
+/// The loaded cine as the calibration's provenance names it.
+fn cine_label(ws: &Workspace) -> String {
+    ws.browser
+        .selected_stack
+        .as_ref()
+        .map_or_else(|| "the cine".to_owned(), |id| format!("series {id}"))
+}
+
 /// `--lv-seed`: once the cine is in, segment the LV there, take the
 /// targets from its volume curve and calibrate.
 fn from_imaging(
@@ -340,11 +347,7 @@ fn from_imaging(
     let seed = [x, y, z];
     ws.mpr.crosshair = seed;
     ws.add_segment(Some(seed));
-    let label = ws
-        .browser
-        .selected_stack
-        .clone()
-        .map_or_else(|| "the cine".to_owned(), |id| format!("series {id}"));
+    let label = cine_label(&ws);
     let (frames, times) = (ws.mpr.frames.clone(), ws.mpr.times_ms.clone());
     cardio.measure_cine(frames, times, seed, label);
 }
@@ -404,33 +407,28 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
         twin.record("calibrate the heart", &ws);
         twin.state.doc.cardio = Some(model);
     }
-    let Some(base) = cardio.ui.baseline.clone() else {
+    if cardio.ui.baseline.is_none() {
         return;
-    };
-    let summary = cardio_summary(&base.indices);
-    if twin.state.baseline_results != summary {
-        twin.state.baseline_results = summary;
     }
-    // Start what is missing; collect what finished.
-    let wanted: Vec<(String, String, Vec<Intervention>)> = twin
+    // Each variant's key, once per frame.
+    let keys: Vec<String> = twin
         .state
         .doc
         .variants
         .iter()
-        .filter(|v| !v.cardio.is_empty())
-        .map(|v| (key(&v.cardio), v.name.clone(), v.cardio.clone()))
+        .map(|v| key(&v.cardio))
         .collect();
-    for (k, name, iv) in &wanted {
-        if !cardio.cache.contains_key(k)
+    // Start what is missing; collect what finished.
+    for (v, k) in twin.state.doc.variants.iter().zip(&keys) {
+        if !v.cardio.is_empty()
+            && !cardio.cache.contains_key(k)
             && !cardio.runs.contains_key(k)
             && !cardio.failed.contains_key(k)
         {
-            cardio.run_variant(name, iv.clone());
+            cardio.run_variant(&v.name, v.cardio.clone());
         }
     }
-    cardio
-        .runs
-        .retain(|k, _| wanted.iter().any(|(w, _, _)| w == k));
+    cardio.runs.retain(|k, _| keys.contains(k));
     let mut done = Vec::new();
     for (k, job) in &cardio.runs {
         if let Ok(r) = job.try_recv() {
@@ -452,8 +450,8 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
         match r {
             Ok(res) => {
                 let s = cardio_summary(&res.indices);
-                for v in &mut twin.state.doc.variants {
-                    if key(&v.cardio) == k {
+                for (v, vk) in twin.state.doc.variants.iter_mut().zip(&keys) {
+                    if *vk == k {
                         v.results.extend(s.clone());
                     }
                 }
@@ -464,45 +462,49 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
             }
         }
     }
-    // The overlays, in the scenario list's colours.
+    // The overlays, in the scenario list's colours: rebuilt (results
+    // copied) only when a name, key, selection or result changed.
     let selected = twin.state.selected;
-    let curves: Vec<VariantCurve> = twin
-        .state
-        .doc
-        .variants
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| !v.cardio.is_empty())
-        .map(|(i, v)| VariantCurve {
-            name: v.name.clone(),
-            colour: twin_ui::twin::colour(i),
-            result: cardio.cache.get(&key(&v.cardio)).cloned(),
-            selected: selected == Some(i),
-        })
-        .collect();
     let sig: Vec<(String, bool, bool)> = twin
         .state
         .doc
         .variants
         .iter()
+        .zip(&keys)
         .enumerate()
-        .map(|(i, v)| {
-            let k = key(&v.cardio);
-            let ready = cardio.cache.contains_key(&k);
+        .map(|(i, (v, k))| {
+            let ready = cardio.cache.contains_key(k);
             (format!("{}\u{0}{k}", v.name), selected == Some(i), ready)
         })
         .collect();
-    if cardio.sig != sig || cardio.sig_base != cardio.ui.baseline.is_some() {
-        cardio.sig = sig;
-        cardio.sig_base = cardio.ui.baseline.is_some();
-        cardio.ui.variants = curves;
-        let v = twin.state.variant();
-        cardio.ui.current = match v {
-            Some(v) => cardio.cache.get(&key(&v.cardio)).cloned(),
-            None => Some(base.clone()),
+    if cardio.sig.as_ref() != Some(&sig) {
+        cardio.sig = Some(sig);
+        let base = cardio.ui.baseline.clone();
+        if let Some(b) = &base {
+            twin.state.baseline_results = cardio_summary(&b.indices);
+        }
+        cardio.ui.variants = twin
+            .state
+            .doc
+            .variants
+            .iter()
+            .zip(&keys)
+            .enumerate()
+            .filter(|(_, (v, _))| !v.cardio.is_empty())
+            .map(|(i, (v, k))| VariantCurve {
+                name: v.name.clone(),
+                colour: twin_ui::twin::colour(i),
+                result: cardio.cache.get(k).cloned(),
+                selected: selected == Some(i),
+            })
+            .collect();
+        let k = selected.and_then(|i| keys.get(i));
+        cardio.ui.current = match k {
+            Some(k) => cardio.cache.get(k).cloned(),
+            None => base,
         };
-        cardio.ui.editing = v.map(|v| v.name.clone());
-        if let Some(e) = v.and_then(|v| cardio.failed.get(&key(&v.cardio))) {
+        cardio.ui.editing = twin.state.variant().map(|v| v.name.clone());
+        if let Some(e) = k.and_then(|k| cardio.failed.get(k)) {
             cardio.ui.status.clone_from(e);
         }
     }
@@ -640,11 +642,7 @@ fn draw(
             CardioAction::Calibrate(t) => cardio.calibrate(t),
             CardioAction::Simulate(s) => apply_controls(&mut cardio, &mut twin, &mut ws, &s),
             CardioAction::FromImaging => {
-                let label = ws
-                    .browser
-                    .selected_stack
-                    .clone()
-                    .map_or_else(|| "the cine".to_owned(), |id| format!("series {id}"));
+                let label = cine_label(&ws);
                 cardio.measure_cine(
                     ws.mpr.frames.clone(),
                     ws.mpr.times_ms.clone(),

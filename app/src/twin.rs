@@ -136,7 +136,7 @@ impl Twin {
     }
 
     fn new(tx: Sender<Option<Dialog>>, rx: Receiver<Option<Dialog>>) -> Self {
-        let mut state = TwinState::default();
+        let mut state = TwinState::new(TwinDocument::new(UNTITLED), None);
         state.presets = presets();
         Self {
             state,
@@ -233,14 +233,20 @@ impl Twin {
         self.changed();
     }
 
-    /// Starts an empty twin (the study stays open).
-    pub fn new_twin(&mut self, cardio: &mut crate::cardio::Cardio) {
+    /// Makes `doc` (from `path`) the open twin: privacy mode and the
+    /// presets stay, the undo history starts afresh.
+    fn replace(&mut self, doc: TwinDocument, path: Option<PathBuf>) {
         let privacy = self.state.privacy;
-        self.state = TwinState::default();
+        self.state = TwinState::new(doc, path);
         self.state.privacy = privacy;
         self.state.presets = presets();
         self.history = History::default();
         self.autosave_pending = false;
+    }
+
+    /// Starts an empty twin (the study stays open).
+    pub fn new_twin(&mut self, cardio: &mut crate::cardio::Cardio) {
+        self.replace(TwinDocument::new(UNTITLED), None);
         cardio.reset_variants();
         self.status = "new twin".into();
     }
@@ -462,8 +468,14 @@ fn report(
     Ok(())
 }
 
-/// The bundled example scenarios, offered by "+ Variant".
+/// The bundled example scenarios, offered by "+ Variant" (parsed once).
 fn presets() -> Vec<(String, Vec<twin_cardio::Intervention>)> {
+    static PRESETS: std::sync::OnceLock<Vec<(String, Vec<twin_cardio::Intervention>)>> =
+        std::sync::OnceLock::new();
+    PRESETS.get_or_init(parse_presets).clone()
+}
+
+fn parse_presets() -> Vec<(String, Vec<twin_cardio::Intervention>)> {
     const FILES: [(&str, &str); 6] = [
         (
             "severe AS",
@@ -566,6 +578,19 @@ fn start(mut twin: ResMut<Twin>, args: Res<Args>) {
     }
 }
 
+/// The study, its segments, the heart, the variants and the twin's files
+/// have nothing left to do (scripted sessions and `--screenshot` wait for it).
+pub fn settled(ws: &Workspace, cardio: &crate::cardio::Cardio, twin: &Twin) -> bool {
+    ws.settled
+        && ws.job.is_none()
+        && ws.pending_segment.is_none()
+        && ws.segment_edits.is_empty()
+        && cardio.settled()
+        && (!cardio.open || cardio.ui.baseline.is_some())
+        && cardio.all_run(&twin.state.doc)
+        && twin.quiet()
+}
+
 /// `--save-as`, then `--report`, once the study, the segments, the heart
 /// and the variants have settled.
 fn scripted(
@@ -578,15 +603,7 @@ fn scripted(
     if twin.script_save.is_none() && twin.script_report.is_none() {
         return;
     }
-    let settled = ws.settled
-        && ws.job.is_none()
-        && ws.pending_segment.is_none()
-        && ws.segment_edits.is_empty()
-        && cardio.settled()
-        && (!cardio.open || cardio.ui.baseline.is_some())
-        && cardio.all_run(&twin.state.doc)
-        && twin.quiet();
-    if !settled {
+    if !settled(&ws, &cardio, &twin) {
         return;
     }
     if let Some(p) = twin.script_save.take() {
@@ -657,11 +674,7 @@ pub fn poll(
         match msg {
             FileMsg::Opened { path, doc, notes } => {
                 let privacy = twin.state.privacy;
-                twin.state = TwinState::new(*doc, Some(path.clone()));
-                twin.state.privacy = privacy;
-                twin.state.presets = presets();
-                twin.history = History::default();
-                twin.autosave_pending = false;
+                twin.replace(*doc, Some(path.clone()));
                 twin.remember(&path);
                 twin.status = if notes.is_empty() {
                     format!("opened {}", shown_file(&path, privacy))
@@ -910,11 +923,8 @@ fn draw(
             Some(true) => {
                 let before = twin.snapshot(&ws);
                 let path = twin.state.path.clone();
-                let privacy = twin.state.privacy;
                 apply_opened(&doc, &mut ws, &mut cardio);
-                twin.state = TwinState::new(doc, path);
-                twin.state.privacy = privacy;
-                twin.state.presets = presets();
+                twin.replace(doc, path);
                 twin.history.record("recover the autosave", before);
                 twin.changed();
                 twin.status = "recovered the autosave; save to keep it".into();

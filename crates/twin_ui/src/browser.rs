@@ -171,6 +171,26 @@ pub fn window_title(privacy: bool, patient: Option<&PatientIdentity>) -> String 
     }
 }
 
+/// A submenu of recent files: one entry per (path, label), opened by `open`.
+fn recent_menu(
+    ui: &mut Ui,
+    out: &mut Vec<UiAction>,
+    title: &str,
+    recent: &[(PathBuf, String)],
+    open: impl Fn(&std::path::Path) -> UiAction,
+) {
+    ui.menu_button(title, |ui| {
+        if recent.is_empty() {
+            ui.label(RichText::new("none yet").weak());
+        }
+        for (path, label) in recent {
+            if ui.button(label).clicked() {
+                out.push(open(path));
+            }
+        }
+    });
+}
+
 /// The menu bar: File, Edit, View and Help menus.
 pub fn menu_bar(ui: &mut Ui, state: &BrowserState) -> Vec<UiAction> {
     let mut actions = Vec::new();
@@ -190,20 +210,13 @@ pub fn menu_bar(ui: &mut Ui, state: &BrowserState) -> Vec<UiAction> {
                 "Ctrl+O",
                 UiAction::OpenTwinDialog,
             );
-            ui.menu_button("Open recent twin", |ui| {
-                if state.recent_twins.is_empty() {
-                    ui.label(RichText::new("none yet").weak());
-                }
-                for (path, label) in &state.recent_twins {
-                    item(
-                        ui,
-                        &mut actions,
-                        label,
-                        "",
-                        UiAction::OpenTwin(path.clone()),
-                    );
-                }
-            });
+            recent_menu(
+                ui,
+                &mut actions,
+                "Open recent twin",
+                &state.recent_twins,
+                |p| UiAction::OpenTwin(p.to_owned()),
+            );
             item(ui, &mut actions, "Save twin", "Ctrl+S", UiAction::SaveTwin);
             item(
                 ui,
@@ -220,20 +233,13 @@ pub fn menu_bar(ui: &mut Ui, state: &BrowserState) -> Vec<UiAction> {
                 "",
                 UiAction::OpenFolderDialog,
             );
-            ui.menu_button("Open recent study", |ui| {
-                if state.recent_studies.is_empty() {
-                    ui.label(RichText::new("none yet").weak());
-                }
-                for (path, label) in &state.recent_studies {
-                    item(
-                        ui,
-                        &mut actions,
-                        label,
-                        "",
-                        UiAction::OpenFolder(path.clone()),
-                    );
-                }
-            });
+            recent_menu(
+                ui,
+                &mut actions,
+                "Open recent study",
+                &state.recent_studies,
+                |p| UiAction::OpenFolder(p.to_owned()),
+            );
             item(
                 ui,
                 &mut actions,

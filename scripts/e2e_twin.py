@@ -94,5 +94,32 @@ def check(folder):
     )
 
 
+def gait(folder):
+    """The CLI's prosthesis variants: each has its gait summary, the two
+    devices differ, and the report tables and plots them."""
+    w = pathlib.Path(folder)
+    ran = json.loads((w / "gait-run.json").read_text())
+    base = ran.get("gait_baseline") or fail("gait-run.json: no intact gait baseline")
+    peaks = []
+    for v in ran["variants"]:
+        r = v["results"]
+        for k in ["gait_metabolic_umberger_w_per_kg", "gait_ankle_reserve_percent",
+                  "gait_device_peak_plantarflexor_moment_nm"]:
+            if k not in r:
+                fail(f"gait-run.json: variant {v['name']!r} has no {k}")
+        peaks.append(r["gait_device_peak_plantarflexor_moment_nm"])
+    if len(peaks) != 2 or abs(peaks[0] - peaks[1]) < 1.0:
+        fail(f"gait-run.json: device peak moments {peaks}")
+    h = (w / "gait-report.html").read_text()
+    for want in ["bilinear soft (prosthesis)", "(prosthesis)</h2>", "Prosthetic ankle moment",
+                 "gait_ankle_reserve_percent"]:
+        if want not in h:
+            fail(f"gait-report.html: no “{want}”")
+    print(
+        f"e2e-twin: gait variants: intact {base['gait_metabolic_umberger_w_per_kg']:.2f} W/kg; "
+        f"device peak plantarflexor moments {peaks[0]:.1f} / {peaks[1]:.1f} N·m"
+    )
+
+
 if __name__ == "__main__":
-    {"seed": seed, "check": check}[sys.argv[1]](sys.argv[2])
+    {"seed": seed, "check": check, "gait": gait}[sys.argv[1]](sys.argv[2])

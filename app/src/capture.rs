@@ -83,7 +83,7 @@ fn capture(
         exit.write(AppExit::error());
         return;
     }
-    if crate::twin::settled(&ws, &cardio, &twin)
+    if crate::twin::settled(&ws, &cardio, &gait, &twin)
         && ws.new_surface.is_none()
         && (args.gait.is_none() || gait.settled)
         && twin.script_done()

@@ -429,17 +429,7 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
         }
     }
     cardio.runs.retain(|k, _| keys.contains(k));
-    let mut done = Vec::new();
-    for (k, job) in &cardio.runs {
-        if let Ok(r) = job.try_recv() {
-            if let Err(e) = &r {
-                job.fail(e);
-            }
-            done.push((k.clone(), r));
-        }
-    }
-    for (k, r) in done {
-        cardio.runs.remove(&k);
+    for (k, r) in crate::job::take_finished(&mut cardio.runs) {
         if cardio.asked.as_ref().is_some_and(|(a, _)| *a == k) {
             let (_, at) = cardio
                 .asked
@@ -481,7 +471,9 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
         cardio.sig = Some(sig);
         let base = cardio.ui.baseline.clone();
         if let Some(b) = &base {
-            twin.state.baseline_results = cardio_summary(&b.indices);
+            twin.state
+                .baseline_results
+                .extend(cardio_summary(&b.indices));
         }
         cardio.ui.variants = twin
             .state

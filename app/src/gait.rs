@@ -7,7 +7,15 @@
 //! ("Prosthesis what-if"). In 3D the skeleton follows
 //! the frame slider, its muscles drawn along their paths and coloured by
 //! activation (the variant's when a device is fitted).
+//!
+//! The trial belongs to the twin: opening one records it in the twin (with
+//! undo), and a twin opened with a trial computes it. Each twin variant
+//! with a prosthesis runs on the trial in the job system, keyed by its
+//! device so only a changed one reruns; its summary goes into the variant
+//! and its curves are overlaid in the scenario colour. With a variant
+//! selected the device controls edit it.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,20 +24,25 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use twin_core::Progress;
 use twin_mesh::TriMesh;
+use twin_msk::Model;
 use twin_msk::dynamics::{IdOptions, inverse_dynamics_with};
 use twin_msk::gait::{Band, cycle_series, strides_by_side};
-use twin_msk::ik::inverse_kinematics_with;
 use twin_msk::loads::ExternalLoads;
 use twin_msk::normative::Reference;
 use twin_msk::optimization::SoOptions;
 use twin_msk::prosthesis::Prosthesis;
 use twin_msk::whatif::{GaitCase, Outcome};
-use twin_msk::{C3dTrial, Markers, Model, Table};
+use twin_scenario::document::GaitTrial;
+use twin_scenario::runs::gait_summary;
 use twin_ui::gait::CycleCurves;
+use twin_ui::prosthesis::GaitVariant;
+use twin_ui::twin::ScenarioAction;
 use twin_ui::{GaitAction, GaitState, GaitView, WhatIfAsk};
 
 use crate::Args;
 use crate::job::{Job, Priority};
+use crate::study::Workspace;
+use crate::twin::Twin;
 
 pub struct GaitPlugin;
 
@@ -39,7 +52,15 @@ impl Plugin for GaitPlugin {
             .add_systems(Startup, start)
             .add_systems(
                 Update,
-                (poll, poll_whatif, play, sync_skeleton, animate_skeleton).chain(),
+                (
+                    poll,
+                    poll_whatif,
+                    sync_twin,
+                    play,
+                    sync_skeleton,
+                    animate_skeleton,
+                )
+                    .chain(),
             )
             .add_systems(EguiPrimaryContextPass, draw);
     }
@@ -106,6 +127,35 @@ pub struct Gait {
     asked: Option<Instant>,
     /// A device to fit once the baseline is there (`--prosthesis`).
     pending_device: Option<Prosthesis>,
+    /// The trial computed (or being computed), and whether the user opened
+    /// it (so the twin takes it).
+    trial: Option<GaitTrial>,
+    trial_for_twin: bool,
+    /// The twin's trial when last looked at (outer `None`: not yet).
+    #[expect(
+        clippy::option_option,
+        reason = "the twin's trial, which may be none, or not looked at yet"
+    )]
+    doc_trial: Option<Option<GaitTrial>>,
+    /// The twin variants' runs on the current case, by device (JSON).
+    cache: HashMap<String, Arc<Outcome>>,
+    runs: HashMap<String, Job<Result<Outcome, String>>>,
+    failed: HashMap<String, String>,
+    /// What the overlays were last built from.
+    sig: Option<Vec<(String, bool, u8)>>,
+    /// The selection the controls showed last frame.
+    #[expect(
+        clippy::option_option,
+        reason = "a selection that may be the baseline, or none yet"
+    )]
+    shown: Option<Option<usize>>,
+    /// A twin variant's device changed: its key and when.
+    asked_key: Option<(String, Instant)>,
+}
+
+/// A device's key in the variants' cache.
+fn key(p: &Prosthesis) -> String {
+    serde_json::to_string(p).unwrap_or_default()
 }
 
 /// What the 3D scene still has to do for the skeleton.
@@ -133,6 +183,47 @@ impl Gait {
     /// The last what-if's result is shown (or failed) and nothing runs.
     pub fn whatif_done(&self) -> bool {
         self.whatif_job.is_none()
+    }
+
+    /// Nothing of the gait window runs, and every twin variant with a
+    /// device has its result.
+    pub fn quiet(&self, doc: &twin_scenario::TwinDocument) -> bool {
+        self.job.is_none() && self.whatif_job.is_none() && self.runs.is_empty() && self.all_run(doc)
+    }
+
+    /// Twin variants running on the trial now.
+    #[cfg(test)]
+    pub fn running(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Every prosthesis variant of `doc` has its result (or its error), once
+    /// there is a baseline.
+    pub fn all_run(&self, doc: &twin_scenario::TwinDocument) -> bool {
+        self.case.is_none()
+            || doc.variants.iter().all(|v| {
+                v.prosthesis.as_ref().is_none_or(|p| {
+                    let k = key(p);
+                    self.cache.contains_key(&k) || self.failed.contains_key(&k)
+                })
+            })
+    }
+
+    /// The intact baseline and every twin variant's outcome, for the report.
+    pub fn runs_for_report(
+        &self,
+        doc: &twin_scenario::TwinDocument,
+    ) -> Option<twin_scenario::runs::GaitRuns> {
+        let baseline = self.ui.whatif.baseline.clone()?;
+        let variants = doc
+            .variants
+            .iter()
+            .filter_map(|v| {
+                let o = self.cache.get(&key(v.prosthesis.as_ref()?))?;
+                Some((v.name.clone(), (**o).clone()))
+            })
+            .collect();
+        Some(twin_scenario::runs::GaitRuns { baseline, variants })
     }
 
     /// The gait analysis for the report: the intact baseline and the
@@ -177,7 +268,19 @@ impl Gait {
         self.settled = false;
     }
 
+    /// Computes a trial the user opened (the twin takes it).
     pub fn compute(&mut self, model: PathBuf, trial: PathBuf, loads: Option<PathBuf>) {
+        self.trial_for_twin = true;
+        self.compute_trial(model, trial, loads);
+    }
+
+    fn compute_trial(&mut self, model: PathBuf, trial: PathBuf, loads: Option<PathBuf>) {
+        self.trial = Some(GaitTrial {
+            model: model.clone(),
+            motion: trial.clone(),
+            loads: loads.clone(),
+        });
+        self.reset_variants();
         self.ui.status = format!("computing {}…", trial.display());
         self.spawn("gait", move |progress| {
             match compute(&model, &trial, loads.as_deref(), progress) {
@@ -227,6 +330,35 @@ impl Gait {
         if let Some(v) = &mut self.ui.view {
             v.set_reference(self.reference.as_ref());
         }
+    }
+
+    /// Forgets the twin variants' runs (a new case).
+    fn reset_variants(&mut self) {
+        self.cache.clear();
+        self.runs.clear();
+        self.failed.clear();
+        self.sig = None;
+        self.shown = None;
+        self.ui.whatif.twin_variants.clear();
+    }
+
+    /// Runs a twin variant's device on the case.
+    fn run_variant(&mut self, name: &str, device: Prosthesis) {
+        let Some(case) = self.case.clone() else {
+            return;
+        };
+        let name = name.to_owned();
+        let k = key(&device);
+        let job = Job::once(
+            &format!("gait variant {k}"),
+            &format!("Gait what-if: {name}"),
+            Priority::Interactive,
+            move |progress| {
+                case.run(Some(&device), progress)
+                    .map_err(|e| format!("{name}: {e}"))
+            },
+        );
+        self.runs.insert(k, job);
     }
 
     /// Reruns the what-if with a device (the newest request replaces one
@@ -287,37 +419,8 @@ fn compute(
 ) -> Result<Computed, String> {
     let model = Model::read(model_path).map_err(|e| e.to_string())?;
     let mut notes = model.warnings.clone();
-    let ext = trial
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let coords = match ext.as_str() {
-        "mot" | "sto" => Table::read(trial).map_err(|e| e.to_string())?,
-        "trc" | "c3d" => {
-            let markers = if ext == "c3d" {
-                let mut t = C3dTrial::read(trial).map_err(|e| e.to_string())?;
-                t.rotate(&twin_msk::c3d::z_up_to_y_up());
-                t.markers
-            } else {
-                Markers::read_trc(trial).map_err(|e| e.to_string())?
-            };
-            let ik = inverse_kinematics_with(&model, &markers, None, None, progress)
-                .map_err(|e| e.to_string())?;
-            notes.extend(ik.warnings);
-            notes.push(format!(
-                "IK: marker RMS error up to {:.1} mm",
-                1000.0 * ik.rms_error.iter().fold(0.0f64, |a, &b| a.max(b))
-            ));
-            ik.coordinates
-        }
-        other => {
-            return Err(format!(
-                "{}: `.{other}` is neither a motion nor markers",
-                trial.display()
-            ));
-        }
-    };
+    let (coords, ik_notes) = twin_scenario::runs::trial_coordinates(&model, trial, progress)?;
+    notes.extend(ik_notes);
     let loads = loads_path
         .map(|p| ExternalLoads::read(p, &model, None))
         .transpose()
@@ -575,6 +678,219 @@ pub fn poll_whatif(mut gait: ResMut<Gait>) {
     gait.settled = true;
 }
 
+/// Keeps the trial, the twin variants' runs and the overlays in step with
+/// the twin.
+pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspace>) {
+    let gait = &mut *gait;
+    // The trial: one the user opened goes into the twin; the twin's own
+    // (a twin opened or recovered, an undo) is computed.
+    if gait.trial_for_twin {
+        gait.trial_for_twin = false;
+        if twin.state.doc.gait != gait.trial {
+            twin.record("open gait trial", &ws);
+            twin.state.doc.gait.clone_from(&gait.trial);
+        }
+        gait.doc_trial = Some(twin.state.doc.gait.clone());
+    } else if gait.doc_trial.as_ref() != Some(&twin.state.doc.gait) {
+        let doc_trial = twin.state.doc.gait.clone();
+        gait.doc_trial = Some(doc_trial.clone());
+        if let Some(t) = doc_trial.filter(|t| gait.trial.as_ref() != Some(t)) {
+            gait.open = true;
+            gait.compute_trial(t.model, t.motion, t.loads);
+        }
+    }
+    let Some(base) = gait
+        .ui
+        .whatif
+        .baseline
+        .as_ref()
+        .filter(|_| gait.job.is_none())
+    else {
+        return;
+    };
+    if !twin
+        .state
+        .baseline_results
+        .contains_key("gait_metabolic_umberger_w_per_kg")
+    {
+        let s = gait_summary(base);
+        twin.state.baseline_results.extend(s);
+    }
+    // Each variant's device key, once per frame; start what is missing,
+    // collect what finished.
+    let keys: Vec<Option<String>> = twin
+        .state
+        .doc
+        .variants
+        .iter()
+        .map(|v| v.prosthesis.as_ref().map(key))
+        .collect();
+    for (v, k) in twin.state.doc.variants.iter().zip(&keys) {
+        if let (Some(p), Some(k)) = (&v.prosthesis, k)
+            && !gait.cache.contains_key(k)
+            && !gait.runs.contains_key(k)
+            && !gait.failed.contains_key(k)
+        {
+            gait.run_variant(&v.name, p.clone());
+        }
+    }
+    gait.runs
+        .retain(|k, _| keys.iter().flatten().any(|x| x == k));
+    for (k, r) in crate::job::take_finished(&mut gait.runs) {
+        if gait.asked_key.as_ref().is_some_and(|(a, _)| *a == k)
+            && let Some((_, at)) = gait.asked_key.take()
+        {
+            gait.ui.whatif.latency_ms = Some(at.elapsed().as_secs_f64() * 1e3);
+        }
+        match r {
+            Ok(o) => {
+                gait.cache.insert(k, Arc::new(o));
+            }
+            Err(e) => {
+                gait.failed.insert(k, e);
+            }
+        }
+    }
+    // Each variant with a result has its summary (a finished run, a device
+    // kept from the baseline's try).
+    for (v, k) in twin.state.doc.variants.iter_mut().zip(&keys) {
+        if let Some(o) = k.as_ref().and_then(|k| gait.cache.get(k))
+            && !v.results.contains_key("gait_metabolic_umberger_w_per_kg")
+        {
+            v.results.retain(|name, _| !name.starts_with("gait_"));
+            v.results.extend(gait_summary(o));
+        }
+    }
+    // The overlays: rebuilt only when a name, device, selection or result
+    // changed.
+    let selected = twin.state.selected;
+    let state = |k: &str| {
+        if gait.cache.contains_key(k) {
+            1
+        } else if gait.failed.contains_key(k) {
+            2
+        } else {
+            0
+        }
+    };
+    // The variants with a device: (place in the list, variant, key).
+    let fitted: Vec<(usize, &twin_scenario::Variant, &String)> = twin
+        .state
+        .doc
+        .variants
+        .iter()
+        .zip(&keys)
+        .enumerate()
+        .filter_map(|(i, (v, k))| Some((i, v, k.as_ref()?)))
+        .collect();
+    let sig: Vec<(String, bool, u8)> = fitted
+        .iter()
+        .map(|&(i, v, k)| (format!("{}\u{0}{k}", v.name), selected == Some(i), state(k)))
+        .chain(std::iter::once((String::new(), selected.is_none(), 0)))
+        .collect();
+    let selection_changed = gait.shown != Some(selected);
+    if gait.sig.as_ref() == Some(&sig) && !selection_changed {
+        return;
+    }
+    let twin_variants = fitted
+        .iter()
+        .map(|&(i, v, k)| GaitVariant {
+            name: v.name.clone(),
+            colour: twin_ui::twin::colour(i),
+            outcome: match (gait.cache.get(k), gait.failed.get(k)) {
+                (Some(o), _) => Some(Ok(o.clone())),
+                (None, Some(e)) => Some(Err(e.clone())),
+                (None, None) => None,
+            },
+            selected: selected == Some(i),
+        })
+        .collect();
+    gait.sig = Some(sig);
+    let w = &mut gait.ui.whatif;
+    w.twin_variants = twin_variants;
+    w.editing = twin.state.variant().map(|v| v.name.clone());
+    // A selected variant: the shown variant is its run, the controls its
+    // device.
+    if let Some(v) = twin.state.variant() {
+        let k = v.prosthesis.as_ref().map(key);
+        match k.as_ref().and_then(|k| gait.cache.get(k)) {
+            Some(o) => {
+                let o = (**o).clone();
+                gait.ui.whatif.set_variant(o);
+                gait.ui.whatif.error = None;
+            }
+            None if v.prosthesis.is_none() => gait.ui.whatif.variant = None,
+            None => {}
+        }
+        let w = &mut gait.ui.whatif;
+        w.running = k.as_ref().is_some_and(|k| gait.runs.contains_key(k));
+        if let Some(e) = k.as_ref().and_then(|k| gait.failed.get(k)) {
+            w.error = Some(e.clone());
+        }
+        if selection_changed && let Some(p) = &v.prosthesis {
+            w.controls = twin_ui::DeviceControls::of(p);
+        }
+    } else if selection_changed && gait.shown.is_some() {
+        // Back to the baseline: the device tried there starts afresh.
+        gait.whatif_job = None;
+        let w = &mut gait.ui.whatif;
+        w.variant = None;
+        w.running = false;
+        w.error = None;
+    }
+    gait.shown = Some(selected);
+}
+
+/// A device control changed (or Remove, or Keep): with a twin variant
+/// selected its device changes (with undo) and reruns through
+/// [`sync_twin`]; with the baseline selected the device is tried on its
+/// own, and Keep adds it to the twin as a variant.
+pub fn apply_device(gait: &mut Gait, twin: &mut Twin, ws: &mut Workspace, ask: WhatIfAsk) {
+    match (twin.state.selected, ask) {
+        (_, WhatIfAsk::Keep(device)) => {
+            twin.act(
+                &ScenarioAction::Add("prosthesis what-if".into(), Vec::new()),
+                ws,
+            );
+            if let Some(v) = twin
+                .state
+                .selected
+                .and_then(|i| twin.state.doc.variants.get_mut(i))
+            {
+                // The result tried is the variant's: no rerun.
+                if let Some(o) = gait.ui.whatif.variant.clone() {
+                    gait.cache.insert(key(&device), Arc::new(o));
+                }
+                v.prosthesis = Some(device);
+            }
+        }
+        (Some(i), ask) => {
+            let Some(v) = twin.state.doc.variants.get(i) else {
+                return;
+            };
+            let device = match ask {
+                WhatIfAsk::Run(d) => Some(d),
+                _ => None,
+            };
+            if v.prosthesis == device {
+                return;
+            }
+            let label = match device {
+                Some(_) => format!("change the device of “{}”", v.name),
+                None => format!("remove the device of “{}”", v.name),
+            };
+            twin.record(&label, ws);
+            if let Some(d) = &device {
+                gait.asked_key = Some((key(d), Instant::now()));
+            }
+            let v = &mut twin.state.doc.variants[i];
+            v.results.retain(|k, _| !k.starts_with("gait_"));
+            v.prosthesis = device;
+        }
+        (None, ask) => gait.whatif(ask),
+    }
+}
+
 fn play(time: Res<Time>, mut gait: ResMut<Gait>) {
     if !gait.ui.playing {
         return;
@@ -755,7 +1071,12 @@ fn draw_muscles(gait: &Gait, gizmos: &mut Gizmos, world: impl Fn(Vec3) -> Vec3) 
     }
 }
 
-fn draw(mut contexts: EguiContexts, mut gait: ResMut<Gait>) -> Result {
+fn draw(
+    mut contexts: EguiContexts,
+    mut gait: ResMut<Gait>,
+    mut twin: ResMut<Twin>,
+    mut ws: ResMut<Workspace>,
+) -> Result {
     if !gait.open {
         return Ok(());
     }
@@ -798,7 +1119,7 @@ fn draw(mut contexts: EguiContexts, mut gait: ResMut<Gait>) -> Result {
                     j.progress.cancel();
                 }
             }
-            GaitAction::WhatIf(ask) => gait.whatif(ask),
+            GaitAction::WhatIf(ask) => apply_device(&mut gait, &mut twin, &mut ws, ask),
         }
     }
     Ok(())

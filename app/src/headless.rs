@@ -30,6 +30,7 @@ pub fn app() -> App {
                 crate::cardio::sync_variants,
                 crate::gait::poll,
                 crate::gait::poll_whatif,
+                crate::gait::sync_twin,
                 crate::twin::poll,
             )
                 .chain(),

@@ -69,6 +69,26 @@ impl<T: Send + 'static> Job<T> {
     }
 }
 
+/// Takes the finished jobs out of `runs` (keyed by what they run), each
+/// with its result; a failed one is marked so (an error toast).
+pub fn take_finished<K: Clone + Eq + std::hash::Hash, T: Send + 'static>(
+    runs: &mut std::collections::HashMap<K, Job<Result<T, String>>>,
+) -> Vec<(K, Result<T, String>)> {
+    let mut done = Vec::new();
+    for (k, job) in runs.iter() {
+        if let Ok(r) = job.try_recv() {
+            if let Err(e) = &r {
+                job.fail(e);
+            }
+            done.push((k.clone(), r));
+        }
+    }
+    for (k, _) in &done {
+        runs.remove(k);
+    }
+    done
+}
+
 impl<T> Drop for Job<T> {
     /// A job its owner dropped is not wanted any more.
     fn drop(&mut self) {

@@ -269,3 +269,161 @@ fn a_broken_twin_file_is_refused_by_name_and_the_open_twin_stays() {
     assert_eq!(twin.state.path.as_deref(), Some(broken.as_path()));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Applies a device control to the twin as the what-if window would.
+fn device(a: &mut bevy::app::App, ask: twin_ui::WhatIfAsk) {
+    a.world_mut()
+        .resource_scope(|world, mut gait: bevy::prelude::Mut<crate::gait::Gait>| {
+            world.resource_scope(|world, mut twin: bevy::prelude::Mut<Twin>| {
+                let mut ws = world.resource_mut::<Workspace>();
+                crate::gait::apply_device(&mut gait, &mut twin, &mut ws, ask);
+            });
+        });
+}
+
+fn gait_quiet(a: &mut bevy::app::App) -> bool {
+    let twin = a.world().resource::<Twin>();
+    let g = a.world().resource::<crate::gait::Gait>();
+    g.whatif_ready() && g.quiet(&twin.state.doc)
+}
+
+#[test]
+fn twin_variants_with_a_prosthesis_run_on_the_gait_trial_in_their_colours() {
+    let Some(dir) = twin_core::testdata::require("msk/gait10dof18musc") else {
+        return;
+    };
+    let trial = twin_scenario::document::GaitTrial {
+        model: dir.join("gait10dof18musc_subject01.osim"),
+        motion: dir.join("subject01_walk_IK.mot"),
+        loads: Some(dir.join("gait10dof18musc_subject01_walk_grf.xml")),
+    };
+    let mut a = app();
+    a.world_mut().resource_mut::<crate::gait::Gait>().compute(
+        trial.model.clone(),
+        trial.motion.clone(),
+        trial.loads.clone(),
+    );
+    let frames = run_until(&mut a, Duration::from_mins(5), gait_quiet).expect("gait computed");
+    // The trial the user opened is the twin's, with undo.
+    let twin = a.world().resource::<Twin>();
+    assert_eq!(twin.state.doc.gait.as_ref(), Some(&trial));
+    assert_eq!(twin.history.undo_label(), Some("open gait trial"));
+    assert!(twin.state.baseline_results["gait_metabolic_umberger_w_per_kg"] > 1.0);
+    // Two devices tried on the baseline and kept as variants: no rerun
+    // (the tried result is the variant's).
+    let controls = |k: f64| twin_ui::DeviceControls {
+        stiffness: k,
+        ..twin_ui::DeviceControls::default()
+    };
+    for k in [250.0, 900.0] {
+        act(&mut a, &ScenarioAction::Select(None));
+        a.update();
+        device(&mut a, twin_ui::WhatIfAsk::Run(controls(k).prosthesis()));
+        run_until(&mut a, Duration::from_mins(2), |a| {
+            let g = a.world().resource::<crate::gait::Gait>();
+            g.whatif_done() && g.ui.whatif.variant.is_some()
+        })
+        .expect("tried on the baseline");
+        device(&mut a, twin_ui::WhatIfAsk::Keep(controls(k).prosthesis()));
+        a.update();
+        assert_eq!(a.world().resource::<crate::gait::Gait>().running(), 0);
+    }
+    run_until(&mut a, Duration::from_mins(2), gait_quiet).expect("variants in");
+    let g = a.world().resource::<crate::gait::Gait>();
+    let tv = &g.ui.whatif.twin_variants;
+    assert_eq!(tv.len(), 2);
+    assert_eq!(tv[0].colour, twin_ui::twin::colour(0));
+    assert_eq!(tv[1].colour, twin_ui::twin::colour(1));
+    assert!(tv.iter().all(|v| matches!(v.outcome, Some(Ok(_)))));
+    assert_eq!(
+        g.ui.whatif.editing.as_deref(),
+        Some("prosthesis what-if (2)")
+    );
+    let peak = |a: &bevy::app::App, i: usize| {
+        a.world().resource::<Twin>().state.doc.variants[i].results["gait_device_peak_plantarflexor_moment_nm"]
+    };
+    assert!(
+        peak(&a, 1) > 2.0 * peak(&a, 0),
+        "{} {}",
+        peak(&a, 0),
+        peak(&a, 1)
+    );
+
+    // The controls on the selected variant change its device: only it
+    // reruns; undo brings the old device back from the cache.
+    act(&mut a, &ScenarioAction::Select(Some(0)));
+    a.update();
+    let shown_k = a
+        .world()
+        .resource::<crate::gait::Gait>()
+        .ui
+        .whatif
+        .controls
+        .stiffness;
+    assert!(
+        (shown_k - 250.0).abs() < 1e-9,
+        "the controls show the selected variant's device: {shown_k}"
+    );
+    device(
+        &mut a,
+        twin_ui::WhatIfAsk::Run(controls(500.0).prosthesis()),
+    );
+    a.update();
+    assert_eq!(a.world().resource::<crate::gait::Gait>().running(), 1);
+    let more = run_until(&mut a, Duration::from_mins(2), gait_quiet).expect("rerun");
+    let g = a.world().resource::<crate::gait::Gait>();
+    let latency = g.ui.whatif.latency_ms.expect("latency measured");
+    let shown = g.ui.whatif.variant.as_ref().and_then(|v| v.device);
+    eprintln!("gait variant rerun: {latency:.0} ms from the control to the overlay");
+    assert!(peak(&a, 0) > 0.0 && peak(&a, 0) < peak(&a, 1));
+    assert_eq!(
+        shown.map(|d| d.peak_plantarflexor_moment_nm),
+        Some(peak(&a, 0)),
+        "the shown variant is the selected one's run"
+    );
+    a.world_mut()
+        .resource_scope(|world, mut twin: bevy::prelude::Mut<Twin>| {
+            let mut ws = world.resource_mut::<Workspace>();
+            twin.undo(&mut ws);
+        });
+    a.update();
+    assert_eq!(a.world().resource::<crate::gait::Gait>().running(), 0);
+    let twin = a.world().resource::<Twin>();
+    assert_eq!(
+        twin.history.redo_label(),
+        Some("change the device of “prosthesis what-if”")
+    );
+    let doc = twin.state.doc.clone();
+    let worst = frames
+        .iter()
+        .chain(&more)
+        .max()
+        .copied()
+        .unwrap_or_default();
+    assert!(worst < Duration::from_millis(33), "a frame took {worst:?}");
+
+    // The twin reopened (here: taken by a fresh app) computes its trial
+    // and runs its variants.
+    let mut b = app();
+    b.world_mut().resource_mut::<Twin>().state.doc = doc;
+    run_until(&mut b, Duration::from_mins(5), |b| {
+        gait_quiet(b)
+            && b.world()
+                .resource::<crate::gait::Gait>()
+                .ui
+                .whatif
+                .twin_variants
+                .iter()
+                .all(|v| v.outcome.is_some())
+    })
+    .expect("the reopened twin's gait");
+    let g = b.world().resource::<crate::gait::Gait>();
+    assert_eq!(g.ui.whatif.twin_variants.len(), 2);
+    let twin = b.world().resource::<Twin>();
+    assert!(
+        twin.history.undo_label().is_none(),
+        "opening is not an edit"
+    );
+    let report = g.runs_for_report(&twin.state.doc).expect("gait runs");
+    assert_eq!(report.variants.len(), 2);
+}

@@ -364,7 +364,13 @@ impl Twin {
         );
     }
 
-    fn write_report(&mut self, path: PathBuf, png: Vec<u8>, gait: Option<String>) {
+    fn write_report(
+        &mut self,
+        path: PathBuf,
+        png: Vec<u8>,
+        gait: Option<String>,
+        gait_runs: Option<twin_scenario::runs::GaitRuns>,
+    ) {
         let doc = self.state.doc.clone();
         let privacy = self.state.privacy;
         self.status = "writing the report…".into();
@@ -372,9 +378,16 @@ impl Twin {
             "report",
             "Exporting report",
             Priority::Interactive,
-            move |progress| match report(&doc, &path, privacy, &png, gait.as_deref(), progress) {
-                Ok(()) => FileMsg::Report(path),
-                Err(e) => FileMsg::Failed(e),
+            move |progress| {
+                let extras = ReportExtras {
+                    screenshot_png: (!png.is_empty()).then_some(&png[..]),
+                    gait: gait.as_deref(),
+                    gait_runs: gait_runs.as_ref(),
+                };
+                match report(&doc, &path, privacy, &extras, progress) {
+                    Ok(()) => FileMsg::Report(path),
+                    Err(e) => FileMsg::Failed(e),
+                }
             },
         ));
     }
@@ -446,21 +459,12 @@ fn report(
     doc: &TwinDocument,
     path: &Path,
     privacy: bool,
-    png: &[u8],
-    gait: Option<&str>,
+    extras: &ReportExtras<'_>,
     progress: &twin_core::Progress,
 ) -> Result<(), String> {
     let (baseline, runs) = twin_scenario::runs::run_cardio(doc, progress)?;
-    let html = twin_scenario::report::html_with(
-        doc,
-        &baseline,
-        &runs,
-        ReportOptions { privacy },
-        &ReportExtras {
-            screenshot_png: (!png.is_empty()).then_some(png),
-            gait,
-        },
-    );
+    let html =
+        twin_scenario::report::html_with(doc, &baseline, &runs, ReportOptions { privacy }, extras);
     let csv = twin_scenario::report::waveforms_csv(&baseline, &runs);
     let csv_path = path.with_extension("csv");
     std::fs::write(path, html).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -580,7 +584,12 @@ fn start(mut twin: ResMut<Twin>, args: Res<Args>) {
 
 /// The study, its segments, the heart, the variants and the twin's files
 /// have nothing left to do (scripted sessions and `--screenshot` wait for it).
-pub fn settled(ws: &Workspace, cardio: &crate::cardio::Cardio, twin: &Twin) -> bool {
+pub fn settled(
+    ws: &Workspace,
+    cardio: &crate::cardio::Cardio,
+    gait: &crate::gait::Gait,
+    twin: &Twin,
+) -> bool {
     ws.settled
         && ws.job.is_none()
         && ws.pending_segment.is_none()
@@ -588,6 +597,7 @@ pub fn settled(ws: &Workspace, cardio: &crate::cardio::Cardio, twin: &Twin) -> b
         && cardio.settled()
         && (!cardio.open || cardio.ui.baseline.is_some())
         && cardio.all_run(&twin.state.doc)
+        && gait.quiet(&twin.state.doc)
         && twin.quiet()
 }
 
@@ -597,13 +607,14 @@ fn scripted(
     mut twin: ResMut<Twin>,
     ws: Res<Workspace>,
     cardio: Res<crate::cardio::Cardio>,
+    gait: Res<crate::gait::Gait>,
     time: Res<Time>,
     mut commands: Commands,
 ) {
     if twin.script_save.is_none() && twin.script_report.is_none() {
         return;
     }
-    if !settled(&ws, &cardio, &twin) {
+    if !settled(&ws, &cardio, &gait, &twin) {
         return;
     }
     if let Some(p) = twin.script_save.take() {
@@ -650,7 +661,8 @@ pub fn poll(
     if let (Some(png), Some(path)) = (shot, twin.report_to.clone()) {
         twin.report_to = None;
         let gait_text = gait.report_text();
-        twin.write_report(path, png, gait_text);
+        let gait_runs = gait.runs_for_report(&twin.state.doc);
+        twin.write_report(path, png, gait_text, gait_runs);
     }
     for autosave in [false, true] {
         let job = if autosave {

@@ -20,6 +20,15 @@ pub enum TwinCommand {
         /// interventions); repeat for more variants.
         #[arg(long, value_name = "FILE")]
         scenario: Vec<PathBuf>,
+        /// The patient's gait trial: an OpenSim model, a motion (.mot/.sto)
+        /// or markers (.trc/.c3d), and its ExternalLoads (.xml), which the
+        /// prosthesis variants need.
+        #[arg(long, num_args = 2..=3, value_names = ["MODEL", "MOTION", "LOADS"])]
+        gait: Option<Vec<PathBuf>>,
+        /// A prosthesis variant: its name and the device file (JSON, see
+        /// docs/models/msk.md); repeat for more.
+        #[arg(long, value_name = "NAME=DEVICE.json")]
+        prosthesis: Vec<String>,
         #[arg(long, value_name = "TWIN.json")]
         out: PathBuf,
         /// Replace OUT if it exists.
@@ -59,7 +68,9 @@ pub enum TwinCommand {
         out: PathBuf,
     },
     /// Run every variant's cardiac interventions against the twin's
-    /// baseline and save the twin with the results to OUT (may be FILE).
+    /// baseline, and its prosthesis on the twin's gait trial against the
+    /// intact baseline, and save the twin with the results to OUT (may be
+    /// FILE).
     Run {
         file: PathBuf,
         #[arg(long, value_name = "TWIN.json")]
@@ -86,6 +97,8 @@ struct Shown<'a> {
 struct Ran<'a> {
     out: &'a Path,
     baseline: &'a BTreeMap<String, f64>,
+    /// The intact gait baseline, when the twin has prosthesis variants.
+    gait_baseline: Option<&'a BTreeMap<String, f64>>,
     variants: Vec<&'a Variant>,
 }
 
@@ -94,6 +107,8 @@ pub fn run(command: TwinCommand) -> anyhow::Result<()> {
         TwinCommand::New {
             name,
             scenario,
+            gait,
+            prosthesis,
             out,
             force,
         } => {
@@ -104,6 +119,24 @@ pub fn run(command: TwinCommand) -> anyhow::Result<()> {
             for path in &scenario {
                 let (s, _) = TwinDocument::read(path)?;
                 doc.variants.extend(s.variants);
+            }
+            if let Some(files) = gait {
+                doc.gait = Some(twin_scenario::document::GaitTrial {
+                    model: absolute(&files[0])?,
+                    motion: absolute(&files[1])?,
+                    loads: files.get(2).map(|p| absolute(p)).transpose()?,
+                });
+            }
+            for spec in &prosthesis {
+                let Some((name, path)) = spec.split_once('=') else {
+                    bail!("--prosthesis `{spec}`: expected NAME=DEVICE.json");
+                };
+                let device = twin_msk::prosthesis::Prosthesis::read(Path::new(path))?;
+                doc.variants.push(Variant {
+                    name: name.trim().to_owned(),
+                    prosthesis: Some(device),
+                    ..Variant::default()
+                });
             }
             doc.check()
                 .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
@@ -215,40 +248,86 @@ pub fn run(command: TwinCommand) -> anyhow::Result<()> {
             }
             let baseline = twin_scenario::runs::run_cardio_variants(&mut doc, &Progress::new())
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let gait = twin_scenario::runs::run_gait_variants(&mut doc, &Progress::new())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let gait_baseline = gait
+                .as_ref()
+                .map(|g| twin_scenario::runs::gait_summary(&g.baseline));
             doc.touch();
             store::save(&doc, &out).with_context(|| format!("saving {}", out.display()))?;
             if json {
                 let ran = Ran {
                     out: &out,
                     baseline: &baseline,
+                    gait_baseline: gait_baseline.as_ref(),
                     variants: doc.variants.iter().collect(),
                 };
                 println!("{}", serde_json::to_string_pretty(&ran)?);
             } else {
-                let keys = [
-                    "lv_ef_percent",
-                    "cardiac_output_l_min",
-                    "sbp_mmhg",
-                    "dbp_mmhg",
-                    "aortic_mean_gradient_mmhg",
-                ];
-                println!("{:28} {}", "", keys.join("  "));
-                let row = |name: &str, r: &BTreeMap<String, f64>| {
-                    let cells: Vec<String> = keys
+                let cardio = std::iter::once(("baseline", &baseline)).chain(
+                    doc.variants
                         .iter()
-                        .map(|k| r.get(*k).map_or("–".into(), |v| format!("{v:.1}")))
-                        .collect();
-                    println!("{name:28} {}", cells.join("  "));
-                };
-                row("baseline", &baseline);
-                for v in doc.variants.iter().filter(|v| !v.cardio.is_empty()) {
-                    row(&v.name, &v.results);
+                        .filter(|v| !v.cardio.is_empty())
+                        .map(|v| (v.name.as_str(), &v.results)),
+                );
+                print_table(
+                    &[
+                        "lv_ef_percent",
+                        "cardiac_output_l_min",
+                        "sbp_mmhg",
+                        "dbp_mmhg",
+                        "aortic_mean_gradient_mmhg",
+                    ],
+                    1,
+                    cardio,
+                );
+                if let Some(g) = &gait_baseline {
+                    println!();
+                    let gait = std::iter::once(("intact gait", g)).chain(
+                        doc.variants
+                            .iter()
+                            .filter(|v| v.prosthesis.is_some())
+                            .map(|v| (v.name.as_str(), &v.results)),
+                    );
+                    print_table(
+                        &[
+                            "gait_metabolic_umberger_w_per_kg",
+                            "gait_ankle_reserve_percent",
+                            "gait_device_peak_plantarflexor_moment_nm",
+                            "gait_device_energy_return_percent",
+                        ],
+                        2,
+                        gait,
+                    );
                 }
                 println!("wrote {}", out.display());
             }
             Ok(())
         }
     }
+}
+
+/// A table of results: a header of `keys`, then one row per (name,
+/// results), `–` where a result is missing.
+fn print_table<'a>(
+    keys: &[&str],
+    decimals: usize,
+    rows: impl Iterator<Item = (&'a str, &'a BTreeMap<String, f64>)>,
+) {
+    println!("{:28} {}", "", keys.join("  "));
+    for (name, r) in rows {
+        let cells: Vec<String> = keys
+            .iter()
+            .map(|k| r.get(*k).map_or("–".into(), |v| format!("{v:.decimals$}")))
+            .collect();
+        println!("{name:28} {}", cells.join("  "));
+    }
+}
+
+/// `path` made absolute (the twin may be opened from elsewhere); it must
+/// exist.
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::canonicalize(path).with_context(|| format!("gait trial file {}", path.display()))
 }
 
 /// `twin report`: runs the twin's variants and writes the report.
@@ -259,8 +338,14 @@ pub fn report(file: &Path, out: &Path, csv: Option<&Path>, privacy: bool) -> any
     }
     let (baseline, runs) = twin_scenario::runs::run_cardio(&doc, &Progress::new())
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let gait = twin_scenario::runs::run_gait(&doc, &Progress::new())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let options = twin_scenario::report::ReportOptions { privacy };
-    let html = twin_scenario::report::html(&doc, &baseline, &runs, options);
+    let extras = twin_scenario::report::ReportExtras {
+        gait_runs: gait.as_ref(),
+        ..twin_scenario::report::ReportExtras::default()
+    };
+    let html = twin_scenario::report::html_with(&doc, &baseline, &runs, options, &extras);
     std::fs::write(out, html).with_context(|| format!("cannot write {}", out.display()))?;
     println!(
         "wrote {} ({} variant(s) against the baseline)",

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use crate::TwinDocument;
-use crate::runs::{CardioRun, cardio_summary};
+use crate::runs::{CardioRun, GaitRuns, cardio_summary, gait_summary};
 
 /// What the report leaves out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -148,6 +148,91 @@ pub struct ReportExtras<'a> {
     pub screenshot_png: Option<&'a [u8]>,
     /// The gait analysis as text (already free of identity in privacy mode).
     pub gait: Option<&'a str>,
+    /// The prosthesis variants run on the twin's gait trial.
+    pub gait_runs: Option<&'a GaitRuns>,
+}
+
+/// Each prosthesis variant's delta table against the intact baseline, and
+/// the prosthetic ankle's moment over the gait cycle of every variant in
+/// its colour (the moment the intact ankle makes in grey).
+fn gait_section(h: &mut String, doc: &TwinDocument, g: &GaitRuns) {
+    let base = gait_summary(&g.baseline);
+    for (name, o) in &g.variants {
+        delta_table(h, &format!("{name} (prosthesis)"), &base, &gait_summary(o));
+    }
+    let cycle = |b: &twin_msk::gait::Band| -> Vec<(f64, f64)> {
+        let n = b.mean.len();
+        b.mean
+            .iter()
+            .enumerate()
+            .map(|(k, &y)| (100.0 * k as f64 / (n - 1).max(1) as f64, y))
+            .collect()
+    };
+    let mut series: Vec<Series<'_>> = Vec::new();
+    if let Some(b) = g
+        .variants
+        .first()
+        .and_then(|(_, o)| o.ankle_needed.as_ref())
+    {
+        series.push(("needed (intact, inverse dynamics)", None, cycle(b)));
+    }
+    for (name, o) in &g.variants {
+        let colour = doc
+            .variants
+            .iter()
+            .position(|v| v.name == *name)
+            .map(variant_colour);
+        if let Some(b) = &o.ankle_device {
+            series.push((name.as_str(), colour, cycle(b)));
+        }
+    }
+    if series.len() > 1 {
+        h.push_str("<div>");
+        h.push_str(&svg_plot(
+            "Prosthetic ankle moment",
+            "% gait cycle",
+            "moment (N·m/kg)",
+            &series,
+        ));
+        h.push_str("</div><p>Grey: the moment the ankle needs (inverse dynamics of the trial); each variant's device moment in its colour. Each variant fits its device to the same motion and loads and reruns the static optimisation.</p>");
+    }
+}
+
+/// A variant's table against the baseline: metric, baseline, variant, Δ,
+/// Δ % (the metrics both have).
+fn delta_table(
+    h: &mut String,
+    title: &str,
+    base: &std::collections::BTreeMap<String, f64>,
+    variant: &std::collections::BTreeMap<String, f64>,
+) {
+    let _ = write!(
+        h,
+        "<h2>{}</h2><table><tr><th>metric</th><th>baseline</th><th>variant</th><th>Δ</th><th>Δ %</th></tr>",
+        escape(title)
+    );
+    for (k, b) in base {
+        let Some(&x) = variant.get(k) else { continue };
+        let d = x - b;
+        let class = if d.abs() < 1e-9 {
+            ""
+        } else if d > 0.0 {
+            " class=\"up\""
+        } else {
+            " class=\"down\""
+        };
+        let pct = if b.abs() > 1e-9 {
+            format!("{:+.1}", 100.0 * d / b)
+        } else {
+            "–".into()
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{b:.2}</td><td>{x:.2}</td><td{class}>{d:+.2}</td><td{class}>{pct}</td></tr>",
+            escape(k)
+        );
+    }
+    h.push_str("</table>");
 }
 
 /// The report as HTML.
@@ -236,34 +321,7 @@ docs/models/cardio.md (circulation) and docs/models/msk.md (gait) in the Twinsco
     // Delta tables.
     let base = cardio_summary(&baseline.indices);
     for r in runs {
-        let v = cardio_summary(&r.indices);
-        let _ = write!(
-            h,
-            "<h2>{}</h2><table><tr><th>metric</th><th>baseline</th><th>variant</th><th>Δ</th><th>Δ %</th></tr>",
-            escape(&r.name)
-        );
-        for (k, b) in &base {
-            let x = v[k];
-            let d = x - b;
-            let class = if d.abs() < 1e-9 {
-                ""
-            } else if d > 0.0 {
-                " class=\"up\""
-            } else {
-                " class=\"down\""
-            };
-            let pct = if b.abs() > 1e-9 {
-                format!("{:+.1}", 100.0 * d / b)
-            } else {
-                "–".into()
-            };
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{b:.2}</td><td>{x:.2}</td><td{class}>{d:+.2}</td><td{class}>{pct}</td></tr>",
-                escape(k)
-            );
-        }
-        h.push_str("</table>");
+        delta_table(&mut h, &r.name, &base, &cardio_summary(&r.indices));
     }
     // Plots.
     // Each variant in its colour of the app (by its place in the list).
@@ -349,12 +407,21 @@ docs/models/cardio.md (circulation) and docs/models/msk.md (gait) in the Twinsco
         if let Some(text) = extras.gait {
             let _ = write!(h, "<pre>{}</pre>", escape(text));
         }
-        for v in prostheses {
-            let _ = write!(h, "<h3>{} (prosthesis)</h3><table>", escape(&v.name));
-            for (k, x) in &v.results {
-                let _ = write!(h, "<tr><td>{}</td><td>{x:.3}</td></tr>", escape(k));
+        match extras.gait_runs {
+            Some(g) => gait_section(&mut h, doc, g),
+            None => {
+                for v in prostheses {
+                    let _ = write!(
+                        h,
+                        "<h3>{} (prosthesis, not run in this report)</h3><table>",
+                        escape(&v.name)
+                    );
+                    for (k, x) in v.results.iter().filter(|(k, _)| k.starts_with("gait_")) {
+                        let _ = write!(h, "<tr><td>{}</td><td>{x:.3}</td></tr>", escape(k));
+                    }
+                    h.push_str("</table>");
+                }
             }
-            h.push_str("</table>");
         }
     }
     h.push_str("</body></html>\n");
@@ -459,6 +526,7 @@ mod tests {
         let extras = ReportExtras {
             screenshot_png: Some(&png),
             gait: Some("intact <baseline> 4.37 W/kg"),
+            gait_runs: None,
         };
         let open = html_with(&doc, &base, &runs, ReportOptions::default(), &extras);
         assert!(

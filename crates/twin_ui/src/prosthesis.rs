@@ -6,12 +6,17 @@
 //! gait cycle, and a table of metabolic power, device energy, reserve use
 //! and asymmetry with their changes. Every change of a control asks for a
 //! rerun ([`GaitAction::WhatIf`](crate::GaitAction)); the panel shows how
-//! long the last one took.
+//! long the last one took. The twin's variants with a prosthesis are
+//! overlaid in their scenario colours (device moment, activation) and
+//! tabled against the intact baseline; with one selected the controls
+//! edit its device.
 
 use egui::{Color32, RichText, Ui};
 use egui_plot::{Legend, LineStyle, Plot};
 
 use crate::gait::band_line;
+use std::sync::Arc;
+
 use twin_msk::prosthesis::Prosthesis;
 use twin_msk::whatif::Outcome;
 
@@ -106,6 +111,21 @@ pub struct WhatIfState {
     /// From the control's change to the shown result (ms), measured by the
     /// app.
     pub latency_ms: Option<f64>,
+    /// The twin's variants with a prosthesis, in the scenario list's order.
+    pub twin_variants: Vec<GaitVariant>,
+    /// The twin variant the controls edit (none: they try a device on the
+    /// baseline).
+    pub editing: Option<String>,
+}
+
+/// A twin variant's prosthesis run on the trial, drawn in its colour.
+#[derive(Debug, Clone)]
+pub struct GaitVariant {
+    pub name: String,
+    pub colour: Color32,
+    /// `None` while it runs; why it failed.
+    pub outcome: Option<Result<Arc<Outcome>, String>>,
+    pub selected: bool,
 }
 
 impl WhatIfState {
@@ -209,10 +229,93 @@ pub fn rows(
 /// What the what-if section asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WhatIfAsk {
-    /// Rerun with this device.
+    /// Rerun with this device (in the variant being edited, if any).
     Run(Prosthesis),
-    /// Back to the baseline alone.
+    /// Back to the baseline alone (the edited variant loses its device).
     Remove,
+    /// Keep the device tried on the baseline as a new twin variant.
+    Keep(Prosthesis),
+}
+
+/// The twin variants' table: (name, colour, metabolic power (Umberger),
+/// its change from the intact baseline (%), ankle reserve share (%),
+/// device peak moment (N·m), energy returned (%)); `Err` while running or
+/// failed.
+#[must_use]
+pub fn twin_rows(
+    base: &Outcome,
+    variants: &[GaitVariant],
+) -> Vec<(String, Color32, Result<[f64; 5], String>)> {
+    variants
+        .iter()
+        .map(|v| {
+            let cells = match &v.outcome {
+                None => Err("running…".to_owned()),
+                Some(Err(e)) => Err(e.clone()),
+                Some(Ok(o)) => {
+                    let m = o.metabolic_w_per_kg[0];
+                    let b = base.metabolic_w_per_kg[0];
+                    let d = o.device;
+                    Ok([
+                        m,
+                        if b.abs() > 1e-9 {
+                            100.0 * (m - b) / b
+                        } else {
+                            f64::NAN
+                        },
+                        o.ankle_reserve_percent,
+                        d.map_or(f64::NAN, |d| d.peak_plantarflexor_moment_nm),
+                        d.map_or(f64::NAN, |d| d.energy_return_percent),
+                    ])
+                }
+            };
+            (v.name.clone(), v.colour, cells)
+        })
+        .collect()
+}
+
+/// The twin variants' table under the what-if.
+fn twin_table(ui: &mut Ui, base: &Outcome, variants: &[GaitVariant]) {
+    if variants.is_empty() {
+        return;
+    }
+    ui.label(RichText::new("Twin variants against the intact baseline").strong());
+    egui::Grid::new("whatif-twin-table")
+        .num_columns(6)
+        .striped(true)
+        .show(ui, |ui| {
+            for h in [
+                "variant",
+                "metabolic (W/kg)",
+                "change",
+                "ankle reserve (%)",
+                "device peak (N·m)",
+                "energy return (%)",
+            ] {
+                ui.label(RichText::new(h).strong());
+            }
+            ui.end_row();
+            for (name, colour, cells) in twin_rows(base, variants) {
+                ui.label(RichText::new(name).color(colour));
+                match cells {
+                    Ok([m, pct, reserve, peak, ret]) => {
+                        crate::number::label(ui, m, 2);
+                        if pct.is_finite() {
+                            ui.label(format!("{pct:+.1} %"));
+                        } else {
+                            ui.label("–");
+                        }
+                        crate::number::label(ui, reserve, 1);
+                        crate::number::label(ui, peak, 1);
+                        crate::number::label(ui, ret, 1);
+                    }
+                    Err(e) => {
+                        ui.add(egui::Label::new(RichText::new(e).small().weak()).wrap());
+                    }
+                }
+                ui.end_row();
+            }
+        });
 }
 
 /// Draws the what-if section; returns what the user asked for.
@@ -240,6 +343,24 @@ pub fn whatif_section(ui: &mut Ui, state: &mut WhatIfState) -> Option<WhatIfAsk>
             ui.small(format!("updated in {ms:.0} ms"));
         }
     });
+    match &state.editing {
+        Some(name) => {
+            ui.small(format!("The controls edit the twin variant “{name}”."));
+        }
+        None => {
+            ui.horizontal(|ui| {
+                ui.small("The controls try a device on the baseline.");
+                if state.variant.is_some()
+                    && ui
+                        .button("Keep as variant")
+                        .on_hover_text("Add this device to the twin as a new variant")
+                        .clicked()
+                {
+                    ask = Some(WhatIfAsk::Keep(c.prosthesis()));
+                }
+            });
+        }
+    }
     ui.add(
         egui::Slider::new(&mut c.stiffness, 0.0..=1500.0).text(if c.bilinear {
             "dorsiflexion stiffness (N·m/rad)"
@@ -297,6 +418,11 @@ pub fn whatif_section(ui: &mut Ui, state: &mut WhatIfState) -> Option<WhatIfAsk>
                 if let Some(b) = &shown.ankle_reserve {
                     plot.line(band_line("reserve", b, RESERVE));
                 }
+                for (v, o) in others(&state.twin_variants, side) {
+                    if let Some(b) = &o.ankle_device {
+                        plot.line(band_line(&format!("device: {}", v.name), b, v.colour));
+                    }
+                }
             });
         let names: Vec<&str> = base.activations.iter().map(|(n, _)| n.as_str()).collect();
         if !names.contains(&state.muscle.as_str()) {
@@ -343,6 +469,11 @@ pub fn whatif_section(ui: &mut Ui, state: &mut WhatIfState) -> Option<WhatIfAsk>
                 if let Some(v) = &v {
                     plot.line(band_line("with device", v, VARIANT));
                 }
+                for (tv, o) in others(&state.twin_variants, side) {
+                    if let Some(b) = find(o) {
+                        plot.line(band_line(&tv.name, &b, tv.colour));
+                    }
+                }
             });
         if removed {
             cols[1].small("removed with the device");
@@ -376,12 +507,25 @@ pub fn whatif_section(ui: &mut Ui, state: &mut WhatIfState) -> Option<WhatIfAsk>
                 ui.end_row();
             }
         });
+    twin_table(ui, base, &state.twin_variants);
     if let Some(v) = variant {
         for w in &v.warnings {
             ui.add(egui::Label::new(RichText::new(w).small()).wrap());
         }
     }
     ask
+}
+
+/// The twin variants drawn beside the shown one: finished, on `side`, and
+/// not the selected one (that one is the shown variant).
+fn others(variants: &[GaitVariant], side: usize) -> impl Iterator<Item = (&GaitVariant, &Outcome)> {
+    variants
+        .iter()
+        .filter(|v| !v.selected)
+        .filter_map(move |v| match &v.outcome {
+            Some(Ok(o)) if o.side == side => Some((v, o.as_ref())),
+            _ => None,
+        })
 }
 
 #[cfg(test)]
@@ -495,6 +639,57 @@ mod tests {
             "{}",
             state.muscle
         );
+        // The twin's variants: overlaid and tabled against the intact
+        // baseline, a failed one with its reason; Keep offered while the
+        // controls try a device on the baseline.
+        let stiff = DeviceControls {
+            stiffness: 900.0,
+            ..DeviceControls::default()
+        }
+        .prosthesis();
+        state.twin_variants = vec![
+            GaitVariant {
+                name: "stiff foot".into(),
+                colour: crate::twin::colour(0),
+                outcome: Some(Ok(Arc::new(case.run(Some(&stiff), &progress).unwrap()))),
+                selected: false,
+            },
+            GaitVariant {
+                name: "odd foot".into(),
+                colour: crate::twin::colour(1),
+                outcome: Some(Err("odd foot: no such ankle".into())),
+                selected: false,
+            },
+        ];
+        let (ask, text) = draw(&mut state);
+        assert!(ask.is_none());
+        for expected in [
+            "Twin variants against the intact baseline",
+            "stiff foot",
+            "device: stiff foot",
+            "odd foot: no such ankle",
+            "Keep as variant",
+            "The controls try a device on the baseline.",
+        ] {
+            assert!(text.contains(expected), "{expected} not in {text}");
+        }
+        let base = state.baseline.as_ref().unwrap();
+        let rows = twin_rows(base, &state.twin_variants);
+        let [m, pct, _, peak, _] = rows[0].2.clone().unwrap();
+        assert!(
+            (pct - 100.0 * (m - base.metabolic_w_per_kg[0]) / base.metabolic_w_per_kg[0]).abs()
+                < 1e-9
+        );
+        assert!(peak > 0.0, "the stiff foot's peak moment {peak}");
+        assert!(rows[1].2.is_err());
+        state.editing = Some("stiff foot".into());
+        let (_, text) = draw(&mut state);
+        assert!(
+            text.contains("The controls edit the twin variant “stiff foot”.")
+                && !text.contains("Keep as variant"),
+            "{text}"
+        );
+        state.editing = None;
         // A removed muscle plotted: the section says so.
         state.muscle = "soleus_r".into();
         state.muscle_picked = true;

@@ -251,7 +251,7 @@ pub fn colour(i: usize) -> Color32 {
 pub const BASELINE: Color32 = Color32::from_gray(150);
 
 /// Shown names of the summary metrics, in table order.
-pub const METRICS: [(&str, &str); 14] = [
+pub const METRICS: [(&str, &str); 17] = [
     ("lv_edv_ml", "LV EDV (mL)"),
     ("lv_esv_ml", "LV ESV (mL)"),
     ("lv_ef_percent", "LV EF (%)"),
@@ -266,6 +266,15 @@ pub const METRICS: [(&str, &str); 14] = [
     ("aortic_mean_gradient_mmhg", "AV mean gradient (mmHg)"),
     ("aortic_regurgitant_fraction_percent", "AR fraction (%)"),
     ("mitral_regurgitant_fraction_percent", "MR fraction (%)"),
+    (
+        "gait_metabolic_umberger_w_per_kg",
+        "gait metabolic, Umberger (W/kg)",
+    ),
+    (
+        "gait_metabolic_bhargava_w_per_kg",
+        "gait metabolic, Bhargava (W/kg)",
+    ),
+    ("gait_ankle_reserve_percent", "ankle reserve share (%)"),
 ];
 
 /// The delta table's rows: metric, baseline, variant, Δ, Δ % (None when

@@ -33,7 +33,7 @@ use twin_msk::optimization::SoOptions;
 use twin_msk::prosthesis::Prosthesis;
 use twin_msk::whatif::{GaitCase, Outcome};
 use twin_scenario::document::GaitTrial;
-use twin_scenario::runs::gait_summary;
+use twin_scenario::runs::{has_gait_summary, set_gait_summary};
 use twin_ui::gait::CycleCurves;
 use twin_ui::prosthesis::GaitVariant;
 use twin_ui::twin::ScenarioAction;
@@ -131,12 +131,6 @@ pub struct Gait {
     /// it (so the twin takes it).
     trial: Option<GaitTrial>,
     trial_for_twin: bool,
-    /// The twin's trial when last looked at (outer `None`: not yet).
-    #[expect(
-        clippy::option_option,
-        reason = "the twin's trial, which may be none, or not looked at yet"
-    )]
-    doc_trial: Option<Option<GaitTrial>>,
     /// The twin variants' runs on the current case, by device (JSON).
     cache: HashMap<String, Arc<Outcome>>,
     runs: HashMap<String, Job<Result<Outcome, String>>>,
@@ -690,14 +684,16 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
             twin.record("open gait trial", &ws);
             twin.state.doc.gait.clone_from(&gait.trial);
         }
-        gait.doc_trial = Some(twin.state.doc.gait.clone());
-    } else if gait.doc_trial.as_ref() != Some(&twin.state.doc.gait) {
-        let doc_trial = twin.state.doc.gait.clone();
-        gait.doc_trial = Some(doc_trial.clone());
-        if let Some(t) = doc_trial.filter(|t| gait.trial.as_ref() != Some(t)) {
-            gait.open = true;
-            gait.compute_trial(t.model, t.motion, t.loads);
-        }
+    } else if let Some(t) = twin
+        .state
+        .doc
+        .gait
+        .as_ref()
+        .filter(|t| gait.trial.as_ref() != Some(*t))
+    {
+        let t = t.clone();
+        gait.open = true;
+        gait.compute_trial(t.model, t.motion, t.loads);
     }
     let Some(base) = gait
         .ui
@@ -708,13 +704,8 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
     else {
         return;
     };
-    if !twin
-        .state
-        .baseline_results
-        .contains_key("gait_metabolic_umberger_w_per_kg")
-    {
-        let s = gait_summary(base);
-        twin.state.baseline_results.extend(s);
+    if !has_gait_summary(&twin.state.baseline_results) {
+        set_gait_summary(&mut twin.state.baseline_results, Some(base));
     }
     // Each variant's device key, once per frame; start what is missing,
     // collect what finished.
@@ -749,16 +740,6 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
             Err(e) => {
                 gait.failed.insert(k, e);
             }
-        }
-    }
-    // Each variant with a result has its summary (a finished run, a device
-    // kept from the baseline's try).
-    for (v, k) in twin.state.doc.variants.iter_mut().zip(&keys) {
-        if let Some(o) = k.as_ref().and_then(|k| gait.cache.get(k))
-            && !v.results.contains_key("gait_metabolic_umberger_w_per_kg")
-        {
-            v.results.retain(|name, _| !name.starts_with("gait_"));
-            v.results.extend(gait_summary(o));
         }
     }
     // The overlays: rebuilt only when a name, device, selection or result
@@ -806,6 +787,15 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
         })
         .collect();
     gait.sig = Some(sig);
+    // Each variant with a result has its summary (a finished run, a device
+    // kept from the baseline's try, an undo): only when the overlays change.
+    for (v, k) in twin.state.doc.variants.iter_mut().zip(&keys) {
+        if let Some(o) = k.as_ref().and_then(|k| gait.cache.get(k))
+            && !has_gait_summary(&v.results)
+        {
+            set_gait_summary(&mut v.results, Some(o));
+        }
+    }
     let w = &mut gait.ui.whatif;
     w.twin_variants = twin_variants;
     w.editing = twin.state.variant().map(|v| v.name.clone());
@@ -884,7 +874,7 @@ pub fn apply_device(gait: &mut Gait, twin: &mut Twin, ws: &mut Workspace, ask: W
                 gait.asked_key = Some((key(d), Instant::now()));
             }
             let v = &mut twin.state.doc.variants[i];
-            v.results.retain(|k, _| !k.starts_with("gait_"));
+            set_gait_summary(&mut v.results, None);
             v.prosthesis = device;
         }
         (None, ask) => gait.whatif(ask),

@@ -152,6 +152,21 @@ pub fn gait_summary(o: &Outcome) -> BTreeMap<String, f64> {
     out
 }
 
+/// Replaces the `gait_*` results in `results` by `o`'s summary, or
+/// removes them (`None`); other results are kept.
+pub fn set_gait_summary(results: &mut BTreeMap<String, f64>, o: Option<&Outcome>) {
+    results.retain(|k, _| !k.starts_with("gait_"));
+    if let Some(o) = o {
+        results.extend(gait_summary(o));
+    }
+}
+
+/// Whether `results` hold a gait summary.
+#[must_use]
+pub fn has_gait_summary(results: &BTreeMap<String, f64>) -> bool {
+    results.contains_key("gait_metabolic_umberger_w_per_kg")
+}
+
 /// The joint angles of a trial: a motion (`.mot`/`.sto`) as it is, markers
 /// (`.trc`/`.c3d`) through inverse kinematics; with lines about the fit.
 ///
@@ -274,8 +289,7 @@ pub fn run_gait_variants(
     if let Some(r) = &runs {
         for (name, o) in &r.variants {
             if let Some(v) = doc.variants.iter_mut().find(|v| v.name == *name) {
-                v.results.retain(|k, _| !k.starts_with("gait_"));
-                v.results.extend(gait_summary(o));
+                set_gait_summary(&mut v.results, Some(o));
             }
         }
     }

@@ -139,6 +139,13 @@ fn seeded_lv_matches_the_expert_contours() {
             volumes[phase].0 += ours as f64 * px * sp[2] / 1000.0;
             volumes[phase].1 += shoelace(poly) * px * sp[2] / 1000.0;
             dices.push((phase, h.instance_number, dice));
+            // No slice spills out of the cavity (the basal one once ran into
+            // the outflow tract: 1393 mm² against the expert's 733).
+            assert!(
+                ours <= theirs + theirs / 10,
+                "instance {:?}: {ours} pixels against the expert's {theirs}",
+                h.instance_number
+            );
         }
     }
     eprintln!("volumes (ours, expert) mL: {volumes:?}");
@@ -160,11 +167,13 @@ fn seeded_lv_matches_the_expert_contours() {
         (ours / theirs - 1.0).abs() < 0.10,
         "EDV {ours} vs {theirs} mL"
     );
-    // End-systole falls short of those targets (measured: Dice 0.54–0.83,
-    // 26.5 vs 32.1 mL): the expert counts papillary muscles that lie flat
-    // against the thickened wall as cavity, which the signal cannot tell
-    // apart, and the basal slice opens into the outflow tract. Guard the
-    // present level against regressions.
+    // End-systole falls short of those targets (measured 2026-12-02: Dice
+    // 0.54–0.83, 19.7 vs 32.1 mL): the expert counts the papillary muscles
+    // and trabeculae lying against the thickened wall as cavity — 44–76 % of
+    // the contour's area on the slices below the base, only 6–8 grey levels
+    // brighter than the wall (scripts/sunnybrook_es_contrast.py) — and this
+    // method leaves them to the wall. Guard the present level against
+    // regressions.
     let es = 1 - ed;
     for &(phase, n, dice) in &dices {
         if phase == es {
@@ -173,7 +182,7 @@ fn seeded_lv_matches_the_expert_contours() {
     }
     let (ours, theirs) = volumes[es];
     assert!(
-        (ours / theirs - 1.0).abs() < 0.25,
+        (0.55..1.1).contains(&(ours / theirs)),
         "ESV {ours} vs {theirs} mL"
     );
 }

@@ -13,7 +13,9 @@
 //! blood-to-wall edge just before it; the radii are regularised across
 //! neighbouring rays and closed by a convex hull, so trabeculae and papillary
 //! muscles that notch the pool count as cavity, as in clinical endocardial
-//! contours.
+//! contours. A border larger than both the area allowed for its slice and
+//! [`LEAK_GROWTH`] × the pool's own hull has run out of the cavity (at the
+//! base, into the outflow tract) and gives way to that hull.
 //! Papillary muscles lying flat against the wall at end-systole are not told
 //! apart from it (the pool is then smaller than an expert's contour). Volumes
 //! are voxel counts × voxel volume (Simpson's rule over the slices).
@@ -306,7 +308,16 @@ fn slice_pool(
     let stop = wall + WALL_FRACTION * (blood - wall);
     let edge = wall + fraction * (blood - wall);
     let border = endocardial_border(slice, centre, stop, edge, WALL_RUN_MM);
-    Ok(Some(border.map_or(hull, |b| convex_hull_fill(&b))))
+    // A border past both the slice's allowance and a leak's growth over the
+    // pool's own hull ran out of the cavity (at the base, into the outflow
+    // tract): the hull stands.
+    let limit = max_area_mm2.max(LEAK_GROWTH * hull.volume_mm3());
+    Ok(Some(
+        border
+            .map(|b| convex_hull_fill(&b))
+            .filter(|b| b.volume_mm3() <= limit)
+            .unwrap_or(hull),
+    ))
 }
 
 /// On a ray, the compact wall is where the signal stays within this

@@ -1,6 +1,6 @@
 //! The app without a window (Bevy's `MinimalPlugins`): the study, the
 //! cardiac twin, the gait window's state and the twin document (its file
-//! jobs) with their update systems and the
+//! jobs and segment list) with their update systems and the
 //! one job system — what the headless tests and `--bench-latency` drive.
 
 use std::time::{Duration, Instant};
@@ -32,6 +32,7 @@ pub fn app() -> App {
                 crate::gait::poll_whatif,
                 crate::gait::sync_twin,
                 crate::twin::poll,
+                crate::twin::sync_segments,
             )
                 .chain(),
         );

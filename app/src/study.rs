@@ -12,6 +12,7 @@ use twin_core::Progress;
 
 use twin_imaging::{ScanReport, Volume, load_cine, load_stack, scan_folder};
 use twin_mesh::{Grid, TriMesh, marching_cubes};
+use twin_scenario::document::{SegmentRecipe, SegmentSource};
 use twin_ui::{BrowserState, JobView, SeriesRow, StackRow, StudyRow};
 
 use crate::Args;
@@ -58,6 +59,10 @@ pub enum JobResult {
         mesh: TriMesh,
         volume_ml: f64,
         summary: String,
+        recipe: SegmentRecipe,
+        /// The colour of a segment rebuilt from the twin (not an edit: no
+        /// undo entry); `None` for a new one.
+        restored: Option<[u8; 3]>,
     },
     /// A message for the status line (e.g. a file written).
     Notice(String),
@@ -73,6 +78,8 @@ pub struct SegmentData {
     pub mesh: Arc<TriMesh>,
     /// Unique per segment, so the viewport knows which entity is which.
     pub id: u64,
+    /// The editor's settings that made it (saved in the twin).
+    pub recipe: SegmentRecipe,
 }
 
 /// Everything loaded in this window.
@@ -101,6 +108,26 @@ pub struct Workspace {
     /// Segment edits since the twin last looked: the edit's label and the
     /// list before it (for undo).
     pub segment_edits: Vec<(String, SegmentsSnapshot)>,
+    /// Whose segment list this is: the user's, or an opened twin's still
+    /// to be rebuilt (until then the twin's list stands).
+    pub twin_segments: TwinSegments,
+    /// The series and list a rebuild was last tried for (tried once).
+    pub segments_tried: Option<String>,
+}
+
+/// An opened twin's segments on their way into the segment list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TwinSegments {
+    /// The list on show is the user's: it goes into the twin.
+    #[default]
+    Own,
+    /// To be rebuilt from their recipes once their series is loaded.
+    Waiting,
+    /// The rebuild job is running.
+    Rebuilding,
+    /// Not rebuildable here (no recipes, their series not in this study,
+    /// or every one failed): they stay listed in the twin.
+    Unbuildable,
 }
 
 /// The segment list and its data, as undo keeps it.
@@ -232,6 +259,20 @@ impl Workspace {
         });
     }
 
+    /// An opened twin's segments are still being rebuilt.
+    pub fn segments_to_rebuild(&self) -> bool {
+        matches!(
+            self.twin_segments,
+            TwinSegments::Waiting | TwinSegments::Rebuilding
+        )
+    }
+
+    /// Empties the segment list (the study and its surfaces stay).
+    pub fn clear_segment_list(&mut self) {
+        self.segments.rows.clear();
+        self.segment_data.clear();
+    }
+
     fn clear_segments(&mut self) {
         self.segments.rows.clear();
         self.segment_data.clear();
@@ -245,13 +286,40 @@ impl Workspace {
         let Some(volume) = self.volume.clone() else {
             return;
         };
-        let editor = self.segments.editor.clone();
+        let recipe = recipe(&self.segments.editor, seed);
         let n = self.segments.rows.len() + 1;
         self.start("Building segment", move |progress, send| {
-            send(match segment_job(&volume, &editor, seed, n, progress) {
+            send(match segment_job(&volume, &recipe, None, n, progress) {
                 Ok(r) => r,
                 Err(e) => JobResult::Failed(e),
             });
+        });
+    }
+
+    /// Rebuilds a reopened twin's segments (name, colour, recipe) on the
+    /// loaded volume, one after the other in one job; one that fails is
+    /// reported by name and the others go on.
+    pub fn rebuild_segments(&mut self, segments: Vec<(String, [u8; 3], SegmentRecipe)>) {
+        let Some(volume) = self.volume.clone() else {
+            return;
+        };
+        self.twin_segments = TwinSegments::Rebuilding;
+        self.start("Rebuilding the twin's segments", move |progress, send| {
+            for (i, (name, colour, recipe)) in segments.into_iter().enumerate() {
+                if progress.is_cancelled() {
+                    return;
+                }
+                match segment_job(
+                    &volume,
+                    &recipe,
+                    Some((name.clone(), colour)),
+                    i + 1,
+                    progress,
+                ) {
+                    Ok(r) => send(r),
+                    Err(e) => crate::job::jobs().notify(&format!("segment “{name}”: {e}")),
+                }
+            }
         });
     }
 
@@ -489,57 +557,78 @@ pub fn export_mesh(
         .map_err(|e| e.to_string())
 }
 
-/// Segments the volume as the editor says and builds the surface.
+/// The editor's settings for a segment by threshold, or by region growing
+/// from `seed` (patient mm) when given.
+fn recipe(editor: &twin_ui::segments::Editor, seed: Option<[f64; 3]>) -> SegmentRecipe {
+    SegmentRecipe {
+        source: match seed {
+            None => SegmentSource::Threshold {
+                lo: editor.lo,
+                hi: editor.hi,
+            },
+            Some(seed_mm) => SegmentSource::Grow {
+                seed_mm,
+                tolerance: editor.tolerance,
+            },
+        },
+        largest_only: editor.largest_only,
+        min_island_mm3: editor.min_island_mm3,
+        antialias: editor.antialias,
+        smooth_iterations: editor.smooth_iterations,
+        target_triangles: editor.target_triangles,
+    }
+}
+
+/// Segments the volume as `recipe` says and builds the surface; `restore`
+/// is the name and colour of a segment rebuilt from the twin.
 fn segment_job(
     volume: &Volume,
-    editor: &twin_ui::segments::Editor,
-    seed: Option<[f64; 3]>,
+    recipe: &SegmentRecipe,
+    restore: Option<(String, [u8; 3])>,
     n: usize,
     progress: &Progress,
 ) -> Result<JobResult, String> {
     use twin_mesh::segment::{self, Connectivity};
+    recipe.check()?;
     let spacing = volume.spacing();
-    let (mut mask, name) = match seed {
-        None => (
-            segment::threshold(volume.dims, spacing, &volume.data, editor.lo, editor.hi)
+    let (mut mask, name) = match recipe.source {
+        SegmentSource::Threshold { lo, hi } => (
+            segment::threshold(volume.dims, spacing, &volume.data, lo, hi)
                 .map_err(|e| e.to_string())?,
-            format!(
-                "Segment {n} ({:.0}..{:.0} {})",
-                editor.lo, editor.hi, volume.unit
-            ),
+            format!("Segment {n} ({lo:.0}..{hi:.0} {})", volume.unit),
         ),
-        Some(p) => (
-            segment::region_grow_at(
-                grid(volume),
-                p,
-                editor.tolerance,
-                Connectivity::Six,
-                progress,
-            )
-            .map_err(|e| format!("seed at {:.1}, {:.1}, {:.1} mm: {e}", p[0], p[1], p[2]))?,
-            format!(
-                "Segment {n} (grown ±{:.0} {})",
-                editor.tolerance, volume.unit
-            ),
+        SegmentSource::Grow {
+            seed_mm: p,
+            tolerance,
+        } => (
+            segment::region_grow_at(grid(volume), p, tolerance, Connectivity::Six, progress)
+                .map_err(|e| format!("seed at {:.1}, {:.1}, {:.1} mm: {e}", p[0], p[1], p[2]))?,
+            format!("Segment {n} (grown ±{tolerance:.0} {})", volume.unit),
         ),
     };
-    if editor.largest_only {
+    if recipe.largest_only {
         mask =
             segment::keep_largest(&mask, Connectivity::Six, progress).map_err(|e| e.to_string())?;
-    } else if editor.min_island_mm3 > 0.0 {
-        mask = segment::remove_islands(&mask, editor.min_island_mm3, Connectivity::Six, progress)
+    } else if recipe.min_island_mm3 > 0.0 {
+        mask = segment::remove_islands(&mask, recipe.min_island_mm3, Connectivity::Six, progress)
             .map_err(|e| e.to_string())?;
     }
     let options = twin_mesh::surface::SurfaceOptions {
-        antialias_sigma: if editor.antialias { 0.7 } else { 0.0 },
-        smooth_iterations: editor.smooth_iterations,
-        target_triangles: (editor.target_triangles >= 4).then_some(editor.target_triangles),
+        antialias_sigma: if recipe.antialias { 0.7 } else { 0.0 },
+        smooth_iterations: recipe.smooth_iterations,
+        target_triangles: (recipe.target_triangles >= 4).then_some(recipe.target_triangles),
     };
     let mesh = twin_mesh::surface::mask_surface(&mask, &volume.affine, options, progress)
         .map_err(|e| e.to_string())?;
     let stats = mesh.stats();
     let volume_ml = mask.volume_mm3() / 1000.0;
+    let (name, restored) = match restore {
+        Some((name, colour)) => (name, Some(colour)),
+        None => (name, None),
+    };
     Ok(JobResult::Segment {
+        recipe: recipe.clone(),
+        restored,
         summary: format!(
             "{volume_ml:.1} mL · {} triangles · {}",
             stats.triangles,
@@ -734,14 +823,20 @@ pub fn poll_job(mut ws: ResMut<Workspace>) {
                 mesh,
                 volume_ml,
                 summary,
+                recipe,
+                restored,
             }) => {
-                let before = ws.segments_snapshot();
-                ws.segment_edits
-                    .push((format!("add segment “{name}”"), before));
+                if restored.is_none() {
+                    let before = ws.segments_snapshot();
+                    ws.segment_edits
+                        .push((format!("add segment “{name}”"), before));
+                }
                 let n = ws.segments.rows.len();
                 ws.segments.rows.push(twin_ui::segments::SegmentRow {
                     name,
-                    colour: twin_ui::segments::PALETTE[n % twin_ui::segments::PALETTE.len()],
+                    colour: restored.unwrap_or(
+                        twin_ui::segments::PALETTE[n % twin_ui::segments::PALETTE.len()],
+                    ),
                     opacity: 1.0,
                     visible: true,
                     summary,
@@ -753,6 +848,7 @@ pub fn poll_job(mut ws: ResMut<Workspace>) {
                     mask,
                     mesh: Arc::new(mesh),
                     id,
+                    recipe,
                 });
             }
             Ok(JobResult::Notice(msg)) => {

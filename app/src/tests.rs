@@ -13,6 +13,35 @@ use crate::headless::{app, run_until};
 use crate::study::Workspace;
 use crate::twin::Twin;
 
+/// The study's and the twin file's jobs are groups in the process-wide job
+/// system (a new one cancels the last): tests that open studies or twin
+/// files take turns.
+static STUDY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn study_turn() -> std::sync::MutexGuard<'static, ()> {
+    STUDY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Loads the demo's cine stack.
+fn select_cine(a: &mut bevy::app::App) {
+    let cine = a
+        .world()
+        .resource::<Workspace>()
+        .browser
+        .studies
+        .iter()
+        .flat_map(|s| &s.series)
+        .flat_map(|s| &s.stacks)
+        .find(|k| k.phases > 1)
+        .map(|k| k.id.clone())
+        .expect("the demo has a cine");
+    a.world_mut()
+        .resource_mut::<Workspace>()
+        .select_stack(&cine);
+}
+
 fn settled(a: &mut bevy::app::App) -> bool {
     let ws = a.world().resource::<Workspace>();
     let c = a.world().resource::<Cardio>();
@@ -30,6 +59,7 @@ fn act(a: &mut bevy::app::App, action: &ScenarioAction) {
 
 #[test]
 fn frames_stay_short_while_heavy_jobs_run_and_variants_rerun_only_when_changed() {
+    let _turn = study_turn();
     let mut a = app();
     // Two heavy jobs at once: the demo patient (generated on first use,
     // scanned, loaded, meshed) and the heart's calibration.
@@ -42,20 +72,7 @@ fn frames_stay_short_while_heavy_jobs_run_and_variants_rerun_only_when_changed()
     let start = std::time::Instant::now();
     let mut frames = run_until(&mut a, Duration::from_mins(10), settled).expect("settles");
     // Then the cine: every phase loaded and a surface built for each.
-    let cine = a
-        .world()
-        .resource::<Workspace>()
-        .browser
-        .studies
-        .iter()
-        .flat_map(|s| &s.series)
-        .flat_map(|s| &s.stacks)
-        .find(|k| k.phases > 1)
-        .map(|k| k.id.clone())
-        .expect("the demo has a cine");
-    a.world_mut()
-        .resource_mut::<Workspace>()
-        .select_stack(&cine);
+    select_cine(&mut a);
     frames.extend(run_until(&mut a, Duration::from_mins(10), settled).expect("cine loads"));
     // And the user drags the surface threshold: every phase's surface again.
     for k in 0..4 {
@@ -233,6 +250,7 @@ fn a_broken_twin_file_is_refused_by_name_and_the_open_twin_stays() {
     let text = good.to_text();
     let broken = dir.join("broken.twin.json");
     std::fs::write(&broken, &text[..text.len() / 2]).expect("write");
+    let _turn = study_turn();
     let mut a = app();
     act(
         &mut a,
@@ -426,4 +444,150 @@ fn twin_variants_with_a_prosthesis_run_on_the_gait_trial_in_their_colours() {
     );
     let report = g.runs_for_report(&twin.state.doc).expect("gait runs");
     assert_eq!(report.variants.len(), 2);
+}
+
+fn study_quiet(a: &bevy::app::App) -> bool {
+    let ws = a.world().resource::<Workspace>();
+    ws.settled && ws.job.is_none()
+}
+
+#[test]
+fn a_reopened_twin_rebuilds_its_segments_from_their_recipes() {
+    let dir = std::env::temp_dir().join(format!("twinscope-segments-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let _turn = study_turn();
+    let mut a = app();
+    a.world_mut().resource_mut::<Workspace>().open(None);
+    run_until(&mut a, Duration::from_mins(10), |a| study_quiet(a)).expect("the demo opens");
+    {
+        let ws = a.world().resource::<Workspace>();
+        assert!(
+            ws.volume.is_some(),
+            "the demo loads: {:?}",
+            ws.browser.error
+        );
+    }
+    // On the cine (not the series a study opens on), a threshold and the
+    // LV grown from the image centre, as `--lv-seed` does.
+    select_cine(&mut a);
+    run_until(&mut a, Duration::from_mins(10), |a| study_quiet(a)).expect("the cine loads");
+    {
+        let mut ws = a.world_mut().resource_mut::<Workspace>();
+        let v = ws.volume.clone().expect("volume");
+        let [nx, ny, nz] = v.dims;
+        let blood = v.data[nx / 2 + nx * (ny / 2 + ny * (nz / 2))];
+        ws.segments.editor.lo = 0.6 * blood;
+        ws.segments.editor.hi = v.data.iter().copied().fold(0.0, f32::max);
+        ws.segments.editor.largest_only = true;
+        ws.segments.editor.target_triangles = 20_000;
+        ws.add_segment(None);
+    }
+    run_until(&mut a, Duration::from_mins(5), |a| study_quiet(a)).expect("threshold segment");
+    {
+        let mut ws = a.world_mut().resource_mut::<Workspace>();
+        let v = ws.volume.clone().expect("volume");
+        let [nx, ny, nz] = v.dims;
+        let seed = v.index_to_patient([(nx / 2) as f64, (ny / 2) as f64, (nz / 2) as f64]);
+        let blood = v.data[nx / 2 + nx * (ny / 2 + ny * (nz / 2))];
+        ws.segments.editor.tolerance = 0.3 * blood;
+        ws.segments.editor.largest_only = false;
+        ws.add_segment(Some(seed));
+    }
+    run_until(&mut a, Duration::from_mins(5), |a| study_quiet(a)).expect("grown segment");
+    a.update();
+    let path = dir.join("segments.twin.json");
+    a.world_mut().resource_mut::<Twin>().save_to(path.clone());
+    run_until(&mut a, Duration::from_mins(1), |a| {
+        a.world().resource::<Twin>().quiet()
+    })
+    .expect("saved");
+    let made: Vec<(String, [u8; 3], f64)> = {
+        let ws = a.world().resource::<Workspace>();
+        ws.segments
+            .rows
+            .iter()
+            .zip(&ws.segment_data)
+            .map(|(r, d)| (r.name.clone(), r.colour, d.volume_ml))
+            .collect()
+    };
+    assert_eq!(made.len(), 2, "{made:?}");
+    let doc = a.world().resource::<Twin>().state.doc.clone();
+    assert_eq!(doc.segments.len(), 2);
+    assert!(
+        doc.segments.iter().all(|s| s.recipe.is_some()),
+        "{:?}",
+        doc.segments
+    );
+
+    // A fresh app opens the file: the study comes back and so do both
+    // segments, with their names, colours and volumes, and no undo entry.
+    let mut b = app();
+    b.world_mut().resource_mut::<Twin>().open(path.clone());
+    run_until(&mut b, Duration::from_mins(10), |b| {
+        let ws = b.world().resource::<Workspace>();
+        study_quiet(b)
+            && ws.twin_segments == crate::study::TwinSegments::Own
+            && ws.segment_data.len() == 2
+    })
+    .expect("the segments are rebuilt");
+    let ws = b.world().resource::<Workspace>();
+    let again: Vec<(String, [u8; 3], f64)> = ws
+        .segments
+        .rows
+        .iter()
+        .zip(&ws.segment_data)
+        .map(|(r, d)| (r.name.clone(), r.colour, d.volume_ml))
+        .collect();
+    assert_eq!(again, made);
+    assert_eq!(
+        ws.series_uid(),
+        doc.segments[0].series_instance_uid,
+        "the segments' series (the cine) was loaded for them"
+    );
+    assert!(ws.segment_data.iter().all(|d| !d.mesh.triangles.is_empty()));
+    let twin = b.world().resource::<Twin>();
+    assert!(
+        twin.history.undo_label().is_none(),
+        "rebuilding is not an edit"
+    );
+    assert_eq!(twin.state.doc.segments, doc.segments);
+
+    // Deleting them all leaves an empty list (nothing comes back).
+    for _ in 0..2 {
+        b.world_mut().resource_mut::<Workspace>().delete_segment(0);
+        b.update();
+    }
+    for _ in 0..5 {
+        b.update();
+    }
+    assert!(b.world().resource::<Workspace>().job.is_none());
+    assert!(b.world().resource::<Twin>().state.doc.segments.is_empty());
+
+    // A file from before recipes: its segments stay listed, not rebuilt.
+    let mut old = doc.clone();
+    for s in &mut old.segments {
+        s.recipe = None;
+    }
+    let old_path = dir.join("old.twin.json");
+    std::fs::write(&old_path, old.to_text()).expect("write");
+    let mut c = app();
+    c.world_mut().resource_mut::<Twin>().open(old_path);
+    run_until(&mut c, Duration::from_mins(10), |c| {
+        study_quiet(c) && c.world().resource::<Workspace>().segments_tried.is_some()
+    })
+    .expect("the old twin opens");
+    for _ in 0..5 {
+        c.update();
+    }
+    let ws = c.world().resource::<Workspace>();
+    assert!(ws.segment_data.is_empty());
+    assert!(
+        !ws.segments_to_rebuild(),
+        "scripted sessions do not wait on them"
+    );
+    assert_eq!(
+        c.world().resource::<Twin>().state.doc.segments,
+        old.segments
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -20,7 +20,7 @@ use twin_ui::twin::{History, ScenarioAction, TwinState};
 
 use crate::Args;
 use crate::job::{Job, Priority, jobs};
-use crate::study::{SegmentsSnapshot, Workspace};
+use crate::study::{SegmentsSnapshot, TwinSegments, Workspace};
 
 pub struct TwinPlugin;
 
@@ -594,6 +594,7 @@ pub fn settled(
         && ws.job.is_none()
         && ws.pending_segment.is_none()
         && ws.segment_edits.is_empty()
+        && !ws.segments_to_rebuild()
         && cardio.settled()
         && (!cardio.open || cardio.ui.baseline.is_some())
         && cardio.all_run(&twin.state.doc)
@@ -736,6 +737,14 @@ fn shown_file(path: &Path, privacy: bool) -> String {
 /// An opened twin's study and calibrated heart come into the app.
 fn apply_opened(doc: &TwinDocument, ws: &mut Workspace, cardio: &mut crate::cardio::Cardio) {
     cardio.reset_variants();
+    // The segments on show were the last twin's; this one's are rebuilt.
+    ws.clear_segment_list();
+    ws.twin_segments = if doc.segments.is_empty() {
+        TwinSegments::Own
+    } else {
+        TwinSegments::Waiting
+    };
+    ws.segments_tried = None;
     if let Some(model) = &doc.cardio {
         cardio.load_model(model.clone());
     }
@@ -750,6 +759,66 @@ fn apply_opened(doc: &TwinDocument, ws: &mut Workspace, cardio: &mut crate::card
             ));
         }
     }
+}
+
+/// A reopened twin's segments are made again from their recipes once their
+/// series is loaded (tried once per list and series). Segments saved
+/// without a recipe (files from before recipes) stay listed in the twin,
+/// not rebuilt.
+fn rebuild_segments(segments: &[Segment], ws: &mut Workspace) {
+    if !ws.settled || ws.job.is_some() || ws.volume.is_none() {
+        return;
+    }
+    let Some(series) = ws.series_uid() else {
+        return;
+    };
+    let key = format!(
+        "{series} {}",
+        serde_json::to_string(segments).unwrap_or_default()
+    );
+    if ws.segments_tried.as_ref() == Some(&key) {
+        return;
+    }
+    ws.segments_tried = Some(key);
+    if segments
+        .iter()
+        .any(|s| s.series_instance_uid.as_deref() != Some(series.as_str()))
+    {
+        // Their series is loaded first, when the study has it.
+        let wanted = segments[0].series_instance_uid.clone();
+        let stack = ws.report.as_ref().and_then(|r| {
+            r.studies
+                .iter()
+                .flat_map(|st| &st.series)
+                .find(|se| Some(&se.uid) == wanted.as_ref())
+                .and_then(|se| se.stacks.first())
+                .map(|k| k.id.clone())
+        });
+        match stack {
+            Some(id) if segments.iter().all(|s| s.series_instance_uid == wanted) => {
+                ws.select_stack(&id);
+            }
+            _ => {
+                ws.twin_segments = TwinSegments::Unbuildable;
+                jobs().notify(
+                    "the twin's segments are of a series this study does not have: they are listed, not rebuilt",
+                );
+            }
+        }
+        return;
+    }
+    let Some(recipes) = segments
+        .iter()
+        .map(|s| Some((s.name.clone(), s.colour, s.recipe.clone()?)))
+        .collect::<Option<Vec<_>>>()
+    else {
+        ws.twin_segments = TwinSegments::Unbuildable;
+        jobs().notify(
+            "the twin's segments were saved without their settings: they are listed, not rebuilt",
+        );
+        return;
+    };
+    ws.rebuild_segments(recipes);
 }
 
 /// Autosaves a changed twin every `autosave_every` to the recovery file.
@@ -815,8 +884,12 @@ fn receive_dialog(mut twin: ResMut<Twin>, mut commands: Commands) {
 
 /// Segment edits go into the twin (with undo); the twin's study is the
 /// open one.
-fn sync_segments(mut twin: ResMut<Twin>, mut ws: ResMut<Workspace>) {
+pub(crate) fn sync_segments(mut twin: ResMut<Twin>, mut ws: ResMut<Workspace>) {
     let edits = std::mem::take(&mut ws.segment_edits);
+    if !edits.is_empty() {
+        // The user's list from now on.
+        ws.twin_segments = TwinSegments::Own;
+    }
     for (label, before) in edits {
         let snap = Snapshot {
             doc: twin.state.doc.clone(),
@@ -837,11 +910,26 @@ fn sync_segments(mut twin: ResMut<Twin>, mut ws: ResMut<Workspace>) {
             series_instance_uid: ws.series_uid(),
             mesh: None,
             volume_ml: Some((data.volume_ml * 100.0).round() / 100.0),
+            recipe: Some(data.recipe.clone()),
         })
         .collect();
-    let reopened = ws.segment_data.is_empty() && !twin.state.doc.segments.is_empty();
-    if segments != twin.state.doc.segments && !reopened {
-        twin.state.doc.segments = segments;
+    match ws.twin_segments {
+        TwinSegments::Own => {
+            if segments != twin.state.doc.segments {
+                twin.state.doc.segments = segments;
+            }
+        }
+        TwinSegments::Waiting => rebuild_segments(&twin.state.doc.segments, &mut ws),
+        TwinSegments::Rebuilding if ws.job.is_none() => {
+            // Done (or cancelled): what was rebuilt is the list from now
+            // on; when nothing was, the twin's list stands.
+            ws.twin_segments = if ws.segment_data.is_empty() {
+                TwinSegments::Unbuildable
+            } else {
+                TwinSegments::Own
+            };
+        }
+        TwinSegments::Rebuilding | TwinSegments::Unbuildable => {}
     }
     if let (Some(src), true, None) = (&ws.source, ws.settled, &ws.browser.error) {
         let src = src.clone();

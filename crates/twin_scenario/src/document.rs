@@ -92,6 +92,81 @@ pub struct Segment {
     pub mesh: Option<PathBuf>,
     #[serde(default)]
     pub volume_ml: Option<f64>,
+    /// How to make it again from its series, so a reopened twin rebuilds
+    /// it (absent in files written before 2026-12-02).
+    #[serde(default)]
+    pub recipe: Option<SegmentRecipe>,
+}
+
+/// Where a segment's voxels come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SegmentSource {
+    /// Every voxel in `lo..=hi` (the series' unit: HU, or MR signal).
+    Threshold { lo: f32, hi: f32 },
+    /// Region growing (6-connected) from a seed in patient mm (LPS), within
+    /// `tolerance` of the seed's value.
+    Grow { seed_mm: [f64; 3], tolerance: f32 },
+}
+
+/// The segment editor's settings that made a segment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentRecipe {
+    pub source: SegmentSource,
+    /// Keep only the largest connected piece.
+    pub largest_only: bool,
+    /// Drop connected pieces smaller than this (mm³).
+    pub min_island_mm3: f64,
+    /// Anti-alias the binary mask before the surface.
+    pub antialias: bool,
+    pub smooth_iterations: usize,
+    /// Decimate the surface to this many triangles (0: no decimation).
+    pub target_triangles: usize,
+}
+
+/// Most smoothing passes and triangles a recipe may ask for.
+const MAX_SMOOTH_ITERATIONS: usize = 1000;
+const MAX_TARGET_TRIANGLES: usize = 50_000_000;
+
+impl SegmentRecipe {
+    /// Checks every field, naming the one that is wrong.
+    ///
+    /// # Errors
+    /// A non-finite or out-of-range value, by field.
+    pub fn check(&self) -> Result<(), String> {
+        match &self.source {
+            SegmentSource::Threshold { lo, hi } => {
+                if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                    return Err(format!("`source` threshold {lo}..{hi}: expected LO ≤ HI"));
+                }
+            }
+            SegmentSource::Grow { seed_mm, tolerance } => {
+                if !seed_mm.iter().all(|v| v.is_finite()) {
+                    return Err(format!("`source.seed_mm` {seed_mm:?} is not finite"));
+                }
+                if !(tolerance.is_finite() && *tolerance >= 0.0) {
+                    return Err(format!("`source.tolerance` is {tolerance}"));
+                }
+            }
+        }
+        if !(self.min_island_mm3.is_finite() && self.min_island_mm3 >= 0.0) {
+            return Err(format!("`min_island_mm3` is {}", self.min_island_mm3));
+        }
+        if self.smooth_iterations > MAX_SMOOTH_ITERATIONS {
+            return Err(format!(
+                "`smooth_iterations` {}: at most {MAX_SMOOTH_ITERATIONS}",
+                self.smooth_iterations
+            ));
+        }
+        if self.target_triangles > MAX_TARGET_TRIANGLES {
+            return Err(format!(
+                "`target_triangles` {}: at most {MAX_TARGET_TRIANGLES}",
+                self.target_triangles
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// One calibration target against the fitted model.
@@ -360,6 +435,10 @@ impl TwinDocument {
             {
                 return Err(format!("`segments[{i}].volume_ml` is {v}"));
             }
+            if let Some(r) = &s.recipe {
+                r.check()
+                    .map_err(|e| format!("`segments[{i}].recipe`: {e}"))?;
+            }
         }
         if let Some(c) = &self.cardio {
             c.targets
@@ -400,6 +479,17 @@ mod tests {
             series_instance_uid: None,
             mesh: Some("lv.stl".into()),
             volume_ml: Some(140.0),
+            recipe: Some(SegmentRecipe {
+                source: SegmentSource::Grow {
+                    seed_mm: [0.0, 0.0, -10.0],
+                    tolerance: 120.0,
+                },
+                largest_only: false,
+                min_island_mm3: 500.0,
+                antialias: true,
+                smooth_iterations: 10,
+                target_triangles: 0,
+            }),
         });
         doc.cardio = Some(CardioModel {
             targets: Targets::CIRCADAPT_REFERENCE,
@@ -506,5 +596,58 @@ mod tests {
             e.contains("variants[0].prosthesis") && e.contains("stiffness_nm_per_rad"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn segment_recipes_are_checked_by_field_and_optional() {
+        let bad = |change: fn(&mut SegmentRecipe), field: &str| {
+            let mut doc = sample();
+            change(doc.segments[0].recipe.as_mut().unwrap());
+            let e = parse(&doc.to_text()).unwrap_err();
+            assert!(
+                e.contains("segments[0].recipe") && e.contains(field),
+                "{field}: {e}"
+            );
+        };
+        bad(
+            |r| {
+                r.source = SegmentSource::Threshold {
+                    lo: 300.0,
+                    hi: 200.0,
+                }
+            },
+            "threshold 300..200",
+        );
+        // NaN cannot be written to JSON; in memory it is named too.
+        let mut r = sample().segments[0].recipe.clone().unwrap();
+        r.source = SegmentSource::Grow {
+            seed_mm: [0.0, f64::NAN, 0.0],
+            tolerance: 1.0,
+        };
+        assert!(r.check().unwrap_err().contains("seed_mm"));
+        bad(
+            |r| {
+                r.source = SegmentSource::Grow {
+                    seed_mm: [0.0; 3],
+                    tolerance: -1.0,
+                };
+            },
+            "tolerance",
+        );
+        bad(|r| r.min_island_mm3 = -5.0, "min_island_mm3");
+        bad(|r| r.smooth_iterations = 1_000_000, "smooth_iterations");
+        bad(|r| r.target_triangles = usize::MAX / 2, "target_triangles");
+        // An unknown source kind is named.
+        let text = sample().to_text().replace("\"grow\"", "\"paint\"");
+        let e = parse(&text).unwrap_err();
+        assert!(e.contains("paint"), "{e}");
+        // A file written before recipes existed still opens.
+        let mut old = sample();
+        old.segments[0].recipe = None;
+        let text = old.to_text();
+        assert!(!text.contains("recipe\": {"), "{text}");
+        let text = text.replace(",\n      \"recipe\": null", "");
+        let (back, _) = parse(&text).unwrap();
+        assert_eq!(back.segments[0].recipe, None);
     }
 }

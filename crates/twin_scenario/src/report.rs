@@ -515,6 +515,7 @@ mod tests {
             series_instance_uid: None,
             mesh: None,
             volume_ml: Some(133.42),
+            recipe: None,
         });
         doc.gait = Some(crate::document::GaitTrial {
             model: "/lab/DOE_JANE/model.osim".into(),

@@ -766,6 +766,11 @@ fn apply_opened(doc: &TwinDocument, ws: &mut Workspace, cardio: &mut crate::card
 /// without a recipe (files from before recipes) stay listed in the twin,
 /// not rebuilt.
 fn rebuild_segments(segments: &[Segment], ws: &mut Workspace) {
+    if segments.is_empty() {
+        // A new twin took the opened one's place: nothing to wait for.
+        ws.twin_segments = TwinSegments::Own;
+        return;
+    }
     if !ws.settled || ws.job.is_some() || ws.volume.is_none() {
         return;
     }

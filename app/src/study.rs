@@ -111,7 +111,7 @@ pub struct Workspace {
     /// Whose segment list this is: the user's, or an opened twin's still
     /// to be rebuilt (until then the twin's list stands).
     pub twin_segments: TwinSegments,
-    /// The series and list a rebuild was last tried for (tried once).
+    /// The series a rebuild was last tried on (each is tried once).
     pub segments_tried: Option<String>,
 }
 
@@ -274,8 +274,7 @@ impl Workspace {
     }
 
     fn clear_segments(&mut self) {
-        self.segments.rows.clear();
-        self.segment_data.clear();
+        self.clear_segment_list();
         self.cine_surfaces.clear();
         self.mpr.overlay = twin_ui::mpr::Overlay::default();
     }
@@ -622,10 +621,8 @@ fn segment_job(
         .map_err(|e| e.to_string())?;
     let stats = mesh.stats();
     let volume_ml = mask.volume_mm3() / 1000.0;
-    let (name, restored) = match restore {
-        Some((name, colour)) => (name, Some(colour)),
-        None => (name, None),
-    };
+    let restored = restore.as_ref().map(|r| r.1);
+    let name = restore.map_or(name, |r| r.0);
     Ok(JobResult::Segment {
         recipe: recipe.clone(),
         restored,

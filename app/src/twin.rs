@@ -762,7 +762,7 @@ fn apply_opened(doc: &TwinDocument, ws: &mut Workspace, cardio: &mut crate::card
 }
 
 /// A reopened twin's segments are made again from their recipes once their
-/// series is loaded (tried once per list and series). Segments saved
+/// series is loaded (tried once per series). Segments saved
 /// without a recipe (files from before recipes) stay listed in the twin,
 /// not rebuilt.
 fn rebuild_segments(segments: &[Segment], ws: &mut Workspace) {
@@ -777,14 +777,10 @@ fn rebuild_segments(segments: &[Segment], ws: &mut Workspace) {
     let Some(series) = ws.series_uid() else {
         return;
     };
-    let key = format!(
-        "{series} {}",
-        serde_json::to_string(segments).unwrap_or_default()
-    );
-    if ws.segments_tried.as_ref() == Some(&key) {
+    if ws.segments_tried.as_ref() == Some(&series) {
         return;
     }
-    ws.segments_tried = Some(key);
+    ws.segments_tried = Some(series.clone());
     if segments
         .iter()
         .any(|s| s.series_instance_uid.as_deref() != Some(series.as_str()))
@@ -903,23 +899,24 @@ pub(crate) fn sync_segments(mut twin: ResMut<Twin>, mut ws: ResMut<Workspace>) {
         twin.history.record(&label, snap);
         twin.changed();
     }
-    let segments: Vec<Segment> = ws
-        .segments
-        .rows
-        .iter()
-        .zip(&ws.segment_data)
-        .map(|(row, data)| Segment {
-            name: row.name.clone(),
-            colour: row.colour,
-            method: row.name.clone(),
-            series_instance_uid: ws.series_uid(),
-            mesh: None,
-            volume_ml: Some((data.volume_ml * 100.0).round() / 100.0),
-            recipe: Some(data.recipe.clone()),
-        })
-        .collect();
     match ws.twin_segments {
         TwinSegments::Own => {
+            let series = ws.series_uid();
+            let segments: Vec<Segment> = ws
+                .segments
+                .rows
+                .iter()
+                .zip(&ws.segment_data)
+                .map(|(row, data)| Segment {
+                    name: row.name.clone(),
+                    colour: row.colour,
+                    method: row.name.clone(),
+                    series_instance_uid: series.clone(),
+                    mesh: None,
+                    volume_ml: Some((data.volume_ml * 100.0).round() / 100.0),
+                    recipe: Some(data.recipe.clone()),
+                })
+                .collect();
             if segments != twin.state.doc.segments {
                 twin.state.doc.segments = segments;
             }

@@ -4,7 +4,6 @@
 //! `twin_ui::cardio`. A variant reruns only when its interventions change:
 //! results are kept by interventions, and a new baseline clears them.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use bevy::prelude::*;
@@ -20,7 +19,7 @@ use twin_ui::twin::ScenarioAction;
 use twin_ui::{CardioAction, CardioState};
 
 use crate::Args;
-use crate::job::{Job, Priority};
+use crate::job::{Job, KeyedRuns, Priority};
 use crate::study::Workspace;
 use crate::twin::Twin;
 
@@ -54,8 +53,6 @@ pub enum Msg {
     Failed(String),
 }
 
-type Run = Job<Result<CardioResult, String>>;
-
 /// The window's state, the baseline and the variants' runs.
 #[derive(Resource, Default)]
 pub struct Cardio {
@@ -66,9 +63,7 @@ pub struct Cardio {
     job: Option<Job<Msg>>,
     /// Results of the variants by their interventions (JSON), against the
     /// current baseline.
-    cache: HashMap<String, CardioResult>,
-    runs: HashMap<String, Run>,
-    failed: HashMap<String, String>,
+    runs: KeyedRuns<CardioResult>,
     /// A new calibration for the twin to take.
     calibrated: Option<CardioModel>,
     /// The variant shown in the controls last frame (outer `None`: none
@@ -105,7 +100,7 @@ impl Cardio {
 
     /// Variants running now.
     pub fn running(&self) -> usize {
-        self.runs.len()
+        self.runs.running()
     }
 
     /// Everything asked has finished (and the twin has taken the calibration).
@@ -122,7 +117,7 @@ impl Cardio {
         self.ui.baseline.is_none()
             || doc.variants.iter().all(|v| {
                 let k = key(&v.cardio);
-                v.cardio.is_empty() || self.cache.contains_key(&k) || self.failed.contains_key(&k)
+                v.cardio.is_empty() || self.runs.answered(&k)
             })
     }
 
@@ -171,9 +166,7 @@ impl Cardio {
 
     /// Forgets every variant's results (a new twin or a new baseline).
     pub fn reset_variants(&mut self) {
-        self.cache.clear();
         self.runs.clear();
-        self.failed.clear();
         self.ui.variants.clear();
         self.ui.editing = None;
         self.ui.current.clone_from(&self.ui.baseline);
@@ -241,7 +234,7 @@ impl Cardio {
                     .map_err(|e| format!("{}: {e}", scenario.name))
             },
         );
-        self.runs.insert(k, job);
+        self.runs.start(k, job);
     }
 }
 
@@ -420,16 +413,12 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
         .collect();
     // Start what is missing; collect what finished.
     for (v, k) in twin.state.doc.variants.iter().zip(&keys) {
-        if !v.cardio.is_empty()
-            && !cardio.cache.contains_key(k)
-            && !cardio.runs.contains_key(k)
-            && !cardio.failed.contains_key(k)
-        {
+        if !v.cardio.is_empty() && cardio.runs.wanted(k) {
             cardio.run_variant(&v.name, v.cardio.clone());
         }
     }
-    cardio.runs.retain(|k, _| keys.contains(k));
-    for (k, r) in crate::job::take_finished(&mut cardio.runs) {
+    cardio.runs.keep_running(|k| keys.iter().any(|x| x == k));
+    for k in cardio.runs.collect() {
         if cardio.asked.as_ref().is_some_and(|(a, _)| *a == k) {
             let (_, at) = cardio
                 .asked
@@ -437,18 +426,12 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
                 .unwrap_or_else(|| (k.clone(), Instant::now()));
             cardio.last_latency_ms = Some(at.elapsed().as_secs_f64() * 1e3);
         }
-        match r {
-            Ok(res) => {
-                let s = cardio_summary(&res.indices);
-                for (v, vk) in twin.state.doc.variants.iter_mut().zip(&keys) {
-                    if *vk == k {
-                        v.results.extend(s.clone());
-                    }
+        if let Some(res) = cardio.runs.get(&k) {
+            let s = cardio_summary(&res.indices);
+            for (v, vk) in twin.state.doc.variants.iter_mut().zip(&keys) {
+                if *vk == k {
+                    v.results.extend(s.clone());
                 }
-                cardio.cache.insert(k, res);
-            }
-            Err(e) => {
-                cardio.failed.insert(k, e);
             }
         }
     }
@@ -463,7 +446,7 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
         .zip(&keys)
         .enumerate()
         .map(|(i, (v, k))| {
-            let ready = cardio.cache.contains_key(k);
+            let ready = cardio.runs.get(k).is_some();
             (format!("{}\u{0}{k}", v.name), selected == Some(i), ready)
         })
         .collect();
@@ -486,17 +469,17 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
             .map(|(i, (v, k))| VariantCurve {
                 name: v.name.clone(),
                 colour: twin_ui::twin::colour(i),
-                result: cardio.cache.get(k).cloned(),
+                result: cardio.runs.get(k).cloned(),
                 selected: selected == Some(i),
             })
             .collect();
         let k = selected.and_then(|i| keys.get(i));
         cardio.ui.current = match k {
-            Some(k) => cardio.cache.get(k).cloned(),
+            Some(k) => cardio.runs.get(k).cloned(),
             None => base,
         };
         cardio.ui.editing = twin.state.variant().map(|v| v.name.clone());
-        if let Some(e) = k.and_then(|k| cardio.failed.get(k)) {
+        if let Some(e) = k.and_then(|k| cardio.runs.error(k)) {
             cardio.ui.status.clone_from(e);
         }
     }

@@ -15,7 +15,6 @@
 //! and its curves are overlaid in the scenario colour. With a variant
 //! selected the device controls edit it.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,7 +39,7 @@ use twin_ui::twin::ScenarioAction;
 use twin_ui::{GaitAction, GaitState, GaitView, WhatIfAsk};
 
 use crate::Args;
-use crate::job::{Job, Priority};
+use crate::job::{Job, KeyedRuns, Priority, RunState};
 use crate::study::Workspace;
 use crate::twin::Twin;
 
@@ -132,11 +131,9 @@ pub struct Gait {
     trial: Option<GaitTrial>,
     trial_for_twin: bool,
     /// The twin variants' runs on the current case, by device (JSON).
-    cache: HashMap<String, Arc<Outcome>>,
-    runs: HashMap<String, Job<Result<Outcome, String>>>,
-    failed: HashMap<String, String>,
+    runs: KeyedRuns<Arc<Outcome>>,
     /// What the overlays were last built from.
-    sig: Option<Vec<(String, bool, u8)>>,
+    sig: Option<Vec<(String, bool, RunState)>>,
     /// The selection the controls showed last frame.
     #[expect(
         clippy::option_option,
@@ -182,13 +179,16 @@ impl Gait {
     /// Nothing of the gait window runs, and every twin variant with a
     /// device has its result.
     pub fn quiet(&self, doc: &twin_scenario::TwinDocument) -> bool {
-        self.job.is_none() && self.whatif_job.is_none() && self.runs.is_empty() && self.all_run(doc)
+        self.job.is_none()
+            && self.whatif_job.is_none()
+            && self.runs.running() == 0
+            && self.all_run(doc)
     }
 
     /// Twin variants running on the trial now.
     #[cfg(test)]
     pub fn running(&self) -> usize {
-        self.runs.len()
+        self.runs.running()
     }
 
     /// Every prosthesis variant of `doc` has its result (or its error), once
@@ -196,10 +196,9 @@ impl Gait {
     pub fn all_run(&self, doc: &twin_scenario::TwinDocument) -> bool {
         self.case.is_none()
             || doc.variants.iter().all(|v| {
-                v.prosthesis.as_ref().is_none_or(|p| {
-                    let k = key(p);
-                    self.cache.contains_key(&k) || self.failed.contains_key(&k)
-                })
+                v.prosthesis
+                    .as_ref()
+                    .is_none_or(|p| self.runs.answered(&key(p)))
             })
     }
 
@@ -213,7 +212,7 @@ impl Gait {
             .variants
             .iter()
             .filter_map(|v| {
-                let o = self.cache.get(&key(v.prosthesis.as_ref()?))?;
+                let o = self.runs.get(&key(v.prosthesis.as_ref()?))?;
                 Some((v.name.clone(), (**o).clone()))
             })
             .collect();
@@ -328,9 +327,7 @@ impl Gait {
 
     /// Forgets the twin variants' runs (a new case).
     fn reset_variants(&mut self) {
-        self.cache.clear();
         self.runs.clear();
-        self.failed.clear();
         self.sig = None;
         self.shown = None;
         self.ui.whatif.twin_variants.clear();
@@ -349,10 +346,11 @@ impl Gait {
             Priority::Interactive,
             move |progress| {
                 case.run(Some(&device), progress)
+                    .map(Arc::new)
                     .map_err(|e| format!("{name}: {e}"))
             },
         );
-        self.runs.insert(k, job);
+        self.runs.start(k, job);
     }
 
     /// Reruns the what-if with a device (the newest request replaces one
@@ -718,42 +716,23 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
         .collect();
     for (v, k) in twin.state.doc.variants.iter().zip(&keys) {
         if let (Some(p), Some(k)) = (&v.prosthesis, k)
-            && !gait.cache.contains_key(k)
-            && !gait.runs.contains_key(k)
-            && !gait.failed.contains_key(k)
+            && gait.runs.wanted(k)
         {
             gait.run_variant(&v.name, p.clone());
         }
     }
     gait.runs
-        .retain(|k, _| keys.iter().flatten().any(|x| x == k));
-    for (k, r) in crate::job::take_finished(&mut gait.runs) {
+        .keep_running(|k| keys.iter().flatten().any(|x| x == k));
+    for k in gait.runs.collect() {
         if gait.asked_key.as_ref().is_some_and(|(a, _)| *a == k)
             && let Some((_, at)) = gait.asked_key.take()
         {
             gait.ui.whatif.latency_ms = Some(at.elapsed().as_secs_f64() * 1e3);
         }
-        match r {
-            Ok(o) => {
-                gait.cache.insert(k, Arc::new(o));
-            }
-            Err(e) => {
-                gait.failed.insert(k, e);
-            }
-        }
     }
     // The overlays: rebuilt only when a name, device, selection or result
     // changed.
     let selected = twin.state.selected;
-    let state = |k: &str| {
-        if gait.cache.contains_key(k) {
-            1
-        } else if gait.failed.contains_key(k) {
-            2
-        } else {
-            0
-        }
-    };
     // The variants with a device: (place in the list, variant, key).
     let fitted: Vec<(usize, &twin_scenario::Variant, &String)> = twin
         .state
@@ -764,10 +743,17 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
         .enumerate()
         .filter_map(|(i, (v, k))| Some((i, v, k.as_ref()?)))
         .collect();
-    let sig: Vec<(String, bool, u8)> = fitted
+    let sig: Vec<(String, bool, RunState)> = fitted
         .iter()
-        .map(|&(i, v, k)| (format!("{}\u{0}{k}", v.name), selected == Some(i), state(k)))
-        .chain(std::iter::once((String::new(), selected.is_none(), 0)))
+        .map(|&(i, v, k)| {
+            let name = format!("{}\u{0}{k}", v.name);
+            (name, selected == Some(i), gait.runs.state(k))
+        })
+        .chain(std::iter::once((
+            String::new(),
+            selected.is_none(),
+            RunState::Pending,
+        )))
         .collect();
     let selection_changed = gait.shown != Some(selected);
     if gait.sig.as_ref() == Some(&sig) && !selection_changed {
@@ -778,7 +764,7 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
         .map(|&(i, v, k)| GaitVariant {
             name: v.name.clone(),
             colour: twin_ui::twin::colour(i),
-            outcome: match (gait.cache.get(k), gait.failed.get(k)) {
+            outcome: match (gait.runs.get(k), gait.runs.error(k)) {
                 (Some(o), _) => Some(Ok(o.clone())),
                 (None, Some(e)) => Some(Err(e.clone())),
                 (None, None) => None,
@@ -790,7 +776,7 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
     // Each variant with a result has its summary (a finished run, a device
     // kept from the baseline's try, an undo): only when the overlays change.
     for (v, k) in twin.state.doc.variants.iter_mut().zip(&keys) {
-        if let Some(o) = k.as_ref().and_then(|k| gait.cache.get(k))
+        if let Some(o) = k.as_ref().and_then(|k| gait.runs.get(k))
             && !has_gait_summary(&v.results)
         {
             set_gait_summary(&mut v.results, Some(o));
@@ -803,7 +789,7 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
     // device.
     if let Some(v) = twin.state.variant() {
         let k = v.prosthesis.as_ref().map(key);
-        match k.as_ref().and_then(|k| gait.cache.get(k)) {
+        match k.as_ref().and_then(|k| gait.runs.get(k)) {
             Some(o) => {
                 let o = (**o).clone();
                 gait.ui.whatif.set_variant(o);
@@ -813,8 +799,8 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
             None => {}
         }
         let w = &mut gait.ui.whatif;
-        w.running = k.as_ref().is_some_and(|k| gait.runs.contains_key(k));
-        if let Some(e) = k.as_ref().and_then(|k| gait.failed.get(k)) {
+        w.running = k.as_ref().is_some_and(|k| gait.runs.is_running(k));
+        if let Some(e) = k.as_ref().and_then(|k| gait.runs.error(k)) {
             w.error = Some(e.clone());
         }
         if selection_changed && let Some(p) = &v.prosthesis {
@@ -849,7 +835,7 @@ pub fn apply_device(gait: &mut Gait, twin: &mut Twin, ws: &mut Workspace, ask: W
             {
                 // The result tried is the variant's: no rerun.
                 if let Some(o) = gait.ui.whatif.variant.clone() {
-                    gait.cache.insert(key(&device), Arc::new(o));
+                    gait.runs.insert(key(&device), Arc::new(o));
                 }
                 v.prosthesis = Some(device);
             }

@@ -4,6 +4,7 @@
 //! on the main thread without ever blocking a frame. The jobs window, the
 //! error toasts and the status bar read the same system.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::sync::mpsc::TryRecvError;
 
@@ -69,24 +70,126 @@ impl<T: Send + 'static> Job<T> {
     }
 }
 
-/// Takes the finished jobs out of `runs` (keyed by what they run), each
-/// with its result; a failed one is marked so (an error toast).
-pub fn take_finished<K: Clone + Eq + std::hash::Hash, T: Send + 'static>(
-    runs: &mut std::collections::HashMap<K, Job<Result<T, String>>>,
-) -> Vec<(K, Result<T, String>)> {
-    let mut done = Vec::new();
-    for (k, job) in runs.iter() {
-        if let Ok(r) = job.try_recv() {
-            if let Err(e) = &r {
-                job.fail(e);
-            }
-            done.push((k.clone(), r));
+/// Jobs by key (what they run, e.g. a variant's settings as JSON) and their
+/// answers: each key runs once until [`KeyedRuns::clear`], so only what
+/// changed reruns. The cardiac and gait variants keep theirs here.
+pub struct KeyedRuns<T> {
+    done: HashMap<String, T>,
+    running: HashMap<String, Job<Result<T, String>>>,
+    failed: HashMap<String, String>,
+}
+
+/// A key's place in [`KeyedRuns`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    /// Running, or not started.
+    Pending,
+    Done,
+    Failed,
+}
+
+impl<T> Default for KeyedRuns<T> {
+    fn default() -> Self {
+        Self {
+            done: HashMap::new(),
+            running: HashMap::new(),
+            failed: HashMap::new(),
         }
     }
-    for (k, _) in &done {
-        runs.remove(k);
+}
+
+impl<T: Send + 'static> KeyedRuns<T> {
+    /// The result for `key`, once it finished well.
+    pub fn get(&self, key: &str) -> Option<&T> {
+        self.done.get(key)
     }
-    done
+
+    /// Why the run for `key` failed.
+    pub fn error(&self, key: &str) -> Option<&String> {
+        self.failed.get(key)
+    }
+
+    /// `key` has its answer (a result or an error).
+    pub fn answered(&self, key: &str) -> bool {
+        self.done.contains_key(key) || self.failed.contains_key(key)
+    }
+
+    /// `key` has neither an answer nor a run going.
+    pub fn wanted(&self, key: &str) -> bool {
+        !self.answered(key) && !self.running.contains_key(key)
+    }
+
+    /// Where `key` stands, for signatures of what was last shown.
+    pub fn state(&self, key: &str) -> RunState {
+        if self.done.contains_key(key) {
+            RunState::Done
+        } else if self.failed.contains_key(key) {
+            RunState::Failed
+        } else {
+            RunState::Pending
+        }
+    }
+
+    pub fn is_running(&self, key: &str) -> bool {
+        self.running.contains_key(key)
+    }
+
+    /// Runs going now.
+    pub fn running(&self) -> usize {
+        self.running.len()
+    }
+
+    pub fn start(&mut self, key: String, job: Job<Result<T, String>>) {
+        self.running.insert(key, job);
+    }
+
+    /// Takes `result` as `key`'s answer (no run needed).
+    pub fn insert(&mut self, key: String, result: T) {
+        self.done.insert(key, result);
+    }
+
+    /// Drops (and so cancels) the runs whose key is no longer wanted.
+    pub fn keep_running(&mut self, wanted: impl Fn(&str) -> bool) {
+        self.running.retain(|k, _| wanted(k));
+    }
+
+    /// Files the finished runs' answers (a failed one is marked so: an
+    /// error toast) and returns their keys.
+    pub fn collect(&mut self) -> Vec<String> {
+        let finished: Vec<(String, Result<T, String>)> = self
+            .running
+            .iter()
+            .filter_map(|(k, job)| {
+                let r = job.try_recv().ok()?;
+                if let Err(e) = &r {
+                    job.fail(e);
+                }
+                Some((k.clone(), r))
+            })
+            .collect();
+        finished
+            .into_iter()
+            .map(|(k, r)| {
+                self.running.remove(&k);
+                match r {
+                    Ok(v) => {
+                        self.done.insert(k.clone(), v);
+                    }
+                    Err(e) => {
+                        self.failed.insert(k.clone(), e);
+                    }
+                }
+                k
+            })
+            .collect()
+    }
+
+    /// Forgets every run and answer (a new baseline).
+    pub fn clear(&mut self) {
+        self.done.clear();
+        self.running.clear();
+        self.failed.clear();
+    }
 }
 
 impl<T> Drop for Job<T> {

@@ -55,6 +55,7 @@ lines = [
     "",
     "/// (group, element, group mask, element mask, action, attribute name). A tag",
     "/// matches when `tag.group & group_mask == group && tag.element & element_mask == element`.",
+    "#[rustfmt::skip]",
     "pub(super) const BASIC_PROFILE: &[(u16, u16, u16, u16, Action, &str)] = &[",
 ]
 for g, e, gm, em, a, n in rows:

@@ -4,16 +4,24 @@
 * no crate under crates/ may depend on Bevy (any `bevy*` crate), directly or
   through other crates;
 * only UI crates (crates/twin_ui) may depend on egui (egui, egui_plot, eframe,
-  bevy_egui, egui_*), directly or transitively.
+  bevy_egui, egui_*), directly or transitively;
+* dependencies point one way: no crate under crates/ depends on a workspace
+  crate outside crates/ (the app, tests/, bench/); the workspace crates'
+  dependencies (dev-dependencies included) form no cycle; and no source file
+  under crates/ reaches into another crate's files (`#[path]`, `include!`,
+  `include_str!`, `include_bytes!` into another crate's folder), so engine
+  crates use each other's public API only.
 
 Reads `cargo metadata` (or a saved copy with --metadata FILE). Exits 1 and names
 each offending path when the rule is broken. `--self-test` runs the checker on a
-built-in workspace that breaks both rules and fails unless both are caught.
+built-in workspace that breaks every rule and fails unless each is caught.
 """
 import json
+import os
+import re
 import subprocess
 import sys
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 UI_CRATES = {"twin_ui"}
 
@@ -58,6 +66,75 @@ def violations(meta: dict) -> list[str]:
     return problems
 
 
+def member_folders(meta: dict) -> dict:
+    pkgs = {p["id"]: p for p in meta["packages"]}
+    return {pid: PurePath(pkgs[pid]["manifest_path"]).parent for pid in meta["workspace_members"]}
+
+
+def direction_violations(meta: dict) -> list[str]:
+    """Rule 3 on the graph: crates/ never depend on the app, tests or bench,
+    and the workspace crates' dependencies (dev too) have no cycle."""
+    pkgs = {p["id"]: p for p in meta["packages"]}
+    root = PurePath(meta["workspace_root"])
+    folders = member_folders(meta)
+    members = set(meta["workspace_members"])
+    deps = {n["id"]: [d["pkg"] for d in n["deps"] if d["pkg"] in members]
+            for n in meta["resolve"]["nodes"] if n["id"] in members}
+    problems = []
+    for pid, ds in deps.items():
+        if folders[pid].relative_to(root).parts[0] != "crates":
+            continue
+        for d in ds:
+            if folders[d].relative_to(root).parts[0] != "crates":
+                problems.append(
+                    f"{pkgs[pid]['name']} (crates/) depends on {pkgs[d]['name']} "
+                    f"({folders[d].relative_to(root)}): dependencies point from the app to crates/, not back")
+    # Cycles: depth-first search with colours.
+    state = {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for d in deps.get(node, []):
+            if state.get(d) == "open":
+                cycle = path[path.index(d):] + [d]
+                problems.append("dependency cycle: " + " -> ".join(pkgs[c]["name"] for c in cycle))
+            elif d not in state:
+                visit(d, path + [d])
+        state[node] = "done"
+
+    for pid in sorted(deps):
+        if pid not in state:
+            visit(pid, [pid])
+    return problems
+
+
+INCLUDE = re.compile(r'(?:#\[path\s*=\s*|include(?:_str|_bytes)?!\(\s*)"([^"]+)"')
+
+
+def source_violations(meta: dict, read=None) -> list[str]:
+    """Rule 3 in the sources: a file under crates/ that pulls in another
+    workspace crate's file by path instead of using its public API."""
+    root = PurePath(meta["workspace_root"])
+    folders = member_folders(meta)
+    pkgs = {p["id"]: p for p in meta["packages"]}
+    problems = []
+    for pid, folder in folders.items():
+        if folder.relative_to(root).parts[0] != "crates":
+            continue
+        files = read(folder) if read else {
+            PurePath(d) / f: (Path(d) / f).read_text(errors="replace")
+            for d, _, fs in os.walk(folder) for f in fs if f.endswith(".rs")}
+        for path, text in files.items():
+            for m in INCLUDE.finditer(text):
+                target = PurePath(os.path.normpath(path.parent / m.group(1)))
+                for other, of in folders.items():
+                    if other != pid and (target == of or of in target.parents):
+                        problems.append(
+                            f"{path.relative_to(root)} reaches into {pkgs[other]['name']}'s files "
+                            f"(`{m.group(1)}`): use its public API")
+    return problems
+
+
 def fake_workspace() -> dict:
     def pkg(name, path):
         return {"id": name, "name": name, "manifest_path": f"/ws/{path}/Cargo.toml"}
@@ -71,17 +148,25 @@ def fake_workspace() -> dict:
         pkg("bevy_math", "reg/bevy_math"),
         pkg("egui", "reg/egui"),
         pkg("bevy", "reg/bevy"),
+        pkg("twin_cardio", "crates/twin_cardio"),
+        pkg("twin_msk", "crates/twin_msk"),
+        pkg("twin_core", "crates/twin_core"),
     ]
     nodes = [
         {"id": "twin_mesh", "deps": [{"pkg": "helper"}]},
         {"id": "helper", "deps": [{"pkg": "bevy_math"}]},
-        {"id": "twin_imaging", "deps": [{"pkg": "egui"}]},
-        {"id": "twin_ui", "deps": [{"pkg": "egui"}]},
+        {"id": "twin_imaging", "deps": [{"pkg": "egui"}, {"pkg": "twinscope"}]},
+        {"id": "twin_ui", "deps": [{"pkg": "egui"}, {"pkg": "twin_core"}]},
         {"id": "twinscope", "deps": [{"pkg": "bevy"}, {"pkg": "twin_ui"}]},
+        # A cycle through a dev-dependency.
+        {"id": "twin_cardio", "deps": [{"pkg": "twin_msk"}]},
+        {"id": "twin_msk", "deps": [{"pkg": "twin_cardio"}, {"pkg": "twin_core"}]},
+        {"id": "twin_core", "deps": []},
     ]
     return {
         "packages": packages,
-        "workspace_members": ["twin_mesh", "twin_imaging", "twin_ui", "twinscope"],
+        "workspace_members": ["twin_mesh", "twin_imaging", "twin_ui", "twinscope",
+                              "twin_cardio", "twin_msk", "twin_core"],
         "workspace_root": "/ws",
         "resolve": {"nodes": nodes},
     }
@@ -89,12 +174,30 @@ def fake_workspace() -> dict:
 
 def main(argv: list[str]) -> int:
     if argv[1:] == ["--self-test"]:
-        found = violations(fake_workspace())
+        fake = fake_workspace()
+        found = violations(fake)
+        graph = direction_violations(fake)
+        sources = {
+            # Reaches into twin_core's sources: caught.
+            PurePath("/ws/crates/twin_msk/src/lib.rs"):
+                '#[path = "../../twin_core/src/jobs.rs"]\nmod jobs;\n',
+            # Its own file and a data file outside any crate: fine.
+            PurePath("/ws/crates/twin_ui/src/lib.rs"):
+                'const A: &str = include_str!("../examples/a.json");\n'
+                'const B: &str = include_str!("../../../examples/b.json");\n',
+        }
+        reach = source_violations(fake, read=lambda folder: {
+            p: t for p, t in sources.items() if folder in p.parents})
         ok = (
             any("twin_mesh" in v and "Bevy" in v and "helper -> bevy_math" in v for v in found)
             and any("twin_imaging" in v and "egui" in v for v in found)
             and not any(v.startswith("twin_ui") or v.startswith("twinscope") for v in found)
+            and any("twin_imaging" in v and "twinscope" in v and "point from the app" in v for v in graph)
+            and any(v.startswith("dependency cycle:") and "twin_cardio" in v and "twin_msk" in v for v in graph)
+            and len(graph) == 2
+            and len(reach) == 1 and "twin_core's files" in reach[0] and "twin_msk" in reach[0]
         )
+        found += graph + reach
         print("check-deps self-test:", "ok" if ok else f"FAILED, found {found}")
         return 0 if ok else 1
     if len(argv) == 3 and argv[1] == "--metadata":
@@ -106,13 +209,14 @@ def main(argv: list[str]) -> int:
             check=True, capture_output=True, text=True,
         )
         meta = json.loads(out.stdout)
-    problems = violations(meta)
+    problems = violations(meta) + direction_violations(meta) + source_violations(meta)
     for p in problems:
         print(f"dependency rule broken: {p}", file=sys.stderr)
     if problems:
         return 1
     members = sum(1 for m in meta["workspace_members"])
-    print(f"check-deps: {members} workspace crates checked; crates/ are free of Bevy and only twin_ui uses egui")
+    print(f"check-deps: {members} workspace crates checked; crates/ are free of Bevy, only twin_ui uses egui, "
+          "dependencies point one way with no cycle and no crate reaches into another's files")
     return 0
 
 

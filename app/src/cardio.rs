@@ -10,12 +10,14 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use twin_cardio::model::{NoExtra, State};
 use twin_cardio::simulate::{SimOptions, simulate_with};
-use twin_cardio::{Intervention, Parameters, Scenario, Targets, calibrate};
+use twin_cardio::{Intervention, Parameters, Scenario, Targets};
 use twin_core::Progress;
 use twin_scenario::document::CardioModel;
+use twin_scenario::runs::CardioRun;
 use twin_scenario::runs::cardio_summary;
+use twin_session::ScenarioAction;
+use twin_session::runs::cardio_key as key;
 use twin_ui::cardio::{CardioResult, Controls, VariantCurve};
-use twin_ui::twin::ScenarioAction;
 use twin_ui::{CardioAction, CardioState};
 
 use crate::Args;
@@ -44,12 +46,7 @@ pub enum Msg {
         model: Option<Box<CardioModel>>,
     },
     /// EDV, ESV (mL) and heart rate from the cine's LV curve.
-    Imaging {
-        edv: f64,
-        esv: f64,
-        hr: Option<f64>,
-        source: String,
-    },
+    Imaging(Box<twin_session::cine::CineTargets>),
     Failed(String),
 }
 
@@ -63,7 +60,7 @@ pub struct Cardio {
     job: Option<Job<Msg>>,
     /// Results of the variants by their interventions (JSON), against the
     /// current baseline.
-    runs: KeyedRuns<CardioResult>,
+    runs: KeyedRuns<CardioRun>,
     /// A new calibration for the twin to take.
     calibrated: Option<CardioModel>,
     /// The variant shown in the controls last frame (outer `None`: none
@@ -81,11 +78,6 @@ pub struct Cardio {
     pub last_latency_ms: Option<f64>,
     /// Calibrate as soon as targets come from the images (`--lv-seed`).
     calibrate_after_imaging: bool,
-}
-
-/// The variant's key in the result cache.
-pub fn key(interventions: &[Intervention]) -> String {
-    serde_json::to_string(interventions).unwrap_or_default()
 }
 
 impl Cardio {
@@ -132,21 +124,11 @@ impl Cardio {
     pub fn calibrate(&mut self, targets: Targets) {
         let source = self.ui.targets_source.clone();
         self.spawn("Calibrating the heart", move |progress| {
-            let c = match calibrate(&Parameters::default(), &targets, progress) {
-                Ok(c) => c,
+            let (model, c) = match twin_session::calibration::fit(targets, &source, progress) {
+                Ok(fit) => fit,
                 Err(e) => return Msg::Failed(e.to_string()),
             };
-            let worst = c
-                .residuals
-                .iter()
-                .map(|r| r.error_percent.abs())
-                .fold(0.0, f64::max);
-            let mut status = format!("fitted in {:.2} s, largest error {worst:.2} %", c.seconds);
-            for w in &c.warnings {
-                status.push_str("; ");
-                status.push_str(w);
-            }
-            let model = CardioModel::fitted(targets, &c, source);
+            let status = twin_session::calibration::summary(&c);
             baseline(&c.parameters, Some(&c.state), status, Some(model), progress)
         });
     }
@@ -185,26 +167,10 @@ impl Cardio {
         self.spawn("LV volumes from the cine", move |progress| {
             let grids: Vec<twin_mesh::Grid> = frames
                 .iter()
-                .map(|v| crate::study::grid(v))
+                .map(|v| twin_session::segments::grid(v))
                 .collect();
-            match twin_mesh::cine::lv_volumes(&grids, seed, twin_mesh::cine::DEFAULT_FRACTION, progress) {
-                Ok(c) => {
-                    // RR interval: the phases span one beat.
-                    let hr = (times_ms.len() >= 2).then(|| {
-                        let n = times_ms.len();
-                        let step = times_ms[n - 1] - times_ms[n - 2];
-                        60_000.0 / (times_ms[n - 1] + step)
-                    });
-                    Msg::Imaging {
-                        edv: c.edv_ml,
-                        esv: c.esv_ml,
-                        hr: hr.filter(|h| (30.0..=180.0).contains(h)),
-                        source: format!(
-                            "LV curve of {label}: EDV {:.1} mL (phase {}), ESV {:.1} mL (phase {}), EF {:.1} %",
-                            c.edv_ml, c.ed_phase, c.esv_ml, c.es_phase, c.ef_percent
-                        ),
-                    }
-                }
+            match twin_session::cine::lv_targets(&grids, &times_ms, seed, &label, progress) {
+                Ok(t) => Msg::Imaging(Box::new(t)),
                 Err(e) => Msg::Failed(format!("LV curve: {e}")),
             }
         });
@@ -213,27 +179,7 @@ impl Cardio {
     /// Runs one variant's interventions against the baseline.
     fn run_variant(&mut self, name: &str, interventions: Vec<Intervention>) {
         let k = key(&interventions);
-        let base = self.params.clone();
-        let start = self.state;
-        let scenario = Scenario {
-            name: name.to_owned(),
-            description: String::new(),
-            interventions,
-        };
-        let job = Job::once(
-            &format!("cardio variant {k}"),
-            &format!("Cardiac what-if: {name}"),
-            Priority::Interactive,
-            move |progress| {
-                scenario
-                    .simulate(&base, start.as_ref(), SimOptions::default(), progress)
-                    .map(|s| CardioResult {
-                        indices: s.last().clone(),
-                        waveforms: s.waveforms,
-                    })
-                    .map_err(|e| format!("{}: {e}", scenario.name))
-            },
-        );
+        let job = twin_session::runs::cardio_job(&self.params, self.state, name, interventions);
         self.runs.start(k, job);
     }
 }
@@ -284,19 +230,12 @@ fn start(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, args: Res<Args>) {
     };
     cardio.open = true;
     if let Some(path) = arg {
-        match twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "scenario file")
-            .and_then(|t| serde_json::from_str::<Scenario>(&t).map_err(|e| e.to_string()))
-        {
-            Ok(s) => {
-                twin.state.doc.variants.push(twin_scenario::Variant {
-                    name: s.name,
-                    description: s.description,
-                    cardio: s.interventions,
-                    ..twin_scenario::Variant::default()
-                });
-                twin.state.selected = Some(twin.state.doc.variants.len() - 1);
+        match twin_session::scenarios::import_variants(path) {
+            Ok(variants) => {
+                twin.session.doc.variants.extend(variants);
+                twin.session.selected = twin.session.doc.variants.len().checked_sub(1);
             }
-            Err(e) => cardio.ui.status = format!("scenario `{}`: {e}", path.display()),
+            Err(e) => cardio.ui.status = format!("scenario: {e}"),
         }
     }
     if args.lv_seed.is_some() {
@@ -368,18 +307,9 @@ pub fn poll(mut cardio: ResMut<Cardio>) {
             cardio.calibrated = model.map(|m| *m);
             cardio.reset_variants();
         }
-        Msg::Imaging {
-            edv,
-            esv,
-            hr,
-            source,
-        } => {
-            cardio.ui.targets.lv_edv_ml = edv;
-            cardio.ui.targets.lv_esv_ml = esv;
-            if let Some(h) = hr {
-                cardio.ui.targets.heart_rate_bpm = h;
-            }
-            cardio.ui.targets_source = source;
+        Msg::Imaging(t) => {
+            cardio.ui.targets = t.applied_to(cardio.ui.targets);
+            cardio.ui.targets_source = t.source;
             cardio.ui.status = "targets from imaging; Calibrate to fit".into();
             if std::mem::take(&mut cardio.calibrate_after_imaging) {
                 let t = cardio.ui.targets;
@@ -398,21 +328,21 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
     let cardio = &mut *cardio;
     if let Some(model) = cardio.calibrated.take() {
         twin.record("calibrate the heart", &ws);
-        twin.state.doc.cardio = Some(model);
+        twin.session.doc.cardio = Some(model);
     }
     if cardio.ui.baseline.is_none() {
         return;
     }
     // Each variant's key, once per frame.
     let keys: Vec<String> = twin
-        .state
+        .session
         .doc
         .variants
         .iter()
         .map(|v| key(&v.cardio))
         .collect();
     // Start what is missing; collect what finished.
-    for (v, k) in twin.state.doc.variants.iter().zip(&keys) {
+    for (v, k) in twin.session.doc.variants.iter().zip(&keys) {
         if !v.cardio.is_empty() && cardio.runs.wanted(k) {
             cardio.run_variant(&v.name, v.cardio.clone());
         }
@@ -428,7 +358,7 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
         }
         if let Some(res) = cardio.runs.get(&k) {
             let s = cardio_summary(&res.indices);
-            for (v, vk) in twin.state.doc.variants.iter_mut().zip(&keys) {
+            for (v, vk) in twin.session.doc.variants.iter_mut().zip(&keys) {
                 if *vk == k {
                     v.results.extend(s.clone());
                 }
@@ -437,9 +367,9 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
     }
     // The overlays, in the scenario list's colours: rebuilt (results
     // copied) only when a name, key, selection or result changed.
-    let selected = twin.state.selected;
+    let selected = twin.session.selected;
     let sig: Vec<(String, bool, bool)> = twin
-        .state
+        .session
         .doc
         .variants
         .iter()
@@ -454,12 +384,12 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
         cardio.sig = Some(sig);
         let base = cardio.ui.baseline.clone();
         if let Some(b) = &base {
-            twin.state
+            twin.session
                 .baseline_results
                 .extend(cardio_summary(&b.indices));
         }
         cardio.ui.variants = twin
-            .state
+            .session
             .doc
             .variants
             .iter()
@@ -469,16 +399,16 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
             .map(|(i, (v, k))| VariantCurve {
                 name: v.name.clone(),
                 colour: twin_ui::twin::colour(i),
-                result: cardio.runs.get(k).cloned(),
+                result: cardio.runs.get(k).map(CardioResult::from),
                 selected: selected == Some(i),
             })
             .collect();
         let k = selected.and_then(|i| keys.get(i));
         cardio.ui.current = match k {
-            Some(k) => cardio.runs.get(k).cloned(),
+            Some(k) => cardio.runs.get(k).map(CardioResult::from),
             None => base,
         };
-        cardio.ui.editing = twin.state.variant().map(|v| v.name.clone());
+        cardio.ui.editing = twin.session.variant().map(|v| v.name.clone());
         if let Some(e) = k.and_then(|k| cardio.runs.error(k)) {
             cardio.ui.status.clone_from(e);
         }
@@ -488,7 +418,7 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
         cardio.shown = Some(selected);
         let hr = cardio.ui.targets.heart_rate_bpm;
         let interventions = twin
-            .state
+            .session
             .variant()
             .map(|v| v.cardio.clone())
             .unwrap_or_default();
@@ -548,8 +478,8 @@ pub fn merge(
 pub fn apply_controls(cardio: &mut Cardio, twin: &mut Twin, ws: &mut Workspace, s: &Scenario) {
     let hr = cardio.ui.targets.heart_rate_bpm;
     let after = cardio.ui.controls;
-    let interventions = if let Some(i) = twin.state.selected {
-        let Some(v) = twin.state.doc.variants.get(i) else {
+    let interventions = if let Some(i) = twin.session.selected {
+        let Some(v) = twin.session.doc.variants.get(i) else {
             return;
         };
         let before = Controls::from_scenario(
@@ -565,7 +495,7 @@ pub fn apply_controls(cardio: &mut Cardio, twin: &mut Twin, ws: &mut Workspace, 
         }
         let label = format!("change “{}”", v.name);
         twin.record(&label, ws);
-        let v = &mut twin.state.doc.variants[i];
+        let v = &mut twin.session.doc.variants[i];
         v.cardio.clone_from(&merged);
         v.results.clear();
         merged
@@ -579,7 +509,7 @@ pub fn apply_controls(cardio: &mut Cardio, twin: &mut Twin, ws: &mut Workspace, 
         );
         s.interventions.clone()
     };
-    cardio.shown = Some(twin.state.selected);
+    cardio.shown = Some(twin.session.selected);
     cardio.asked = Some((key(&interventions), Instant::now()));
 }
 

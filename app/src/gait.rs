@@ -23,19 +23,16 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use twin_core::Progress;
 use twin_mesh::TriMesh;
-use twin_msk::Model;
-use twin_msk::dynamics::{IdOptions, inverse_dynamics_with};
-use twin_msk::gait::{Band, cycle_series, strides_by_side};
-use twin_msk::loads::ExternalLoads;
 use twin_msk::normative::Reference;
 use twin_msk::optimization::SoOptions;
 use twin_msk::prosthesis::Prosthesis;
 use twin_msk::whatif::{GaitCase, Outcome};
 use twin_scenario::document::GaitTrial;
 use twin_scenario::runs::{has_gait_summary, set_gait_summary};
+use twin_session::ScenarioAction;
+use twin_session::runs::gait_key as key;
 use twin_ui::gait::CycleCurves;
 use twin_ui::prosthesis::GaitVariant;
-use twin_ui::twin::ScenarioAction;
 use twin_ui::{GaitAction, GaitState, GaitView, WhatIfAsk};
 
 use crate::Args;
@@ -142,11 +139,6 @@ pub struct Gait {
     shown: Option<Option<usize>>,
     /// A twin variant's device changed: its key and when.
     asked_key: Option<(String, Instant)>,
-}
-
-/// A device's key in the variants' cache.
-fn key(p: &Prosthesis) -> String {
-    serde_json::to_string(p).unwrap_or_default()
 }
 
 /// What the 3D scene still has to do for the skeleton.
@@ -338,19 +330,9 @@ impl Gait {
         let Some(case) = self.case.clone() else {
             return;
         };
-        let name = name.to_owned();
         let k = key(&device);
-        let job = Job::once(
-            &format!("gait variant {k}"),
-            &format!("Gait what-if: {name}"),
-            Priority::Interactive,
-            move |progress| {
-                case.run(Some(&device), progress)
-                    .map(Arc::new)
-                    .map_err(|e| format!("{name}: {e}"))
-            },
-        );
-        self.runs.start(k, job);
+        self.runs
+            .start(k, twin_session::runs::gait_job(case, name, Some(device)));
     }
 
     /// Reruns the what-if with a device (the newest request replaces one
@@ -409,47 +391,20 @@ fn compute(
     loads_path: Option<&Path>,
     progress: &Progress,
 ) -> Result<Computed, String> {
-    let model = Model::read(model_path).map_err(|e| e.to_string())?;
-    let mut notes = model.warnings.clone();
-    let (coords, ik_notes) = twin_scenario::runs::trial_coordinates(&model, trial, progress)?;
-    notes.extend(ik_notes);
-    let loads = loads_path
-        .map(|p| ExternalLoads::read(p, &model, None))
-        .transpose()
+    let twin_session::gait::TrialAnalysis {
+        model,
+        coordinates: coords,
+        loads,
+        curves,
+        mut notes,
+        ..
+    } = twin_session::gait::analyse_trial(model_path, trial, loads_path, progress)
         .map_err(|e| e.to_string())?;
-    let id = match &loads {
-        Some(l) => {
-            let (id, w) =
-                inverse_dynamics_with(&model, &coords, Some(l), IdOptions::default(), progress)
-                    .map_err(|e| e.to_string())?;
-            notes.extend(w);
-            Some(id)
-        }
-        None => None,
-    };
-    // Strides per side inside the motion; each coordinate over them.
-    let span = [coords.time[0], coords.time[coords.rows() - 1]];
-    let strides = match &loads {
-        Some(l) => {
-            let (strides, lines) = strides_by_side(&model, l, span);
-            notes.extend(lines);
-            strides
-        }
-        None => Default::default(),
-    };
-    let mass = model.mass();
-    let curves = cycle_series(&model, &coords, id.as_ref(), &strides)
+    let curves = curves
         .into_iter()
-        .map(|s| {
-            let moment = |side: usize| Band::of(&s.moment[side]).map(|b| b.scaled(1.0 / mass));
-            CycleCurves {
-                angle_right: Band::of(&s.angle[0]),
-                angle_left: Band::of(&s.angle[1]),
-                moment_right: moment(0),
-                moment_left: moment(1),
-                name: s.name,
-                ..CycleCurves::default()
-            }
+        .map(|curves| CycleCurves {
+            curves,
+            ..CycleCurves::default()
         })
         .collect();
     // The stick figure: body origins per frame, loads per frame.
@@ -629,7 +584,7 @@ pub fn poll(mut gait: ResMut<Gait>) {
             gait.ui.selected = v
                 .curves
                 .iter()
-                .position(|c| c.name == "knee_angle")
+                .position(|c| c.curves.name == "knee_angle")
                 .unwrap_or(0);
             gait.ui.view = Some(v);
             gait.skeleton = skeleton;
@@ -678,12 +633,12 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
     // (a twin opened or recovered, an undo) is computed.
     if gait.trial_for_twin {
         gait.trial_for_twin = false;
-        if twin.state.doc.gait != gait.trial {
+        if twin.session.doc.gait != gait.trial {
             twin.record("open gait trial", &ws);
-            twin.state.doc.gait.clone_from(&gait.trial);
+            twin.session.doc.gait.clone_from(&gait.trial);
         }
     } else if let Some(t) = twin
-        .state
+        .session
         .doc
         .gait
         .as_ref()
@@ -702,19 +657,19 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
     else {
         return;
     };
-    if !has_gait_summary(&twin.state.baseline_results) {
-        set_gait_summary(&mut twin.state.baseline_results, Some(base));
+    if !has_gait_summary(&twin.session.baseline_results) {
+        set_gait_summary(&mut twin.session.baseline_results, Some(base));
     }
     // Each variant's device key, once per frame; start what is missing,
     // collect what finished.
     let keys: Vec<Option<String>> = twin
-        .state
+        .session
         .doc
         .variants
         .iter()
         .map(|v| v.prosthesis.as_ref().map(key))
         .collect();
-    for (v, k) in twin.state.doc.variants.iter().zip(&keys) {
+    for (v, k) in twin.session.doc.variants.iter().zip(&keys) {
         if let (Some(p), Some(k)) = (&v.prosthesis, k)
             && gait.runs.wanted(k)
         {
@@ -732,10 +687,10 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
     }
     // The overlays: rebuilt only when a name, device, selection or result
     // changed.
-    let selected = twin.state.selected;
+    let selected = twin.session.selected;
     // The variants with a device: (place in the list, variant, key).
     let fitted: Vec<(usize, &twin_scenario::Variant, &String)> = twin
-        .state
+        .session
         .doc
         .variants
         .iter()
@@ -775,7 +730,7 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
     gait.sig = Some(sig);
     // Each variant with a result has its summary (a finished run, a device
     // kept from the baseline's try, an undo): only when the overlays change.
-    for (v, k) in twin.state.doc.variants.iter_mut().zip(&keys) {
+    for (v, k) in twin.session.doc.variants.iter_mut().zip(&keys) {
         if let Some(o) = k.as_ref().and_then(|k| gait.runs.get(k))
             && !has_gait_summary(&v.results)
         {
@@ -784,10 +739,10 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
     }
     let w = &mut gait.ui.whatif;
     w.twin_variants = twin_variants;
-    w.editing = twin.state.variant().map(|v| v.name.clone());
+    w.editing = twin.session.variant().map(|v| v.name.clone());
     // A selected variant: the shown variant is its run, the controls its
     // device.
-    if let Some(v) = twin.state.variant() {
+    if let Some(v) = twin.session.variant() {
         let k = v.prosthesis.as_ref().map(key);
         match k.as_ref().and_then(|k| gait.runs.get(k)) {
             Some(o) => {
@@ -822,16 +777,16 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
 /// [`sync_twin`]; with the baseline selected the device is tried on its
 /// own, and Keep adds it to the twin as a variant.
 pub fn apply_device(gait: &mut Gait, twin: &mut Twin, ws: &mut Workspace, ask: WhatIfAsk) {
-    match (twin.state.selected, ask) {
+    match (twin.session.selected, ask) {
         (_, WhatIfAsk::Keep(device)) => {
             twin.act(
                 &ScenarioAction::Add("prosthesis what-if".into(), Vec::new()),
                 ws,
             );
             if let Some(v) = twin
-                .state
+                .session
                 .selected
-                .and_then(|i| twin.state.doc.variants.get_mut(i))
+                .and_then(|i| twin.session.doc.variants.get_mut(i))
             {
                 // The result tried is the variant's: no rerun.
                 if let Some(o) = gait.ui.whatif.variant.clone() {
@@ -841,7 +796,7 @@ pub fn apply_device(gait: &mut Gait, twin: &mut Twin, ws: &mut Workspace, ask: W
             }
         }
         (Some(i), ask) => {
-            let Some(v) = twin.state.doc.variants.get(i) else {
+            let Some(v) = twin.session.doc.variants.get(i) else {
                 return;
             };
             let device = match ask {
@@ -859,7 +814,7 @@ pub fn apply_device(gait: &mut Gait, twin: &mut Twin, ws: &mut Workspace, ask: W
             if let Some(d) = &device {
                 gait.asked_key = Some((key(d), Instant::now()));
             }
-            let v = &mut twin.state.doc.variants[i];
+            let v = &mut twin.session.doc.variants[i];
             set_gait_summary(&mut v.results, None);
             v.prosthesis = device;
         }

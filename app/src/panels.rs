@@ -67,6 +67,10 @@ fn setup_ui_camera(mut commands: Commands, mut settings: ResMut<EguiGlobalSettin
     clippy::too_many_arguments,
     reason = "a Bevy system: each resource it reads is a parameter"
 )]
+#[expect(
+    clippy::too_many_lines,
+    reason = "the window's regions in screen order; replaced by the docked workspaces' panes"
+)]
 fn draw_panels(
     mut contexts: EguiContexts,
     mut ws: ResMut<Workspace>,
@@ -83,8 +87,8 @@ fn draw_panels(
     let ctx = contexts.ctx_mut()?;
     ws.browser.recent_twins = twin.recent_labels();
     ws.browser.recent_studies = twin.recent_study_labels();
-    ws.browser.undo = twin.history.undo_label().map(str::to_owned);
-    ws.browser.redo = twin.history.redo_label().map(str::to_owned);
+    ws.browser.undo = twin.session.history.undo_label().map(str::to_owned);
+    ws.browser.redo = twin.session.history.redo_label().map(str::to_owned);
     let mut root = egui::Ui::new(
         ctx.clone(),
         "root".into(),
@@ -113,9 +117,9 @@ fn draw_panels(
                 jobs_window.open = !jobs_window.open;
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let dirty = if twin.state.dirty { " (unsaved)" } else { "" };
-                ui.label(format!("{}{dirty}", twin.state.shown_name()))
-                    .on_hover_text(if twin.state.dirty {
+                let dirty = if twin.session.dirty { " (unsaved)" } else { "" };
+                ui.label(format!("{}{dirty}", twin.session.shown_name()))
+                    .on_hover_text(if twin.session.dirty {
                         "unsaved changes (autosaved every 30 s)"
                     } else {
                         "saved"
@@ -247,7 +251,7 @@ fn draw_panels(
             UiAction::CancelJob => ws.cancel(),
             UiAction::SetPrivacy(on) => {
                 ws.browser.privacy = on;
-                twin.state.privacy = on;
+                twin.session.privacy = on;
             }
             UiAction::ShowCardio => cardio.show(),
             UiAction::ShowGait => gait.show(),

@@ -11,7 +11,7 @@ use bevy::prelude::*;
 use twin_core::Progress;
 
 use twin_imaging::{ScanReport, Volume, load_cine, load_stack, scan_folder};
-use twin_mesh::{Grid, TriMesh, marching_cubes};
+use twin_mesh::{TriMesh, marching_cubes};
 use twin_scenario::document::{SegmentRecipe, SegmentSource};
 use twin_ui::{BrowserState, JobView, SeriesRow, StackRow, StudyRow};
 
@@ -493,22 +493,13 @@ fn phase_surfaces(
     let mut surfaces = Vec::with_capacity(frames.len());
     surfaces.push(first_mesh);
     for f in &frames[1..] {
-        match marching_cubes(grid(f), threshold, progress) {
+        match marching_cubes(twin_session::segments::grid(f), threshold, progress) {
             Ok(m) => surfaces.push(m),
             Err(_) => return,
         }
         progress.advance(1);
     }
     send(JobResult::CineSurfaces(surfaces));
-}
-
-/// A volume as the meshing crate reads it.
-pub fn grid(v: &Volume) -> Grid<'_> {
-    Grid {
-        dims: v.dims,
-        data: &v.data,
-        affine: &v.affine,
-    }
 }
 
 fn mesh_result(
@@ -518,7 +509,7 @@ fn mesh_result(
     default_threshold: bool,
     progress: &Progress,
 ) -> JobResult {
-    match marching_cubes(grid(&volume), threshold, progress) {
+    match marching_cubes(twin_session::segments::grid(&volume), threshold, progress) {
         Ok(mesh) => JobResult::Surface {
             range: volume.range(),
             summary: {
@@ -578,8 +569,9 @@ fn recipe(editor: &twin_ui::segments::Editor, seed: Option<[f64; 3]>) -> Segment
     }
 }
 
-/// Segments the volume as `recipe` says and builds the surface; `restore`
-/// is the name and colour of a segment rebuilt from the twin.
+/// Segments the volume as `recipe` says and builds the surface
+/// (`twin_session::segments`); `restore` is the name and colour of a
+/// segment rebuilt from the twin.
 fn segment_job(
     volume: &Volume,
     recipe: &SegmentRecipe,
@@ -587,54 +579,19 @@ fn segment_job(
     n: usize,
     progress: &Progress,
 ) -> Result<JobResult, String> {
-    use twin_mesh::segment::{self, Connectivity};
-    recipe.check()?;
-    let spacing = volume.spacing();
-    let (mut mask, name) = match recipe.source {
-        SegmentSource::Threshold { lo, hi } => (
-            segment::threshold(volume.dims, spacing, &volume.data, lo, hi)
-                .map_err(|e| e.to_string())?,
-            format!("Segment {n} ({lo:.0}..{hi:.0} {})", volume.unit),
-        ),
-        SegmentSource::Grow {
-            seed_mm: p,
-            tolerance,
-        } => (
-            segment::region_grow_at(grid(volume), p, tolerance, Connectivity::Six, progress)
-                .map_err(|e| format!("seed at {:.1}, {:.1}, {:.1} mm: {e}", p[0], p[1], p[2]))?,
-            format!("Segment {n} (grown ±{tolerance:.0} {})", volume.unit),
-        ),
-    };
-    if recipe.largest_only {
-        mask =
-            segment::keep_largest(&mask, Connectivity::Six, progress).map_err(|e| e.to_string())?;
-    } else if recipe.min_island_mm3 > 0.0 {
-        mask = segment::remove_islands(&mask, recipe.min_island_mm3, Connectivity::Six, progress)
-            .map_err(|e| e.to_string())?;
-    }
-    let options = twin_mesh::surface::SurfaceOptions {
-        antialias_sigma: if recipe.antialias { 0.7 } else { 0.0 },
-        smooth_iterations: recipe.smooth_iterations,
-        target_triangles: (recipe.target_triangles >= 4).then_some(recipe.target_triangles),
-    };
-    let mesh = twin_mesh::surface::mask_surface(&mask, &volume.affine, options, progress)
-        .map_err(|e| e.to_string())?;
-    let stats = mesh.stats();
-    let volume_ml = mask.volume_mm3() / 1000.0;
+    let built =
+        twin_session::segments::build(volume, recipe, n, progress).map_err(|e| e.to_string())?;
+    let summary = built.summary();
     let restored = restore.as_ref().map(|r| r.1);
-    let name = restore.map_or(name, |r| r.0);
+    let name = restore.map_or(built.name, |r| r.0);
     Ok(JobResult::Segment {
         recipe: recipe.clone(),
         restored,
-        summary: format!(
-            "{volume_ml:.1} mL · {} triangles · {}",
-            stats.triangles,
-            if stats.watertight() { "closed" } else { "open" }
-        ),
+        summary,
         name,
-        volume_ml,
-        mask: Arc::new(mask.data),
-        mesh,
+        volume_ml: built.volume_ml,
+        mask: Arc::new(built.mask.data),
+        mesh: built.mesh,
     })
 }
 

@@ -15,8 +15,10 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use twin_scenario::document::Segment;
 use twin_scenario::report::{ReportExtras, ReportOptions};
 use twin_scenario::store::Recovery;
-use twin_scenario::{TwinDocument, Variant, store};
-use twin_ui::twin::{History, ScenarioAction, TwinState};
+use twin_scenario::{TwinDocument, store};
+use twin_session::session::UNTITLED;
+use twin_session::{ScenarioAction, Session};
+use twin_ui::twin::ScenarioList;
 
 use crate::Args;
 use crate::job::{Job, Priority, jobs};
@@ -51,17 +53,6 @@ const RENDER_WARM_UP: Duration = Duration::from_secs(5);
 /// The recovery key of a twin never saved.
 const UNSAVED: &str = "unsaved twin";
 
-/// The name of a twin made here before it is named: the patient's once a
-/// study is open.
-const UNTITLED: &str = "Untitled twin";
-
-/// What undo keeps: the twin and the segment list.
-#[derive(Clone)]
-pub struct Snapshot {
-    pub doc: TwinDocument,
-    pub segments: SegmentsSnapshot,
-}
-
 /// Answers of the file dialogs (they run off the UI thread).
 enum Dialog {
     Open(PathBuf),
@@ -89,8 +80,11 @@ enum FileMsg {
     reason = "independent window and file-job flags of one resource"
 )]
 pub struct Twin {
-    pub state: TwinState,
-    pub history: History<Snapshot>,
+    /// The open twin with its undo history (which keeps the segment list
+    /// beside the document).
+    pub session: Session<SegmentsSnapshot>,
+    /// The scenario list's renaming state.
+    list: ScenarioList,
     /// Recent twin files and study folders, newest first.
     pub recent: Vec<PathBuf>,
     pub recent_studies: Vec<PathBuf>,
@@ -136,11 +130,9 @@ impl Twin {
     }
 
     fn new(tx: Sender<Option<Dialog>>, rx: Receiver<Option<Dialog>>) -> Self {
-        let mut state = TwinState::new(TwinDocument::new(UNTITLED), None);
-        state.presets = presets();
         Self {
-            state,
-            history: History::default(),
+            session: Session::default(),
+            list: ScenarioList::default(),
             recent: read_recent(RECENT_TWINS),
             recent_studies: read_recent(RECENT_STUDIES),
             keep_recent: true,
@@ -168,7 +160,7 @@ impl Twin {
     pub fn recovery(&self) -> Recovery {
         Recovery::for_document(
             &state_dir().join("recovery"),
-            self.state.path.as_deref(),
+            self.session.path.as_deref(),
             UNSAVED,
         )
     }
@@ -176,20 +168,12 @@ impl Twin {
     /// Records the state before an edit called `label` (for undo) and marks
     /// the twin changed.
     pub fn record(&mut self, label: &str, ws: &Workspace) {
-        self.history.record(label, self.snapshot(ws));
-        self.changed();
-    }
-
-    fn snapshot(&self, ws: &Workspace) -> Snapshot {
-        Snapshot {
-            doc: self.state.doc.clone(),
-            segments: ws.segments_snapshot(),
-        }
+        self.session.record(label, ws.segments_snapshot());
+        self.autosave_pending = true;
     }
 
     fn changed(&mut self) {
-        self.state.dirty = true;
-        self.state.doc.touch();
+        self.session.changed();
         self.autosave_pending = true;
     }
 
@@ -199,9 +183,8 @@ impl Twin {
             ScenarioAction::Undo => self.undo(ws),
             ScenarioAction::Redo => self.redo(ws),
             a => {
-                let before = self.snapshot(ws);
-                if let Some(label) = self.state.apply(a) {
-                    self.history.record(&label, before);
+                let mut segments = ws.segments_snapshot();
+                if self.session.act(a, &mut segments).is_some() {
                     self.autosave_pending = true;
                 }
             }
@@ -209,38 +192,34 @@ impl Twin {
     }
 
     pub fn undo(&mut self, ws: &mut Workspace) {
-        let mut now = self.snapshot(ws);
-        if let Some(label) = self.history.undo(&mut now) {
-            self.restore(now, ws);
-            self.status = format!("undid {label}");
-        }
+        self.step(ws, true);
     }
 
     pub fn redo(&mut self, ws: &mut Workspace) {
-        let mut now = self.snapshot(ws);
-        if let Some(label) = self.history.redo(&mut now) {
-            self.restore(now, ws);
-            self.status = format!("redid {label}");
+        self.step(ws, false);
+    }
+
+    fn step(&mut self, ws: &mut Workspace, undo: bool) {
+        let mut segments = ws.segments_snapshot();
+        let label = if undo {
+            self.session.undo(&mut segments)
+        } else {
+            self.session.redo(&mut segments)
+        };
+        if let Some(label) = label {
+            ws.segments.rows = segments.rows;
+            ws.segment_data = segments.data;
+            self.autosave_pending = true;
+            let done = if undo { "undid" } else { "redid" };
+            self.status = format!("{done} {label}");
         }
     }
 
-    fn restore(&mut self, s: Snapshot, ws: &mut Workspace) {
-        self.state.doc = s.doc;
-        let n = self.state.doc.variants.len();
-        self.state.selected = self.state.selected.filter(|&i| i < n);
-        ws.segments.rows = s.segments.rows;
-        ws.segment_data = s.segments.data;
-        self.changed();
-    }
-
-    /// Makes `doc` (from `path`) the open twin: privacy mode and the
-    /// presets stay, the undo history starts afresh.
+    /// Makes `doc` (from `path`) the open twin: privacy mode stays, the
+    /// undo history starts afresh.
     fn replace(&mut self, doc: TwinDocument, path: Option<PathBuf>) {
-        let privacy = self.state.privacy;
-        self.state = TwinState::new(doc, path);
-        self.state.privacy = privacy;
-        self.state.presets = presets();
-        self.history = History::default();
+        self.session.replace(doc, path);
+        self.list = ScenarioList::default();
         self.autosave_pending = false;
     }
 
@@ -271,8 +250,7 @@ impl Twin {
 
     /// Saves to `path` (atomically), in the background.
     pub fn save_to(&mut self, path: PathBuf) {
-        let mut doc = self.state.doc.clone();
-        doc.software = twin_scenario::document::software();
+        let doc = self.session.for_saving();
         self.status = "saving…".into();
         self.file_job = Some(Job::once(
             "twin file",
@@ -287,14 +265,14 @@ impl Twin {
 
     /// Save (Ctrl+S): to its file, or asks where.
     pub fn save(&mut self) {
-        match self.state.path.clone() {
+        match self.session.path.clone() {
             Some(p) => self.save_to(p),
             None => self.save_dialog(),
         }
     }
 
     fn save_dialog(&mut self) {
-        let name = self.state.file_name(".twin.json");
+        let name = self.session.file_name(".twin.json");
         self.dialog(move || {
             rfd::FileDialog::new()
                 .set_title("Save twin")
@@ -316,7 +294,7 @@ impl Twin {
     }
 
     fn report_dialog(&mut self) {
-        let name = self.state.file_name("-report.html");
+        let name = self.session.file_name("-report.html");
         self.dialog(move || {
             rfd::FileDialog::new()
                 .set_title("Export report")
@@ -371,8 +349,8 @@ impl Twin {
         gait: Option<String>,
         gait_runs: Option<twin_scenario::runs::GaitRuns>,
     ) {
-        let doc = self.state.doc.clone();
-        let privacy = self.state.privacy;
+        let doc = self.session.doc.clone();
+        let privacy = self.session.privacy;
         self.status = "writing the report…".into();
         self.file_job = Some(Job::once(
             "report",
@@ -412,12 +390,12 @@ impl Twin {
     /// The recent twins as the menu shows them: file names, none in privacy
     /// mode (they are often the patient's).
     pub fn recent_labels(&self) -> Vec<(PathBuf, String)> {
-        recent_labels(&self.recent, self.state.privacy, "recent twin")
+        recent_labels(&self.recent, self.session.privacy, "recent twin")
     }
 
     /// The recent study folders as the menu shows them.
     pub fn recent_study_labels(&self) -> Vec<(PathBuf, String)> {
-        recent_labels(&self.recent_studies, self.state.privacy, "recent study")
+        recent_labels(&self.recent_studies, self.session.privacy, "recent study")
     }
 }
 
@@ -454,7 +432,7 @@ impl Twin {
     }
 }
 
-/// Writes the report and the CSV of its waveforms.
+/// Writes the report and the CSV of its waveforms beside it.
 fn report(
     doc: &TwinDocument,
     path: &Path,
@@ -462,54 +440,12 @@ fn report(
     extras: &ReportExtras<'_>,
     progress: &twin_core::Progress,
 ) -> Result<(), String> {
-    let (baseline, runs) = twin_scenario::runs::run_cardio(doc, progress)?;
-    let html =
-        twin_scenario::report::html_with(doc, &baseline, &runs, ReportOptions { privacy }, extras);
-    let csv = twin_scenario::report::waveforms_csv(&baseline, &runs);
-    let csv_path = path.with_extension("csv");
-    std::fs::write(path, html).map_err(|e| format!("{}: {e}", path.display()))?;
-    std::fs::write(&csv_path, csv).map_err(|e| format!("{}: {e}", csv_path.display()))?;
-    Ok(())
-}
-
-/// The bundled example scenarios, offered by "+ Variant" (parsed once).
-fn presets() -> Vec<(String, Vec<twin_cardio::Intervention>)> {
-    static PRESETS: std::sync::OnceLock<Vec<(String, Vec<twin_cardio::Intervention>)>> =
-        std::sync::OnceLock::new();
-    PRESETS.get_or_init(parse_presets).clone()
-}
-
-fn parse_presets() -> Vec<(String, Vec<twin_cardio::Intervention>)> {
-    const FILES: [(&str, &str); 6] = [
-        (
-            "severe AS",
-            include_str!("../../examples/scenarios/severe-aortic-stenosis.json"),
-        ),
-        ("TAVR", include_str!("../../examples/scenarios/tavr.json")),
-        (
-            "mitral regurgitation",
-            include_str!("../../examples/scenarios/mitral-regurgitation.json"),
-        ),
-        (
-            "heart failure",
-            include_str!("../../examples/scenarios/heart-failure.json"),
-        ),
-        (
-            "dobutamine",
-            include_str!("../../examples/scenarios/dobutamine.json"),
-        ),
-        (
-            "LVAD 6000 rpm",
-            include_str!("../../examples/scenarios/lvad-6000rpm.json"),
-        ),
-    ];
-    FILES
-        .iter()
-        .filter_map(|(name, text)| {
-            let s: twin_cardio::Scenario = serde_json::from_str(text).ok()?;
-            Some(((*name).to_owned(), s.interventions))
-        })
-        .collect()
+    use twin_session::report::{ReportRuns, assemble, csv_beside, write};
+    // The gait runs the app already has are used, not run again.
+    let runs = ReportRuns::with_gait(doc, extras.gait_runs.cloned(), progress)
+        .map_err(|e| e.to_string())?;
+    let report = assemble(doc, &runs, ReportOptions { privacy }, extras);
+    write(&report, path, Some(&csv_beside(path))).map_err(|e| e.to_string())
 }
 
 /// Twinscope's own folder for state (recent files, autosaves):
@@ -548,7 +484,7 @@ fn write_recent(file: &str, list: &[PathBuf]) {
 /// Opens the twin of `--twin`, adds the `--variant`s, and offers an
 /// autosave of an unsaved twin left by a crash.
 fn start(mut twin: ResMut<Twin>, args: Res<Args>) {
-    twin.state.privacy = args.privacy;
+    twin.session.privacy = args.privacy;
     twin.script_save.clone_from(&args.save_as);
     twin.script_report.clone_from(&args.report);
     if let Some(path) = &args.twin {
@@ -562,23 +498,17 @@ fn start(mut twin: ResMut<Twin>, args: Res<Args>) {
         }
     }
     for spec in &args.variant {
-        match read_variant(spec) {
+        match twin_session::scenarios::variant_spec(spec) {
             Ok(v) => {
-                let before = Snapshot {
-                    doc: twin.state.doc.clone(),
-                    segments: SegmentsSnapshot::default(),
-                };
-                let label = format!("add variant “{}”", v.name);
-                twin.state.doc.variants.push(v);
-                twin.history.record(&label, before);
-                twin.changed();
+                twin.session.add_variant(v, SegmentsSnapshot::default());
+                twin.autosave_pending = true;
             }
             Err(e) => jobs().notify(&format!("--variant {spec}: {e}")),
         }
     }
     if !args.variant.is_empty() {
         twin.show_scenarios = true;
-        twin.state.selected = twin.state.doc.variants.len().checked_sub(1);
+        twin.session.selected = twin.session.doc.variants.len().checked_sub(1);
     }
 }
 
@@ -597,8 +527,8 @@ pub fn settled(
         && !ws.segments_to_rebuild()
         && cardio.settled()
         && (!cardio.open || cardio.ui.baseline.is_some())
-        && cardio.all_run(&twin.state.doc)
-        && gait.quiet(&twin.state.doc)
+        && cardio.all_run(&twin.session.doc)
+        && gait.quiet(&twin.session.doc)
         && twin.quiet()
 }
 
@@ -629,26 +559,6 @@ fn scripted(
     }
 }
 
-/// `NAME=SCENARIO.json`: a variant with that file's interventions.
-fn read_variant(spec: &str) -> Result<Variant, String> {
-    let (name, file) = spec
-        .split_once('=')
-        .ok_or_else(|| "expected NAME=SCENARIO.json".to_owned())?;
-    let text = twin_core::limits::read_text(
-        Path::new(file),
-        twin_core::limits::MAX_JSON_FILE,
-        "scenario file",
-    )?;
-    let s: twin_cardio::Scenario =
-        serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
-    Ok(Variant {
-        name: name.trim().to_owned(),
-        description: s.description,
-        cardio: s.interventions,
-        ..Variant::default()
-    })
-}
-
 /// Reads the file jobs' answers and hands an opened twin to the study and
 /// the cardiac twin.
 pub fn poll(
@@ -662,7 +572,7 @@ pub fn poll(
     if let (Some(png), Some(path)) = (shot, twin.report_to.clone()) {
         twin.report_to = None;
         let gait_text = gait.report_text();
-        let gait_runs = gait.runs_for_report(&twin.state.doc);
+        let gait_runs = gait.runs_for_report(&twin.session.doc);
         twin.write_report(path, png, gait_text, gait_runs);
     }
     for autosave in [false, true] {
@@ -686,7 +596,7 @@ pub fn poll(
         }
         match msg {
             FileMsg::Opened { path, doc, notes } => {
-                let privacy = twin.state.privacy;
+                let privacy = twin.session.privacy;
                 twin.replace(*doc, Some(path.clone()));
                 twin.remember(&path);
                 twin.status = if notes.is_empty() {
@@ -698,25 +608,25 @@ pub fn poll(
                 if let Ok(Some(newer)) = recovery.pending(Some(&path)) {
                     twin.offer = Some((recovery, newer));
                 }
-                apply_opened(&twin.state.doc, &mut ws, &mut cardio);
-                if !twin.state.doc.variants.is_empty() {
+                apply_opened(&twin.session.doc, &mut ws, &mut cardio);
+                if !twin.session.doc.variants.is_empty() {
                     twin.show_scenarios = true;
                 }
             }
             FileMsg::Saved(path) => {
-                twin.state.path = Some(path.clone());
-                twin.state.dirty = false;
+                twin.session.path = Some(path.clone());
+                twin.session.dirty = false;
                 twin.autosave_pending = false;
                 twin.recovery().clear();
                 // An unsaved twin's autosave is done with too.
                 Recovery::for_document(&state_dir().join("recovery"), None, UNSAVED).clear();
                 twin.remember(&path);
-                twin.status = format!("saved {}", shown_file(&path, twin.state.privacy));
+                twin.status = format!("saved {}", shown_file(&path, twin.session.privacy));
                 twin.scripted_done = true;
             }
             FileMsg::Autosaved => {}
             FileMsg::Report(path) => {
-                twin.status = format!("wrote {}", shown_file(&path, twin.state.privacy));
+                twin.status = format!("wrote {}", shown_file(&path, twin.session.privacy));
                 twin.scripted_done = true;
             }
             FileMsg::Failed(e) => twin.status = e,
@@ -832,7 +742,7 @@ fn autosave(mut twin: ResMut<Twin>) {
     }
     twin.last_autosave = Instant::now();
     twin.autosave_pending = false;
-    let doc = twin.state.doc.clone();
+    let doc = twin.session.doc.clone();
     let recovery = twin.recovery();
     twin.autosave_job = Some(Job::once(
         "autosave",
@@ -892,12 +802,8 @@ pub(crate) fn sync_segments(mut twin: ResMut<Twin>, mut ws: ResMut<Workspace>) {
         ws.twin_segments = TwinSegments::Own;
     }
     for (label, before) in edits {
-        let snap = Snapshot {
-            doc: twin.state.doc.clone(),
-            segments: before,
-        };
-        twin.history.record(&label, snap);
-        twin.changed();
+        twin.session.record(&label, before);
+        twin.autosave_pending = true;
     }
     match ws.twin_segments {
         TwinSegments::Own => {
@@ -917,11 +823,11 @@ pub(crate) fn sync_segments(mut twin: ResMut<Twin>, mut ws: ResMut<Workspace>) {
                     recipe: Some(data.recipe.clone()),
                 })
                 .collect();
-            if segments != twin.state.doc.segments {
-                twin.state.doc.segments = segments;
+            if segments != twin.session.doc.segments {
+                twin.session.doc.segments = segments;
             }
         }
-        TwinSegments::Waiting => rebuild_segments(&twin.state.doc.segments, &mut ws),
+        TwinSegments::Waiting => rebuild_segments(&twin.session.doc.segments, &mut ws),
         TwinSegments::Rebuilding if ws.job.is_none() => {
             // Done (or cancelled): what was rebuilt is the list from now
             // on; when nothing was, the twin's list stands.
@@ -938,19 +844,19 @@ pub(crate) fn sync_segments(mut twin: ResMut<Twin>, mut ws: ResMut<Workspace>) {
         twin.remember_study(&src);
     }
     if let Some(study) = ws.study_ref()
-        && twin.state.doc.study.as_ref() != Some(&study)
+        && twin.session.doc.study.as_ref() != Some(&study)
         && ws.settled
     {
-        twin.state.doc.study = Some(study);
+        twin.session.doc.study = Some(study);
         // An untitled twin takes the patient's name (shown as a pseudonym
         // in privacy mode, in titles, reports and file names alike).
-        if twin.state.doc.name == UNTITLED
+        if twin.session.doc.name == UNTITLED
             && let Some(p) = ws.patient().filter(|p| !p.name.trim().is_empty())
         {
             p.name
                 .replace('^', " ")
                 .trim()
-                .clone_into(&mut twin.state.doc.name);
+                .clone_into(&mut twin.session.doc.name);
         }
         twin.changed();
     }
@@ -975,12 +881,12 @@ pub fn handle(
         A::Undo => twin.undo(ws),
         A::Redo => twin.redo(ws),
         A::DuplicateVariant => {
-            if let Some(i) = twin.state.selected {
+            if let Some(i) = twin.session.selected {
                 twin.act(&ScenarioAction::Duplicate(i), ws);
             }
         }
         A::DeleteVariant => {
-            if let Some(i) = twin.state.selected {
+            if let Some(i) = twin.session.selected {
                 twin.act(&ScenarioAction::Delete(i), ws);
             }
         }
@@ -1008,7 +914,7 @@ fn draw(
             .show(ctx, |ui| {
                 ui.label(format!(
                     "Twinscope found an autosave of “{}” from {} with {} variant(s), newer than its file.",
-                    twin_ui::twin::shown_name(&doc.name, twin.state.privacy),
+                    twin_session::session::shown_name(&doc.name, twin.session.privacy),
                     twin_scenario::report::utc(doc.modified_unix_s),
                     doc.variants.len()
                 ));
@@ -1023,11 +929,14 @@ fn draw(
             });
         match answer {
             Some(true) => {
-                let before = twin.snapshot(&ws);
-                let path = twin.state.path.clone();
+                let before = twin_session::Snapshot {
+                    doc: twin.session.doc.clone(),
+                    extra: ws.segments_snapshot(),
+                };
+                let path = twin.session.path.clone();
                 apply_opened(&doc, &mut ws, &mut cardio);
                 twin.replace(doc, path);
-                twin.history.record("recover the autosave", before);
+                twin.session.history.record("recover the autosave", before);
                 twin.changed();
                 twin.status = "recovered the autosave; save to keep it".into();
             }
@@ -1038,19 +947,13 @@ fn draw(
     if twin.show_scenarios {
         let mut open = true;
         let mut actions = Vec::new();
-        let undo = twin.history.undo_label().map(str::to_owned);
-        let redo = twin.history.redo_label().map(str::to_owned);
         egui::Window::new("Scenarios")
             .open(&mut open)
             .default_pos([985.0, 470.0])
             .default_width(300.0)
             .show(ctx, |ui| {
-                actions = twin_ui::twin::scenarios_panel(
-                    ui,
-                    &mut twin.state,
-                    undo.as_deref(),
-                    redo.as_deref(),
-                );
+                let twin = &mut *twin;
+                actions = twin_ui::twin::scenarios_panel(ui, &twin.session, &mut twin.list);
             });
         twin.show_scenarios = open;
         for a in actions {

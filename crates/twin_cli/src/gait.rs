@@ -5,14 +5,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use serde::Serialize;
 use twin_msk::dynamics::{IdOptions, inverse_dynamics};
-use twin_msk::gait::{Band, CONTACT_THRESHOLD_N, cycle_series, events, strides_by_side};
+use twin_msk::gait::{CONTACT_THRESHOLD_N, cycle_series, events, strides_by_side};
 use twin_msk::ik::{inverse_kinematics, read_task_weights};
 use twin_msk::loads::ExternalLoads;
 use twin_msk::model::Motion;
-use twin_msk::normative::{Reference, ReferenceBuilder, gait_profile_score, gait_variable_score};
+use twin_msk::normative::{Reference, ReferenceBuilder};
 use twin_msk::optimization::{SoOptions, static_optimization_with};
 use twin_msk::{C3dTrial, Markers, Model, Table};
 
@@ -21,162 +21,180 @@ pub enum GaitCommand {
     /// Scale factors for a generic model from a static trial, by OpenSim
     /// ScaleTool measurements (marker-pair distances), and the subject's
     /// mass; writes them as JSON for `--scale` of `ik` and `id`.
-    Scale {
-        #[arg(long, value_name = "OSIM")]
-        model: PathBuf,
-        /// The static trial (`.trc`).
-        #[arg(long, value_name = "TRC")]
-        r#static: PathBuf,
-        /// ScaleTool setup (or MeasurementSet) with the measurements.
-        #[arg(long, value_name = "XML")]
-        setup: PathBuf,
-        /// Subject mass (kg); the model's mass distribution is kept.
-        #[arg(long, value_name = "KG")]
-        mass: Option<f64>,
-        #[arg(long, value_name = "T0:T1")]
-        time: Option<String>,
-        #[arg(long, value_name = "DIR", default_value = "gait-results")]
-        out: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
+    Scale(ScaleArgs),
     /// Inverse kinematics: coordinates that place the model's markers on a
     /// trial's (`.trc`, or the points of a `.c3d` rotated to Y up).
-    Ik {
-        #[arg(long, value_name = "OSIM")]
-        model: PathBuf,
-        /// Scale the model first by a `twin gait scale` result.
-        #[arg(long, value_name = "JSON")]
-        scale: Option<PathBuf>,
-        /// Marker trajectories (`.trc` or `.c3d`).
-        #[arg(long, value_name = "TRC")]
-        trc: PathBuf,
-        /// OpenSim IKTaskSet with marker weights (default: all markers, weight 1).
-        #[arg(long, value_name = "XML")]
-        tasks: Option<PathBuf>,
-        /// Only frames in this time range (s), e.g. 0.4:1.6.
-        #[arg(long, value_name = "T0:T1")]
-        time: Option<String>,
-        /// Output folder (created; never inside an input's folder).
-        #[arg(long, value_name = "DIR", default_value = "gait-results")]
-        out: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
+    Ik(IkArgs),
     /// Convert a C3D trial for OpenSim: markers as `.trc` (mm) and the force
     /// plates as a GRF `.mot` (force, centre of pressure and free moment per
     /// plate, at the analog rate), rotated from the lab's Z up to Y up.
-    C3d {
-        /// The C3D file.
-        file: PathBuf,
-        /// Normal force (N) below which a plate counts as unloaded.
-        #[arg(long, default_value_t = 20.0)]
-        threshold: f64,
-        /// Keep the lab's axes (no Z-up → Y-up rotation).
-        #[arg(long)]
-        keep_axes: bool,
-        #[arg(long, value_name = "DIR", default_value = "gait-results")]
-        out: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
+    C3d(C3dArgs),
     /// Inverse dynamics: joint moments from coordinates and ground reaction
     /// forces.
-    Id {
-        #[arg(long, value_name = "OSIM")]
-        model: PathBuf,
-        /// Scale the model first by a `twin gait scale` result.
-        #[arg(long, value_name = "JSON")]
-        scale: Option<PathBuf>,
-        /// Coordinates over time (`.mot`/`.sto`, e.g. from `twin gait ik`).
-        #[arg(long, value_name = "MOT")]
-        motion: PathBuf,
-        /// Ground reaction forces (`.mot`/`.sto`).
-        #[arg(long, value_name = "MOT")]
-        grf: Option<PathBuf>,
-        /// ExternalLoads XML saying which GRF columns act on which body
-        /// (its own data file is used when --grf is not given).
-        #[arg(long, value_name = "XML")]
-        loads: Option<PathBuf>,
-        /// Low-pass cutoff for the coordinates (Hz; negative: no filter).
-        #[arg(long, default_value_t = 6.0, allow_hyphen_values = true)]
-        cutoff: f64,
-        #[arg(long, value_name = "T0:T1")]
-        time: Option<String>,
-        /// A reference (normal database) file: each side's mean angles and
-        /// moments are scored against it (Gait Variable Scores).
-        #[arg(long, value_name = "CSV")]
-        reference: Option<PathBuf>,
-        #[arg(long, value_name = "DIR", default_value = "gait-results")]
-        out: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
+    Id(IdArgs),
     /// Static optimisation: muscle activations and forces that make the
     /// inverse-dynamics moments at the least sum of squared activations,
     /// with a reserve actuator on every coordinate the muscles span.
-    So {
-        #[arg(long, value_name = "OSIM")]
-        model: PathBuf,
-        /// Scale the model first by a `twin gait scale` result.
-        #[arg(long, value_name = "JSON")]
-        scale: Option<PathBuf>,
-        /// Coordinates over time (`.mot`/`.sto`, e.g. from `twin gait ik`).
-        #[arg(long, value_name = "MOT")]
-        motion: PathBuf,
-        /// Ground reaction forces (`.mot`/`.sto`).
-        #[arg(long, value_name = "MOT")]
-        grf: Option<PathBuf>,
-        /// ExternalLoads XML saying which GRF columns act on which body.
-        #[arg(long, value_name = "XML")]
-        loads: Option<PathBuf>,
-        /// Low-pass cutoff for the coordinates (Hz; negative: no filter).
-        #[arg(long, default_value_t = 6.0, allow_hyphen_values = true)]
-        cutoff: f64,
-        #[arg(long, value_name = "T0:T1")]
-        time: Option<String>,
-        /// Optimal force of the reserve actuators (N·m per unit control).
-        #[arg(long, default_value_t = 1.0, value_name = "NM")]
-        reserve_force: f64,
-        /// Muscle capacity = maximum isometric force (no force–length–velocity).
-        #[arg(long)]
-        no_physiology: bool,
-        /// Also write every muscle's length and moment arms per frame.
-        #[arg(long)]
-        moment_arms: bool,
-        /// Walking speed (m/s) for the cost of transport (treadmill trials
-        /// do not show it in the kinematics).
-        #[arg(long, value_name = "M_PER_S")]
-        speed: Option<f64>,
-        /// A transtibial prosthesis (JSON, see docs/models/msk.md) replacing
-        /// one side's ankle muscles.
-        #[arg(long, value_name = "JSON")]
-        prosthesis: Option<PathBuf>,
-        #[arg(long, value_name = "DIR", default_value = "gait-results")]
-        out: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
+    So(SoArgs),
     /// Build a reference (normal database) file from healthy trials: the
     /// mean and SD over all their strides of every rotational coordinate's
     /// angle (deg) and inverse-dynamics moment (N·m/kg), both sides pooled.
-    Norm {
-        /// One trial as MODEL.osim,MOTION.mot,LOADS.xml; repeat for more.
-        #[arg(long = "trial", value_name = "OSIM,MOT,XML", required = true)]
-        trials: Vec<String>,
-        /// Where the trials come from (people, lab, processing); stored in
-        /// the file and shown with every band.
-        #[arg(long)]
-        source: String,
-        /// Low-pass cutoff for the coordinates (Hz; negative: no filter).
-        #[arg(long, default_value_t = 6.0, allow_hyphen_values = true)]
-        cutoff: f64,
-        /// Output folder; the file is `normative_reference.csv`.
-        #[arg(long, value_name = "DIR", default_value = "gait-results")]
-        out: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
+    Norm(NormArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScaleArgs {
+    #[arg(long, value_name = "OSIM")]
+    model: PathBuf,
+    /// The static trial (`.trc`).
+    #[arg(long, value_name = "TRC")]
+    r#static: PathBuf,
+    /// ScaleTool setup (or MeasurementSet) with the measurements.
+    #[arg(long, value_name = "XML")]
+    setup: PathBuf,
+    /// Subject mass (kg); the model's mass distribution is kept.
+    #[arg(long, value_name = "KG")]
+    mass: Option<f64>,
+    #[arg(long, value_name = "T0:T1")]
+    time: Option<String>,
+    #[arg(long, value_name = "DIR", default_value = "gait-results")]
+    out: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct IkArgs {
+    #[arg(long, value_name = "OSIM")]
+    model: PathBuf,
+    /// Scale the model first by a `twin gait scale` result.
+    #[arg(long, value_name = "JSON")]
+    scale: Option<PathBuf>,
+    /// Marker trajectories (`.trc` or `.c3d`).
+    #[arg(long, value_name = "TRC")]
+    trc: PathBuf,
+    /// OpenSim IKTaskSet with marker weights (default: all markers, weight 1).
+    #[arg(long, value_name = "XML")]
+    tasks: Option<PathBuf>,
+    /// Only frames in this time range (s), e.g. 0.4:1.6.
+    #[arg(long, value_name = "T0:T1")]
+    time: Option<String>,
+    /// Output folder (created; never inside an input's folder).
+    #[arg(long, value_name = "DIR", default_value = "gait-results")]
+    out: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct C3dArgs {
+    /// The C3D file.
+    file: PathBuf,
+    /// Normal force (N) below which a plate counts as unloaded.
+    #[arg(long, default_value_t = 20.0)]
+    threshold: f64,
+    /// Keep the lab's axes (no Z-up → Y-up rotation).
+    #[arg(long)]
+    keep_axes: bool,
+    #[arg(long, value_name = "DIR", default_value = "gait-results")]
+    out: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct IdArgs {
+    #[arg(long, value_name = "OSIM")]
+    model: PathBuf,
+    /// Scale the model first by a `twin gait scale` result.
+    #[arg(long, value_name = "JSON")]
+    scale: Option<PathBuf>,
+    /// Coordinates over time (`.mot`/`.sto`, e.g. from `twin gait ik`).
+    #[arg(long, value_name = "MOT")]
+    motion: PathBuf,
+    /// Ground reaction forces (`.mot`/`.sto`).
+    #[arg(long, value_name = "MOT")]
+    grf: Option<PathBuf>,
+    /// ExternalLoads XML saying which GRF columns act on which body
+    /// (its own data file is used when --grf is not given).
+    #[arg(long, value_name = "XML")]
+    loads: Option<PathBuf>,
+    /// Low-pass cutoff for the coordinates (Hz; negative: no filter).
+    #[arg(long, default_value_t = 6.0, allow_hyphen_values = true)]
+    cutoff: f64,
+    #[arg(long, value_name = "T0:T1")]
+    time: Option<String>,
+    /// A reference (normal database) file: each side's mean angles and
+    /// moments are scored against it (Gait Variable Scores).
+    #[arg(long, value_name = "CSV")]
+    reference: Option<PathBuf>,
+    #[arg(long, value_name = "DIR", default_value = "gait-results")]
+    out: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SoArgs {
+    #[arg(long, value_name = "OSIM")]
+    model: PathBuf,
+    /// Scale the model first by a `twin gait scale` result.
+    #[arg(long, value_name = "JSON")]
+    scale: Option<PathBuf>,
+    /// Coordinates over time (`.mot`/`.sto`, e.g. from `twin gait ik`).
+    #[arg(long, value_name = "MOT")]
+    motion: PathBuf,
+    /// Ground reaction forces (`.mot`/`.sto`).
+    #[arg(long, value_name = "MOT")]
+    grf: Option<PathBuf>,
+    /// ExternalLoads XML saying which GRF columns act on which body.
+    #[arg(long, value_name = "XML")]
+    loads: Option<PathBuf>,
+    /// Low-pass cutoff for the coordinates (Hz; negative: no filter).
+    #[arg(long, default_value_t = 6.0, allow_hyphen_values = true)]
+    cutoff: f64,
+    #[arg(long, value_name = "T0:T1")]
+    time: Option<String>,
+    /// Optimal force of the reserve actuators (N·m per unit control).
+    #[arg(long, default_value_t = 1.0, value_name = "NM")]
+    reserve_force: f64,
+    /// Muscle capacity = maximum isometric force (no force–length–velocity).
+    #[arg(long)]
+    no_physiology: bool,
+    /// Also write every muscle's length and moment arms per frame.
+    #[arg(long)]
+    moment_arms: bool,
+    /// Walking speed (m/s) for the cost of transport (treadmill trials
+    /// do not show it in the kinematics).
+    #[arg(long, value_name = "M_PER_S")]
+    speed: Option<f64>,
+    /// A transtibial prosthesis (JSON, see docs/models/msk.md) replacing
+    /// one side's ankle muscles.
+    #[arg(long, value_name = "JSON")]
+    prosthesis: Option<PathBuf>,
+    #[arg(long, value_name = "DIR", default_value = "gait-results")]
+    out: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct NormArgs {
+    /// One trial as MODEL.osim,MOTION.mot,LOADS.xml; repeat for more.
+    #[arg(long = "trial", value_name = "OSIM,MOT,XML", required = true)]
+    trials: Vec<String>,
+    /// Where the trials come from (people, lab, processing); stored in
+    /// the file and shown with every band.
+    #[arg(long)]
+    source: String,
+    /// Low-pass cutoff for the coordinates (Hz; negative: no filter).
+    #[arg(long, default_value_t = 6.0, allow_hyphen_values = true)]
+    cutoff: f64,
+    /// Output folder; the file is `normative_reference.csv`.
+    #[arg(long, value_name = "DIR", default_value = "gait-results")]
+    out: PathBuf,
+    #[arg(long)]
+    json: bool,
 }
 
 fn parse_range(s: Option<&str>) -> anyhow::Result<Option<[f64; 2]>> {
@@ -359,20 +377,9 @@ struct IdSummary {
 struct Scores {
     source: String,
     file: PathBuf,
-    variables: Vec<Score>,
+    variables: Vec<twin_session::gait::VariableScore>,
     /// RMS of the angle scores, both sides (deg).
     gait_profile_score_deg: Option<f64>,
-}
-
-#[derive(Serialize)]
-struct Score {
-    /// `knee_angle` (deg) or `knee_angle_moment` (N·m/kg).
-    variable: String,
-    side: &'static str,
-    unit: &'static str,
-    strides: usize,
-    /// RMS difference of the side's mean from the reference mean.
-    gvs: f64,
 }
 
 #[derive(Serialize)]
@@ -504,75 +511,11 @@ fn trial_series(
     (cycle_series(m, q, Some(id), &strides), strides, notes)
 }
 
-/// Each side's Gait Variable Scores against `reference`.
-fn scores(
-    series: &[twin_msk::gait::CycleSeries],
-    reference: &Reference,
-    mass: f64,
-) -> (Vec<Score>, Option<f64>) {
-    let mut out = Vec::new();
-    for s in series {
-        for (side, name) in [(0, "right"), (1, "left")] {
-            let pairs = [
-                (
-                    s.name.clone(),
-                    "deg",
-                    Band::of(&s.angle[side]),
-                    reference.angle(&s.name),
-                ),
-                (
-                    format!("{}_moment", s.name),
-                    "N·m/kg",
-                    Band::of(&s.moment[side]).map(|b| b.scaled(1.0 / mass)),
-                    reference.moment(&s.name),
-                ),
-            ];
-            for (variable, unit, band, reference) in pairs {
-                let (Some(b), Some(r)) = (band, reference) else {
-                    continue;
-                };
-                if let Some(gvs) = gait_variable_score(&b.mean, r) {
-                    out.push(Score {
-                        variable,
-                        side: name,
-                        unit,
-                        strides: b.strides,
-                        gvs,
-                    });
-                }
-            }
-        }
-    }
-    let angles: Vec<f64> = out
-        .iter()
-        .filter(|s| s.unit == "deg")
-        .map(|s| s.gvs)
-        .collect();
-    (out, gait_profile_score(&angles))
-}
-
 #[derive(Serialize)]
 struct Cycle {
     foot: String,
     stride_s: [f64; 2],
     output: PathBuf,
-}
-
-fn read_markers(path: &Path) -> anyhow::Result<(Markers, Vec<String>)> {
-    let is_c3d = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("c3d"));
-    if is_c3d {
-        let mut trial = C3dTrial::read(path)?;
-        trial.rotate(&twin_msk::c3d::z_up_to_y_up());
-        Ok((
-            trial.markers,
-            vec!["C3D points rotated from Z up to OpenSim's Y up (x kept as forward)".to_owned()],
-        ))
-    } else {
-        Ok((Markers::read_trc(path)?, Vec::new()))
-    }
 }
 
 /// Prints a summary as JSON, or its warnings to stderr and `text` to stdout.
@@ -595,676 +538,708 @@ fn emit<T: Serialize>(
 
 pub fn run(command: GaitCommand) -> anyhow::Result<()> {
     match command {
-        GaitCommand::Ik {
-            model,
-            scale,
-            trc,
-            tasks,
-            time,
-            out,
-            json,
-        } => {
-            let m = load_model(&model, scale.as_deref())?;
-            let (markers, mut warnings) = read_markers(&trc)?;
-            let weights = tasks.as_deref().map(read_task_weights).transpose()?;
-            let ik = inverse_kinematics(
-                &m,
-                &markers,
-                weights.as_ref(),
-                parse_range(time.as_deref())?,
-            )?;
-            let mut inputs: Vec<&Path> = vec![&model, &trc];
-            if let Some(t) = &tasks {
-                inputs.push(t);
-            }
-            let path = output(&out, &format!("{}_ik.mot", stem(&trc)), &inputs)?;
-            ik.coordinates.write(&path)?;
-            warnings.extend(m.warnings.iter().cloned());
-            warnings.extend(ik.warnings.iter().cloned());
-            let n = ik.rms_error.len() as f64;
-            let summary = IkSummary {
-                frames: ik.coordinates.rows(),
-                time_s: [
-                    ik.coordinates.time[0],
-                    ik.coordinates.time[ik.coordinates.rows() - 1],
-                ],
-                marker_rms_error_mm: Stats {
-                    mean: 1000.0 * ik.rms_error.iter().sum::<f64>() / n,
-                    max: 1000.0 * ik.rms_error.iter().fold(0.0f64, |a, &b| a.max(b)),
-                },
-                marker_max_error_mm: 1000.0 * ik.max_error.iter().fold(0.0f64, |a, &b| a.max(b)),
-                output: path,
-                warnings,
-            };
-            emit(json, &summary, &summary.warnings, || {
-                println!(
-                    "{} frames ({:.3}–{:.3} s): marker RMS error {:.1} mm mean, {:.1} mm worst frame; largest marker error {:.1} mm\nwrote {}",
-                    summary.frames,
-                    summary.time_s[0],
-                    summary.time_s[1],
-                    summary.marker_rms_error_mm.mean,
-                    summary.marker_rms_error_mm.max,
-                    summary.marker_max_error_mm,
-                    summary.output.display()
-                );
+        GaitCommand::Ik(a) => ik(a),
+        GaitCommand::Scale(a) => scale(a),
+        GaitCommand::C3d(a) => c3d(a),
+        GaitCommand::Id(a) => id(a),
+        GaitCommand::So(a) => so(a),
+        GaitCommand::Norm(a) => norm(a),
+    }
+}
+
+/// `twin gait ik`.
+fn ik(args: IkArgs) -> anyhow::Result<()> {
+    let IkArgs {
+        model,
+        scale,
+        trc,
+        tasks,
+        time,
+        out,
+        json,
+    } = args;
+    let m = load_model(&model, scale.as_deref())?;
+    let (markers, mut warnings) = twin_session::gait::read_markers(&trc)?;
+    let weights = tasks.as_deref().map(read_task_weights).transpose()?;
+    let ik = inverse_kinematics(
+        &m,
+        &markers,
+        weights.as_ref(),
+        parse_range(time.as_deref())?,
+    )?;
+    let mut inputs: Vec<&Path> = vec![&model, &trc];
+    if let Some(t) = &tasks {
+        inputs.push(t);
+    }
+    let path = output(&out, &format!("{}_ik.mot", stem(&trc)), &inputs)?;
+    ik.coordinates.write(&path)?;
+    warnings.extend(m.warnings.iter().cloned());
+    warnings.extend(ik.warnings.iter().cloned());
+    let n = ik.rms_error.len() as f64;
+    let summary = IkSummary {
+        frames: ik.coordinates.rows(),
+        time_s: [
+            ik.coordinates.time[0],
+            ik.coordinates.time[ik.coordinates.rows() - 1],
+        ],
+        marker_rms_error_mm: Stats {
+            mean: 1000.0 * ik.rms_error.iter().sum::<f64>() / n,
+            max: 1000.0 * ik.rms_error.iter().fold(0.0f64, |a, &b| a.max(b)),
+        },
+        marker_max_error_mm: 1000.0 * ik.max_error.iter().fold(0.0f64, |a, &b| a.max(b)),
+        output: path,
+        warnings,
+    };
+    emit(json, &summary, &summary.warnings, || {
+        println!(
+            "{} frames ({:.3}–{:.3} s): marker RMS error {:.1} mm mean, {:.1} mm worst frame; largest marker error {:.1} mm\nwrote {}",
+            summary.frames,
+            summary.time_s[0],
+            summary.time_s[1],
+            summary.marker_rms_error_mm.mean,
+            summary.marker_rms_error_mm.max,
+            summary.marker_max_error_mm,
+            summary.output.display()
+        );
+    })
+}
+
+/// `twin gait scale`.
+fn scale(args: ScaleArgs) -> anyhow::Result<()> {
+    let ScaleArgs {
+        model,
+        r#static,
+        setup,
+        mass,
+        time,
+        out,
+        json,
+    } = args;
+    if let Some(kg) = mass
+        && !(kg.is_finite() && (1.0..=500.0).contains(&kg))
+    {
+        bail!("--mass {kg}: a subject's mass in kg (1–500)");
+    }
+    let m = Model::read(&model)?;
+    let trial = Markers::read_trc(&r#static)?;
+    let measurements = twin_msk::scale::read_measurements(&setup)?;
+    let (factors, report) =
+        twin_msk::scale::measure(&m, &trial, parse_range(time.as_deref())?, &measurements)?;
+    let file = ScaleFile {
+        factors: factors
+            .iter()
+            .map(|(b, f)| (m.bodies[*b].name.clone(), [f.x, f.y, f.z]))
+            .collect(),
+        mass_kg: mass,
+    };
+    let path = output(
+        &out,
+        &format!("{}_scale.json", stem(&r#static)),
+        &[&model, &r#static, &setup],
+    )?;
+    std::fs::write(&path, serde_json::to_string_pretty(&file)?)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    let summary = ScaleSummary {
+        measurements: report
+            .into_iter()
+            .map(|r| ScaleRow {
+                measurement: r.name,
+                factor: r.factor,
+                distances_m: r.distances,
             })
+            .collect(),
+        model_mass_kg: m.mass(),
+        mass_kg: mass,
+        output: path,
+    };
+    emit(json, &summary, &[], || {
+        for r in &summary.measurements {
+            println!(
+                "{:20} × {:.4}  ({} pairs)",
+                r.measurement,
+                r.factor,
+                r.distances_m.len()
+            );
         }
-        GaitCommand::Scale {
-            model,
-            r#static,
-            setup,
-            mass,
-            time,
-            out,
-            json,
-        } => {
-            if let Some(kg) = mass
-                && !(kg.is_finite() && (1.0..=500.0).contains(&kg))
-            {
-                bail!("--mass {kg}: a subject's mass in kg (1–500)");
+        println!("wrote {}", summary.output.display());
+    })
+}
+
+/// `twin gait c3d`.
+fn c3d(args: C3dArgs) -> anyhow::Result<()> {
+    let C3dArgs {
+        file,
+        threshold,
+        keep_axes,
+        out,
+        json,
+    } = args;
+    if !(threshold.is_finite() && threshold >= 0.0) {
+        bail!("--threshold {threshold}: must be a force ≥ 0 N");
+    }
+    let mut trial = C3dTrial::read(&file)?;
+    let mut warnings = Vec::new();
+    if keep_axes {
+        warnings.push("lab axes kept (no Z-up → Y-up rotation)".to_owned());
+    } else {
+        trial.rotate(&twin_msk::c3d::z_up_to_y_up());
+    }
+    let name = stem(&file);
+    let trc = output(&out, &format!("{name}.trc"), &[&file])?;
+    std::fs::write(&trc, trial.markers.to_trc_text(&format!("{name}.trc")))
+        .with_context(|| format!("cannot write `{}`", trc.display()))?;
+    let grf = if let Some(table) = trial.grf_table(threshold) {
+        let path = output(&out, &format!("{name}_grf.mot"), &[&file])?;
+        table.write(&path)?;
+        Some(path)
+    } else {
+        warnings.push("the trial has no force plates".to_owned());
+        None
+    };
+    let plates = trial
+        .plates
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let fz = p.normal_force();
+            let mut contacts = Vec::new();
+            let mut start = None;
+            for (s, &v) in fz.iter().enumerate() {
+                let t = s as f64 / trial.analog_rate;
+                match (start, v >= threshold) {
+                    (None, true) => start = Some(t),
+                    (Some(t0), false) => {
+                        contacts.push([t0, t]);
+                        start = None;
+                    }
+                    _ => {}
+                }
             }
-            let m = Model::read(&model)?;
-            let trial = Markers::read_trc(&r#static)?;
-            let measurements = twin_msk::scale::read_measurements(&setup)?;
-            let (factors, report) =
-                twin_msk::scale::measure(&m, &trial, parse_range(time.as_deref())?, &measurements)?;
-            let file = ScaleFile {
-                factors: factors
-                    .iter()
-                    .map(|(b, f)| (m.bodies[*b].name.clone(), [f.x, f.y, f.z]))
-                    .collect(),
-                mass_kg: mass,
-            };
+            if let Some(t0) = start {
+                contacts.push([t0, (fz.len() - 1) as f64 / trial.analog_rate]);
+            }
+            PlateSummary {
+                plate: i + 1,
+                kind: p.kind,
+                peak_normal_force_n: fz.iter().fold(0.0f64, |a, &b| a.max(b)),
+                contacts_s: contacts,
+            }
+        })
+        .collect();
+    let summary = C3dSummary {
+        markers: trial.markers.names.len(),
+        frames: trial.markers.frames(),
+        rate_hz: trial.markers.rate,
+        analog_channels: trial.analog.len(),
+        analog_rate_hz: trial.analog_rate,
+        plates,
+        trc,
+        grf,
+        warnings,
+    };
+    emit(json, &summary, &summary.warnings, || {
+        println!(
+            "{} markers, {} frames at {} Hz; {} analog channels at {} Hz",
+            summary.markers,
+            summary.frames,
+            summary.rate_hz,
+            summary.analog_channels,
+            summary.analog_rate_hz
+        );
+        for p in &summary.plates {
+            println!(
+                "plate {} (type {}): peak {:.1} N, loaded {:?} s",
+                p.plate, p.kind, p.peak_normal_force_n, p.contacts_s
+            );
+        }
+        println!("wrote {}", summary.trc.display());
+        if let Some(g) = &summary.grf {
+            println!("wrote {}", g.display());
+        }
+    })
+}
+
+/// `twin gait id`.
+#[expect(
+    clippy::too_many_lines,
+    reason = "`twin gait id`'s steps (read, filter, ID, events, cycles, scores, output) in order, as the help describes them"
+)]
+fn id(args: IdArgs) -> anyhow::Result<()> {
+    let IdArgs {
+        model,
+        scale,
+        motion,
+        grf,
+        loads,
+        cutoff,
+        time,
+        reference,
+        out,
+        json,
+    } = args;
+    let m = load_model(&model, scale.as_deref())?;
+    let reference = reference
+        .map(|p| Reference::read(&p).map(|r| (p, r)))
+        .transpose()?;
+    let q = Table::read(&motion)?;
+    let external = read_loads(&m, loads.as_deref(), grf.as_deref())?;
+    let options = IdOptions {
+        cutoff_hz: (cutoff >= 0.0).then_some(cutoff),
+        time_range: parse_range(time.as_deref())?,
+    };
+    let (id, mut warnings) = inverse_dynamics(&m, &q, external.as_ref(), options)?;
+    if external.is_none() {
+        warnings.push("no external loads: the residuals carry the ground contact".to_owned());
+    }
+    let mut inputs: Vec<&Path> = vec![&model, &motion];
+    if let Some(g) = &grf {
+        inputs.push(g);
+    }
+    if let Some(l) = &loads {
+        inputs.push(l);
+    }
+    let path = output(&out, &format!("{}_id.sto", stem(&motion)), &inputs)?;
+    id.write(&path)?;
+    let mass = m.mass();
+    let peaks = id
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(j, label)| {
+            let col = &id.columns[j];
+            let (imax, imin) = col.iter().enumerate().fold((0, 0), |(a, b), (i, v)| {
+                (
+                    if *v > col[a] { i } else { a },
+                    if *v < col[b] { i } else { b },
+                )
+            });
+            let translational = m.coordinates[j].motion == Motion::Translational;
+            Peak {
+                coordinate: label.clone(),
+                unit: if translational { "N" } else { "N·m" },
+                max: col[imax],
+                max_at_s: id.time[imax],
+                min: col[imin],
+                min_at_s: id.time[imin],
+                max_per_kg: col[imax] / mass,
+                min_per_kg: col[imin] / mass,
+            }
+        })
+        .collect();
+    // Events inside the analysed window only.
+    let (t0, t1) = (id.time[0], id.time[id.rows() - 1]);
+    let inside = |v: Vec<f64>| -> Vec<f64> {
+        v.into_iter()
+            .filter(|t| (t0..=t1).contains(t))
+            .map(|t| (t * 1e4).round() / 1e4)
+            .collect()
+    };
+    let feet: Vec<Foot> = external
+        .as_ref()
+        .map(|l| {
+            events(l, m.gravity, CONTACT_THRESHOLD_N)
+                .into_iter()
+                .map(|mut e| {
+                    e.heel_strikes = inside(e.heel_strikes);
+                    e.toe_offs = inside(e.toe_offs);
+                    Foot {
+                        stance: e.stance(),
+                        swing: e.swing(),
+                        name: e.name,
+                        heel_strikes_s: e.heel_strikes,
+                        toe_offs_s: e.toe_offs,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut cycles = Vec::new();
+    for f in &feet {
+        let Some(&[a, b]) = f.heel_strikes_s.windows(2).next() else {
+            continue;
+        };
+        if let Some(cycle) = twin_msk::gait::cycle_table(&id, [a, b]) {
             let path = output(
                 &out,
-                &format!("{}_scale.json", stem(&r#static)),
-                &[&model, &r#static, &setup],
-            )?;
-            std::fs::write(&path, serde_json::to_string_pretty(&file)?)
-                .with_context(|| format!("cannot write `{}`", path.display()))?;
-            let summary = ScaleSummary {
-                measurements: report
-                    .into_iter()
-                    .map(|r| ScaleRow {
-                        measurement: r.name,
-                        factor: r.factor,
-                        distances_m: r.distances,
-                    })
-                    .collect(),
-                model_mass_kg: m.mass(),
-                mass_kg: mass,
-                output: path,
-            };
-            emit(json, &summary, &[], || {
-                for r in &summary.measurements {
-                    println!(
-                        "{:20} × {:.4}  ({} pairs)",
-                        r.measurement,
-                        r.factor,
-                        r.distances_m.len()
-                    );
-                }
-                println!("wrote {}", summary.output.display());
-            })
-        }
-        GaitCommand::C3d {
-            file,
-            threshold,
-            keep_axes,
-            out,
-            json,
-        } => {
-            if !(threshold.is_finite() && threshold >= 0.0) {
-                bail!("--threshold {threshold}: must be a force ≥ 0 N");
-            }
-            let mut trial = C3dTrial::read(&file)?;
-            let mut warnings = Vec::new();
-            if keep_axes {
-                warnings.push("lab axes kept (no Z-up → Y-up rotation)".to_owned());
-            } else {
-                trial.rotate(&twin_msk::c3d::z_up_to_y_up());
-            }
-            let name = stem(&file);
-            let trc = output(&out, &format!("{name}.trc"), &[&file])?;
-            std::fs::write(&trc, trial.markers.to_trc_text(&format!("{name}.trc")))
-                .with_context(|| format!("cannot write `{}`", trc.display()))?;
-            let grf = if let Some(table) = trial.grf_table(threshold) {
-                let path = output(&out, &format!("{name}_grf.mot"), &[&file])?;
-                table.write(&path)?;
-                Some(path)
-            } else {
-                warnings.push("the trial has no force plates".to_owned());
-                None
-            };
-            let plates = trial
-                .plates
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let fz = p.normal_force();
-                    let mut contacts = Vec::new();
-                    let mut start = None;
-                    for (s, &v) in fz.iter().enumerate() {
-                        let t = s as f64 / trial.analog_rate;
-                        match (start, v >= threshold) {
-                            (None, true) => start = Some(t),
-                            (Some(t0), false) => {
-                                contacts.push([t0, t]);
-                                start = None;
-                            }
-                            _ => {}
-                        }
-                    }
-                    if let Some(t0) = start {
-                        contacts.push([t0, (fz.len() - 1) as f64 / trial.analog_rate]);
-                    }
-                    PlateSummary {
-                        plate: i + 1,
-                        kind: p.kind,
-                        peak_normal_force_n: fz.iter().fold(0.0f64, |a, &b| a.max(b)),
-                        contacts_s: contacts,
-                    }
-                })
-                .collect();
-            let summary = C3dSummary {
-                markers: trial.markers.names.len(),
-                frames: trial.markers.frames(),
-                rate_hz: trial.markers.rate,
-                analog_channels: trial.analog.len(),
-                analog_rate_hz: trial.analog_rate,
-                plates,
-                trc,
-                grf,
-                warnings,
-            };
-            emit(json, &summary, &summary.warnings, || {
-                println!(
-                    "{} markers, {} frames at {} Hz; {} analog channels at {} Hz",
-                    summary.markers,
-                    summary.frames,
-                    summary.rate_hz,
-                    summary.analog_channels,
-                    summary.analog_rate_hz
-                );
-                for p in &summary.plates {
-                    println!(
-                        "plate {} (type {}): peak {:.1} N, loaded {:?} s",
-                        p.plate, p.kind, p.peak_normal_force_n, p.contacts_s
-                    );
-                }
-                println!("wrote {}", summary.trc.display());
-                if let Some(g) = &summary.grf {
-                    println!("wrote {}", g.display());
-                }
-            })
-        }
-        GaitCommand::Id {
-            model,
-            scale,
-            motion,
-            grf,
-            loads,
-            cutoff,
-            time,
-            reference,
-            out,
-            json,
-        } => {
-            let m = load_model(&model, scale.as_deref())?;
-            let reference = reference
-                .map(|p| Reference::read(&p).map(|r| (p, r)))
-                .transpose()?;
-            let q = Table::read(&motion)?;
-            let external = read_loads(&m, loads.as_deref(), grf.as_deref())?;
-            let options = IdOptions {
-                cutoff_hz: (cutoff >= 0.0).then_some(cutoff),
-                time_range: parse_range(time.as_deref())?,
-            };
-            let (id, mut warnings) = inverse_dynamics(&m, &q, external.as_ref(), options)?;
-            if external.is_none() {
-                warnings
-                    .push("no external loads: the residuals carry the ground contact".to_owned());
-            }
-            let mut inputs: Vec<&Path> = vec![&model, &motion];
-            if let Some(g) = &grf {
-                inputs.push(g);
-            }
-            if let Some(l) = &loads {
-                inputs.push(l);
-            }
-            let path = output(&out, &format!("{}_id.sto", stem(&motion)), &inputs)?;
-            id.write(&path)?;
-            let mass = m.mass();
-            let peaks = id
-                .labels
-                .iter()
-                .enumerate()
-                .map(|(j, label)| {
-                    let col = &id.columns[j];
-                    let (imax, imin) = col.iter().enumerate().fold((0, 0), |(a, b), (i, v)| {
-                        (
-                            if *v > col[a] { i } else { a },
-                            if *v < col[b] { i } else { b },
-                        )
-                    });
-                    let translational = m.coordinates[j].motion == Motion::Translational;
-                    Peak {
-                        coordinate: label.clone(),
-                        unit: if translational { "N" } else { "N·m" },
-                        max: col[imax],
-                        max_at_s: id.time[imax],
-                        min: col[imin],
-                        min_at_s: id.time[imin],
-                        max_per_kg: col[imax] / mass,
-                        min_per_kg: col[imin] / mass,
-                    }
-                })
-                .collect();
-            // Events inside the analysed window only.
-            let (t0, t1) = (id.time[0], id.time[id.rows() - 1]);
-            let inside = |v: Vec<f64>| -> Vec<f64> {
-                v.into_iter()
-                    .filter(|t| (t0..=t1).contains(t))
-                    .map(|t| (t * 1e4).round() / 1e4)
-                    .collect()
-            };
-            let feet: Vec<Foot> = external
-                .as_ref()
-                .map(|l| {
-                    events(l, m.gravity, CONTACT_THRESHOLD_N)
-                        .into_iter()
-                        .map(|mut e| {
-                            e.heel_strikes = inside(e.heel_strikes);
-                            e.toe_offs = inside(e.toe_offs);
-                            Foot {
-                                stance: e.stance(),
-                                swing: e.swing(),
-                                name: e.name,
-                                heel_strikes_s: e.heel_strikes,
-                                toe_offs_s: e.toe_offs,
-                            }
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mut cycles = Vec::new();
-            for f in &feet {
-                let Some(&[a, b]) = f.heel_strikes_s.windows(2).next() else {
-                    continue;
-                };
-                if let Some(cycle) = twin_msk::gait::cycle_table(&id, [a, b]) {
-                    let path = output(
-                        &out,
-                        &format!("{}_id_cycle_{}.sto", stem(&motion), f.name),
-                        &inputs,
-                    )?;
-                    cycle.write(&path)?;
-                    cycles.push(Cycle {
-                        foot: f.name.clone(),
-                        stride_s: [a, b],
-                        output: path,
-                    });
-                }
-            }
-            let reference = match (reference, &external) {
-                (Some((file, r)), Some(l)) => {
-                    let (series, _, _) = trial_series(&m, &q, l, &id);
-                    let (variables, gps) = scores(&series, &r, mass);
-                    if variables.is_empty() {
-                        warnings.push(format!(
-                            "{}: no variable of this trial is in the reference (or no complete stride)",
-                            file.display()
-                        ));
-                    }
-                    Some(Scores {
-                        source: r.source,
-                        file,
-                        variables,
-                        gait_profile_score_deg: gps,
-                    })
-                }
-                (Some((file, _)), None) => bail!(
-                    "--reference {}: scoring against a reference needs the strides, from --loads",
-                    file.display()
-                ),
-                (None, _) => None,
-            };
-            warnings.extend(m.warnings.iter().cloned());
-            let summary = IdSummary {
-                frames: id.rows(),
-                time_s: [id.time[0], id.time[id.rows() - 1]],
-                mass_kg: mass,
-                peaks,
-                feet,
-                output: path,
-                cycles,
-                reference,
-                warnings,
-            };
-            emit(json, &summary, &summary.warnings, || {
-                println!(
-                    "{} frames ({:.3}–{:.3} s), model {:.1} kg",
-                    summary.frames, summary.time_s[0], summary.time_s[1], mass
-                );
-                for p in &summary.peaks {
-                    println!(
-                        "{:28} max {:9.2} {} @ {:.3} s   min {:9.2} {} @ {:.3} s   ({:+.3} / {:+.3} per kg)",
-                        p.coordinate,
-                        p.max,
-                        p.unit,
-                        p.max_at_s,
-                        p.min,
-                        p.unit,
-                        p.min_at_s,
-                        p.max_per_kg,
-                        p.min_per_kg
-                    );
-                }
-                for f in &summary.feet {
-                    println!(
-                        "{}: heel strikes {:?} s, toe-offs {:?} s",
-                        f.name, f.heel_strikes_s, f.toe_offs_s
-                    );
-                    for (st, sw) in f.stance.iter().zip(&f.swing) {
-                        println!(
-                            "  stride: stance {:.3} s ({:.1} %), swing {:.3} s ({:.1} %)",
-                            st.0, st.1, sw.0, sw.1
-                        );
-                    }
-                }
-                println!("wrote {}", summary.output.display());
-                for c in &summary.cycles {
-                    println!(
-                        "wrote {} ({} stride {:.3}–{:.3} s, 0–100 % of the cycle)",
-                        c.output.display(),
-                        c.foot,
-                        c.stride_s[0],
-                        c.stride_s[1]
-                    );
-                }
-                if let Some(r) = &summary.reference {
-                    println!("against {} ({}):", r.file.display(), r.source);
-                    for v in &r.variables {
-                        println!(
-                            "  {:28} {:5}  GVS {:7.3} {} (n = {})",
-                            v.variable, v.side, v.gvs, v.unit, v.strides
-                        );
-                    }
-                    if let Some(g) = r.gait_profile_score_deg {
-                        println!("  Gait Profile Score (angles) {g:.2}°");
-                    }
-                }
-            })
-        }
-        GaitCommand::So {
-            model,
-            scale,
-            motion,
-            grf,
-            loads,
-            cutoff,
-            time,
-            reserve_force,
-            no_physiology,
-            moment_arms,
-            speed,
-            prosthesis,
-            out,
-            json,
-        } => {
-            if let Some(v) = speed
-                && !(v.is_finite() && v > 0.0 && v < 15.0)
-            {
-                bail!("--speed {v}: expected a walking or running speed in m/s (0–15)");
-            }
-            let mut m = load_model(&model, scale.as_deref())?;
-            let mut notes = Vec::new();
-            let device = match &prosthesis {
-                Some(path) => {
-                    let (with, d, n) = twin_msk::prosthesis::Prosthesis::read(path)?.apply(&m)?;
-                    m = with;
-                    notes = n;
-                    Some(d)
-                }
-                None => None,
-            };
-            let q = Table::read(&motion)?;
-            let external = read_loads(&m, loads.as_deref(), grf.as_deref())?;
-            let options = SoOptions {
-                cutoff_hz: (cutoff >= 0.0).then_some(cutoff),
-                time_range: parse_range(time.as_deref())?,
-                reserve_optimal_force: reserve_force,
-                muscle_physiology: !no_physiology,
-                device,
-            };
-            let mut so = static_optimization_with(
-                &m,
-                &q,
-                external.as_ref(),
-                options,
-                &twin_core::Progress::new(),
-            )?;
-            if external.is_none() {
-                so.warnings
-                    .push("no external loads: the residuals carry the ground contact".to_owned());
-            }
-            so.warnings.extend(m.warnings.iter().cloned());
-            so.warnings.extend(notes);
-            let asymmetry = match &external {
-                Some(l) => {
-                    let id_options = IdOptions {
-                        cutoff_hz: options.cutoff_hz,
-                        time_range: options.time_range,
-                    };
-                    let (id, _) = inverse_dynamics(&m, &q, Some(l), id_options)?;
-                    twin_msk::gait::asymmetry(&m, l, &q, &id)
-                }
-                None => Vec::new(),
-            };
-            let device_summary = so.device.as_ref().map(twin_msk::whatif::DeviceEnergy::of);
-            let mut inputs: Vec<&Path> = vec![&model, &motion];
-            if let Some(p) = &prosthesis {
-                inputs.push(p);
-            }
-            if let Some(g) = &grf {
-                inputs.push(g);
-            }
-            if let Some(l) = &loads {
-                inputs.push(l);
-            }
-            let activations = output(
-                &out,
-                &format!("{}_so_activation.sto", stem(&motion)),
+                &format!("{}_id_cycle_{}.sto", stem(&motion), f.name),
                 &inputs,
             )?;
-            so.activations.write(&activations)?;
-            let forces = output(&out, &format!("{}_so_force.sto", stem(&motion)), &inputs)?;
-            so.forces.write(&forces)?;
-            let arms = if moment_arms {
-                let path = output(&out, &format!("{}_moment_arms.sto", stem(&motion)), &inputs)?;
-                moment_arm_table(&m, &q, &so.activations.time).write(&path)?;
-                Some(path)
-            } else {
-                None
-            };
-            let muscles = m
-                .muscles
-                .iter()
-                .enumerate()
-                .map(|(i, mu)| {
-                    let a = &so.activations.columns[i];
-                    MuscleSummary {
-                        name: mu.name.clone(),
-                        peak_activation: a.iter().fold(0.0f64, |x, y| x.max(*y)),
-                        mean_activation: a.iter().sum::<f64>() / a.len().max(1) as f64,
-                        peak_force_n: so.forces.columns[i].iter().fold(0.0f64, |x, y| x.max(*y)),
-                    }
-                })
-                .collect();
-            let n = so.activations.rows();
-            let mass = m.mass();
-            let mean = |c: usize| so.metabolic.columns[c].iter().sum::<f64>() / n.max(1) as f64;
-            let mut muscles_w = so.muscle_metabolic_w.clone();
-            muscles_w.sort_by(|a, b| b.1.total_cmp(&a.1));
-            let metabolic = Metabolic {
-                umberger2010_w: mean(0),
-                umberger2010_w_per_kg: mean(0) / mass,
-                bhargava2004_w: mean(1),
-                bhargava2004_w_per_kg: mean(1) / mass,
-                umberger2010_activation_maintenance_w_per_kg: mean(2) / mass,
-                cost_of_transport: speed.map(|v| mean(0) / mass / v),
-                muscles_w,
-            };
-            let summary = SoSummary {
-                frames: n,
-                time_s: [so.activations.time[0], so.activations.time[n - 1]],
-                muscles,
-                reserves: so.reserves,
-                flagged: so.flagged,
-                metabolic,
-                device: device_summary,
-                asymmetry,
-                activations,
-                forces,
-                moment_arms: arms,
-                warnings: so.warnings,
-            };
-            emit(json, &summary, &summary.warnings, || {
-                println!(
-                    "{} frames ({:.3}–{:.3} s), {} muscles",
-                    summary.frames,
-                    summary.time_s[0],
-                    summary.time_s[1],
-                    summary.muscles.len()
-                );
-                for mu in &summary.muscles {
-                    println!(
-                        "  {:18} peak activation {:.3}  mean {:.3}  peak force {:7.1} N",
-                        mu.name, mu.peak_activation, mu.mean_activation, mu.peak_force_n
-                    );
-                }
-                for r in summary.reserves.iter().filter(|r| r.muscles > 0) {
-                    println!(
-                        "  reserve {:20} RMS {:7.3}  peak {:7.3}  {:5.2} % of the moment  {} dominated frame(s)",
-                        r.coordinate, r.rms, r.peak, r.share_percent, r.dominated_frames
-                    );
-                }
-                let e = &summary.metabolic;
-                println!(
-                    "  metabolic power (gross): Umberger 2010 {:.0} W ({:.2} W/kg), Bhargava 2004 {:.0} W ({:.2} W/kg){}",
-                    e.umberger2010_w,
-                    e.umberger2010_w_per_kg,
-                    e.bhargava2004_w,
-                    e.bhargava2004_w_per_kg,
-                    e.cost_of_transport.map_or_else(String::new, |c| format!(
-                        ", cost of transport {c:.2} J/(kg·m)"
-                    ))
-                );
-                if let Some(d) = &summary.device {
-                    println!(
-                        "  prosthesis: peak plantarflexor moment {:.1} N·m, gives back {:.2} J of {:.2} J absorbed ({:.0} %)",
-                        d.peak_plantarflexor_moment_nm,
-                        d.positive_work_j,
-                        d.negative_work_j,
-                        d.energy_return_percent
-                    );
-                }
-                for a in &summary.asymmetry {
-                    println!(
-                        "  {:38} right {:7.3} {}  left {:7.3} {}  symmetry index {:+6.1} %",
-                        a.quantity, a.right, a.unit, a.left, a.unit, a.index_percent
-                    );
-                }
-                println!("wrote {}", summary.activations.display());
-                println!("wrote {}", summary.forces.display());
-                if let Some(p) = &summary.moment_arms {
-                    println!("wrote {}", p.display());
-                }
-            })
-        }
-        GaitCommand::Norm {
-            trials,
-            source,
-            cutoff,
-            out,
-            json,
-        } => {
-            if source.trim().is_empty() {
-                bail!("--source is empty: say where the trials come from");
-            }
-            let mut builder = ReferenceBuilder::default();
-            let mut rows = Vec::new();
-            let mut warnings = Vec::new();
-            let mut inputs: Vec<PathBuf> = Vec::new();
-            for t in &trials {
-                let parts: Vec<&str> = t.split(',').map(str::trim).collect();
-                let [model, motion, loads] = parts[..] else {
-                    bail!("--trial `{t}`: expected MODEL.osim,MOTION.mot,LOADS.xml");
-                };
-                let (model, motion, loads) = (
-                    PathBuf::from(model),
-                    PathBuf::from(motion),
-                    PathBuf::from(loads),
-                );
-                let m = Model::read(&model)?;
-                let q = Table::read(&motion)?;
-                let l = ExternalLoads::read(&loads, &m, None)?;
-                let options = IdOptions {
-                    cutoff_hz: (cutoff >= 0.0).then_some(cutoff),
-                    time_range: None,
-                };
-                let (id, w) = inverse_dynamics(&m, &q, Some(&l), options)?;
-                warnings.extend(w.into_iter().map(|w| format!("{}: {w}", motion.display())));
-                let (series, strides, _) = trial_series(&m, &q, &l, &id);
-                if strides.iter().all(Vec::is_empty) {
-                    warnings.push(format!(
-                        "{}: no complete stride inside the motion; the trial adds nothing",
-                        motion.display()
-                    ));
-                }
-                builder.add(&series, m.mass());
-                rows.push(NormTrial {
-                    mass_kg: m.mass(),
-                    strides: [strides[0].len(), strides[1].len()],
-                    model: model.clone(),
-                    motion: motion.clone(),
-                    loads: loads.clone(),
-                });
-                inputs.extend([model, motion, loads]);
-            }
-            let reference = builder.finish(&source);
-            if reference.curves.is_empty() {
-                bail!("no complete stride in any trial: nothing to build a reference from");
-            }
-            let input_refs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
-            let path = output(&out, "normative_reference.csv", &input_refs)?;
-            reference.write(&path)?;
-            let summary = NormSummary {
-                source,
-                trials: rows,
-                variables: reference
-                    .curves
-                    .iter()
-                    .map(|(k, b)| (k.clone(), b.strides))
-                    .collect(),
+            cycle.write(&path)?;
+            cycles.push(Cycle {
+                foot: f.name.clone(),
+                stride_s: [a, b],
                 output: path,
-                warnings,
-            };
-            emit(json, &summary, &summary.warnings, || {
-                for t in &summary.trials {
-                    println!(
-                        "{}: {} right and {} left stride(s)",
-                        t.motion.display(),
-                        t.strides[0],
-                        t.strides[1]
-                    );
-                }
-                println!(
-                    "{} variables; wrote {}",
-                    summary.variables.len(),
-                    summary.output.display()
-                );
-            })
+            });
         }
     }
+    let reference = match (reference, &external) {
+        (Some((file, r)), Some(l)) => {
+            let (series, _, _) = trial_series(&m, &q, l, &id);
+            let curves = twin_session::gait::coordinate_curves(&series, mass);
+            let (variables, gps) = twin_session::gait::scores(&curves, &r);
+            if variables.is_empty() {
+                warnings.push(format!(
+                    "{}: no variable of this trial is in the reference (or no complete stride)",
+                    file.display()
+                ));
+            }
+            Some(Scores {
+                source: r.source,
+                file,
+                variables,
+                gait_profile_score_deg: gps,
+            })
+        }
+        (Some((file, _)), None) => bail!(
+            "--reference {}: scoring against a reference needs the strides, from --loads",
+            file.display()
+        ),
+        (None, _) => None,
+    };
+    warnings.extend(m.warnings.iter().cloned());
+    let summary = IdSummary {
+        frames: id.rows(),
+        time_s: [id.time[0], id.time[id.rows() - 1]],
+        mass_kg: mass,
+        peaks,
+        feet,
+        output: path,
+        cycles,
+        reference,
+        warnings,
+    };
+    emit(json, &summary, &summary.warnings, || {
+        println!(
+            "{} frames ({:.3}–{:.3} s), model {:.1} kg",
+            summary.frames, summary.time_s[0], summary.time_s[1], mass
+        );
+        for p in &summary.peaks {
+            println!(
+                "{:28} max {:9.2} {} @ {:.3} s   min {:9.2} {} @ {:.3} s   ({:+.3} / {:+.3} per kg)",
+                p.coordinate,
+                p.max,
+                p.unit,
+                p.max_at_s,
+                p.min,
+                p.unit,
+                p.min_at_s,
+                p.max_per_kg,
+                p.min_per_kg
+            );
+        }
+        for f in &summary.feet {
+            println!(
+                "{}: heel strikes {:?} s, toe-offs {:?} s",
+                f.name, f.heel_strikes_s, f.toe_offs_s
+            );
+            for (st, sw) in f.stance.iter().zip(&f.swing) {
+                println!(
+                    "  stride: stance {:.3} s ({:.1} %), swing {:.3} s ({:.1} %)",
+                    st.0, st.1, sw.0, sw.1
+                );
+            }
+        }
+        println!("wrote {}", summary.output.display());
+        for c in &summary.cycles {
+            println!(
+                "wrote {} ({} stride {:.3}–{:.3} s, 0–100 % of the cycle)",
+                c.output.display(),
+                c.foot,
+                c.stride_s[0],
+                c.stride_s[1]
+            );
+        }
+        if let Some(r) = &summary.reference {
+            println!("against {} ({}):", r.file.display(), r.source);
+            for v in &r.variables {
+                println!(
+                    "  {:28} {:5}  GVS {:7.3} {} (n = {})",
+                    v.variable, v.side, v.gvs, v.unit, v.strides
+                );
+            }
+            if let Some(g) = r.gait_profile_score_deg {
+                println!("  Gait Profile Score (angles) {g:.2}°");
+            }
+        }
+    })
+}
+
+/// `twin gait so`.
+#[expect(
+    clippy::too_many_lines,
+    reason = "`twin gait so`'s steps (read, ID, optimisation, metabolics, output) in order, as the help describes them"
+)]
+fn so(args: SoArgs) -> anyhow::Result<()> {
+    let SoArgs {
+        model,
+        scale,
+        motion,
+        grf,
+        loads,
+        cutoff,
+        time,
+        reserve_force,
+        no_physiology,
+        moment_arms,
+        speed,
+        prosthesis,
+        out,
+        json,
+    } = args;
+    if let Some(v) = speed
+        && !(v.is_finite() && v > 0.0 && v < 15.0)
+    {
+        bail!("--speed {v}: expected a walking or running speed in m/s (0–15)");
+    }
+    let mut m = load_model(&model, scale.as_deref())?;
+    let mut notes = Vec::new();
+    let device = match &prosthesis {
+        Some(path) => {
+            let (with, d, n) = twin_msk::prosthesis::Prosthesis::read(path)?.apply(&m)?;
+            m = with;
+            notes = n;
+            Some(d)
+        }
+        None => None,
+    };
+    let q = Table::read(&motion)?;
+    let external = read_loads(&m, loads.as_deref(), grf.as_deref())?;
+    let options = SoOptions {
+        cutoff_hz: (cutoff >= 0.0).then_some(cutoff),
+        time_range: parse_range(time.as_deref())?,
+        reserve_optimal_force: reserve_force,
+        muscle_physiology: !no_physiology,
+        device,
+    };
+    let mut so = static_optimization_with(
+        &m,
+        &q,
+        external.as_ref(),
+        options,
+        &twin_core::Progress::new(),
+    )?;
+    if external.is_none() {
+        so.warnings
+            .push("no external loads: the residuals carry the ground contact".to_owned());
+    }
+    so.warnings.extend(m.warnings.iter().cloned());
+    so.warnings.extend(notes);
+    let asymmetry = match &external {
+        Some(l) => {
+            let id_options = IdOptions {
+                cutoff_hz: options.cutoff_hz,
+                time_range: options.time_range,
+            };
+            let (id, _) = inverse_dynamics(&m, &q, Some(l), id_options)?;
+            twin_msk::gait::asymmetry(&m, l, &q, &id)
+        }
+        None => Vec::new(),
+    };
+    let device_summary = so.device.as_ref().map(twin_msk::whatif::DeviceEnergy::of);
+    let mut inputs: Vec<&Path> = vec![&model, &motion];
+    if let Some(p) = &prosthesis {
+        inputs.push(p);
+    }
+    if let Some(g) = &grf {
+        inputs.push(g);
+    }
+    if let Some(l) = &loads {
+        inputs.push(l);
+    }
+    let activations = output(
+        &out,
+        &format!("{}_so_activation.sto", stem(&motion)),
+        &inputs,
+    )?;
+    so.activations.write(&activations)?;
+    let forces = output(&out, &format!("{}_so_force.sto", stem(&motion)), &inputs)?;
+    so.forces.write(&forces)?;
+    let arms = if moment_arms {
+        let path = output(&out, &format!("{}_moment_arms.sto", stem(&motion)), &inputs)?;
+        moment_arm_table(&m, &q, &so.activations.time).write(&path)?;
+        Some(path)
+    } else {
+        None
+    };
+    let muscles = m
+        .muscles
+        .iter()
+        .enumerate()
+        .map(|(i, mu)| {
+            let a = &so.activations.columns[i];
+            MuscleSummary {
+                name: mu.name.clone(),
+                peak_activation: a.iter().fold(0.0f64, |x, y| x.max(*y)),
+                mean_activation: a.iter().sum::<f64>() / a.len().max(1) as f64,
+                peak_force_n: so.forces.columns[i].iter().fold(0.0f64, |x, y| x.max(*y)),
+            }
+        })
+        .collect();
+    let n = so.activations.rows();
+    let mass = m.mass();
+    let mean = |c: usize| so.metabolic.columns[c].iter().sum::<f64>() / n.max(1) as f64;
+    let mut muscles_w = so.muscle_metabolic_w.clone();
+    muscles_w.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let metabolic = Metabolic {
+        umberger2010_w: mean(0),
+        umberger2010_w_per_kg: mean(0) / mass,
+        bhargava2004_w: mean(1),
+        bhargava2004_w_per_kg: mean(1) / mass,
+        umberger2010_activation_maintenance_w_per_kg: mean(2) / mass,
+        cost_of_transport: speed.map(|v| mean(0) / mass / v),
+        muscles_w,
+    };
+    let summary = SoSummary {
+        frames: n,
+        time_s: [so.activations.time[0], so.activations.time[n - 1]],
+        muscles,
+        reserves: so.reserves,
+        flagged: so.flagged,
+        metabolic,
+        device: device_summary,
+        asymmetry,
+        activations,
+        forces,
+        moment_arms: arms,
+        warnings: so.warnings,
+    };
+    emit(json, &summary, &summary.warnings, || {
+        println!(
+            "{} frames ({:.3}–{:.3} s), {} muscles",
+            summary.frames,
+            summary.time_s[0],
+            summary.time_s[1],
+            summary.muscles.len()
+        );
+        for mu in &summary.muscles {
+            println!(
+                "  {:18} peak activation {:.3}  mean {:.3}  peak force {:7.1} N",
+                mu.name, mu.peak_activation, mu.mean_activation, mu.peak_force_n
+            );
+        }
+        for r in summary.reserves.iter().filter(|r| r.muscles > 0) {
+            println!(
+                "  reserve {:20} RMS {:7.3}  peak {:7.3}  {:5.2} % of the moment  {} dominated frame(s)",
+                r.coordinate, r.rms, r.peak, r.share_percent, r.dominated_frames
+            );
+        }
+        let e = &summary.metabolic;
+        println!(
+            "  metabolic power (gross): Umberger 2010 {:.0} W ({:.2} W/kg), Bhargava 2004 {:.0} W ({:.2} W/kg){}",
+            e.umberger2010_w,
+            e.umberger2010_w_per_kg,
+            e.bhargava2004_w,
+            e.bhargava2004_w_per_kg,
+            e.cost_of_transport.map_or_else(String::new, |c| format!(
+                ", cost of transport {c:.2} J/(kg·m)"
+            ))
+        );
+        if let Some(d) = &summary.device {
+            println!(
+                "  prosthesis: peak plantarflexor moment {:.1} N·m, gives back {:.2} J of {:.2} J absorbed ({:.0} %)",
+                d.peak_plantarflexor_moment_nm,
+                d.positive_work_j,
+                d.negative_work_j,
+                d.energy_return_percent
+            );
+        }
+        for a in &summary.asymmetry {
+            println!(
+                "  {:38} right {:7.3} {}  left {:7.3} {}  symmetry index {:+6.1} %",
+                a.quantity, a.right, a.unit, a.left, a.unit, a.index_percent
+            );
+        }
+        println!("wrote {}", summary.activations.display());
+        println!("wrote {}", summary.forces.display());
+        if let Some(p) = &summary.moment_arms {
+            println!("wrote {}", p.display());
+        }
+    })
+}
+
+/// `twin gait norm`.
+fn norm(args: NormArgs) -> anyhow::Result<()> {
+    let NormArgs {
+        trials,
+        source,
+        cutoff,
+        out,
+        json,
+    } = args;
+    if source.trim().is_empty() {
+        bail!("--source is empty: say where the trials come from");
+    }
+    let mut builder = ReferenceBuilder::default();
+    let mut rows = Vec::new();
+    let mut warnings = Vec::new();
+    let mut inputs: Vec<PathBuf> = Vec::new();
+    for t in &trials {
+        let parts: Vec<&str> = t.split(',').map(str::trim).collect();
+        let [model, motion, loads] = parts[..] else {
+            bail!("--trial `{t}`: expected MODEL.osim,MOTION.mot,LOADS.xml");
+        };
+        let (model, motion, loads) = (
+            PathBuf::from(model),
+            PathBuf::from(motion),
+            PathBuf::from(loads),
+        );
+        let m = Model::read(&model)?;
+        let q = Table::read(&motion)?;
+        let l = ExternalLoads::read(&loads, &m, None)?;
+        let options = IdOptions {
+            cutoff_hz: (cutoff >= 0.0).then_some(cutoff),
+            time_range: None,
+        };
+        let (id, w) = inverse_dynamics(&m, &q, Some(&l), options)?;
+        warnings.extend(w.into_iter().map(|w| format!("{}: {w}", motion.display())));
+        let (series, strides, _) = trial_series(&m, &q, &l, &id);
+        if strides.iter().all(Vec::is_empty) {
+            warnings.push(format!(
+                "{}: no complete stride inside the motion; the trial adds nothing",
+                motion.display()
+            ));
+        }
+        builder.add(&series, m.mass());
+        rows.push(NormTrial {
+            mass_kg: m.mass(),
+            strides: [strides[0].len(), strides[1].len()],
+            model: model.clone(),
+            motion: motion.clone(),
+            loads: loads.clone(),
+        });
+        inputs.extend([model, motion, loads]);
+    }
+    let reference = builder.finish(&source);
+    if reference.curves.is_empty() {
+        bail!("no complete stride in any trial: nothing to build a reference from");
+    }
+    let input_refs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let path = output(&out, "normative_reference.csv", &input_refs)?;
+    reference.write(&path)?;
+    let summary = NormSummary {
+        source,
+        trials: rows,
+        variables: reference
+            .curves
+            .iter()
+            .map(|(k, b)| (k.clone(), b.strides))
+            .collect(),
+        output: path,
+        warnings,
+    };
+    emit(json, &summary, &summary.warnings, || {
+        for t in &summary.trials {
+            println!(
+                "{}: {} right and {} left stride(s)",
+                t.motion.display(),
+                t.strides[0],
+                t.strides[1]
+            );
+        }
+        println!(
+            "{} variables; wrote {}",
+            summary.variables.len(),
+            summary.output.display()
+        );
+    })
 }

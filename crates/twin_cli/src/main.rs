@@ -431,13 +431,15 @@ struct MeshSummary {
     frame: &'static str,
 }
 
-/// A volume as the meshing crate reads it.
-fn grid(v: &twin_imaging::Volume) -> twin_mesh::Grid<'_> {
-    twin_mesh::Grid {
-        dims: v.dims,
-        data: &v.data,
-        affine: &v.affine,
-    }
+/// Scans `dir` and loads every phase of the cine stack `series`.
+fn load_cine(dir: &std::path::Path, series: &str) -> anyhow::Result<twin_imaging::CineVolume> {
+    let report = twin_imaging::scan_folder(dir, &Progress::new())?;
+    let stack = find_stack(&report, dir, series)?;
+    Ok(twin_imaging::load_cine(
+        stack,
+        &Progress::new(),
+        twin_core::limits::memory_budget(),
+    )?)
 }
 
 fn parse_floats<const N: usize>(text: &str, what: &str) -> anyhow::Result<[f64; N]> {
@@ -451,14 +453,11 @@ fn parse_floats<const N: usize>(text: &str, what: &str) -> anyhow::Result<[f64; 
 }
 
 fn mesh(req: &MeshRequest) -> anyhow::Result<()> {
-    use twin_mesh::segment::{self, Connectivity};
+    use twin_scenario::document::SegmentSource;
     ensure_outside(req.dir, req.out)?;
     let format = twin_mesh::io::MeshFormat::from_path(req.out)
         .with_context(|| format!("`{}`: use .stl, .obj or .ply", req.out.display()))?;
-    let volume = load_volume(req.dir, req.series, 0)?;
-    let spacing = volume.spacing();
-    let p = Progress::new();
-    let mask = match (req.threshold, req.seed) {
+    let source = match (req.threshold, req.seed) {
         (Some(t), None) => {
             let (lo, hi) = match t.split_once(':') {
                 Some((lo, hi)) => (
@@ -470,14 +469,13 @@ fn mesh(req: &MeshRequest) -> anyhow::Result<()> {
                     f32::INFINITY,
                 ),
             };
-            segment::threshold(volume.dims, spacing, &volume.data, lo, hi)?
+            SegmentSource::Threshold { lo, hi }
         }
-        (None, Some(s)) => {
+        (None, Some(s)) => SegmentSource::Grow {
             // Seed in patient mm (LPS) → nearest voxel.
-            let xyz = parse_floats::<3>(s, "--seed")?;
-            segment::region_grow_at(grid(&volume), xyz, req.tolerance, Connectivity::Six, &p)
-                .with_context(|| format!("--seed {s} (patient mm, LPS)"))?
-        }
+            seed_mm: parse_floats::<3>(s, "--seed")?,
+            tolerance: req.tolerance,
+        },
         _ => anyhow::bail!("give either --threshold LO[:HI] or --seed X,Y,Z"),
     };
     if !(0.0..=5.0).contains(&req.antialias) {
@@ -486,12 +484,21 @@ fn mesh(req: &MeshRequest) -> anyhow::Result<()> {
     if req.decimate.is_some_and(|t| t < 4) {
         anyhow::bail!("--decimate: a closed surface needs at least 4 triangles");
     }
+    let volume = load_volume(req.dir, req.series, 0)?;
     let options = twin_mesh::surface::SurfaceOptions {
         antialias_sigma: req.antialias,
         smooth_iterations: req.smooth,
         target_triangles: req.decimate,
     };
-    let mesh = twin_mesh::surface::mask_surface(&mask, &volume.affine, options, &p)?;
+    let mesh = twin_session::segments::build_with(
+        &volume,
+        &source,
+        twin_session::segments::Islands::Keep,
+        options,
+        1,
+        &Progress::new(),
+    )?
+    .mesh;
     let frame = if req.ras {
         twin_mesh::io::Frame::Ras
     } else {
@@ -554,11 +561,12 @@ fn cine_lv(
         anyhow::bail!("--fraction {fraction}: expected a value between 0.05 and 0.95");
     }
     let seed = parse_floats::<3>(seed, "--seed")?;
-    let report = twin_imaging::scan_folder(dir, &Progress::new())?;
-    let stack = find_stack(&report, dir, series)?;
-    let cine =
-        twin_imaging::load_cine(stack, &Progress::new(), twin_core::limits::memory_budget())?;
-    let grids: Vec<twin_mesh::Grid> = cine.phases.iter().map(grid).collect();
+    let cine = load_cine(dir, series)?;
+    let grids: Vec<twin_mesh::Grid> = cine
+        .phases
+        .iter()
+        .map(twin_session::segments::grid)
+        .collect();
     let chamber = if rv {
         twin_mesh::cine::Chamber::Rv
     } else {

@@ -298,23 +298,86 @@ fn chest_ct_bone_mesh_is_watertight_after_processing() {
     assert!(v["triangles"].as_u64().unwrap() > 100_000, "{v}");
 }
 
-#[test]
-fn cine_lv_reports_the_demo_hearts_volumes_and_ef() {
-    let demo = twin_phantom::ensure_demo_patient().expect("demo");
-    // The demo cine's LV axis passes through the image centre; this point is
-    // voxel (96, 96, 5) of the stack (from the phantom's geometry).
-    let c = &demo.cardiac;
+/// A seed in the demo cine's LV cavity (patient mm): its LV axis passes
+/// through the image centre; this point is voxel (96, 96, 5) of the stack
+/// (from the phantom's geometry).
+fn demo_lv_seed(c: &twin_phantom::cardiac::CardiacPhantom) -> Vec<String> {
     let p0 = c.slice_position(5);
     let o = c.orientation();
     let half = 95.5 * c.pixel_mm;
-    let seed: Vec<String> = (0..3)
+    (0..3)
         .map(|a| {
             format!(
                 "{:.3}",
                 p0[a] + (o[a] + o[3 + a]) * (half + 0.5 * c.pixel_mm)
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn twin_calibrate_takes_its_targets_from_the_cine() {
+    let demo = twin_phantom::ensure_demo_patient().expect("demo");
+    let c = &demo.cardiac;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.twin.json");
+    let out = twin()
+        .args(["twin", "new", "cine twin", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = twin()
+        .args(["twin", "calibrate"])
+        .arg(&file)
+        .arg("--cine")
+        .arg(&demo.root)
+        .arg("5.1")
+        .arg(demo_lv_seed(c).join(","))
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let cardio = &t["cardio"];
+    let edv = cardio["targets"]["lv_edv_ml"].as_f64().unwrap();
+    let esv = cardio["targets"]["lv_esv_ml"].as_f64().unwrap();
+    assert!((edv / c.edv_ml - 1.0).abs() < 0.03, "{cardio}");
+    assert!((esv / c.esv_ml - 1.0).abs() < 0.03, "{cardio}");
+    let source = cardio["source"].as_str().unwrap();
+    assert!(
+        source.starts_with("LV curve of series 5.1: EDV"),
+        "{source}"
+    );
+    assert!(source.ends_with("cuff 120/80 mmHg"), "{source}");
+    // Volumes and a cine at once: refused.
+    let out = twin()
+        .args(["twin", "calibrate"])
+        .arg(&file)
+        .args(["--edv", "120", "--cine"])
+        .arg(&demo.root)
+        .args(["5.1", "0,0,0", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn cine_lv_reports_the_demo_hearts_volumes_and_ef() {
+    let demo = twin_phantom::ensure_demo_patient().expect("demo");
+    let c = &demo.cardiac;
+    let seed = demo_lv_seed(c);
     let out = twin()
         .args([
             "cine-lv",

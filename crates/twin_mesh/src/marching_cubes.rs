@@ -204,6 +204,10 @@ fn triangulate(ring: &[u8], out: &mut Vec<[u8; 3]>) -> bool {
 /// Extracts the surface of `value ≥ iso` (values outside the grid count as
 /// below `iso`). For a mask stored as 0/1 use `iso = 0.5`; for an anti-aliased
 /// `u16` mask (0..65535) use 32767.5.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the cube walk, its edge-vertex cache and the face table in one pass over the grid; split, the hot loop would pass its caches around"
+)]
 pub fn marching_cubes<T>(
     grid: Grid<'_, T>,
     iso: f32,

@@ -91,6 +91,10 @@ pub fn inverse_kinematics(
 
 /// [`inverse_kinematics`] reporting a frame at a time to `progress` and
 /// stopping when it is cancelled.
+#[expect(
+    clippy::too_many_lines,
+    reason = "marker matching, weights, the per-frame fit and its report in the order of OpenSim's IK tool"
+)]
 pub fn inverse_kinematics_with(
     model: &Model,
     markers: &Markers,

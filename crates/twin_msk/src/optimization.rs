@@ -133,6 +133,10 @@ struct Solved {
 /// # Errors
 /// The model has no muscles or a muscle's parameters are out of range, the
 /// motion cannot be differentiated, or the run was cancelled.
+#[expect(
+    clippy::too_many_lines,
+    reason = "set-up (muscles, moment arms, reserves), the per-frame QP and the results in the order of OpenSim's tool, one block each"
+)]
 pub fn static_optimization_with(
     model: &Model,
     coordinates: &Table,

@@ -248,6 +248,10 @@ pub fn html(
 
 /// The report as HTML, with the app's 3D view and gait analysis.
 #[must_use]
+#[expect(
+    clippy::too_many_lines,
+    reason = "the report's sections in page order, each a short block"
+)]
 pub fn html_with(
     doc: &TwinDocument,
     baseline: &CardioRun,
@@ -450,10 +454,44 @@ pub fn waveforms_csv(baseline: &CardioRun, runs: &[CardioRun]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Variant;
     use crate::document::StudyRef;
-    use crate::{Variant, runs::run_cardio};
-    use twin_cardio::Intervention;
+    use twin_cardio::simulate::SimOptions;
+    use twin_cardio::{Intervention, Scenario};
     use twin_core::Progress;
+
+    /// The baseline and each cardiac variant simulated (as
+    /// `twin_session::runs::run_cardio` does).
+    fn run_cardio(doc: &TwinDocument, _: &Progress) -> Result<(CardioRun, Vec<CardioRun>), String> {
+        let run = |name: &str, interventions: &[Intervention]| {
+            let s = Scenario {
+                name: name.to_owned(),
+                description: String::new(),
+                interventions: interventions.to_vec(),
+            };
+            let sim = s
+                .simulate(
+                    &crate::runs::baseline_parameters(doc),
+                    None,
+                    SimOptions::default(),
+                    &Progress::new(),
+                )
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(CardioRun {
+                name: name.to_owned(),
+                indices: sim.last().clone(),
+                waveforms: sim.waveforms,
+            })
+        };
+        let base = run("baseline", &[])?;
+        let runs = doc
+            .variants
+            .iter()
+            .filter(|v| !v.cardio.is_empty())
+            .map(|v| run(&v.name, &v.cardio))
+            .collect::<Result<_, _>>()?;
+        Ok((base, runs))
+    }
 
     #[test]
     fn dates_are_civil_utc() {

@@ -13,6 +13,15 @@ pub struct CardioResult {
     pub waveforms: Waveforms,
 }
 
+impl From<&twin_scenario::runs::CardioRun> for CardioResult {
+    fn from(r: &twin_scenario::runs::CardioRun) -> Self {
+        Self {
+            indices: r.indices.clone(),
+            waveforms: r.waveforms.clone(),
+        }
+    }
+}
+
 /// The what-if controls; neutral values change nothing.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Controls {
@@ -260,6 +269,10 @@ pub fn index_rows(b: &BeatIndices) -> Vec<(&'static str, f64)> {
 }
 
 /// Draws the panel; returns the user's actions.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the panel's rows in screen order; to be split with the docked workspace's panes"
+)]
 pub fn cardio_panel(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
     let mut actions = Vec::new();
     ui.heading("Patient calibration");

@@ -8,7 +8,8 @@
 use egui::{Color32, Pos2, Stroke, Ui, Vec2};
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, Polygon};
 pub use twin_msk::gait::Band;
-use twin_msk::normative::{Reference, gait_profile_score, gait_variable_score};
+use twin_msk::normative::Reference;
+pub use twin_session::gait::CoordinateCurves;
 
 const RIGHT: Color32 = Color32::from_rgb(220, 90, 80);
 const LEFT: Color32 = Color32::from_rgb(90, 140, 230);
@@ -16,16 +17,11 @@ const BONE: Color32 = Color32::from_rgb(225, 225, 215);
 const FORCE: Color32 = Color32::from_rgb(120, 210, 120);
 const NORMAL: Color32 = Color32::from_gray(160);
 
-/// One coordinate (without side) with its right and left curves: angles
-/// in degrees, moments in N·m/kg.
+/// One coordinate (without side) with its right and left curves (angles
+/// in degrees, moments in N·m/kg) and how they compare with a reference.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CycleCurves {
-    /// e.g. `knee_angle`.
-    pub name: String,
-    pub angle_right: Option<Band>,
-    pub angle_left: Option<Band>,
-    pub moment_right: Option<Band>,
-    pub moment_left: Option<Band>,
+    pub curves: CoordinateCurves,
     /// The reference's bands, when a reference holds this coordinate.
     pub reference_angle: Option<Band>,
     pub reference_moment: Option<Band>,
@@ -65,29 +61,31 @@ impl GaitView {
     /// Compares the curves with `reference` (or with none): its bands and
     /// the Gait Variable and Profile Scores.
     pub fn set_reference(&mut self, reference: Option<&Reference>) {
-        let mut angle_scores = Vec::new();
         for c in &mut self.curves {
-            c.reference_angle = reference.and_then(|r| r.angle(&c.name)).cloned();
-            c.reference_moment = reference.and_then(|r| r.moment(&c.name)).cloned();
-            let score = |b: &Option<Band>, r: &Option<Band>| {
-                b.as_ref()
-                    .zip(r.as_ref())
-                    .and_then(|(b, r)| gait_variable_score(&b.mean, r))
-            };
-            c.gvs_angle = [
-                score(&c.angle_right, &c.reference_angle),
-                score(&c.angle_left, &c.reference_angle),
-            ];
-            c.gvs_moment = [
-                score(&c.moment_right, &c.reference_moment),
-                score(&c.moment_left, &c.reference_moment),
-            ];
-            angle_scores.extend(c.gvs_angle.iter().flatten());
+            let name = &c.curves.name;
+            c.reference_angle = reference.and_then(|r| r.angle(name)).cloned();
+            c.reference_moment = reference.and_then(|r| r.moment(name)).cloned();
+            c.gvs_angle = [None; 2];
+            c.gvs_moment = [None; 2];
         }
-        self.reference = reference.map(|r| ReferenceNote {
-            source: r.source.clone(),
-            trials: r.trials,
-            gait_profile_score: gait_profile_score(&angle_scores),
+        self.reference = reference.map(|r| {
+            let curves: Vec<CoordinateCurves> =
+                self.curves.iter().map(|c| c.curves.clone()).collect();
+            let (scores, gps) = twin_session::gait::scores(&curves, r);
+            for s in scores {
+                let c = &mut self.curves[s.coordinate];
+                let gvs = if s.moment {
+                    &mut c.gvs_moment
+                } else {
+                    &mut c.gvs_angle
+                };
+                gvs[s.side_index] = Some(s.gvs);
+            }
+            ReferenceNote {
+                source: r.source.clone(),
+                trials: r.trials,
+                gait_profile_score: gps,
+            }
         });
     }
 }
@@ -240,6 +238,10 @@ fn figure(ui: &mut Ui, v: &GaitView, frame: usize) {
 }
 
 /// The gait panel; returns what the user asked for.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the panel's rows in screen order; to be split with the docked workspace's panes"
+)]
 pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
     let mut actions = Vec::new();
     ui.horizontal(|ui| {
@@ -295,10 +297,10 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
     if !v.curves.is_empty() {
         state.selected = state.selected.min(v.curves.len() - 1);
         egui::ComboBox::from_label("coordinate")
-            .selected_text(&v.curves[state.selected].name)
+            .selected_text(&v.curves[state.selected].curves.name)
             .show_ui(ui, |ui| {
                 for (i, c) in v.curves.iter().enumerate() {
-                    ui.selectable_value(&mut state.selected, i, &c.name);
+                    ui.selectable_value(&mut state.selected, i, &c.curves.name);
                 }
             });
         let c = &v.curves[state.selected];
@@ -351,8 +353,8 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
                 &mut cols[0],
                 "gait-angle",
                 "angle (°)",
-                &c.angle_right,
-                &c.angle_left,
+                &c.curves.angle[0],
+                &c.curves.angle[1],
                 "°",
                 &c.reference_angle,
                 c.gvs_angle,
@@ -361,8 +363,8 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
                 &mut cols[1],
                 "gait-moment",
                 "moment (N·m/kg)",
-                &c.moment_right,
-                &c.moment_left,
+                &c.curves.moment[0],
+                &c.curves.moment[1],
                 " N·m/kg",
                 &c.reference_moment,
                 c.gvs_moment,
@@ -446,10 +448,11 @@ mod tests {
             origins: vec![vec![[0.0; 3], [0.0, 1.0, 0.0], [0.0, 0.5, 0.1], [0.0, 0.1, 0.1]]; 2],
             loads: vec![vec![([0.0, 0.0, 0.1], [10.0, 700.0, 0.0])]; 2],
             curves: vec![CycleCurves {
-                name: "knee_angle".into(),
-                angle_right: Some(band.clone()),
-                angle_left: Some(band.clone()),
-                moment_right: Some(band),
+                curves: CoordinateCurves {
+                    name: "knee_angle".into(),
+                    angle: [Some(band.clone()), Some(band.clone())],
+                    moment: [Some(band), None],
+                },
                 ..CycleCurves::default()
             }],
             reference: None,

@@ -364,6 +364,10 @@ pub fn readout(p: [f64; 3], value: Option<f32>, unit: &str) -> String {
 }
 
 /// Draws one MPR view into `rect` and handles its mouse input.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one view's drawing and its mouse input, in the order they happen in a frame"
+)]
 pub fn mpr_view(ui: &mut Ui, state: &mut MprState, plane: Plane, rect: Rect) {
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, Color32::BLACK);

@@ -319,6 +319,10 @@ fn twin_table(ui: &mut Ui, base: &Outcome, variants: &[GaitVariant]) {
 }
 
 /// Draws the what-if section; returns what the user asked for.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the section's rows in screen order; to be split with the docked workspace's panes"
+)]
 pub fn whatif_section(ui: &mut Ui, state: &mut WhatIfState) -> Option<WhatIfAsk> {
     let Some(base) = &state.baseline else {
         ui.small(

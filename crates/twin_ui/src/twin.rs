@@ -1,243 +1,20 @@
-//! The patient twin in the app: the open document with its file, the
-//! scenario list (baseline + variants: add, rename, duplicate, delete),
-//! undo/redo, the delta table of a variant against the baseline, names
-//! that are safe in privacy mode, and the Help panel's shortcuts.
+//! The patient twin in the app: the scenario list of the open session
+//! (`twin_session::Session`: baseline + variants — add, rename, duplicate,
+//! delete — with undo/redo), the delta table of a variant against the
+//! baseline, and the Help panel's shortcuts.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use egui::{Color32, RichText, Ui};
-use twin_cardio::Intervention;
-use twin_scenario::report::{pseudonym, variant_colour};
-use twin_scenario::{TwinDocument, Variant};
+use twin_scenario::Variant;
+use twin_scenario::report::variant_colour;
+use twin_session::{ScenarioAction, Session};
 
-/// Undo and redo of snapshots of some state (the app keeps the twin
-/// document and the segments in one).
-#[derive(Debug, Clone)]
-pub struct History<T> {
-    undo: Vec<(String, T)>,
-    redo: Vec<(String, T)>,
-    limit: usize,
-}
-
-impl<T> Default for History<T> {
-    fn default() -> Self {
-        Self {
-            undo: Vec::new(),
-            redo: Vec::new(),
-            limit: 100,
-        }
-    }
-}
-
-impl<T> History<T> {
-    /// Records the state `before` an edit called `label`; the redo list ends.
-    pub fn record(&mut self, label: &str, before: T) {
-        self.undo.push((label.to_owned(), before));
-        if self.undo.len() > self.limit {
-            self.undo.remove(0);
-        }
-        self.redo.clear();
-    }
-
-    /// Undoes the last edit: `current` becomes the state before it. Returns
-    /// the edit's label.
-    pub fn undo(&mut self, current: &mut T) -> Option<String> {
-        let (label, before) = self.undo.pop()?;
-        let after = std::mem::replace(current, before);
-        self.redo.push((label.clone(), after));
-        Some(label)
-    }
-
-    /// Redoes the last undone edit.
-    pub fn redo(&mut self, current: &mut T) -> Option<String> {
-        let (label, after) = self.redo.pop()?;
-        let before = std::mem::replace(current, after);
-        self.undo.push((label.clone(), before));
-        Some(label)
-    }
-
-    /// What Undo would undo.
-    #[must_use]
-    pub fn undo_label(&self) -> Option<&str> {
-        self.undo.last().map(|(l, _)| l.as_str())
-    }
-
-    /// What Redo would redo.
-    #[must_use]
-    pub fn redo_label(&self) -> Option<&str> {
-        self.redo.last().map(|(l, _)| l.as_str())
-    }
-}
-
-/// The open twin.
-#[derive(Debug, Clone)]
-pub struct TwinState {
-    pub doc: TwinDocument,
-    /// Where it was last saved or opened from.
-    pub path: Option<PathBuf>,
-    /// The variant shown against the baseline (`None`: the baseline).
-    pub selected: Option<usize>,
-    /// Changed since it was saved.
-    pub dirty: bool,
-    pub privacy: bool,
-    /// The baseline's result summary (metric → value), once run.
-    pub baseline_results: BTreeMap<String, f64>,
-    /// Ready-made variants offered by "+ Variant" (name, interventions).
-    pub presets: Vec<(String, Vec<Intervention>)>,
-    /// The variant being renamed and the text typed so far.
-    renaming: Option<(usize, String)>,
-}
-
-impl Default for TwinState {
-    fn default() -> Self {
-        Self::new(TwinDocument::new("Untitled twin"), None)
-    }
-}
-
-/// What the user asked of the scenario list.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ScenarioAction {
-    Select(Option<usize>),
-    /// A new variant with these cardiac interventions.
-    Add(String, Vec<Intervention>),
-    Duplicate(usize),
-    Rename(usize, String),
-    Delete(usize),
-    Undo,
-    Redo,
-}
-
-impl TwinState {
-    #[must_use]
-    pub fn new(doc: TwinDocument, path: Option<PathBuf>) -> Self {
-        Self {
-            doc,
-            path,
-            selected: None,
-            dirty: false,
-            privacy: false,
-            baseline_results: BTreeMap::new(),
-            presets: Vec::new(),
-            renaming: None,
-        }
-    }
-
-    /// The twin's name as shown: a pseudonym in privacy mode (twin names
-    /// are often the patient's).
-    #[must_use]
-    pub fn shown_name(&self) -> String {
-        shown_name(&self.doc.name, self.privacy)
-    }
-
-    /// A file name for saving (`.twin.json`) or for exports (`-report.html`
-    /// etc.): from the shown name, so privacy mode never writes the name
-    /// into a file name.
-    #[must_use]
-    pub fn file_name(&self, suffix: &str) -> String {
-        safe_file_stem(&self.shown_name()) + suffix
-    }
-
-    /// A variant name not yet used, from `base`.
-    #[must_use]
-    pub fn unused_name(&self, base: &str) -> String {
-        let taken = |n: &str| self.doc.variants.iter().any(|v| v.name == n);
-        if !taken(base) {
-            return base.to_owned();
-        }
-        (2..=self.doc.variants.len() + 2)
-            .map(|k| format!("{base} ({k})"))
-            .find(|n| !taken(n))
-            .unwrap_or_else(|| base.to_owned())
-    }
-
-    /// Carries out an edit of the list; returns its label (for the undo
-    /// history) when the document changed. Selection alone is not an edit.
-    pub fn apply(&mut self, action: &ScenarioAction) -> Option<String> {
-        let n = self.doc.variants.len();
-        let label = match action {
-            ScenarioAction::Select(s) => {
-                self.selected = s.filter(|&i| i < n);
-                return None;
-            }
-            ScenarioAction::Add(name, cardio) => {
-                let name = self.unused_name(name);
-                self.doc.variants.push(Variant {
-                    name: name.clone(),
-                    cardio: cardio.clone(),
-                    ..Variant::default()
-                });
-                self.selected = Some(n);
-                format!("add variant “{name}”")
-            }
-            ScenarioAction::Duplicate(i) => {
-                let mut v = self.doc.variants.get(*i)?.clone();
-                v.name = self.unused_name(&format!("{} copy", v.name));
-                let label = format!("duplicate “{}”", self.doc.variants[*i].name);
-                self.doc.variants.insert(i + 1, v);
-                self.selected = Some(i + 1);
-                label
-            }
-            ScenarioAction::Rename(i, name) => {
-                let name = name.trim();
-                let old = self.doc.variants.get(*i)?.name.clone();
-                if name.is_empty() || name == old {
-                    return None;
-                }
-                let name = self.unused_name(name);
-                self.doc.variants[*i].name.clone_from(&name);
-                format!("rename “{old}” to “{name}”")
-            }
-            ScenarioAction::Delete(i) => {
-                if *i >= n {
-                    return None;
-                }
-                let v = self.doc.variants.remove(*i);
-                self.selected = match self.selected {
-                    Some(s) if s == *i => None,
-                    Some(s) if s > *i => Some(s - 1),
-                    s => s,
-                };
-                format!("delete “{}”", v.name)
-            }
-            ScenarioAction::Undo | ScenarioAction::Redo => return None,
-        };
-        self.dirty = true;
-        self.doc.touch();
-        Some(label)
-    }
-
-    /// The selected variant.
-    #[must_use]
-    pub fn variant(&self) -> Option<&Variant> {
-        self.selected.and_then(|i| self.doc.variants.get(i))
-    }
-}
-
-/// `name`, or its pseudonym in privacy mode.
-#[must_use]
-pub fn shown_name(name: &str, privacy: bool) -> String {
-    if privacy {
-        pseudonym(name)
-    } else {
-        name.to_owned()
-    }
-}
-
-/// A file-name stem from `name`: letters, digits, `-` and `_` kept, runs of
-/// anything else one `-`; never empty.
-#[must_use]
-pub fn safe_file_stem(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if c.is_alphanumeric() || c == '-' || c == '_' {
-            out.push(c);
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    let out = out.trim_end_matches('-').to_owned();
-    if out.is_empty() { "twin".into() } else { out }
+/// The scenario list's own state: the variant being renamed and the text
+/// typed so far.
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioList {
+    pub renaming: Option<(usize, String)>,
 }
 
 /// The colour of variant `i` in every plot and list.
@@ -299,13 +76,14 @@ pub fn delta_rows(
 /// The scenario list: baseline and variants in their colours, with
 /// add/duplicate/rename/delete and undo/redo; the delta table of the
 /// selected variant below.
-pub fn scenarios_panel(
+pub fn scenarios_panel<X: Clone>(
     ui: &mut Ui,
-    state: &mut TwinState,
-    undo: Option<&str>,
-    redo: Option<&str>,
+    state: &Session<X>,
+    list: &mut ScenarioList,
 ) -> Vec<ScenarioAction> {
     let mut actions = Vec::new();
+    let undo = state.history.undo_label();
+    let redo = state.history.redo_label();
     ui.horizontal(|ui| {
         ui.label(RichText::new(state.shown_name()).strong());
         if state.dirty {
@@ -336,7 +114,7 @@ pub fn scenarios_panel(
                 actions.push(ScenarioAction::Add("what-if".into(), Vec::new()));
             }
             ui.separator();
-            for (name, cardio) in &state.presets {
+            for (name, cardio) in twin_session::scenarios::presets() {
                 let v = Variant {
                     name: name.clone(),
                     cardio: cardio.clone(),
@@ -367,7 +145,7 @@ pub fn scenarios_panel(
     for (i, v) in state.doc.variants.iter().enumerate() {
         ui.horizontal(|ui| {
             swatch(ui, colour(i));
-            match &mut state.renaming {
+            match &mut list.renaming {
                 Some((k, text)) if *k == i => {
                     let r = ui.add(egui::TextEdit::singleline(text).desired_width(140.0));
                     if r.lost_focus() || ui.button("OK").clicked() {
@@ -390,7 +168,7 @@ pub fn scenarios_panel(
                         actions.push(ScenarioAction::Select(Some(i)));
                     }
                     if ui.small_button("✏").on_hover_text("Rename").clicked() {
-                        state.renaming = Some((i, v.name.clone()));
+                        list.renaming = Some((i, v.name.clone()));
                     }
                     if ui.small_button("copy").on_hover_text("Duplicate").clicked() {
                         actions.push(ScenarioAction::Duplicate(i));
@@ -407,7 +185,7 @@ pub fn scenarios_panel(
         });
     }
     if let Some((i, name)) = finish_rename {
-        state.renaming = None;
+        list.renaming = None;
         actions.push(ScenarioAction::Rename(i, name));
     }
     if let Some(v) = state.variant() {
@@ -503,9 +281,11 @@ pub fn help_panel(ui: &mut Ui) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use twin_cardio::Intervention;
+    use twin_scenario::TwinDocument;
 
-    fn demo() -> TwinState {
-        let mut s = TwinState::new(TwinDocument::new("Jane Roe"), None);
+    fn demo() -> Session {
+        let mut s = Session::new(TwinDocument::new("Jane Roe"), None);
         s.apply(&ScenarioAction::Add(
             "severe AS".into(),
             vec![Intervention::AorticStenosis {
@@ -516,76 +296,16 @@ mod tests {
     }
 
     #[test]
-    fn list_edits_undo_and_redo_in_order() {
-        let mut s = demo();
+    fn a_variant_is_described_by_its_changes() {
+        let s = demo();
         assert_eq!(
             describe(&s.doc.variants[0]),
             "aortic stenosis, valve area 0.70 cm²"
         );
-        let mut history: History<TwinDocument> = History::default();
-        let edit = |s: &mut TwinState, h: &mut History<TwinDocument>, a| {
-            let before = s.doc.clone();
-            if let Some(label) = s.apply(&a) {
-                h.record(&label, before);
-            }
-        };
-        edit(&mut s, &mut history, ScenarioAction::Duplicate(0));
-        assert_eq!(s.doc.variants[1].name, "severe AS copy");
-        assert_eq!(s.selected, Some(1));
-        edit(
-            &mut s,
-            &mut history,
-            ScenarioAction::Rename(1, "TAVR".into()),
-        );
-        // A second name clash gets a number.
-        edit(&mut s, &mut history, ScenarioAction::Duplicate(0));
-        edit(
-            &mut s,
-            &mut history,
-            ScenarioAction::Rename(1, "TAVR".into()),
-        );
-        assert_eq!(s.doc.variants[1].name, "TAVR (2)");
-        edit(&mut s, &mut history, ScenarioAction::Delete(1));
-        assert_eq!(s.doc.variants.len(), 2);
-        assert_eq!(history.undo_label(), Some("delete “TAVR (2)”"));
-        // Selection is not an edit.
-        edit(&mut s, &mut history, ScenarioAction::Select(Some(0)));
-        assert_eq!(history.undo_label(), Some("delete “TAVR (2)”"));
-        // Undo brings the deleted variant back where it was; redo deletes again.
         assert_eq!(
-            history.undo(&mut s.doc).as_deref(),
-            Some("delete “TAVR (2)”")
+            describe(&Variant::default()),
+            "no changes yet: the baseline"
         );
-        assert_eq!(s.doc.variants[1].name, "TAVR (2)");
-        assert_eq!(history.redo_label(), Some("delete “TAVR (2)”"));
-        history.redo(&mut s.doc);
-        assert_eq!(s.doc.variants.len(), 2);
-        // Undo all the way: only the first variant.
-        while history.undo(&mut s.doc).is_some() {}
-        let names: Vec<&str> = s.doc.variants.iter().map(|v| v.name.as_str()).collect();
-        assert_eq!(names, ["severe AS"]);
-        // A new edit ends the redo list.
-        edit(&mut s, &mut history, ScenarioAction::Delete(0));
-        assert_eq!(history.redo_label(), None);
-        // Bad indices change nothing.
-        assert_eq!(s.apply(&ScenarioAction::Delete(5)), None);
-        assert_eq!(s.apply(&ScenarioAction::Rename(5, "x".into())), None);
-        assert_eq!(s.apply(&ScenarioAction::Duplicate(5)), None);
-        assert!(s.dirty);
-    }
-
-    #[test]
-    fn privacy_mode_keeps_the_name_out_of_titles_and_file_names() {
-        let mut s = demo();
-        assert_eq!(s.file_name(".twin.json"), "Jane-Roe.twin.json");
-        s.privacy = true;
-        let shown = s.shown_name();
-        assert!(!shown.contains("Jane") && !shown.contains("Roe"), "{shown}");
-        let file = s.file_name("-report.html");
-        assert!(!file.contains("Jane") && !file.contains("Roe"), "{file}");
-        assert!(file.ends_with("-report.html"), "{file}");
-        assert_eq!(safe_file_stem("../../etc/passwd"), "etc-passwd");
-        assert_eq!(safe_file_stem("///"), "twin");
     }
 
     #[test]
@@ -612,14 +332,15 @@ mod tests {
     #[test]
     fn the_scenario_list_shows_every_variant_and_acts_on_clicks() {
         let mut s = demo();
-        s.apply(&ScenarioAction::Add("TAVR".into(), Vec::new()));
+        s.act(&ScenarioAction::Add("TAVR".into(), Vec::new()), &mut ());
+        let mut list = ScenarioList::default();
         s.baseline_results = [("sbp_mmhg".to_owned(), 121.0)].into_iter().collect();
         s.doc.variants[0].results = [("sbp_mmhg".to_owned(), 96.0)].into_iter().collect();
         s.selected = Some(0);
         let ctx = egui::Context::default();
         let mut actions = Vec::new();
         let out = crate::testing::frame(&ctx, [400.0, 600.0], Vec::new(), |ui| {
-            actions = scenarios_panel(ui, &mut s, Some("add variant"), None);
+            actions = scenarios_panel(ui, &s, &mut list);
         });
         let text = crate::painted_text(&out);
         for want in [
@@ -636,12 +357,12 @@ mod tests {
         assert!(actions.is_empty());
         let at = crate::testing::text_position(&out, "TAVR").unwrap();
         crate::testing::frame(&ctx, [400.0, 600.0], crate::testing::click(at), |ui| {
-            actions = scenarios_panel(ui, &mut s, Some("add variant"), None);
+            actions = scenarios_panel(ui, &s, &mut list);
         });
         assert_eq!(actions, vec![ScenarioAction::Select(Some(1))]);
         let at = crate::testing::text_position(&out, "⟲ Undo").unwrap();
         crate::testing::frame(&ctx, [400.0, 600.0], crate::testing::click(at), |ui| {
-            actions = scenarios_panel(ui, &mut s, Some("add variant"), None);
+            actions = scenarios_panel(ui, &s, &mut list);
         });
         assert_eq!(actions, vec![ScenarioAction::Undo]);
     }

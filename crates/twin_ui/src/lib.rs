@@ -8,6 +8,7 @@ pub mod browser;
 pub mod cardio;
 pub mod gait;
 pub mod jobs;
+pub mod layout;
 pub mod mpr;
 pub mod number;
 pub mod orientation;

@@ -7,7 +7,6 @@
 use std::time::Instant;
 
 use bevy::prelude::*;
-use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use twin_cardio::model::{NoExtra, State};
 use twin_cardio::simulate::{SimOptions, simulate_with};
 use twin_cardio::{Intervention, Parameters, Scenario, Targets};
@@ -31,8 +30,7 @@ impl Plugin for CardioPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Cardio>()
             .add_systems(Startup, start)
-            .add_systems(Update, (poll, sync_variants, from_imaging, pulse).chain())
-            .add_systems(EguiPrimaryContextPass, draw);
+            .add_systems(Update, (poll, sync_variants, from_imaging, pulse).chain());
     }
 }
 
@@ -513,41 +511,19 @@ pub fn apply_controls(cardio: &mut Cardio, twin: &mut Twin, ws: &mut Workspace, 
     cardio.asked = Some((key(&interventions), Instant::now()));
 }
 
-fn draw(
-    mut contexts: EguiContexts,
-    mut cardio: ResMut<Cardio>,
-    mut twin: ResMut<Twin>,
-    mut ws: ResMut<Workspace>,
-) -> Result {
-    if !cardio.open {
-        return Ok(());
-    }
-    cardio.ui.cine_available = ws.mpr.frames.len() > 1;
-    let ctx = contexts.ctx_mut()?;
-    let mut open = cardio.open;
-    let mut actions = Vec::new();
-    egui::Window::new("Cardiac twin")
-        .open(&mut open)
-        .default_size([620.0, 640.0])
-        .default_pos([330.0, 60.0])
-        .vscroll(true)
-        .show(ctx, |ui| {
-            actions = twin_ui::cardio_panel(ui, &mut cardio.ui);
-            if let Some(ms) = cardio.last_latency_ms {
-                ui.label(
-                    egui::RichText::new(format!("last what-if: {ms:.0} ms from release to plots"))
-                        .small()
-                        .weak(),
-                );
-            }
-        });
-    cardio.open = open;
+/// Carries out what the cardiac panes asked.
+pub fn handle(
+    actions: Vec<CardioAction>,
+    cardio: &mut Cardio,
+    twin: &mut Twin,
+    ws: &mut Workspace,
+) {
     for a in actions {
         match a {
             CardioAction::Calibrate(t) => cardio.calibrate(t),
-            CardioAction::Simulate(s) => apply_controls(&mut cardio, &mut twin, &mut ws, &s),
+            CardioAction::Simulate(s) => apply_controls(cardio, twin, ws, &s),
             CardioAction::FromImaging => {
-                let label = cine_label(&ws);
+                let label = cine_label(ws);
                 cardio.measure_cine(
                     ws.mpr.frames.clone(),
                     ws.mpr.times_ms.clone(),
@@ -557,5 +533,4 @@ fn draw(
             }
         }
     }
-    Ok(())
 }

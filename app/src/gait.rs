@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bevy::prelude::*;
-use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use twin_core::Progress;
 use twin_mesh::TriMesh;
 use twin_msk::normative::Reference;
@@ -57,8 +56,7 @@ impl Plugin for GaitPlugin {
                     animate_skeleton,
                 )
                     .chain(),
-            )
-            .add_systems(EguiPrimaryContextPass, draw);
+            );
     }
 }
 
@@ -1002,44 +1000,8 @@ fn draw_muscles(gait: &Gait, gizmos: &mut Gizmos, world: impl Fn(Vec3) -> Vec3) 
     }
 }
 
-fn draw(
-    mut contexts: EguiContexts,
-    mut gait: ResMut<Gait>,
-    mut twin: ResMut<Twin>,
-    mut ws: ResMut<Workspace>,
-) -> Result {
-    if !gait.open {
-        return Ok(());
-    }
-    let ctx = contexts.ctx_mut()?;
-    let mut open = gait.open;
-    let mut actions = Vec::new();
-    egui::Window::new("Gait analysis")
-        .open(&mut open)
-        .default_size([520.0, 740.0])
-        .max_width(530.0)
-        .default_pos([745.0, 30.0])
-        // Not pushed left while its first frame measures wide content: the
-        // 3D view stays visible beside it.
-        .constrain(false)
-        .vscroll(true)
-        .show(ctx, |ui| {
-            actions = twin_ui::gait_panel(ui, &mut gait.ui);
-        });
-    gait.open = open;
-    if gait.open && gait.ui.whatif.baseline.is_some() {
-        egui::Window::new("Prosthesis what-if")
-            .default_size([490.0, 600.0])
-            .max_width(495.0)
-            .default_pos([8.0, 190.0])
-            .constrain(false)
-            .vscroll(true)
-            .show(ctx, |ui| {
-                actions.extend(
-                    twin_ui::whatif_section(ui, &mut gait.ui.whatif).map(GaitAction::WhatIf),
-                );
-            });
-    }
+/// Carries out what the gait panes asked.
+pub fn handle(actions: Vec<GaitAction>, gait: &mut Gait, twin: &mut Twin, ws: &mut Workspace) {
     for a in actions {
         match a {
             GaitAction::Open => gait.pick(),
@@ -1050,8 +1012,7 @@ fn draw(
                     j.progress.cancel();
                 }
             }
-            GaitAction::WhatIf(ask) => apply_device(&mut gait, &mut twin, &mut ws, ask),
+            GaitAction::WhatIf(ask) => apply_device(gait, twin, ws, ask),
         }
     }
-    Ok(())
 }

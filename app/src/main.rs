@@ -3,15 +3,18 @@
 //! Thin Bevy glue over the engine crates, one plugin per feature:
 //! * [`study`]: opening studies and building surfaces in background jobs;
 //! * [`viewport`]: the 3D scene, orbit camera and surfaces;
-//! * [`panels`]: the egui menu bar, study browser and orientation marker;
-//! * [`cardio`]: the cardiac twin window (calibration, what-ifs, PV loops);
-//! * [`gait`]: the gait window (IK/ID of an OpenSim model and a trial);
+//! * [`panels`]: the egui menu bar, workspace toolbar, status bar and the
+//!   orientation marker;
+//! * [`dock`]: the task workspaces' docked panes, kept between runs;
+//! * [`cardio`]: the cardiac twin (calibration, what-ifs, PV loops);
+//! * [`gait`]: the gait trial (IK/ID of an OpenSim model and a trial);
 //! * [`twin`]: the patient twin file, scenarios, undo, autosave, reports;
 //! * [`job`]: the one job system's window, toasts and status;
 //! * [`capture`]: `--screenshot` headless capture for tests and docs.
 
 mod capture;
 mod cardio;
+mod dock;
 mod gait;
 mod headless;
 mod job;
@@ -90,12 +93,34 @@ pub struct Args {
     /// windowless app; prints the latencies as JSON and exits.
     #[arg(long, value_name = "N", hide = true)]
     pub bench_latency: Option<usize>,
+    /// The workspace to show first (Imaging, Cardiac, Gait, Compare or
+    /// Report); default: the one shown last.
+    #[arg(long, value_name = "NAME")]
+    pub workspace: Option<String>,
+    /// The window's size in pixels, WIDTHxHEIGHT (default 1280x800).
+    #[arg(long, value_name = "WxH", value_parser = parse_size, default_value = "1280x800")]
+    pub window_size: (u32, u32),
     /// Render, write a PNG screenshot to this path and exit.
     #[arg(long, value_name = "PNG")]
     pub screenshot: Option<PathBuf>,
     /// With --screenshot: frames to render after the study has loaded.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub frames: u32,
+}
+
+/// `WIDTHxHEIGHT`, each 320 to 8192 pixels.
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("`{text}`: expected WIDTHxHEIGHT, e.g. 1920x1080"))?;
+    let px = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|p| (320..=8192).contains(p))
+            .ok_or_else(|| format!("`{text}`: each side 320 to 8192 pixels"))
+    };
+    Ok((px(w)?, px(h)?))
 }
 
 fn main() {
@@ -115,7 +140,7 @@ fn main() {
         .add_plugins(DefaultPlugins.set(WindowPlugin {
             primary_window: Some(Window {
                 title: twin_ui::window_title(args.privacy, None),
-                resolution: WindowResolution::new(1280, 800),
+                resolution: WindowResolution::new(args.window_size.0, args.window_size.1),
                 ..default()
             }),
             ..default()
@@ -131,6 +156,7 @@ fn main() {
             gait::GaitPlugin,
             job::JobsPlugin,
             twin::TwinPlugin,
+            dock::DockPlugin,
         ))
         .run();
 }

@@ -1,8 +1,9 @@
-//! egui glue: menu bar, study browser, status line and the orientation marker.
+//! egui glue: menu bar, workspace toolbar, status line, the docked panes of
+//! the current workspace (`dock`) and the orientation marker.
 //!
 //! The panels themselves live in `twin_ui`; this plugin feeds them the
-//! [`Workspace`] state, carries out their actions and tells the viewport which
-//! part of the window is left for 3D.
+//! feature state, carries out their actions and tells the viewport where
+//! the 3D view's pane is.
 
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -15,6 +16,7 @@ use bevy::window::PrimaryWindow;
 use bevy_egui::{
     EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, PrimaryEguiContext, egui,
 };
+use twin_ui::layout::{LayoutAction, Task};
 use twin_ui::{SegmentAction, UiAction};
 
 use crate::study::Workspace;
@@ -83,6 +85,7 @@ fn draw_panels(
     mut exit: MessageWriter<AppExit>,
     mut twin: ResMut<crate::twin::Twin>,
     mut jobs_window: ResMut<crate::job::JobsWindow>,
+    mut layout: ResMut<crate::dock::Layout>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     ws.browser.recent_twins = twin.recent_labels();
@@ -130,66 +133,58 @@ fn draw_panels(
             });
         });
     });
-    egui::Panel::left("browser")
-        .resizable(true)
-        .default_size(320.0)
-        .show(&mut root, |ui| {
-            actions.extend(twin_ui::side_panel(ui, &mut ws.browser));
-            ui.allocate_rect(ui.available_rect_before_wrap(), egui::Sense::hover());
-        });
-    let mut segment_actions = Vec::new();
-    if ws.volume.is_some() {
-        egui::Panel::right("segments")
-            .resizable(true)
-            .default_size(290.0)
-            .show(&mut root, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| {
-                    segment_actions = twin_ui::segments_panel(ui, &mut ws.segments);
-                });
-                ui.allocate_rect(ui.available_rect_before_wrap(), egui::Sense::hover());
-            });
-    }
-    // With a volume: toolbar, then 3D | axial over coronal | sagittal.
+    // The workspace toolbar, and the slices' toolbar in Imaging.
+    egui::Panel::top("workspaces").show(&mut root, |ui| {
+        if let Some(a) = twin_ui::layout::task_bar(ui, &layout.layouts) {
+            match a {
+                LayoutAction::Show(t) => layout.show(t, &mut cardio, &mut gait),
+                a => layout.layouts.act(a),
+            }
+        }
+    });
     let has_volume = ws.mpr.volume().is_some();
     if has_volume {
         ws.mpr.tick(time.elapsed_secs_f64());
-        egui::Panel::top("mpr-toolbar").show(&mut root, |ui| {
-            twin_ui::mpr_toolbar(ui, &mut ws.mpr);
-        });
-    }
-    let area = root.available_rect_before_wrap();
-    let free = if has_volume {
-        let mid = area.center();
-        let gap = 2.0;
-        let quad = |x0: f32, y0: f32, x1: f32, y1: f32| {
-            egui::Rect::from_min_max(egui::pos2(x0, y0), egui::pos2(x1, y1))
-        };
-        let views = [
-            (
-                twin_imaging::mpr::Plane::Axial,
-                quad(mid.x + gap, area.min.y, area.max.x, mid.y - gap),
-            ),
-            (
-                twin_imaging::mpr::Plane::Coronal,
-                quad(area.min.x, mid.y + gap, mid.x - gap, area.max.y),
-            ),
-            (
-                twin_imaging::mpr::Plane::Sagittal,
-                quad(mid.x + gap, mid.y + gap, area.max.x, area.max.y),
-            ),
-        ];
-        for (plane, r) in views {
-            twin_ui::mpr_view(&mut root, &mut ws.mpr, plane, r);
+        if layout.layouts.task == Task::Imaging {
+            egui::Panel::top("mpr-toolbar").show(&mut root, |ui| {
+                twin_ui::mpr_toolbar(ui, &mut ws.mpr);
+            });
         }
-        quad(area.min.x, area.min.y, mid.x - gap, mid.y - gap)
-    } else {
-        area
+    }
+    // The workspace's panes in the rest of the window.
+    let area = root.available_rect_before_wrap();
+    let mut dock_ui = root.new_child(egui::UiBuilder::new().max_rect(area));
+    let mut panes = crate::dock::Panes {
+        ws: &mut ws,
+        cardio: &mut cardio,
+        gait: &mut gait,
+        twin: &mut twin,
+        asked: crate::dock::Asked::default(),
+        view3d: None,
     };
-    rect.min = Vec2::new(free.min.x, free.min.y);
-    rect.max = Vec2::new(free.max.x, free.max.y);
+    twin_ui::layout::show(&mut dock_ui, &mut layout.layouts, &mut panes);
+    let crate::dock::Panes { asked, view3d, .. } = panes;
+    let free = view3d.unwrap_or(egui::Rect::NOTHING);
+    if view3d.is_some() {
+        rect.min = Vec2::new(free.min.x, free.min.y);
+        rect.max = Vec2::new(free.max.x, free.max.y);
+    } else {
+        rect.min = Vec2::ZERO;
+        rect.max = Vec2::ZERO;
+    }
+    actions.extend(asked.ui);
+    let segment_actions = asked.segments;
+    crate::cardio::handle(asked.cardio, &mut cardio, &mut twin, &mut ws);
+    crate::gait::handle(asked.gait, &mut gait, &mut twin, &mut ws);
+    for a in asked.scenarios {
+        twin.act(&a, &mut ws);
+    }
+    if asked.export_report {
+        actions.push(UiAction::ExportReport);
+    }
 
     // Orientation marker in the lower-left corner of the 3D view.
-    if let Ok(cam) = camera.single() {
+    if let (Ok(cam), Some(_)) = (camera.single(), view3d) {
         let inv = cam.rotation.inverse();
         let axis = |lps: [f32; 3]| {
             let v = inv * lps_to_world(lps);
@@ -253,8 +248,9 @@ fn draw_panels(
                 ws.browser.privacy = on;
                 twin.session.privacy = on;
             }
-            UiAction::ShowCardio => cardio.show(),
-            UiAction::ShowGait => gait.show(),
+            UiAction::ShowCardio => layout.show(Task::Cardiac, &mut cardio, &mut gait),
+            UiAction::ShowGait => layout.show(Task::Gait, &mut cardio, &mut gait),
+            UiAction::ShowScenarios => layout.show(Task::Compare, &mut cardio, &mut gait),
             UiAction::Quit => {
                 exit.write(AppExit::Success);
             }

@@ -84,14 +84,13 @@ pub struct Twin {
     /// beside the document).
     pub session: Session<SegmentsSnapshot>,
     /// The scenario list's renaming state.
-    list: ScenarioList,
+    pub list: ScenarioList,
     /// Recent twin files and study folders, newest first.
     pub recent: Vec<PathBuf>,
     pub recent_studies: Vec<PathBuf>,
     /// Whether the recent lists are kept in Twinscope's folder (not by the
     /// headless app of tests and benchmarks).
     keep_recent: bool,
-    pub show_scenarios: bool,
     pub show_help: bool,
     /// An autosaved document offered back at start (after a crash).
     offer: Option<(Recovery, TwinDocument)>,
@@ -136,7 +135,6 @@ impl Twin {
             recent: read_recent(RECENT_TWINS),
             recent_studies: read_recent(RECENT_STUDIES),
             keep_recent: true,
-            show_scenarios: false,
             show_help: false,
             offer: None,
             last_autosave: Instant::now(),
@@ -507,7 +505,6 @@ fn start(mut twin: ResMut<Twin>, args: Res<Args>) {
         }
     }
     if !args.variant.is_empty() {
-        twin.show_scenarios = true;
         twin.session.selected = twin.session.doc.variants.len().checked_sub(1);
     }
 }
@@ -609,9 +606,6 @@ pub fn poll(
                     twin.offer = Some((recovery, newer));
                 }
                 apply_opened(&twin.session.doc, &mut ws, &mut cardio);
-                if !twin.session.doc.variants.is_empty() {
-                    twin.show_scenarios = true;
-                }
             }
             FileMsg::Saved(path) => {
                 twin.session.path = Some(path.clone());
@@ -890,7 +884,6 @@ pub fn handle(
                 twin.act(&ScenarioAction::Delete(i), ws);
             }
         }
-        A::ShowScenarios => twin.show_scenarios = true,
         A::ToggleJobs => jobs_window.open = !jobs_window.open,
         A::ToggleHelp => twin.show_help = !twin.show_help,
         _ => {}
@@ -942,22 +935,6 @@ fn draw(
             }
             Some(false) => recovery.clear(),
             None => twin.offer = Some((recovery, doc)),
-        }
-    }
-    if twin.show_scenarios {
-        let mut open = true;
-        let mut actions = Vec::new();
-        egui::Window::new("Scenarios")
-            .open(&mut open)
-            .default_pos([985.0, 470.0])
-            .default_width(300.0)
-            .show(ctx, |ui| {
-                let twin = &mut *twin;
-                actions = twin_ui::twin::scenarios_panel(ui, &twin.session, &mut twin.list);
-            });
-        twin.show_scenarios = open;
-        for a in actions {
-            twin.act(&a, &mut ws);
         }
     }
     if twin.show_help {

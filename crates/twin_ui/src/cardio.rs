@@ -268,12 +268,26 @@ pub fn index_rows(b: &BeatIndices) -> Vec<(&'static str, f64)> {
     ]
 }
 
-/// Draws the panel; returns the user's actions.
-#[expect(
-    clippy::too_many_lines,
-    reason = "the panel's rows in screen order; to be split with the docked workspace's panes"
-)]
+/// Draws the whole panel (every section below, one after the other);
+/// returns the user's actions.
 pub fn cardio_panel(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
+    let mut actions = calibration_section(ui, state);
+    ui.separator();
+    actions.extend(controls_section(ui, state));
+    ui.separator();
+    let height = 170.0;
+    ui.columns(2, |cols| {
+        pv_plot(&mut cols[0], state, height);
+        wiggers_plot(&mut cols[1], state, height);
+    });
+    ui.separator();
+    indices_section(ui, state);
+    actions
+}
+
+/// The patient's targets (heart rate, blood pressure, LV volumes; from the
+/// cine when one is open) and Calibrate, with where they came from.
+pub fn calibration_section(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
     let mut actions = Vec::new();
     ui.heading("Patient calibration");
     ui.label(
@@ -335,7 +349,12 @@ pub fn cardio_panel(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
         ui.label(RichText::new(&state.status).small());
     });
 
-    ui.separator();
+    actions
+}
+
+/// The what-if controls of the selected variant (or a new one).
+pub fn controls_section(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
+    let mut actions = Vec::new();
     ui.heading(match &state.editing {
         Some(name) => format!("What if… ({name})"),
         None => "What if… (a new variant)".to_owned(),
@@ -397,79 +416,86 @@ pub fn cardio_panel(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
     .on_hover_text(
         "The newest segment (or the study surface) is scaled by (V/EDV)^⅓ over the simulated beat",
     );
-    ui.separator();
-    let height = 170.0;
-    ui.columns(2, |cols| {
-        Plot::new("pv")
-            .height(height)
-            .legend(Legend::default())
-            .x_axis_label("volume (mL)")
-            .y_axis_label("pressure (mmHg)")
-            .allow_scroll(false)
-            .show(&mut cols[0], |plot| {
-                if let Some(b) = &state.baseline {
-                    plot.line(Line::new("baseline LV", pv(&b.waveforms, false)).color(GHOST));
-                    plot.line(Line::new("baseline RV", pv(&b.waveforms, true)).color(GHOST));
-                }
-                for v in &state.variants {
-                    if let Some(r) = &v.result {
-                        let width = if v.selected { 2.5 } else { 1.2 };
-                        plot.line(
-                            Line::new(format!("{} LV", v.name), pv(&r.waveforms, false))
-                                .color(v.colour)
-                                .width(width),
-                        );
-                    }
-                }
-                if let (Some(r), true) = (&state.current, state.variants.is_empty()) {
-                    plot.line(
-                        Line::new("LV", pv(&r.waveforms, false))
-                            .color(LV)
-                            .width(2.0),
-                    );
-                    plot.line(Line::new("RV", pv(&r.waveforms, true)).color(RV).width(2.0));
-                }
-            });
-        Plot::new("wiggers")
-            .height(height)
-            .legend(Legend::default())
-            .x_axis_label("time (ms)")
-            .y_axis_label("pressure (mmHg)")
-            .allow_scroll(false)
-            .show(&mut cols[1], |plot| {
-                if let Some(b) = &state.baseline {
-                    let w = &b.waveforms;
-                    plot.line(Line::new("baseline LV", trace(w, &w.p_lv)).color(GHOST));
-                    plot.line(Line::new("baseline aorta", trace(w, &w.p_ao)).color(GHOST));
-                }
-                for v in &state.variants {
-                    if let Some(r) = &v.result {
-                        let w = &r.waveforms;
-                        let width = if v.selected { 2.5 } else { 1.2 };
-                        plot.line(
-                            Line::new(format!("{} aorta", v.name), trace(w, &w.p_ao))
-                                .color(v.colour)
-                                .width(width),
-                        );
-                        if v.selected {
-                            plot.line(
-                                Line::new(format!("{} LV", v.name), trace(w, &w.p_lv))
-                                    .color(v.colour)
-                                    .width(1.2),
-                            );
-                        }
-                    }
-                }
-                if let (Some(r), true) = (&state.current, state.variants.is_empty()) {
-                    let w = &r.waveforms;
-                    plot.line(Line::new("LV", trace(w, &w.p_lv)).color(LV).width(2.0));
-                    plot.line(Line::new("aorta", trace(w, &w.p_ao)).color(AO).width(2.0));
-                    plot.line(Line::new("LA", trace(w, &w.p_la)).color(LA).width(1.5));
-                }
-            });
-    });
+    actions
+}
 
-    ui.separator();
+/// The LV (and RV) pressure–volume loops of the baseline and every variant.
+pub fn pv_plot(ui: &mut Ui, state: &CardioState, height: f32) {
+    Plot::new("pv")
+        .height(height)
+        .legend(Legend::default())
+        .x_axis_label("volume (mL)")
+        .y_axis_label("pressure (mmHg)")
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            if let Some(b) = &state.baseline {
+                plot.line(Line::new("baseline LV", pv(&b.waveforms, false)).color(GHOST));
+                plot.line(Line::new("baseline RV", pv(&b.waveforms, true)).color(GHOST));
+            }
+            for v in &state.variants {
+                if let Some(r) = &v.result {
+                    let width = if v.selected { 2.5 } else { 1.2 };
+                    plot.line(
+                        Line::new(format!("{} LV", v.name), pv(&r.waveforms, false))
+                            .color(v.colour)
+                            .width(width),
+                    );
+                }
+            }
+            if let (Some(r), true) = (&state.current, state.variants.is_empty()) {
+                plot.line(
+                    Line::new("LV", pv(&r.waveforms, false))
+                        .color(LV)
+                        .width(2.0),
+                );
+                plot.line(Line::new("RV", pv(&r.waveforms, true)).color(RV).width(2.0));
+            }
+        });
+}
+
+/// The Wiggers diagram: LV, aortic and LA pressures over the beat.
+pub fn wiggers_plot(ui: &mut Ui, state: &CardioState, height: f32) {
+    Plot::new("wiggers")
+        .height(height)
+        .legend(Legend::default())
+        .x_axis_label("time (ms)")
+        .y_axis_label("pressure (mmHg)")
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            if let Some(b) = &state.baseline {
+                let w = &b.waveforms;
+                plot.line(Line::new("baseline LV", trace(w, &w.p_lv)).color(GHOST));
+                plot.line(Line::new("baseline aorta", trace(w, &w.p_ao)).color(GHOST));
+            }
+            for v in &state.variants {
+                if let Some(r) = &v.result {
+                    let w = &r.waveforms;
+                    let width = if v.selected { 2.5 } else { 1.2 };
+                    plot.line(
+                        Line::new(format!("{} aorta", v.name), trace(w, &w.p_ao))
+                            .color(v.colour)
+                            .width(width),
+                    );
+                    if v.selected {
+                        plot.line(
+                            Line::new(format!("{} LV", v.name), trace(w, &w.p_lv))
+                                .color(v.colour)
+                                .width(1.2),
+                        );
+                    }
+                }
+            }
+            if let (Some(r), true) = (&state.current, state.variants.is_empty()) {
+                let w = &r.waveforms;
+                plot.line(Line::new("LV", trace(w, &w.p_lv)).color(LV).width(2.0));
+                plot.line(Line::new("aorta", trace(w, &w.p_ao)).color(AO).width(2.0));
+                plot.line(Line::new("LA", trace(w, &w.p_la)).color(LA).width(1.5));
+            }
+        });
+}
+
+/// The beat's indices, baseline against the shown variant.
+pub fn indices_section(ui: &mut Ui, state: &CardioState) {
     egui::Grid::new("indices")
         .num_columns(4)
         .striped(true)
@@ -514,7 +540,119 @@ pub fn cardio_panel(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAction> {
                 ui.end_row();
             }
         });
-    actions
+}
+
+/// The most columns of the Compare workspace: the baseline and four
+/// variants.
+pub const COMPARE_COLUMNS: usize = 5;
+
+/// The baseline and up to four variants in columns, each with its PV loop
+/// and aortic pressure on axes shared by all columns and its key indices.
+pub fn compare_columns(ui: &mut Ui, state: &CardioState) {
+    let mut cols: Vec<(String, Color32, &CardioResult)> = Vec::new();
+    if let Some(b) = &state.baseline {
+        cols.push(("Baseline".into(), GHOST, b));
+    }
+    for v in &state.variants {
+        if let Some(r) = &v.result
+            && cols.len() < COMPARE_COLUMNS
+        {
+            cols.push((v.name.clone(), v.colour, r));
+        }
+    }
+    if cols.is_empty() {
+        ui.label(
+            "Calibrate the heart (Cardiac) and add variants (Scenarios) to compare them here.",
+        );
+        return;
+    }
+    // Shared axes: the range of every column's curves.
+    let span = |f: &dyn Fn(&Waveforms) -> (f64, f64)| {
+        cols.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, _, r)| {
+                let (a, b) = f(&r.waveforms);
+                (lo.min(a), hi.max(b))
+            })
+    };
+    let range = |x: &[f64]| {
+        x.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    let (v0, v1) = span(&|w| range(&w.v_lv));
+    let (p0, p1) = span(&|w| {
+        let (a, b) = range(&w.p_lv);
+        let (c, d) = range(&w.p_ao);
+        (a.min(c), b.max(d))
+    });
+    let (t0, t1) = span(&|w| range(&w.t));
+    let height = (ui.available_height() / 2.0 - 70.0).clamp(90.0, 260.0);
+    let n = cols.len();
+    ui.columns(n, |uis| {
+        for (ui, (name, colour, r)) in uis.iter_mut().zip(&cols) {
+            ui.label(RichText::new(name).strong().color(*colour));
+            let id = |what: &str| format!("compare-{what}-{name}");
+            Plot::new(id("pv"))
+                .height(height)
+                .x_axis_label("LV volume (mL)")
+                .y_axis_label("mmHg")
+                .include_x(v0)
+                .include_x(v1)
+                .include_y(p0)
+                .include_y(p1)
+                .allow_scroll(false)
+                .allow_drag(false)
+                .allow_zoom(false)
+                .show(ui, |plot| {
+                    plot.line(
+                        Line::new("LV", pv(&r.waveforms, false))
+                            .color(*colour)
+                            .width(2.0),
+                    );
+                });
+            Plot::new(id("ao"))
+                .height(height)
+                .x_axis_label("time (ms)")
+                .include_x(t0 * 1000.0)
+                .include_x(t1 * 1000.0)
+                .include_y(p0)
+                .include_y(p1)
+                .allow_scroll(false)
+                .allow_drag(false)
+                .allow_zoom(false)
+                .show(ui, |plot| {
+                    let w = &r.waveforms;
+                    plot.line(
+                        Line::new("aorta", trace(w, &w.p_ao))
+                            .color(*colour)
+                            .width(2.0),
+                    );
+                    plot.line(Line::new("LV", trace(w, &w.p_lv)).color(*colour).width(1.0));
+                });
+            let b = &r.indices;
+            egui::Grid::new(id("idx")).num_columns(2).show(ui, |ui| {
+                for (k, v) in [
+                    ("EF (%)", b.lv_ef_percent),
+                    ("CO (L/min)", b.cardiac_output_l_min),
+                    ("SBP (mmHg)", b.sbp_mmhg),
+                    ("DBP (mmHg)", b.dbp_mmhg),
+                    ("AV gradient (mmHg)", b.aortic.mean_gradient_mmhg),
+                ] {
+                    ui.label(RichText::new(k).small());
+                    crate::number::label(ui, v, 1);
+                    ui.end_row();
+                }
+            });
+        }
+    });
+    if state.variants.iter().filter(|v| v.result.is_some()).count() + 1 > COMPARE_COLUMNS {
+        ui.label(
+            RichText::new("The first four variants are shown; the delta table lists them all.")
+                .small()
+                .weak(),
+        );
+    }
 }
 
 #[cfg(test)]

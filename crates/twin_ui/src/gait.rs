@@ -237,12 +237,20 @@ fn figure(ui: &mut Ui, v: &GaitView, frame: usize) {
     }
 }
 
-/// The gait panel; returns what the user asked for.
-#[expect(
-    clippy::too_many_lines,
-    reason = "the panel's rows in screen order; to be split with the docked workspace's panes"
-)]
+/// The gait panel (every section below, one after the other); returns what
+/// the user asked for.
 pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
+    let actions = trial_section(ui, state);
+    if state.view.is_some() {
+        figure_section(ui, state);
+        curves_section(ui, state);
+    }
+    actions
+}
+
+/// The trial: open a model and trial, a reference, progress and cancel,
+/// the trial's title and the lines about it.
+pub fn trial_section(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
     let mut actions = Vec::new();
     ui.horizontal(|ui| {
         if ui.button("Open model and trial…").clicked() {
@@ -282,6 +290,19 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
         return actions;
     };
     ui.add(egui::Label::new(egui::RichText::new(&v.title).strong()).wrap());
+    for n in &v.notes {
+        ui.add(egui::Label::new(egui::RichText::new(n).small()).wrap());
+    }
+    actions
+}
+
+/// The sagittal stick figure with its ground reaction forces, played or
+/// scrubbed frame by frame.
+pub fn figure_section(ui: &mut Ui, state: &mut GaitState) {
+    let Some(v) = &state.view else {
+        ui.label("No trial yet.");
+        return;
+    };
     let frames = v.time.len();
     ui.horizontal(|ui| {
         let label = if state.playing { "Pause" } else { "Play" };
@@ -294,6 +315,15 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
     });
     state.frame = state.frame.min(frames.saturating_sub(1));
     figure(ui, v, state.frame);
+}
+
+/// A coordinate's angle and moment over the gait cycle, right and left,
+/// against the reference when one is loaded, with the scores.
+pub fn curves_section(ui: &mut Ui, state: &mut GaitState) {
+    let Some(v) = &state.view else {
+        ui.label("No trial yet.");
+        return;
+    };
     if !v.curves.is_empty() {
         state.selected = state.selected.min(v.curves.len() - 1);
         egui::ComboBox::from_label("coordinate")
@@ -392,10 +422,6 @@ pub fn gait_panel(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
             }
         }
     }
-    for n in &v.notes {
-        ui.add(egui::Label::new(egui::RichText::new(n).small()).wrap());
-    }
-    actions
 }
 
 #[cfg(test)]

@@ -182,20 +182,22 @@ pub fn default_dock(task: Task) -> DockState<Pane> {
             d
         }
         Task::Cardiac => {
-            // Calibration / what-if | PV loops, 3D / Wiggers, indices.
+            // Calibration / what-if / scenarios | PV loops, 3D / Wiggers, indices.
             let mut d = DockState::new(vec![Pane::PvLoops]);
             let [right, left] = split(&mut d, root, Left, 0.32, vec![Pane::Calibration]);
-            split(&mut d, left, Below, 0.62, vec![Pane::WhatIf]);
+            let [_, lower] = split(&mut d, left, Below, 0.7, vec![Pane::WhatIf]);
+            split(&mut d, lower, Below, 0.4, vec![Pane::Scenarios]);
             let [top, bottom] = split(&mut d, right, Below, 0.48, vec![Pane::Wiggers]);
             split(&mut d, top, Right, 0.42, vec![Pane::View3d]);
             split(&mut d, bottom, Right, 0.42, vec![Pane::Indices]);
             d
         }
         Task::Gait => {
-            // Trial / prosthesis | stick figure, 3D / curves.
+            // Trial / prosthesis / scenarios | stick figure, 3D / curves.
             let mut d = DockState::new(vec![Pane::StickFigure]);
             let [right, left] = split(&mut d, root, Left, 0.32, vec![Pane::Trial]);
-            split(&mut d, left, Below, 0.6, vec![Pane::Prosthesis]);
+            let [_, lower] = split(&mut d, left, Below, 0.7, vec![Pane::Prosthesis]);
+            split(&mut d, lower, Below, 0.35, vec![Pane::Scenarios]);
             let [top, _] = split(&mut d, right, Below, 0.55, vec![Pane::GaitCurves]);
             split(&mut d, top, Right, 0.5, vec![Pane::View3d]);
             d
@@ -432,6 +434,7 @@ pub fn show(ui: &mut Ui, layouts: &mut Layouts, viewer: &mut impl TabViewer<Tab 
         .id(egui::Id::new(("dock", task)))
         .style(style)
         .show_leaf_collapse_buttons(false)
+        .show_leaf_close_all_buttons(false)
         .show_inside(ui, viewer);
 }
 

@@ -169,8 +169,18 @@ pub const PALETTE: [[u8; 3]; 8] = [
     [220, 120, 160],
 ];
 
-/// Draws the segment editor and list; returns the user's actions.
+/// The segment editor and the segment list, one under the other; returns
+/// the user's actions.
 pub fn segments_panel(ui: &mut Ui, state: &mut SegmentsState) -> Vec<SegmentAction> {
+    let mut actions = editor_section(ui, state);
+    ui.separator();
+    actions.extend(list_section(ui, state));
+    actions
+}
+
+/// The segment editor: threshold or seeded growth, islands, surface
+/// settings, and the 3D view's slice planes and clipping.
+pub fn editor_section(ui: &mut Ui, state: &mut SegmentsState) -> Vec<SegmentAction> {
     let mut actions = Vec::new();
     ui.heading("Segment editor");
     let ed = &mut state.editor;
@@ -238,6 +248,21 @@ pub fn segments_panel(ui: &mut Ui, state: &mut SegmentsState) -> Vec<SegmentActi
     });
 
     ui.separator();
+    ui.heading("3D view");
+    ui.checkbox(&mut state.planes_in_3d, "Slice planes in 3D");
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut state.clip.enabled, "Clip along");
+        for p in [Plane::Axial, Plane::Coronal, Plane::Sagittal] {
+            ui.selectable_value(&mut state.clip.plane, p, p.name());
+        }
+        ui.checkbox(&mut state.clip.flip, "flip");
+    });
+    actions
+}
+
+/// The segments: visibility, colour, opacity, volume, export and delete.
+pub fn list_section(ui: &mut Ui, state: &mut SegmentsState) -> Vec<SegmentAction> {
+    let mut actions = Vec::new();
     ui.heading("Segments");
     if state.rows.is_empty() {
         ui.label(RichText::new("No segments yet.").weak());
@@ -276,16 +301,6 @@ pub fn segments_panel(ui: &mut Ui, state: &mut SegmentsState) -> Vec<SegmentActi
         });
     }
 
-    ui.separator();
-    ui.heading("3D view");
-    ui.checkbox(&mut state.planes_in_3d, "Slice planes in 3D");
-    ui.horizontal(|ui| {
-        ui.checkbox(&mut state.clip.enabled, "Clip along");
-        for p in [Plane::Axial, Plane::Coronal, Plane::Sagittal] {
-            ui.selectable_value(&mut state.clip.plane, p, p.name());
-        }
-        ui.checkbox(&mut state.clip.flip, "flip");
-    });
     actions
 }
 

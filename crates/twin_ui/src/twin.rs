@@ -201,6 +201,151 @@ pub fn scenarios_panel<X: Clone>(
     actions
 }
 
+/// Every variant against the baseline: a row per metric, a column per
+/// variant with its value and change (%).
+pub fn deltas_table<X: Clone>(ui: &mut Ui, state: &Session<X>) {
+    if state.doc.variants.is_empty() {
+        ui.label(RichText::new("No variants yet: add one in Scenarios.").weak());
+        return;
+    }
+    deltas_grid(ui, state, "deltas-all");
+}
+
+fn deltas_grid<X: Clone>(ui: &mut Ui, state: &Session<X>, id: &str) {
+    {
+        egui::Grid::new(id)
+            .striped(true)
+            .num_columns(state.doc.variants.len() + 2)
+            .show(ui, |ui| {
+                ui.label(RichText::new("metric").strong());
+                ui.label(RichText::new("baseline").strong().color(BASELINE));
+                for (i, v) in state.doc.variants.iter().enumerate() {
+                    ui.label(RichText::new(&v.name).strong().color(colour(i)));
+                }
+                ui.end_row();
+                for (key, name) in METRICS {
+                    let b = state.baseline_results.get(key).copied();
+                    let any = state
+                        .doc
+                        .variants
+                        .iter()
+                        .any(|v| v.results.contains_key(key));
+                    if b.is_none() && !any {
+                        continue;
+                    }
+                    ui.label(name);
+                    match b {
+                        Some(b) => crate::number::label(ui, b, 1),
+                        None => {
+                            ui.label("–");
+                        }
+                    }
+                    for v in &state.doc.variants {
+                        match (b, v.results.get(key)) {
+                            (Some(b), Some(&x)) if b.abs() > 1e-9 => {
+                                ui.label(format!("{x:.1} ({:+.1} %)", 100.0 * (x - b) / b));
+                            }
+                            (_, Some(&x)) => {
+                                crate::number::label(ui, x, 1);
+                            }
+                            (_, None) => {
+                                ui.label("–");
+                            }
+                        }
+                    }
+                    ui.end_row();
+                }
+            });
+    }
+}
+
+/// What the report will hold, before it is written: the twin (its shown
+/// name), the calibration with its residuals, the variants, segments and
+/// gait trial; returns true when Export was pressed.
+pub fn report_preview<X: Clone>(ui: &mut Ui, state: &Session<X>) -> bool {
+    let mut export = false;
+    ui.horizontal(|ui| {
+        ui.heading(format!("Report of {}", state.shown_name()));
+        if ui
+            .button("Export report… (Ctrl+E)")
+            .on_hover_text("One HTML file with the 3D view, and a CSV of the waveforms beside it")
+            .clicked()
+        {
+            export = true;
+        }
+    });
+    if state.privacy {
+        ui.label(
+            RichText::new(
+                "Privacy mode: the report carries a pseudonym and no study folder or UIDs.",
+            )
+            .small(),
+        );
+    }
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.separator();
+        ui.label(RichText::new("Calibration").strong());
+        match &state.doc.cardio {
+            Some(c) => {
+                ui.label(format!(
+                    "{} — {}",
+                    crate::twin::utc_label(c.calibrated_unix_s),
+                    c.source
+                ));
+                egui::Grid::new("preview-residuals")
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for h in ["", "target", "model", "error"] {
+                            ui.label(RichText::new(h).small().strong());
+                        }
+                        ui.end_row();
+                        for r in &c.residuals {
+                            ui.label(&r.name);
+                            crate::number::label(ui, r.target, 1);
+                            crate::number::label(ui, r.model, 1);
+                            ui.label(format!("{:+.2} %", r.error_percent));
+                            ui.end_row();
+                        }
+                    });
+            }
+            None => {
+                ui.label("Not calibrated: the healthy default is the baseline.");
+            }
+        }
+        ui.separator();
+        ui.label(RichText::new(format!("Variants ({})", state.doc.variants.len())).strong());
+        for (i, v) in state.doc.variants.iter().enumerate() {
+            ui.label(RichText::new(format!("{} — {}", v.name, describe(v))).color(colour(i)));
+        }
+        if !state.doc.variants.is_empty() {
+            ui.add_space(4.0);
+            deltas_grid(ui, state, "deltas-preview");
+        }
+        ui.separator();
+        ui.label(RichText::new(format!("Segments ({})", state.doc.segments.len())).strong());
+        for s in &state.doc.segments {
+            let ml = s
+                .volume_ml
+                .map_or_else(String::new, |v| format!(", {v:.1} mL"));
+            ui.label(format!("{}{ml}", s.name));
+        }
+        ui.separator();
+        ui.label(RichText::new("Gait").strong());
+        ui.label(if state.doc.gait.is_some() {
+            "a gait trial, with its prosthesis variants against the intact baseline"
+        } else {
+            "no gait trial"
+        });
+    });
+    export
+}
+
+/// A date as the report writes it.
+#[must_use]
+pub fn utc_label(unix_s: u64) -> String {
+    twin_scenario::report::utc(unix_s)
+}
+
 /// A text listing a variant's changes.
 #[must_use]
 pub fn describe(v: &Variant) -> String {

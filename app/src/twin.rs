@@ -450,14 +450,7 @@ fn report(
 /// `$TWIN_STATE_DIR`, else `$XDG_STATE_HOME/twinscope`, else
 /// `~/.local/state/twinscope`.
 pub fn state_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TWIN_STATE_DIR") {
-        return d.into();
-    }
-    if let Some(d) = std::env::var_os("XDG_STATE_HOME") {
-        return PathBuf::from(d).join("twinscope");
-    }
-    let home = std::env::var_os("HOME").map_or_else(std::env::temp_dir, PathBuf::from);
-    home.join(".local/state/twinscope")
+    twin_core::paths::user_dir("TWIN_STATE_DIR", "XDG_STATE_HOME", ".local/state")
 }
 
 const RECENT_TWINS: &str = "recent.json";

@@ -1,6 +1,23 @@
-//! Guarding the user's input folders: Twinscope never writes into them.
+//! Guarding the user's input folders: Twinscope never writes into them;
+//! and Twinscope's own folders (state, configuration).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// One of Twinscope's own folders: `$env_var` when set, else
+/// `$xdg_var/twinscope`, else `~/home_rel/twinscope` (the XDG base
+/// directories: `XDG_STATE_HOME` / `.local/state`, `XDG_CONFIG_HOME` /
+/// `.config`).
+#[must_use]
+pub fn user_dir(env_var: &str, xdg_var: &str, home_rel: &str) -> PathBuf {
+    if let Some(d) = std::env::var_os(env_var) {
+        return d.into();
+    }
+    if let Some(d) = std::env::var_os(xdg_var) {
+        return PathBuf::from(d).join("twinscope");
+    }
+    let home = std::env::var_os("HOME").map_or_else(std::env::temp_dir, PathBuf::from);
+    home.join(home_rel).join("twinscope")
+}
 
 /// Checks that `output` (a file to be written) lies outside the folder (or
 /// file) `input` the user opened; the error says which and why.

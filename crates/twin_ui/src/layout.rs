@@ -374,14 +374,7 @@ impl Layouts {
 /// `$XDG_CONFIG_HOME/twinscope`, else `~/.config/twinscope`.
 #[must_use]
 pub fn config_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TWIN_CONFIG_DIR") {
-        return d.into();
-    }
-    if let Some(d) = std::env::var_os("XDG_CONFIG_HOME") {
-        return PathBuf::from(d).join("twinscope");
-    }
-    let home = std::env::var_os("HOME").map_or_else(std::env::temp_dir, PathBuf::from);
-    home.join(".config/twinscope")
+    twin_core::paths::user_dir("TWIN_CONFIG_DIR", "XDG_CONFIG_HOME", ".config")
 }
 
 /// Where the layouts are kept.

@@ -639,8 +639,14 @@ fn apply_viewport(
     let min = (rect.min * scale).as_uvec2().min(size);
     let max = (rect.max * scale).as_uvec2().min(size);
     if max.x <= min.x + 1 || max.y <= min.y + 1 {
-        camera.viewport = None;
+        // No 3D pane in this workspace: nothing to render.
+        if camera.is_active {
+            camera.is_active = false;
+        }
         return;
+    }
+    if !camera.is_active {
+        camera.is_active = true;
     }
     camera.viewport = Some(Viewport {
         physical_position: min,

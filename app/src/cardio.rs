@@ -30,7 +30,12 @@ impl Plugin for CardioPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Cardio>()
             .add_systems(Startup, start)
-            .add_systems(Update, (poll, sync_variants, from_imaging, pulse).chain());
+            .add_systems(
+                Update,
+                (poll, sync_variants, from_imaging, pulse)
+                    .chain()
+                    .in_set(crate::Feature::Cardio),
+            );
     }
 }
 

@@ -47,16 +47,24 @@ impl Plugin for GaitPlugin {
             .add_systems(Startup, start)
             .add_systems(
                 Update,
-                (
-                    poll,
-                    poll_whatif,
-                    sync_twin,
-                    play,
-                    sync_skeleton,
-                    animate_skeleton,
-                )
-                    .chain(),
+                (poll, poll_whatif, sync_twin, play)
+                    .chain()
+                    .in_set(crate::Feature::Gait),
             );
+    }
+}
+
+/// The gait trial in 3D: the skeleton, its bone meshes and muscles.
+pub struct GaitViewPlugin;
+
+impl Plugin for GaitViewPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(
+            Update,
+            (sync_skeleton, animate_skeleton)
+                .chain()
+                .after(crate::Feature::Gait),
+        );
     }
 }
 

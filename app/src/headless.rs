@@ -1,7 +1,7 @@
-//! The app without a window (Bevy's `MinimalPlugins`): the study, the
-//! cardiac twin, the gait window's state and the twin document (its file
-//! jobs and segment list) with their update systems and the
-//! one job system — what the headless tests and `--bench-latency` drive.
+//! The app without a window (Bevy's `MinimalPlugins`): the app's own
+//! feature plugins (`FeaturePlugins`: the study, the cardiac twin, the gait
+//! trial and the twin document) without their views, on the one job
+//! system — what the headless tests and `--bench-latency` drive.
 
 use std::time::{Duration, Instant};
 
@@ -13,29 +13,15 @@ use crate::cardio::Cardio;
 use crate::study::Workspace;
 use crate::twin::Twin;
 
-/// A windowless app with the workspace, the cardiac twin and the twin.
+/// A windowless app: the same feature plugins as the app (study, cardiac
+/// twin, gait trial, twin file) without their views, and no study at start.
 pub fn app() -> App {
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
-        .insert_resource(Args::parse_from(["twinscope"]))
-        .init_resource::<Workspace>()
-        .init_resource::<Cardio>()
-        .init_resource::<crate::gait::Gait>()
-        .insert_resource(Twin::detached())
-        .add_systems(
-            Update,
-            (
-                crate::study::poll_job,
-                crate::cardio::poll,
-                crate::cardio::sync_variants,
-                crate::gait::poll,
-                crate::gait::poll_whatif,
-                crate::gait::sync_twin,
-                crate::twin::poll,
-                crate::twin::sync_segments,
-            )
-                .chain(),
-        );
+        .insert_resource(Args::parse_from(["twinscope", "--no-study"]))
+        .add_plugins(crate::FeaturePlugins { detached: true });
+    // Startup runs with the first update.
+    app.update();
     app
 }
 

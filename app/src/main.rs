@@ -71,6 +71,10 @@ pub struct Args {
     /// e.g. one written by `twin gait norm`.
     #[arg(long, value_name = "CSV")]
     pub reference: Option<PathBuf>,
+    /// Start without a study (no demo patient); File ▸ Open folder… or a
+    /// dropped folder opens one.
+    #[arg(long, conflicts_with = "study")]
+    pub no_study: bool,
     /// Open this twin file (`.twin.json`): its study, calibrated heart and
     /// variants.
     #[arg(long, value_name = "TWIN.json")]
@@ -123,6 +127,48 @@ fn parse_size(text: &str) -> Result<(u32, u32), String> {
     Ok((px(w)?, px(h)?))
 }
 
+/// The order in which the features take their jobs' answers each frame:
+/// the study, then the heart, the gait trial and the twin (which takes
+/// what the others changed into its document).
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Feature {
+    Study,
+    Cardio,
+    Gait,
+    Twin,
+}
+
+/// The features' state and work without any view: the study, the cardiac
+/// twin, the gait trial and the twin file. The app adds its views on top;
+/// the headless app of the tests and `--bench-latency` is these alone.
+pub struct FeaturePlugins {
+    /// The twin's recent lists and file dialogs are not the user's (tests).
+    pub detached: bool,
+}
+
+impl Plugin for FeaturePlugins {
+    fn build(&self, app: &mut App) {
+        app.configure_sets(
+            Update,
+            (
+                Feature::Study,
+                Feature::Cardio,
+                Feature::Gait,
+                Feature::Twin,
+            )
+                .chain(),
+        )
+        .add_plugins((
+            study::StudyPlugin,
+            cardio::CardioPlugin,
+            gait::GaitPlugin,
+            twin::TwinPlugin {
+                detached: self.detached,
+            },
+        ));
+    }
+}
+
 fn main() {
     let args = Args::parse();
     if let Some(n) = args.bench_latency {
@@ -147,15 +193,14 @@ fn main() {
         }))
         .add_plugins(bevy_egui::EguiPlugin::default())
         .insert_resource(args)
+        .add_plugins(FeaturePlugins { detached: false })
         .add_plugins((
-            study::StudyPlugin,
             viewport::ViewportPlugin,
             panels::PanelsPlugin,
             capture::CapturePlugin,
-            cardio::CardioPlugin,
-            gait::GaitPlugin,
+            gait::GaitViewPlugin,
             job::JobsPlugin,
-            twin::TwinPlugin,
+            twin::TwinViewPlugin,
             dock::DockPlugin,
         ))
         .run();

@@ -24,7 +24,10 @@ impl Plugin for StudyPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Workspace>()
             .add_systems(Startup, open_initial_study)
-            .add_systems(Update, (poll_job, pending_segment));
+            .add_systems(
+                Update,
+                (poll_job, pending_segment).in_set(crate::Feature::Study),
+            );
     }
 }
 
@@ -673,7 +676,7 @@ fn open_initial_study(mut ws: ResMut<Workspace>, args: Res<Args>) {
             None => ws.browser.error = Some("--clip: axial, coronal or sagittal".to_owned()),
         }
     }
-    if args.twin.is_some() && args.study.is_none() {
+    if args.no_study || (args.twin.is_some() && args.study.is_none()) {
         // The twin opens its own study.
         ws.settled = true;
         return;

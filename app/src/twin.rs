@@ -24,24 +24,41 @@ use crate::Args;
 use crate::job::{Job, Priority, jobs};
 use crate::study::{SegmentsSnapshot, TwinSegments, Workspace};
 
-pub struct TwinPlugin;
+/// The twin file, its autosave, undo and scripted saves and reports.
+pub struct TwinPlugin {
+    /// Recent lists not kept, file dialogs answering nowhere (tests).
+    pub detached: bool,
+}
 
 impl Plugin for TwinPlugin {
     fn build(&self, app: &mut App) {
-        let (tx, rx) = channel();
-        app.insert_resource(Twin::new(tx, rx))
+        let twin = if self.detached {
+            Twin::detached()
+        } else {
+            let (tx, rx) = channel();
+            Twin::new(tx, rx)
+        };
+        app.insert_resource(twin)
             .add_systems(Startup, start)
             .add_systems(
                 Update,
                 (
-                    poll,
+                    (poll, sync_segments).chain(),
                     autosave,
-                    handle_drops,
                     receive_dialog,
-                    sync_segments,
-                    scripted.after(crate::cardio::sync_variants),
-                ),
-            )
+                    scripted.after(sync_segments),
+                )
+                    .in_set(crate::Feature::Twin),
+            );
+    }
+}
+
+/// Dropped files, the recovery prompt and Help.
+pub struct TwinViewPlugin;
+
+impl Plugin for TwinViewPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(Update, handle_drops.before(crate::Feature::Twin))
             .add_systems(EguiPrimaryContextPass, draw);
     }
 }

@@ -71,7 +71,7 @@ fn setup_ui_camera(mut commands: Commands, mut settings: ResMut<EguiGlobalSettin
 )]
 #[expect(
     clippy::too_many_lines,
-    reason = "the window's regions in screen order; replaced by the docked workspaces' panes"
+    reason = "the window in screen order (menu, toolbars, status bar, the dock), then what its panes asked"
 )]
 fn draw_panels(
     mut contexts: EguiContexts,

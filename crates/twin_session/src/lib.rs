@@ -45,8 +45,6 @@ pub enum SessionError {
     Mesh(#[from] twin_mesh::MeshError),
     #[error(transparent)]
     Segment(#[from] twin_mesh::segment::SegmentError),
-    #[error(transparent)]
-    Imaging(#[from] twin_imaging::ImagingError),
     /// Bad input: what it is (a file, a field, an option) and why.
     #[error("{what}: {why}")]
     Input { what: String, why: String },

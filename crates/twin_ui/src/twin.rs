@@ -212,51 +212,49 @@ pub fn deltas_table<X: Clone>(ui: &mut Ui, state: &Session<X>) {
 }
 
 fn deltas_grid<X: Clone>(ui: &mut Ui, state: &Session<X>, id: &str) {
-    {
-        egui::Grid::new(id)
-            .striped(true)
-            .num_columns(state.doc.variants.len() + 2)
-            .show(ui, |ui| {
-                ui.label(RichText::new("metric").strong());
-                ui.label(RichText::new("baseline").strong().color(BASELINE));
-                for (i, v) in state.doc.variants.iter().enumerate() {
-                    ui.label(RichText::new(&v.name).strong().color(colour(i)));
+    egui::Grid::new(id)
+        .striped(true)
+        .num_columns(state.doc.variants.len() + 2)
+        .show(ui, |ui| {
+            ui.label(RichText::new("metric").strong());
+            ui.label(RichText::new("baseline").strong().color(BASELINE));
+            for (i, v) in state.doc.variants.iter().enumerate() {
+                ui.label(RichText::new(&v.name).strong().color(colour(i)));
+            }
+            ui.end_row();
+            for (key, name) in METRICS {
+                let b = state.baseline_results.get(key).copied();
+                let any = state
+                    .doc
+                    .variants
+                    .iter()
+                    .any(|v| v.results.contains_key(key));
+                if b.is_none() && !any {
+                    continue;
                 }
-                ui.end_row();
-                for (key, name) in METRICS {
-                    let b = state.baseline_results.get(key).copied();
-                    let any = state
-                        .doc
-                        .variants
-                        .iter()
-                        .any(|v| v.results.contains_key(key));
-                    if b.is_none() && !any {
-                        continue;
+                ui.label(name);
+                match b {
+                    Some(b) => crate::number::label(ui, b, 1),
+                    None => {
+                        ui.label("–");
                     }
-                    ui.label(name);
-                    match b {
-                        Some(b) => crate::number::label(ui, b, 1),
-                        None => {
+                }
+                for v in &state.doc.variants {
+                    match (b, v.results.get(key)) {
+                        (Some(b), Some(&x)) if b.abs() > 1e-9 => {
+                            ui.label(format!("{x:.1} ({:+.1} %)", 100.0 * (x - b) / b));
+                        }
+                        (_, Some(&x)) => {
+                            crate::number::label(ui, x, 1);
+                        }
+                        (_, None) => {
                             ui.label("–");
                         }
                     }
-                    for v in &state.doc.variants {
-                        match (b, v.results.get(key)) {
-                            (Some(b), Some(&x)) if b.abs() > 1e-9 => {
-                                ui.label(format!("{x:.1} ({:+.1} %)", 100.0 * (x - b) / b));
-                            }
-                            (_, Some(&x)) => {
-                                crate::number::label(ui, x, 1);
-                            }
-                            (_, None) => {
-                                ui.label("–");
-                            }
-                        }
-                    }
-                    ui.end_row();
                 }
-            });
-    }
+                ui.end_row();
+            }
+        });
 }
 
 /// What the report will hold, before it is written: the twin (its shown
@@ -289,7 +287,7 @@ pub fn report_preview<X: Clone>(ui: &mut Ui, state: &Session<X>) -> bool {
             Some(c) => {
                 ui.label(format!(
                     "{} — {}",
-                    crate::twin::utc_label(c.calibrated_unix_s),
+                    twin_scenario::report::utc(c.calibrated_unix_s),
                     c.source
                 ));
                 egui::Grid::new("preview-residuals")
@@ -338,12 +336,6 @@ pub fn report_preview<X: Clone>(ui: &mut Ui, state: &Session<X>) -> bool {
         });
     });
     export
-}
-
-/// A date as the report writes it.
-#[must_use]
-pub fn utc_label(unix_s: u64) -> String {
-    twin_scenario::report::utc(unix_s)
 }
 
 /// A text listing a variant's changes.

@@ -15,7 +15,7 @@ use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
 
 use crate::Args;
-use crate::study::Workspace;
+use crate::session::{Pending, Session};
 
 pub struct CapturePlugin;
 
@@ -62,11 +62,8 @@ const WARM_UP: Duration = Duration::from_secs(4);
 fn capture(
     mut commands: Commands,
     args: Res<Args>,
-    ws: Res<Workspace>,
-    cardio: Res<crate::cardio::Cardio>,
-    gait: Res<crate::gait::Gait>,
-    twin: Res<crate::twin::Twin>,
-    rect: Res<crate::viewport::ViewportRect>,
+    s: Res<Session>,
+    pending: Pending,
     mut state: ResMut<CaptureState>,
     mut exit: MessageWriter<AppExit>,
 ) {
@@ -83,10 +80,10 @@ fn capture(
         exit.write(AppExit::error());
         return;
     }
-    if crate::twin::settled(&ws, &cardio, &gait, &twin)
-        && ws.new_surface.is_none()
-        && (args.gait.is_none() || gait.settled)
-        && twin.script_done()
+    if s.settled(pending.any())
+        && s.study.new_surface.is_none()
+        && (args.gait.is_none() || s.gait.settled)
+        && s.script_done
     {
         state.frames_after_settle += 1;
     }
@@ -95,7 +92,7 @@ fn capture(
     }
     state.requested = true;
     // Where the 3D view is, for checks of the picture (scripts/png_stats.py).
-    let r = *rect;
+    let r = s.view_rect;
     let meta = serde_json::json!({ "viewport": [r.min.x, r.min.y, r.max.x, r.max.y] });
     if let Err(e) = std::fs::write(path.with_extension("json"), meta.to_string()) {
         eprintln!(

@@ -15,14 +15,13 @@ use twin_scenario::document::CardioModel;
 use twin_scenario::runs::CardioRun;
 use twin_scenario::runs::cardio_summary;
 use twin_session::ScenarioAction;
+use twin_session::jobs::{Job, KeyedRuns, Priority};
 use twin_session::runs::cardio_key as key;
+use twin_ui::CardioAction;
 use twin_ui::cardio::{CardioResult, Controls, VariantCurve};
-use twin_ui::{CardioAction, CardioState};
 
 use crate::Args;
-use crate::job::{Job, KeyedRuns, Priority};
-use crate::study::Workspace;
-use crate::twin::Twin;
+use crate::session::{CardioAsk, CardioView, Session};
 
 pub struct CardioPlugin;
 
@@ -32,14 +31,14 @@ impl Plugin for CardioPlugin {
             .add_systems(Startup, start)
             .add_systems(
                 Update,
-                (poll, sync_variants, from_imaging, pulse)
+                (asks, poll, sync_variants, from_imaging, publish)
                     .chain()
                     .in_set(crate::Feature::Cardio),
             );
     }
 }
 
-pub enum Msg {
+enum Msg {
     Calibrated {
         params: Box<Parameters>,
         state: Box<State>,
@@ -53,11 +52,10 @@ pub enum Msg {
     Failed(String),
 }
 
-/// The window's state, the baseline and the variants' runs.
+/// The cardiac twin's own work: the baseline and the variants' runs (its
+/// panes' state is the session's `cardio`).
 #[derive(Resource, Default)]
-pub struct Cardio {
-    pub open: bool,
-    pub ui: CardioState,
+struct Cardio {
     params: Parameters,
     state: Option<State>,
     job: Option<Job<Msg>>,
@@ -77,56 +75,55 @@ pub struct Cardio {
     asked: Option<(String, Instant)>,
     /// What the overlays were last built from (cleared with the baseline).
     sig: Option<Vec<(String, bool, bool)>>,
-    /// From a control's release to the variant's result shown, ms.
-    pub last_latency_ms: Option<f64>,
     /// Calibrate as soon as targets come from the images (`--lv-seed`).
     calibrate_after_imaging: bool,
 }
 
 impl Cardio {
-    /// Opens the window, calibrating a first baseline if there is none.
-    pub fn show(&mut self) {
-        self.open = true;
-        if self.ui.baseline.is_none() && !self.ui.busy {
-            let targets = self.ui.targets;
-            self.calibrate(targets);
+    /// Opens the workspace's heart, calibrating a first baseline if there
+    /// is none.
+    fn show(&mut self, v: &mut CardioView) {
+        v.open = true;
+        if v.ui.baseline.is_none() && !v.ui.busy {
+            let targets = v.ui.targets;
+            self.calibrate(v, targets);
         }
     }
 
-    /// Variants running now.
-    pub fn running(&self) -> usize {
-        self.runs.running()
-    }
-
     /// Everything asked has finished (and the twin has taken the calibration).
-    pub fn settled(&self) -> bool {
+    fn settled(&self) -> bool {
         self.job.is_none()
-            && self.running() == 0
+            && self.runs.running() == 0
             && !self.calibrate_after_imaging
             && self.calibrated.is_none()
     }
 
     /// Every cardiac variant of `doc` has its result (or its error), once
     /// there is a baseline.
-    pub fn all_run(&self, doc: &twin_scenario::TwinDocument) -> bool {
-        self.ui.baseline.is_none()
+    fn all_run(&self, v: &CardioView, doc: &twin_scenario::TwinDocument) -> bool {
+        v.ui.baseline.is_none()
             || doc.variants.iter().all(|v| {
                 let k = key(&v.cardio);
                 v.cardio.is_empty() || self.runs.answered(&k)
             })
     }
 
-    fn spawn(&mut self, label: &str, work: impl FnOnce(&Progress) -> Msg + Send + 'static) {
+    fn spawn(
+        &mut self,
+        v: &mut CardioView,
+        label: &str,
+        work: impl FnOnce(&Progress) -> Msg + Send + 'static,
+    ) {
         self.job = None;
         self.job = Some(Job::once("cardio", label, Priority::Interactive, work));
-        self.ui.busy = true;
+        v.ui.busy = true;
     }
 
     /// Fits the circulation to `targets` (it becomes the baseline and goes
     /// into the twin with its provenance).
-    pub fn calibrate(&mut self, targets: Targets) {
-        let source = self.ui.targets_source.clone();
-        self.spawn("Calibrating the heart", move |progress| {
+    fn calibrate(&mut self, v: &mut CardioView, targets: Targets) {
+        let source = v.ui.targets_source.clone();
+        self.spawn(v, "Calibrating the heart", move |progress| {
             let (model, c) = match twin_session::calibration::fit(targets, &source, progress) {
                 Ok(fit) => fit,
                 Err(e) => return Msg::Failed(e.to_string()),
@@ -137,24 +134,24 @@ impl Cardio {
     }
 
     /// Takes the twin file's calibrated heart as the baseline (no refit).
-    pub fn load_model(&mut self, model: CardioModel) {
-        self.ui.targets = model.targets;
-        self.ui.targets_source.clone_from(&model.source);
+    fn load_model(&mut self, v: &mut CardioView, model: CardioModel) {
+        v.ui.targets = model.targets;
+        v.ui.targets_source.clone_from(&model.source);
         let status = format!(
             "calibrated {} (from the twin file)",
             twin_scenario::report::utc(model.calibrated_unix_s)
         );
-        self.spawn("Simulating the baseline", move |progress| {
+        self.spawn(v, "Simulating the baseline", move |progress| {
             baseline(&model.parameters, None, status, None, progress)
         });
     }
 
     /// Forgets every variant's results (a new twin or a new baseline).
-    pub fn reset_variants(&mut self) {
+    fn reset_variants(&mut self, v: &mut CardioView) {
         self.runs.clear();
-        self.ui.variants.clear();
-        self.ui.editing = None;
-        self.ui.current.clone_from(&self.ui.baseline);
+        v.ui.variants.clear();
+        v.ui.editing = None;
+        v.ui.current.clone_from(&v.ui.baseline);
         self.shown = None;
         self.sig = None;
     }
@@ -162,12 +159,13 @@ impl Cardio {
     /// LV volume curve of a cine from a seed (patient mm), in the background.
     fn measure_cine(
         &mut self,
+        v: &mut CardioView,
         frames: Vec<std::sync::Arc<twin_imaging::Volume>>,
         times_ms: Vec<f64>,
         seed: [f64; 3],
         label: String,
     ) {
-        self.spawn("LV volumes from the cine", move |progress| {
+        self.spawn(v, "LV volumes from the cine", move |progress| {
             let grids: Vec<twin_mesh::Grid> = frames
                 .iter()
                 .map(|v| twin_session::segments::grid(v))
@@ -210,63 +208,62 @@ fn baseline(
     }
 }
 
-/// Drives the 3D mesh pulse from the current run's LV volume.
-fn pulse(cardio: Res<Cardio>, time: Res<Time>, pulse: Option<ResMut<crate::viewport::MeshPulse>>) {
-    let Some(mut pulse) = pulse else { return };
-    let want = if cardio.open && cardio.ui.pulse_mesh {
-        cardio
-            .ui
-            .current
+/// What the others see of the heart: the mesh pulse from the current
+/// run's LV volume, whether it is settled, and its variants running.
+fn publish(cardio: Res<Cardio>, mut s: ResMut<Session>, time: Res<Time>) {
+    let s = &mut *s;
+    let v = &mut s.cardio;
+    let want = if v.open && v.ui.pulse_mesh {
+        v.ui.current
             .as_ref()
             .and_then(|r| twin_ui::cardio::pulse_scale(r, time.elapsed_secs_f64()))
     } else {
         None
     };
-    if pulse.0 != want {
-        pulse.0 = want;
+    if s.pulse != want {
+        s.pulse = want;
     }
+    v.running = cardio.runs.running();
+    v.quiet =
+        cardio.settled() && (!v.open || v.ui.baseline.is_some()) && cardio.all_run(v, &s.twin.doc);
 }
 
-fn start(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, args: Res<Args>) {
+fn start(mut cardio: ResMut<Cardio>, mut s: ResMut<Session>, args: Res<Args>) {
     let Some(arg) = &args.cardio else {
         return;
     };
-    cardio.open = true;
+    let s = &mut *s;
+    s.cardio.open = true;
     if let Some(path) = arg {
         match twin_session::scenarios::import_variants(path) {
             Ok(variants) => {
-                twin.session.doc.variants.extend(variants);
-                twin.session.selected = twin.session.doc.variants.len().checked_sub(1);
+                s.twin.doc.variants.extend(variants);
+                s.twin.selected = s.twin.doc.variants.len().checked_sub(1);
             }
-            Err(e) => cardio.ui.status = format!("scenario: {e}"),
+            Err(e) => s.cardio.ui.status = format!("scenario: {e}"),
         }
     }
     if args.lv_seed.is_some() {
         cardio.calibrate_after_imaging = true;
     } else if args.twin.is_none() {
-        let targets = cardio.ui.targets;
-        cardio.calibrate(targets);
+        let targets = s.cardio.ui.targets;
+        cardio.calibrate(&mut s.cardio, targets);
     }
-}
-
-/// The loaded cine as the calibration's provenance names it.
-fn cine_label(ws: &Workspace) -> String {
-    ws.browser
-        .selected_stack
-        .as_ref()
-        .map_or_else(|| "the cine".to_owned(), |id| format!("series {id}"))
 }
 
 /// `--lv-seed`: once the cine is in, segment the LV there, take the
 /// targets from its volume curve and calibrate.
 fn from_imaging(
     mut cardio: ResMut<Cardio>,
-    mut ws: ResMut<Workspace>,
+    mut s: ResMut<Session>,
+    mut study: MessageWriter<crate::session::StudyAsk>,
     args: Res<Args>,
     mut done: Local<bool>,
 ) {
     let Some(spec) = &args.lv_seed else { return };
-    if *done || !ws.settled || ws.job.is_some() || ws.mpr.frames.len() < 2 {
+    let s = &mut *s;
+    let ws = &mut s.study;
+    if *done || !ws.settled || ws.loading || ws.mpr.frames.len() < 2 {
         return;
     }
     *done = true;
@@ -276,25 +273,26 @@ fn from_imaging(
         .collect();
     let [x, y, z] = seed[..] else {
         cardio.calibrate_after_imaging = false;
-        cardio.ui.status = format!("--lv-seed `{spec}`: expected X,Y,Z in mm");
+        s.cardio.ui.status = format!("--lv-seed `{spec}`: expected X,Y,Z in mm");
         return;
     };
     let seed = [x, y, z];
     ws.mpr.crosshair = seed;
-    ws.add_segment(Some(seed));
-    let label = cine_label(&ws);
+    study.write(crate::session::StudyAsk::AddSegment(Some(seed)));
+    let label = ws.cine_label();
     let (frames, times) = (ws.mpr.frames.clone(), ws.mpr.times_ms.clone());
-    cardio.measure_cine(frames, times, seed, label);
+    cardio.measure_cine(&mut s.cardio, frames, times, seed, label);
 }
 
-pub fn poll(mut cardio: ResMut<Cardio>) {
+fn poll(mut cardio: ResMut<Cardio>, mut s: ResMut<Session>) {
     let msg = cardio.job.as_ref().and_then(|j| j.try_recv().ok());
     let Some(msg) = msg else { return };
     if let (Msg::Failed(e), Some(job)) = (&msg, &cardio.job) {
         job.fail(e);
     }
+    let v = &mut s.cardio;
     cardio.job = None;
-    cardio.ui.busy = false;
+    v.ui.busy = false;
     match msg {
         Msg::Calibrated {
             params,
@@ -305,49 +303,45 @@ pub fn poll(mut cardio: ResMut<Cardio>) {
         } => {
             cardio.params = *params;
             cardio.state = Some(*state);
-            cardio.ui.baseline = Some(*result);
-            cardio.ui.status = status;
+            v.ui.baseline = Some(*result);
+            v.ui.status = status;
             cardio.calibrated = model.map(|m| *m);
-            cardio.reset_variants();
+            cardio.reset_variants(v);
         }
         Msg::Imaging(t) => {
-            cardio.ui.targets = t.applied_to(cardio.ui.targets);
-            cardio.ui.targets_source = t.source;
-            cardio.ui.status = "targets from imaging; Calibrate to fit".into();
+            v.ui.targets = t.applied_to(v.ui.targets);
+            v.ui.targets_source = t.source;
+            v.ui.status = "targets from imaging; Calibrate to fit".into();
             if std::mem::take(&mut cardio.calibrate_after_imaging) {
-                let t = cardio.ui.targets;
-                cardio.calibrate(t);
+                let t = v.ui.targets;
+                cardio.calibrate(v, t);
             }
         }
         Msg::Failed(e) => {
             cardio.calibrate_after_imaging = false;
-            cardio.ui.status = e;
+            v.ui.status = e;
         }
     }
 }
 
 /// Keeps the variants' runs, the overlays and the twin in step.
-pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res<Workspace>) {
+fn sync_variants(mut cardio: ResMut<Cardio>, mut s: ResMut<Session>) {
     let cardio = &mut *cardio;
+    let s = &mut *s;
     if let Some(model) = cardio.calibrated.take() {
-        twin.record("calibrate the heart", &ws);
-        twin.session.doc.cardio = Some(model);
+        s.record("calibrate the heart");
+        s.twin.doc.cardio = Some(model);
     }
-    if cardio.ui.baseline.is_none() {
+    let (twin, v) = (&mut s.twin, &mut s.cardio);
+    if v.ui.baseline.is_none() {
         return;
     }
     // Each variant's key, once per frame.
-    let keys: Vec<String> = twin
-        .session
-        .doc
-        .variants
-        .iter()
-        .map(|v| key(&v.cardio))
-        .collect();
+    let keys: Vec<String> = twin.doc.variants.iter().map(|v| key(&v.cardio)).collect();
     // Start what is missing; collect what finished.
-    for (v, k) in twin.session.doc.variants.iter().zip(&keys) {
-        if !v.cardio.is_empty() && cardio.runs.wanted(k) {
-            cardio.run_variant(&v.name, v.cardio.clone());
+    for (variant, k) in twin.doc.variants.iter().zip(&keys) {
+        if !variant.cardio.is_empty() && cardio.runs.wanted(k) {
+            cardio.run_variant(&variant.name, variant.cardio.clone());
         }
     }
     cardio.runs.keep_running(|k| keys.iter().any(|x| x == k));
@@ -357,75 +351,74 @@ pub fn sync_variants(mut cardio: ResMut<Cardio>, mut twin: ResMut<Twin>, ws: Res
                 .asked
                 .take()
                 .unwrap_or_else(|| (k.clone(), Instant::now()));
-            cardio.last_latency_ms = Some(at.elapsed().as_secs_f64() * 1e3);
+            v.last_latency_ms = Some(at.elapsed().as_secs_f64() * 1e3);
         }
         if let Some(res) = cardio.runs.get(&k) {
-            let s = cardio_summary(&res.indices);
-            for (v, vk) in twin.session.doc.variants.iter_mut().zip(&keys) {
+            let sum = cardio_summary(&res.indices);
+            for (variant, vk) in twin.doc.variants.iter_mut().zip(&keys) {
                 if *vk == k {
-                    v.results.extend(s.clone());
+                    variant.results.extend(sum.clone());
                 }
             }
         }
     }
     // The overlays, in the scenario list's colours: rebuilt (results
     // copied) only when a name, key, selection or result changed.
-    let selected = twin.session.selected;
+    let selected = twin.selected;
     let sig: Vec<(String, bool, bool)> = twin
-        .session
         .doc
         .variants
         .iter()
         .zip(&keys)
         .enumerate()
-        .map(|(i, (v, k))| {
+        .map(|(i, (variant, k))| {
             let ready = cardio.runs.get(k).is_some();
-            (format!("{}\u{0}{k}", v.name), selected == Some(i), ready)
+            (
+                format!("{}\u{0}{k}", variant.name),
+                selected == Some(i),
+                ready,
+            )
         })
         .collect();
     if cardio.sig.as_ref() != Some(&sig) {
         cardio.sig = Some(sig);
-        let base = cardio.ui.baseline.clone();
+        let base = v.ui.baseline.clone();
         if let Some(b) = &base {
-            twin.session
-                .baseline_results
-                .extend(cardio_summary(&b.indices));
+            twin.baseline_results.extend(cardio_summary(&b.indices));
         }
-        cardio.ui.variants = twin
-            .session
+        v.ui.variants = twin
             .doc
             .variants
             .iter()
             .zip(&keys)
             .enumerate()
-            .filter(|(_, (v, _))| !v.cardio.is_empty())
-            .map(|(i, (v, k))| VariantCurve {
-                name: v.name.clone(),
+            .filter(|(_, (variant, _))| !variant.cardio.is_empty())
+            .map(|(i, (variant, k))| VariantCurve {
+                name: variant.name.clone(),
                 colour: twin_ui::twin::colour(i),
                 result: cardio.runs.get(k).map(CardioResult::from),
                 selected: selected == Some(i),
             })
             .collect();
         let k = selected.and_then(|i| keys.get(i));
-        cardio.ui.current = match k {
+        v.ui.current = match k {
             Some(k) => cardio.runs.get(k).map(CardioResult::from),
             None => base,
         };
-        cardio.ui.editing = twin.session.variant().map(|v| v.name.clone());
+        v.ui.editing = twin.variant().map(|variant| variant.name.clone());
         if let Some(e) = k.and_then(|k| cardio.runs.error(k)) {
-            cardio.ui.status.clone_from(e);
+            v.ui.status.clone_from(e);
         }
     }
     // A new selection shows its interventions in the controls.
     if cardio.shown != Some(selected) {
         cardio.shown = Some(selected);
-        let hr = cardio.ui.targets.heart_rate_bpm;
+        let hr = v.ui.targets.heart_rate_bpm;
         let interventions = twin
-            .session
             .variant()
-            .map(|v| v.cardio.clone())
+            .map(|variant| variant.cardio.clone())
             .unwrap_or_default();
-        cardio.ui.controls = Controls::from_scenario(
+        v.ui.controls = Controls::from_scenario(
             &Scenario {
                 interventions,
                 ..Scenario::default()
@@ -478,11 +471,11 @@ pub fn merge(
 
 /// A control was let go: the selected variant takes the new interventions
 /// (or, with the baseline selected, a new variant does).
-pub fn apply_controls(cardio: &mut Cardio, twin: &mut Twin, ws: &mut Workspace, s: &Scenario) {
-    let hr = cardio.ui.targets.heart_rate_bpm;
-    let after = cardio.ui.controls;
-    let interventions = if let Some(i) = twin.session.selected {
-        let Some(v) = twin.session.doc.variants.get(i) else {
+fn apply_controls(cardio: &mut Cardio, s: &mut Session, scenario: &Scenario) {
+    let hr = s.cardio.ui.targets.heart_rate_bpm;
+    let after = s.cardio.ui.controls;
+    let interventions = if let Some(i) = s.twin.selected {
+        let Some(v) = s.twin.doc.variants.get(i) else {
             return;
         };
         let before = Controls::from_scenario(
@@ -492,44 +485,51 @@ pub fn apply_controls(cardio: &mut Cardio, twin: &mut Twin, ws: &mut Workspace, 
             },
             hr,
         );
-        let merged = merge(&v.cardio, &before, s, &after);
+        let merged = merge(&v.cardio, &before, scenario, &after);
         if merged == v.cardio {
             return;
         }
         let label = format!("change “{}”", v.name);
-        twin.record(&label, ws);
-        let v = &mut twin.session.doc.variants[i];
+        s.record(&label);
+        let v = &mut s.twin.doc.variants[i];
         v.cardio.clone_from(&merged);
         v.results.clear();
         merged
     } else {
-        if s.interventions.is_empty() {
+        if scenario.interventions.is_empty() {
             return;
         }
-        twin.act(
-            &ScenarioAction::Add("what-if".into(), s.interventions.clone()),
-            ws,
-        );
-        s.interventions.clone()
+        s.act(&ScenarioAction::Add(
+            "what-if".into(),
+            scenario.interventions.clone(),
+        ));
+        scenario.interventions.clone()
     };
-    cardio.shown = Some(twin.session.selected);
+    cardio.shown = Some(s.twin.selected);
     cardio.asked = Some((key(&interventions), Instant::now()));
 }
 
-/// Carries out what the cardiac panes asked.
-pub fn handle(
-    actions: Vec<CardioAction>,
-    cardio: &mut Cardio,
-    twin: &mut Twin,
-    ws: &mut Workspace,
-) {
-    for a in actions {
-        match a {
-            CardioAction::Calibrate(t) => cardio.calibrate(t),
-            CardioAction::Simulate(s) => apply_controls(cardio, twin, ws, &s),
-            CardioAction::FromImaging => {
-                let label = cine_label(ws);
+/// Carries out what the panes and the other features asked.
+fn asks(mut asks: MessageReader<CardioAsk>, mut cardio: ResMut<Cardio>, mut s: ResMut<Session>) {
+    let s = &mut *s;
+    for ask in asks.read() {
+        match ask.clone() {
+            CardioAsk::Show => cardio.show(&mut s.cardio),
+            CardioAsk::Replaced(model) => {
+                cardio.reset_variants(&mut s.cardio);
+                if let Some(m) = model {
+                    cardio.load_model(&mut s.cardio, *m);
+                }
+            }
+            CardioAsk::Pane(CardioAction::Calibrate(t)) => cardio.calibrate(&mut s.cardio, t),
+            CardioAsk::Pane(CardioAction::Simulate(scenario)) => {
+                apply_controls(&mut cardio, s, &scenario);
+            }
+            CardioAsk::Pane(CardioAction::FromImaging) => {
+                let ws = &s.study;
+                let label = ws.cine_label();
                 cardio.measure_cine(
+                    &mut s.cardio,
                     ws.mpr.frames.clone(),
                     ws.mpr.times_ms.clone(),
                     ws.mpr.crosshair,

@@ -29,15 +29,14 @@ use twin_msk::whatif::{GaitCase, Outcome};
 use twin_scenario::document::GaitTrial;
 use twin_scenario::runs::{has_gait_summary, set_gait_summary};
 use twin_session::ScenarioAction;
+use twin_session::jobs::{Job, KeyedRuns, Priority, RunState};
 use twin_session::runs::gait_key as key;
 use twin_ui::gait::CycleCurves;
 use twin_ui::prosthesis::GaitVariant;
-use twin_ui::{GaitAction, GaitState, GaitView, WhatIfAsk};
+use twin_ui::{GaitAction, WhatIfAsk};
 
 use crate::Args;
-use crate::job::{Job, KeyedRuns, Priority, RunState};
-use crate::study::Workspace;
-use crate::twin::Twin;
+use crate::session::{GaitAsk, GaitView, Session, TwinAsk, ViewAsk, bevy_mesh};
 
 pub struct GaitPlugin;
 
@@ -47,7 +46,7 @@ impl Plugin for GaitPlugin {
             .add_systems(Startup, start)
             .add_systems(
                 Update,
-                (poll, poll_whatif, sync_twin, play)
+                (asks, poll, poll_whatif, sync_twin, play, publish)
                     .chain()
                     .in_set(crate::Feature::Gait),
             );
@@ -76,10 +75,10 @@ enum Msg {
     Failed(String),
 }
 
-/// A finished computation: the panel's view, the 3D skeleton and, for a
+/// A finished computation: the panes' view, the 3D skeleton and, for a
 /// muscle model with loads, the what-if case and its intact baseline.
 struct Computed {
-    view: GaitView,
+    view: twin_ui::GaitView,
     skeleton: Skeleton,
     whatif: Option<(Arc<GaitCase>, Outcome)>,
 }
@@ -108,16 +107,13 @@ const STAGE: Vec3 = Vec3::new(5000.0, 0.0, 0.0);
 #[derive(Component)]
 struct SkeletonPart(usize);
 
-/// The window's state and its worker.
+/// The gait trial's own work: its jobs, the skeleton, the what-if case
+/// and the variants' runs (its panes' state is the session's `gait`).
 #[derive(Resource, Default)]
-pub struct Gait {
-    pub open: bool,
-    pub ui: GaitState,
+struct Gait {
     job: Option<Job<Msg>>,
     /// Seconds into the trial while playing.
     clock: f64,
-    /// Finished what it was asked at start (for `--screenshot`).
-    pub settled: bool,
     skeleton: Skeleton,
     scene: Scene,
     /// The reference (normal database) the curves are compared with.
@@ -160,38 +156,23 @@ enum Scene {
 }
 
 impl Gait {
-    pub fn show(&mut self) {
-        self.open = true;
-    }
-
     /// The intact baseline of the prosthesis what-if is ready.
-    pub fn whatif_ready(&self) -> bool {
+    fn whatif_ready(&self) -> bool {
         self.case.is_some() && self.job.is_none()
     }
 
-    /// The last what-if's result is shown (or failed) and nothing runs.
-    pub fn whatif_done(&self) -> bool {
-        self.whatif_job.is_none()
-    }
-
-    /// Nothing of the gait window runs, and every twin variant with a
+    /// Nothing of the gait trial runs, and every twin variant with a
     /// device has its result.
-    pub fn quiet(&self, doc: &twin_scenario::TwinDocument) -> bool {
+    fn quiet(&self, doc: &twin_scenario::TwinDocument) -> bool {
         self.job.is_none()
             && self.whatif_job.is_none()
             && self.runs.running() == 0
             && self.all_run(doc)
     }
 
-    /// Twin variants running on the trial now.
-    #[cfg(test)]
-    pub fn running(&self) -> usize {
-        self.runs.running()
-    }
-
     /// Every prosthesis variant of `doc` has its result (or its error), once
     /// there is a baseline.
-    pub fn all_run(&self, doc: &twin_scenario::TwinDocument) -> bool {
+    fn all_run(&self, doc: &twin_scenario::TwinDocument) -> bool {
         self.case.is_none()
             || doc.variants.iter().all(|v| {
                 v.prosthesis
@@ -201,11 +182,12 @@ impl Gait {
     }
 
     /// The intact baseline and every twin variant's outcome, for the report.
-    pub fn runs_for_report(
+    fn runs_for_report(
         &self,
+        v: &GaitView,
         doc: &twin_scenario::TwinDocument,
     ) -> Option<twin_scenario::runs::GaitRuns> {
-        let baseline = self.ui.whatif.baseline.clone()?;
+        let baseline = v.ui.whatif.baseline.clone()?;
         let variants = doc
             .variants
             .iter()
@@ -219,9 +201,9 @@ impl Gait {
 
     /// The gait analysis for the report: the intact baseline and the
     /// prosthesis what-if (numbers only; no file names or identity).
-    pub fn report_text(&self) -> Option<String> {
+    fn report_text(v: &GaitView) -> Option<String> {
         use std::fmt::Write as _;
-        let w = &self.ui.whatif;
+        let w = &v.ui.whatif;
         let base = w.baseline.as_ref()?;
         let mut t = String::new();
         let row = |t: &mut String, name: &str, o: &twin_msk::whatif::Outcome| {
@@ -252,28 +234,45 @@ impl Gait {
         Some(t)
     }
 
-    fn spawn(&mut self, label: &str, work: impl FnOnce(&Progress) -> Msg + Send + 'static) {
+    fn spawn(
+        &mut self,
+        v: &mut GaitView,
+        label: &str,
+        work: impl FnOnce(&Progress) -> Msg + Send + 'static,
+    ) {
         self.job = None;
         self.job = Some(Job::once("gait", label, Priority::Background, work));
-        self.ui.busy = true;
-        self.settled = false;
+        v.ui.busy = true;
+        v.settled = false;
     }
 
     /// Computes a trial the user opened (the twin takes it).
-    pub fn compute(&mut self, model: PathBuf, trial: PathBuf, loads: Option<PathBuf>) {
+    fn compute(
+        &mut self,
+        v: &mut GaitView,
+        model: PathBuf,
+        trial: PathBuf,
+        loads: Option<PathBuf>,
+    ) {
         self.trial_for_twin = true;
-        self.compute_trial(model, trial, loads);
+        self.compute_trial(v, model, trial, loads);
     }
 
-    fn compute_trial(&mut self, model: PathBuf, trial: PathBuf, loads: Option<PathBuf>) {
+    fn compute_trial(
+        &mut self,
+        v: &mut GaitView,
+        model: PathBuf,
+        trial: PathBuf,
+        loads: Option<PathBuf>,
+    ) {
         self.trial = Some(GaitTrial {
             model: model.clone(),
             motion: trial.clone(),
             loads: loads.clone(),
         });
-        self.reset_variants();
-        self.ui.status = format!("computing {}…", trial.display());
-        self.spawn("gait", move |progress| {
+        self.reset_variants(v);
+        v.ui.status = format!("computing {}…", trial.display());
+        self.spawn(v, "gait", move |progress| {
             match compute(&model, &trial, loads.as_deref(), progress) {
                 Ok(v) => Msg::Done(Box::new(v)),
                 Err(e) => Msg::Failed(e),
@@ -281,8 +280,8 @@ impl Gait {
         });
     }
 
-    fn pick(&mut self) {
-        self.spawn("gait: open files", |_| {
+    fn pick(&mut self, v: &mut GaitView) {
+        self.spawn(v, "gait: open files", |_| {
             let model = rfd::FileDialog::new()
                 .set_title("OpenSim model")
                 .add_filter("OpenSim model", &["osim"])
@@ -305,8 +304,8 @@ impl Gait {
         });
     }
 
-    fn pick_reference(&mut self) {
-        self.spawn("gait: open reference", |_| {
+    fn pick_reference(&mut self, v: &mut GaitView) {
+        self.spawn(v, "gait: open reference", |_| {
             let path = rfd::FileDialog::new()
                 .set_title("Reference (normal database) CSV")
                 .add_filter("gait reference", &["csv"])
@@ -316,19 +315,19 @@ impl Gait {
     }
 
     /// Compares the shown curves with `reference` (or stops comparing).
-    fn set_reference(&mut self, reference: Option<Reference>) {
+    fn set_reference(&mut self, v: &mut GaitView, reference: Option<Reference>) {
         self.reference = reference;
-        if let Some(v) = &mut self.ui.view {
-            v.set_reference(self.reference.as_ref());
+        if let Some(view) = &mut v.ui.view {
+            view.set_reference(self.reference.as_ref());
         }
     }
 
     /// Forgets the twin variants' runs (a new case).
-    fn reset_variants(&mut self) {
+    fn reset_variants(&mut self, v: &mut GaitView) {
         self.runs.clear();
         self.sig = None;
         self.shown = None;
-        self.ui.whatif.twin_variants.clear();
+        v.ui.whatif.twin_variants.clear();
     }
 
     /// Runs a twin variant's device on the case.
@@ -343,17 +342,17 @@ impl Gait {
 
     /// Reruns the what-if with a device (the newest request replaces one
     /// still running), or shows the baseline alone.
-    pub fn whatif(&mut self, ask: WhatIfAsk) {
+    fn whatif(&mut self, v: &mut GaitView, ask: WhatIfAsk) {
         self.whatif_job = None;
         let (Some(case), WhatIfAsk::Run(device)) = (self.case.clone(), ask) else {
-            self.ui.whatif.variant = None;
-            self.ui.whatif.running = false;
-            self.ui.whatif.latency_ms = None;
+            v.ui.whatif.variant = None;
+            v.ui.whatif.running = false;
+            v.ui.whatif.latency_ms = None;
             return;
         };
         self.asked = Some(Instant::now());
-        self.ui.whatif.running = true;
-        self.settled = false;
+        v.ui.whatif.running = true;
+        v.settled = false;
         self.whatif_job = Some(Job::once(
             "gait what-if",
             "gait: prosthesis what-if",
@@ -487,7 +486,7 @@ fn compute(
         "3D view: bone meshes found for {found} of {} bodies (the others as a sphere and capsules to their children's joints)",
         model.bodies.len() - 1
     ));
-    let mut view = GaitView {
+    let mut view = twin_ui::GaitView {
         title: format!(
             "{} · {}{} · {} frames",
             name(model_path),
@@ -529,31 +528,33 @@ fn compute(
     })
 }
 
-fn start(args: Res<Args>, mut gait: ResMut<Gait>) {
+fn start(args: Res<Args>, mut gait: ResMut<Gait>, mut s: ResMut<Session>) {
+    let v = &mut s.gait;
     if let Some(path) = &args.reference {
         match read_reference(path) {
             Ok(r) => gait.reference = Some(r),
-            Err(e) => gait.ui.status = e,
+            Err(e) => v.ui.status = e,
         }
     }
     if let Some(path) = &args.prosthesis {
         match Prosthesis::read(path) {
             Ok(p) => gait.pending_device = Some(p),
-            Err(e) => gait.ui.status = e.to_string(),
+            Err(e) => v.ui.status = e.to_string(),
         }
     }
     if let Some(files) = &args.gait {
-        gait.open = true;
+        v.open = true;
         let (model, trial, loads) = (files[0].clone(), files[1].clone(), files.get(2).cloned());
-        gait.compute(model, trial, loads);
+        gait.compute(v, model, trial, loads);
     }
 }
 
-pub fn poll(mut gait: ResMut<Gait>) {
+fn poll(mut gait: ResMut<Gait>, mut s: ResMut<Session>) {
+    let v = &mut s.gait;
     if let Some(p) = gait.job.as_ref().map(|j| &j.progress) {
         let shown = Some((p.stage(), p.fraction()));
-        if gait.ui.progress != shown {
-            gait.ui.progress = shown;
+        if v.ui.progress != shown {
+            v.ui.progress = shown;
         }
     }
     let Some(msg) = gait.job.as_ref().and_then(|j| j.try_recv().ok()) else {
@@ -563,53 +564,53 @@ pub fn poll(mut gait: ResMut<Gait>) {
         job.fail(e);
     }
     gait.job = None;
-    gait.ui.busy = false;
-    gait.ui.progress = None;
+    v.ui.busy = false;
+    v.ui.progress = None;
     match msg {
-        Msg::Picked(Some((model, trial, loads))) => gait.compute(model, trial, loads),
-        Msg::Picked(None) | Msg::Reference(None) => gait.ui.status = "nothing opened".into(),
+        Msg::Picked(Some((model, trial, loads))) => gait.compute(v, model, trial, loads),
+        Msg::Picked(None) | Msg::Reference(None) => v.ui.status = "nothing opened".into(),
         Msg::Reference(Some(Ok(r))) => {
-            gait.ui.status = format!("reference: {}", r.source);
-            gait.set_reference(Some(r));
+            v.ui.status = format!("reference: {}", r.source);
+            gait.set_reference(v, Some(r));
         }
-        Msg::Reference(Some(Err(e))) => gait.ui.status = e,
+        Msg::Reference(Some(Err(e))) => v.ui.status = e,
         Msg::Done(done) => {
             let Computed {
-                view: mut v,
+                view: mut shown,
                 skeleton,
                 whatif,
             } = *done;
-            v.set_reference(gait.reference.as_ref());
-            gait.ui.whatif.variant = None;
-            gait.ui.whatif.error = None;
+            shown.set_reference(gait.reference.as_ref());
+            v.ui.whatif.variant = None;
+            v.ui.whatif.error = None;
             let (case, base) = whatif.unzip();
             gait.case = case;
-            gait.ui.whatif.baseline = base;
-            gait.ui.status = String::new();
-            gait.ui.frame = 0;
-            gait.ui.selected = v
+            v.ui.whatif.baseline = base;
+            v.ui.status = String::new();
+            v.ui.frame = 0;
+            v.ui.selected = shown
                 .curves
                 .iter()
                 .position(|c| c.curves.name == "knee_angle")
                 .unwrap_or(0);
-            gait.ui.view = Some(v);
+            v.ui.view = Some(shown);
             gait.skeleton = skeleton;
             gait.scene = Scene::Fresh;
-            gait.settled = true;
+            v.settled = true;
             if let Some(p) = gait.pending_device.take() {
-                gait.ui.whatif.controls = twin_ui::DeviceControls::of(&p);
-                gait.whatif(WhatIfAsk::Run(p));
+                v.ui.whatif.controls = twin_ui::DeviceControls::of(&p);
+                gait.whatif(v, WhatIfAsk::Run(p));
             }
         }
         Msg::Failed(e) => {
-            gait.ui.status = e;
-            gait.settled = true;
+            v.ui.status = e;
+            v.settled = true;
         }
     }
 }
 
 /// Shows a finished what-if, with the time from the control's change.
-pub fn poll_whatif(mut gait: ResMut<Gait>) {
+fn poll_whatif(mut gait: ResMut<Gait>, mut s: ResMut<Session>) {
     let Some(msg) = gait.whatif_job.as_ref().and_then(|j| j.try_recv().ok()) else {
         return;
     };
@@ -618,7 +619,7 @@ pub fn poll_whatif(mut gait: ResMut<Gait>) {
     }
     gait.whatif_job = None;
     let latency = gait.asked.map(|t| t.elapsed().as_secs_f64() * 1e3);
-    let w = &mut gait.ui.whatif;
+    let w = &mut s.gait.ui.whatif;
     w.running = false;
     match msg {
         Ok(outcome) => {
@@ -628,33 +629,45 @@ pub fn poll_whatif(mut gait: ResMut<Gait>) {
         Err(e) => w.error = Some(e),
     }
     w.latency_ms = latency;
-    gait.settled = true;
+    s.gait.settled = true;
+}
+
+/// What the others see of the gait trial.
+fn publish(gait: Res<Gait>, mut s: ResMut<Session>) {
+    let s = &mut *s;
+    let v = &mut s.gait;
+    v.whatif_ready = gait.whatif_ready();
+    v.whatif_done = gait.whatif_job.is_none();
+    v.running = gait.runs.running();
+    v.quiet = gait.quiet(&s.twin.doc);
 }
 
 /// Keeps the trial, the twin variants' runs and the overlays in step with
 /// the twin.
-pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspace>) {
+fn sync_twin(mut gait: ResMut<Gait>, mut s: ResMut<Session>) {
     let gait = &mut *gait;
+    let s = &mut *s;
     // The trial: one the user opened goes into the twin; the twin's own
     // (a twin opened or recovered, an undo) is computed.
     if gait.trial_for_twin {
         gait.trial_for_twin = false;
-        if twin.session.doc.gait != gait.trial {
-            twin.record("open gait trial", &ws);
-            twin.session.doc.gait.clone_from(&gait.trial);
+        if s.twin.doc.gait != gait.trial {
+            s.record("open gait trial");
+            s.twin.doc.gait.clone_from(&gait.trial);
         }
-    } else if let Some(t) = twin
-        .session
+    } else if let Some(t) = s
+        .twin
         .doc
         .gait
         .as_ref()
         .filter(|t| gait.trial.as_ref() != Some(*t))
     {
         let t = t.clone();
-        gait.open = true;
-        gait.compute_trial(t.model, t.motion, t.loads);
+        s.gait.open = true;
+        gait.compute_trial(&mut s.gait, t.model, t.motion, t.loads);
     }
-    let Some(base) = gait
+    let (twin, gv) = (&mut s.twin, &mut s.gait);
+    let Some(base) = gv
         .ui
         .whatif
         .baseline
@@ -663,19 +676,18 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
     else {
         return;
     };
-    if !has_gait_summary(&twin.session.baseline_results) {
-        set_gait_summary(&mut twin.session.baseline_results, Some(base));
+    if !has_gait_summary(&twin.baseline_results) {
+        set_gait_summary(&mut twin.baseline_results, Some(base));
     }
     // Each variant's device key, once per frame; start what is missing,
     // collect what finished.
     let keys: Vec<Option<String>> = twin
-        .session
         .doc
         .variants
         .iter()
         .map(|v| v.prosthesis.as_ref().map(key))
         .collect();
-    for (v, k) in twin.session.doc.variants.iter().zip(&keys) {
+    for (v, k) in twin.doc.variants.iter().zip(&keys) {
         if let (Some(p), Some(k)) = (&v.prosthesis, k)
             && gait.runs.wanted(k)
         {
@@ -688,15 +700,14 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
         if gait.asked_key.as_ref().is_some_and(|(a, _)| *a == k)
             && let Some((_, at)) = gait.asked_key.take()
         {
-            gait.ui.whatif.latency_ms = Some(at.elapsed().as_secs_f64() * 1e3);
+            gv.ui.whatif.latency_ms = Some(at.elapsed().as_secs_f64() * 1e3);
         }
     }
     // The overlays: rebuilt only when a name, device, selection or result
     // changed.
-    let selected = twin.session.selected;
+    let selected = twin.selected;
     // The variants with a device: (place in the list, variant, key).
     let fitted: Vec<(usize, &twin_scenario::Variant, &String)> = twin
-        .session
         .doc
         .variants
         .iter()
@@ -736,30 +747,30 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
     gait.sig = Some(sig);
     // Each variant with a result has its summary (a finished run, a device
     // kept from the baseline's try, an undo): only when the overlays change.
-    for (v, k) in twin.session.doc.variants.iter_mut().zip(&keys) {
+    for (v, k) in twin.doc.variants.iter_mut().zip(&keys) {
         if let Some(o) = k.as_ref().and_then(|k| gait.runs.get(k))
             && !has_gait_summary(&v.results)
         {
             set_gait_summary(&mut v.results, Some(o));
         }
     }
-    let w = &mut gait.ui.whatif;
+    let w = &mut gv.ui.whatif;
     w.twin_variants = twin_variants;
-    w.editing = twin.session.variant().map(|v| v.name.clone());
+    w.editing = twin.variant().map(|v| v.name.clone());
     // A selected variant: the shown variant is its run, the controls its
     // device.
-    if let Some(v) = twin.session.variant() {
+    if let Some(v) = twin.variant() {
         let k = v.prosthesis.as_ref().map(key);
         match k.as_ref().and_then(|k| gait.runs.get(k)) {
             Some(o) => {
                 let o = (**o).clone();
-                gait.ui.whatif.set_variant(o);
-                gait.ui.whatif.error = None;
+                gv.ui.whatif.set_variant(o);
+                gv.ui.whatif.error = None;
             }
-            None if v.prosthesis.is_none() => gait.ui.whatif.variant = None,
+            None if v.prosthesis.is_none() => gv.ui.whatif.variant = None,
             None => {}
         }
-        let w = &mut gait.ui.whatif;
+        let w = &mut gv.ui.whatif;
         w.running = k.as_ref().is_some_and(|k| gait.runs.is_running(k));
         if let Some(e) = k.as_ref().and_then(|k| gait.runs.error(k)) {
             w.error = Some(e.clone());
@@ -770,7 +781,7 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
     } else if selection_changed && gait.shown.is_some() {
         // Back to the baseline: the device tried there starts afresh.
         gait.whatif_job = None;
-        let w = &mut gait.ui.whatif;
+        let w = &mut gv.ui.whatif;
         w.variant = None;
         w.running = false;
         w.error = None;
@@ -782,27 +793,23 @@ pub fn sync_twin(mut gait: ResMut<Gait>, mut twin: ResMut<Twin>, ws: Res<Workspa
 /// selected its device changes (with undo) and reruns through
 /// [`sync_twin`]; with the baseline selected the device is tried on its
 /// own, and Keep adds it to the twin as a variant.
-pub fn apply_device(gait: &mut Gait, twin: &mut Twin, ws: &mut Workspace, ask: WhatIfAsk) {
-    match (twin.session.selected, ask) {
+fn apply_device(gait: &mut Gait, s: &mut Session, ask: WhatIfAsk) {
+    match (s.twin.selected, ask) {
         (_, WhatIfAsk::Keep(device)) => {
-            twin.act(
-                &ScenarioAction::Add("prosthesis what-if".into(), Vec::new()),
-                ws,
-            );
-            if let Some(v) = twin
-                .session
-                .selected
-                .and_then(|i| twin.session.doc.variants.get_mut(i))
-            {
+            s.act(&ScenarioAction::Add(
+                "prosthesis what-if".into(),
+                Vec::new(),
+            ));
+            if let Some(v) = s.twin.selected.and_then(|i| s.twin.doc.variants.get_mut(i)) {
                 // The result tried is the variant's: no rerun.
-                if let Some(o) = gait.ui.whatif.variant.clone() {
+                if let Some(o) = s.gait.ui.whatif.variant.clone() {
                     gait.runs.insert(key(&device), Arc::new(o));
                 }
                 v.prosthesis = Some(device);
             }
         }
         (Some(i), ask) => {
-            let Some(v) = twin.session.doc.variants.get(i) else {
+            let Some(v) = s.twin.doc.variants.get(i) else {
                 return;
             };
             let device = match ask {
@@ -816,23 +823,24 @@ pub fn apply_device(gait: &mut Gait, twin: &mut Twin, ws: &mut Workspace, ask: W
                 Some(_) => format!("change the device of “{}”", v.name),
                 None => format!("remove the device of “{}”", v.name),
             };
-            twin.record(&label, ws);
+            s.record(&label);
             if let Some(d) = &device {
                 gait.asked_key = Some((key(d), Instant::now()));
             }
-            let v = &mut twin.session.doc.variants[i];
+            let v = &mut s.twin.doc.variants[i];
             set_gait_summary(&mut v.results, None);
             v.prosthesis = device;
         }
-        (None, ask) => gait.whatif(ask),
+        (None, ask) => gait.whatif(&mut s.gait, ask),
     }
 }
 
-fn play(time: Res<Time>, mut gait: ResMut<Gait>) {
-    if !gait.ui.playing {
+fn play(time: Res<Time>, mut gait: ResMut<Gait>, mut s: ResMut<Session>) {
+    let ui = &mut s.gait.ui;
+    if !ui.playing {
         return;
     }
-    let Some(v) = &gait.ui.view else { return };
+    let Some(v) = &ui.view else { return };
     let (Some(&first), Some(&last)) = (v.time.first(), v.time.last()) else {
         return;
     };
@@ -843,7 +851,7 @@ fn play(time: Res<Time>, mut gait: ResMut<Gait>) {
         .partition_point(|&t| t - first <= clock)
         .saturating_sub(1);
     gait.clock = clock;
-    gait.ui.frame = frame;
+    ui.frame = frame;
 }
 
 /// Puts a new skeleton in the scene (bone meshes, or spheres) and points
@@ -854,21 +862,22 @@ fn sync_skeleton(
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
     old: Query<Entity, With<SkeletonPart>>,
-    mut camera: Query<(&mut crate::viewport::OrbitCamera, &mut Transform)>,
-    ws: Res<crate::study::Workspace>,
+    mut view: MessageWriter<ViewAsk>,
+    s: Res<Session>,
 ) {
-    let study_quiet = ws.settled && ws.new_surface.is_none() && ws.job.is_none();
+    let ws = &s.study;
+    let study_quiet = ws.settled && ws.new_surface.is_none() && !ws.loading;
     if gait.scene == Scene::Aim
         && study_quiet
-        && let (Some(frame), Ok((mut orbit, mut transform))) =
-            (gait.skeleton.poses.first(), camera.single_mut())
+        && let Some(frame) = gait.skeleton.poses.first()
     {
         let pelvis = frame.get(1).map_or(Vec3::ZERO, |p| p.0);
-        orbit.target = STAGE + pelvis * 1000.0 - Vec3::Y * 100.0;
-        orbit.distance = 3200.0;
-        orbit.yaw = 0.9;
-        orbit.pitch = -0.15;
-        *transform = orbit.transform();
+        view.write(ViewAsk::Aim {
+            target: STAGE + pelvis * 1000.0 - Vec3::Y * 100.0,
+            distance: 3200.0,
+            yaw: 0.9,
+            pitch: -0.15,
+        });
         gait.scene = Scene::Done;
     }
     if gait.scene != Scene::Fresh {
@@ -888,7 +897,7 @@ fn sync_skeleton(
         let mut parts = Vec::new();
         if let Some(m) = m {
             // Body frame in metres → the scene's millimetres.
-            parts.push(meshes.add(crate::viewport::bevy_mesh(m, |p| Vec3::from(p) * 1000.0)));
+            parts.push(meshes.add(bevy_mesh(m, |p| Vec3::from(p) * 1000.0)));
         } else {
             // No mesh: a sphere at the joint and a capsule to each child's
             // joint (body frame, mm).
@@ -918,10 +927,12 @@ fn sync_skeleton(
 /// centres and the ground reaction forces.
 fn animate_skeleton(
     gait: Res<Gait>,
+    s: Res<Session>,
     mut parts: Query<(&SkeletonPart, &mut Transform)>,
     mut gizmos: Gizmos,
 ) {
-    let Some(frame) = gait.skeleton.poses.get(gait.ui.frame) else {
+    let ui = &s.gait.ui;
+    let Some(frame) = gait.skeleton.poses.get(ui.frame) else {
         return;
     };
     let world = |p: Vec3| STAGE + p * 1000.0;
@@ -931,14 +942,14 @@ fn animate_skeleton(
             t.rotation = *q;
         }
     }
-    let Some(v) = &gait.ui.view else { return };
-    draw_muscles(&gait, &mut gizmos, world);
+    let Some(v) = &ui.view else { return };
+    draw_muscles(&gait, ui, &mut gizmos, world);
     for &(a, b) in &v.bones {
         if let (Some(pa), Some(pb)) = (frame.get(a), frame.get(b)) {
             gizmos.line(world(pa.0), world(pb.0), Color::srgb(0.95, 0.8, 0.3));
         }
     }
-    if let Some(loads) = v.loads.get(gait.ui.frame) {
+    if let Some(loads) = v.loads.get(ui.frame) {
         for (point, force) in loads {
             if force[1].abs() < 1.0 {
                 continue;
@@ -973,20 +984,20 @@ fn animate_skeleton(
 /// Each muscle along its path at the current frame, coloured from grey-blue
 /// (resting) to red (fully active) by the shown outcome's activation — the
 /// variant's when a device is fitted; a muscle the device removed is dark.
-fn draw_muscles(gait: &Gait, gizmos: &mut Gizmos, world: impl Fn(Vec3) -> Vec3) {
-    let Some(paths) = gait.skeleton.paths.get(gait.ui.frame) else {
+fn draw_muscles(
+    gait: &Gait,
+    ui: &twin_ui::GaitState,
+    gizmos: &mut Gizmos,
+    world: impl Fn(Vec3) -> Vec3,
+) {
+    let Some(paths) = gait.skeleton.paths.get(ui.frame) else {
         return;
     };
-    let w = &gait.ui.whatif;
+    let w = &ui.whatif;
     let Some(shown) = w.variant.as_ref().or(w.baseline.as_ref()) else {
         return;
     };
-    let Some(t) = gait
-        .ui
-        .view
-        .as_ref()
-        .and_then(|v| v.time.get(gait.ui.frame))
-    else {
+    let Some(t) = ui.view.as_ref().and_then(|v| v.time.get(ui.frame)) else {
         return;
     };
     let a = &shown.so.activations;
@@ -1008,19 +1019,42 @@ fn draw_muscles(gait: &Gait, gizmos: &mut Gizmos, world: impl Fn(Vec3) -> Vec3) 
     }
 }
 
-/// Carries out what the gait panes asked.
-pub fn handle(actions: Vec<GaitAction>, gait: &mut Gait, twin: &mut Twin, ws: &mut Workspace) {
-    for a in actions {
-        match a {
-            GaitAction::Open => gait.pick(),
-            GaitAction::OpenReference => gait.pick_reference(),
-            GaitAction::DropReference => gait.set_reference(None),
-            GaitAction::Cancel => {
-                if let Some(j) = &gait.job {
-                    j.progress.cancel();
-                }
+/// Carries out what the panes and the other features asked.
+fn asks(
+    mut asks: MessageReader<GaitAsk>,
+    mut gait: ResMut<Gait>,
+    mut s: ResMut<Session>,
+    mut twin: MessageWriter<TwinAsk>,
+) {
+    let s = &mut *s;
+    for ask in asks.read() {
+        match ask.clone() {
+            GaitAsk::Show => s.gait.open = true,
+            GaitAsk::Compute {
+                model,
+                trial,
+                loads,
+            } => {
+                s.gait.open = true;
+                gait.compute(&mut s.gait, model, trial, loads);
             }
-            GaitAction::WhatIf(ask) => apply_device(gait, twin, ws, ask),
+            GaitAsk::Report => {
+                twin.write(TwinAsk::GaitReport {
+                    text: Gait::report_text(&s.gait),
+                    runs: gait.runs_for_report(&s.gait, &s.twin.doc).map(Box::new),
+                });
+            }
+            GaitAsk::Pane(a) => match a {
+                GaitAction::Open => gait.pick(&mut s.gait),
+                GaitAction::OpenReference => gait.pick_reference(&mut s.gait),
+                GaitAction::DropReference => gait.set_reference(&mut s.gait, None),
+                GaitAction::Cancel => {
+                    if let Some(j) = &gait.job {
+                        j.progress.cancel();
+                    }
+                }
+                GaitAction::WhatIf(ask) => apply_device(&mut gait, s, ask),
+            },
         }
     }
 }

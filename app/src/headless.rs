@@ -1,7 +1,8 @@
 //! The app without a window (Bevy's `MinimalPlugins`): the app's own
-//! feature plugins (`FeaturePlugins`: the study, the cardiac twin, the gait
-//! trial and the twin document) without their views, on the one job
-//! system — what the headless tests and `--bench-latency` drive.
+//! feature plugins (`FeaturePlugins`: the session, the study, the cardiac
+//! twin, the gait trial and the twin document) without their views, on the
+//! one job system — what the headless tests and `--bench-latency` drive,
+//! as the panes do: by the session's messages, reading the session.
 
 use std::time::{Duration, Instant};
 
@@ -9,9 +10,7 @@ use bevy::prelude::*;
 use clap::Parser;
 
 use crate::Args;
-use crate::cardio::Cardio;
-use crate::study::Workspace;
-use crate::twin::Twin;
+use crate::session::{CardioAsk, GaitAsk, Session, StudyAsk};
 
 /// A windowless app: the same feature plugins as the app (study, cardiac
 /// twin, gait trial, twin file) without their views, and no study at start.
@@ -51,18 +50,35 @@ pub fn run_until(
     Ok(frames)
 }
 
-/// The study and the heart have nothing left to do.
+/// The session as the features left it.
+pub fn session(a: &App) -> &Session {
+    a.world().resource::<Session>()
+}
+
+/// The study and the heart have nothing left to do (and nothing asked of
+/// them waits).
 pub fn settled(a: &mut App) -> bool {
-    let ws = a.world().resource::<Workspace>();
-    let c = a.world().resource::<Cardio>();
-    ws.settled && ws.job.is_none() && c.settled() && c.ui.baseline.is_some()
+    let s = session(a);
+    s.study.settled
+        && !s.study.loading
+        && s.cardio.quiet
+        && s.cardio.ui.baseline.is_some()
+        && !pending(a)
+}
+
+/// Some feature has messages still to read.
+pub fn pending(a: &App) -> bool {
+    let w = a.world();
+    !(w.resource::<Messages<StudyAsk>>().is_empty()
+        && w.resource::<Messages<CardioAsk>>().is_empty()
+        && w.resource::<Messages<GaitAsk>>().is_empty()
+        && w.resource::<Messages<crate::session::TwinAsk>>().is_empty())
 }
 
 /// Loads the demo's cine stack.
 pub fn select_cine(a: &mut App) {
-    let cine = a
-        .world()
-        .resource::<Workspace>()
+    let cine = session(a)
+        .study
         .browser
         .studies
         .iter()
@@ -71,9 +87,7 @@ pub fn select_cine(a: &mut App) {
         .find(|k| k.phases > 1)
         .map(|k| k.id.clone())
         .expect("the demo has a cine");
-    a.world_mut()
-        .resource_mut::<Workspace>()
-        .select_stack(&cine);
+    a.world_mut().write_message(StudyAsk::SelectStack(cine));
 }
 
 /// The frame-time load: two heavy jobs at once (the demo patient —
@@ -82,70 +96,63 @@ pub fn select_cine(a: &mut App) {
 /// each), then four threshold changes (every phase's surface again).
 /// Returns each frame's time and how long the work took.
 pub fn loading_frames(a: &mut App) -> Result<(Vec<Duration>, Duration), String> {
-    a.world_mut().resource_mut::<Workspace>().open(None);
-    {
-        let mut c = a.world_mut().resource_mut::<Cardio>();
-        let t = c.ui.targets;
-        c.calibrate(t);
-    }
+    a.world_mut().write_message(StudyAsk::Open(None));
+    let t = session(a).cardio.ui.targets;
+    a.world_mut()
+        .write_message(CardioAsk::Pane(twin_ui::CardioAction::Calibrate(t)));
     let start = Instant::now();
     let mut frames = run_until(a, Duration::from_mins(10), settled)?;
-    if let Some(e) = &a.world().resource::<Workspace>().browser.error {
+    if let Some(e) = &session(a).study.browser.error {
         return Err(format!("the demo study: {e}"));
     }
     select_cine(a);
     frames.extend(run_until(a, Duration::from_mins(10), settled)?);
     for k in 0..4 {
         let t = {
-            let ws = a.world().resource::<Workspace>();
-            let (lo, hi) = ws.browser.threshold_range;
+            let (lo, hi) = session(a).study.browser.threshold_range;
             lo + (hi - lo) * (0.2 + 0.1 * k as f32)
         };
-        a.world_mut().resource_mut::<Workspace>().remesh(t);
+        a.world_mut().write_message(StudyAsk::Remesh(t));
         frames.extend(run_until(a, Duration::from_mins(10), settled)?);
     }
     Ok((frames, start.elapsed()))
 }
 
 /// N prosthesis what-ifs (ankle stiffness changes) on `model`, `trial`,
-/// `loads`: from the control's change (`Gait::whatif`) to the result in the
-/// panel's state, through the job system (ms each).
+/// `loads`: from the control's change (the pane's `WhatIfAsk`) to the
+/// result in the pane's state, through the job system (ms each).
 fn gait_latency(app: &mut App, files: &[std::path::PathBuf], n: usize) -> Result<Vec<f64>, String> {
     let [model, trial, loads] = files else {
         return Err("--gait needs MODEL TRIAL LOADS for the what-if".into());
     };
-    app.world_mut().resource_mut::<crate::gait::Gait>().compute(
-        model.clone(),
-        trial.clone(),
-        Some(loads.clone()),
-    );
+    app.world_mut().write_message(GaitAsk::Compute {
+        model: model.clone(),
+        trial: trial.clone(),
+        loads: Some(loads.clone()),
+    });
     run_until(app, Duration::from_mins(10), |a| {
-        let g = a.world().resource::<crate::gait::Gait>();
-        g.whatif_ready() || (g.settled && !g.ui.status.is_empty())
+        let g = &session(a).gait;
+        !pending(a) && (g.whatif_ready || (g.settled && !g.ui.status.is_empty()))
     })?;
-    if !app.world().resource::<crate::gait::Gait>().whatif_ready() {
-        return Err(format!(
-            "gait: {}",
-            app.world().resource::<crate::gait::Gait>().ui.status
-        ));
+    if !session(app).gait.whatif_ready {
+        return Err(format!("gait: {}", session(app).gait.ui.status));
     }
     let mut out = Vec::new();
     for k in 0..n {
         let stiffness = 250.0 + 300.0 * (k as f64 + 0.5) / n as f64;
         let asked = Instant::now();
-        {
-            let mut g = app.world_mut().resource_mut::<crate::gait::Gait>();
-            let c = twin_ui::DeviceControls {
-                stiffness,
-                ..twin_ui::DeviceControls::default()
-            };
-            g.whatif(twin_ui::WhatIfAsk::Run(c.prosthesis()));
-        }
+        let c = twin_ui::DeviceControls {
+            stiffness,
+            ..twin_ui::DeviceControls::default()
+        };
+        app.world_mut()
+            .write_message(GaitAsk::Pane(twin_ui::GaitAction::WhatIf(
+                twin_ui::WhatIfAsk::Run(c.prosthesis()),
+            )));
         run_until(app, Duration::from_mins(2), |a| {
-            a.world().resource::<crate::gait::Gait>().whatif_done()
+            !pending(a) && session(a).gait.whatif_done
         })?;
-        let g = app.world().resource::<crate::gait::Gait>();
-        if let Some(e) = &g.ui.whatif.error {
+        if let Some(e) = &session(app).gait.ui.whatif.error {
             return Err(format!("gait what-if: {e}"));
         }
         out.push(asked.elapsed().as_secs_f64() * 1e3);
@@ -154,9 +161,9 @@ fn gait_latency(app: &mut App, files: &[std::path::PathBuf], n: usize) -> Result
 }
 
 /// `--bench-latency N`: N what-if changes of the aortic valve area on the
-/// calibrated demo twin, each from the control's release (the app's
-/// `apply_controls`) to its result in the panel's state, through the job
-/// system; prints JSON with every latency (ms).
+/// calibrated demo twin, each from the control's release (the pane's
+/// `CardioAction::Simulate`) to its result in the pane's state, through
+/// the job system; prints JSON with every latency (ms).
 pub fn bench_latency(n: usize, gait: Option<&[std::path::PathBuf]>) -> Result<String, String> {
     let mut app = app();
     // Frame times while the heavy jobs run (the goal: every frame < 33 ms);
@@ -170,22 +177,19 @@ pub fn bench_latency(n: usize, gait: Option<&[std::path::PathBuf]>) -> Result<St
     for k in 0..n {
         // A valve area not run before, so every change is a real rerun.
         let area = 0.6 + 3.0 * (k as f64 + 0.5) / n as f64;
-        let world = app.world_mut();
-        world.resource_scope(|world, mut cardio: Mut<Cardio>| {
-            world.resource_scope(|world, mut twin: Mut<Twin>| {
-                let mut ws = world.resource_mut::<Workspace>();
-                cardio.ui.controls.aortic_area_cm2 = area;
-                let s = cardio
-                    .ui
-                    .controls
-                    .scenario(cardio.ui.targets.heart_rate_bpm);
-                crate::cardio::apply_controls(&mut cardio, &mut twin, &mut ws, &s);
-            });
-        });
+        let scenario = {
+            let mut s = app.world_mut().resource_mut::<Session>();
+            let c = &mut s.cardio.ui;
+            c.controls.aortic_area_cm2 = area;
+            c.controls.scenario(c.targets.heart_rate_bpm)
+        };
+        app.world_mut()
+            .write_message(CardioAsk::Pane(twin_ui::CardioAction::Simulate(scenario)));
         let asked = Instant::now();
         let f = run_until(&mut app, Duration::from_mins(2), |a| {
-            let c = a.world().resource::<Cardio>();
-            c.settled()
+            let c = &session(a).cardio;
+            !pending(a)
+                && c.quiet
                 && c.ui
                     .current
                     .as_ref()

@@ -7,33 +7,29 @@
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
-pub use twin_session::jobs::{Job, KeyedRuns, Priority, RunState, jobs};
+use twin_session::jobs::jobs;
+
+use crate::session::Session;
 
 pub struct JobsPlugin;
 
 impl Plugin for JobsPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<JobsWindow>()
-            .add_systems(EguiPrimaryContextPass, draw);
+        app.add_systems(EguiPrimaryContextPass, draw);
     }
-}
-
-/// Whether the jobs window is open (View ▸ Jobs, Ctrl+J).
-#[derive(Resource, Default)]
-pub struct JobsWindow {
-    pub open: bool,
 }
 
 /// How long an error toast stays.
 const TOAST: std::time::Duration = std::time::Duration::from_secs(12);
 
-fn draw(mut contexts: EguiContexts, mut window: ResMut<JobsWindow>) -> Result {
+/// The toasts, and the jobs window while it is open (View ▸ Jobs, Ctrl+J).
+fn draw(mut contexts: EguiContexts, mut s: ResMut<Session>) -> Result {
     let ctx = contexts.ctx_mut()?;
     let jobs = jobs();
     for closed in twin_ui::jobs::toasts(ctx, &jobs.notices(TOAST)) {
         jobs.dismiss(closed);
     }
-    if window.open {
+    if s.show_jobs {
         let list = jobs.list();
         let mut open = true;
         let mut cancel = Vec::new();
@@ -45,7 +41,7 @@ fn draw(mut contexts: EguiContexts, mut window: ResMut<JobsWindow>) -> Result {
         for id in cancel {
             jobs.cancel(id);
         }
-        window.open = open;
+        s.show_jobs = open;
     }
     if jobs.active() > 0 {
         // Progress bars move without input.

@@ -1,24 +1,27 @@
 //! Twinscope: the desktop patient digital twin workstation.
 //!
-//! Thin Bevy glue over the engine crates, one plugin per feature:
+//! Thin Bevy glue over the engine crates, one plugin per feature, all of
+//! them reading and writing the one [`session::Session`] resource and
+//! asking each other for work with its messages (no feature imports
+//! another):
+//! * [`session`]: the `Session` resource and the messages;
 //! * [`study`]: opening studies and building surfaces in background jobs;
 //! * [`viewport`]: the 3D scene, orbit camera and surfaces;
-//! * [`panels`]: the egui menu bar, workspace toolbar, status bar and the
-//!   orientation marker;
-//! * [`dock`]: the task workspaces' docked panes, kept between runs;
+//! * [`panels`]: the egui menu bar, workspace toolbar, status bar, the task
+//!   workspaces' docked panes (kept between runs) and the orientation marker;
 //! * [`cardio`]: the cardiac twin (calibration, what-ifs, PV loops);
 //! * [`gait`]: the gait trial (IK/ID of an OpenSim model and a trial);
-//! * [`twin`]: the patient twin file, scenarios, undo, autosave, reports;
+//! * [`twin`]: the patient twin file, autosave, recovery, reports;
 //! * [`job`]: the one job system's window, toasts and status;
 //! * [`capture`]: `--screenshot` headless capture for tests and docs.
 
 mod capture;
 mod cardio;
-mod dock;
 mod gait;
 mod headless;
 mod job;
 mod panels;
+mod session;
 mod study;
 mod twin;
 mod viewport;
@@ -138,8 +141,8 @@ pub enum Feature {
     Twin,
 }
 
-/// The features' state and work without any view: the study, the cardiac
-/// twin, the gait trial and the twin file. The app adds its views on top;
+/// The session and the features' work without any view: the study, the
+/// cardiac twin, the gait trial and the twin file. The app adds its views on top;
 /// the headless app of the tests and `--bench-latency` is these alone.
 pub struct FeaturePlugins {
     /// The twin's recent lists and file dialogs are not the user's (tests).
@@ -159,6 +162,7 @@ impl Plugin for FeaturePlugins {
                 .chain(),
         )
         .add_plugins((
+            session::SessionPlugin,
             study::StudyPlugin,
             cardio::CardioPlugin,
             gait::GaitPlugin,
@@ -201,7 +205,6 @@ fn main() {
             gait::GaitViewPlugin,
             job::JobsPlugin,
             twin::TwinViewPlugin,
-            dock::DockPlugin,
         ))
         .run();
 }

@@ -13,26 +13,29 @@ use twin_core::Progress;
 use twin_imaging::{ScanReport, Volume, load_cine, load_stack, scan_folder};
 use twin_mesh::{TriMesh, marching_cubes};
 use twin_scenario::document::{SegmentRecipe, SegmentSource};
-use twin_ui::{BrowserState, JobView, SeriesRow, StackRow, StudyRow};
+use twin_session::jobs::{Job, Priority, jobs};
+use twin_ui::{JobView, SegmentAction, SeriesRow, StackRow, StudyRow};
 
 use crate::Args;
-use crate::job::{Job, Priority};
+use crate::session::{SegmentData, Session, Study, StudyAsk, TwinSegments};
 
 pub struct StudyPlugin;
 
 impl Plugin for StudyPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<Workspace>()
+        app.init_resource::<Loader>()
             .add_systems(Startup, open_initial_study)
             .add_systems(
                 Update,
-                (poll_job, pending_segment).in_set(crate::Feature::Study),
+                (asks, poll_job, pending_segment)
+                    .chain()
+                    .in_set(crate::Feature::Study),
             );
     }
 }
 
 /// What a background job sends back.
-pub enum JobResult {
+enum JobResult {
     Scanned(ScanReport),
     Surface {
         stack_id: String,
@@ -72,80 +75,22 @@ pub enum JobResult {
     Failed(String),
 }
 
-/// A segment's data (its row in the list lives in `Workspace::segments`).
-#[derive(Clone)]
-pub struct SegmentData {
-    /// Enclosed volume of the mask, mL.
-    pub volume_ml: f64,
-    pub mask: Arc<Vec<u8>>,
-    pub mesh: Arc<TriMesh>,
-    /// Unique per segment, so the viewport knows which entity is which.
-    pub id: u64,
-    /// The editor's settings that made it (saved in the twin).
-    pub recipe: SegmentRecipe,
-}
-
-/// Everything loaded in this window.
+/// The study's own work: its job, the next segment's id, and the segment
+/// asked for on the command line (made once the volume is in).
 #[derive(Resource, Default)]
-pub struct Workspace {
-    pub browser: BrowserState,
-    pub report: Option<Arc<ScanReport>>,
-    pub volume: Option<Arc<Volume>>,
-    pub job: Option<Job<JobResult>>,
-    /// The MPR views of the loaded volume (all phases of a cine).
-    pub mpr: twin_ui::MprState,
-    /// A new surface for the viewport to show (taken by the viewport).
-    pub new_surface: Option<TriMesh>,
-    /// Set when a job finished (successfully or not) — used by `--screenshot`.
-    pub settled: bool,
-    /// Segment editor and list state, and each segment's data.
-    pub segments: twin_ui::SegmentsState,
-    pub segment_data: Vec<SegmentData>,
+struct Loader {
+    job: Option<Job<JobResult>>,
     next_segment_id: u64,
-    /// One surface per cine phase, for playback in 3D (empty for a static volume).
-    pub cine_surfaces: Vec<Arc<TriMesh>>,
-    /// The folder or file the study was opened from (outputs never go there).
-    pub source: Option<PathBuf>,
-    /// A segment asked for on the command line, made once the volume is in.
-    pub pending_segment: Option<(f32, f32)>,
-    /// Segment edits since the twin last looked: the edit's label and the
-    /// list before it (for undo).
-    pub segment_edits: Vec<(String, SegmentsSnapshot)>,
-    /// Whose segment list this is: the user's, or an opened twin's still
-    /// to be rebuilt (until then the twin's list stands).
-    pub twin_segments: TwinSegments,
-    /// The series a rebuild was last tried on (each is tried once).
-    pub segments_tried: Option<String>,
+    pending_segment: Option<(f32, f32)>,
 }
 
-/// An opened twin's segments on their way into the segment list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TwinSegments {
-    /// The list on show is the user's: it goes into the twin.
-    #[default]
-    Own,
-    /// To be rebuilt from their recipes once their series is loaded.
-    Waiting,
-    /// The rebuild job is running.
-    Rebuilding,
-    /// Not rebuildable here (no recipes, their series not in this study,
-    /// or every one failed): they stay listed in the twin.
-    Unbuildable,
+/// The study's work on the session's study.
+struct Work<'a> {
+    l: &'a mut Loader,
+    ws: &'a mut Study,
 }
 
-/// The segment list and its data, as undo keeps it.
-#[derive(Clone, Default)]
-pub struct SegmentsSnapshot {
-    pub rows: Vec<twin_ui::segments::SegmentRow>,
-    pub data: Vec<SegmentData>,
-}
-
-impl Workspace {
-    /// Identity of the first study, for the window title.
-    pub fn patient(&self) -> Option<&twin_imaging::PatientIdentity> {
-        self.report.as_ref()?.studies.first().map(|s| &s.identity)
-    }
-
+impl Work<'_> {
     fn start(
         &mut self,
         label: &str,
@@ -158,30 +103,31 @@ impl Workspace {
         } else {
             Priority::Interactive
         };
-        self.job = None;
-        self.job = Some(Job::start("study", label, priority, work));
-        self.browser.error = None;
-        self.settled = false;
+        self.l.job = None;
+        self.l.job = Some(Job::start("study", label, priority, work));
+        self.ws.browser.error = None;
+        self.ws.settled = false;
+        self.ws.loading = true;
     }
 
     /// Scans `folder` (or generates and opens the demo patient when `None`), then
     /// loads the most relevant stack and builds its surface.
-    pub fn open(&mut self, folder: Option<PathBuf>) {
+    fn open(&mut self, folder: Option<PathBuf>) {
         self.open_stack(folder, None);
     }
 
     /// As [`Self::open`], loading stack `initial` (if present) instead of the
     /// preferred one.
-    pub fn open_stack(&mut self, folder: Option<PathBuf>, initial: Option<String>) {
-        self.browser.studies.clear();
-        self.browser.selected_stack = None;
-        self.browser.surface = None;
-        self.browser.notices.clear();
-        self.browser.source.clone_from(&folder);
-        self.source.clone_from(&folder);
-        self.report = None;
-        self.volume = None;
-        self.mpr = twin_ui::MprState::default();
+    fn open_stack(&mut self, folder: Option<PathBuf>, initial: Option<String>) {
+        self.ws.browser.studies.clear();
+        self.ws.browser.selected_stack = None;
+        self.ws.browser.surface = None;
+        self.ws.browser.notices.clear();
+        self.ws.browser.source.clone_from(&folder);
+        self.ws.source.clone_from(&folder);
+        self.ws.report = None;
+        self.ws.volume = None;
+        self.ws.mpr = twin_ui::MprState::default();
         self.clear_segments();
         self.start("Opening study", move |progress, send| {
             let folder = if let Some(f) = folder {
@@ -220,12 +166,12 @@ impl Workspace {
     }
 
     /// Loads `stack_id` and builds its surface at the default threshold.
-    pub fn select_stack(&mut self, stack_id: &str) {
-        let Some(report) = self.report.clone() else {
+    fn select_stack(&mut self, stack_id: &str) {
+        let Some(report) = self.ws.report.clone() else {
             return;
         };
         self.clear_segments();
-        self.browser.selected_stack = Some(stack_id.to_owned());
+        self.ws.browser.selected_stack = Some(stack_id.to_owned());
         let id = stack_id.to_owned();
         self.start("Loading series", move |progress, send| {
             load_and_mesh(&report, &id, None, progress, send);
@@ -236,19 +182,21 @@ impl Workspace {
     /// cine the surface of every phase with it (until they are ready the
     /// 3D view shows the new phase-0 surface alone, never a mix of
     /// thresholds).
-    pub fn remesh(&mut self, threshold: f32) {
-        let (Some(volume), Some(id)) = (self.volume.clone(), self.browser.selected_stack.clone())
-        else {
+    fn remesh(&mut self, threshold: f32) {
+        let (Some(volume), Some(id)) = (
+            self.ws.volume.clone(),
+            self.ws.browser.selected_stack.clone(),
+        ) else {
             return;
         };
-        let frames = if self.mpr.frames.len() > 1
-            && self.mpr.frames.iter().any(|f| Arc::ptr_eq(f, &volume))
+        let frames = if self.ws.mpr.frames.len() > 1
+            && self.ws.mpr.frames.iter().any(|f| Arc::ptr_eq(f, &volume))
         {
-            self.mpr.frames.clone()
+            self.ws.mpr.frames.clone()
         } else {
             Vec::new()
         };
-        self.cine_surfaces.clear();
+        self.ws.cine_surfaces.clear();
         self.start("Building surface", move |progress, send| {
             let first = mesh_result(id, volume, threshold, false, progress);
             let first_mesh = match &first {
@@ -262,34 +210,20 @@ impl Workspace {
         });
     }
 
-    /// An opened twin's segments are still being rebuilt.
-    pub fn segments_to_rebuild(&self) -> bool {
-        matches!(
-            self.twin_segments,
-            TwinSegments::Waiting | TwinSegments::Rebuilding
-        )
-    }
-
-    /// Empties the segment list (the study and its surfaces stay).
-    pub fn clear_segment_list(&mut self) {
-        self.segments.rows.clear();
-        self.segment_data.clear();
-    }
-
     fn clear_segments(&mut self) {
-        self.clear_segment_list();
-        self.cine_surfaces.clear();
-        self.mpr.overlay = twin_ui::mpr::Overlay::default();
+        self.ws.clear_segment_list();
+        self.ws.cine_surfaces.clear();
+        self.ws.mpr.overlay = twin_ui::mpr::Overlay::default();
     }
 
     /// Builds a segment from the editor's settings: by threshold, or by
     /// region growing from `seed` (patient mm) when given.
-    pub fn add_segment(&mut self, seed: Option<[f64; 3]>) {
-        let Some(volume) = self.volume.clone() else {
+    fn add_segment(&mut self, seed: Option<[f64; 3]>) {
+        let Some(volume) = self.ws.volume.clone() else {
             return;
         };
-        let recipe = recipe(&self.segments.editor, seed);
-        let n = self.segments.rows.len() + 1;
+        let recipe = recipe(&self.ws.segments.editor, seed);
+        let n = self.ws.segments.rows.len() + 1;
         self.start("Building segment", move |progress, send| {
             send(match segment_job(&volume, &recipe, None, n, progress) {
                 Ok(r) => r,
@@ -301,11 +235,11 @@ impl Workspace {
     /// Rebuilds a reopened twin's segments (name, colour, recipe) on the
     /// loaded volume, one after the other in one job; one that fails is
     /// reported by name and the others go on.
-    pub fn rebuild_segments(&mut self, segments: Vec<(String, [u8; 3], SegmentRecipe)>) {
-        let Some(volume) = self.volume.clone() else {
+    fn rebuild_segments(&mut self, segments: Vec<(String, [u8; 3], SegmentRecipe)>) {
+        let Some(volume) = self.ws.volume.clone() else {
             return;
         };
-        self.twin_segments = TwinSegments::Rebuilding;
+        self.ws.twin_segments = TwinSegments::Rebuilding;
         self.start("Rebuilding the twin's segments", move |progress, send| {
             for (i, (name, colour, recipe)) in segments.into_iter().enumerate() {
                 if progress.is_cancelled() {
@@ -319,62 +253,32 @@ impl Workspace {
                     progress,
                 ) {
                     Ok(r) => send(r),
-                    Err(e) => crate::job::jobs().notify(&format!("segment “{name}”: {e}")),
+                    Err(e) => jobs().notify(&format!("segment “{name}”: {e}")),
                 }
             }
         });
     }
 
-    /// The loaded stack's series UID.
-    pub fn series_uid(&self) -> Option<String> {
-        let id = self.browser.selected_stack.as_deref()?;
-        self.report
-            .as_ref()?
-            .studies
-            .iter()
-            .flat_map(|st| &st.series)
-            .find(|se| se.stacks.iter().any(|k| k.id == id))
-            .map(|se| se.uid.clone())
-    }
-
-    /// The open study as a twin refers to it: its folder and UIDs.
-    pub fn study_ref(&self) -> Option<twin_scenario::document::StudyRef> {
-        let report = self.report.as_ref()?;
-        let study = report.studies.first()?;
-        Some(twin_scenario::document::StudyRef {
-            path: self.source.clone().unwrap_or_else(|| report.root.clone()),
-            study_instance_uid: study.uid.clone(),
-            series_instance_uids: study.series.iter().map(|s| s.uid.clone()).collect(),
-        })
-    }
-
-    /// The segment list as it is now.
-    pub fn segments_snapshot(&self) -> SegmentsSnapshot {
-        SegmentsSnapshot {
-            rows: self.segments.rows.clone(),
-            data: self.segment_data.clone(),
-        }
-    }
-
-    pub fn delete_segment(&mut self, i: usize) {
-        if i < self.segment_data.len() {
-            let label = format!("delete segment “{}”", self.segments.rows[i].name);
-            let before = self.segments_snapshot();
-            self.segment_edits.push((label, before));
-            self.segment_data.remove(i);
-            self.segments.rows.remove(i);
+    fn delete_segment(&mut self, i: usize) {
+        if i < self.ws.segment_data.len() {
+            let label = format!("delete segment “{}”", self.ws.segments.rows[i].name);
+            let before = self.ws.segments_snapshot();
+            self.ws.segment_edits.push((label, before));
+            self.ws.segment_data.remove(i);
+            self.ws.segments.rows.remove(i);
         }
     }
 
     /// Asks where to save segment `i` (off the UI thread) and writes it there
     /// in patient mm (LPS), never inside the opened study.
-    pub fn export_segment(&mut self, i: usize, format: twin_ui::segments::ExportFormat) {
-        let (Some(data), Some(row)) = (self.segment_data.get(i), self.segments.rows.get(i)) else {
+    fn export_segment(&mut self, i: usize, format: twin_ui::segments::ExportFormat) {
+        let (Some(data), Some(row)) = (self.ws.segment_data.get(i), self.ws.segments.rows.get(i))
+        else {
             return;
         };
         let mesh = data.mesh.clone();
         let name = format!("{}.{}", row.name.replace(' ', "_"), format.extension());
-        let source = self.source.clone();
+        let source = self.ws.source.clone();
         self.start("Exporting surface", move |_progress, send| {
             let Some(path) = rfd::FileDialog::new()
                 .set_title("Export surface")
@@ -390,8 +294,8 @@ impl Workspace {
         });
     }
 
-    pub fn cancel(&mut self) {
-        if let Some(job) = &self.job {
+    fn cancel(&mut self) {
+        if let Some(job) = &self.l.job {
             job.progress.cancel();
         }
     }
@@ -650,13 +554,14 @@ fn stack_summary(s: &twin_imaging::Stack) -> String {
     format!("{} × {} × {}{}", s.columns, s.rows, slices, spacing)
 }
 
-fn open_initial_study(mut ws: ResMut<Workspace>, args: Res<Args>) {
+fn open_initial_study(mut s: ResMut<Session>, mut l: ResMut<Loader>, args: Res<Args>) {
+    let ws = &mut s.study;
     ws.browser.privacy = args.privacy;
     if let Some(spec) = &args.segment {
         let mut parts = spec.split(':').map(|v| v.trim().parse::<f32>());
         match (parts.next(), parts.next()) {
-            (Some(Ok(lo)), None) => ws.pending_segment = Some((lo, f32::INFINITY)),
-            (Some(Ok(lo)), Some(Ok(hi))) => ws.pending_segment = Some((lo, hi)),
+            (Some(Ok(lo)), None) => l.pending_segment = Some((lo, f32::INFINITY)),
+            (Some(Ok(lo)), Some(Ok(hi))) => l.pending_segment = Some((lo, hi)),
             _ => ws.browser.error = Some(format!("--segment `{spec}`: expected LO[:HI]")),
         }
     }
@@ -681,26 +586,61 @@ fn open_initial_study(mut ws: ResMut<Workspace>, args: Res<Args>) {
         ws.settled = true;
         return;
     }
-    ws.open_stack(args.study.clone(), args.series.clone());
+    Work { l: &mut l, ws }.open_stack(args.study.clone(), args.series.clone());
+}
+
+/// Carries out what the other features and the panes asked.
+fn asks(mut asks: MessageReader<StudyAsk>, mut s: ResMut<Session>, mut l: ResMut<Loader>) {
+    let mut w = Work {
+        l: &mut l,
+        ws: &mut s.study,
+    };
+    for ask in asks.read() {
+        match ask.clone() {
+            StudyAsk::Open(folder) => w.open(folder),
+            StudyAsk::SelectStack(id) => w.select_stack(&id),
+            StudyAsk::Remesh(t) => w.remesh(t),
+            StudyAsk::Cancel => w.cancel(),
+            StudyAsk::AddSegment(seed) => w.add_segment(seed),
+            StudyAsk::Rebuild(segments) => w.rebuild_segments(segments),
+            StudyAsk::Segment(a) => match a {
+                SegmentAction::CreateByThreshold => w.add_segment(None),
+                SegmentAction::PickSeed => {
+                    w.ws.mpr.pick = true;
+                    w.ws.segments.picking = true;
+                }
+                SegmentAction::Delete(i) => w.delete_segment(i),
+                SegmentAction::Export(i, format) => w.export_segment(i, format),
+            },
+        }
+    }
+    // Settled whenever no job runs (another feature may have cleared it
+    // when it asked for a study that turned out not to need one).
+    if w.l.job.is_none() {
+        w.ws.settled = true;
+    }
 }
 
 /// Makes the segment asked for with `--segment` once the volume is loaded.
-fn pending_segment(mut ws: ResMut<Workspace>) {
-    if ws.job.is_some() || ws.volume.is_none() {
-        return;
+fn pending_segment(mut s: ResMut<Session>, mut l: ResMut<Loader>) {
+    let ws = &mut s.study;
+    if l.job.is_none()
+        && ws.volume.is_some()
+        && let Some((lo, hi)) = l.pending_segment.take()
+    {
+        let editor = &mut ws.segments.editor;
+        editor.lo = lo;
+        editor.hi = hi.min(editor.range.1);
+        Work { l: &mut l, ws }.add_segment(None);
     }
-    let Some((lo, hi)) = ws.pending_segment.take() else {
-        return;
-    };
-    let editor = &mut ws.segments.editor;
-    editor.lo = lo;
-    editor.hi = hi.min(editor.range.1);
-    ws.add_segment(None);
+    // What the others see of the study's own work.
+    ws.loading = l.job.is_some() || l.pending_segment.is_some();
 }
 
-pub fn poll_job(mut ws: ResMut<Workspace>) {
-    let ws = &mut *ws;
-    let Some(job) = &ws.job else { return };
+fn poll_job(mut s: ResMut<Session>, mut l: ResMut<Loader>) {
+    let ws = &mut s.study;
+    let l = &mut *l;
+    let Some(job) = &l.job else { return };
     ws.browser.job = Some(JobView {
         label: job.label.clone(),
         stage: job.progress.stage(),
@@ -798,8 +738,8 @@ pub fn poll_job(mut ws: ResMut<Workspace>) {
                     visible: true,
                     summary,
                 });
-                ws.next_segment_id += 1;
-                let id = ws.next_segment_id;
+                l.next_segment_id += 1;
+                let id = l.next_segment_id;
                 ws.segment_data.push(SegmentData {
                     volume_ml,
                     mask,
@@ -828,7 +768,7 @@ pub fn poll_job(mut ws: ResMut<Workspace>) {
         if job.progress.is_cancelled() && ws.browser.error.is_none() {
             ws.browser.error = Some("cancelled".to_owned());
         }
-        ws.job = None;
+        l.job = None;
         ws.browser.job = None;
         ws.settled = true;
     }

@@ -1,17 +1,23 @@
 //! Headless app tests (Bevy's `MinimalPlugins`, no window): frames stay
 //! short while the job system loads the demo patient and calibrates the
 //! heart; the twin's variants run in the job system, only the changed one
-//! reruns, and undo brings back what was there.
+//! reruns, and undo brings back what was there. The tests drive the app
+//! as its panes do: through the session's messages, reading the session.
 
 use std::time::Duration;
 
 use twin_cardio::Intervention;
 use twin_session::ScenarioAction;
 
-use crate::cardio::Cardio;
-use crate::headless::{app, loading_frames, run_until, select_cine, settled};
-use crate::study::Workspace;
-use crate::twin::Twin;
+use bevy::prelude::Messages;
+
+use crate::headless::{app, loading_frames, pending, run_until, select_cine, session, settled};
+use crate::session::{CardioAsk, GaitAsk, Session, StudyAsk, TwinAsk, TwinSegments};
+
+/// The session, to change what a pane would change.
+fn session_mut(a: &mut bevy::app::App) -> bevy::prelude::Mut<'_, Session> {
+    a.world_mut().resource_mut::<Session>()
+}
 
 /// The study's and the twin file's jobs are groups in the process-wide job
 /// system (a new one cancels the last): tests that open studies or twin
@@ -26,11 +32,7 @@ fn study_turn() -> std::sync::MutexGuard<'static, ()> {
 
 /// Acts on the twin as the scenario list would.
 fn act(a: &mut bevy::app::App, action: &ScenarioAction) {
-    a.world_mut()
-        .resource_scope(|world, mut twin: bevy::prelude::Mut<Twin>| {
-            let mut ws = world.resource_mut::<Workspace>();
-            twin.act(action, &mut ws);
-        });
+    session_mut(a).act(action);
 }
 
 #[test]
@@ -50,9 +52,9 @@ fn frames_stay_short_while_heavy_jobs_run_and_variants_rerun_only_when_changed()
         "the jobs were too short to show anything ({busy:?})"
     );
     assert!(
-        a.world().resource::<Workspace>().volume.is_some(),
+        session(&a).study.volume.is_some(),
         "the demo study loaded: {:?}",
-        a.world().resource::<Workspace>().browser.error
+        session(&a).study.browser.error
     );
 
     // Two variants run in the job system, each once.
@@ -68,10 +70,8 @@ fn frames_stay_short_while_heavy_jobs_run_and_variants_rerun_only_when_changed()
     act(&mut a, &ScenarioAction::Add("severe AS".into(), severe));
     act(&mut a, &ScenarioAction::Add("TAVR".into(), tavr));
     run_until(&mut a, Duration::from_mins(5), settled).expect("variants run");
-    let gradient = |a: &bevy::app::App, i: usize| {
-        a.world().resource::<Twin>().session.doc.variants[i].results["aortic_mean_gradient_mmhg"]
-    };
-    let base = a.world().resource::<Twin>().session.baseline_results["aortic_mean_gradient_mmhg"];
+    let gradient = |a: &bevy::app::App, i: usize| session(a).twin.doc.variants[i].results["aortic_mean_gradient_mmhg"];
+    let base = session(&a).twin.baseline_results["aortic_mean_gradient_mmhg"];
     let (as_g, tavr_g) = (gradient(&a, 0), gradient(&a, 1));
     eprintln!(
         "mean aortic gradient: baseline {base:.1}, severe AS {as_g:.1}, TAVR {tavr_g:.1} mmHg"
@@ -81,7 +81,7 @@ fn frames_stay_short_while_heavy_jobs_run_and_variants_rerun_only_when_changed()
         "severe AS: {as_g} vs {base}"
     );
     assert!(tavr_g < as_g / 2.0 && tavr_g > base, "TAVR: {tavr_g}");
-    let c = a.world().resource::<Cardio>();
+    let c = &session(&a).cardio;
     assert_eq!(c.ui.variants.len(), 2);
     assert!(c.ui.variants.iter().all(|v| v.result.is_some()));
     assert_ne!(c.ui.variants[0].colour, c.ui.variants[1].colour);
@@ -89,24 +89,18 @@ fn frames_stay_short_while_heavy_jobs_run_and_variants_rerun_only_when_changed()
     // A control released on the TAVR variant: only it reruns.
     act(&mut a, &ScenarioAction::Select(Some(1)));
     a.update();
+    let scenario = {
+        let mut s = session_mut(&mut a);
+        let c = &mut s.cardio.ui;
+        c.controls.lvad_rpm = 6000.0;
+        c.controls.scenario(c.targets.heart_rate_bpm)
+    };
     a.world_mut()
-        .resource_scope(|world, mut cardio: bevy::prelude::Mut<Cardio>| {
-            world.resource_scope(|world, mut twin: bevy::prelude::Mut<Twin>| {
-                let mut ws = world.resource_mut::<Workspace>();
-                cardio.ui.controls.lvad_rpm = 6000.0;
-                let s = cardio
-                    .ui
-                    .controls
-                    .scenario(cardio.ui.targets.heart_rate_bpm);
-                crate::cardio::apply_controls(&mut cardio, &mut twin, &mut ws, &s);
-            });
-        });
+        .write_message(CardioAsk::Pane(twin_ui::CardioAction::Simulate(scenario)));
     a.update();
-    let running = a.world().resource::<Cardio>().running();
+    let running = session(&a).cardio.running;
     assert_eq!(running, 1, "only the changed variant reruns");
-    let iv = a.world().resource::<Twin>().session.doc.variants[1]
-        .cardio
-        .clone();
+    let iv = session(&a).twin.doc.variants[1].cardio.clone();
     assert!(
         iv.contains(&Intervention::Tavr { eoa_cm2: 1.7 }),
         "the TAVR stays a TAVR when only the LVAD moves: {iv:?}"
@@ -116,18 +110,14 @@ fn frames_stay_short_while_heavy_jobs_run_and_variants_rerun_only_when_changed()
 
     // Undo: the TAVR variant is as it was, and its result comes from the
     // cache (nothing reruns).
-    a.world_mut()
-        .resource_scope(|world, mut twin: bevy::prelude::Mut<Twin>| {
-            let mut ws = world.resource_mut::<Workspace>();
-            twin.undo(&mut ws);
-        });
+    act(&mut a, &ScenarioAction::Undo);
     a.update();
-    assert_eq!(a.world().resource::<Cardio>().running(), 0);
-    let twin = a.world().resource::<Twin>();
-    assert_eq!(twin.session.doc.variants[1].cardio.len(), 2);
-    assert_eq!(twin.session.history.redo_label(), Some("change “TAVR”"));
+    assert_eq!(session(&a).cardio.running, 0);
+    let twin = &session(&a).twin;
+    assert_eq!(twin.doc.variants[1].cardio.len(), 2);
+    assert_eq!(twin.history.redo_label(), Some("change “TAVR”"));
     // The calibration went into the twin with its provenance.
-    let model = twin.session.doc.cardio.as_ref().expect("calibrated");
+    let model = twin.doc.cardio.as_ref().expect("calibrated");
     assert!(!model.residuals.is_empty());
     assert!(model.software.starts_with("Twinscope"));
 }
@@ -198,19 +188,16 @@ fn a_broken_twin_file_is_refused_by_name_and_the_open_twin_stays() {
         &mut a,
         &ScenarioAction::Add("in the app".into(), Vec::new()),
     );
-    a.world_mut().resource_mut::<Twin>().open(broken.clone());
-    run_until(&mut a, Duration::from_mins(1), |a| {
-        a.world().resource::<Twin>().quiet()
-    })
-    .expect("the open job ends");
-    let twin = a.world().resource::<Twin>();
+    a.world_mut().write_message(TwinAsk::Open(broken.clone()));
+    run_until(&mut a, Duration::from_mins(1), twin_quiet).expect("the open job ends");
+    let s = session(&a);
     assert!(
-        twin.status.contains("broken.twin.json"),
+        s.status.contains("broken.twin.json"),
         "the error names the file: {}",
-        twin.status
+        s.status
     );
-    let names: Vec<&str> = twin
-        .session
+    let names: Vec<&str> = s
+        .twin
         .doc
         .variants
         .iter()
@@ -219,32 +206,28 @@ fn a_broken_twin_file_is_refused_by_name_and_the_open_twin_stays() {
     assert_eq!(names, ["in the app"], "the open twin is untouched");
     // The whole file opens.
     std::fs::write(&broken, &text).expect("write");
-    a.world_mut().resource_mut::<Twin>().open(broken.clone());
-    run_until(&mut a, Duration::from_mins(1), |a| {
-        a.world().resource::<Twin>().quiet()
-    })
-    .expect("the open job ends");
-    let twin = a.world().resource::<Twin>();
-    assert_eq!(twin.session.doc.variants[0].name, "on file");
-    assert_eq!(twin.session.path.as_deref(), Some(broken.as_path()));
+    a.world_mut().write_message(TwinAsk::Open(broken.clone()));
+    run_until(&mut a, Duration::from_mins(1), twin_quiet).expect("the open job ends");
+    let twin = &session(&a).twin;
+    assert_eq!(twin.doc.variants[0].name, "on file");
+    assert_eq!(twin.path.as_deref(), Some(broken.as_path()));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Applies a device control to the twin as the what-if window would.
+/// The twin's file work has ended (and nothing asked of it waits).
+fn twin_quiet(a: &mut bevy::app::App) -> bool {
+    !pending(a) && session(a).twin_quiet
+}
+
+/// Applies a device control to the twin as the what-if pane would.
 fn device(a: &mut bevy::app::App, ask: twin_ui::WhatIfAsk) {
     a.world_mut()
-        .resource_scope(|world, mut gait: bevy::prelude::Mut<crate::gait::Gait>| {
-            world.resource_scope(|world, mut twin: bevy::prelude::Mut<Twin>| {
-                let mut ws = world.resource_mut::<Workspace>();
-                crate::gait::apply_device(&mut gait, &mut twin, &mut ws, ask);
-            });
-        });
+        .write_message(GaitAsk::Pane(twin_ui::GaitAction::WhatIf(ask)));
 }
 
 fn gait_quiet(a: &mut bevy::app::App) -> bool {
-    let twin = a.world().resource::<Twin>();
-    let g = a.world().resource::<crate::gait::Gait>();
-    g.whatif_ready() && g.quiet(&twin.session.doc)
+    let g = &session(a).gait;
+    !pending(a) && g.whatif_ready && g.quiet
 }
 
 #[test]
@@ -258,17 +241,17 @@ fn twin_variants_with_a_prosthesis_run_on_the_gait_trial_in_their_colours() {
         loads: Some(dir.join("gait10dof18musc_subject01_walk_grf.xml")),
     };
     let mut a = app();
-    a.world_mut().resource_mut::<crate::gait::Gait>().compute(
-        trial.model.clone(),
-        trial.motion.clone(),
-        trial.loads.clone(),
-    );
+    a.world_mut().write_message(GaitAsk::Compute {
+        model: trial.model.clone(),
+        trial: trial.motion.clone(),
+        loads: trial.loads.clone(),
+    });
     let frames = run_until(&mut a, Duration::from_mins(5), gait_quiet).expect("gait computed");
     // The trial the user opened is the twin's, with undo.
-    let twin = a.world().resource::<Twin>();
-    assert_eq!(twin.session.doc.gait.as_ref(), Some(&trial));
-    assert_eq!(twin.session.history.undo_label(), Some("open gait trial"));
-    assert!(twin.session.baseline_results["gait_metabolic_umberger_w_per_kg"] > 1.0);
+    let twin = &session(&a).twin;
+    assert_eq!(twin.doc.gait.as_ref(), Some(&trial));
+    assert_eq!(twin.history.undo_label(), Some("open gait trial"));
+    assert!(twin.baseline_results["gait_metabolic_umberger_w_per_kg"] > 1.0);
     // Two devices tried on the baseline and kept as variants: no rerun
     // (the tried result is the variant's).
     let controls = |k: f64| twin_ui::DeviceControls {
@@ -280,16 +263,16 @@ fn twin_variants_with_a_prosthesis_run_on_the_gait_trial_in_their_colours() {
         a.update();
         device(&mut a, twin_ui::WhatIfAsk::Run(controls(k).prosthesis()));
         run_until(&mut a, Duration::from_mins(2), |a| {
-            let g = a.world().resource::<crate::gait::Gait>();
-            g.whatif_done() && g.ui.whatif.variant.is_some()
+            let g = &session(a).gait;
+            !pending(a) && g.whatif_done && g.ui.whatif.variant.is_some()
         })
         .expect("tried on the baseline");
         device(&mut a, twin_ui::WhatIfAsk::Keep(controls(k).prosthesis()));
         a.update();
-        assert_eq!(a.world().resource::<crate::gait::Gait>().running(), 0);
+        assert_eq!(session(&a).gait.running, 0);
     }
     run_until(&mut a, Duration::from_mins(2), gait_quiet).expect("variants in");
-    let g = a.world().resource::<crate::gait::Gait>();
+    let g = &session(&a).gait;
     let tv = &g.ui.whatif.twin_variants;
     assert_eq!(tv.len(), 2);
     assert_eq!(tv[0].colour, twin_ui::twin::colour(0));
@@ -299,9 +282,7 @@ fn twin_variants_with_a_prosthesis_run_on_the_gait_trial_in_their_colours() {
         g.ui.whatif.editing.as_deref(),
         Some("prosthesis what-if (2)")
     );
-    let peak = |a: &bevy::app::App, i: usize| {
-        a.world().resource::<Twin>().session.doc.variants[i].results["gait_device_peak_plantarflexor_moment_nm"]
-    };
+    let peak = |a: &bevy::app::App, i: usize| session(a).twin.doc.variants[i].results["gait_device_peak_plantarflexor_moment_nm"];
     assert!(
         peak(&a, 1) > 2.0 * peak(&a, 0),
         "{} {}",
@@ -313,13 +294,7 @@ fn twin_variants_with_a_prosthesis_run_on_the_gait_trial_in_their_colours() {
     // reruns; undo brings the old device back from the cache.
     act(&mut a, &ScenarioAction::Select(Some(0)));
     a.update();
-    let shown_k = a
-        .world()
-        .resource::<crate::gait::Gait>()
-        .ui
-        .whatif
-        .controls
-        .stiffness;
+    let shown_k = session(&a).gait.ui.whatif.controls.stiffness;
     assert!(
         (shown_k - 250.0).abs() < 1e-9,
         "the controls show the selected variant's device: {shown_k}"
@@ -329,9 +304,9 @@ fn twin_variants_with_a_prosthesis_run_on_the_gait_trial_in_their_colours() {
         twin_ui::WhatIfAsk::Run(controls(500.0).prosthesis()),
     );
     a.update();
-    assert_eq!(a.world().resource::<crate::gait::Gait>().running(), 1);
+    assert_eq!(session(&a).gait.running, 1);
     let more = run_until(&mut a, Duration::from_mins(2), gait_quiet).expect("rerun");
-    let g = a.world().resource::<crate::gait::Gait>();
+    let g = &session(&a).gait;
     let latency = g.ui.whatif.latency_ms.expect("latency measured");
     let shown = g.ui.whatif.variant.as_ref().and_then(|v| v.device);
     eprintln!("gait variant rerun: {latency:.0} ms from the control to the overlay");
@@ -341,19 +316,15 @@ fn twin_variants_with_a_prosthesis_run_on_the_gait_trial_in_their_colours() {
         Some(peak(&a, 0)),
         "the shown variant is the selected one's run"
     );
-    a.world_mut()
-        .resource_scope(|world, mut twin: bevy::prelude::Mut<Twin>| {
-            let mut ws = world.resource_mut::<Workspace>();
-            twin.undo(&mut ws);
-        });
+    act(&mut a, &ScenarioAction::Undo);
     a.update();
-    assert_eq!(a.world().resource::<crate::gait::Gait>().running(), 0);
-    let twin = a.world().resource::<Twin>();
+    assert_eq!(session(&a).gait.running, 0);
+    let twin = &session(&a).twin;
     assert_eq!(
-        twin.session.history.redo_label(),
+        twin.history.redo_label(),
         Some("change the device of “prosthesis what-if”")
     );
-    let doc = twin.session.doc.clone();
+    let doc = twin.doc.clone();
     let worst = frames
         .iter()
         .chain(&more)
@@ -365,11 +336,11 @@ fn twin_variants_with_a_prosthesis_run_on_the_gait_trial_in_their_colours() {
     // The twin reopened (here: taken by a fresh app) computes its trial
     // and runs its variants.
     let mut b = app();
-    b.world_mut().resource_mut::<Twin>().session.doc = doc;
+    session_mut(&mut b).twin.doc = doc;
     run_until(&mut b, Duration::from_mins(5), |b| {
         gait_quiet(b)
-            && b.world()
-                .resource::<crate::gait::Gait>()
+            && session(b)
+                .gait
                 .ui
                 .whatif
                 .twin_variants
@@ -377,20 +348,29 @@ fn twin_variants_with_a_prosthesis_run_on_the_gait_trial_in_their_colours() {
                 .all(|v| v.outcome.is_some())
     })
     .expect("the reopened twin's gait");
-    let g = b.world().resource::<crate::gait::Gait>();
-    assert_eq!(g.ui.whatif.twin_variants.len(), 2);
-    let twin = b.world().resource::<Twin>();
+    assert_eq!(session(&b).gait.ui.whatif.twin_variants.len(), 2);
     assert!(
-        twin.session.history.undo_label().is_none(),
+        session(&b).twin.history.undo_label().is_none(),
         "opening is not an edit"
     );
-    let report = g.runs_for_report(&twin.session.doc).expect("gait runs");
+    // The report's gait part, as the twin asks for it.
+    b.world_mut().write_message(GaitAsk::Report);
+    b.update();
+    let messages = b.world().resource::<Messages<TwinAsk>>();
+    let report = messages
+        .get_cursor()
+        .read(messages)
+        .find_map(|m| match m {
+            TwinAsk::GaitReport { runs, .. } => runs.clone(),
+            _ => None,
+        })
+        .expect("gait runs");
     assert_eq!(report.variants.len(), 2);
 }
 
 fn study_quiet(a: &bevy::app::App) -> bool {
-    let ws = a.world().resource::<Workspace>();
-    ws.settled && ws.job.is_none()
+    let ws = &session(a).study;
+    !pending(a) && ws.settled && !ws.loading
 }
 
 #[test]
@@ -399,10 +379,10 @@ fn a_reopened_twin_rebuilds_its_segments_from_their_recipes() {
     std::fs::create_dir_all(&dir).expect("scratch folder");
     let _turn = study_turn();
     let mut a = app();
-    a.world_mut().resource_mut::<Workspace>().open(None);
+    a.world_mut().write_message(StudyAsk::Open(None));
     run_until(&mut a, Duration::from_mins(10), |a| study_quiet(a)).expect("the demo opens");
     {
-        let ws = a.world().resource::<Workspace>();
+        let ws = &session(&a).study;
         assert!(
             ws.volume.is_some(),
             "the demo loads: {:?}",
@@ -414,7 +394,8 @@ fn a_reopened_twin_rebuilds_its_segments_from_their_recipes() {
     select_cine(&mut a);
     run_until(&mut a, Duration::from_mins(10), |a| study_quiet(a)).expect("the cine loads");
     {
-        let mut ws = a.world_mut().resource_mut::<Workspace>();
+        let mut s = session_mut(&mut a);
+        let ws = &mut s.study;
         let v = ws.volume.clone().expect("volume");
         let [nx, ny, nz] = v.dims;
         let blood = v.data[nx / 2 + nx * (ny / 2 + ny * (nz / 2))];
@@ -422,29 +403,32 @@ fn a_reopened_twin_rebuilds_its_segments_from_their_recipes() {
         ws.segments.editor.hi = v.data.iter().copied().fold(0.0, f32::max);
         ws.segments.editor.largest_only = true;
         ws.segments.editor.target_triangles = 20_000;
-        ws.add_segment(None);
     }
+    a.world_mut().write_message(StudyAsk::AddSegment(None));
     run_until(&mut a, Duration::from_mins(5), |a| study_quiet(a)).expect("threshold segment");
-    {
-        let mut ws = a.world_mut().resource_mut::<Workspace>();
+    let seed = {
+        let mut s = session_mut(&mut a);
+        let ws = &mut s.study;
         let v = ws.volume.clone().expect("volume");
         let [nx, ny, nz] = v.dims;
         let seed = v.index_to_patient([(nx / 2) as f64, (ny / 2) as f64, (nz / 2) as f64]);
         let blood = v.data[nx / 2 + nx * (ny / 2 + ny * (nz / 2))];
         ws.segments.editor.tolerance = 0.3 * blood;
         ws.segments.editor.largest_only = false;
-        ws.add_segment(Some(seed));
-    }
+        seed
+    };
+    a.world_mut()
+        .write_message(StudyAsk::AddSegment(Some(seed)));
     run_until(&mut a, Duration::from_mins(5), |a| study_quiet(a)).expect("grown segment");
     a.update();
     let path = dir.join("segments.twin.json");
-    a.world_mut().resource_mut::<Twin>().save_to(path.clone());
-    run_until(&mut a, Duration::from_mins(1), |a| {
-        a.world().resource::<Twin>().quiet()
-    })
-    .expect("saved");
+    // Save as the menu does for a twin that has its file.
+    session_mut(&mut a).twin.path = Some(path.clone());
+    a.world_mut()
+        .write_message(TwinAsk::Menu(twin_ui::UiAction::SaveTwin));
+    run_until(&mut a, Duration::from_mins(1), twin_quiet).expect("saved");
     let made: Vec<(String, [u8; 3], f64)> = {
-        let ws = a.world().resource::<Workspace>();
+        let ws = &session(&a).study;
         ws.segments
             .rows
             .iter()
@@ -453,7 +437,7 @@ fn a_reopened_twin_rebuilds_its_segments_from_their_recipes() {
             .collect()
     };
     assert_eq!(made.len(), 2, "{made:?}");
-    let doc = a.world().resource::<Twin>().session.doc.clone();
+    let doc = session(&a).twin.doc.clone();
     assert_eq!(doc.segments.len(), 2);
     assert!(
         doc.segments.iter().all(|s| s.recipe.is_some()),
@@ -464,15 +448,13 @@ fn a_reopened_twin_rebuilds_its_segments_from_their_recipes() {
     // A fresh app opens the file: the study comes back and so do both
     // segments, with their names, colours and volumes, and no undo entry.
     let mut b = app();
-    b.world_mut().resource_mut::<Twin>().open(path.clone());
+    b.world_mut().write_message(TwinAsk::Open(path.clone()));
     run_until(&mut b, Duration::from_mins(10), |b| {
-        let ws = b.world().resource::<Workspace>();
-        study_quiet(b)
-            && ws.twin_segments == crate::study::TwinSegments::Own
-            && ws.segment_data.len() == 2
+        let ws = &session(b).study;
+        study_quiet(b) && ws.twin_segments == TwinSegments::Own && ws.segment_data.len() == 2
     })
     .expect("the segments are rebuilt");
-    let ws = b.world().resource::<Workspace>();
+    let ws = &session(&b).study;
     let again: Vec<(String, [u8; 3], f64)> = ws
         .segments
         .rows
@@ -487,23 +469,24 @@ fn a_reopened_twin_rebuilds_its_segments_from_their_recipes() {
         "the segments' series (the cine) was loaded for them"
     );
     assert!(ws.segment_data.iter().all(|d| !d.mesh.triangles.is_empty()));
-    let twin = b.world().resource::<Twin>();
+    let twin = &session(&b).twin;
     assert!(
-        twin.session.history.undo_label().is_none(),
+        twin.history.undo_label().is_none(),
         "rebuilding is not an edit"
     );
-    assert_eq!(twin.session.doc.segments, doc.segments);
+    assert_eq!(twin.doc.segments, doc.segments);
 
     // Deleting them all leaves an empty list (nothing comes back).
     for _ in 0..2 {
-        b.world_mut().resource_mut::<Workspace>().delete_segment(0);
+        b.world_mut()
+            .write_message(StudyAsk::Segment(twin_ui::SegmentAction::Delete(0)));
         b.update();
     }
     for _ in 0..5 {
         b.update();
     }
-    assert!(b.world().resource::<Workspace>().job.is_none());
-    assert!(b.world().resource::<Twin>().session.doc.segments.is_empty());
+    assert!(!session(&b).study.loading);
+    assert!(session(&b).twin.doc.segments.is_empty());
 
     // A file from before recipes: its segments stay listed, not rebuilt.
     let mut old = doc.clone();
@@ -513,23 +496,20 @@ fn a_reopened_twin_rebuilds_its_segments_from_their_recipes() {
     let old_path = dir.join("old.twin.json");
     std::fs::write(&old_path, old.to_text()).expect("write");
     let mut c = app();
-    c.world_mut().resource_mut::<Twin>().open(old_path);
+    c.world_mut().write_message(TwinAsk::Open(old_path));
     run_until(&mut c, Duration::from_mins(10), |c| {
-        study_quiet(c) && c.world().resource::<Workspace>().segments_tried.is_some()
+        study_quiet(c) && session(c).study.segments_tried.is_some()
     })
     .expect("the old twin opens");
     for _ in 0..5 {
         c.update();
     }
-    let ws = c.world().resource::<Workspace>();
+    let ws = &session(&c).study;
     assert!(ws.segment_data.is_empty());
     assert!(
         !ws.segments_to_rebuild(),
         "scripted sessions do not wait on them"
     );
-    assert_eq!(
-        c.world().resource::<Twin>().session.doc.segments,
-        old.segments
-    );
+    assert_eq!(session(&c).twin.doc.segments, old.segments);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -16,13 +16,15 @@ use twin_scenario::document::Segment;
 use twin_scenario::report::{ReportExtras, ReportOptions};
 use twin_scenario::store::Recovery;
 use twin_scenario::{TwinDocument, store};
+use twin_session::ScenarioAction;
+use twin_session::jobs::{Job, Priority, jobs};
 use twin_session::session::UNTITLED;
-use twin_session::{ScenarioAction, Session};
 use twin_ui::twin::ScenarioList;
 
 use crate::Args;
-use crate::job::{Job, Priority, jobs};
-use crate::study::{SegmentsSnapshot, TwinSegments, Workspace};
+use crate::session::{
+    CardioAsk, GaitAsk, Pending, SegmentsSnapshot, Session, Study, StudyAsk, TwinAsk, TwinSegments,
+};
 
 /// The twin file, its autosave, undo and scripted saves and reports.
 pub struct TwinPlugin {
@@ -43,23 +45,23 @@ impl Plugin for TwinPlugin {
             .add_systems(
                 Update,
                 (
-                    (poll, sync_segments).chain(),
+                    (asks, poll, sync_segments).chain(),
                     autosave,
                     receive_dialog,
                     scripted.after(sync_segments),
+                    publish.after(scripted),
                 )
                     .in_set(crate::Feature::Twin),
             );
     }
 }
 
-/// Dropped files, the recovery prompt and Help.
+/// The recovery prompt and Help.
 pub struct TwinViewPlugin;
 
 impl Plugin for TwinViewPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(Update, handle_drops.before(crate::Feature::Twin))
-            .add_systems(EguiPrimaryContextPass, draw);
+        app.add_systems(EguiPrimaryContextPass, draw);
     }
 }
 
@@ -90,43 +92,31 @@ enum FileMsg {
     Failed(String),
 }
 
-/// The open twin and what belongs to it.
+/// The twin file's own work: recent lists, autosave, file jobs and
+/// dialogs, scripted saves and reports (the twin itself is the session's).
 #[derive(Resource)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "independent window and file-job flags of one resource"
-)]
 pub struct Twin {
-    /// The open twin with its undo history (which keeps the segment list
-    /// beside the document).
-    pub session: Session<SegmentsSnapshot>,
-    /// The scenario list's renaming state.
-    pub list: ScenarioList,
     /// Recent twin files and study folders, newest first.
-    pub recent: Vec<PathBuf>,
-    pub recent_studies: Vec<PathBuf>,
+    recent: Vec<PathBuf>,
+    recent_studies: Vec<PathBuf>,
     /// Whether the recent lists are kept in Twinscope's folder (not by the
     /// headless app of tests and benchmarks).
     keep_recent: bool,
-    pub show_help: bool,
     /// An autosaved document offered back at start (after a crash).
     offer: Option<(Recovery, TwinDocument)>,
     last_autosave: Instant,
-    pub autosave_every: Duration,
-    /// Changes since the last autosave.
-    autosave_pending: bool,
+    autosave_every: Duration,
     file_job: Option<Job<FileMsg>>,
     autosave_job: Option<Job<FileMsg>>,
     dialog_tx: Sender<Option<Dialog>>,
     dialog_rx: Mutex<Receiver<Option<Dialog>>>,
     dialog_open: bool,
-    /// A report waiting for its 3D screenshot.
+    /// A report waiting for its 3D screenshot, then for the gait's part.
     report_to: Option<PathBuf>,
     shot: std::sync::Arc<Mutex<Option<Vec<u8>>>>,
-    /// The last file outcome, for the status bar.
-    pub status: String,
+    report_png: Option<Vec<u8>>,
     /// A save or report asked for on the command line has been written.
-    pub scripted_done: bool,
+    scripted_done: bool,
     /// `--save-as` and `--report`, still to do.
     script_save: Option<PathBuf>,
     script_report: Option<PathBuf>,
@@ -135,7 +125,7 @@ pub struct Twin {
 impl Twin {
     /// A twin whose file dialogs answer nowhere and whose recent lists are
     /// not kept (the headless app).
-    pub fn detached() -> Self {
+    fn detached() -> Self {
         let (tx, rx) = channel();
         Self {
             recent: Vec::new(),
@@ -147,16 +137,12 @@ impl Twin {
 
     fn new(tx: Sender<Option<Dialog>>, rx: Receiver<Option<Dialog>>) -> Self {
         Self {
-            session: Session::default(),
-            list: ScenarioList::default(),
             recent: read_recent(RECENT_TWINS),
             recent_studies: read_recent(RECENT_STUDIES),
             keep_recent: true,
-            show_help: false,
             offer: None,
             last_autosave: Instant::now(),
             autosave_every: Duration::from_secs(30),
-            autosave_pending: false,
             file_job: None,
             autosave_job: None,
             dialog_tx: tx,
@@ -164,90 +150,23 @@ impl Twin {
             dialog_open: false,
             report_to: None,
             shot: std::sync::Arc::default(),
-            status: String::new(),
+            report_png: None,
             scripted_done: false,
             script_save: None,
             script_report: None,
         }
     }
 
-    /// The autosave file of the open twin.
-    pub fn recovery(&self) -> Recovery {
-        Recovery::for_document(
-            &state_dir().join("recovery"),
-            self.session.path.as_deref(),
-            UNSAVED,
-        )
-    }
-
-    /// Records the state before an edit called `label` (for undo) and marks
-    /// the twin changed.
-    pub fn record(&mut self, label: &str, ws: &Workspace) {
-        self.session.record(label, ws.segments_snapshot());
-        self.autosave_pending = true;
-    }
-
-    fn changed(&mut self) {
-        self.session.changed();
-        self.autosave_pending = true;
-    }
-
-    /// Carries out a scenario-list action (with undo).
-    pub fn act(&mut self, action: &ScenarioAction, ws: &mut Workspace) {
-        match action {
-            ScenarioAction::Undo => self.undo(ws),
-            ScenarioAction::Redo => self.redo(ws),
-            a => {
-                let mut segments = ws.segments_snapshot();
-                if self.session.act(a, &mut segments).is_some() {
-                    self.autosave_pending = true;
-                }
-            }
-        }
-    }
-
-    pub fn undo(&mut self, ws: &mut Workspace) {
-        self.step(ws, true);
-    }
-
-    pub fn redo(&mut self, ws: &mut Workspace) {
-        self.step(ws, false);
-    }
-
-    fn step(&mut self, ws: &mut Workspace, undo: bool) {
-        let mut segments = ws.segments_snapshot();
-        let label = if undo {
-            self.session.undo(&mut segments)
-        } else {
-            self.session.redo(&mut segments)
-        };
-        if let Some(label) = label {
-            ws.segments.rows = segments.rows;
-            ws.segment_data = segments.data;
-            self.autosave_pending = true;
-            let done = if undo { "undid" } else { "redid" };
-            self.status = format!("{done} {label}");
-        }
-    }
-
-    /// Makes `doc` (from `path`) the open twin: privacy mode stays, the
-    /// undo history starts afresh.
-    fn replace(&mut self, doc: TwinDocument, path: Option<PathBuf>) {
-        self.session.replace(doc, path);
-        self.list = ScenarioList::default();
-        self.autosave_pending = false;
-    }
-
     /// Starts an empty twin (the study stays open).
-    pub fn new_twin(&mut self, cardio: &mut crate::cardio::Cardio) {
-        self.replace(TwinDocument::new(UNTITLED), None);
-        cardio.reset_variants();
-        self.status = "new twin".into();
+    fn new_twin(s: &mut Session, cardio: &mut MessageWriter<CardioAsk>) {
+        replace(s, TwinDocument::new(UNTITLED), None);
+        cardio.write(CardioAsk::Replaced(None));
+        s.status = "new twin".into();
     }
 
     /// Reads a twin file in the background.
-    pub fn open(&mut self, path: PathBuf) {
-        self.status = "opening twin…".into();
+    fn open(&mut self, s: &mut Session, path: PathBuf) {
+        s.status = "opening twin…".into();
         self.file_job = Some(Job::once(
             "twin file",
             "Opening twin",
@@ -264,9 +183,9 @@ impl Twin {
     }
 
     /// Saves to `path` (atomically), in the background.
-    pub fn save_to(&mut self, path: PathBuf) {
-        let doc = self.session.for_saving();
-        self.status = "saving…".into();
+    fn save_to(&mut self, s: &mut Session, path: PathBuf) {
+        let doc = s.twin.for_saving();
+        s.status = "saving…".into();
         self.file_job = Some(Job::once(
             "twin file",
             "Saving twin",
@@ -279,15 +198,15 @@ impl Twin {
     }
 
     /// Save (Ctrl+S): to its file, or asks where.
-    pub fn save(&mut self) {
-        match self.session.path.clone() {
-            Some(p) => self.save_to(p),
-            None => self.save_dialog(),
+    fn save(&mut self, s: &mut Session) {
+        match s.twin.path.clone() {
+            Some(p) => self.save_to(s, p),
+            None => self.save_dialog(s),
         }
     }
 
-    fn save_dialog(&mut self) {
-        let name = self.session.file_name(".twin.json");
+    fn save_dialog(&mut self, s: &Session) {
+        let name = s.twin.file_name(".twin.json");
         self.dialog(move || {
             rfd::FileDialog::new()
                 .set_title("Save twin")
@@ -308,8 +227,8 @@ impl Twin {
         });
     }
 
-    fn report_dialog(&mut self) {
-        let name = self.session.file_name("-report.html");
+    fn report_dialog(&mut self, s: &Session) {
+        let name = s.twin.file_name("-report.html");
         self.dialog(move || {
             rfd::FileDialog::new()
                 .set_title("Export report")
@@ -333,7 +252,7 @@ impl Twin {
 
     /// Exports the report to `path` (HTML, and CSV beside it) once the 3D
     /// view has been captured.
-    pub fn export_report(&mut self, path: PathBuf, commands: &mut Commands) {
+    fn export_report(&mut self, path: PathBuf, commands: &mut Commands) {
         self.report_to = Some(path);
         let shot = self.shot.clone();
         commands.spawn(Screenshot::primary_window()).observe(
@@ -359,14 +278,15 @@ impl Twin {
 
     fn write_report(
         &mut self,
+        s: &mut Session,
         path: PathBuf,
         png: Vec<u8>,
         gait: Option<String>,
         gait_runs: Option<twin_scenario::runs::GaitRuns>,
     ) {
-        let doc = self.session.doc.clone();
-        let privacy = self.session.privacy;
-        self.status = "writing the report…".into();
+        let doc = s.twin.doc.clone();
+        let privacy = s.twin.privacy;
+        s.status = "writing the report…".into();
         self.file_job = Some(Job::once(
             "report",
             "Exporting report",
@@ -393,7 +313,7 @@ impl Twin {
     }
 
     /// Keeps a study folder in the recent list.
-    pub fn remember_study(&mut self, path: &Path) {
+    fn remember_study(&mut self, path: &Path) {
         if self.recent_studies.first().map(PathBuf::as_path) != Some(path) {
             remember_in(&mut self.recent_studies, path);
             if self.keep_recent {
@@ -401,17 +321,19 @@ impl Twin {
             }
         }
     }
+}
 
-    /// The recent twins as the menu shows them: file names, none in privacy
-    /// mode (they are often the patient's).
-    pub fn recent_labels(&self) -> Vec<(PathBuf, String)> {
-        recent_labels(&self.recent, self.session.privacy, "recent twin")
-    }
+/// The autosave file of the twin kept at `path` (or of an unsaved one).
+fn recovery(path: Option<&Path>) -> Recovery {
+    Recovery::for_document(&state_dir().join("recovery"), path, UNSAVED)
+}
 
-    /// The recent study folders as the menu shows them.
-    pub fn recent_study_labels(&self) -> Vec<(PathBuf, String)> {
-        recent_labels(&self.recent_studies, self.session.privacy, "recent study")
-    }
+/// Makes `doc` (from `path`) the open twin: privacy mode stays, the undo
+/// history starts afresh.
+fn replace(s: &mut Session, doc: TwinDocument, path: Option<PathBuf>) {
+    s.twin.replace(doc, path);
+    s.list = ScenarioList::default();
+    s.autosave_pending = false;
 }
 
 fn remember_in(list: &mut Vec<PathBuf>, path: &Path) {
@@ -437,12 +359,12 @@ fn recent_labels(list: &[PathBuf], privacy: bool, what: &str) -> Vec<(PathBuf, S
 
 impl Twin {
     /// No file work in flight (for `--screenshot` and scripted sessions).
-    pub fn quiet(&self) -> bool {
+    fn quiet(&self) -> bool {
         self.file_job.is_none() && self.report_to.is_none() && !self.dialog_open
     }
 
     /// The command line's `--save-as` and `--report` are written.
-    pub fn script_done(&self) -> bool {
+    fn script_done(&self) -> bool {
         self.script_save.is_none() && self.script_report.is_none() && self.quiet()
     }
 }
@@ -491,14 +413,15 @@ fn write_recent(file: &str, list: &[PathBuf]) {
 
 /// Opens the twin of `--twin`, adds the `--variant`s, and offers an
 /// autosave of an unsaved twin left by a crash.
-fn start(mut twin: ResMut<Twin>, args: Res<Args>) {
-    twin.session.privacy = args.privacy;
+fn start(mut twin: ResMut<Twin>, mut s: ResMut<Session>, args: Res<Args>) {
+    let s = &mut *s;
+    s.twin.privacy = args.privacy;
     twin.script_save.clone_from(&args.save_as);
     twin.script_report.clone_from(&args.report);
     if let Some(path) = &args.twin {
-        twin.open(path.clone());
+        twin.open(s, path.clone());
     } else {
-        let recovery = twin.recovery();
+        let recovery = recovery(s.twin.path.as_deref());
         match recovery.pending(None) {
             Ok(Some(doc)) => twin.offer = Some((recovery, doc)),
             Ok(None) => {}
@@ -508,55 +431,54 @@ fn start(mut twin: ResMut<Twin>, args: Res<Args>) {
     for spec in &args.variant {
         match twin_session::scenarios::variant_spec(spec) {
             Ok(v) => {
-                twin.session.add_variant(v, SegmentsSnapshot::default());
-                twin.autosave_pending = true;
+                s.twin.add_variant(v, SegmentsSnapshot::default());
+                s.autosave_pending = true;
             }
             Err(e) => jobs().notify(&format!("--variant {spec}: {e}")),
         }
     }
     if !args.variant.is_empty() {
-        twin.session.selected = twin.session.doc.variants.len().checked_sub(1);
+        s.twin.selected = s.twin.doc.variants.len().checked_sub(1);
     }
 }
 
-/// The study, its segments, the heart, the variants and the twin's files
-/// have nothing left to do (scripted sessions and `--screenshot` wait for it).
-pub fn settled(
-    ws: &Workspace,
-    cardio: &crate::cardio::Cardio,
-    gait: &crate::gait::Gait,
-    twin: &Twin,
-) -> bool {
-    ws.settled
-        && ws.job.is_none()
-        && ws.pending_segment.is_none()
-        && ws.segment_edits.is_empty()
-        && !ws.segments_to_rebuild()
-        && cardio.settled()
-        && (!cardio.open || cardio.ui.baseline.is_some())
-        && cardio.all_run(&twin.session.doc)
-        && gait.quiet(&twin.session.doc)
-        && twin.quiet()
+/// What the others see of the twin's file work, and the recent lists for
+/// the menu (file names, none in privacy mode: they are often the
+/// patient's).
+fn publish(twin: Res<Twin>, mut s: ResMut<Session>) {
+    let s = &mut *s;
+    s.twin_quiet = twin.quiet();
+    s.script_done = twin.script_done();
+    let privacy = s.twin.privacy;
+    let b = &mut s.study.browser;
+    let recent = recent_labels(&twin.recent, privacy, "recent twin");
+    if b.recent_twins != recent {
+        b.recent_twins = recent;
+    }
+    let recent = recent_labels(&twin.recent_studies, privacy, "recent study");
+    if b.recent_studies != recent {
+        b.recent_studies = recent;
+    }
 }
 
 /// `--save-as`, then `--report`, once the study, the segments, the heart
 /// and the variants have settled.
 fn scripted(
     mut twin: ResMut<Twin>,
-    ws: Res<Workspace>,
-    cardio: Res<crate::cardio::Cardio>,
-    gait: Res<crate::gait::Gait>,
+    mut s: ResMut<Session>,
+    pending: Pending,
     time: Res<Time>,
     mut commands: Commands,
 ) {
     if twin.script_save.is_none() && twin.script_report.is_none() {
         return;
     }
-    if !settled(&ws, &cardio, &gait, &twin) {
+    s.twin_quiet = twin.quiet();
+    if !s.settled(pending.any()) {
         return;
     }
     if let Some(p) = twin.script_save.take() {
-        twin.save_to(p);
+        twin.save_to(&mut s, p);
     } else if time.elapsed() > RENDER_WARM_UP {
         // The report's 3D view needs the render pipelines compiled (slow
         // on a software rasteriser; until then frames are black).
@@ -568,19 +490,19 @@ fn scripted(
 
 /// Reads the file jobs' answers and hands an opened twin to the study and
 /// the cardiac twin.
-pub fn poll(
+fn poll(
     mut twin: ResMut<Twin>,
-    mut ws: ResMut<Workspace>,
-    mut cardio: ResMut<crate::cardio::Cardio>,
-    gait: Res<crate::gait::Gait>,
+    mut s: ResMut<Session>,
+    mut study: MessageWriter<StudyAsk>,
+    mut cardio: MessageWriter<CardioAsk>,
+    mut gait: MessageWriter<GaitAsk>,
 ) {
-    // The report's screenshot has arrived: write the report.
+    let s = &mut *s;
+    // The report's screenshot has arrived: ask for the gait's part.
     let shot = twin.shot.lock().ok().and_then(|mut s| s.take());
-    if let (Some(png), Some(path)) = (shot, twin.report_to.clone()) {
-        twin.report_to = None;
-        let gait_text = gait.report_text();
-        let gait_runs = gait.runs_for_report(&twin.session.doc);
-        twin.write_report(path, png, gait_text, gait_runs);
+    if let Some(png) = shot {
+        twin.report_png = Some(png);
+        gait.write(GaitAsk::Report);
     }
     for autosave in [false, true] {
         let job = if autosave {
@@ -603,37 +525,84 @@ pub fn poll(
         }
         match msg {
             FileMsg::Opened { path, doc, notes } => {
-                let privacy = twin.session.privacy;
-                twin.replace(*doc, Some(path.clone()));
+                let privacy = s.twin.privacy;
+                replace(s, *doc, Some(path.clone()));
                 twin.remember(&path);
-                twin.status = if notes.is_empty() {
+                s.status = if notes.is_empty() {
                     format!("opened {}", shown_file(&path, privacy))
                 } else {
                     notes.join("; ")
                 };
-                let recovery = twin.recovery();
+                let recovery = recovery(Some(&path));
                 if let Ok(Some(newer)) = recovery.pending(Some(&path)) {
                     twin.offer = Some((recovery, newer));
                 }
-                apply_opened(&twin.session.doc, &mut ws, &mut cardio);
+                let doc = s.twin.doc.clone();
+                apply_opened(&doc, s, &mut study, &mut cardio);
             }
             FileMsg::Saved(path) => {
-                twin.session.path = Some(path.clone());
-                twin.session.dirty = false;
-                twin.autosave_pending = false;
-                twin.recovery().clear();
+                s.twin.path = Some(path.clone());
+                s.twin.dirty = false;
+                s.autosave_pending = false;
+                recovery(Some(&path)).clear();
                 // An unsaved twin's autosave is done with too.
-                Recovery::for_document(&state_dir().join("recovery"), None, UNSAVED).clear();
+                recovery(None).clear();
                 twin.remember(&path);
-                twin.status = format!("saved {}", shown_file(&path, twin.session.privacy));
+                s.status = format!("saved {}", shown_file(&path, s.twin.privacy));
                 twin.scripted_done = true;
             }
             FileMsg::Autosaved => {}
             FileMsg::Report(path) => {
-                twin.status = format!("wrote {}", shown_file(&path, twin.session.privacy));
+                s.status = format!("wrote {}", shown_file(&path, s.twin.privacy));
                 twin.scripted_done = true;
             }
-            FileMsg::Failed(e) => twin.status = e,
+            FileMsg::Failed(e) => s.status = e,
+        }
+    }
+}
+
+/// Carries out the File/Edit actions of the menu and the shortcuts, and
+/// what the other features answered.
+fn asks(
+    mut asks: MessageReader<TwinAsk>,
+    mut twin: ResMut<Twin>,
+    mut s: ResMut<Session>,
+    mut cardio: MessageWriter<CardioAsk>,
+) {
+    use twin_ui::UiAction as A;
+    let s = &mut *s;
+    for ask in asks.read() {
+        match ask.clone() {
+            TwinAsk::Open(p) => twin.open(s, p),
+            TwinAsk::GaitReport { text, runs } => {
+                if let (Some(path), Some(png)) = (twin.report_to.clone(), twin.report_png.take()) {
+                    twin.report_to = None;
+                    twin.write_report(s, path, png, text, runs.map(|r| *r));
+                }
+            }
+            TwinAsk::Menu(a) => match a {
+                A::NewTwin => Twin::new_twin(s, &mut cardio),
+                A::OpenTwinDialog => twin.open_dialog(),
+                A::OpenTwin(p) => twin.open(s, p),
+                A::SaveTwin => twin.save(s),
+                A::SaveTwinAs => twin.save_dialog(s),
+                A::ExportReport => twin.report_dialog(s),
+                A::Undo => s.step(true),
+                A::Redo => s.step(false),
+                A::DuplicateVariant => {
+                    if let Some(i) = s.twin.selected {
+                        s.act(&ScenarioAction::Duplicate(i));
+                    }
+                }
+                A::DeleteVariant => {
+                    if let Some(i) = s.twin.selected {
+                        s.act(&ScenarioAction::Delete(i));
+                    }
+                }
+                A::ToggleJobs => s.show_jobs = !s.show_jobs,
+                A::ToggleHelp => s.show_help = !s.show_help,
+                _ => {}
+            },
         }
     }
 }
@@ -649,8 +618,14 @@ fn shown_file(path: &Path, privacy: bool) -> String {
 }
 
 /// An opened twin's study and calibrated heart come into the app.
-fn apply_opened(doc: &TwinDocument, ws: &mut Workspace, cardio: &mut crate::cardio::Cardio) {
-    cardio.reset_variants();
+fn apply_opened(
+    doc: &TwinDocument,
+    s: &mut Session,
+    study: &mut MessageWriter<StudyAsk>,
+    cardio: &mut MessageWriter<CardioAsk>,
+) {
+    cardio.write(CardioAsk::Replaced(doc.cardio.clone().map(Box::new)));
+    let ws = &mut s.study;
     // The segments on show were the last twin's; this one's are rebuilt.
     ws.clear_segment_list();
     ws.twin_segments = if doc.segments.is_empty() {
@@ -659,17 +634,16 @@ fn apply_opened(doc: &TwinDocument, ws: &mut Workspace, cardio: &mut crate::card
         TwinSegments::Waiting
     };
     ws.segments_tried = None;
-    if let Some(model) = &doc.cardio {
-        cardio.load_model(model.clone());
-    }
-    if let Some(study) = &doc.study {
-        let same = ws.source.as_deref() == Some(study.path.as_path());
-        if !same && study.path.exists() {
-            ws.open(Some(study.path.clone()));
-        } else if !study.path.exists() {
+    if let Some(st) = &doc.study {
+        let same = ws.source.as_deref() == Some(st.path.as_path());
+        if !same && st.path.exists() {
+            // Not settled until the study has loaded it.
+            ws.settled = false;
+            study.write(StudyAsk::Open(Some(st.path.clone())));
+        } else if !st.path.exists() {
             jobs().notify(&format!(
                 "the twin's study is not at {} any more; open it with File ▸ Open folder…",
-                study.path.display()
+                st.path.display()
             ));
         }
     }
@@ -679,13 +653,13 @@ fn apply_opened(doc: &TwinDocument, ws: &mut Workspace, cardio: &mut crate::card
 /// series is loaded (tried once per series). Segments saved
 /// without a recipe (files from before recipes) stay listed in the twin,
 /// not rebuilt.
-fn rebuild_segments(segments: &[Segment], ws: &mut Workspace) {
+fn rebuild_segments(segments: &[Segment], ws: &mut Study, study: &mut MessageWriter<StudyAsk>) {
     if segments.is_empty() {
         // A new twin took the opened one's place: nothing to wait for.
         ws.twin_segments = TwinSegments::Own;
         return;
     }
-    if !ws.settled || ws.job.is_some() || ws.volume.is_none() {
+    if !ws.settled || ws.loading || ws.volume.is_none() {
         return;
     }
     let Some(series) = ws.series_uid() else {
@@ -711,7 +685,8 @@ fn rebuild_segments(segments: &[Segment], ws: &mut Workspace) {
         });
         match stack {
             Some(id) if segments.iter().all(|s| s.series_instance_uid == wanted) => {
-                ws.select_stack(&id);
+                ws.settled = false;
+                study.write(StudyAsk::SelectStack(id));
             }
             _ => {
                 ws.twin_segments = TwinSegments::Unbuildable;
@@ -733,21 +708,22 @@ fn rebuild_segments(segments: &[Segment], ws: &mut Workspace) {
         );
         return;
     };
-    ws.rebuild_segments(recipes);
+    ws.twin_segments = TwinSegments::Rebuilding;
+    study.write(StudyAsk::Rebuild(recipes));
 }
 
 /// Autosaves a changed twin every `autosave_every` to the recovery file.
-fn autosave(mut twin: ResMut<Twin>) {
-    if !twin.autosave_pending
+fn autosave(mut twin: ResMut<Twin>, mut s: ResMut<Session>) {
+    if !s.autosave_pending
         || twin.autosave_job.is_some()
         || twin.last_autosave.elapsed() < twin.autosave_every
     {
         return;
     }
     twin.last_autosave = Instant::now();
-    twin.autosave_pending = false;
-    let doc = twin.session.doc.clone();
-    let recovery = twin.recovery();
+    s.autosave_pending = false;
+    let doc = s.twin.doc.clone();
+    let recovery = recovery(s.twin.path.as_deref());
     twin.autosave_job = Some(Job::once(
         "autosave",
         "Autosaving the twin",
@@ -759,39 +735,13 @@ fn autosave(mut twin: ResMut<Twin>) {
     ));
 }
 
-/// Dropped files: a twin file opens as the twin, anything else as a study.
-fn handle_drops(
-    mut drops: MessageReader<bevy::window::FileDragAndDrop>,
-    mut twin: ResMut<Twin>,
-    mut ws: ResMut<Workspace>,
-) {
-    for d in drops.read() {
-        if let bevy::window::FileDragAndDrop::DroppedFile { path_buf, .. } = d {
-            if is_twin_file(path_buf) {
-                twin.open(path_buf.clone());
-            } else {
-                ws.open(Some(path_buf.clone()));
-            }
-        }
-    }
-}
-
-/// A `.json` file (twin files are `NAME.twin.json`; a bare scenario file
-/// opens as a one-variant twin).
-pub fn is_twin_file(path: &Path) -> bool {
-    path.is_file()
-        && path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-}
-
-fn receive_dialog(mut twin: ResMut<Twin>, mut commands: Commands) {
+fn receive_dialog(mut twin: ResMut<Twin>, mut s: ResMut<Session>, mut commands: Commands) {
     let answer = twin.dialog_rx.lock().ok().and_then(|rx| rx.try_recv().ok());
     let Some(answer) = answer else { return };
     twin.dialog_open = false;
     match answer {
-        Some(Dialog::Open(p)) => twin.open(p),
-        Some(Dialog::SaveAs(p)) => twin.save_to(p),
+        Some(Dialog::Open(p)) => twin.open(&mut s, p),
+        Some(Dialog::SaveAs(p)) => twin.save_to(&mut s, p),
         Some(Dialog::Report(p)) => twin.export_report(p, &mut commands),
         None => {}
     }
@@ -799,15 +749,21 @@ fn receive_dialog(mut twin: ResMut<Twin>, mut commands: Commands) {
 
 /// Segment edits go into the twin (with undo); the twin's study is the
 /// open one.
-pub(crate) fn sync_segments(mut twin: ResMut<Twin>, mut ws: ResMut<Workspace>) {
+fn sync_segments(
+    mut twin: ResMut<Twin>,
+    mut s: ResMut<Session>,
+    mut study: MessageWriter<StudyAsk>,
+) {
+    let s = &mut *s;
+    let ws = &mut s.study;
     let edits = std::mem::take(&mut ws.segment_edits);
     if !edits.is_empty() {
         // The user's list from now on.
         ws.twin_segments = TwinSegments::Own;
     }
     for (label, before) in edits {
-        twin.session.record(&label, before);
-        twin.autosave_pending = true;
+        s.twin.record(&label, before);
+        s.autosave_pending = true;
     }
     match ws.twin_segments {
         TwinSegments::Own => {
@@ -827,12 +783,12 @@ pub(crate) fn sync_segments(mut twin: ResMut<Twin>, mut ws: ResMut<Workspace>) {
                     recipe: Some(data.recipe.clone()),
                 })
                 .collect();
-            if segments != twin.session.doc.segments {
-                twin.session.doc.segments = segments;
+            if segments != s.twin.doc.segments {
+                s.twin.doc.segments = segments;
             }
         }
-        TwinSegments::Waiting => rebuild_segments(&twin.session.doc.segments, &mut ws),
-        TwinSegments::Rebuilding if ws.job.is_none() => {
+        TwinSegments::Waiting => rebuild_segments(&s.twin.doc.segments, ws, &mut study),
+        TwinSegments::Rebuilding if !ws.loading => {
             // Done (or cancelled): what was rebuilt is the list from now
             // on; when nothing was, the twin's list stands.
             ws.twin_segments = if ws.segment_data.is_empty() {
@@ -848,65 +804,33 @@ pub(crate) fn sync_segments(mut twin: ResMut<Twin>, mut ws: ResMut<Workspace>) {
         twin.remember_study(&src);
     }
     if let Some(study) = ws.study_ref()
-        && twin.session.doc.study.as_ref() != Some(&study)
+        && s.twin.doc.study.as_ref() != Some(&study)
         && ws.settled
     {
-        twin.session.doc.study = Some(study);
+        s.twin.doc.study = Some(study);
         // An untitled twin takes the patient's name (shown as a pseudonym
         // in privacy mode, in titles, reports and file names alike).
-        if twin.session.doc.name == UNTITLED
+        if s.twin.doc.name == UNTITLED
             && let Some(p) = ws.patient().filter(|p| !p.name.trim().is_empty())
         {
             p.name
                 .replace('^', " ")
                 .trim()
-                .clone_into(&mut twin.session.doc.name);
+                .clone_into(&mut s.twin.doc.name);
         }
-        twin.changed();
-    }
-}
-
-/// The File/Edit actions of the menu and the shortcuts.
-pub fn handle(
-    action: &twin_ui::UiAction,
-    twin: &mut Twin,
-    ws: &mut Workspace,
-    cardio: &mut crate::cardio::Cardio,
-    jobs_window: &mut crate::job::JobsWindow,
-) {
-    use twin_ui::UiAction as A;
-    match action {
-        A::NewTwin => twin.new_twin(cardio),
-        A::OpenTwinDialog => twin.open_dialog(),
-        A::OpenTwin(p) => twin.open(p.clone()),
-        A::SaveTwin => twin.save(),
-        A::SaveTwinAs => twin.save_dialog(),
-        A::ExportReport => twin.report_dialog(),
-        A::Undo => twin.undo(ws),
-        A::Redo => twin.redo(ws),
-        A::DuplicateVariant => {
-            if let Some(i) = twin.session.selected {
-                twin.act(&ScenarioAction::Duplicate(i), ws);
-            }
-        }
-        A::DeleteVariant => {
-            if let Some(i) = twin.session.selected {
-                twin.act(&ScenarioAction::Delete(i), ws);
-            }
-        }
-        A::ToggleJobs => jobs_window.open = !jobs_window.open,
-        A::ToggleHelp => twin.show_help = !twin.show_help,
-        _ => {}
+        s.changed();
     }
 }
 
 fn draw(
     mut contexts: EguiContexts,
     mut twin: ResMut<Twin>,
-    mut ws: ResMut<Workspace>,
-    mut cardio: ResMut<crate::cardio::Cardio>,
+    mut s: ResMut<Session>,
+    mut study: MessageWriter<StudyAsk>,
+    mut cardio: MessageWriter<CardioAsk>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
+    let s = &mut *s;
     // After a crash: offer the autosave back.
     if let Some((recovery, doc)) = twin.offer.take() {
         let mut answer = None;
@@ -917,7 +841,7 @@ fn draw(
             .show(ctx, |ui| {
                 ui.label(format!(
                     "Twinscope found an autosave of “{}” from {} with {} variant(s), newer than its file.",
-                    twin_session::session::shown_name(&doc.name, twin.session.privacy),
+                    twin_session::session::shown_name(&doc.name, s.twin.privacy),
                     twin_scenario::report::utc(doc.modified_unix_s),
                     doc.variants.len()
                 ));
@@ -933,27 +857,27 @@ fn draw(
         match answer {
             Some(true) => {
                 let before = twin_session::Snapshot {
-                    doc: twin.session.doc.clone(),
-                    extra: ws.segments_snapshot(),
+                    doc: s.twin.doc.clone(),
+                    extra: s.study.segments_snapshot(),
                 };
-                let path = twin.session.path.clone();
-                apply_opened(&doc, &mut ws, &mut cardio);
-                twin.replace(doc, path);
-                twin.session.history.record("recover the autosave", before);
-                twin.changed();
-                twin.status = "recovered the autosave; save to keep it".into();
+                let path = s.twin.path.clone();
+                apply_opened(&doc, s, &mut study, &mut cardio);
+                replace(s, doc, path);
+                s.twin.history.record("recover the autosave", before);
+                s.changed();
+                s.status = "recovered the autosave; save to keep it".into();
             }
             Some(false) => recovery.clear(),
             None => twin.offer = Some((recovery, doc)),
         }
     }
-    if twin.show_help {
+    if s.show_help {
         let mut open = true;
         egui::Window::new("Help")
             .open(&mut open)
             .default_pos([400.0, 120.0])
             .show(ctx, twin_ui::twin::help_panel);
-        twin.show_help = open;
+        s.show_help = open;
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! The 3D viewport: orbit camera, lights and the current surface.
 //!
 //! Patient coordinates (LPS mm) map to Bevy's Y-up world as
-//! `world = (L, S, A) = (x, z, −y)`: a proper rotation, so triangle winding and
-//! outward normals are preserved.
+//! `world = (L, S, A) = (x, z, −y)` (`session::lps_to_world`): a proper
+//! rotation, so triangle winding and outward normals are preserved.
 
 use bevy::asset::RenderAssetUsages;
 use bevy::camera::Viewport;
@@ -12,7 +12,7 @@ use bevy::prelude::*;
 use bevy_egui::input::EguiWantsInput;
 use twin_mesh::TriMesh;
 
-use crate::study::Workspace;
+use crate::session::{Session, Study, ViewAsk, bevy_mesh, lps_to_world};
 
 pub struct ViewportPlugin;
 
@@ -23,9 +23,7 @@ impl Plugin for ViewportPlugin {
             brightness: 350.0,
             affects_lightmapped_meshes: true,
         })
-        .init_resource::<ViewportRect>()
         .init_resource::<BaseSurface>()
-        .init_resource::<MeshPulse>()
         .init_resource::<ClipWorker>()
         .add_systems(Startup, setup_scene)
         .add_systems(
@@ -37,6 +35,7 @@ impl Plugin for ViewportPlugin {
                 sync_segments,
                 pulse_mesh,
                 update_planes,
+                aim,
                 orbit_camera,
                 apply_viewport,
                 draw_crosshair,
@@ -128,25 +127,21 @@ fn apply_built_meshes(
     }
 }
 
-/// A uniform scale (about the mesh's centre) for the newest segment, or the
-/// study surface when there is none: the cardiac twin sets it to
-/// (V_LV(t) / EDV)^⅓ so the mesh pulses with the simulated LV volume.
-#[derive(Resource, Default)]
-pub struct MeshPulse(pub Option<f32>);
-
 fn pulse_mesh(
-    pulse: Res<MeshPulse>,
-    ws: Res<Workspace>,
+    s: Res<Session>,
+    mut last: Local<Option<f32>>,
     base: Res<BaseSurface>,
     mut centre_of: Local<Option<(usize, Vec3)>>,
     mut segments: Query<(&SegmentEntity, &mut Transform), Without<Surface>>,
     mut surfaces: Query<&mut Transform, With<Surface>>,
 ) {
     // Nothing to do while not pulsing (the transforms were reset when it stopped).
-    if pulse.0.is_none() && !pulse.is_changed() {
+    let pulse = s.pulse;
+    if pulse.is_none() && last.is_none() {
         return;
     }
-    let newest = ws.segment_data.last();
+    *last = pulse;
+    let newest = s.study.segment_data.last();
     let mesh = newest.map(|d| &d.mesh).or(base.0.as_ref());
     // The mesh's centre, computed once per mesh rather than every frame.
     let centre = mesh.and_then(|m| {
@@ -169,11 +164,11 @@ fn pulse_mesh(
         t.set_if_neq(want);
     };
     for (seg, mut t) in &mut segments {
-        let s = pulse.0.filter(|_| newest.is_some_and(|d| d.id == seg.id));
-        place(&mut t, s);
+        let k = pulse.filter(|_| newest.is_some_and(|d| d.id == seg.id));
+        place(&mut t, k);
     }
     for mut t in &mut surfaces {
-        place(&mut t, pulse.0.filter(|_| newest.is_none()));
+        place(&mut t, pulse.filter(|_| newest.is_none()));
     }
 }
 
@@ -200,7 +195,7 @@ struct PlaneQuad {
 /// or `None` when not clipped.
 type ClipKey = Option<(usize, bool, i64)>;
 
-fn clip_key(ws: &Workspace) -> ClipKey {
+fn clip_key(ws: &Study) -> ClipKey {
     let clip = ws.segments.clip;
     clip.enabled.then(|| {
         let n = clip.plane.normal_axis();
@@ -221,19 +216,6 @@ fn clipped(mesh: &TriMesh, key: ClipKey) -> Mesh {
             to_bevy_mesh(&cut)
         }
     }
-}
-
-/// Area of the window (logical pixels) left for the 3D view, set by the panels.
-#[derive(Resource, Default, Clone, Copy)]
-pub struct ViewportRect {
-    pub min: Vec2,
-    pub max: Vec2,
-}
-
-/// LPS millimetres → Bevy world.
-#[must_use]
-pub fn lps_to_world(p: [f32; 3]) -> Vec3 {
-    Vec3::new(p[0], p[2], -p[1])
 }
 
 fn setup_scene(mut commands: Commands) {
@@ -262,37 +244,15 @@ fn to_bevy_mesh(mesh: &TriMesh) -> Mesh {
     bevy_mesh(mesh, lps_to_world)
 }
 
-/// A mesh for the scene, its points and normals mapped by `to_world` (a
-/// rotation, possibly scaled: normals are renormalised by the renderer).
-pub fn bevy_mesh(mesh: &TriMesh, to_world: impl Fn([f32; 3]) -> Vec3) -> Mesh {
-    let positions: Vec<[f32; 3]> = mesh
-        .positions
-        .iter()
-        .map(|p| to_world(*p).to_array())
-        .collect();
-    let normals: Vec<[f32; 3]> = mesh
-        .vertex_normals()
-        .into_iter()
-        .map(|n| to_world(n).normalize_or_zero().to_array())
-        .collect();
-    let indices: Vec<u32> = mesh.triangles.iter().flatten().copied().collect();
-    Mesh::new(
-        PrimitiveTopology::TriangleList,
-        RenderAssetUsages::default(),
-    )
-    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
-    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
-    .with_inserted_indices(Indices::U32(indices))
-}
-
 fn show_new_surface(
     mut commands: Commands,
-    mut ws: ResMut<Workspace>,
+    mut s: ResMut<Session>,
     mut base: ResMut<BaseSurface>,
     mut materials: ResMut<Assets<StandardMaterial>>,
     old: Query<Entity, With<Surface>>,
     mut camera: Query<(&mut OrbitCamera, &mut Transform)>,
 ) {
+    let ws = &mut s.study;
     let Some(mesh) = ws.new_surface.take() else {
         return;
     };
@@ -331,18 +291,19 @@ fn show_new_surface(
 /// Shows the surface of the current cine phase (the heart beats with the
 /// MPR playback), cut by the clipping plane.
 fn update_surface_mesh(
-    ws: Res<Workspace>,
+    s: Res<Session>,
     base: Res<BaseSurface>,
     worker: Res<ClipWorker>,
     mut surfaces: Query<(Entity, &mut Surface)>,
 ) {
+    let ws = &s.study;
     let source = if ws.cine_surfaces.len() > 1 && ws.cine_surfaces.len() == ws.mpr.frames.len() {
         ws.cine_surfaces.get(ws.mpr.phase)
     } else {
         base.0.as_ref()
     };
     let Some(source) = source else { return };
-    let key = (std::sync::Arc::as_ptr(source) as usize, clip_key(&ws));
+    let key = (std::sync::Arc::as_ptr(source) as usize, clip_key(ws));
     for (entity, mut surface) in &mut surfaces {
         if surface.shown != Some(key) && !surface.building {
             worker.build(entity, source.clone(), key);
@@ -355,7 +316,7 @@ fn update_surface_mesh(
 /// follow the segment list.
 fn sync_segments(
     mut commands: Commands,
-    ws: Res<Workspace>,
+    s: Res<Session>,
     worker: Res<ClipWorker>,
     mut materials: ResMut<Assets<StandardMaterial>>,
     mut entities: Query<(
@@ -365,7 +326,8 @@ fn sync_segments(
         &mut Visibility,
     )>,
 ) {
-    let key = clip_key(&ws);
+    let ws = &s.study;
+    let key = clip_key(ws);
     let mut seen = Vec::new();
     for (entity, mut seg, material, mut visibility) in &mut entities {
         let Some(i) = ws.segment_data.iter().position(|d| d.id == seg.id) else {
@@ -450,7 +412,7 @@ fn slice_quad(slice: &twin_imaging::mpr::SliceImage) -> Mesh {
 /// patient, so surfaces can be seen against them.
 fn update_planes(
     mut commands: Commands,
-    mut ws: ResMut<Workspace>,
+    mut s: ResMut<Session>,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
     mut images: ResMut<Assets<Image>>,
@@ -463,6 +425,7 @@ fn update_planes(
 ) {
     use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
     use twin_imaging::mpr::Plane;
+    let ws = &mut s.study;
     let show = ws.segments.planes_in_3d && ws.mpr.volume().is_some();
     if quads.is_empty() {
         if !show {
@@ -543,7 +506,8 @@ fn update_planes(
 
 /// The MPR crosshair in 3D: three lines through it across the volume, in
 /// the colours of the views whose planes meet there.
-fn draw_crosshair(ws: Res<Workspace>, mut gizmos: Gizmos) {
+fn draw_crosshair(s: Res<Session>, mut gizmos: Gizmos) {
+    let ws = &s.study;
     let Some(volume) = ws.mpr.volume() else {
         return;
     };
@@ -573,12 +537,33 @@ fn draw_crosshair(ws: Res<Workspace>, mut gizmos: Gizmos) {
     }
 }
 
+/// Turns the camera where another feature asked (the gait skeleton).
+fn aim(mut asks: MessageReader<ViewAsk>, mut camera: Query<(&mut OrbitCamera, &mut Transform)>) {
+    for ask in asks.read() {
+        let ViewAsk::Aim {
+            target,
+            distance,
+            yaw,
+            pitch,
+        } = *ask;
+        if let Ok((mut orbit, mut transform)) = camera.single_mut() {
+            *orbit = OrbitCamera {
+                target,
+                distance,
+                yaw,
+                pitch,
+            };
+            *transform = orbit.transform();
+        }
+    }
+}
+
 fn orbit_camera(
     buttons: Res<ButtonInput<MouseButton>>,
     motion: Res<AccumulatedMouseMotion>,
     scroll: Res<AccumulatedMouseScroll>,
     egui_input: Res<EguiWantsInput>,
-    rect: Res<ViewportRect>,
+    s: Res<Session>,
     window: Query<&Window, With<bevy::window::PrimaryWindow>>,
     mut camera: Query<(&mut OrbitCamera, &mut Transform)>,
 ) {
@@ -593,7 +578,7 @@ fn orbit_camera(
         .single()
         .ok()
         .and_then(Window::cursor_position)
-        .is_some_and(|p| p.cmpge(rect.min).all() && p.cmplt(rect.max).all());
+        .is_some_and(|p| s.view_rect.contains(p) && p.cmplt(s.view_rect.max).all());
     if !inside {
         return;
     }
@@ -627,7 +612,7 @@ fn orbit_camera(
 }
 
 fn apply_viewport(
-    rect: Res<ViewportRect>,
+    s: Res<Session>,
     window: Query<&Window, With<bevy::window::PrimaryWindow>>,
     mut camera: Query<&mut Camera, With<OrbitCamera>>,
 ) {
@@ -636,6 +621,7 @@ fn apply_viewport(
     };
     let scale = window.scale_factor();
     let size = UVec2::new(window.physical_width(), window.physical_height());
+    let rect = s.view_rect;
     let min = (rect.min * scale).as_uvec2().min(size);
     let max = (rect.max * scale).as_uvec2().min(size);
     if max.x <= min.x + 1 || max.y <= min.y + 1 {

@@ -2,8 +2,8 @@
 //! (Imaging, Cardiac, Gait, Compare, Report), kept in the user's
 //! configuration folder (`$TWIN_CONFIG_DIR`, else `$XDG_CONFIG_HOME/twinscope`,
 //! else `~/.config/twinscope`) and restored at start. [`Panes`] draws each
-//! pane from the feature resources; `panels` shows the dock and carries out
-//! what the panes asked.
+//! pane from the session; `panels` shows the dock and sends what the panes
+//! asked to the features.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -13,11 +13,10 @@ use bevy_egui::egui;
 use twin_ui::layout::{Layouts, Pane, Task};
 use twin_ui::{CardioAction, GaitAction, SegmentAction, UiAction};
 
+use twin_session::jobs::jobs;
+
 use crate::Args;
-use crate::cardio::Cardio;
-use crate::gait::Gait;
-use crate::study::Workspace;
-use crate::twin::Twin;
+use crate::session::{CardioAsk, GaitAsk, Session, show_task};
 
 pub struct DockPlugin;
 
@@ -44,7 +43,7 @@ impl Layout {
     pub fn load(path: PathBuf) -> Self {
         let (layouts, note) = Layouts::load(&path);
         if let Some(n) = note {
-            crate::job::jobs().notify(&n);
+            jobs().notify(&n);
         }
         let saved = layouts.to_json();
         Self {
@@ -56,14 +55,15 @@ impl Layout {
     }
 
     /// Shows `task`'s workspace (the Cardiac and Compare workspaces start
-    /// the heart; the Gait one opens the gait state).
-    pub fn show(&mut self, task: Task, cardio: &mut Cardio, gait: &mut Gait) {
+    /// the heart; the Gait one opens the gait trial).
+    pub fn show(
+        &mut self,
+        task: Task,
+        cardio: &mut MessageWriter<CardioAsk>,
+        gait: &mut MessageWriter<GaitAsk>,
+    ) {
         self.layouts.task = task;
-        match task {
-            Task::Cardiac | Task::Compare => cardio.show(),
-            Task::Gait => gait.show(),
-            Task::Imaging | Task::Report => {}
-        }
+        show_task(task, cardio, gait);
     }
 
     /// Saves when the arrangement changed.
@@ -74,7 +74,7 @@ impl Layout {
             match self.layouts.save(path) {
                 Ok(()) => self.saved = now,
                 Err(e) => {
-                    crate::job::jobs().notify(&format!("layout {}: {e}", path.display()));
+                    jobs().notify(&format!("layout {}: {e}", path.display()));
                     // Not tried again every second.
                     self.path = None;
                 }
@@ -89,8 +89,9 @@ impl Layout {
 fn start(
     mut layout: ResMut<Layout>,
     args: Res<Args>,
-    mut cardio: ResMut<Cardio>,
-    mut gait: ResMut<Gait>,
+    mut s: ResMut<Session>,
+    mut cardio: MessageWriter<CardioAsk>,
+    mut gait: MessageWriter<GaitAsk>,
 ) {
     let chosen = match args.workspace.as_deref() {
         Some(name) => {
@@ -98,7 +99,7 @@ fn start(
                 .into_iter()
                 .find(|t| t.name().eq_ignore_ascii_case(name));
             if t.is_none() {
-                crate::job::jobs().notify(&format!(
+                jobs().notify(&format!(
                     "--workspace {name}: one of Imaging, Cardiac, Gait, Compare, Report"
                 ));
             }
@@ -113,8 +114,8 @@ fn start(
     if scripted {
         layout.layouts.task = task;
         match task {
-            Task::Cardiac | Task::Compare => cardio.open = true,
-            Task::Gait => gait.show(),
+            Task::Cardiac | Task::Compare => s.cardio.open = true,
+            Task::Gait => s.gait.open = true,
             Task::Imaging | Task::Report => {}
         }
     } else {
@@ -148,12 +149,9 @@ pub struct Asked {
     pub export_report: bool,
 }
 
-/// Draws each pane from the feature resources.
+/// Draws each pane from the session.
 pub struct Panes<'a> {
-    pub ws: &'a mut Workspace,
-    pub cardio: &'a mut Cardio,
-    pub gait: &'a mut Gait,
-    pub twin: &'a mut Twin,
+    pub s: &'a mut Session,
     pub asked: Asked,
     /// Where the 3D view's pane is this frame.
     pub view3d: Option<egui::Rect>,
@@ -187,7 +185,8 @@ impl twin_ui::layout::TabViewer for Panes<'_> {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, tab: &mut Pane) {
-        let ws = &mut *self.ws;
+        let s = &mut *self.s;
+        let ws = &mut s.study;
         match *tab {
             Pane::Studies => self
                 .asked
@@ -224,15 +223,15 @@ impl twin_ui::layout::TabViewer for Panes<'_> {
                 self.asked.segments.extend(a);
             }
             Pane::Calibration => {
-                self.cardio.ui.cine_available = ws.mpr.frames.len() > 1;
-                let a = twin_ui::cardio::calibration_section(ui, &mut self.cardio.ui);
+                s.cardio.ui.cine_available = ws.mpr.frames.len() > 1;
+                let a = twin_ui::cardio::calibration_section(ui, &mut s.cardio.ui);
                 self.asked.cardio.extend(a);
-                self.twin_calibration(ui);
+                twin_calibration(ui, s);
             }
             Pane::WhatIf => {
-                let a = twin_ui::cardio::controls_section(ui, &mut self.cardio.ui);
+                let a = twin_ui::cardio::controls_section(ui, &mut s.cardio.ui);
                 self.asked.cardio.extend(a);
-                if let Some(ms) = self.cardio.last_latency_ms {
+                if let Some(ms) = s.cardio.last_latency_ms {
                     ui.label(
                         egui::RichText::new(format!(
                             "last what-if: {ms:.0} ms from release to plots"
@@ -244,59 +243,56 @@ impl twin_ui::layout::TabViewer for Panes<'_> {
             }
             Pane::PvLoops => {
                 let h = ui.available_height() - 8.0;
-                twin_ui::cardio::pv_plot(ui, &self.cardio.ui, h);
+                twin_ui::cardio::pv_plot(ui, &s.cardio.ui, h);
             }
             Pane::Wiggers => {
                 let h = ui.available_height() - 8.0;
-                twin_ui::cardio::wiggers_plot(ui, &self.cardio.ui, h);
+                twin_ui::cardio::wiggers_plot(ui, &s.cardio.ui, h);
             }
-            Pane::Indices => twin_ui::cardio::indices_section(ui, &self.cardio.ui),
+            Pane::Indices => twin_ui::cardio::indices_section(ui, &s.cardio.ui),
             Pane::Scenarios => {
-                let twin = &mut *self.twin;
-                let a = twin_ui::twin::scenarios_panel(ui, &twin.session, &mut twin.list);
+                let a = twin_ui::twin::scenarios_panel(ui, &s.twin, &mut s.list);
                 self.asked.scenarios.extend(a);
             }
             Pane::Trial => {
-                let a = twin_ui::gait::trial_section(ui, &mut self.gait.ui);
+                let a = twin_ui::gait::trial_section(ui, &mut s.gait.ui);
                 self.asked.gait.extend(a);
             }
-            Pane::StickFigure => twin_ui::gait::figure_section(ui, &mut self.gait.ui),
-            Pane::GaitCurves => twin_ui::gait::curves_section(ui, &mut self.gait.ui),
+            Pane::StickFigure => twin_ui::gait::figure_section(ui, &mut s.gait.ui),
+            Pane::GaitCurves => twin_ui::gait::curves_section(ui, &mut s.gait.ui),
             Pane::Prosthesis => {
-                if self.gait.ui.whatif.baseline.is_some() {
-                    let a = twin_ui::whatif_section(ui, &mut self.gait.ui.whatif);
+                if s.gait.ui.whatif.baseline.is_some() {
+                    let a = twin_ui::whatif_section(ui, &mut s.gait.ui.whatif);
                     self.asked.gait.extend(a.map(GaitAction::WhatIf));
                 } else {
                     ui.label("Open a gait trial with its external loads and a model with muscles: the intact baseline's static optimisation is the prosthesis what-if's reference.");
                 }
             }
-            Pane::Variants => twin_ui::cardio::compare_columns(ui, &self.cardio.ui),
-            Pane::Deltas => twin_ui::twin::deltas_table(ui, &self.twin.session),
+            Pane::Variants => twin_ui::cardio::compare_columns(ui, &s.cardio.ui),
+            Pane::Deltas => twin_ui::twin::deltas_table(ui, &s.twin),
             Pane::ReportPreview => {
-                self.asked.export_report |= twin_ui::twin::report_preview(ui, &self.twin.session);
+                self.asked.export_report |= twin_ui::twin::report_preview(ui, &s.twin);
             }
         }
     }
 }
 
-impl Panes<'_> {
-    /// The twin's calibration residuals under the targets.
-    fn twin_calibration(&self, ui: &mut egui::Ui) {
-        let Some(c) = &self.twin.session.doc.cardio else {
-            return;
-        };
-        ui.separator();
-        ui.label(egui::RichText::new("Residuals of the twin's calibration").strong());
-        egui::Grid::new("residuals").striped(true).show(ui, |ui| {
-            for r in &c.residuals {
-                ui.label(&r.name);
-                ui.label(format!("target {:.1}", r.target));
-                ui.label(format!("model {:.1}", r.model));
-                ui.label(format!("{:+.2} %", r.error_percent));
-                ui.end_row();
-            }
-        });
-    }
+/// The twin's calibration residuals under the targets.
+fn twin_calibration(ui: &mut egui::Ui, s: &Session) {
+    let Some(c) = &s.twin.doc.cardio else {
+        return;
+    };
+    ui.separator();
+    ui.label(egui::RichText::new("Residuals of the twin's calibration").strong());
+    egui::Grid::new("residuals").striped(true).show(ui, |ui| {
+        for r in &c.residuals {
+            ui.label(&r.name);
+            ui.label(format!("target {:.1}", r.target));
+            ui.label(format!("model {:.1}", r.model));
+            ui.label(format!("{:+.2} %", r.error_percent));
+            ui.end_row();
+        }
+    });
 }
 
 #[cfg(test)]
@@ -308,12 +304,10 @@ mod tests {
     fn the_arrangement_survives_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("twinscope/layout.json");
-        let mut cardio = Cardio::default();
-        let mut gait = Gait::default();
         let mut first = Layout::load(path.clone());
         assert_eq!(first.layouts.task, Task::Imaging);
         // The user goes to Gait, closes its 3D view and quits.
-        first.show(Task::Gait, &mut cardio, &mut gait);
+        first.layouts.task = Task::Gait;
         let dock = first.layouts.dock_mut(Task::Gait);
         let at = dock.find_tab(&Pane::View3d).unwrap();
         dock.remove_tab(at);

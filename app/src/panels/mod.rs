@@ -2,25 +2,29 @@
 //! the current workspace (`dock`) and the orientation marker.
 //!
 //! The panels themselves live in `twin_ui`; this plugin feeds them the
-//! feature state, carries out their actions and tells the viewport where
-//! the 3D view's pane is.
+//! session, sends their actions to the features that carry them out, and
+//! tells the viewport where the 3D view's pane is.
+
+mod dock;
 
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use bevy::camera::CameraOutputMode;
 use bevy::camera::visibility::RenderLayers;
+use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy::render::render_resource::BlendState;
 use bevy::window::PrimaryWindow;
 use bevy_egui::{
     EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, PrimaryEguiContext, egui,
 };
+use twin_ui::UiAction;
 use twin_ui::layout::{LayoutAction, Task};
-use twin_ui::{SegmentAction, UiAction};
 
-use crate::study::Workspace;
-use crate::viewport::{OrbitCamera, ViewportRect, lps_to_world};
+use twin_session::jobs::jobs;
+
+use crate::session::{CardioAsk, GaitAsk, Session, Study, StudyAsk, TwinAsk, lps_to_world};
 
 pub struct PanelsPlugin;
 
@@ -32,10 +36,20 @@ impl Plugin for PanelsPlugin {
             rx: Mutex::new(rx),
             open: false,
         })
+        .add_plugins(dock::DockPlugin)
         .add_systems(Startup, setup_ui_camera)
         .add_systems(EguiPrimaryContextPass, draw_panels)
-        .add_systems(Update, (receive_dialog_result, update_title));
+        .add_systems(Update, (receive_dialog_result, update_title, handle_drops));
     }
+}
+
+/// Where the panes' actions go.
+#[derive(SystemParam)]
+struct Asks<'w> {
+    study: MessageWriter<'w, StudyAsk>,
+    cardio: MessageWriter<'w, CardioAsk>,
+    gait: MessageWriter<'w, GaitAsk>,
+    twin: MessageWriter<'w, TwinAsk>,
 }
 
 /// The native folder dialog runs on its own thread and answers here.
@@ -66,32 +80,26 @@ fn setup_ui_camera(mut commands: Commands, mut settings: ResMut<EguiGlobalSettin
 }
 
 #[expect(
-    clippy::too_many_arguments,
-    reason = "a Bevy system: each resource it reads is a parameter"
-)]
-#[expect(
     clippy::too_many_lines,
     reason = "the window in screen order (menu, toolbars, status bar, the dock), then what its panes asked"
 )]
 fn draw_panels(
     mut contexts: EguiContexts,
-    mut ws: ResMut<Workspace>,
-    mut rect: ResMut<ViewportRect>,
+    mut s: ResMut<Session>,
     mut dialog: ResMut<FolderDialog>,
-    mut cardio: ResMut<crate::cardio::Cardio>,
-    mut gait: ResMut<crate::gait::Gait>,
-    camera: Query<&Transform, With<OrbitCamera>>,
+    camera: Query<&Transform, With<Camera3d>>,
     time: Res<Time>,
     mut exit: MessageWriter<AppExit>,
-    mut twin: ResMut<crate::twin::Twin>,
-    mut jobs_window: ResMut<crate::job::JobsWindow>,
-    mut layout: ResMut<crate::dock::Layout>,
+    mut layout: ResMut<dock::Layout>,
+    mut asks: Asks,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
-    ws.browser.recent_twins = twin.recent_labels();
-    ws.browser.recent_studies = twin.recent_study_labels();
-    ws.browser.undo = twin.session.history.undo_label().map(str::to_owned);
-    ws.browser.redo = twin.session.history.redo_label().map(str::to_owned);
+    let s = &mut *s;
+    let undo = s.twin.history.undo_label().map(str::to_owned);
+    let redo = s.twin.history.redo_label().map(str::to_owned);
+    let ws = &mut s.study;
+    ws.browser.undo = undo;
+    ws.browser.redo = redo;
     let mut root = egui::Ui::new(
         ctx.clone(),
         "root".into(),
@@ -105,7 +113,7 @@ fn draw_panels(
     });
     egui::Panel::bottom("status").show(&mut root, |ui| {
         ui.horizontal(|ui| {
-            let list = crate::job::jobs().list();
+            let list = jobs().list();
             let text = twin_ui::jobs::status_line(&list).unwrap_or_else(|| {
                 ws.browser
                     .surface
@@ -117,18 +125,18 @@ fn draw_panels(
                 .on_hover_text("Jobs (Ctrl+J)")
                 .clicked()
             {
-                jobs_window.open = !jobs_window.open;
+                s.show_jobs = !s.show_jobs;
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let dirty = if twin.session.dirty { " (unsaved)" } else { "" };
-                ui.label(format!("{}{dirty}", twin.session.shown_name()))
-                    .on_hover_text(if twin.session.dirty {
+                let dirty = if s.twin.dirty { " (unsaved)" } else { "" };
+                ui.label(format!("{}{dirty}", s.twin.shown_name()))
+                    .on_hover_text(if s.twin.dirty {
                         "unsaved changes (autosaved every 30 s)"
                     } else {
                         "saved"
                     });
-                if !twin.status.is_empty() {
-                    ui.label(egui::RichText::new(&twin.status).weak());
+                if !s.status.is_empty() {
+                    ui.label(egui::RichText::new(&s.status).weak());
                 }
             });
         });
@@ -137,47 +145,48 @@ fn draw_panels(
     egui::Panel::top("workspaces").show(&mut root, |ui| {
         if let Some(a) = twin_ui::layout::task_bar(ui, &layout.layouts) {
             match a {
-                LayoutAction::Show(t) => layout.show(t, &mut cardio, &mut gait),
+                LayoutAction::Show(t) => layout.show(t, &mut asks.cardio, &mut asks.gait),
                 a => layout.layouts.act(a),
             }
         }
     });
-    let has_volume = ws.mpr.volume().is_some();
-    if has_volume {
-        ws.mpr.tick(time.elapsed_secs_f64());
+    let mpr = &mut s.study.mpr;
+    if mpr.volume().is_some() {
+        mpr.tick(time.elapsed_secs_f64());
         if layout.layouts.task == Task::Imaging {
             egui::Panel::top("mpr-toolbar").show(&mut root, |ui| {
-                twin_ui::mpr_toolbar(ui, &mut ws.mpr);
+                twin_ui::mpr_toolbar(ui, mpr);
             });
         }
     }
     // The workspace's panes in the rest of the window.
     let area = root.available_rect_before_wrap();
     let mut dock_ui = root.new_child(egui::UiBuilder::new().max_rect(area));
-    let mut panes = crate::dock::Panes {
-        ws: &mut ws,
-        cardio: &mut cardio,
-        gait: &mut gait,
-        twin: &mut twin,
-        asked: crate::dock::Asked::default(),
+    let mut panes = dock::Panes {
+        s: &mut *s,
+        asked: dock::Asked::default(),
         view3d: None,
     };
     twin_ui::layout::show(&mut dock_ui, &mut layout.layouts, &mut panes);
-    let crate::dock::Panes { asked, view3d, .. } = panes;
+    let dock::Panes { asked, view3d, .. } = panes;
     let free = view3d.unwrap_or(egui::Rect::NOTHING);
-    if view3d.is_some() {
-        rect.min = Vec2::new(free.min.x, free.min.y);
-        rect.max = Vec2::new(free.max.x, free.max.y);
+    s.view_rect = if view3d.is_some() {
+        Rect::new(free.min.x, free.min.y, free.max.x, free.max.y)
     } else {
-        rect.min = Vec2::ZERO;
-        rect.max = Vec2::ZERO;
-    }
+        Rect::default()
+    };
     actions.extend(asked.ui);
-    let segment_actions = asked.segments;
-    crate::cardio::handle(asked.cardio, &mut cardio, &mut twin, &mut ws);
-    crate::gait::handle(asked.gait, &mut gait, &mut twin, &mut ws);
+    for a in asked.segments {
+        asks.study.write(StudyAsk::Segment(a));
+    }
+    for a in asked.cardio {
+        asks.cardio.write(CardioAsk::Pane(a));
+    }
+    for a in asked.gait {
+        asks.gait.write(GaitAsk::Pane(a));
+    }
     for a in asked.scenarios {
-        twin.act(&a, &mut ws);
+        s.act(&a);
     }
     if asked.export_report {
         actions.push(UiAction::ExportReport);
@@ -208,22 +217,12 @@ fn draw_panels(
         );
     }
 
-    for action in segment_actions {
-        match action {
-            SegmentAction::CreateByThreshold => ws.add_segment(None),
-            SegmentAction::PickSeed => {
-                ws.mpr.pick = true;
-                ws.segments.picking = true;
-            }
-            SegmentAction::Delete(i) => ws.delete_segment(i),
-            SegmentAction::Export(i, format) => ws.export_segment(i, format),
-        }
-    }
+    let ws = &mut s.study;
     if let Some(seed) = ws.mpr.picked.take() {
         ws.segments.picking = false;
-        ws.add_segment(Some(seed));
+        asks.study.write(StudyAsk::AddSegment(Some(seed)));
     }
-    sync_overlay(&mut ws);
+    sync_overlay(ws);
 
     for action in actions {
         match action {
@@ -239,22 +238,36 @@ fn draw_panels(
                     });
                 }
             }
-            UiAction::OpenFolder(path) => ws.open(Some(path)),
-            UiAction::OpenDemo => ws.open(None),
-            UiAction::SelectStack(id) => ws.select_stack(&id),
-            UiAction::ApplyThreshold(t) => ws.remesh(t),
-            UiAction::CancelJob => ws.cancel(),
-            UiAction::SetPrivacy(on) => {
-                ws.browser.privacy = on;
-                twin.session.privacy = on;
+            UiAction::OpenFolder(path) => {
+                asks.study.write(StudyAsk::Open(Some(path)));
             }
-            UiAction::ShowCardio => layout.show(Task::Cardiac, &mut cardio, &mut gait),
-            UiAction::ShowGait => layout.show(Task::Gait, &mut cardio, &mut gait),
-            UiAction::ShowScenarios => layout.show(Task::Compare, &mut cardio, &mut gait),
+            UiAction::OpenDemo => {
+                asks.study.write(StudyAsk::Open(None));
+            }
+            UiAction::SelectStack(id) => {
+                asks.study.write(StudyAsk::SelectStack(id));
+            }
+            UiAction::ApplyThreshold(t) => {
+                asks.study.write(StudyAsk::Remesh(t));
+            }
+            UiAction::CancelJob => {
+                asks.study.write(StudyAsk::Cancel);
+            }
+            UiAction::SetPrivacy(on) => {
+                s.study.browser.privacy = on;
+                s.twin.privacy = on;
+            }
+            UiAction::ShowCardio => layout.show(Task::Cardiac, &mut asks.cardio, &mut asks.gait),
+            UiAction::ShowGait => layout.show(Task::Gait, &mut asks.cardio, &mut asks.gait),
+            UiAction::ShowScenarios => {
+                layout.show(Task::Compare, &mut asks.cardio, &mut asks.gait);
+            }
             UiAction::Quit => {
                 exit.write(AppExit::Success);
             }
-            a => crate::twin::handle(&a, &mut twin, &mut ws, &mut cardio, &mut jobs_window),
+            a => {
+                asks.twin.write(TwinAsk::Menu(a));
+            }
         }
     }
     Ok(())
@@ -262,7 +275,7 @@ fn draw_panels(
 
 /// Keeps the slice overlays in step with the editor (threshold preview) and
 /// the visible segments.
-fn sync_overlay(ws: &mut Workspace) {
+fn sync_overlay(ws: &mut Study) {
     use twin_ui::mpr::{Overlay, OverlayMask};
     let ed = &ws.segments.editor;
     let preview = (ed.tool == twin_ui::segments::Tool::Threshold && ed.preview).then_some((
@@ -299,21 +312,48 @@ fn sync_overlay(ws: &mut Workspace) {
     }
 }
 
-fn receive_dialog_result(mut dialog: ResMut<FolderDialog>, mut ws: ResMut<Workspace>) {
+fn receive_dialog_result(mut dialog: ResMut<FolderDialog>, mut study: MessageWriter<StudyAsk>) {
     let picked = dialog.rx.lock().ok().and_then(|rx| rx.try_recv().ok());
     if let Some(picked) = picked {
         dialog.open = false;
         if let Some(path) = picked {
-            ws.open(Some(path));
+            study.write(StudyAsk::Open(Some(path)));
         }
     }
 }
 
-fn update_title(ws: Res<Workspace>, mut window: Query<&mut Window, With<PrimaryWindow>>) {
+fn update_title(s: Res<Session>, mut window: Query<&mut Window, With<PrimaryWindow>>) {
+    let ws = &s.study;
     let title = twin_ui::window_title(ws.browser.privacy, ws.patient());
     if let Ok(mut w) = window.single_mut()
         && w.title != title
     {
         w.title = title;
     }
+}
+
+/// Dropped files: a twin file opens as the twin, anything else as a study.
+fn handle_drops(
+    mut drops: MessageReader<bevy::window::FileDragAndDrop>,
+    mut study: MessageWriter<StudyAsk>,
+    mut twin: MessageWriter<TwinAsk>,
+) {
+    for d in drops.read() {
+        if let bevy::window::FileDragAndDrop::DroppedFile { path_buf, .. } = d {
+            if is_twin_file(path_buf) {
+                twin.write(TwinAsk::Open(path_buf.clone()));
+            } else {
+                study.write(StudyAsk::Open(Some(path_buf.clone())));
+            }
+        }
+    }
+}
+
+/// A `.json` file (twin files are `NAME.twin.json`; a bare scenario file
+/// opens as a one-variant twin).
+fn is_twin_file(path: &std::path::Path) -> bool {
+    path.is_file()
+        && path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }

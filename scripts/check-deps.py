@@ -135,6 +135,35 @@ def source_violations(meta: dict, read=None) -> list[str]:
     return problems
 
 
+# The app's feature modules: each may name the session hub and the crate root
+# (Args, the Feature sets, the plugin registration), never another feature.
+APP_FEATURES = {"study", "cardio", "gait", "twin", "viewport", "job", "panels", "capture", "session"}
+CRATE_PATH = re.compile(r"crate::(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)")
+
+
+def app_module_violations(files: dict) -> list[str]:
+    """The app's modules talk through `session` only: `files` maps a path
+    under app/src (e.g. `cardio.rs`, `panels/dock.rs`) to its text."""
+    problems = []
+    for path, text in sorted(files.items()):
+        own = PurePath(path).parts[0].removesuffix(".rs")
+        if own not in APP_FEATURES:
+            continue
+        for m in CRATE_PATH.finditer(text):
+            names = m.group(1).strip("{}").split(",")
+            for name in (n.strip().split("::")[0] for n in names):
+                if name in APP_FEATURES and name not in (own, "session"):
+                    problems.append(f"app/src/{path} names the {name} module (`crate::{m.group(1)}`): "
+                                    "features talk through the session")
+    return problems
+
+
+def app_files(root: PurePath) -> dict:
+    src = Path(root) / "app" / "src"
+    return {str(PurePath(d).relative_to(src) / f): (Path(d) / f).read_text(errors="replace")
+            for d, _, fs in os.walk(src) for f in fs if f.endswith(".rs")}
+
+
 def fake_workspace() -> dict:
     def pkg(name, path):
         return {"id": name, "name": name, "manifest_path": f"/ws/{path}/Cargo.toml"}
@@ -188,8 +217,14 @@ def main(argv: list[str]) -> int:
         }
         reach = source_violations(fake, read=lambda folder: {
             p: t for p, t in sources.items() if folder in p.parents})
+        app = app_module_violations({
+            "cardio.rs": "use crate::session::Session;\nuse crate::{Args, study::Study};\n",
+            "panels/dock.rs": "use crate::session;\nuse super::Asks;\nuse crate::Args;\n",
+            "tests.rs": "use crate::cardio::merge;\n",
+        })
         ok = (
-            any("twin_mesh" in v and "Bevy" in v and "helper -> bevy_math" in v for v in found)
+            len(app) == 1 and "cardio.rs names the study module" in app[0]
+            and any("twin_mesh" in v and "Bevy" in v and "helper -> bevy_math" in v for v in found)
             and any("twin_imaging" in v and "egui" in v for v in found)
             and not any(v.startswith("twin_ui") or v.startswith("twinscope") for v in found)
             and any("twin_imaging" in v and "twinscope" in v and "point from the app" in v for v in graph)
@@ -197,7 +232,7 @@ def main(argv: list[str]) -> int:
             and len(graph) == 2
             and len(reach) == 1 and "twin_core's files" in reach[0] and "twin_msk" in reach[0]
         )
-        found += graph + reach
+        found += graph + reach + app
         print("check-deps self-test:", "ok" if ok else f"FAILED, found {found}")
         return 0 if ok else 1
     if len(argv) == 3 and argv[1] == "--metadata":
@@ -209,14 +244,16 @@ def main(argv: list[str]) -> int:
             check=True, capture_output=True, text=True,
         )
         meta = json.loads(out.stdout)
-    problems = violations(meta) + direction_violations(meta) + source_violations(meta)
+    problems = (violations(meta) + direction_violations(meta) + source_violations(meta)
+                + app_module_violations(app_files(PurePath(meta["workspace_root"]))))
     for p in problems:
         print(f"dependency rule broken: {p}", file=sys.stderr)
     if problems:
         return 1
     members = sum(1 for m in meta["workspace_members"])
     print(f"check-deps: {members} workspace crates checked; crates/ are free of Bevy, only twin_ui uses egui, "
-          "dependencies point one way with no cycle and no crate reaches into another's files")
+          "dependencies point one way with no cycle, no crate reaches into another's files "
+          "and the app's features talk through its session")
     return 0
 
 

@@ -19,6 +19,7 @@
 //! volume was loaded.
 
 pub mod cine;
+pub mod cine_net;
 pub mod decimate;
 pub mod io;
 pub mod isosurface;

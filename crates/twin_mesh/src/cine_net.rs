@@ -1,0 +1,566 @@
+//! The LV cavity of a short-axis cine by a small learned network, with the
+//! expert's convention (papillary muscles and trabeculae count as cavity).
+//!
+//! The network (`models/cine_lv.onnx`, 0.5 M weights, trained by
+//! `scripts/train_cine_lv.py` on the Sunnybrook training masks; method and
+//! cross-validation in docs/models/cine.md) is a U-Net that gives, per pixel
+//! of a slice resampled to [`NET_SPACING_MM`] pixels, the logit of "inside
+//! the expert's endocardial contour". It runs in pure Rust through tract.
+//!
+//! Per cine: every slice of the first phase is run whole to find the LV (the
+//! seed, when given, picks the component under it; otherwise the place where
+//! the most slices agree); then every slice of every phase is run on a
+//! 128 × 128 window (179 mm) around that slice's LV centre, the logits are
+//! sampled back onto the slice's own pixels, and the component at the centre
+//! is kept with its holes filled. The training masks are about half a pixel
+//! larger all round than the expert's contour polygon (they were drawn by
+//! setting the pixel under each contour point, then filling), so the border is
+//! taken half a training pixel inside the network's: at the logit the
+//! network's own slope reaches over that distance.
+
+use std::io::Cursor;
+use std::sync::{Arc, OnceLock};
+
+use rayon::prelude::*;
+use tract_onnx::prelude::*;
+use twin_core::Progress;
+
+use crate::Grid;
+use crate::cine::{BloodPool, curve};
+use crate::segment::{Connectivity, Mask, SegmentError, components, fill_holes};
+
+/// The network's weights (ONNX, batch norm folded into the convolutions).
+static WEIGHTS: &[u8] = include_bytes!("../models/cine_lv.onnx");
+/// The pixel size the network was trained at (mm).
+pub const NET_SPACING_MM: f64 = 1.4;
+/// The window run around the LV on every slice and phase (network pixels).
+const WINDOW: usize = 128;
+/// The training masks' border lies this far outside the expert's contour
+/// (network pixels).
+const LABEL_OFFSET_PX: f64 = 0.5;
+/// A cavity smaller than this on a slice is noise (mm²).
+const MIN_AREA_MM2: f64 = 30.0;
+
+type Plan = Arc<TypedRunnableModel>;
+/// One slice's result: (phase, slice, the cavity and its blood pool).
+type Found = (usize, usize, Option<(Mask, Mask)>);
+
+fn net_error(e: impl std::fmt::Display) -> SegmentError {
+    SegmentError::Parameter(format!("LV network (models/cine_lv.onnx): {e}"))
+}
+
+/// The network compiled for one input size (n = 1).
+fn plan(width: usize, height: usize) -> Result<Plan, SegmentError> {
+    static MODEL: OnceLock<Result<InferenceModel, String>> = OnceLock::new();
+    let model = MODEL
+        .get_or_init(|| {
+            tract_onnx::onnx()
+                .model_for_read(&mut Cursor::new(WEIGHTS))
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(net_error)?;
+    model
+        .clone()
+        .with_input_fact(0, f32::fact([1, 1, height, width]).into())
+        .and_then(InferenceModel::into_optimized)
+        .and_then(IntoRunnable::into_runnable)
+        .map_err(net_error)
+}
+
+/// The window plan, built once.
+fn window_plan() -> Result<Plan, SegmentError> {
+    static PLAN: OnceLock<Result<Plan, String>> = OnceLock::new();
+    PLAN.get_or_init(|| plan(WINDOW, WINDOW).map_err(|e| e.to_string()))
+        .clone()
+        .map_err(SegmentError::Parameter)
+}
+
+/// One slice of a phase: values, size and in-plane spacing.
+struct Slice<'a> {
+    values: &'a [f32],
+    dims: [usize; 2],
+    spacing: [f64; 2],
+}
+
+impl Slice<'_> {
+    /// The 1st and 99.5th percentiles, mapped to 0 and 1 as in training.
+    fn window(&self) -> (f32, f32) {
+        let mut v = self.values.to_vec();
+        v.sort_by(f32::total_cmp);
+        let at = |q: f64| v[((q * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)];
+        let (lo, hi) = (at(0.01), at(0.995));
+        (lo, (hi - lo).max(f32::EPSILON))
+    }
+
+    /// Bilinear value at a fractional pixel position; 0 outside.
+    fn sample(&self, x: f64, y: f64) -> f32 {
+        bilinear(self.values, self.dims, x, y).unwrap_or(0.0)
+    }
+}
+
+fn bilinear(values: &[f32], [nx, ny]: [usize; 2], x: f64, y: f64) -> Option<f32> {
+    if !(x >= 0.0 && y >= 0.0 && x <= (nx - 1) as f64 && y <= (ny - 1) as f64) {
+        return None;
+    }
+    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+    let (x1, y1) = ((x0 + 1).min(nx - 1), (y0 + 1).min(ny - 1));
+    let (fx, fy) = ((x - x0 as f64) as f32, (y - y0 as f64) as f32);
+    let v = |x: usize, y: usize| values[x + nx * y];
+    Some(
+        (v(x0, y0) * (1.0 - fx) + v(x1, y0) * fx) * (1.0 - fy)
+            + (v(x0, y1) * (1.0 - fx) + v(x1, y1) * fx) * fy,
+    )
+}
+
+/// The network's logits on a `w × h` grid of network pixels centred on
+/// `centre` (slice pixels), sampled back onto the slice's pixels (−∞ outside
+/// the grid).
+fn logits(
+    plan: &Plan,
+    slice: &Slice<'_>,
+    centre: [f64; 2],
+    [w, h]: [usize; 2],
+) -> Result<Vec<f32>, SegmentError> {
+    let (lo, range) = slice.window();
+    let step = [
+        NET_SPACING_MM / slice.spacing[0],
+        NET_SPACING_MM / slice.spacing[1],
+    ];
+    let origin = [
+        centre[0] - (w as f64 - 1.0) / 2.0 * step[0],
+        centre[1] - (h as f64 - 1.0) / 2.0 * step[1],
+    ];
+    let mut input = vec![0f32; w * h];
+    for v in 0..h {
+        for u in 0..w {
+            let x = origin[0] + u as f64 * step[0];
+            let y = origin[1] + v as f64 * step[1];
+            let inside = x >= 0.0
+                && y >= 0.0
+                && x <= (slice.dims[0] - 1) as f64
+                && y <= (slice.dims[1] - 1) as f64;
+            if inside {
+                input[u + w * v] = ((slice.sample(x, y) - lo) / range).clamp(0.0, 1.0);
+            }
+        }
+    }
+    let tensor = Tensor::from_shape(&[1, 1, h, w], &input).map_err(net_error)?;
+    let out = plan.run(tvec!(tensor.into())).map_err(net_error)?;
+    let net = out[0]
+        .try_as_plain_ram()
+        .and_then(|v| v.as_slice::<f32>().map(<[f32]>::to_vec))
+        .map_err(net_error)?;
+    let [nx, ny] = slice.dims;
+    let mut back = vec![f32::NEG_INFINITY; nx * ny];
+    for j in 0..ny {
+        for i in 0..nx {
+            let u = (i as f64 - origin[0]) / step[0];
+            let v = (j as f64 - origin[1]) / step[1];
+            if let Some(l) = bilinear(&net, [w, h], u, v) {
+                back[i + nx * j] = l;
+            }
+        }
+    }
+    Ok(back)
+}
+
+/// The cavity on one slice: logits above the level half a training pixel
+/// inside the network's border, the component nearest `centre` (within
+/// `reach_mm`), holes filled. `None` when there is none.
+fn cavity(
+    logits: &[f32],
+    slice: &Slice<'_>,
+    centre: [f64; 2],
+    reach_mm: f64,
+    progress: &Progress,
+) -> Result<Option<Mask>, SegmentError> {
+    let [nx, ny] = slice.dims;
+    let level = border_level(logits, slice);
+    let mask = Mask {
+        dims: [nx, ny, 1],
+        spacing: [slice.spacing[0], slice.spacing[1], 1.0],
+        data: logits.iter().map(|&l| u8::from(l > level)).collect(),
+    };
+    let (labels, sizes) = components(&mask, Connectivity::Six, progress)?;
+    let px = slice.spacing[0] * slice.spacing[1];
+    let mut sums = vec![[0.0f64; 2]; sizes.len()];
+    for (i, &l) in labels.iter().enumerate() {
+        if l != 0 {
+            sums[l as usize][0] += (i % nx) as f64;
+            sums[l as usize][1] += (i / nx) as f64;
+        }
+    }
+    let best = (1..sizes.len())
+        .filter(|&l| sizes[l] as f64 * px >= MIN_AREA_MM2)
+        .map(|l| {
+            let c = [sums[l][0] / sizes[l] as f64, sums[l][1] / sizes[l] as f64];
+            let d = ((c[0] - centre[0]) * slice.spacing[0])
+                .hypot((c[1] - centre[1]) * slice.spacing[1]);
+            (l, d)
+        })
+        .filter(|&(_, d)| d <= reach_mm)
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    let Some((label, _)) = best else {
+        return Ok(None);
+    };
+    let one = Mask {
+        data: labels
+            .iter()
+            .map(|&l| u8::from(l == label as u32))
+            .collect(),
+        ..mask
+    };
+    Ok(Some(fill_holes(&one, true, progress)?))
+}
+
+/// The logit level of the expert's border: the network's border (0) moved
+/// [`LABEL_OFFSET_PX`] inwards at the median slope of the logits across it.
+fn border_level(logits: &[f32], slice: &Slice<'_>) -> f32 {
+    let [nx, ny] = slice.dims;
+    let mut slopes = Vec::new();
+    for j in 1..ny.saturating_sub(1) {
+        for i in 1..nx.saturating_sub(1) {
+            let at = |x: usize, y: usize| logits[x + nx * y];
+            let (l, r, d, u) = (at(i - 1, j), at(i + 1, j), at(i, j - 1), at(i, j + 1));
+            let c = at(i, j);
+            if !(l.is_finite() && r.is_finite() && d.is_finite() && u.is_finite()) {
+                continue;
+            }
+            // Pixels whose horizontal or vertical neighbours straddle 0.
+            if (l > 0.0) != (r > 0.0) || (d > 0.0) != (u > 0.0) || c.abs() < 0.5 {
+                let gx = f64::from(r - l) / (2.0 * slice.spacing[0]);
+                let gy = f64::from(u - d) / (2.0 * slice.spacing[1]);
+                slopes.push(gx.hypot(gy));
+            }
+        }
+    }
+    if slopes.is_empty() {
+        return 0.0;
+    }
+    slopes.sort_by(f64::total_cmp);
+    (slopes[slopes.len() / 2] * LABEL_OFFSET_PX * NET_SPACING_MM) as f32
+}
+
+/// The in-plane centroid of a one-slice mask (pixels).
+fn centroid(mask: &Mask) -> Option<[f64; 2]> {
+    let nx = mask.dims[0];
+    let (mut s, mut n) = ([0.0, 0.0], 0usize);
+    for (i, &m) in mask.data.iter().enumerate() {
+        if m != 0 {
+            s[0] += (i % nx) as f64;
+            s[1] += (i / nx) as f64;
+            n += 1;
+        }
+    }
+    (n > 0).then(|| [s[0] / n as f64, s[1] / n as f64])
+}
+
+/// Where the LV is on each slice: the first phase run whole, the component
+/// under the seed's in-plane position (or where most slices' cavities
+/// overlap), followed from slice to slice. `None` for slices without it.
+fn locate(
+    grid: &Grid<'_>,
+    seed: Option<[f64; 2]>,
+    progress: &Progress,
+) -> Result<Vec<Option<[f64; 2]>>, SegmentError> {
+    let [nx, ny, nz] = grid.dims;
+    let sp = grid.spacing();
+    let size = |n: usize, s: f64| ((n as f64 * s / NET_SPACING_MM / 16.0).ceil() as usize) * 16;
+    let whole = plan(size(nx, sp[0]), size(ny, sp[1]))?;
+    let centre = [(nx as f64 - 1.0) / 2.0, (ny as f64 - 1.0) / 2.0];
+    let dims = [size(nx, sp[0]), size(ny, sp[1])];
+    let maps: Vec<Vec<f32>> = (0..nz)
+        .into_par_iter()
+        .map(|k| {
+            let slice = Slice {
+                values: &grid.data[k * nx * ny..(k + 1) * nx * ny],
+                dims: [nx, ny],
+                spacing: [sp[0], sp[1]],
+            };
+            logits(&whole, &slice, centre, dims)
+        })
+        .collect::<Result<_, _>>()?;
+    // Where the LV is: under the seed, or where most slices see cavity.
+    let at = seed.unwrap_or_else(|| {
+        let mut votes = vec![0u32; nx * ny];
+        for m in &maps {
+            for (v, &l) in votes.iter_mut().zip(m) {
+                *v += u32::from(l > 0.0);
+            }
+        }
+        let best = (0..votes.len()).max_by_key(|&i| votes[i]).unwrap_or(0);
+        [(best % nx) as f64, (best / nx) as f64]
+    });
+    let mut found = vec![None; nz];
+    for (k, m) in maps.iter().enumerate() {
+        let slice = Slice {
+            values: &grid.data[k * nx * ny..(k + 1) * nx * ny],
+            dims: [nx, ny],
+            spacing: [sp[0], sp[1]],
+        };
+        found[k] = cavity(m, &slice, at, 30.0, progress)?
+            .as_ref()
+            .and_then(centroid);
+    }
+    Ok(found)
+}
+
+/// The blood inside a slice's cavity: its pixels brighter than half way from
+/// the wall level (the median of a ring 2–5 mm outside the cavity) to the
+/// blood level (the cavity's 75th percentile) — the cavity without the
+/// papillary muscles and trabeculae.
+fn blood_within(
+    cavity: &Mask,
+    slice: &Slice<'_>,
+    progress: &Progress,
+) -> Result<Mask, SegmentError> {
+    use crate::segment::dilate;
+    let near = dilate(cavity, 2.0, progress)?;
+    let far = dilate(cavity, 5.0, progress)?;
+    let level = |keep: &dyn Fn(usize) -> bool, q: f64| {
+        let mut v: Vec<f32> = (0..slice.values.len())
+            .filter(|&i| keep(i))
+            .map(|i| slice.values[i])
+            .collect();
+        v.sort_by(f32::total_cmp);
+        (!v.is_empty()).then(|| v[((q * (v.len() - 1) as f64).round()) as usize])
+    };
+    let wall = level(&|i| far.data[i] != 0 && near.data[i] == 0, 0.5);
+    let blood = level(&|i| cavity.data[i] != 0, 0.75);
+    let (Some(wall), Some(blood)) = (wall, blood) else {
+        return Ok(cavity.clone());
+    };
+    let cut = wall + 0.5 * (blood - wall).max(0.0);
+    Ok(Mask {
+        data: cavity
+            .data
+            .iter()
+            .zip(slice.values)
+            .map(|(&m, &v)| u8::from(m != 0 && v >= cut))
+            .collect(),
+        ..cavity.clone()
+    })
+}
+
+/// Which LV cavity counts as "the volume".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Convention {
+    /// The expert's endocardial contour, papillary muscles and trabeculae
+    /// inside (the clinical default).
+    #[default]
+    Endocardial,
+    /// The blood inside that contour.
+    BloodPool,
+}
+
+impl Convention {
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Convention::Endocardial => "endocardial contour",
+            Convention::BloodPool => "blood pool",
+        }
+    }
+}
+
+/// The LV in every phase of a cine by both conventions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LvCavity {
+    /// The expert's convention: inside the endocardial contour, papillary
+    /// muscles and trabeculae included.
+    pub endocardial: BloodPool,
+    /// The blood-pool convention: the same cavity without them.
+    pub blood_pool: BloodPool,
+}
+
+impl LvCavity {
+    /// The cavity by `convention`, and the other one.
+    #[must_use]
+    pub fn by(self, convention: Convention) -> (BloodPool, BloodPool) {
+        match convention {
+            Convention::Endocardial => (self.endocardial, self.blood_pool),
+            Convention::BloodPool => (self.blood_pool, self.endocardial),
+        }
+    }
+}
+
+/// The LV cavity in every phase of a cine, by the expert's convention and
+/// the blood-pool one. `seed_mm` (patient mm), when given, picks the LV;
+/// otherwise it is found. Volumes are pixel counts × voxel volume
+/// (summation of discs).
+pub fn lv_cavity(
+    phases: &[Grid<'_>],
+    seed_mm: Option<[f64; 3]>,
+    progress: &Progress,
+) -> Result<LvCavity, SegmentError> {
+    let Some(first) = phases.first() else {
+        return Err(SegmentError::Parameter("a cine without phases".into()));
+    };
+    for g in phases {
+        g.check(true).map_err(|_| SegmentError::GridSize {
+            dims: g.dims,
+            len: g.data.len(),
+        })?;
+        if g.dims != first.dims {
+            return Err(SegmentError::Mismatch {
+                a: first.dims,
+                b: g.dims,
+            });
+        }
+    }
+    let [nx, ny, nz] = first.dims;
+    let sp = first.spacing();
+    let seed = match seed_mm {
+        Some(p) => {
+            let v = first.patient_to_voxel(p).unwrap_or([-1; 3]);
+            if !(0..3).all(|a| v[a] >= 0 && (v[a] as usize) < first.dims[a]) {
+                return Err(SegmentError::SeedOutside {
+                    seed: v,
+                    dims: first.dims,
+                });
+            }
+            Some([v[0] as f64, v[1] as f64])
+        }
+        None => None,
+    };
+    progress.begin("LV cavity per slice and phase", (phases.len() * nz) as u64);
+    let centres = locate(first, seed, progress)?;
+    let window = window_plan()?;
+    let work: Vec<(usize, usize)> = (0..phases.len())
+        .flat_map(|p| (0..nz).map(move |k| (p, k)))
+        .filter(|&(_, k)| centres[k].is_some())
+        .collect();
+    let slices: Vec<Found> = work
+        .into_par_iter()
+        .map(|(p, k)| {
+            progress.check_cancelled()?;
+            let slice = Slice {
+                values: &phases[p].data[k * nx * ny..(k + 1) * nx * ny],
+                dims: [nx, ny],
+                spacing: [sp[0], sp[1]],
+            };
+            let centre = centres[k].unwrap_or_default();
+            let l = logits(&window, &slice, centre, [WINDOW, WINDOW])?;
+            let m = match cavity(&l, &slice, centre, 20.0, progress)? {
+                Some(c) => {
+                    let b = blood_within(&c, &slice, progress)?;
+                    Some((c, b))
+                }
+                None => None,
+            };
+            progress.advance(1);
+            Ok((p, k, m))
+        })
+        .collect::<Result<_, SegmentError>>()?;
+    let mut endo = vec![Mask::empty(first.dims, sp)?; phases.len()];
+    let mut blood = endo.clone();
+    for (p, k, m) in slices {
+        if let Some((c, b)) = m {
+            endo[p].data[k * nx * ny..(k + 1) * nx * ny].copy_from_slice(&c.data);
+            blood[p].data[k * nx * ny..(k + 1) * nx * ny].copy_from_slice(&b.data);
+        }
+    }
+    let pool = |masks: Vec<Mask>| {
+        let volumes = masks.iter().map(|m| m.volume_mm3() / 1000.0).collect();
+        BloodPool {
+            masks,
+            curve: curve(volumes),
+        }
+    };
+    Ok(LvCavity {
+        endocardial: pool(endo),
+        blood_pool: pool(blood),
+    })
+}
+
+/// What makes a volume curve implausible, by name: an EF outside 5–85 %, a
+/// phase without a cavity, a jump between neighbouring phases of more than a
+/// quarter of the EDV, a cavity touching the image edge (it ran out of the
+/// heart or the LV is cut off). Empty when nothing is wrong.
+#[must_use]
+pub fn quality_flags(pool: &BloodPool) -> Vec<String> {
+    let c = &pool.curve;
+    let mut flags = Vec::new();
+    if !(5.0..=85.0).contains(&c.ef_percent) {
+        flags.push(format!("EF {:.1} % is outside 5–85 %", c.ef_percent));
+    }
+    let n = c.volumes_ml.len();
+    for (p, &v) in c.volumes_ml.iter().enumerate() {
+        if v <= 0.0 {
+            flags.push(format!("phase {p}: no LV cavity found"));
+        }
+    }
+    if n > 2 {
+        for p in 0..n {
+            let (a, b) = (c.volumes_ml[p], c.volumes_ml[(p + 1) % n]);
+            if (b - a).abs() > 0.25 * c.edv_ml {
+                flags.push(format!(
+                    "phases {p}→{}: the volume jumps from {a:.1} to {b:.1} mL",
+                    (p + 1) % n
+                ));
+            }
+        }
+    }
+    for (p, m) in pool.masks.iter().enumerate() {
+        let [nx, ny, nz] = m.dims;
+        let edge = (0..nz).any(|k| {
+            (0..nx).any(|i| m.get(i, 0, k) || m.get(i, ny - 1, k))
+                || (0..ny).any(|j| m.get(0, j, k) || m.get(nx - 1, j, k))
+        });
+        if edge {
+            flags.push(format!("phase {p}: the cavity touches the image edge"));
+        }
+    }
+    flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(volumes: Vec<f64>, edge: bool) -> BloodPool {
+        let mut m = Mask::empty([8, 8, 1], [1.0; 3]).unwrap();
+        m.data[if edge { 0 } else { 27 }] = 1;
+        BloodPool {
+            masks: vec![m; volumes.len()],
+            curve: curve(volumes),
+        }
+    }
+
+    #[test]
+    fn implausible_curves_are_flagged_by_name() {
+        assert!(
+            quality_flags(&pool(vec![120.0, 100.0, 70.0, 55.0, 80.0, 110.0], false)).is_empty()
+        );
+        let f = quality_flags(&pool(vec![120.0, 100.0, 5.0, 60.0, 110.0], false));
+        assert!(f.iter().any(|f| f.starts_with("EF 95.8 %")), "{f:?}");
+        assert!(f.iter().any(|f| f.contains("phases 1→2")), "{f:?}");
+        let f = quality_flags(&pool(vec![120.0, 0.0, 60.0], true));
+        assert!(
+            f.iter().any(|f| f == "phase 1: no LV cavity found"),
+            "{f:?}"
+        );
+        assert!(
+            f.iter().any(|f| f.contains("touches the image edge")),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn the_border_level_is_half_a_training_pixel_up_the_logit_slope() {
+        // Logits rising 2 per mm across a border at x = 5 on a 1 mm grid:
+        // half a 1.4 mm pixel inside is 0.7 mm, a logit of 1.4.
+        let (nx, ny) = (12, 6);
+        let logits: Vec<f32> = (0..nx * ny)
+            .map(|i| 2.0 * ((i % nx) as f32 - 5.0))
+            .collect();
+        let values = vec![0.0; nx * ny];
+        let slice = Slice {
+            values: &values,
+            dims: [nx, ny],
+            spacing: [1.0, 1.0],
+        };
+        assert!((border_level(&logits, &slice) - 1.4).abs() < 1e-5);
+    }
+}

@@ -170,7 +170,14 @@ impl Cardio {
                 .iter()
                 .map(|v| twin_session::segments::grid(v))
                 .collect();
-            match twin_session::cine::lv_targets(&grids, &times_ms, seed, &label, progress) {
+            match twin_session::cine::lv_targets(
+                &grids,
+                &times_ms,
+                Some(seed),
+                twin_mesh::cine_net::Convention::Endocardial,
+                &label,
+                progress,
+            ) {
                 Ok(t) => Msg::Imaging(Box::new(t)),
                 Err(e) => Msg::Failed(format!("LV curve: {e}")),
             }
@@ -310,9 +317,18 @@ fn poll(mut cardio: ResMut<Cardio>, mut s: ResMut<Session>) {
         }
         Msg::Imaging(t) => {
             v.ui.targets = t.applied_to(v.ui.targets);
-            v.ui.targets_source = t.source;
-            v.ui.status = "targets from imaging; Calibrate to fit".into();
-            if std::mem::take(&mut cardio.calibrate_after_imaging) {
+            v.ui.targets_source.clone_from(&t.source);
+            // A curve that fails its quality checks is shown, not calibrated to.
+            let flagged = !t.quality_flags.is_empty();
+            v.ui.status = if flagged {
+                format!(
+                    "check the LV curve before calibrating: {}",
+                    t.quality_flags.join("; ")
+                )
+            } else {
+                "targets from imaging; Calibrate to fit".into()
+            };
+            if std::mem::take(&mut cardio.calibrate_after_imaging) && !flagged {
                 let t = v.ui.targets;
                 cardio.calibrate(v, t);
             }

@@ -78,19 +78,31 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// LV blood-pool volume in every phase of a cine from one seed: EDV, ESV, SV, EF.
+    /// LV volume in every phase of a cine: EDV, ESV, SV, EF, with quality flags.
+    ///
+    /// By default a learned network finds the LV by itself (a seed picks it
+    /// when given) and draws the expert's endocardial contour (papillary
+    /// muscles and trabeculae in the cavity); `--method threshold` grows the
+    /// blood pool from a seed instead (and can follow the RV).
     CineLv {
         dir: PathBuf,
         /// Stack id of the cine (from `twin dicom ls`).
         #[arg(long = "series", value_name = "ID")]
         series: String,
-        /// A point in the LV blood pool, patient mm (LPS): X,Y,Z.
+        /// A point in the LV blood pool, patient mm (LPS): X,Y,Z (needed by `--method threshold`).
         #[arg(long, value_name = "X,Y,Z", allow_hyphen_values = true)]
-        seed: String,
-        /// Where the blood–wall border lies between the wall (0) and blood (1) signal.
+        seed: Option<String>,
+        /// How the cavity is found.
+        #[arg(long, value_enum, default_value_t = CineMethod::Learned)]
+        method: CineMethod,
+        /// Which volumes are reported as EDV/ESV: the expert's endocardial
+        /// contour, or the blood inside it (both are in `--json`).
+        #[arg(long, value_enum, default_value_t = CineConvention::Expert)]
+        convention: CineConvention,
+        /// `--method threshold`: where the blood–wall border lies between the wall (0) and blood (1) signal.
         #[arg(long, default_value_t = twin_mesh::cine::DEFAULT_FRACTION)]
         fraction: f32,
-        /// The seed is in the right ventricle (no convex endocardial border).
+        /// `--method threshold`: the seed is in the right ventricle (no convex endocardial border).
         #[arg(long)]
         rv: bool,
         /// Machine-readable output.
@@ -537,8 +549,39 @@ fn mesh(req: &MeshRequest) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How `twin cine-lv` finds the cavity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum CineMethod {
+    /// The learned network (`twin_mesh::cine_net`): finds the LV itself.
+    Learned,
+    /// Blood-pool growth from a seed (`twin_mesh::cine::blood_pool`).
+    Threshold,
+}
+
+/// Which LV volumes `twin cine-lv` reports as EDV/ESV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum CineConvention {
+    /// Inside the endocardial contour, papillary muscles and trabeculae included.
+    Expert,
+    /// The blood inside that contour.
+    BloodPool,
+}
+
+impl From<CineConvention> for twin_mesh::cine_net::Convention {
+    fn from(c: CineConvention) -> Self {
+        match c {
+            CineConvention::Expert => Self::Endocardial,
+            CineConvention::BloodPool => Self::BloodPool,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct CineLvSummary {
+    method: CineMethod,
+    convention: CineConvention,
     phase_times_ms: Vec<f64>,
     volumes_ml: Vec<f64>,
     ed_phase: usize,
@@ -547,40 +590,88 @@ struct CineLvSummary {
     esv_ml: f64,
     sv_ml: f64,
     ef_percent: f64,
+    /// The other convention's curve (learned method only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_convention: Option<OtherCurve>,
+    /// Implausible results, by name (empty: none).
+    quality_flags: Vec<String>,
 }
 
-fn cine_lv(
-    dir: &std::path::Path,
-    series: &str,
-    seed: &str,
+/// The other convention's volumes.
+#[derive(Serialize)]
+struct OtherCurve {
+    volumes_ml: Vec<f64>,
+    edv_ml: f64,
+    esv_ml: f64,
+    ef_percent: f64,
+}
+
+struct CineLvArgs<'a> {
+    seed: Option<&'a str>,
+    method: CineMethod,
+    convention: CineConvention,
     fraction: f32,
     rv: bool,
     json: bool,
-) -> anyhow::Result<()> {
-    if !(0.05..=0.95).contains(&fraction) {
-        anyhow::bail!("--fraction {fraction}: expected a value between 0.05 and 0.95");
+}
+
+fn cine_lv(dir: &std::path::Path, series: &str, a: &CineLvArgs<'_>) -> anyhow::Result<()> {
+    if !(0.05..=0.95).contains(&a.fraction) {
+        anyhow::bail!(
+            "--fraction {}: expected a value between 0.05 and 0.95",
+            a.fraction
+        );
     }
-    let seed = parse_floats::<3>(seed, "--seed")?;
+    let seed = a.seed.map(|s| parse_floats::<3>(s, "--seed")).transpose()?;
+    let method = if a.rv {
+        CineMethod::Threshold
+    } else {
+        a.method
+    };
     let cine = load_cine(dir, series)?;
     let grids: Vec<twin_mesh::Grid> = cine
         .phases
         .iter()
         .map(twin_session::segments::grid)
         .collect();
-    let chamber = if rv {
-        twin_mesh::cine::Chamber::Rv
-    } else {
-        twin_mesh::cine::Chamber::Lv
-    };
-    let c = twin_mesh::cine::blood_pool(&grids, seed, chamber, fraction, &Progress::new())
-        .with_context(|| {
+    let at = |s: Option<[f64; 3]>| {
+        s.map_or("the LV found in the cine".to_string(), |s| {
             format!(
                 "--seed {:.1},{:.1},{:.1} (patient mm, LPS)",
-                seed[0], seed[1], seed[2]
+                s[0], s[1], s[2]
             )
-        })?
-        .curve;
+        })
+    };
+    let (pool, other) = match method {
+        CineMethod::Learned => {
+            let lv = twin_mesh::cine_net::lv_cavity(&grids, seed, &Progress::new())
+                .with_context(|| at(seed))?;
+            let (pool, other) = lv.by(a.convention.into());
+            (pool, Some(other))
+        }
+        CineMethod::Threshold => {
+            let Some(s) = seed else {
+                anyhow::bail!("--method threshold needs --seed X,Y,Z in the blood pool");
+            };
+            let chamber = if a.rv {
+                twin_mesh::cine::Chamber::Rv
+            } else {
+                twin_mesh::cine::Chamber::Lv
+            };
+            let p = twin_mesh::cine::blood_pool(&grids, s, chamber, a.fraction, &Progress::new())
+                .with_context(|| at(seed))?;
+            (p, None)
+        }
+    };
+    let quality_flags = twin_mesh::cine_net::quality_flags(&pool);
+    let c = pool.curve;
     let summary = CineLvSummary {
+        method,
+        convention: if method == CineMethod::Learned {
+            a.convention
+        } else {
+            CineConvention::BloodPool
+        },
         phase_times_ms: cine.times_ms,
         volumes_ml: c.volumes_ml,
         ed_phase: c.ed_phase,
@@ -589,26 +680,48 @@ fn cine_lv(
         esv_ml: c.esv_ml,
         sv_ml: c.sv_ml,
         ef_percent: c.ef_percent,
+        other_convention: other.map(|o| OtherCurve {
+            edv_ml: o.curve.edv_ml,
+            esv_ml: o.curve.esv_ml,
+            ef_percent: o.curve.ef_percent,
+            volumes_ml: o.curve.volumes_ml,
+        }),
+        quality_flags,
     };
-    if json {
+    if a.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
-    } else {
-        for (p, v) in summary.volumes_ml.iter().enumerate() {
-            let t = summary
-                .phase_times_ms
-                .get(p)
-                .map_or(String::new(), |t| format!(" ({t:.0} ms)"));
-            println!("phase {p:>2}{t}: {v:.1} mL");
-        }
+        return Ok(());
+    }
+    for (p, v) in summary.volumes_ml.iter().enumerate() {
+        let t = summary
+            .phase_times_ms
+            .get(p)
+            .map_or(String::new(), |t| format!(" ({t:.0} ms)"));
+        println!("phase {p:>2}{t}: {v:.1} mL");
+    }
+    println!(
+        "EDV {:.1} mL (phase {}), ESV {:.1} mL (phase {}), SV {:.1} mL, EF {:.1} %",
+        summary.edv_ml,
+        summary.ed_phase,
+        summary.esv_ml,
+        summary.es_phase,
+        summary.sv_ml,
+        summary.ef_percent
+    );
+    if let Some(o) = &summary.other_convention {
         println!(
-            "EDV {:.1} mL (phase {}), ESV {:.1} mL (phase {}), SV {:.1} mL, EF {:.1} %",
-            summary.edv_ml,
-            summary.ed_phase,
-            summary.esv_ml,
-            summary.es_phase,
-            summary.sv_ml,
-            summary.ef_percent
+            "{}: EDV {:.1} mL, ESV {:.1} mL, EF {:.1} %",
+            match summary.convention {
+                CineConvention::Expert => "blood pool without papillary muscles",
+                CineConvention::BloodPool => "expert convention (endocardial contour)",
+            },
+            o.edv_ml,
+            o.esv_ml,
+            o.ef_percent
         );
+    }
+    for f in &summary.quality_flags {
+        eprintln!("twin: quality: {f}");
     }
     Ok(())
 }
@@ -687,10 +800,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             dir,
             series,
             seed,
+            method,
+            convention,
             fraction,
             rv,
             json,
-        } => cine_lv(&dir, &series, &seed, fraction, rv, json),
+        } => cine_lv(
+            &dir,
+            &series,
+            &CineLvArgs {
+                seed: seed.as_deref(),
+                method,
+                convention,
+                fraction,
+                rv,
+                json,
+            },
+        ),
         Command::Cardio { command } => cardio::run(command),
         Command::Gait { command } => gait::run(command),
         Command::Twin { command } => twin::run(command),

@@ -33,6 +33,10 @@ pub enum TwinCommand {
         /// dicom ls`) and a seed in the LV cavity (patient mm, LPS).
         #[arg(long, num_args = 3, value_names = ["DIR", "SERIES", "X,Y,Z"], conflicts_with_all = ["edv", "esv"])]
         cine: Option<Vec<String>>,
+        /// With --cine: which LV volumes are the targets (the expert's
+        /// endocardial contour, or the blood inside it).
+        #[arg(long, value_enum, default_value_t = crate::CineConvention::Expert, requires = "cine")]
+        convention: crate::CineConvention,
         /// Heart rate, 1/min (with --cine: the cine's, when its phase times
         /// give one).
         #[arg(long, value_name = "BPM")]
@@ -126,6 +130,7 @@ pub fn run(command: TwinCommand) -> anyhow::Result<()> {
             edv,
             esv,
             cine,
+            convention,
             hr,
             sbp,
             dbp,
@@ -135,6 +140,7 @@ pub fn run(command: TwinCommand) -> anyhow::Result<()> {
             &file,
             edv.zip(esv),
             cine.as_deref(),
+            convention,
             hr,
             [sbp, dbp],
             source,
@@ -340,6 +346,7 @@ fn calibrate(
     file: &Path,
     volumes: Option<(f64, f64)>,
     cine: Option<&[String]>,
+    convention: crate::CineConvention,
     hr: Option<f64>,
     [sbp, dbp]: [f64; 2],
     source: Option<String>,
@@ -367,10 +374,14 @@ fn calibrate(
         let from = twin_session::cine::lv_targets(
             &grids,
             &cine.times_ms,
-            seed,
+            Some(seed),
+            convention.into(),
             &format!("series {series}"),
             &Progress::new(),
         )?;
+        for f in &from.quality_flags {
+            eprintln!("twin: quality of the cine's LV curve: {f}");
+        }
         targets = from.applied_to(targets);
         if let Some(hr) = hr {
             targets.heart_rate_bpm = hr;

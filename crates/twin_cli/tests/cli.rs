@@ -338,6 +338,8 @@ fn twin_calibrate_takes_its_targets_from_the_cine() {
         .arg(&demo.root)
         .arg("5.1")
         .arg(demo_lv_seed(c).join(","))
+        // The phantom has no papillary muscles: its blood pool is the truth.
+        .args(["--convention", "blood-pool"])
         .arg("--out")
         .arg(&file)
         .output()
@@ -356,7 +358,7 @@ fn twin_calibrate_takes_its_targets_from_the_cine() {
     assert!((esv / c.esv_ml - 1.0).abs() < 0.03, "{cardio}");
     let source = cardio["source"].as_str().unwrap();
     assert!(
-        source.starts_with("LV curve of series 5.1: EDV"),
+        source.starts_with("LV curve of series 5.1 (learned blood pool): EDV"),
         "{source}"
     );
     assert!(source.ends_with("cuff 120/80 mmHg"), "{source}");
@@ -378,25 +380,41 @@ fn cine_lv_reports_the_demo_hearts_volumes_and_ef() {
     let demo = twin_phantom::ensure_demo_patient().expect("demo");
     let c = &demo.cardiac;
     let seed = demo_lv_seed(c);
-    let out = twin()
-        .args([
-            "cine-lv",
-            "--json",
-            "--series",
-            "5.1",
-            "--seed",
-            &seed.join(","),
-        ])
-        .arg(&demo.root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["volumes_ml"].as_array().unwrap().len(), 20);
+    // The phantom's cavity has no papillary muscles or trabeculae: its blood
+    // pool is the truth. Found without a click, and with one.
+    let run = |extra: &[&str]| {
+        let out = twin()
+            .args(["cine-lv", "--json", "--series", "5.1"])
+            .args(["--convention", "blood-pool"])
+            .args(extra)
+            .arg(&demo.root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let v = run(&[]);
+    assert_eq!(v["method"], "learned", "{v}");
+    assert_eq!(v["quality_flags"].as_array().unwrap().len(), 0, "{v}");
+    let volumes = v["volumes_ml"].as_array().unwrap();
+    assert_eq!(volumes.len(), 20);
+    for (p, got) in volumes.iter().enumerate() {
+        let truth = c.lv_volume_ml(p);
+        let got = got.as_f64().unwrap();
+        assert!(
+            (got / truth - 1.0).abs() < 0.03,
+            "phase {p}: {got} vs {truth} mL"
+        );
+    }
+    let seeded = run(&["--seed", &seed.join(",")]);
+    assert_eq!(seeded["volumes_ml"], v["volumes_ml"], "{seeded}");
+    // The expert's convention is reported beside it, never smaller.
+    let other = v["other_convention"]["edv_ml"].as_f64().unwrap();
+    assert!(other >= v["edv_ml"].as_f64().unwrap(), "{v}");
     let edv = v["edv_ml"].as_f64().unwrap();
     let esv = v["esv_ml"].as_f64().unwrap();
     assert!((edv / c.edv_ml - 1.0).abs() < 0.03, "{v}");
@@ -435,13 +453,28 @@ fn cine_lv_reports_the_demo_hearts_volumes_and_ef() {
     let rv_ef = rv["ef_percent"].as_f64().unwrap();
     assert!(rv_ef > 20.0 && rv_ef < 90.0, "{rv}");
     // A seed outside the volume is an error.
+    for method in ["learned", "threshold"] {
+        let out = twin()
+            .args(["cine-lv", "--series", "5.1", "--seed", "9999,9999,9999"])
+            .args(["--method", method])
+            .arg(&demo.root)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("outside the volume"),
+            "{method}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The threshold method needs its seed.
     let out = twin()
-        .args(["cine-lv", "--series", "5.1", "--seed", "9999,9999,9999"])
+        .args(["cine-lv", "--series", "5.1", "--method", "threshold"])
         .arg(&demo.root)
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("outside the volume"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--seed"));
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! The cine's LV volume curve → calibration targets: the blood pool grown
-//! from a seed in every phase, its end-diastolic and end-systolic volumes,
+//! The cine's LV volume curve → calibration targets: the LV cavity in every
+//! phase by the learned network (`twin_mesh::cine_net`, the expert's
+//! convention; a seed picks the LV), its end-diastolic and end-systolic volumes,
 //! the heart rate from the phases' trigger times (they span one beat), and
 //! a line saying where the numbers came from (the calibration keeps it as
 //! its provenance).
@@ -7,7 +8,8 @@
 use twin_cardio::Targets;
 use twin_core::Progress;
 use twin_mesh::Grid;
-use twin_mesh::cine::{DEFAULT_FRACTION, LvCurve, lv_volumes};
+use twin_mesh::cine::LvCurve;
+use twin_mesh::cine_net::{Convention, lv_cavity, quality_flags};
 
 use crate::SessionError;
 
@@ -17,6 +19,10 @@ pub struct CineTargets {
     pub curve: LvCurve,
     /// From the phases' times, when they give a plausible rate (30–180/min).
     pub heart_rate_bpm: Option<f64>,
+    /// Implausible results by name (EF out of range, a phase without a
+    /// cavity, a jump between phases, a cavity at the image edge); they are
+    /// also in `source`, so the calibration records them.
+    pub quality_flags: Vec<String>,
     /// e.g. `LV curve of series 5.1: EDV 142.7 mL (phase 0), …`.
     pub source: String,
 }
@@ -48,36 +54,51 @@ pub fn heart_rate(times_ms: &[f64]) -> Option<f64> {
     (hr.is_finite() && (30.0..=180.0).contains(&hr)).then_some(hr)
 }
 
-/// The LV volume curve of the cine `phases` (trigger times `times_ms`)
-/// from `seed` (patient mm, LPS) and the targets it gives; `label` names
-/// the cine in the provenance line.
+/// The LV volume curve of the cine `phases` (trigger times `times_ms`),
+/// the LV picked by `seed` (patient mm, LPS) or found when `None`, and the
+/// targets it gives, by `convention`; `label` names the cine in the
+/// provenance line.
 ///
 /// # Errors
-/// The seed is not in a blood pool of the cine (named with its position),
-/// or it is cancelled.
+/// The seed is outside the cine (named with its position), or it is
+/// cancelled.
 pub fn lv_targets(
     phases: &[Grid<'_>],
     times_ms: &[f64],
-    seed: [f64; 3],
+    seed: Option<[f64; 3]>,
+    convention: Convention,
     label: &str,
     progress: &Progress,
 ) -> Result<CineTargets, SessionError> {
-    let c = lv_volumes(phases, seed, DEFAULT_FRACTION, progress).map_err(|e| {
-        SessionError::input(
+    let lv = lv_cavity(phases, seed, progress).map_err(|e| {
+        let at = seed.map_or("the LV found in the cine".to_string(), |s| {
             format!(
                 "LV seed at {:.1}, {:.1}, {:.1} mm (patient, LPS)",
-                seed[0], seed[1], seed[2]
-            ),
-            e,
-        )
+                s[0], s[1], s[2]
+            )
+        });
+        SessionError::input(at, e)
     })?;
-    let source = format!(
-        "LV curve of {label}: EDV {:.1} mL (phase {}), ESV {:.1} mL (phase {}), EF {:.1} %",
-        c.edv_ml, c.ed_phase, c.esv_ml, c.es_phase, c.ef_percent
+    let (pool, _) = lv.by(convention);
+    let flags = quality_flags(&pool);
+    let c = pool.curve;
+    let mut source = format!(
+        "LV curve of {label} (learned {}): EDV {:.1} mL (phase {}), ESV {:.1} mL (phase {}), EF {:.1} %",
+        convention.label(),
+        c.edv_ml,
+        c.ed_phase,
+        c.esv_ml,
+        c.es_phase,
+        c.ef_percent
     );
+    if !flags.is_empty() {
+        source.push_str("; QUALITY: ");
+        source.push_str(&flags.join("; "));
+    }
     Ok(CineTargets {
         curve: c,
         heart_rate_bpm: heart_rate(times_ms),
+        quality_flags: flags,
         source,
     })
 }

@@ -108,48 +108,18 @@ fn seeded_lv_matches_the_expert_contours() {
         &Progress::new(),
     )
     .expect("LV");
-    let [nx, ny, _] = cine.phases[0].dims;
-    let mut volumes = vec![(0.0, 0.0); 2];
-    let mut dices = Vec::new();
-    for (phase, slices) in stack.volumes.iter().enumerate() {
-        let mask = &pool.masks[phase];
-        let sp = mask.spacing;
-        for (k, h) in slices.iter().enumerate() {
-            let Some(poly) = h.instance_number.and_then(|n| expert.get(&n)) else {
-                continue;
-            };
-            let (mut both, mut ours, mut theirs) = (0usize, 0usize, 0usize);
-            for j in 0..ny {
-                for i in 0..nx {
-                    let a = mask.get(i, j, k);
-                    let b = inside(poly, i as f64, j as f64);
-                    both += usize::from(a && b);
-                    ours += usize::from(a);
-                    theirs += usize::from(b);
-                }
-            }
-            let dice = 2.0 * both as f64 / (ours + theirs) as f64;
-            let px = sp[0] * sp[1];
-            eprintln!(
-                "phase {phase} instance {:?}: Dice {dice:.3}, ours {:.0} mm², expert {:.0} mm² (shoelace {:.0})",
-                h.instance_number,
-                ours as f64 * px,
-                theirs as f64 * px,
-                shoelace(poly) * px
-            );
-            volumes[phase].0 += ours as f64 * px * sp[2] / 1000.0;
-            volumes[phase].1 += shoelace(poly) * px * sp[2] / 1000.0;
-            dices.push((phase, h.instance_number, dice));
-            // No slice spills out of the cavity (the basal one once ran into
-            // the outflow tract: 1393 mm² against the expert's 733).
-            assert!(
-                ours <= theirs + theirs / 10,
-                "instance {:?}: {ours} pixels against the expert's {theirs}",
-                h.instance_number
-            );
-        }
+    let (slices, volumes) = score(stack, &expert, &pool.masks);
+    for s in &slices {
+        // No slice spills out of the cavity (the basal one once ran into
+        // the outflow tract: 1393 mm² against the expert's 733).
+        assert!(
+            s.ours_mm2 <= 1.1 * s.expert_mm2,
+            "instance {}: {:.0} mm² against the expert's {:.0}",
+            s.instance,
+            s.ours_mm2,
+            s.expert_mm2
+        );
     }
-    eprintln!("volumes (ours, expert) mL: {volumes:?}");
     // End-diastole (phase 1, TriggerTime 929 ms): the acceptance targets.
     // Measured 2026-11-24: Dice 0.925–0.965, 58.6 vs 62.5 mL (−6 %).
     let ed = stack
@@ -158,10 +128,13 @@ fn seeded_lv_matches_the_expert_contours() {
         .position(|&t| t > 900.0)
         .expect("ED");
     assert_eq!(ed, ed_phase);
-    for &(phase, n, dice) in &dices {
-        if phase == ed {
-            assert!(dice >= 0.85, "ED instance {n:?}: Dice {dice}");
-        }
+    for s in slices.iter().filter(|s| s.phase == ed) {
+        assert!(
+            s.dice >= 0.85,
+            "ED instance {}: Dice {}",
+            s.instance,
+            s.dice
+        );
     }
     let (ours, theirs) = volumes[ed];
     assert!(
@@ -176,10 +149,8 @@ fn seeded_lv_matches_the_expert_contours() {
     // method leaves them to the wall. Guard the present level against
     // regressions.
     let es = 1 - ed;
-    for &(phase, n, dice) in &dices {
-        if phase == es {
-            assert!(dice >= 0.5, "ES instance {n:?}: Dice {dice}");
-        }
+    for s in slices.iter().filter(|s| s.phase == es) {
+        assert!(s.dice >= 0.5, "ES instance {}: Dice {}", s.instance, s.dice);
     }
     let (ours, theirs) = volumes[es];
     assert!(
@@ -188,16 +159,24 @@ fn seeded_lv_matches_the_expert_contours() {
     );
 }
 
-/// Per expert-contoured slice: (phase, instance, Dice, our area, expert area
-/// by the shoelace formula, both mm²), and the volumes (ours, the expert's)
-/// per phase by summation of discs (mL).
-type Scores = (Vec<(usize, i32, f64, f64, f64)>, Vec<(f64, f64)>);
+/// One expert-contoured slice scored: Dice, our area, the expert's area
+/// (pixel centres inside the contour, and by the shoelace formula), mm².
+struct SliceScore {
+    phase: usize,
+    instance: i32,
+    dice: f64,
+    ours_mm2: f64,
+    expert_mm2: f64,
+    shoelace_mm2: f64,
+}
 
+/// Every expert-contoured slice scored, and the volumes (ours, the
+/// expert's by the shoelace formula) per phase by summation of discs (mL).
 fn score(
     stack: &twin_imaging::Stack,
     expert: &HashMap<i32, Vec<[f64; 2]>>,
     masks: &[Mask],
-) -> Scores {
+) -> (Vec<SliceScore>, Vec<(f64, f64)>) {
     let mut volumes = vec![(0.0, 0.0); masks.len()];
     let mut slices = Vec::new();
     for (phase, headers) in stack.volumes.iter().enumerate() {
@@ -222,12 +201,24 @@ fn score(
                 }
             }
             let px = sp[0] * sp[1];
-            let dice = 2.0 * both as f64 / (ours + theirs) as f64;
-            slices.push((phase, n, dice, ours as f64 * px, shoelace(poly) * px));
-            volumes[phase].0 += ours as f64 * px * sp[2] / 1000.0;
-            volumes[phase].1 += shoelace(poly) * px * sp[2] / 1000.0;
+            let s = SliceScore {
+                phase,
+                instance: n,
+                dice: 2.0 * both as f64 / (ours + theirs) as f64,
+                ours_mm2: ours as f64 * px,
+                expert_mm2: theirs as f64 * px,
+                shoelace_mm2: shoelace(poly) * px,
+            };
+            eprintln!(
+                "phase {phase} instance {n}: Dice {:.3}, ours {:.0} mm², expert {:.0} mm² (shoelace {:.0})",
+                s.dice, s.ours_mm2, s.expert_mm2, s.shoelace_mm2
+            );
+            volumes[phase].0 += s.ours_mm2 * sp[2] / 1000.0;
+            volumes[phase].1 += s.shoelace_mm2 * sp[2] / 1000.0;
+            slices.push(s);
         }
     }
+    eprintln!("volumes (ours, expert) mL: {volumes:?}");
     (slices, volumes)
 }
 
@@ -260,12 +251,6 @@ fn learned_lv_cavity_matches_the_expert_without_a_click() {
         lv.blood_pool.curve.volumes_ml
     );
     let (slices, volumes) = score(stack, &expert, &pool.masks);
-    for &(phase, n, dice, ours, theirs) in &slices {
-        eprintln!(
-            "phase {phase} instance {n}: Dice {dice:.3}, ours {ours:.0} mm², expert {theirs:.0} mm²"
-        );
-    }
-    eprintln!("volumes (ours, expert) mL: {volumes:?}");
     // Measured 2026-12-06 (network of scripts/train_cine_lv.py, 30 epochs):
     // per-slice Dice 0.92–0.97 at ED, 0.83–0.94 at ES (the basal ES slice,
     // instance 28, runs into the outflow: 1026 vs 733 mm²); EDV 69.7 vs
@@ -277,9 +262,15 @@ fn learned_lv_cavity_matches_the_expert_without_a_click() {
         .iter()
         .position(|&t| t > 900.0)
         .expect("ED");
-    for &(phase, n, dice, ..) in &slices {
-        let floor = if phase == ed { 0.90 } else { 0.80 };
-        assert!(dice >= floor, "phase {phase} instance {n}: Dice {dice:.3}");
+    for s in &slices {
+        let floor = if s.phase == ed { 0.90 } else { 0.80 };
+        assert!(
+            s.dice >= floor,
+            "phase {} instance {}: Dice {:.3}",
+            s.phase,
+            s.instance,
+            s.dice
+        );
     }
     for (phase, &(ours, theirs)) in volumes.iter().enumerate() {
         assert!(

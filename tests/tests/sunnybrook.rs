@@ -12,7 +12,9 @@ use twin_mesh::cine::{Chamber, DEFAULT_FRACTION, blood_pool};
 use twin_mesh::segment::Mask;
 
 /// Expert endocardial contours by instance number: (x, y) pixel coordinates.
-fn contours(dir: &Path) -> HashMap<i32, Vec<[f64; 2]>> {
+type Contours = HashMap<i32, Vec<[f64; 2]>>;
+
+fn contours(dir: &Path) -> Contours {
     let mut out = HashMap::new();
     for entry in std::fs::read_dir(dir).expect("contours") {
         let path = entry.expect("entry").path();
@@ -62,14 +64,31 @@ fn shoelace(poly: &[[f64; 2]]) -> f64 {
         / 2.0
 }
 
-#[test]
-fn seeded_lv_matches_the_expert_contours() {
-    let Some(root) = twin_core::testdata::require("dicom/cmr_sax_sunnybrook_SCD0003701_subset")
-    else {
-        return;
-    };
+/// The SCD0003701 subset: the expert's contours and the scanned cine
+/// (`None`, with a message, when the shared data is missing).
+fn subset() -> Option<(Contours, twin_imaging::ScanReport)> {
+    let root = twin_core::testdata::require("dicom/cmr_sax_sunnybrook_SCD0003701_subset")?;
     let expert = contours(&root.join("expert_contours"));
     let report = scan_folder(&root.join("dicom"), &Progress::new()).expect("scan");
+    Some((expert, report))
+}
+
+fn grids(cine: &twin_imaging::CineVolume) -> Vec<Grid<'_>> {
+    cine.phases
+        .iter()
+        .map(|v| Grid {
+            dims: v.dims,
+            data: &v.data,
+            affine: &v.affine,
+        })
+        .collect()
+}
+
+#[test]
+fn seeded_lv_matches_the_expert_contours() {
+    let Some((expert, report)) = subset() else {
+        return;
+    };
     let (_, _, stack) = report.stacks().next().expect("stack");
     let cine = load_cine(stack, &Progress::new(), DEFAULT_BUDGET_BYTES).expect("cine");
     assert_eq!(cine.phases.len(), 2);
@@ -91,15 +110,7 @@ fn seeded_lv_matches_the_expert_contours() {
         c.iter().map(|p| p[1]).sum::<f64>() / c.len() as f64,
     ];
     let seed = cine.phases[ed_phase].index_to_patient([centre[0], centre[1], mid as f64]);
-    let grids: Vec<Grid> = cine
-        .phases
-        .iter()
-        .map(|v| Grid {
-            dims: v.dims,
-            data: &v.data,
-            affine: &v.affine,
-        })
-        .collect();
+    let grids = grids(&cine);
     let pool = blood_pool(
         &grids,
         seed,
@@ -174,7 +185,7 @@ struct SliceScore {
 /// expert's by the shoelace formula) per phase by summation of discs (mL).
 fn score(
     stack: &twin_imaging::Stack,
-    expert: &HashMap<i32, Vec<[f64; 2]>>,
+    expert: &Contours,
     masks: &[Mask],
 ) -> (Vec<SliceScore>, Vec<(f64, f64)>) {
     let mut volumes = vec![(0.0, 0.0); masks.len()];
@@ -227,23 +238,12 @@ fn score(
 /// ≥ 0.85 at ED and ES; EDV and ESV within 10 %).
 #[test]
 fn learned_lv_cavity_matches_the_expert_without_a_click() {
-    let Some(root) = twin_core::testdata::require("dicom/cmr_sax_sunnybrook_SCD0003701_subset")
-    else {
+    let Some((expert, report)) = subset() else {
         return;
     };
-    let expert = contours(&root.join("expert_contours"));
-    let report = scan_folder(&root.join("dicom"), &Progress::new()).expect("scan");
     let (_, _, stack) = report.stacks().next().expect("stack");
     let cine = load_cine(stack, &Progress::new(), DEFAULT_BUDGET_BYTES).expect("cine");
-    let grids: Vec<Grid> = cine
-        .phases
-        .iter()
-        .map(|v| Grid {
-            dims: v.dims,
-            data: &v.data,
-            affine: &v.affine,
-        })
-        .collect();
+    let grids = grids(&cine);
     let lv = twin_mesh::cine_net::lv_cavity(&grids, None, &Progress::new()).expect("LV");
     let pool = &lv.endocardial;
     eprintln!(

@@ -663,7 +663,7 @@ fn cine_lv(dir: &std::path::Path, series: &str, a: &CineLvArgs<'_>) -> anyhow::R
             (p, None)
         }
     };
-    let quality_flags = twin_mesh::cine_net::quality_flags(&pool);
+    let quality_flags = twin_mesh::cine::quality_flags(&pool);
     let c = pool.curve;
     let summary = CineLvSummary {
         method,

@@ -688,9 +688,78 @@ pub fn curve(volumes_ml: Vec<f64>) -> LvCurve {
     }
 }
 
+/// What makes a volume curve implausible, by name: an EF outside 5–85 %, a
+/// phase without a cavity, a jump between neighbouring phases of more than a
+/// quarter of the EDV, a cavity touching the image edge (it ran out of the
+/// heart or the LV is cut off). Empty when nothing is wrong.
+#[must_use]
+pub fn quality_flags(pool: &BloodPool) -> Vec<String> {
+    let c = &pool.curve;
+    let mut flags = Vec::new();
+    if !(5.0..=85.0).contains(&c.ef_percent) {
+        flags.push(format!("EF {:.1} % is outside 5–85 %", c.ef_percent));
+    }
+    let n = c.volumes_ml.len();
+    for (p, &v) in c.volumes_ml.iter().enumerate() {
+        if v <= 0.0 {
+            flags.push(format!("phase {p}: no LV cavity found"));
+        }
+    }
+    if n > 2 {
+        for p in 0..n {
+            let (a, b) = (c.volumes_ml[p], c.volumes_ml[(p + 1) % n]);
+            if (b - a).abs() > 0.25 * c.edv_ml {
+                flags.push(format!(
+                    "phases {p}→{}: the volume jumps from {a:.1} to {b:.1} mL",
+                    (p + 1) % n
+                ));
+            }
+        }
+    }
+    for (p, m) in pool.masks.iter().enumerate() {
+        let [nx, ny, nz] = m.dims;
+        let edge = (0..nz).any(|k| {
+            (0..nx).any(|i| m.get(i, 0, k) || m.get(i, ny - 1, k))
+                || (0..ny).any(|j| m.get(0, j, k) || m.get(nx - 1, j, k))
+        });
+        if edge {
+            flags.push(format!("phase {p}: the cavity touches the image edge"));
+        }
+    }
+    flags
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pool(volumes: Vec<f64>, edge: bool) -> BloodPool {
+        let mut m = Mask::empty([8, 8, 1], [1.0; 3]).unwrap();
+        m.data[if edge { 0 } else { 27 }] = 1;
+        BloodPool {
+            masks: vec![m; volumes.len()],
+            curve: curve(volumes),
+        }
+    }
+
+    #[test]
+    fn implausible_curves_are_flagged_by_name() {
+        assert!(
+            quality_flags(&pool(vec![120.0, 100.0, 70.0, 55.0, 80.0, 110.0], false)).is_empty()
+        );
+        let f = quality_flags(&pool(vec![120.0, 100.0, 5.0, 60.0, 110.0], false));
+        assert!(f.iter().any(|f| f.starts_with("EF 95.8 %")), "{f:?}");
+        assert!(f.iter().any(|f| f.contains("phases 1→2")), "{f:?}");
+        let f = quality_flags(&pool(vec![120.0, 0.0, 60.0], true));
+        assert!(
+            f.iter().any(|f| f == "phase 1: no LV cavity found"),
+            "{f:?}"
+        );
+        assert!(
+            f.iter().any(|f| f.contains("touches the image edge")),
+            "{f:?}"
+        );
+    }
 
     #[test]
     fn curve_finds_ed_es_and_ef() {

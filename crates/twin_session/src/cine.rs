@@ -9,7 +9,8 @@ use twin_cardio::Targets;
 use twin_core::Progress;
 use twin_mesh::Grid;
 use twin_mesh::cine::LvCurve;
-use twin_mesh::cine_net::{Convention, lv_cavity, quality_flags};
+use twin_mesh::cine::quality_flags;
+use twin_mesh::cine_net::{Convention, lv_cavity};
 
 use crate::SessionError;
 

@@ -92,6 +92,18 @@ impl Default for CardiacPhantom {
     }
 }
 
+/// The RV's half ellipsoid at one instant, in the heart's frame: centred
+/// `offset_mm` from the LV axis towards the RV, semi-axes along that
+/// direction, across it and down the long axis; the RV free wall outside it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RvGeometry {
+    pub offset_mm: f64,
+    pub along_mm: f64,
+    pub across_mm: f64,
+    pub length_mm: f64,
+    pub wall_mm: f64,
+}
+
 /// Half-ellipsoid shape of the LV at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LvShape {
@@ -257,6 +269,78 @@ impl CardiacPhantom {
         (towards - u * towards.dot(&u)).normalize()
     }
 
+    /// The RV's half ellipsoid when the LV has `shape` and the RV is scaled
+    /// by `rv_scale` (its volume relative to end diastole).
+    #[must_use]
+    pub fn rv_geometry(&self, shape: &LvShape, rv_scale: f64) -> RvGeometry {
+        RvGeometry {
+            offset_mm: shape.radius_mm + shape.wall_mm + 4.0,
+            along_mm: 24.0 * rv_scale.sqrt(),
+            across_mm: 42.0 * rv_scale.sqrt(),
+            length_mm: 0.85 * shape.length_mm * rv_scale.powf(0.2),
+            wall_mm: 3.5,
+        }
+    }
+
+    /// The RV scale of `phase`: the RV follows the LV's volume curve.
+    fn rv_scale(&self, phase: usize) -> f64 {
+        self.lv_volume_ml(phase) / self.edv_ml
+    }
+
+    /// Analytic RV blood volume (mL) of a cine phase: the RV half ellipsoid
+    /// less the LV (blood and wall) it overlaps at the septum, integrated in
+    /// closed form across the RV and by the midpoint rule (0.05 mm) along
+    /// the other two axes (error well below 0.1 %).
+    #[must_use]
+    pub fn rv_volume_ml(&self, phase: usize) -> f64 {
+        let shape = self.lv_shape(self.lv_volume_ml(phase));
+        let rv = self.rv_geometry(&shape, self.rv_scale(phase));
+        let (ea, ec) = (shape.radius_mm + shape.wall_mm, shape.length_mm + shape.wall_mm);
+        let h = 0.05;
+        let nw = (rv.length_mm / h).ceil() as usize;
+        let na = (2.0 * rv.along_mm / h).ceil() as usize;
+        let mut sum = 0.0;
+        for iw in 0..nw {
+            let w = (iw as f64 + 0.5) * h;
+            // The LV epicardium's radius at this level.
+            let lv_r2 = if w < ec {
+                ea * ea * (1.0 - (w / ec).powi(2))
+            } else {
+                0.0
+            };
+            for ia in 0..na {
+                let along = -rv.along_mm + (ia as f64 + 0.5) * h;
+                let s = 1.0 - (along / rv.along_mm).powi(2) - (w / rv.length_mm).powi(2);
+                if s <= 0.0 {
+                    continue;
+                }
+                let half = rv.across_mm * s.sqrt();
+                let radial = rv.offset_mm + along;
+                let lv_half = (lv_r2 - radial * radial).max(0.0).sqrt().min(half);
+                sum += 2.0 * (half - lv_half);
+            }
+        }
+        sum * h * h / 1000.0
+    }
+
+    /// LV wall thickness (mm) in the short-axis plane at `w` mm below the
+    /// base plane in `phase`: epicardial less endocardial radius there
+    /// (`None` below the cavity's apex).
+    #[must_use]
+    pub fn lv_wall_in_plane_mm(&self, phase: usize, w: f64) -> Option<f64> {
+        let s = self.lv_shape(self.lv_volume_ml(phase));
+        let r = |a: f64, c: f64| a * (1.0 - (w / c).powi(2)).max(0.0).sqrt();
+        (w >= 0.0 && w < s.length_mm).then(|| {
+            r(s.radius_mm + s.wall_mm, s.length_mm + s.wall_mm) - r(s.radius_mm, s.length_mm)
+        })
+    }
+
+    /// Distance (mm) of slice `k`'s centre below the base plane.
+    #[must_use]
+    pub fn slice_depth_mm(&self, k: usize) -> f64 {
+        self.slice_w(k)
+    }
+
     /// Noise-free signal at point `p` (LPS mm) when the LV holds `volume_ml`.
     #[must_use]
     pub fn signal(&self, p: &V3, shape: &LvShape, rv_scale: f64) -> f64 {
@@ -276,19 +360,17 @@ impl CardiacPhantom {
         }
         let lv_epi = inside(a + t, c + t);
         // RV: a flatter, larger half ellipsoid centred beside the septum.
+        let rv = self.rv_geometry(shape, rv_scale);
         let rv_dir = self.rv_direction();
-        let rv_centre_offset = a + t + 4.0;
-        let rv_d = radial - rv_dir * rv_centre_offset;
+        let rv_d = radial - rv_dir * rv.offset_mm;
         let along = rv_d.dot(&rv_dir);
         let across = (rv_d - rv_dir * along).norm();
-        let rv_len = 0.85 * c * rv_scale.powf(0.2);
-        let (rv_a1, rv_a2) = (24.0 * rv_scale.sqrt(), 42.0 * rv_scale.sqrt());
-        let rv_wall = 3.5;
         let rv_q = |extra: f64| {
-            (along / (rv_a1 + extra)).powi(2)
-                + (across / (rv_a2 + extra)).powi(2)
-                + (w / (rv_len + extra)).powi(2)
+            (along / (rv.along_mm + extra)).powi(2)
+                + (across / (rv.across_mm + extra)).powi(2)
+                + (w / (rv.length_mm + extra)).powi(2)
         };
+        let rv_wall = rv.wall_mm;
         if w >= 0.0 && !lv_epi {
             if rv_q(0.0) <= 1.0 {
                 return s.blood;
@@ -337,7 +419,7 @@ impl CardiacPhantom {
         let origin = V3::from(self.slice_position(k));
         let volume = self.lv_volume_ml(phase);
         let shape = self.lv_shape(volume);
-        let rv_scale = volume / self.edv_ml;
+        let rv_scale = self.rv_scale(phase);
         // Integrate over the slice thickness (partial volume): 8 sub-planes.
         let sub = 8u32;
         let offsets: Vec<f64> = (0..sub)
@@ -485,6 +567,55 @@ mod tests {
         }
         // The wall thickens in systole.
         assert!(h.lv_shape(55.0).wall_mm > h.lv_shape(140.0).wall_mm + 2.0);
+    }
+
+    #[test]
+    fn rv_volume_by_quadrature_matches_counting_the_rendered_geometry() {
+        // Count points of the signal model (RV blood = blood outside the LV
+        // cavity) on a 0.5 mm grid of the heart frame at ED and ES.
+        let h = CardiacPhantom::demo();
+        let (row, col, u) = h.axes();
+        for phase in [h.ed_phase(), h.es_phase()] {
+            let shape = h.lv_shape(h.lv_volume_ml(phase));
+            let scale = h.rv_scale(phase);
+            let step = 0.5;
+            let mut n = 0usize;
+            for iw in 0..200 {
+                let w = (f64::from(iw) + 0.5) * step;
+                for i in -200..200 {
+                    for j in -200..200 {
+                        let (x, y) = ((f64::from(i) + 0.5) * step, (f64::from(j) + 0.5) * step);
+                        let p = V3::from(h.base_centre) + u * w + row * x + col * y;
+                        let lv = (x * x + y * y) / shape.radius_mm.powi(2)
+                            + (w / shape.length_mm).powi(2)
+                            <= 1.0;
+                        if !lv && h.signal(&p, &shape, scale) == h.signals.blood {
+                            n += 1;
+                        }
+                    }
+                }
+            }
+            let counted = n as f64 * step.powi(3) / 1000.0;
+            let exact = h.rv_volume_ml(phase);
+            assert!(
+                (counted / exact - 1.0).abs() < 0.01,
+                "phase {phase}: counted {counted:.2} mL, quadrature {exact:.2} mL"
+            );
+        }
+        assert!(h.rv_volume_ml(h.ed_phase()) > h.rv_volume_ml(h.es_phase()) + 20.0);
+    }
+
+    #[test]
+    fn wall_in_plane_is_the_wall_at_the_base() {
+        let h = CardiacPhantom::demo();
+        let s = h.lv_shape(h.lv_volume_ml(0));
+        assert!((h.lv_wall_in_plane_mm(0, 0.0).unwrap() - s.wall_mm).abs() < 1e-9);
+        // Thinner in plane at mid-cavity, thicker where the slice cuts the
+        // apical cap obliquely.
+        let mid = h.lv_wall_in_plane_mm(0, 50.0).unwrap();
+        assert!(mid > 0.8 * s.wall_mm && mid < s.wall_mm, "{mid}");
+        assert!(h.lv_wall_in_plane_mm(0, 90.0).unwrap() > s.wall_mm);
+        assert!(h.lv_wall_in_plane_mm(0, s.length_mm + 1.0).is_none());
     }
 
     #[test]

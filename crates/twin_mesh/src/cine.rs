@@ -25,6 +25,7 @@ use twin_core::Progress;
 
 use crate::Grid;
 use crate::segment::{Connectivity, Mask, SegmentError};
+use crate::slice2d::median3x3;
 
 /// Where the border lies between the wall level (0) and the blood level (1).
 /// 0.3 matched expert endocardial contours of real bSSFP short-axis cines
@@ -139,42 +140,9 @@ fn blood_signal(slice: &Slice<'_>, seed: [usize; 2]) -> (f32, f32) {
     robust_stats(slice.values, &disc(slice, seed, 4.0)).unwrap_or((0.0, 0.0))
 }
 
-/// A slice through a 3 × 3 median filter (edges keep their place).
-fn median3x3(values: &[f32], nx: usize, ny: usize) -> Vec<f32> {
-    let mut out = vec![0.0; values.len()];
-    let mut w = Vec::with_capacity(9);
-    for y in 0..ny {
-        for x in 0..nx {
-            w.clear();
-            for yy in y.saturating_sub(1)..=(y + 1).min(ny - 1) {
-                for xx in x.saturating_sub(1)..=(x + 1).min(nx - 1) {
-                    w.push(values[xx + nx * yy]);
-                }
-            }
-            w.sort_by(f32::total_cmp);
-            out[x + nx * y] = w[w.len() / 2];
-        }
-    }
-    out
-}
-
-/// In-plane centroid (voxel indices) of a one-slice mask.
+/// In-plane centroid (nearest voxel indices) of a one-slice mask.
 fn centroid(mask: &Mask) -> Option<[usize; 2]> {
-    let nx = mask.dims[0];
-    let (mut sx, mut sy, mut n) = (0.0, 0.0, 0usize);
-    for (i, &m) in mask.data.iter().enumerate() {
-        if m != 0 {
-            sx += (i % nx) as f64;
-            sy += (i / nx) as f64;
-            n += 1;
-        }
-    }
-    (n > 0).then(|| {
-        [
-            (sx / n as f64).round() as usize,
-            (sy / n as f64).round() as usize,
-        ]
-    })
+    crate::slice2d::centroid(mask).map(|c| [c[0].round() as usize, c[1].round() as usize])
 }
 
 /// Opening radii tried against leaks (mm), smallest first.

@@ -28,6 +28,7 @@ use twin_core::Progress;
 use crate::Grid;
 use crate::cine::{BloodPool, curve};
 use crate::segment::{Connectivity, Mask, SegmentError, components, fill_holes};
+use crate::slice2d::{bilinear, centroid};
 
 /// The network's weights (ONNX, batch norm folded into the convolutions).
 static WEIGHTS: &[u8] = include_bytes!("../models/cine_lv.onnx");
@@ -99,20 +100,6 @@ impl Slice<'_> {
     fn sample(&self, x: f64, y: f64) -> f32 {
         bilinear(self.values, self.dims, x, y).unwrap_or(0.0)
     }
-}
-
-fn bilinear(values: &[f32], [nx, ny]: [usize; 2], x: f64, y: f64) -> Option<f32> {
-    if !(x >= 0.0 && y >= 0.0 && x <= (nx - 1) as f64 && y <= (ny - 1) as f64) {
-        return None;
-    }
-    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
-    let (x1, y1) = ((x0 + 1).min(nx - 1), (y0 + 1).min(ny - 1));
-    let (fx, fy) = ((x - x0 as f64) as f32, (y - y0 as f64) as f32);
-    let v = |x: usize, y: usize| values[x + nx * y];
-    Some(
-        (v(x0, y0) * (1.0 - fx) + v(x1, y0) * fx) * (1.0 - fy)
-            + (v(x0, y1) * (1.0 - fx) + v(x1, y1) * fx) * fy,
-    )
 }
 
 /// The network's logits on a `w × h` grid of network pixels centred on
@@ -242,20 +229,6 @@ fn border_level(logits: &[f32], slice: &Slice<'_>) -> f32 {
     }
     slopes.sort_by(f64::total_cmp);
     (slopes[slopes.len() / 2] * LABEL_OFFSET_PX * NET_SPACING_MM) as f32
-}
-
-/// The in-plane centroid of a one-slice mask (pixels).
-fn centroid(mask: &Mask) -> Option<[f64; 2]> {
-    let nx = mask.dims[0];
-    let (mut s, mut n) = ([0.0, 0.0], 0usize);
-    for (i, &m) in mask.data.iter().enumerate() {
-        if m != 0 {
-            s[0] += (i % nx) as f64;
-            s[1] += (i / nx) as f64;
-            n += 1;
-        }
-    }
-    (n > 0).then(|| [s[0] / n as f64, s[1] / n as f64])
 }
 
 /// Where the LV is on each slice: the first phase run whole, the component

@@ -6,6 +6,9 @@
 //!   for grey levels and masks.
 //! * [`surface`]: mask → anti-alias → extract → smooth → decimate.
 //! * [`cine`]: LV blood-pool volume curve of a cine from one seed (EDV, ESV, EF).
+//! * [`cine_net`]: the LV cavity by a learned network, no click needed.
+//! * [`contour`]: mask slices to polygons and back, exactly.
+//! * [`cine_wall`]: LV epicardium, mass, AHA wall thickness and the RV beside it.
 //! * [`io`]: STL (binary/ASCII), OBJ and PLY writing and reading, LPS or RAS mm.
 //! * [`process`]: Taubin (non-shrinking) smoothing, connected pieces.
 //! * [`decimate`]: quadric edge collapse to a triangle budget, topology kept.
@@ -20,6 +23,8 @@
 
 pub mod cine;
 pub mod cine_net;
+pub mod cine_wall;
+pub mod contour;
 pub mod decimate;
 pub mod io;
 pub mod isosurface;
@@ -27,6 +32,7 @@ pub mod marching_cubes;
 pub mod mesh;
 pub mod process;
 pub mod segment;
+mod slice2d;
 pub mod surface;
 
 pub use isosurface::Grid;

@@ -179,3 +179,80 @@ fn demo_cine_lv_volumes_match_the_analytic_truth() {
     );
     eprintln!("LV curve: {:?}", c.volumes_ml);
 }
+
+/// The demo cine's LV myocardium (mass, wall thickness per AHA segment) and
+/// RV, found without a click, against the phantom's analytic anatomy.
+#[test]
+fn demo_cine_myocardium_and_rv_match_the_analytic_truth() {
+    let demo = twin_phantom::ensure_demo_patient().expect("demo patient");
+    let report = scan_folder(&demo.cardiac_dir, &Progress::new()).expect("scan");
+    let (_, _, stack) = report.stacks().next().expect("stack");
+    let cine =
+        twin_imaging::load_cine(stack, &Progress::new(), DEFAULT_BUDGET_BYTES).expect("cine");
+    let grids: Vec<Grid> = cine
+        .phases
+        .iter()
+        .map(|v| Grid {
+            dims: v.dims,
+            data: &v.data,
+            affine: &v.affine,
+        })
+        .collect();
+    let truth = &demo.cardiac;
+    let lv = twin_mesh::cine_net::lv_cavity(&grids, None, &Progress::new()).expect("LV");
+    for (name, pool) in [
+        ("endocardial", &lv.endocardial),
+        ("blood pool", &lv.blood_pool),
+    ] {
+        for phase in [truth.ed_phase(), truth.es_phase()] {
+            let cavity = &pool.masks[phase];
+            let m =
+                twin_mesh::cine_wall::lv_myocardium(&grids[phase], cavity, phase, &Progress::new())
+                    .expect("myocardium");
+            eprintln!(
+                "{name} phase {phase}: cavity {:.1} (truth {:.1}) myocardium {:.1} mL (truth {:.1}), mass {:.1} g, cap {:?}, seen {:?}",
+                pool.curve.volumes_ml[phase],
+                truth.lv_volume_ml(phase),
+                m.volume_ml,
+                truth.myocardium_ml,
+                m.mass_g,
+                m.apex_cap,
+                m.walls
+                    .iter()
+                    .map(|w| (w.slice, (w.seen * 100.0).round()))
+                    .collect::<Vec<_>>()
+            );
+            for w in &m.walls {
+                let t = w.thickness_mm();
+                let mean = t.iter().sum::<f64>() / t.len() as f64;
+                eprintln!(
+                    "  slice {}: wall {:.1} mm (truth {:?})",
+                    w.slice,
+                    mean,
+                    truth.lv_wall_in_plane_mm(phase, truth.slice_depth_mm(w.slice))
+                );
+            }
+            if let Some((rv, seed)) =
+                twin_mesh::cine_wall::rv_pool(&grids, cavity, &m, &Progress::new()).expect("RV")
+            {
+                let rel: Vec<String> = rv
+                    .curve
+                    .volumes_ml
+                    .iter()
+                    .enumerate()
+                    .map(|(p, v)| format!("{v:.1}/{:.1}", truth.rv_volume_ml(p)))
+                    .collect();
+                eprintln!("  RV from {seed:?}: {rel:?}");
+                let aha = twin_mesh::cine_wall::aha_thickness(&grids[phase], &m, seed);
+                eprintln!(
+                    "  AHA {:?}",
+                    aha.iter()
+                        .map(|a| (a.number, (a.thickness_mm * 10.0).round() / 10.0))
+                        .collect::<Vec<_>>()
+                );
+            } else {
+                eprintln!("  no RV");
+            }
+        }
+    }
+}

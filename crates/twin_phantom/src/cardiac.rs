@@ -295,7 +295,10 @@ impl CardiacPhantom {
     pub fn rv_volume_ml(&self, phase: usize) -> f64 {
         let shape = self.lv_shape(self.lv_volume_ml(phase));
         let rv = self.rv_geometry(&shape, self.rv_scale(phase));
-        let (ea, ec) = (shape.radius_mm + shape.wall_mm, shape.length_mm + shape.wall_mm);
+        let (ea, ec) = (
+            shape.radius_mm + shape.wall_mm,
+            shape.length_mm + shape.wall_mm,
+        );
         let h = 0.05;
         let nw = (rv.length_mm / h).ceil() as usize;
         let na = (2.0 * rv.along_mm / h).ceil() as usize;

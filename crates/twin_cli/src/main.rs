@@ -102,9 +102,22 @@ enum Command {
         /// `--method threshold`: where the blood–wall border lies between the wall (0) and blood (1) signal.
         #[arg(long, default_value_t = twin_mesh::cine::DEFAULT_FRACTION)]
         fraction: f32,
-        /// `--method threshold`: the seed is in the right ventricle (no convex endocardial border).
+        /// The LV myocardium at ED and ES: volume, mass (1.05 g/mL), wall
+        /// thickness per AHA segment (learned method).
+        #[arg(long)]
+        myocardium: bool,
+        /// The RV volume curve too: found beside the septum, or grown from
+        /// `--rv-seed` (learned method).
         #[arg(long)]
         rv: bool,
+        /// A point in the RV blood pool, patient mm (LPS): X,Y,Z (implies `--rv`).
+        #[arg(long, value_name = "X,Y,Z", allow_hyphen_values = true)]
+        rv_seed: Option<String>,
+        /// Writes every contour (LV per phase and slice, epicardium, RV) as
+        /// JSON polygons in pixel coordinates, with each phase's
+        /// pixel-to-patient affine.
+        #[arg(long, value_name = "OUT.json")]
+        contours: Option<PathBuf>,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -593,8 +606,45 @@ struct CineLvSummary {
     /// The other convention's curve (learned method only).
     #[serde(skip_serializing_if = "Option::is_none")]
     other_convention: Option<OtherCurve>,
+    /// `--myocardium`: the LV wall at ED and ES.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lv_myocardium: Option<WallSummary>,
+    /// `--rv`: the RV volume curve.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rv: Option<RvSummary>,
     /// Implausible results, by name (empty: none).
     quality_flags: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct WallSummary {
+    ed_volume_ml: f64,
+    es_volume_ml: f64,
+    /// At ED, 1.05 g/mL.
+    mass_g: f64,
+    /// At ED, AHA segments 1–16.
+    aha: Vec<AhaSummary>,
+    /// Per slice at ED: the share of rays on which the wall's outer edge was seen.
+    edge_seen: Vec<(usize, f64)>,
+}
+
+#[derive(Serialize)]
+struct AhaSummary {
+    segment: u8,
+    name: &'static str,
+    thickness_mm: f64,
+}
+
+#[derive(Serialize)]
+struct RvSummary {
+    seed_mm: [f64; 3],
+    volumes_ml: Vec<f64>,
+    ed_phase: usize,
+    es_phase: usize,
+    edv_ml: f64,
+    esv_ml: f64,
+    sv_ml: f64,
+    ef_percent: f64,
 }
 
 /// The other convention's volumes.
@@ -611,7 +661,10 @@ struct CineLvArgs<'a> {
     method: CineMethod,
     convention: CineConvention,
     fraction: f32,
+    myocardium: bool,
     rv: bool,
+    rv_seed: Option<&'a str>,
+    contours: Option<&'a std::path::Path>,
     json: bool,
 }
 
@@ -623,47 +676,98 @@ fn cine_lv(dir: &std::path::Path, series: &str, a: &CineLvArgs<'_>) -> anyhow::R
         );
     }
     let seed = a.seed.map(|s| parse_floats::<3>(s, "--seed")).transpose()?;
-    let method = if a.rv {
-        CineMethod::Threshold
-    } else {
-        a.method
-    };
+    let rv_seed = a
+        .rv_seed
+        .map(|s| parse_floats::<3>(s, "--rv-seed"))
+        .transpose()?;
+    let method = a.method;
+    if method == CineMethod::Threshold && (a.rv || a.myocardium || a.contours.is_some()) {
+        anyhow::bail!("--rv, --myocardium and --contours need --method learned");
+    }
+    if let Some(out) = a.contours {
+        ensure_outside(dir, out)?;
+    }
     let cine = load_cine(dir, series)?;
     let grids: Vec<twin_mesh::Grid> = cine
         .phases
         .iter()
         .map(twin_session::segments::grid)
         .collect();
-    let at = |s: Option<[f64; 3]>| {
-        s.map_or("the LV found in the cine".to_string(), |s| {
-            format!(
-                "--seed {:.1},{:.1},{:.1} (patient mm, LPS)",
-                s[0], s[1], s[2]
-            )
-        })
-    };
-    let (pool, other) = match method {
+    let (pool, other, analysis) = match method {
         CineMethod::Learned => {
-            let lv = twin_mesh::cine_net::lv_cavity(&grids, seed, &Progress::new())
-                .with_context(|| at(seed))?;
-            let (pool, other) = lv.by(a.convention.into());
-            (pool, Some(other))
+            let options = twin_session::cine::CineOptions {
+                seed,
+                convention: a.convention.into(),
+                myocardium: a.myocardium,
+                rv: a.rv,
+                rv_seed,
+            };
+            let analysis = twin_session::cine::analyse(&grids, options, &Progress::new())?;
+            (
+                analysis.lv.clone(),
+                Some(analysis.other.clone()),
+                Some(analysis),
+            )
         }
         CineMethod::Threshold => {
             let Some(s) = seed else {
                 anyhow::bail!("--method threshold needs --seed X,Y,Z in the blood pool");
             };
-            let chamber = if a.rv {
-                twin_mesh::cine::Chamber::Rv
-            } else {
-                twin_mesh::cine::Chamber::Lv
-            };
-            let p = twin_mesh::cine::blood_pool(&grids, s, chamber, a.fraction, &Progress::new())
-                .with_context(|| at(seed))?;
-            (p, None)
+            let p = twin_mesh::cine::blood_pool(
+                &grids,
+                s,
+                twin_mesh::cine::Chamber::Lv,
+                a.fraction,
+                &Progress::new(),
+            )
+            .with_context(|| {
+                format!(
+                    "--seed {:.1},{:.1},{:.1} (patient mm, LPS)",
+                    s[0], s[1], s[2]
+                )
+            })?;
+            (p, None, None)
         }
     };
-    let quality_flags = twin_mesh::cine::quality_flags(&pool);
+    if let (Some(out), Some(an)) = (a.contours, &analysis) {
+        write_contours(out, series, &cine, an)?;
+    }
+    let quality_flags = match &analysis {
+        Some(an) => an.quality_flags.clone(),
+        None => twin_mesh::cine::quality_flags(&pool),
+    };
+    let lv_myocardium = analysis.as_ref().and_then(|an| {
+        let (ed, es) = (an.myocardium.first()?, an.myocardium.get(1)?);
+        Some(WallSummary {
+            ed_volume_ml: ed.volume_ml,
+            es_volume_ml: es.volume_ml,
+            mass_g: ed.mass_g,
+            aha: an
+                .aha
+                .iter()
+                .map(|s| AhaSummary {
+                    segment: s.number,
+                    name: s.name,
+                    thickness_mm: s.thickness_mm,
+                })
+                .collect(),
+            edge_seen: ed.walls.iter().map(|w| (w.slice, w.seen)).collect(),
+        })
+    });
+    let rv = analysis.as_ref().and_then(|an| {
+        let (pool, seed) = an.rv.as_ref()?;
+        let c = &pool.curve;
+        Some(RvSummary {
+            seed_mm: *seed,
+            volumes_ml: c.volumes_ml.clone(),
+            ed_phase: c.ed_phase,
+            es_phase: c.es_phase,
+            edv_ml: c.edv_ml,
+            esv_ml: c.esv_ml,
+            sv_ml: c.sv_ml,
+            ef_percent: c.ef_percent,
+        })
+    });
     let c = pool.curve;
     let summary = CineLvSummary {
         method,
@@ -672,7 +776,7 @@ fn cine_lv(dir: &std::path::Path, series: &str, a: &CineLvArgs<'_>) -> anyhow::R
         } else {
             CineConvention::BloodPool
         },
-        phase_times_ms: cine.times_ms,
+        phase_times_ms: cine.times_ms.clone(),
         volumes_ml: c.volumes_ml,
         ed_phase: c.ed_phase,
         es_phase: c.es_phase,
@@ -686,6 +790,8 @@ fn cine_lv(dir: &std::path::Path, series: &str, a: &CineLvArgs<'_>) -> anyhow::R
             ef_percent: o.curve.ef_percent,
             volumes_ml: o.curve.volumes_ml,
         }),
+        lv_myocardium,
+        rv,
         quality_flags,
     };
     if a.json {
@@ -720,9 +826,64 @@ fn cine_lv(dir: &std::path::Path, series: &str, a: &CineLvArgs<'_>) -> anyhow::R
             o.ef_percent
         );
     }
+    if let Some(m) = &summary.lv_myocardium {
+        println!(
+            "LV myocardium: {:.1} mL at ED ({:.1} g), {:.1} mL at ES",
+            m.ed_volume_ml, m.mass_g, m.es_volume_ml
+        );
+        for s in &m.aha {
+            println!(
+                "  AHA {:>2} {:<22} {:.1} mm",
+                s.segment, s.name, s.thickness_mm
+            );
+        }
+    }
+    if let Some(r) = &summary.rv {
+        println!(
+            "RV: EDV {:.1} mL (phase {}), ESV {:.1} mL (phase {}), SV {:.1} mL, EF {:.1} %",
+            r.edv_ml, r.ed_phase, r.esv_ml, r.es_phase, r.sv_ml, r.ef_percent
+        );
+    }
     for f in &summary.quality_flags {
         eprintln!("twin: quality: {f}");
     }
+    Ok(())
+}
+
+/// `--contours OUT.json`: every contour of the analysis, with each phase's
+/// pixel → patient affine so that other tools can place them.
+fn write_contours(
+    out: &std::path::Path,
+    series: &str,
+    cine: &twin_imaging::CineVolume,
+    an: &twin_session::cine::CineAnalysis,
+) -> anyhow::Result<()> {
+    #[derive(Serialize)]
+    struct File<'a> {
+        series: &'a str,
+        /// Row-major 4 × 4: (column, row, slice index, 1) → patient mm (LPS).
+        affines: Vec<[f64; 16]>,
+        phase_times_ms: &'a [f64],
+        contours: Vec<twin_session::cine::SliceContour>,
+    }
+    let affines = cine
+        .phases
+        .iter()
+        .map(|v| {
+            let m = v.affine.transpose();
+            let mut a = [0.0; 16];
+            a.copy_from_slice(m.as_slice());
+            a
+        })
+        .collect();
+    let file = File {
+        series,
+        affines,
+        phase_times_ms: &cine.times_ms,
+        contours: an.contours(),
+    };
+    let text = serde_json::to_string(&file)?;
+    std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))?;
     Ok(())
 }
 
@@ -803,7 +964,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             method,
             convention,
             fraction,
+            myocardium,
             rv,
+            rv_seed,
+            contours,
             json,
         } => cine_lv(
             &dir,
@@ -813,7 +977,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 method,
                 convention,
                 fraction,
-                rv,
+                myocardium,
+                rv: rv || rv_seed.is_some(),
+                rv_seed: rv_seed.as_deref(),
+                contours: contours.as_deref(),
                 json,
             },
         ),

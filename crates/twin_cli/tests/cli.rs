@@ -423,23 +423,66 @@ fn cine_lv_reports_the_demo_hearts_volumes_and_ef() {
         (v["ef_percent"].as_f64().unwrap() - ef_truth).abs() < 2.0,
         "{v}"
     );
-    // The RV, seeded in its cavity beside the septum: a volume curve of its
-    // own that peaks and empties with the LV (the phantom's RV scales with
-    // the LV volume).
-    let shape = c.lv_shape(c.edv_ml);
-    let offset = shape.radius_mm + shape.wall_mm + 4.0 + 12.0;
-    let centre: Vec<f64> = seed.iter().map(|v| v.parse().unwrap()).collect();
-    let dir = c.rv_direction();
-    let rv_seed: Vec<String> = (0..3)
-        .map(|a| format!("{:.3}", centre[a] + dir[a] * offset))
-        .collect();
-    let rv = run(&["--rv", "--seed", &rv_seed.join(",")]);
+    // The myocardium and the RV, found without a click, with every contour
+    // written out (never into the input folder).
+    let out_dir = tempfile::tempdir().unwrap();
+    let contours = out_dir.path().join("contours.json");
+    let full = run(&[
+        "--convention",
+        "blood-pool",
+        "--myocardium",
+        "--rv",
+        "--contours",
+        contours.to_str().unwrap(),
+    ]);
+    let myo = &full["lv_myocardium"];
+    for key in ["ed_volume_ml", "es_volume_ml"] {
+        let got = myo[key].as_f64().unwrap();
+        assert!((got / c.myocardium_ml - 1.0).abs() < 0.05, "{key}: {full}");
+    }
+    assert_eq!(myo["aha"].as_array().unwrap().len(), 16, "{full}");
+    let rv = &full["rv"];
     assert_eq!(rv["ed_phase"], v["ed_phase"], "{rv}");
     assert_eq!(rv["es_phase"], v["es_phase"], "{rv}");
-    let rv_edv = rv["edv_ml"].as_f64().unwrap();
-    assert!(rv_edv > 20.0 && (rv_edv - edv).abs() > 5.0, "{rv}");
-    let rv_ef = rv["ef_percent"].as_f64().unwrap();
-    assert!(rv_ef > 20.0 && rv_ef < 90.0, "{rv}");
+    for (p, got) in rv["volumes_ml"].as_array().unwrap().iter().enumerate() {
+        let truth = c.rv_volume_ml(p);
+        let got = got.as_f64().unwrap();
+        assert!(
+            (got / truth - 1.0).abs() < 0.06,
+            "RV phase {p}: {got} vs {truth} mL"
+        );
+    }
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&contours).unwrap()).unwrap();
+    assert_eq!(file["affines"].as_array().unwrap().len(), 20);
+    let kinds: std::collections::BTreeSet<&str> = file["contours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["lv-endocardium", "lv-epicardium", "rv-endocardium"]
+    );
+    // The RV from a seed in its cavity gives the same curve.
+    let rv_seed: Vec<String> = rv["seed_mm"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| format!("{}", x.as_f64().unwrap()))
+        .collect();
+    let seeded = run(&["--rv-seed", &rv_seed.join(",")]);
+    assert_eq!(seeded["rv"]["volumes_ml"], rv["volumes_ml"], "{seeded}");
+    // The contours may not go into the cine's folder.
+    let out = twin()
+        .args(["cine-lv", "--series", "5.1", "--contours"])
+        .arg(demo.root.join("c.json"))
+        .arg(&demo.root)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(!demo.root.join("c.json").exists());
     // A seed outside the volume is an error.
     for method in ["learned", "threshold"] {
         let out = twin()

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod cardio;
+pub mod contours;
 pub mod gait;
 pub mod jobs;
 pub mod layout;

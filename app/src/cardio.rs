@@ -19,6 +19,7 @@ use twin_session::jobs::{Job, KeyedRuns, Priority};
 use twin_session::runs::cardio_key as key;
 use twin_ui::CardioAction;
 use twin_ui::cardio::{CardioResult, Controls, VariantCurve};
+use twin_ui::contours::ContourAction;
 
 use crate::Args;
 use crate::session::{CardioAsk, CardioView, Session};
@@ -31,7 +32,14 @@ impl Plugin for CardioPlugin {
             .add_systems(Startup, start)
             .add_systems(
                 Update,
-                (asks, poll, sync_variants, from_imaging, publish)
+                (
+                    asks,
+                    poll,
+                    poll_review,
+                    sync_variants,
+                    from_imaging,
+                    publish,
+                )
                     .chain()
                     .in_set(crate::Feature::Cardio),
             );
@@ -47,8 +55,12 @@ enum Msg {
         /// A new calibration for the twin (not one read from its file).
         model: Option<Box<CardioModel>>,
     },
-    /// EDV, ESV (mL) and heart rate from the cine's LV curve.
-    Imaging(Box<twin_session::cine::CineTargets>),
+    /// EDV, ESV (mL) and heart rate from the cine's LV curve, and the
+    /// analysis behind them (for review).
+    Imaging(
+        Box<twin_session::cine::CineTargets>,
+        Box<twin_session::cine::CineAnalysis>,
+    ),
     Failed(String),
 }
 
@@ -77,7 +89,24 @@ struct Cardio {
     sig: Option<Vec<(String, bool, bool)>>,
     /// Calibrate as soon as targets come from the images (`--lv-seed`).
     calibrate_after_imaging: bool,
+    /// A contour correction being applied, and what undo needs.
+    review: Option<Job<Reviewed>>,
+    /// Per correction: the slices it changed as (phase, slice, pixels
+    /// before, corrected before).
+    undo: Vec<Vec<SliceBefore>>,
 }
+
+type SliceBefore = (usize, usize, Vec<u8>, bool);
+
+/// A contour correction applied: the new analysis and how to undo it
+/// (`None`: this was an undo).
+type Reviewed = Result<
+    (
+        Box<twin_session::cine::CineAnalysis>,
+        Option<Vec<SliceBefore>>,
+    ),
+    String,
+>;
 
 impl Cardio {
     /// Opens the workspace's heart, calibrating a first baseline if there
@@ -156,13 +185,14 @@ impl Cardio {
         self.sig = None;
     }
 
-    /// LV volume curve of a cine from a seed (patient mm), in the background.
+    /// The cine's LV (myocardium and RV too) from a seed (patient mm), in
+    /// the background; the analysis goes to the contour review.
     fn measure_cine(
         &mut self,
         v: &mut CardioView,
         frames: Vec<std::sync::Arc<twin_imaging::Volume>>,
         times_ms: Vec<f64>,
-        seed: [f64; 3],
+        seed: Option<[f64; 3]>,
         label: String,
     ) {
         self.spawn(v, "LV volumes from the cine", move |progress| {
@@ -170,15 +200,14 @@ impl Cardio {
                 .iter()
                 .map(|v| twin_session::segments::grid(v))
                 .collect();
-            match twin_session::cine::lv_targets(
-                &grids,
-                &times_ms,
-                Some(seed),
-                twin_mesh::cine_net::Convention::Endocardial,
-                &label,
-                progress,
-            ) {
-                Ok(t) => Msg::Imaging(Box::new(t)),
+            let options = twin_session::cine::CineOptions {
+                seed,
+                myocardium: true,
+                rv: true,
+                ..Default::default()
+            };
+            match twin_session::cine::analyse(&grids, options, progress) {
+                Ok(a) => Msg::Imaging(Box::new(a.targets(&times_ms, &label)), Box::new(a)),
                 Err(e) => Msg::Failed(format!("LV curve: {e}")),
             }
         });
@@ -274,18 +303,24 @@ fn from_imaging(
         return;
     }
     *done = true;
-    let seed: Vec<f64> = spec
-        .split(',')
-        .filter_map(|v| v.trim().parse().ok())
-        .collect();
-    let [x, y, z] = seed[..] else {
-        cardio.calibrate_after_imaging = false;
-        s.cardio.ui.status = format!("--lv-seed `{spec}`: expected X,Y,Z in mm");
-        return;
+    let seed = match spec {
+        Some(spec) => {
+            let seed: Vec<f64> = spec
+                .split(',')
+                .filter_map(|v| v.trim().parse().ok())
+                .collect();
+            let [x, y, z] = seed[..] else {
+                cardio.calibrate_after_imaging = false;
+                s.cardio.ui.status = format!("--lv-seed `{spec}`: expected X,Y,Z in mm");
+                return;
+            };
+            let seed = [x, y, z];
+            ws.mpr.crosshair = seed;
+            study.write(crate::session::StudyAsk::AddSegment(Some(seed)));
+            Some(seed)
+        }
+        None => None,
     };
-    let seed = [x, y, z];
-    ws.mpr.crosshair = seed;
-    study.write(crate::session::StudyAsk::AddSegment(Some(seed)));
     let label = ws.cine_label();
     let (frames, times) = (ws.mpr.frames.clone(), ws.mpr.times_ms.clone());
     cardio.measure_cine(&mut s.cardio, frames, times, seed, label);
@@ -297,6 +332,7 @@ fn poll(mut cardio: ResMut<Cardio>, mut s: ResMut<Session>) {
     if let (Msg::Failed(e), Some(job)) = (&msg, &cardio.job) {
         job.fail(e);
     }
+    let s = &mut *s;
     let v = &mut s.cardio;
     cardio.job = None;
     v.ui.busy = false;
@@ -315,7 +351,12 @@ fn poll(mut cardio: ResMut<Cardio>, mut s: ResMut<Session>) {
             cardio.calibrated = model.map(|m| *m);
             cardio.reset_variants(v);
         }
-        Msg::Imaging(t) => {
+        Msg::Imaging(t, analysis) => {
+            v.contours.analysis = Some(std::sync::Arc::new(*analysis));
+            v.contours.frames.clone_from(&s.study.mpr.frames);
+            v.contours.generation += 1;
+            cardio.undo.clear();
+            v.contours.undo_depth = 0;
             v.ui.targets = t.applied_to(v.ui.targets);
             v.ui.targets_source.clone_from(&t.source);
             // A curve that fails its quality checks is shown, not calibrated to.
@@ -525,6 +566,138 @@ fn apply_controls(cardio: &mut Cardio, s: &mut Session, scenario: &Scenario) {
     cardio.asked = Some((key(&interventions), Instant::now()));
 }
 
+/// Applies a contour correction (or an undo) to a copy of the analysis in
+/// the background, or calibrates to the reviewed volumes.
+fn review(cardio: &mut Cardio, s: &mut Session, action: ContourAction) {
+    let v = &mut s.cardio;
+    let Some(analysis) = v.contours.analysis.clone() else {
+        return;
+    };
+    if action == ContourAction::UseForCalibration {
+        let t = analysis.targets(&s.study.mpr.times_ms, &s.study.cine_label());
+        v.ui.targets = t.applied_to(v.ui.targets);
+        v.ui.targets_source.clone_from(&t.source);
+        if t.quality_flags.is_empty() {
+            let targets = v.ui.targets;
+            cardio.calibrate(v, targets);
+        } else {
+            v.ui.status = format!(
+                "check the LV curve before calibrating: {}",
+                t.quality_flags.join("; ")
+            );
+        }
+        return;
+    }
+    if cardio.review.is_some() {
+        return;
+    }
+    let undo = if action == ContourAction::Undo {
+        let Some(u) = cardio.undo.pop() else { return };
+        Some(u)
+    } else {
+        None
+    };
+    let frames = v.contours.frames.clone();
+    v.contours.busy = true;
+    cardio.review = Some(Job::once(
+        "contours",
+        "Applying the contour correction",
+        Priority::Interactive,
+        move |progress| apply_review(&frames, &analysis, action, undo, progress),
+    ));
+}
+
+/// One correction (or undo) on a copy of `analysis`.
+fn apply_review(
+    frames: &[std::sync::Arc<twin_imaging::Volume>],
+    analysis: &twin_session::cine::CineAnalysis,
+    action: ContourAction,
+    undo: Option<Vec<SliceBefore>>,
+    progress: &Progress,
+) -> Reviewed {
+    let grids: Vec<twin_mesh::Grid> = frames
+        .iter()
+        .map(|v| twin_session::segments::grid(v))
+        .collect();
+    let mut a = analysis.clone();
+    let before = |a: &twin_session::cine::CineAnalysis, p: usize, k: usize| -> SliceBefore {
+        let m = &a.lv.masks[p];
+        let [nx, ny, _] = m.dims;
+        (
+            p,
+            k,
+            m.data[k * nx * ny..(k + 1) * nx * ny].to_vec(),
+            a.corrected.contains(&(p, k)),
+        )
+    };
+    let valid = |p: usize, k: usize| a.lv.masks.get(p).is_some_and(|m| k < m.dims[2]);
+    let done = match (action, undo) {
+        (_, Some(u)) => u
+            .into_iter()
+            .rev()
+            .try_for_each(|(p, k, px, was)| {
+                a.set_slice(&grids, p, k, px, was, progress).map(|_| ())
+            })
+            .map(|()| None),
+        (
+            ContourAction::Replace {
+                phase,
+                slice,
+                polygon,
+            },
+            None,
+        ) if valid(phase, slice) => {
+            let b = before(&a, phase, slice);
+            a.correct(&grids, phase, slice, &polygon, progress)
+                .map(|_| Some(vec![b]))
+        }
+        (
+            ContourAction::Paint {
+                phase,
+                slice,
+                pixels,
+            },
+            None,
+        ) if valid(phase, slice) => {
+            let b = before(&a, phase, slice);
+            a.set_slice(&grids, phase, slice, pixels, true, progress)
+                .map(|_| Some(vec![b]))
+        }
+        (ContourAction::Propagate { phase, slice, to }, None) if valid(phase, slice) => {
+            let bs: Vec<SliceBefore> = to
+                .iter()
+                .filter(|&&p| p != phase && valid(p, slice))
+                .map(|&p| before(&a, p, slice))
+                .collect();
+            a.propagate(&grids, phase, slice, &to, progress)
+                .map(|_| Some(bs))
+        }
+        _ => return Err("that slice is not in the cine".into()),
+    };
+    done.map(|u| (Box::new(a), u)).map_err(|e| e.to_string())
+}
+
+/// Takes a finished contour correction.
+fn poll_review(mut cardio: ResMut<Cardio>, mut s: ResMut<Session>) {
+    let Some(done) = cardio.review.as_ref().and_then(|j| j.try_recv().ok()) else {
+        return;
+    };
+    cardio.review = None;
+    let v = &mut s.cardio;
+    v.contours.busy = false;
+    match done {
+        Ok((a, undo)) => {
+            if let Some(u) = undo {
+                cardio.undo.push(u);
+            }
+            v.contours.analysis = Some(std::sync::Arc::new(*a));
+            v.contours.generation += 1;
+            v.contours.undo_depth = cardio.undo.len();
+        }
+        Err(e) => v.ui.status = format!("contour correction: {e}"),
+    }
+}
+
 /// Carries out what the panes and the other features asked.
 fn asks(mut asks: MessageReader<CardioAsk>, mut cardio: ResMut<Cardio>, mut s: ResMut<Session>) {
     let s = &mut *s;
@@ -541,6 +714,7 @@ fn asks(mut asks: MessageReader<CardioAsk>, mut cardio: ResMut<Cardio>, mut s: R
             CardioAsk::Pane(CardioAction::Simulate(scenario)) => {
                 apply_controls(&mut cardio, s, &scenario);
             }
+            CardioAsk::Contours(action) => review(&mut cardio, s, action),
             CardioAsk::Pane(CardioAction::FromImaging) => {
                 let ws = &s.study;
                 let label = ws.cine_label();
@@ -548,7 +722,7 @@ fn asks(mut asks: MessageReader<CardioAsk>, mut cardio: ResMut<Cardio>, mut s: R
                     &mut s.cardio,
                     ws.mpr.frames.clone(),
                     ws.mpr.times_ms.clone(),
-                    ws.mpr.crosshair,
+                    None,
                     label,
                 );
             }

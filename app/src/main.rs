@@ -93,9 +93,10 @@ pub struct Args {
     #[arg(long, value_name = "HTML")]
     pub report: Option<PathBuf>,
     /// With --cardio: take the calibration targets from the cine's LV
-    /// volume curve, seeded at this point (patient mm, LPS).
-    #[arg(long, value_name = "X,Y,Z", allow_hyphen_values = true)]
-    pub lv_seed: Option<String>,
+    /// volume curve (its contours open for review), the LV found in the
+    /// cine or picked by this point (patient mm, LPS).
+    #[arg(long, value_name = "X,Y,Z", allow_hyphen_values = true, num_args = 0..=1)]
+    pub lv_seed: Option<Option<String>>,
     /// Benchmark: N cardiac what-if changes through the job system in a
     /// windowless app; prints the latencies as JSON and exits.
     #[arg(long, value_name = "N", hide = true)]

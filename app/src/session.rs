@@ -279,6 +279,8 @@ pub struct CardioView {
     /// Its workspace has been shown (or `--cardio` asked for it).
     pub open: bool,
     pub ui: CardioState,
+    /// The cine's contours under review.
+    pub contours: twin_ui::contours::ContourState,
     /// From a control's release to the variant's result shown, ms.
     pub last_latency_ms: Option<f64>,
     /// Variants running now.
@@ -341,6 +343,8 @@ pub enum CardioAsk {
     /// Another twin took the open one's place: forget the variants' runs,
     /// and take its calibrated heart when it has one.
     Replaced(Option<Box<CardioModel>>),
+    /// What the contour review asked.
+    Contours(twin_ui::contours::ContourAction),
 }
 
 /// Work for the gait trial.
@@ -416,7 +420,7 @@ pub fn show_task(
         Task::Gait => {
             gait.write(GaitAsk::Show);
         }
-        Task::Imaging | Task::Report => {}
+        Task::Imaging | Task::Contours | Task::Report => {}
     }
 }
 

@@ -100,7 +100,7 @@ fn start(
                 .find(|t| t.name().eq_ignore_ascii_case(name));
             if t.is_none() {
                 jobs().notify(&format!(
-                    "--workspace {name}: one of Imaging, Cardiac, Gait, Compare, Report"
+                    "--workspace {name}: one of Imaging, Contours, Cardiac, Gait, Compare, Report"
                 ));
             }
             t
@@ -116,7 +116,7 @@ fn start(
         match task {
             Task::Cardiac | Task::Compare => s.cardio.open = true,
             Task::Gait => s.gait.open = true,
-            Task::Imaging | Task::Report => {}
+            Task::Imaging | Task::Contours | Task::Report => {}
         }
     } else {
         layout.show(task, &mut cardio, &mut gait);
@@ -144,6 +144,7 @@ pub struct Asked {
     pub ui: Vec<UiAction>,
     pub segments: Vec<SegmentAction>,
     pub cardio: Vec<CardioAction>,
+    pub contours: Vec<twin_ui::contours::ContourAction>,
     pub gait: Vec<GaitAction>,
     pub scenarios: Vec<twin_session::ScenarioAction>,
     pub export_report: bool,
@@ -270,6 +271,10 @@ impl twin_ui::layout::TabViewer for Panes<'_> {
             }
             Pane::Variants => twin_ui::cardio::compare_columns(ui, &s.cardio.ui),
             Pane::Deltas => twin_ui::twin::deltas_table(ui, &s.twin),
+            Pane::ContourReview => {
+                let a = twin_ui::contours::contour_review(ui, &mut s.cardio.contours);
+                self.asked.contours.extend(a);
+            }
             Pane::ReportPreview => {
                 self.asked.export_report |= twin_ui::twin::report_preview(ui, &s.twin);
             }

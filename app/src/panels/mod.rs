@@ -182,6 +182,9 @@ fn draw_panels(
     for a in asked.cardio {
         asks.cardio.write(CardioAsk::Pane(a));
     }
+    for a in asked.contours {
+        asks.cardio.write(CardioAsk::Contours(a));
+    }
     for a in asked.gait {
         asks.gait.write(GaitAsk::Pane(a));
     }

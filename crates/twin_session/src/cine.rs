@@ -51,13 +51,21 @@ impl CineTargets {
 
 /// The heart rate of a cine whose phases, at `times_ms` after the trigger,
 /// span one beat: the RR interval is the last time plus one phase step.
+/// `None` unless there are at least 8 phases evenly spaced (within 10 %):
+/// a few phases picked from a cine (ED and ES only) do not span a beat.
 #[must_use]
 pub fn heart_rate(times_ms: &[f64]) -> Option<f64> {
     let n = times_ms.len();
-    if n < 2 {
+    if n < 8 {
         return None;
     }
     let step = times_ms[n - 1] - times_ms[n - 2];
+    let even = times_ms
+        .windows(2)
+        .all(|w| ((w[1] - w[0]) - step).abs() <= 0.1 * step.abs());
+    if !even {
+        return None;
+    }
     let hr = 60_000.0 / (times_ms[n - 1] + step);
     (hr.is_finite() && (30.0..=180.0).contains(&hr)).then_some(hr)
 }
@@ -482,6 +490,12 @@ mod tests {
         assert!((heart_rate(&times).unwrap() - 75.0).abs() < 1e-9);
         assert_eq!(heart_rate(&[0.0]), None);
         // 10 ms phases make 600/min: not a heart rate.
-        assert_eq!(heart_rate(&[0.0, 10.0, 20.0]), None);
+        let fast: Vec<f64> = (0..10).map(|i| f64::from(i) * 10.0).collect();
+        assert_eq!(heart_rate(&fast), None);
+        // ED and ES picked from a cine do not span a beat.
+        assert_eq!(heart_rate(&[348.0, 929.0]), None);
+        let mut uneven = times.clone();
+        uneven[5] += 15.0;
+        assert_eq!(heart_rate(&uneven), None);
     }
 }

@@ -207,8 +207,8 @@ pub enum CardioAction {
     Calibrate(Targets),
     /// Run the what-if of the controls from the calibrated patient.
     Simulate(Scenario),
-    /// Measure the LV volume curve of the loaded cine (seeded at the
-    /// crosshair) and use its EDV, ESV and heart rate as targets.
+    /// Measure the LV volume curve of the loaded cine (the LV found
+    /// without a click) and use its EDV, ESV and heart rate as targets.
     FromImaging,
 }
 
@@ -337,7 +337,7 @@ pub fn calibration_section(ui: &mut Ui, state: &mut CardioState) -> Vec<CardioAc
                 egui::Button::new("LV volumes from the cine"),
             )
             .on_hover_text(
-                "Segment the LV in every phase from the crosshair (place it in the LV blood pool)",
+                "Find the LV (and its wall and the RV) in every slice and phase of the cine; review the contours in the Contours workspace",
             )
             .clicked()
         {

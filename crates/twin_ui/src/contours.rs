@@ -513,33 +513,39 @@ fn summary(ui: &mut Ui, state: &mut ContourState, a: &CineAnalysis) {
     );
     ui.separator();
     let c = &a.lv.curve;
-    egui::Grid::new("contour-volumes")
-        .striped(true)
-        .show(ui, |ui| {
-            ui.label(format!("LV ({})", a.options.convention.label()));
-            ui.label(format!("EDV {:.1} mL", c.edv_ml));
-            ui.end_row();
-            ui.label("");
-            ui.label(format!("ESV {:.1} mL, EF {:.1} %", c.esv_ml, c.ef_percent));
-            ui.end_row();
-            if let Some(m) = a.myocardium.first() {
-                ui.label("LV mass (ED)");
-                ui.label(format!("{:.0} g ({:.1} mL)", m.mass_g, m.volume_ml));
-                ui.end_row();
-            }
-            if let Some((rv, _)) = &a.rv {
-                let r = &rv.curve;
-                ui.label("RV");
-                ui.label(format!(
-                    "EDV {:.1}, ESV {:.1} mL, EF {:.1} %",
-                    r.edv_ml, r.esv_ml, r.ef_percent
-                ));
-                ui.end_row();
-            }
-            ui.label("corrected");
-            ui.label(format!("{} slice(s)", a.corrected.len()));
-            ui.end_row();
-        });
+    let line = |ui: &mut Ui, text: String| {
+        ui.add(egui::Label::new(text).wrap());
+    };
+    line(
+        ui,
+        format!(
+            "LV ({}): EDV {:.1} mL, ESV {:.1} mL, EF {:.1} %",
+            a.options.convention.label(),
+            c.edv_ml,
+            c.esv_ml,
+            c.ef_percent
+        ),
+    );
+    if let Some(m) = a.myocardium.first() {
+        line(
+            ui,
+            format!(
+                "LV mass (ED): {:.0} g ({:.1} mL of myocardium)",
+                m.mass_g, m.volume_ml
+            ),
+        );
+    }
+    if let Some((rv, _)) = &a.rv {
+        let r = &rv.curve;
+        line(
+            ui,
+            format!(
+                "RV: EDV {:.1} mL, ESV {:.1} mL, EF {:.1} %",
+                r.edv_ml, r.esv_ml, r.ef_percent
+            ),
+        );
+    }
+    line(ui, format!("corrected: {} slice(s)", a.corrected.len()));
     for f in &a.quality_flags {
         ui.colored_label(Color32::from_rgb(240, 150, 60), format!("⚠ {f}"));
     }

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Task {
     Imaging,
+    Contours,
     Cardiac,
     Gait,
     Compare,
@@ -27,8 +28,9 @@ pub enum Task {
 }
 
 impl Task {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Imaging,
+        Self::Contours,
         Self::Cardiac,
         Self::Gait,
         Self::Compare,
@@ -39,6 +41,7 @@ impl Task {
     pub fn name(self) -> &'static str {
         match self {
             Self::Imaging => "Imaging",
+            Self::Contours => "Contours",
             Self::Cardiac => "Cardiac",
             Self::Gait => "Gait",
             Self::Compare => "Compare",
@@ -51,6 +54,9 @@ impl Task {
     pub fn purpose(self) -> &'static str {
         match self {
             Self::Imaging => "Study browser, 3D view, axial/coronal/sagittal slices, segments",
+            Self::Contours => {
+                "Review and correct the cine's LV, epicardial and RV contours, slice by slice and phase by phase"
+            }
             Self::Cardiac => {
                 "Calibration and its residuals, what-if controls, PV loops, Wiggers diagram, indices, the beating LV"
             }
@@ -86,11 +92,12 @@ pub enum Pane {
     Variants,
     Deltas,
     ReportPreview,
+    ContourReview,
 }
 
 impl Pane {
     /// Every pane, for the "Add pane" menu.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::Studies,
         Self::View3d,
         Self::Axial,
@@ -111,6 +118,7 @@ impl Pane {
         Self::Variants,
         Self::Deltas,
         Self::ReportPreview,
+        Self::ContourReview,
     ];
 
     #[must_use]
@@ -136,6 +144,7 @@ impl Pane {
             Self::Variants => "Variants side by side",
             Self::Deltas => "Delta table",
             Self::ReportPreview => "Report preview",
+            Self::ContourReview => "Contour review",
         }
     }
 
@@ -179,6 +188,12 @@ pub fn default_dock(task: Task) -> DockState<Pane> {
             let [top, bottom] = split(&mut d, centre, Below, 0.5, vec![Pane::Coronal]);
             split(&mut d, top, Right, 0.5, vec![Pane::Axial]);
             split(&mut d, bottom, Right, 0.5, vec![Pane::Sagittal]);
+            d
+        }
+        Task::Contours => {
+            // The review | the calibration it feeds.
+            let mut d = DockState::new(vec![Pane::ContourReview]);
+            split(&mut d, root, Right, 0.28, vec![Pane::Calibration]);
             d
         }
         Task::Cardiac => {
@@ -528,6 +543,7 @@ mod tests {
             ),
             (Task::Compare, &[Pane::Variants, Pane::Deltas, Pane::View3d]),
             (Task::Report, &[Pane::ReportPreview]),
+            (Task::Contours, &[Pane::ContourReview, Pane::Calibration]),
         ] {
             let panes = d.panes(task);
             for p in want {

@@ -6,7 +6,7 @@ usage: bench/run.py [--repeat N] [--no-write] [BENCH ...]
 Benchmarks: dicom-scan-chest-ct, dicom-load-chest-ct, dicom-scan-ct-512x512x400,
 dicom-load-ct-512x512x400, isosurface-chest-ct, isosurface-field-256,
 mask-surface-chest-ct, mask-surface-field-256, surface-pipeline-chest-ct,
-cardio-beats, cardio-calibrate, gait-ik-gait2354, gait-ik-gait10dof, gait-id-gait2354,
+cine-lv-demo, cardio-beats, cardio-calibrate, gait-ik-gait2354, gait-ik-gait10dof, gait-id-gait2354,
 gait-id-gait10dof, gait-so-gait2354, gait-so-gait10dof, gait-whatif-gait2354, gait-whatif-gait10dof (default: all). Gait benchmarks run whole tools (read model and data, solve,
 write) on the shared OpenSim data against OpenSim 4.6 from PyPI. Surface benchmarks read raw float32 volumes (the chest CT
 exported by `twin-bench export-raw`, a 256³ phantom by `twin-bench make-field`)
@@ -66,6 +66,11 @@ BENCHES = {
     "mask-surface-field-256": ("mask-surface", "raw:field256@0.5",
                                "Binary mask surface, smooth 256³ phantom",
                                ["vtk", "skimage"]),
+    "cine-lv-demo": ("cine-lv", "demo-cine",
+                     "LV cavity of every slice and phase of the demo cine (20 phases × 14 slices, "
+                     "192×192) by the learned network, found without a click; the peer runs the same "
+                     "ONNX network with onnxruntime and numpy/scipy around it",
+                     ["onnxruntime"]),
     "cardio-beats": ("cardio-beats", "cardio:1000:10",
                      "Cardiac twin at periodic steady state, healthy default, default tolerances "
                      "(rtol 1e-3, the peers too); per beat (peers run 10 beats)",
@@ -166,6 +171,9 @@ def main() -> int:
             state = cache / "bench-cardio.json"
             subprocess.run([str(exe), "export-cardio", str(state)], check=True, capture_output=True)
             inp, peer_inp = n_ours, f"{state}@{n_peer}"
+        elif rel == "demo-cine":
+            inp = subprocess.run([str(exe), "demo-cine-dir", "-"], check=True, capture_output=True,
+                                 text=True).stdout.strip()
         elif rel.startswith("gait:"):
             inp = f"{rel.split(':', 1)[1]}@{data / 'msk'}"
         elif rel.startswith("raw:"):
@@ -218,6 +226,8 @@ def main() -> int:
                 out = f"{items} frames, {s / items * 1000:.2f} ms/frame"
             elif task == "cardio-calibrate":
                 out = f"{items} simulations"
+            elif task == "cine-lv":
+                out = f"{items} slices × phases, {s / items * 1000:.1f} ms each"
             else:
                 out = f"{items:,} {'voxels' if task == 'dicom-load' else 'files'}"
             lines.append(f"| {label} | {tool} | {s * 1000:.1f} ms | {ratio} | {peak_s} | {vol} | {out} |")

@@ -17,6 +17,10 @@
 //!
 //! * `gait CASE@MSKDIR`: inverse kinematics or dynamics as a whole tool run
 //!   (see `gait.rs`); `items` = frames.
+//! * `demo-cine-dir -`: writes the demo patient if needed and prints its
+//!   cine's folder; `cine-lv DIR`: the LV cavity of every slice and phase of
+//!   the cine in DIR by the learned network, found without a click (the
+//!   cine is loaded once, outside the timing); `items` = slices × phases.
 //!
 //! The JSON also carries `peak_rss_mib`, the process's peak resident memory
 //! (VmHWM), for the memory goal.
@@ -49,6 +53,11 @@ fn main() -> anyhow::Result<()> {
         let n = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(256);
         return surface::make_field(&input, n);
     }
+    if task == "demo-cine-dir" {
+        let demo = twin_phantom::ensure_demo_patient()?;
+        println!("{}", demo.cardiac_dir.display());
+        return Ok(());
+    }
     if task == "make-ct" {
         let n = |i: usize, d: u16| args.get(i).and_then(|v| v.parse().ok()).unwrap_or(d);
         return make_ct(&input, n(3, 512), n(4, 512), usize::from(n(5, 400)));
@@ -80,6 +89,32 @@ fn main() -> anyhow::Result<()> {
             let (s, n) = gait::run(&args[2])?;
             seconds.push(s);
             items = n;
+        }
+        report(task, &args[2], &seconds, items);
+        return Ok(());
+    }
+    if task == "cine-lv" {
+        let scan = twin_imaging::scan_folder(&input, &Progress::new())?;
+        let (_, _, stack) = scan.stacks().next().context("no image stack")?;
+        let cine = twin_imaging::load_cine(
+            stack,
+            &Progress::new(),
+            twin_imaging::volume::DEFAULT_BUDGET_BYTES,
+        )?;
+        let grids: Vec<twin_mesh::Grid> = cine
+            .phases
+            .iter()
+            .map(|v| twin_mesh::Grid {
+                dims: v.dims,
+                data: &v.data,
+                affine: &v.affine,
+            })
+            .collect();
+        for _ in 0..repeat {
+            let t = Instant::now();
+            twin_mesh::cine_net::lv_cavity(&grids, None, &Progress::new())?;
+            seconds.push(t.elapsed().as_secs_f64());
+            items = grids.len() * grids.first().map_or(0, |g| g.dims[2]);
         }
         report(task, &args[2], &seconds, items);
         return Ok(());

@@ -15,11 +15,17 @@ use twin_mesh::segment::Mask;
 type Contours = HashMap<i32, Vec<[f64; 2]>>;
 
 fn contours(dir: &Path) -> Contours {
+    contours_of(dir, "icontour")
+}
+
+/// The expert's contours of one kind (`icontour`: endocardial, `ocontour`:
+/// epicardial) by instance number.
+fn contours_of(dir: &Path, kind: &str) -> Contours {
     let mut out = HashMap::new();
     for entry in std::fs::read_dir(dir).expect("contours") {
         let path = entry.expect("entry").path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if !name.contains("icontour") {
+        if !name.contains(kind) {
             continue;
         }
         let number: i32 = name[8..12].parse().expect("instance number");
@@ -286,4 +292,58 @@ fn learned_lv_cavity_matches_the_expert_without_a_click() {
         (ours - theirs).abs() <= 5.0,
         "EF {ours:.1} vs the expert's {theirs:.1} %"
     );
+}
+
+/// The LV epicardium against the expert's one epicardial contour of the
+/// subset (instance 20: the basal slice at end diastole).
+#[test]
+fn epicardium_matches_the_experts_contour() {
+    let Some((_, report)) = subset() else {
+        return;
+    };
+    let root =
+        twin_core::testdata::require("dicom/cmr_sax_sunnybrook_SCD0003701_subset").expect("subset");
+    let epi = contours_of(&root.join("expert_contours"), "ocontour");
+    let poly = &epi[&20];
+    let (_, _, stack) = report.stacks().next().expect("stack");
+    let cine = load_cine(stack, &Progress::new(), DEFAULT_BUDGET_BYTES).expect("cine");
+    let grids = grids(&cine);
+    let options = twin_session::cine::CineOptions {
+        myocardium: true,
+        ..Default::default()
+    };
+    let a = twin_session::cine::analyse(&grids, options, &Progress::new()).expect("analysis");
+    let (phase, k) = stack
+        .volumes
+        .iter()
+        .enumerate()
+        .find_map(|(p, hs)| {
+            hs.iter()
+                .position(|h| h.instance_number == Some(20))
+                .map(|k| (p, k))
+        })
+        .expect("instance 20");
+    let m = a
+        .myocardium
+        .iter()
+        .find(|m| m.phase == phase)
+        .expect("myocardium at ED");
+    let [nx, ny, _] = m.epicardium.dims;
+    let (mut both, mut ours, mut theirs) = (0usize, 0usize, 0usize);
+    for j in 0..ny {
+        for i in 0..nx {
+            let x = m.epicardium.get(i, j, k);
+            let y = inside(poly, i as f64, j as f64);
+            both += usize::from(x && y);
+            ours += usize::from(x);
+            theirs += usize::from(y);
+        }
+    }
+    let dice = 2.0 * both as f64 / (ours + theirs) as f64;
+    eprintln!(
+        "epicardium, instance 20: Dice {dice:.3}, ours {ours} px, expert {theirs} px; mass at ED {:.1} g",
+        m.mass_g
+    );
+    assert!(dice >= 0.85, "Dice {dice:.3}");
+    assert!((ours as f64 / theirs as f64 - 1.0).abs() <= 0.15);
 }

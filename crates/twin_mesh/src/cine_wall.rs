@@ -14,9 +14,9 @@
 //! wall against liver or muscle of the same signal) the ray has no edge; the
 //! wall thickness there is interpolated around the slice from the rays that
 //! have one, after a circular median over 9 rays against single-ray spikes;
-//! so is a ray whose thickness is over 1.5 × the slice's median + 1 mm or
-//! under half of it (it ran through tissue of the wall's own signal, such
-//! as liver or the RV's wall, to the next structure's edge).
+//! so is a ray whose thickness is over 1.5 × the heart's median + 1 mm (it
+//! ran through tissue of the wall's own signal, such as liver or the RV's
+//! wall, to the next structure's edge).
 //! A slice where fewer than a quarter of the rays see an edge takes the
 //! median thickness of its neighbours. Below the last slice with a cavity,
 //! the apical cap is the dark disc left at the previous centre.
@@ -316,27 +316,15 @@ fn slice_wall(plane: &Plane, cavity: &[u8], k: usize) -> Option<(SliceWall, Vec<
                 .map(|e| (e - endo[ray]).max(MIN_WALL_MM))
         })
         .collect();
-    // A ray whose edge lies far from the slice's typical thickness ran into
-    // tissue of the wall's own signal (liver, the RV's wall) and found the
-    // next structure's edge, or stopped at a trabecula: it is interpolated.
-    let typical = median(thick.iter().flatten().copied().collect());
-    let thick: Vec<Option<f64>> = match typical {
-        Some(m) => thick
-            .into_iter()
-            .map(|t| t.filter(|&t| t <= 1.5 * m + 1.0 && t >= 0.5 * m))
-            .collect(),
-        None => thick,
-    };
-    let seen = thick.iter().filter(|t| t.is_some()).count() as f64 / RAYS as f64;
     Some((
         SliceWall {
             slice: k,
             centre_px: c,
             endo_mm: endo,
             epi_mm: Vec::new(),
-            seen,
+            seen: 0.0,
         },
-        circular_median(&thick, 4),
+        thick,
     ))
 }
 
@@ -377,6 +365,24 @@ pub fn lv_myocardium(
         .filter_map(|k| slice_wall(&planes[k], slab(k), k))
         .collect();
     found.sort_by_key(|(w, _)| w.slice);
+    // A ray whose edge lies far beyond the heart's typical wall thickness
+    // (the median over every ray of every slice) ran into tissue of the
+    // wall's own signal (liver, the RV's wall) and found the next
+    // structure's edge: it is interpolated.
+    if let Some(m) = median(
+        found
+            .iter()
+            .flat_map(|(_, t)| t.iter().flatten().copied())
+            .collect(),
+    ) {
+        for (w, t) in &mut found {
+            for v in t.iter_mut() {
+                *v = v.filter(|&x| x <= 1.5 * m + 1.0);
+            }
+            w.seen = t.iter().filter(|x| x.is_some()).count() as f64 / RAYS as f64;
+            *t = circular_median(t, 4);
+        }
+    }
     // Thickness per ray: the slice's own where it saw a quarter of its
     // rays, else the median of its neighbours' per ray.
     let own: Vec<Option<Vec<f64>>> = found

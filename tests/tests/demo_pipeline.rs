@@ -285,8 +285,12 @@ fn demo_cine_myocardium_and_rv_match_the_analytic_truth() {
 fn a_corrected_slice_flows_into_the_targets_and_can_be_undone() {
     let (_, cine) = demo_cine();
     let grids = grids(&cine);
-    let mut a = twin_session::cine::analyse(&grids, Default::default(), &Progress::new())
-        .expect("analysis");
+    let mut a = twin_session::cine::analyse(
+        &grids,
+        twin_session::cine::CineOptions::default(),
+        &Progress::new(),
+    )
+    .expect("analysis");
     let before = a.lv.curve.clone();
     let ed = before.ed_phase;
     let m = a.lv.masks[ed].clone();

@@ -736,38 +736,8 @@ fn cine_lv(dir: &std::path::Path, series: &str, a: &CineLvArgs<'_>) -> anyhow::R
         Some(an) => an.quality_flags.clone(),
         None => twin_mesh::cine::quality_flags(&pool),
     };
-    let lv_myocardium = analysis.as_ref().and_then(|an| {
-        let (ed, es) = (an.myocardium.first()?, an.myocardium.get(1)?);
-        Some(WallSummary {
-            ed_volume_ml: ed.volume_ml,
-            es_volume_ml: es.volume_ml,
-            mass_g: ed.mass_g,
-            aha: an
-                .aha
-                .iter()
-                .map(|s| AhaSummary {
-                    segment: s.number,
-                    name: s.name,
-                    thickness_mm: s.thickness_mm,
-                })
-                .collect(),
-            edge_seen: ed.walls.iter().map(|w| (w.slice, w.seen)).collect(),
-        })
-    });
-    let rv = analysis.as_ref().and_then(|an| {
-        let (pool, seed) = an.rv.as_ref()?;
-        let c = &pool.curve;
-        Some(RvSummary {
-            seed_mm: *seed,
-            volumes_ml: c.volumes_ml.clone(),
-            ed_phase: c.ed_phase,
-            es_phase: c.es_phase,
-            edv_ml: c.edv_ml,
-            esv_ml: c.esv_ml,
-            sv_ml: c.sv_ml,
-            ef_percent: c.ef_percent,
-        })
-    });
+    let lv_myocardium = analysis.as_ref().and_then(wall_summary);
+    let rv = analysis.as_ref().and_then(rv_summary);
     let c = pool.curve;
     let summary = CineLvSummary {
         method,
@@ -798,6 +768,48 @@ fn cine_lv(dir: &std::path::Path, series: &str, a: &CineLvArgs<'_>) -> anyhow::R
         println!("{}", serde_json::to_string_pretty(&summary)?);
         return Ok(());
     }
+    print_cine(&summary);
+    Ok(())
+}
+
+/// `--myocardium`'s part of the summary.
+fn wall_summary(an: &twin_session::cine::CineAnalysis) -> Option<WallSummary> {
+    let (ed, es) = (an.myocardium.first()?, an.myocardium.get(1)?);
+    Some(WallSummary {
+        ed_volume_ml: ed.volume_ml,
+        es_volume_ml: es.volume_ml,
+        mass_g: ed.mass_g,
+        aha: an
+            .aha
+            .iter()
+            .map(|s| AhaSummary {
+                segment: s.number,
+                name: s.name,
+                thickness_mm: s.thickness_mm,
+            })
+            .collect(),
+        edge_seen: ed.walls.iter().map(|w| (w.slice, w.seen)).collect(),
+    })
+}
+
+/// `--rv`'s part of the summary.
+fn rv_summary(an: &twin_session::cine::CineAnalysis) -> Option<RvSummary> {
+    let (pool, seed) = an.rv.as_ref()?;
+    let c = &pool.curve;
+    Some(RvSummary {
+        seed_mm: *seed,
+        volumes_ml: c.volumes_ml.clone(),
+        ed_phase: c.ed_phase,
+        es_phase: c.es_phase,
+        edv_ml: c.edv_ml,
+        esv_ml: c.esv_ml,
+        sv_ml: c.sv_ml,
+        ef_percent: c.ef_percent,
+    })
+}
+
+/// `twin cine-lv` without `--json`.
+fn print_cine(summary: &CineLvSummary) {
     for (p, v) in summary.volumes_ml.iter().enumerate() {
         let t = summary
             .phase_times_ms
@@ -847,7 +859,6 @@ fn cine_lv(dir: &std::path::Path, series: &str, a: &CineLvArgs<'_>) -> anyhow::R
     for f in &summary.quality_flags {
         eprintln!("twin: quality: {f}");
     }
-    Ok(())
 }
 
 /// `--contours OUT.json`: every contour of the analysis, with each phase's

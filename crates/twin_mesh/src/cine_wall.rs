@@ -292,7 +292,7 @@ fn levels(plane: &Plane, cavity: &[u8], c: [f64; 2], endo: &[f64]) -> Option<(f3
             .flat_map(|ray| {
                 (0..=8).filter_map(move |s| {
                     plane
-                        .at(plane.along(c, ray, endo[ray] + 1.0 + 0.25 * s as f64))
+                        .at(plane.along(c, ray, endo[ray] + 1.0 + 0.25 * f64::from(s)))
                         .map(f64::from)
                 })
             })
@@ -398,27 +398,25 @@ pub fn lv_myocardium(
     let mut walls = Vec::with_capacity(found.len());
     let mut epicardium = Mask::empty(grid.dims, sp)?;
     for (i, (mut w, _)) in found.into_iter().enumerate() {
-        let thickness = match &own[i] {
-            Some(t) => t.clone(),
-            None => {
-                let near: Vec<&Vec<f64>> = [i.checked_sub(1), Some(i + 1)]
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|j| own.get(j).and_then(Option::as_ref))
-                    .collect();
-                if near.is_empty() {
-                    let all: Vec<f64> = own.iter().flatten().flatten().copied().collect();
-                    let Some(m) = median(all) else {
-                        continue;
-                    };
-                    w.seen = 0.0;
-                    vec![m; RAYS]
-                } else {
-                    w.seen = 0.0;
-                    (0..RAYS)
-                        .map(|r| near.iter().map(|t| t[r]).sum::<f64>() / near.len() as f64)
-                        .collect()
-                }
+        let thickness = if let Some(t) = &own[i] {
+            t.clone()
+        } else {
+            let near: Vec<&Vec<f64>> = [i.checked_sub(1), Some(i + 1)]
+                .into_iter()
+                .flatten()
+                .filter_map(|j| own.get(j).and_then(Option::as_ref))
+                .collect();
+            w.seen = 0.0;
+            if near.is_empty() {
+                let all: Vec<f64> = own.iter().flatten().flatten().copied().collect();
+                let Some(m) = median(all) else {
+                    continue;
+                };
+                vec![m; RAYS]
+            } else {
+                (0..RAYS)
+                    .map(|r| near.iter().map(|t| t[r]).sum::<f64>() / near.len() as f64)
+                    .collect()
             }
         };
         w.epi_mm = w
@@ -663,9 +661,9 @@ mod tests {
         v[1] = Some(2.0);
         v[5] = Some(6.0);
         let f = fill_circular(&v).unwrap();
-        assert_eq!(f[3], 4.0);
-        assert_eq!(f[7], 4.0);
-        assert_eq!(f[0], 3.0);
+        for (i, want) in [(3, 4.0), (7, 4.0), (0, 3.0)] {
+            assert!((f[i] - want).abs() < 1e-12, "{f:?}");
+        }
         assert!(fill_circular(&[None, None]).is_none());
     }
 

@@ -52,8 +52,7 @@ pub fn trace(mask: &[u8], nx: usize, ny: usize) -> Vec<[f64; 2]> {
             let mut ring = vec![s];
             let mut at = s;
             let mut prev_dir = (0, 0);
-            loop {
-                let Some(outs) = next.get_mut(&at) else { break };
+            while let Some(outs) = next.get_mut(&at) {
                 if outs.is_empty() {
                     break;
                 }

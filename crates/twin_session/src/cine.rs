@@ -352,11 +352,11 @@ impl CineAnalysis {
                 .iter()
                 .map(|(p, k)| format!("phase {p} slice {k}"))
                 .collect();
-            source.push_str(&format!(
-                "; CORRECTED by the user: {} slice(s) ({})",
-                list.len(),
-                list.join(", ")
-            ));
+            source.push_str("; CORRECTED by the user: ");
+            source.push_str(&list.len().to_string());
+            source.push_str(" slice(s) (");
+            source.push_str(&list.join(", "));
+            source.push(')');
         }
         let flags = quality_flags(&self.lv);
         if !flags.is_empty() {

@@ -167,10 +167,6 @@ const RV: Color32 = Color32::from_rgb(240, 220, 70);
 
 /// Draws the review (toolbar, image, slice × phase map, volumes) and
 /// returns what the user asked for.
-#[expect(
-    clippy::too_many_lines,
-    reason = "one panel: toolbar, image with its mouse input, map and table, in drawing order"
-)]
 pub fn contour_review(ui: &mut Ui, state: &mut ContourState) -> Vec<ContourAction> {
     let mut actions = Vec::new();
     let Some(a) = state.analysis.clone() else {
@@ -261,6 +257,10 @@ pub fn contour_review(ui: &mut Ui, state: &mut ContourState) -> Vec<ContourActio
     actions
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the image with its borders and the mouse editing them, in drawing order"
+)]
 fn image_view(
     ui: &mut Ui,
     state: &mut ContourState,
@@ -277,17 +277,14 @@ fn image_view(
     if state.texture.as_ref().is_none_or(|(k, _)| *k != key)
         && let Some(img) = grey(&volume, state.slice)
     {
-        match &mut state.texture {
-            Some((k, t)) => {
-                t.set(img, TextureOptions::LINEAR);
-                *k = key;
-            }
-            None => {
-                let t = ui
-                    .ctx()
-                    .load_texture("contour-review", img, TextureOptions::LINEAR);
-                state.texture = Some((key, t));
-            }
+        if let Some((k, t)) = &mut state.texture {
+            t.set(img, TextureOptions::LINEAR);
+            *k = key;
+        } else {
+            let t = ui
+                .ctx()
+                .load_texture("contour-review", img, TextureOptions::LINEAR);
+            state.texture = Some((key, t));
         }
     }
     let sp = [
@@ -628,7 +625,9 @@ mod tests {
     fn shapes(out: &egui::FullOutput) -> Vec<egui::Shape> {
         fn walk(s: &egui::Shape, all: &mut Vec<egui::Shape>) {
             if let egui::Shape::Vec(v) = s {
-                v.iter().for_each(|s| walk(s, all));
+                for s in v {
+                    walk(s, all);
+                }
             } else {
                 all.push(s.clone());
             }
@@ -702,7 +701,8 @@ mod tests {
             polygon[0],
             before[0]
         );
-        assert_eq!(polygon[HANDLES / 2], before[HANDLES / 2]);
+        let (far, was) = (polygon[HANDLES / 2], before[HANDLES / 2]);
+        assert!((far[0] - was[0]).abs() < 1e-12 && (far[1] - was[1]).abs() < 1e-12);
     }
 
     #[test]
@@ -789,8 +789,8 @@ mod tests {
                 "{r:?}"
             );
         }
-        assert_eq!(r[0], [0.0, 0.0]);
-        assert_eq!(r[2], [4.0, 0.0]);
+        let near = |p: [f64; 2], q: [f64; 2]| (p[0] - q[0]).hypot(p[1] - q[1]) < 1e-12;
+        assert!(near(r[0], [0.0, 0.0]) && near(r[2], [4.0, 0.0]), "{r:?}");
         assert!(resample(&square[..2], 8).is_empty());
     }
 }

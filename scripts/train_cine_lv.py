@@ -81,7 +81,7 @@ def load():
         for _, l, _, p in frames:
             area[p] = area.get(p, 0.0) + float(l.sum())
         ed = max(area, key=area.get)
-        out[case] = [(i, l, "ED" if p == ed else "ES") for i, l, _, p in frames]
+        out[case] = [(i, l, "ED" if p == ed else "ES", n) for i, l, n, p in frames]
     return out
 
 
@@ -250,6 +250,32 @@ def folds_by_group(cases, k: int):
     return folds
 
 
+def bland_altman(frames):
+    cases = {}
+    for fr in frames:
+        c = cases.setdefault(fr["case"], {"ED": [0.0, 0.0], "ES": [0.0, 0.0]})
+        c[fr["phase"]][0] += fr["area_px"]
+        c[fr["phase"]][1] += fr["expert_area_px"]
+    rows, d_ef, d_ed, d_es = [], [], [], []
+    for case, c in sorted(cases.items()):
+        (ed, ed_x), (es, es_x) = c["ED"], c["ES"]
+        ef, ef_x = 100 * (1 - es / ed), 100 * (1 - es_x / ed_x)
+        rows.append({"case": case, "ef": ef, "expert_ef": ef_x,
+                     "edv_error_pct": 100 * (ed / ed_x - 1), "esv_error_pct": 100 * (es / es_x - 1)})
+        d_ef.append(ef - ef_x)
+        d_ed.append(rows[-1]["edv_error_pct"])
+        d_es.append(rows[-1]["esv_error_pct"])
+    summary = {}
+    for name, d in (("ef_points", d_ef), ("edv_pct", d_ed), ("esv_pct", d_es)):
+        d = np.array(d)
+        bias, sd = float(d.mean()), float(d.std(ddof=1))
+        summary[name] = {"bias": bias, "lower": bias - 1.96 * sd, "upper": bias + 1.96 * sd,
+                         "max_abs": float(np.abs(d).max())}
+        print(f"Bland-Altman {name}: bias {bias:+.1f}, limits {bias - 1.96 * sd:+.1f} to {bias + 1.96 * sd:+.1f}"
+              f" (max |d| {np.abs(d).max():.1f}) over {len(d)} cases", flush=True)
+    return {"rows": rows, "summary": summary}
+
+
 def export(net: UNet, path: Path):
     net.eval()
     x = torch.zeros(1, 1, 128, 128)
@@ -270,7 +296,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     cases = load()
     print(f"{sum(len(v) for v in cases.values())} frames of {len(cases)} cases", flush=True)
-    report = {"epochs": a.epochs, "seed": SEED, "folds": [], "scores": {}}
+    report = {"epochs": a.epochs, "seed": SEED, "folds": [], "scores": {}, "frames": []}
     if a.folds:
         per = {}
         for f, held in enumerate(folds_by_group(cases, a.folds)):
@@ -279,10 +305,14 @@ def main():
             report["folds"].append(sorted(held))
             torch.save(net.state_dict(), out / f"cine_lv_fold{f + 1}.pt")
             for c in held:
-                for img, lab, phase in cases[c]:
+                for img, lab, phase, number in cases[c]:
                     raw, truth = predict(net, img), lab > 0.5
-                    scores = (dice(keep_largest(raw), truth), dice(at_click(raw, truth), truth))
+                    click = at_click(raw, truth)
+                    scores = (dice(keep_largest(raw), truth), dice(click, truth))
                     per.setdefault((group_of(c), phase), []).append(scores)
+                    report["frames"].append({"case": c, "image": number, "phase": phase, "fold": f + 1,
+                                             "dice_click": scores[1], "dice_largest": scores[0],
+                                             "area_px": int(click.sum()), "expert_area_px": float(truth.sum())})
         # Two ways of keeping the LV on a whole frame: the largest component
         # (no click; the Rust side uses every slice to find the LV instead)
         # and the component under a click in the cavity.
@@ -294,6 +324,10 @@ def main():
             print(f"cross-validated Dice {g:9s} {phase}: largest component {v[:, 0].mean():.3f}, "
                   f"at a click {v[:, 1].mean():.3f} (median {np.median(v[:, 1]):.3f}) over {len(v)} frames",
                   flush=True)
+        # Per case, the cavity summed over the contoured slices at ED and ES
+        # (volumes up to the unknown slice spacing, which EF does not need):
+        # Bland-Altman of EF and of the relative volume error.
+        report["cases"] = bland_altman(report["frames"])
         with open(out / "cine_lv_cv.json", "w") as fh:
             json.dump(report, fh, indent=1)
     if not a.no_final:

@@ -80,14 +80,7 @@ fn subset() -> Option<(Contours, twin_imaging::ScanReport)> {
 }
 
 fn grids(cine: &twin_imaging::CineVolume) -> Vec<Grid<'_>> {
-    cine.phases
-        .iter()
-        .map(|v| Grid {
-            dims: v.dims,
-            data: &v.data,
-            affine: &v.affine,
-        })
-        .collect()
+    cine.phases.iter().map(twin_session::segments::grid).collect()
 }
 
 #[test]

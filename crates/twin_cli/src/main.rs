@@ -596,13 +596,8 @@ struct CineLvSummary {
     method: CineMethod,
     convention: CineConvention,
     phase_times_ms: Vec<f64>,
-    volumes_ml: Vec<f64>,
-    ed_phase: usize,
-    es_phase: usize,
-    edv_ml: f64,
-    esv_ml: f64,
-    sv_ml: f64,
-    ef_percent: f64,
+    #[serde(flatten)]
+    curve: CurveSummary,
     /// The other convention's curve (learned method only).
     #[serde(skip_serializing_if = "Option::is_none")]
     other_convention: Option<OtherCurve>,
@@ -638,6 +633,13 @@ struct AhaSummary {
 #[derive(Serialize)]
 struct RvSummary {
     seed_mm: [f64; 3],
+    #[serde(flatten)]
+    curve: CurveSummary,
+}
+
+/// A ventricle's volume curve as `--json` writes it.
+#[derive(Serialize)]
+struct CurveSummary {
     volumes_ml: Vec<f64>,
     ed_phase: usize,
     es_phase: usize,
@@ -645,6 +647,20 @@ struct RvSummary {
     esv_ml: f64,
     sv_ml: f64,
     ef_percent: f64,
+}
+
+impl From<&twin_mesh::cine::LvCurve> for CurveSummary {
+    fn from(c: &twin_mesh::cine::LvCurve) -> Self {
+        Self {
+            volumes_ml: c.volumes_ml.clone(),
+            ed_phase: c.ed_phase,
+            es_phase: c.es_phase,
+            edv_ml: c.edv_ml,
+            esv_ml: c.esv_ml,
+            sv_ml: c.sv_ml,
+            ef_percent: c.ef_percent,
+        }
+    }
 }
 
 /// The other convention's volumes.
@@ -738,7 +754,6 @@ fn cine_lv(dir: &std::path::Path, series: &str, a: &CineLvArgs<'_>) -> anyhow::R
     };
     let lv_myocardium = analysis.as_ref().and_then(wall_summary);
     let rv = analysis.as_ref().and_then(rv_summary);
-    let c = pool.curve;
     let summary = CineLvSummary {
         method,
         convention: if method == CineMethod::Learned {
@@ -747,13 +762,7 @@ fn cine_lv(dir: &std::path::Path, series: &str, a: &CineLvArgs<'_>) -> anyhow::R
             CineConvention::BloodPool
         },
         phase_times_ms: cine.times_ms.clone(),
-        volumes_ml: c.volumes_ml,
-        ed_phase: c.ed_phase,
-        es_phase: c.es_phase,
-        edv_ml: c.edv_ml,
-        esv_ml: c.esv_ml,
-        sv_ml: c.sv_ml,
-        ef_percent: c.ef_percent,
+        curve: (&pool.curve).into(),
         other_convention: other.map(|o| OtherCurve {
             edv_ml: o.curve.edv_ml,
             esv_ml: o.curve.esv_ml,
@@ -795,22 +804,16 @@ fn wall_summary(an: &twin_session::cine::CineAnalysis) -> Option<WallSummary> {
 /// `--rv`'s part of the summary.
 fn rv_summary(an: &twin_session::cine::CineAnalysis) -> Option<RvSummary> {
     let (pool, seed) = an.rv.as_ref()?;
-    let c = &pool.curve;
     Some(RvSummary {
         seed_mm: *seed,
-        volumes_ml: c.volumes_ml.clone(),
-        ed_phase: c.ed_phase,
-        es_phase: c.es_phase,
-        edv_ml: c.edv_ml,
-        esv_ml: c.esv_ml,
-        sv_ml: c.sv_ml,
-        ef_percent: c.ef_percent,
+        curve: (&pool.curve).into(),
     })
 }
 
 /// `twin cine-lv` without `--json`.
 fn print_cine(summary: &CineLvSummary) {
-    for (p, v) in summary.volumes_ml.iter().enumerate() {
+    let c = &summary.curve;
+    for (p, v) in c.volumes_ml.iter().enumerate() {
         let t = summary
             .phase_times_ms
             .get(p)
@@ -819,12 +822,7 @@ fn print_cine(summary: &CineLvSummary) {
     }
     println!(
         "EDV {:.1} mL (phase {}), ESV {:.1} mL (phase {}), SV {:.1} mL, EF {:.1} %",
-        summary.edv_ml,
-        summary.ed_phase,
-        summary.esv_ml,
-        summary.es_phase,
-        summary.sv_ml,
-        summary.ef_percent
+        c.edv_ml, c.ed_phase, c.esv_ml, c.es_phase, c.sv_ml, c.ef_percent
     );
     if let Some(o) = &summary.other_convention {
         println!(
@@ -853,7 +851,12 @@ fn print_cine(summary: &CineLvSummary) {
     if let Some(r) = &summary.rv {
         println!(
             "RV: EDV {:.1} mL (phase {}), ESV {:.1} mL (phase {}), SV {:.1} mL, EF {:.1} %",
-            r.edv_ml, r.ed_phase, r.esv_ml, r.es_phase, r.sv_ml, r.ef_percent
+            r.curve.edv_ml,
+            r.curve.ed_phase,
+            r.curve.esv_ml,
+            r.curve.es_phase,
+            r.curve.sv_ml,
+            r.curve.ef_percent
         );
     }
     for f in &summary.quality_flags {

@@ -191,7 +191,10 @@ fn demo_cine() -> (twin_phantom::DemoPatient, twin_imaging::CineVolume) {
 }
 
 fn grids(cine: &twin_imaging::CineVolume) -> Vec<Grid<'_>> {
-    cine.phases.iter().map(twin_session::segments::grid).collect()
+    cine.phases
+        .iter()
+        .map(twin_session::segments::grid)
+        .collect()
 }
 
 /// The demo cine's LV myocardium (mass, wall thickness per AHA segment) and

@@ -80,7 +80,10 @@ fn subset() -> Option<(Contours, twin_imaging::ScanReport)> {
 }
 
 fn grids(cine: &twin_imaging::CineVolume) -> Vec<Grid<'_>> {
-    cine.phases.iter().map(twin_session::segments::grid).collect()
+    cine.phases
+        .iter()
+        .map(twin_session::segments::grid)
+        .collect()
 }
 
 #[test]

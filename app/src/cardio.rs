@@ -357,19 +357,11 @@ fn poll(mut cardio: ResMut<Cardio>, mut s: ResMut<Session>) {
             v.contours.generation += 1;
             cardio.undo.clear();
             v.contours.undo_depth = 0;
-            v.ui.targets = t.applied_to(v.ui.targets);
-            v.ui.targets_source.clone_from(&t.source);
-            // A curve that fails its quality checks is shown, not calibrated to.
-            let flagged = !t.quality_flags.is_empty();
-            v.ui.status = if flagged {
-                format!(
-                    "check the LV curve before calibrating: {}",
-                    t.quality_flags.join("; ")
-                )
-            } else {
-                "targets from imaging; Calibrate to fit".into()
-            };
-            if std::mem::take(&mut cardio.calibrate_after_imaging) && !flagged {
+            let clean = take_targets(v, &t);
+            if clean {
+                v.ui.status = "targets from imaging; Calibrate to fit".into();
+            }
+            if std::mem::take(&mut cardio.calibrate_after_imaging) && clean {
                 let t = v.ui.targets;
                 cardio.calibrate(v, t);
             }
@@ -566,6 +558,22 @@ fn apply_controls(cardio: &mut Cardio, s: &mut Session, scenario: &Scenario) {
     cardio.asked = Some((key(&interventions), Instant::now()));
 }
 
+/// Takes a cine's volumes (and heart rate) as the targets with their
+/// provenance. A curve that fails its quality checks is shown, not
+/// calibrated to: `false`, with the flags in the status line.
+fn take_targets(v: &mut CardioView, t: &twin_session::cine::CineTargets) -> bool {
+    v.ui.targets = t.applied_to(v.ui.targets);
+    v.ui.targets_source.clone_from(&t.source);
+    if t.quality_flags.is_empty() {
+        return true;
+    }
+    v.ui.status = format!(
+        "check the LV curve before calibrating: {}",
+        t.quality_flags.join("; ")
+    );
+    false
+}
+
 /// Applies a contour correction (or an undo) to a copy of the analysis in
 /// the background, or calibrates to the reviewed volumes.
 fn review(cardio: &mut Cardio, s: &mut Session, action: ContourAction) {
@@ -575,16 +583,9 @@ fn review(cardio: &mut Cardio, s: &mut Session, action: ContourAction) {
     };
     if action == ContourAction::UseForCalibration {
         let t = analysis.targets(&s.study.mpr.times_ms, &s.study.cine_label());
-        v.ui.targets = t.applied_to(v.ui.targets);
-        v.ui.targets_source.clone_from(&t.source);
-        if t.quality_flags.is_empty() {
+        if take_targets(v, &t) {
             let targets = v.ui.targets;
             cardio.calibrate(v, targets);
-        } else {
-            v.ui.status = format!(
-                "check the LV curve before calibrating: {}",
-                t.quality_flags.join("; ")
-            );
         }
         return;
     }

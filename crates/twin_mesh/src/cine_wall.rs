@@ -261,7 +261,9 @@ fn circular_median(v: &[Option<f64>], half: usize) -> Vec<Option<f64>> {
 fn fill_circular(v: &[Option<f64>]) -> Option<Vec<f64>> {
     let n = v.len();
     let known: Vec<usize> = (0..n).filter(|&i| v[i].is_some()).collect();
-    let first = *known.first()?;
+    if known.is_empty() {
+        return None;
+    }
     let mut out = vec![0.0; n];
     for (a, &i) in known.iter().enumerate() {
         let j = known[(a + 1) % known.len()];
@@ -272,7 +274,6 @@ fn fill_circular(v: &[Option<f64>]) -> Option<Vec<f64>> {
             out[(i + d) % n] = vi + (vj - vi) * d as f64 / gap as f64;
         }
     }
-    let _ = first;
     Some(out)
 }
 
@@ -464,15 +465,12 @@ fn apical_cap(planes: &[Plane], walls: &[SliceWall], epicardium: &mut Mask) -> O
     if walls.len() < 2 {
         return None;
     }
-    let last = if base_first(walls) {
-        walls.last()?
+    let (last, k) = if base_first(walls) {
+        let last = walls.last()?;
+        (last, last.slice + 1)
     } else {
-        walls.first()?
-    };
-    let k = if base_first(walls) {
-        last.slice + 1
-    } else {
-        last.slice.checked_sub(1)?
+        let last = walls.first()?;
+        (last, last.slice.checked_sub(1)?)
     };
     let plane = planes.get(k)?;
     let [nx, ny] = plane.dims;

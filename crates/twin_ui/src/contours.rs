@@ -16,7 +16,7 @@ use egui::{
 };
 use twin_imaging::Volume;
 use twin_mesh::contour;
-use twin_session::cine::{CineAnalysis, ContourKind};
+use twin_session::cine::{CineAnalysis, ContourKind, SliceContour};
 
 /// Points of the editable LV border.
 pub const HANDLES: usize = 24;
@@ -73,7 +73,14 @@ pub struct ContourState {
     /// A change is being applied.
     pub busy: bool,
     handles: Vec<[f64; 2]>,
+    /// The shown slice's borders (traced once per slice and change, not
+    /// per frame), and what they were traced for.
+    borders: Vec<SliceContour>,
     handles_key: Option<(usize, usize, u64)>,
+    /// Whether each slice (row) of each phase (column) has an LV, and the
+    /// generation it was counted for.
+    found: Vec<bool>,
+    found_generation: Option<u64>,
     drag: Option<usize>,
     painting: Option<Vec<u8>>,
     texture: Option<((usize, usize), TextureHandle)>,
@@ -93,19 +100,44 @@ impl ContourState {
         })
     }
 
-    /// Points along the shown slice's LV border, equally spaced.
-    fn refresh_handles(&mut self) {
+    /// The shown slice's borders and the points along its LV border
+    /// (equally spaced), and the slice × phase map, when what they show
+    /// changed.
+    fn refresh(&mut self) {
+        let Some(a) = self.analysis.clone() else {
+            return;
+        };
+        if self.found_generation != Some(self.generation) {
+            self.found_generation = Some(self.generation);
+            let slices = a.lv.masks.first().map_or(0, |m| m.dims[2]);
+            self.found = (0..slices)
+                .flat_map(|k| {
+                    a.lv.masks.iter().map(move |m| {
+                        let [nx, ny, _] = m.dims;
+                        m.data[k * nx * ny..(k + 1) * nx * ny]
+                            .iter()
+                            .any(|&v| v != 0)
+                    })
+                })
+                .collect();
+        }
         let key = (self.phase, self.slice, self.generation);
         if self.handles_key == Some(key) {
             return;
         }
         self.handles_key = Some(key);
-        self.handles = self
-            .lv_pixels()
-            .map(|(px, [nx, ny])| resample(&contour::trace(&px, nx, ny), HANDLES))
-            .unwrap_or_default();
+        self.borders = a.contours_of(self.phase, self.slice);
+        self.handles = resample(self.lv_border(), HANDLES);
         self.drag = None;
         self.painting = None;
+    }
+
+    /// The shown slice's LV border (empty without one).
+    fn lv_border(&self) -> &[[f64; 2]] {
+        self.borders
+            .iter()
+            .find(|c| c.kind == ContourKind::LvEndocardium)
+            .map_or(&[], |c| &c.points_px)
     }
 }
 
@@ -184,6 +216,7 @@ pub fn contour_review(ui: &mut Ui, state: &mut ContourState) -> Vec<ContourActio
     if state.brush_mm <= 0.0 {
         state.brush_mm = 3.0;
     }
+    state.refresh();
     // Toolbar.
     ui.horizontal_wrapped(|ui| {
         ui.add(egui::Slider::new(&mut state.phase, 0..=phases - 1).text("phase"));
@@ -198,7 +231,7 @@ pub fn contour_review(ui: &mut Ui, state: &mut ContourState) -> Vec<ContourActio
     });
     ui.horizontal_wrapped(|ui| {
         let here = (state.phase, state.slice);
-        let has = !state.handles.is_empty() || state.lv_pixels().is_some_and(|(p, _)| p.iter().any(|&v| v != 0));
+        let has = !state.handles.is_empty();
         ui.add_enabled_ui(has && !state.busy, |ui| {
             if ui
                 .button("Propagate to ±1 phase")
@@ -231,7 +264,8 @@ pub fn contour_review(ui: &mut Ui, state: &mut ContourState) -> Vec<ContourActio
             ui.spinner();
         }
     });
-    state.refresh_handles();
+    // The sliders may have moved to another slice.
+    state.refresh();
     // Image (left) and the map and table (right, or below when narrow).
     let avail = ui.available_size();
     let side = 260.0f32.min(avail.x * 0.4);
@@ -325,7 +359,7 @@ fn image_view(
         }
     };
     // Other borders of this slice and phase.
-    for c in a.contours_of(state.phase, state.slice) {
+    for c in &state.borders {
         match c.kind {
             ContourKind::LvEpicardium => closed(&c.points_px, EPI, 1.5),
             ContourKind::RvEndocardium => closed(&c.points_px, RV, 1.5),
@@ -397,14 +431,10 @@ fn image_view(
                     }
                 }
             }
-            let shown = match &state.painting {
-                Some(p) => contour::trace(p, nx, ny),
-                None => state
-                    .lv_pixels()
-                    .map(|(p, _)| contour::trace(&p, nx, ny))
-                    .unwrap_or_default(),
-            };
-            closed(&shown, lv_colour, 2.0);
+            match &state.painting {
+                Some(p) => closed(&contour::trace(p, nx, ny), lv_colour, 2.0),
+                None => closed(state.lv_border(), lv_colour, 2.0),
+            }
             if (response.drag_stopped() || response.clicked())
                 && let Some(pixels) = state.painting.take()
             {
@@ -462,11 +492,7 @@ fn summary(ui: &mut Ui, state: &mut ContourState, a: &CineAnalysis) {
                 rect.min + Vec2::new(p as f32 * cell, k as f32 * cell),
                 Vec2::splat(cell - 1.0),
             );
-            let m = &a.lv.masks[p];
-            let [nx, ny, _] = m.dims;
-            let any = m.data[k * nx * ny..(k + 1) * nx * ny]
-                .iter()
-                .any(|&v| v != 0);
+            let any = state.found.get(k * phases + p).copied().unwrap_or(false);
             let fill = if a.corrected.contains(&(p, k)) {
                 CORRECTED
             } else if any {

@@ -43,8 +43,9 @@ const LABEL_OFFSET_PX: f64 = 0.5;
 const MIN_AREA_MM2: f64 = 30.0;
 
 type Plan = Arc<TypedRunnableModel>;
-/// One slice's result: (phase, slice, the cavity and its blood pool).
-type Found = (usize, usize, Option<(Mask, Mask)>);
+/// One slice's result: (phase, slice, the crop it was found in, the cavity
+/// and its blood pool on that crop).
+type Found = (usize, usize, Crop, Option<(Mask, Mask)>);
 
 fn net_error(e: impl std::fmt::Display) -> SegmentError {
     SegmentError::Parameter(format!("LV network (models/cine_lv.onnx): {e}"))
@@ -102,16 +103,74 @@ impl Slice<'_> {
     }
 }
 
+/// The part of a slice that a window of `WINDOW` network pixels around
+/// `centre` covers, with [`CROP_MARGIN_MM`] around it: everything after the
+/// network (the border, the components, the blood-pool ring) needs no more,
+/// and runs on a third to a half of the slice's pixels.
+struct Crop {
+    /// The crop's first pixel in the slice.
+    at: [usize; 2],
+    dims: [usize; 2],
+    values: Vec<f32>,
+}
+
+/// Room left around the window for the blood-pool ring (5 mm) outside a
+/// cavity that reaches the window's edge (mm).
+const CROP_MARGIN_MM: f64 = 6.0;
+
+impl Crop {
+    fn around(slice: &Slice<'_>, centre: [f64; 2]) -> Crop {
+        let [nx, ny] = slice.dims;
+        let range = |a: usize, n: usize| {
+            let half = (WINDOW as f64 - 1.0) / 2.0 * NET_SPACING_MM / slice.spacing[a]
+                + CROP_MARGIN_MM / slice.spacing[a]
+                + 1.0;
+            let lo = (centre[a] - half).floor().max(0.0) as usize;
+            let hi = ((centre[a] + half).ceil().max(0.0) as usize).min(n - 1);
+            (lo.min(n - 1), hi.max(lo.min(n - 1)))
+        };
+        let ((x0, x1), (y0, y1)) = (range(0, nx), range(1, ny));
+        let dims = [x1 - x0 + 1, y1 - y0 + 1];
+        let mut values = Vec::with_capacity(dims[0] * dims[1]);
+        for y in y0..=y1 {
+            values.extend_from_slice(&slice.values[x0 + nx * y..=x1 + nx * y]);
+        }
+        Crop {
+            at: [x0, y0],
+            dims,
+            values,
+        }
+    }
+
+    fn slice(&self, spacing: [f64; 2]) -> Slice<'_> {
+        Slice {
+            values: &self.values,
+            dims: self.dims,
+            spacing,
+        }
+    }
+
+    /// `mask` (on the crop) written into slice `k` of `into`.
+    fn paste(&self, mask: &Mask, into: &mut Mask, k: usize) {
+        let [nx, ny, _] = into.dims;
+        let [cx, cy] = self.dims;
+        for y in 0..cy {
+            let row = k * nx * ny + self.at[0] + nx * (self.at[1] + y);
+            into.data[row..row + cx].copy_from_slice(&mask.data[cx * y..cx * (y + 1)]);
+        }
+    }
+}
+
 /// The network's logits on a `w × h` grid of network pixels centred on
 /// `centre` (slice pixels), sampled back onto the slice's pixels (−∞ outside
 /// the grid).
 fn logits(
     plan: &Plan,
     slice: &Slice<'_>,
+    (lo, range): (f32, f32),
     centre: [f64; 2],
     [w, h]: [usize; 2],
 ) -> Result<Vec<f32>, SegmentError> {
-    let (lo, range) = slice.window();
     let step = [
         NET_SPACING_MM / slice.spacing[0],
         NET_SPACING_MM / slice.spacing[1],
@@ -253,7 +312,7 @@ fn locate(
                 dims: [nx, ny],
                 spacing: [sp[0], sp[1]],
             };
-            logits(&whole, &slice, centre, dims)
+            logits(&whole, &slice, slice.window(), centre, dims)
         })
         .collect::<Result<_, _>>()?;
     // Where the LV is: under the seed, or where most slices see cavity.
@@ -410,13 +469,16 @@ pub fn lv_cavity(
         .into_par_iter()
         .map(|(p, k)| {
             progress.check_cancelled()?;
-            let slice = Slice {
+            let full = Slice {
                 values: &phases[p].data[k * nx * ny..(k + 1) * nx * ny],
                 dims: [nx, ny],
                 spacing: [sp[0], sp[1]],
             };
             let centre = centres[k].unwrap_or_default();
-            let l = logits(&window, &slice, centre, [WINDOW, WINDOW])?;
+            let crop = Crop::around(&full, centre);
+            let slice = crop.slice([sp[0], sp[1]]);
+            let centre = [centre[0] - crop.at[0] as f64, centre[1] - crop.at[1] as f64];
+            let l = logits(&window, &slice, full.window(), centre, [WINDOW, WINDOW])?;
             let m = match cavity(&l, &slice, centre, 20.0, progress)? {
                 Some(c) => {
                     let b = blood_within(&c, &slice, progress)?;
@@ -425,15 +487,15 @@ pub fn lv_cavity(
                 None => None,
             };
             progress.advance(1);
-            Ok((p, k, m))
+            Ok((p, k, crop, m))
         })
         .collect::<Result<_, SegmentError>>()?;
     let mut endo = vec![Mask::empty(first.dims, sp)?; phases.len()];
     let mut blood = endo.clone();
-    for (p, k, m) in slices {
+    for (p, k, crop, m) in slices {
         if let Some((c, b)) = m {
-            endo[p].data[k * nx * ny..(k + 1) * nx * ny].copy_from_slice(&c.data);
-            blood[p].data[k * nx * ny..(k + 1) * nx * ny].copy_from_slice(&b.data);
+            crop.paste(&c, &mut endo[p], k);
+            crop.paste(&b, &mut blood[p], k);
         }
     }
     let pool = |masks: Vec<Mask>| {
@@ -452,6 +514,40 @@ pub fn lv_cavity(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crop_holds_the_window_and_pastes_back_in_place() {
+        // A 300 × 200 slice of 1 mm pixels: the window (128 × 1.4 mm) and
+        // the margin fit across x near the centre, and y is clipped.
+        let (nx, ny) = (300, 200);
+        let values: Vec<f32> = (0..nx * ny).map(|i| i as f32).collect();
+        let slice = Slice {
+            values: &values,
+            dims: [nx, ny],
+            spacing: [1.0, 1.0],
+        };
+        let crop = Crop::around(&slice, [150.0, 40.0]);
+        let half: f64 = 63.5 * 1.4 + 6.0 + 1.0;
+        assert_eq!(crop.at, [(150.0 - half).floor() as usize, 0]);
+        assert_eq!(
+            crop.dims[0],
+            (150.0 + half).ceil() as usize - crop.at[0] + 1
+        );
+        assert_eq!(crop.dims[1], (40.0 + half).ceil() as usize + 1);
+        // Every crop pixel is the slice's pixel at the same place.
+        let [cx, cy] = crop.dims;
+        for (y, x) in [(0, 0), (cy - 1, cx - 1), (17, 42)] {
+            let want = values[crop.at[0] + x + nx * (crop.at[1] + y)];
+            assert_eq!(crop.values[x + cx * y].to_bits(), want.to_bits());
+        }
+        // A mask on the crop lands on the same pixels of the slice.
+        let mut on_crop = Mask::empty([cx, cy, 1], [1.0, 1.0, 1.0]).unwrap();
+        on_crop.data[5 + cx * 7] = 1;
+        let mut whole = Mask::empty([nx, ny, 2], [1.0, 1.0, 8.0]).unwrap();
+        crop.paste(&on_crop, &mut whole, 1);
+        assert_eq!(whole.count(), 1);
+        assert_eq!(whole.data[nx * ny + crop.at[0] + 5 + nx * 7], 1);
+    }
 
     #[test]
     fn the_border_level_is_half_a_training_pixel_up_the_logit_slope() {

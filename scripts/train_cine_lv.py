@@ -180,13 +180,18 @@ def train(frames, epochs: int, log: str) -> UNet:
     return net
 
 
-def predict(net: UNet, img: np.ndarray) -> np.ndarray:
+def logits(net: UNet, img: np.ndarray) -> np.ndarray:
     """Whole frame, padded to a multiple of 16, as the Rust inference runs it."""
     h, w = img.shape
     ph, pw = (-h) % 16, (-w) % 16
     x = torch.from_numpy(np.pad(img, ((0, ph), (0, pw))))[None, None]
     with torch.no_grad():
-        return (net(x)[0, 0, :h, :w] > 0).numpy()
+        return net(x)[0, 0, :h, :w].numpy()
+
+
+# The confidence of a cavity (twin_mesh::cine_net): its area above a logit of
+# SURE_INSIDE over its area above SURE_OUTSIDE; below LOW_CONFIDENCE flagged.
+SURE_INSIDE, SURE_OUTSIDE, LOW_CONFIDENCE = 2.0, -1.0, 0.6
 
 
 def keep_largest(mask: np.ndarray) -> np.ndarray:
@@ -306,12 +311,16 @@ def main():
             torch.save(net.state_dict(), out / f"cine_lv_fold{f + 1}.pt")
             for c in held:
                 for img, lab, phase, number in cases[c]:
-                    raw, truth = predict(net, img), lab > 0.5
+                    lg, truth = logits(net, img), lab > 0.5
+                    raw = lg > 0
                     click = at_click(raw, truth)
                     scores = (dice(keep_largest(raw), truth), dice(click, truth))
+                    outside = at_click(lg > SURE_OUTSIDE, truth).sum()
+                    sure = float(at_click(lg > SURE_INSIDE, truth).sum() / outside) if outside else 0.0
                     per.setdefault((group_of(c), phase), []).append(scores)
                     report["frames"].append({"case": c, "image": number, "phase": phase, "fold": f + 1,
                                              "dice_click": scores[1], "dice_largest": scores[0],
+                                             "confidence": sure,
                                              "area_px": int(click.sum()), "expert_area_px": float(truth.sum())})
         # Two ways of keeping the LV on a whole frame: the largest component
         # (no click; the Rust side uses every slice to find the LV instead)
@@ -324,6 +333,20 @@ def main():
             print(f"cross-validated Dice {g:9s} {phase}: largest component {v[:, 0].mean():.3f}, "
                   f"at a click {v[:, 1].mean():.3f} (median {np.median(v[:, 1]):.3f}) over {len(v)} frames",
                   flush=True)
+        # Does the confidence tell the failures? Dice of the frames below the
+        # bound and of the rest.
+        conf = np.array([f["confidence"] for f in report["frames"]])
+        dc = np.array([f["dice_click"] for f in report["frames"]])
+        low = conf < LOW_CONFIDENCE
+        report["confidence"] = {
+            "correlation_with_dice": float(np.corrcoef(conf, dc)[0, 1]), "low_frames": int(low.sum()),
+            "low_mean_dice": float(dc[low].mean()) if low.any() else None,
+            "other_mean_dice": float(dc[~low].mean()),
+            "dice_below_0.7": int((dc < 0.7).sum()), "of_them_low": int((low & (dc < 0.7)).sum())}
+        print(f"confidence: r = {report['confidence']['correlation_with_dice']:.2f} with Dice; "
+              f"{low.sum()} frames below {LOW_CONFIDENCE} (mean Dice {dc[low].mean() if low.any() else float('nan'):.2f}),"
+              f" the others {dc[~low].mean():.2f}; {(low & (dc < 0.7)).sum()} of the {(dc < 0.7).sum()}"
+              f" frames with Dice < 0.7 flagged", flush=True)
         # Per case, the cavity summed over the contoured slices at ED and ES
         # (volumes up to the unknown slice spacing, which EF does not need):
         # Bland-Altman of EF and of the relative volume error.

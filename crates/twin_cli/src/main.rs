@@ -607,8 +607,18 @@ struct CineLvSummary {
     /// `--rv`: the RV volume curve.
     #[serde(skip_serializing_if = "Option::is_none")]
     rv: Option<RvSummary>,
+    /// The network's confidence in the LV of each slice, per phase then
+    /// slice (0..1, null where none was found; learned method only). Below
+    /// `low_confidence` a slice is flagged for review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<Vec<Vec<Option<f32>>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    low_confidence: Option<f32>,
     /// Implausible results, by name (empty: none).
     quality_flags: Vec<String>,
+    /// Slices the network was unsure of, by name: worth a look, not
+    /// implausible.
+    review: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -771,7 +781,15 @@ fn cine_lv(dir: &std::path::Path, series: &str, a: &CineLvArgs<'_>) -> anyhow::R
         }),
         lv_myocardium,
         rv,
+        confidence: analysis.as_ref().map(|an| an.confidence.clone()),
+        low_confidence: analysis
+            .as_ref()
+            .map(|_| twin_mesh::cine_net::LOW_CONFIDENCE),
         quality_flags,
+        review: analysis
+            .as_ref()
+            .map(|an| an.review.clone())
+            .unwrap_or_default(),
     };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -861,6 +879,13 @@ fn print_cine(summary: &CineLvSummary) {
     }
     for f in &summary.quality_flags {
         eprintln!("twin: quality: {f}");
+    }
+    if !summary.review.is_empty() {
+        println!(
+            "review (the network was unsure, confidence < {:.1}): {}",
+            summary.low_confidence.unwrap_or_default(),
+            summary.review.join("; ")
+        );
     }
 }
 

@@ -39,13 +39,24 @@ const WINDOW: usize = 128;
 /// The training masks' border lies this far outside the expert's contour
 /// (network pixels).
 const LABEL_OFFSET_PX: f64 = 0.5;
+/// The logits a confident border passes through within a pixel or two: the
+/// confidence of a slice is the cavity's area above [`SURE_INSIDE`] over its
+/// area above [`SURE_OUTSIDE`] (1 for a crisp border; low where the network
+/// hesitates over a wide band).
+const SURE_INSIDE: f32 = 2.0;
+const SURE_OUTSIDE: f32 = -1.0;
+/// Below this confidence a slice is flagged for review. On the training
+/// set's cross-validation (2026-12-07, docs/models/cine.md) the 11 of 679
+/// frames below it had a mean Dice of 0.19 against the expert, the others
+/// 0.90.
+pub const LOW_CONFIDENCE: f32 = 0.6;
 /// A cavity smaller than this on a slice is noise (mm²).
 const MIN_AREA_MM2: f64 = 30.0;
 
 type Plan = Arc<TypedRunnableModel>;
-/// One slice's result: (phase, slice, the crop it was found in, the cavity
-/// and its blood pool on that crop).
-type Found = (usize, usize, Crop, Option<(Mask, Mask)>);
+/// One slice's result: (phase, slice, the crop it was found in, the cavity,
+/// its blood pool on that crop and the confidence).
+type Found = (usize, usize, Crop, Option<(Mask, Mask, f32)>);
 
 fn net_error(e: impl std::fmt::Display) -> SegmentError {
     SegmentError::Parameter(format!("LV network (models/cine_lv.onnx): {e}"))
@@ -262,6 +273,41 @@ fn cavity(
     Ok(Some(fill_holes(&one, true, progress)?))
 }
 
+/// How sure the network is of a slice's cavity: the area of the component
+/// above [`SURE_INSIDE`] over that above [`SURE_OUTSIDE`], both taken at the
+/// cavity's most certain pixel (0..1; 0 when nothing in it passes
+/// [`SURE_INSIDE`]).
+fn confidence(
+    logits: &[f32],
+    cavity: &Mask,
+    slice: &Slice<'_>,
+    progress: &Progress,
+) -> Result<f32, SegmentError> {
+    use crate::segment::keep_at;
+    let [nx, ny] = slice.dims;
+    let Some(peak) = (0..logits.len())
+        .filter(|&i| cavity.data[i] != 0)
+        .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+    else {
+        return Ok(0.0);
+    };
+    let area = |level: f32| -> Result<usize, SegmentError> {
+        let above = Mask {
+            dims: [nx, ny, 1],
+            spacing: [slice.spacing[0], slice.spacing[1], 1.0],
+            data: logits.iter().map(|&l| u8::from(l > level)).collect(),
+        };
+        let at = [(peak % nx) as i64, (peak / nx) as i64, 0];
+        Ok(keep_at(&above, at, Connectivity::Six, progress)?.count())
+    };
+    let outside = area(SURE_OUTSIDE)?;
+    Ok(if outside == 0 {
+        0.0
+    } else {
+        area(SURE_INSIDE)? as f32 / outside as f32
+    })
+}
+
 /// The logit level of the expert's border: the network's border (0) moved
 /// [`LABEL_OFFSET_PX`] inwards at the median slope of the logits across it.
 fn border_level(logits: &[f32], slice: &Slice<'_>) -> f32 {
@@ -406,6 +452,9 @@ pub struct LvCavity {
     pub endocardial: BloodPool,
     /// The blood-pool convention: the same cavity without them.
     pub blood_pool: BloodPool,
+    /// How sure the network is of each slice's cavity, per phase then
+    /// slice (0..1, `None` where there is none; see [`LOW_CONFIDENCE`]).
+    pub confidence: Vec<Vec<Option<f32>>>,
 }
 
 impl LvCavity {
@@ -482,7 +531,8 @@ pub fn lv_cavity(
             let m = match cavity(&l, &slice, centre, 20.0, progress)? {
                 Some(c) => {
                     let b = blood_within(&c, &slice, progress)?;
-                    Some((c, b))
+                    let sure = confidence(&l, &c, &slice, progress)?;
+                    Some((c, b, sure))
                 }
                 None => None,
             };
@@ -492,10 +542,12 @@ pub fn lv_cavity(
         .collect::<Result<_, SegmentError>>()?;
     let mut endo = vec![Mask::empty(first.dims, sp)?; phases.len()];
     let mut blood = endo.clone();
+    let mut confidence = vec![vec![None; nz]; phases.len()];
     for (p, k, crop, m) in slices {
-        if let Some((c, b)) = m {
+        if let Some((c, b, sure)) = m {
             crop.paste(&c, &mut endo[p], k);
             crop.paste(&b, &mut blood[p], k);
+            confidence[p][k] = Some(sure);
         }
     }
     let pool = |masks: Vec<Mask>| {
@@ -508,12 +560,51 @@ pub fn lv_cavity(
     Ok(LvCavity {
         endocardial: pool(endo),
         blood_pool: pool(blood),
+        confidence,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crisp_border_is_confident_and_a_wide_ramp_is_not() {
+        // A disc of radius 10 px whose logit falls with the distance from its
+        // centre: over 0.3 px (crisp) or over 15 px (hesitant) across the border.
+        let n = 48;
+        let values = vec![0.0; n * n];
+        let slice = Slice {
+            values: &values,
+            dims: [n, n],
+            spacing: [1.0, 1.0],
+        };
+        let logits = |slope: f32| -> Vec<f32> {
+            (0..n * n)
+                .map(|i| {
+                    let r = ((i % n) as f32 - 24.0).hypot((i / n) as f32 - 24.0);
+                    slope * (10.0 - r)
+                })
+                .collect()
+        };
+        let sure = |l: &[f32]| {
+            let cavity = Mask {
+                dims: [n, n, 1],
+                spacing: [1.0, 1.0, 1.0],
+                data: l.iter().map(|&v| u8::from(v > 0.0)).collect(),
+            };
+            confidence(l, &cavity, &slice, &Progress::new()).unwrap()
+        };
+        let crisp = sure(&logits(10.0));
+        let hesitant = sure(&logits(0.2));
+        assert!(crisp > 0.9, "{crisp}");
+        // Inside above 2 means r < 0, nothing; outside above −1 means r < 15.
+        assert!(hesitant < 0.05, "{hesitant}");
+        let middling = sure(&logits(1.0));
+        // r < 8 over r < 11: (8/11)² ≈ 0.53.
+        assert!((middling - 0.53).abs() < 0.06, "{middling}");
+        assert!(middling < LOW_CONFIDENCE);
+    }
 
     #[test]
     fn a_crop_holds_the_window_and_pastes_back_in_place() {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use twin_mesh::cine::{
     BloodPool, Chamber, DEFAULT_FRACTION, LvCurve, blood_pool, curve, quality_flags,
 };
-use twin_mesh::cine_net::{Convention, lv_cavity};
+use twin_mesh::cine_net::{Convention, LOW_CONFIDENCE, lv_cavity};
 use twin_mesh::cine_wall::{AhaSegment, Myocardium, aha_thickness, lv_myocardium, rv_pool};
 use twin_mesh::contour;
 use twin_mesh::segment::Mask;
@@ -122,11 +122,19 @@ pub struct CineAnalysis {
     pub aha: Vec<AhaSegment>,
     /// The RV pool and its seed (patient mm).
     pub rv: Option<(BloodPool, [f64; 3])>,
+    /// How sure the network was of each LV slice, per phase then slice
+    /// (0..1; `None` where it found no cavity). A corrected slice keeps the
+    /// network's number; it is no longer flagged.
+    pub confidence: Vec<Vec<Option<f32>>>,
     /// LV slices a user replaced, as (phase, slice).
     pub corrected: BTreeSet<(usize, usize)>,
     /// Implausible results by name (LV, then RV prefixed `RV:`, then what
     /// could not be measured).
     pub quality_flags: Vec<String>,
+    /// LV slices the network was unsure of (confidence below
+    /// [`LOW_CONFIDENCE`]), by name: worth a look in the review, but not
+    /// implausible, so they do not hold back calibration.
+    pub review: Vec<String>,
 }
 
 /// Runs the LV cavity (and, as asked, myocardium and RV) on a cine.
@@ -149,6 +157,7 @@ pub fn analyse(
     };
     let lv = lv_cavity(phases, options.seed, progress)
         .map_err(|e| SessionError::input(at(options.seed, "LV"), e))?;
+    let confidence = lv.confidence.clone();
     let (lv, other) = lv.by(options.convention);
     let mut a = CineAnalysis {
         options,
@@ -157,8 +166,10 @@ pub fn analyse(
         myocardium: Vec::new(),
         aha: Vec::new(),
         rv: None,
+        confidence,
         corrected: BTreeSet::new(),
         quality_flags: Vec::new(),
+        review: Vec::new(),
     };
     a.measure(phases, progress)?;
     Ok(a)
@@ -176,6 +187,9 @@ impl CineAnalysis {
             .collect();
         self.lv.curve = curve(volumes);
         self.quality_flags = quality_flags(&self.lv);
+        let (gaps, unsure) = self.slice_flags();
+        self.quality_flags.extend(gaps);
+        self.review = unsure;
         self.myocardium.clear();
         self.aha.clear();
         let (ed, es) = (self.lv.curve.ed_phase, self.lv.curve.es_phase);
@@ -221,6 +235,43 @@ impl CineAnalysis {
             self.myocardium.clear();
         }
         Ok(())
+    }
+
+    /// LV slices by name: those without a cavity between two slices that
+    /// have one (implausible), and those the network was unsure of (to
+    /// review). Corrected slices are in neither.
+    fn slice_flags(&self) -> (Vec<String>, Vec<String>) {
+        let (mut flags, mut unsure) = (Vec::new(), Vec::new());
+        for (p, mask) in self.lv.masks.iter().enumerate() {
+            let [nx, ny, nz] = mask.dims;
+            let has = |k: usize| {
+                mask.data[k * nx * ny..(k + 1) * nx * ny]
+                    .iter()
+                    .any(|&v| v != 0)
+            };
+            let with: Vec<usize> = (0..nz).filter(|&k| has(k)).collect();
+            let (Some(&first), Some(&last)) = (with.first(), with.last()) else {
+                continue;
+            };
+            for k in first..=last {
+                if self.corrected.contains(&(p, k)) {
+                    continue;
+                }
+                if !has(k) {
+                    flags.push(format!(
+                        "phase {p} slice {k}: no LV cavity between slices that have one (review it)"
+                    ));
+                } else if let Some(c) = self
+                    .confidence
+                    .get(p)
+                    .and_then(|c| c.get(k).copied().flatten())
+                    && c < LOW_CONFIDENCE
+                {
+                    unsure.push(format!("phase {p} slice {k}: low confidence {c:.2}"));
+                }
+            }
+        }
+        (flags, unsure)
     }
 
     /// Replaces the LV cavity of one slice of one phase by the pixels inside

@@ -15,6 +15,7 @@ use egui::{
     Color32, ColorImage, Pos2, Rect, Sense, Stroke, TextureHandle, TextureOptions, Ui, Vec2,
 };
 use twin_imaging::Volume;
+use twin_mesh::cine_net::LOW_CONFIDENCE;
 use twin_mesh::contour;
 use twin_session::cine::{CineAnalysis, ContourKind, SliceContour};
 
@@ -194,6 +195,8 @@ fn grey(volume: &Volume, slice: usize) -> Option<ColorImage> {
 
 const LV: Color32 = Color32::from_rgb(235, 70, 60);
 const CORRECTED: Color32 = Color32::from_rgb(255, 170, 40);
+/// A slice the network was unsure of (below `LOW_CONFIDENCE`): review it.
+const UNSURE: Color32 = Color32::from_rgb(170, 60, 170);
 const EPI: Color32 = Color32::from_rgb(80, 160, 255);
 const RV: Color32 = Color32::from_rgb(240, 220, 70);
 
@@ -475,6 +478,27 @@ fn image_view(
     );
 }
 
+/// The network's confidence in the LV of slice `k` at phase `p`.
+fn confidence(a: &CineAnalysis, p: usize, k: usize) -> Option<f32> {
+    a.confidence
+        .get(p)
+        .and_then(|c| c.get(k).copied().flatten())
+}
+
+/// What a cell of the slice × phase map says when hovered.
+fn cell_text(a: &CineAnalysis, p: usize, k: usize) -> String {
+    let what = if a.corrected.contains(&(p, k)) {
+        "corrected by the user".to_string()
+    } else {
+        match confidence(a, p, k) {
+            Some(c) if c < LOW_CONFIDENCE => format!("confidence {c:.2}: unsure, review"),
+            Some(c) => format!("confidence {c:.2}"),
+            None => "no LV found".to_string(),
+        }
+    };
+    format!("phase {p}, slice {k}: {what}")
+}
+
 fn summary(ui: &mut Ui, state: &mut ContourState, a: &CineAnalysis) {
     let phases = a.lv.masks.len();
     let slices = a.lv.masks.first().map_or(0, |m| m.dims[2]);
@@ -495,6 +519,8 @@ fn summary(ui: &mut Ui, state: &mut ContourState, a: &CineAnalysis) {
             let any = state.found.get(k * phases + p).copied().unwrap_or(false);
             let fill = if a.corrected.contains(&(p, k)) {
                 CORRECTED
+            } else if any && confidence(a, p, k).is_some_and(|c| c < LOW_CONFIDENCE) {
+                UNSURE
             } else if any {
                 Color32::from_rgb(60, 130, 80)
             } else {
@@ -520,16 +546,28 @@ fn summary(ui: &mut Ui, state: &mut ContourState, a: &CineAnalysis) {
             Color32::LIGHT_GRAY,
         );
     }
+    let cell_at = |pos: Pos2| {
+        let d = pos - rect.min;
+        (
+            ((d.x / cell) as usize).min(phases - 1),
+            ((d.y / cell) as usize).min(slices - 1),
+        )
+    };
+    let response = match response.hover_pos() {
+        Some(pos) => {
+            let (p, k) = cell_at(pos);
+            response.on_hover_text(cell_text(a, p, k))
+        }
+        None => response,
+    };
     if response.clicked()
         && let Some(pos) = response.interact_pointer_pos()
     {
-        let d = pos - rect.min;
-        state.phase = ((d.x / cell) as usize).min(phases - 1);
-        state.slice = ((d.y / cell) as usize).min(slices - 1);
+        (state.phase, state.slice) = cell_at(pos);
     }
     ui.label(
         egui::RichText::new(
-            "green: LV found · orange: corrected · grey: none (above the base or below the apex)",
+            "green: LV found · purple: unsure, review · orange: corrected · grey: none (above the base or below the apex)",
         )
         .small()
         .weak(),
@@ -539,6 +577,7 @@ fn summary(ui: &mut Ui, state: &mut ContourState, a: &CineAnalysis) {
     let line = |ui: &mut Ui, text: String| {
         ui.add(egui::Label::new(text).wrap());
     };
+    line(ui, cell_text(a, state.phase, state.slice));
     line(
         ui,
         format!(
@@ -571,6 +610,18 @@ fn summary(ui: &mut Ui, state: &mut ContourState, a: &CineAnalysis) {
     line(ui, format!("corrected: {} slice(s)", a.corrected.len()));
     for f in &a.quality_flags {
         ui.colored_label(Color32::from_rgb(240, 150, 60), format!("⚠ {f}"));
+    }
+    if !a.review.is_empty() {
+        ui.add(
+            egui::Label::new(
+                egui::RichText::new(format!(
+                    "unsure, worth a look (purple): {}",
+                    a.review.join("; ")
+                ))
+                .color(UNSURE.gamma_multiply(1.4)),
+            )
+            .wrap(),
+        );
     }
 }
 
@@ -610,8 +661,10 @@ mod tests {
             myocardium: Vec::new(),
             aha: Vec::new(),
             rv: None,
+            confidence: vec![vec![Some(0.9)]; 2],
             corrected: std::collections::BTreeSet::new(),
             quality_flags: Vec::new(),
+            review: Vec::new(),
         };
         let frames = (0..2)
             .map(|_| {
@@ -801,6 +854,25 @@ mod tests {
                 ContourAction::UseForCalibration,
             ]
         );
+    }
+
+    #[test]
+    fn the_map_names_each_slices_confidence_and_an_unsure_one() {
+        let mut state = review();
+        let a = Arc::make_mut(state.analysis.as_mut().unwrap());
+        a.confidence[1][0] = Some(0.41);
+        assert_eq!(cell_text(a, 0, 0), "phase 0, slice 0: confidence 0.90");
+        assert_eq!(
+            cell_text(a, 1, 0),
+            "phase 1, slice 0: confidence 0.41: unsure, review"
+        );
+        a.corrected.insert((1, 0));
+        assert_eq!(
+            cell_text(a, 1, 0),
+            "phase 1, slice 0: corrected by the user"
+        );
+        a.confidence[0][0] = None;
+        assert_eq!(cell_text(a, 0, 0), "phase 0, slice 0: no LV found");
     }
 
     #[test]

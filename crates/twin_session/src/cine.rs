@@ -242,14 +242,8 @@ impl CineAnalysis {
     /// review). Corrected slices are in neither.
     fn slice_flags(&self) -> (Vec<String>, Vec<String>) {
         let (mut flags, mut unsure) = (Vec::new(), Vec::new());
-        for (p, mask) in self.lv.masks.iter().enumerate() {
-            let [nx, ny, nz] = mask.dims;
-            let has = |k: usize| {
-                mask.data[k * nx * ny..(k + 1) * nx * ny]
-                    .iter()
-                    .any(|&v| v != 0)
-            };
-            let with: Vec<usize> = (0..nz).filter(|&k| has(k)).collect();
+        for p in 0..self.lv.masks.len() {
+            let with: Vec<usize> = (0..self.slices()).filter(|&k| self.has_lv(p, k)).collect();
             let (Some(&first), Some(&last)) = (with.first(), with.last()) else {
                 continue;
             };
@@ -257,21 +251,51 @@ impl CineAnalysis {
                 if self.corrected.contains(&(p, k)) {
                     continue;
                 }
-                if !has(k) {
+                if !self.has_lv(p, k) {
                     flags.push(format!(
                         "phase {p} slice {k}: no LV cavity between slices that have one (review it)"
                     ));
-                } else if let Some(c) = self
-                    .confidence
-                    .get(p)
-                    .and_then(|c| c.get(k).copied().flatten())
-                    && c < LOW_CONFIDENCE
-                {
+                } else if self.unsure(p, k) {
+                    let c = self.confidence_at(p, k).unwrap_or_default();
                     unsure.push(format!("phase {p} slice {k}: low confidence {c:.2}"));
                 }
             }
         }
         (flags, unsure)
+    }
+
+    /// Slices per phase.
+    #[must_use]
+    pub fn slices(&self) -> usize {
+        self.lv.masks.first().map_or(0, |m| m.dims[2])
+    }
+
+    /// Whether slice `k` of phase `p` has an LV cavity.
+    #[must_use]
+    pub fn has_lv(&self, p: usize, k: usize) -> bool {
+        self.lv.masks.get(p).is_some_and(|m| {
+            let [nx, ny, _] = m.dims;
+            m.data
+                .get(k * nx * ny..(k + 1) * nx * ny)
+                .is_some_and(|s| s.iter().any(|&v| v != 0))
+        })
+    }
+
+    /// The network's confidence in the LV of slice `k` at phase `p`
+    /// (`None` where it found none).
+    #[must_use]
+    pub fn confidence_at(&self, p: usize, k: usize) -> Option<f32> {
+        self.confidence
+            .get(p)
+            .and_then(|c| c.get(k).copied().flatten())
+    }
+
+    /// The network was unsure of this slice (below [`LOW_CONFIDENCE`]) and
+    /// no user has corrected it.
+    #[must_use]
+    pub fn unsure(&self, p: usize, k: usize) -> bool {
+        !self.corrected.contains(&(p, k))
+            && self.confidence_at(p, k).is_some_and(|c| c < LOW_CONFIDENCE)
     }
 
     /// Replaces the LV cavity of one slice of one phase by the pixels inside
@@ -476,7 +500,7 @@ impl CineAnalysis {
     /// epicardium at ED/ES, the RV per phase and slice.
     #[must_use]
     pub fn contours(&self) -> Vec<SliceContour> {
-        let nz = self.lv.masks.first().map_or(0, |m| m.dims[2]);
+        let nz = self.slices();
         let mut out: Vec<SliceContour> = (0..self.lv.masks.len())
             .flat_map(|p| (0..nz).flat_map(move |k| self.contours_of(p, k)))
             .collect();

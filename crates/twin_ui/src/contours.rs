@@ -15,7 +15,6 @@ use egui::{
     Color32, ColorImage, Pos2, Rect, Sense, Stroke, TextureHandle, TextureOptions, Ui, Vec2,
 };
 use twin_imaging::Volume;
-use twin_mesh::cine_net::LOW_CONFIDENCE;
 use twin_mesh::contour;
 use twin_session::cine::{CineAnalysis, ContourKind, SliceContour};
 
@@ -110,16 +109,10 @@ impl ContourState {
         };
         if self.found_generation != Some(self.generation) {
             self.found_generation = Some(self.generation);
-            let slices = a.lv.masks.first().map_or(0, |m| m.dims[2]);
-            self.found = (0..slices)
-                .flat_map(|k| {
-                    a.lv.masks.iter().map(move |m| {
-                        let [nx, ny, _] = m.dims;
-                        m.data[k * nx * ny..(k + 1) * nx * ny]
-                            .iter()
-                            .any(|&v| v != 0)
-                    })
-                })
+            let phases = a.lv.masks.len();
+            self.found = (0..a.slices())
+                .flat_map(|k| (0..phases).map(move |p| (p, k)))
+                .map(|(p, k)| a.has_lv(p, k))
                 .collect();
         }
         let key = (self.phase, self.slice, self.generation);
@@ -209,7 +202,7 @@ pub fn contour_review(ui: &mut Ui, state: &mut ContourState) -> Vec<ContourActio
         return actions;
     };
     let phases = a.lv.masks.len();
-    let slices = a.lv.masks.first().map_or(0, |m| m.dims[2]);
+    let slices = a.slices();
     if phases == 0 || slices == 0 || state.frames.len() != phases {
         ui.label("The cine and its contours do not match: measure the cine again.");
         return actions;
@@ -478,20 +471,13 @@ fn image_view(
     );
 }
 
-/// The network's confidence in the LV of slice `k` at phase `p`.
-fn confidence(a: &CineAnalysis, p: usize, k: usize) -> Option<f32> {
-    a.confidence
-        .get(p)
-        .and_then(|c| c.get(k).copied().flatten())
-}
-
 /// What a cell of the slice × phase map says when hovered.
 fn cell_text(a: &CineAnalysis, p: usize, k: usize) -> String {
     let what = if a.corrected.contains(&(p, k)) {
         "corrected by the user".to_string()
     } else {
-        match confidence(a, p, k) {
-            Some(c) if c < LOW_CONFIDENCE => format!("confidence {c:.2}: unsure, review"),
+        match a.confidence_at(p, k) {
+            Some(c) if a.unsure(p, k) => format!("confidence {c:.2}: unsure, review"),
             Some(c) => format!("confidence {c:.2}"),
             None => "no LV found".to_string(),
         }
@@ -501,7 +487,7 @@ fn cell_text(a: &CineAnalysis, p: usize, k: usize) -> String {
 
 fn summary(ui: &mut Ui, state: &mut ContourState, a: &CineAnalysis) {
     let phases = a.lv.masks.len();
-    let slices = a.lv.masks.first().map_or(0, |m| m.dims[2]);
+    let slices = a.slices();
     let (ed, es) = (a.lv.curve.ed_phase, a.lv.curve.es_phase);
     ui.label(egui::RichText::new("Slices × phases").strong());
     let cell = ((ui.available_width() - 4.0) / phases as f32).clamp(4.0, 14.0);
@@ -519,7 +505,7 @@ fn summary(ui: &mut Ui, state: &mut ContourState, a: &CineAnalysis) {
             let any = state.found.get(k * phases + p).copied().unwrap_or(false);
             let fill = if a.corrected.contains(&(p, k)) {
                 CORRECTED
-            } else if any && confidence(a, p, k).is_some_and(|c| c < LOW_CONFIDENCE) {
+            } else if any && a.unsure(p, k) {
                 UNSURE
             } else if any {
                 Color32::from_rgb(60, 130, 80)

@@ -186,10 +186,7 @@ impl CineAnalysis {
             .map(|m| m.volume_mm3() / 1000.0)
             .collect();
         self.lv.curve = curve(volumes);
-        self.quality_flags = quality_flags(&self.lv);
-        let (gaps, unsure) = self.slice_flags();
-        self.quality_flags.extend(gaps);
-        self.review = unsure;
+        (self.quality_flags, self.review) = self.lv_flags();
         self.myocardium.clear();
         self.aha.clear();
         let (ed, es) = (self.lv.curve.ed_phase, self.lv.curve.es_phase);
@@ -237,11 +234,11 @@ impl CineAnalysis {
         Ok(())
     }
 
-    /// LV slices by name: those without a cavity between two slices that
-    /// have one (implausible), and those the network was unsure of (to
-    /// review). Corrected slices are in neither.
-    fn slice_flags(&self) -> (Vec<String>, Vec<String>) {
-        let (mut flags, mut unsure) = (Vec::new(), Vec::new());
+    /// The LV's quality flags (its curve's, and slices without a cavity
+    /// between two slices that have one), and the slices the network was
+    /// unsure of (to review), by name. Corrected slices are in neither.
+    fn lv_flags(&self) -> (Vec<String>, Vec<String>) {
+        let (mut flags, mut unsure) = (quality_flags(&self.lv), Vec::new());
         for p in 0..self.lv.masks.len() {
             let with: Vec<usize> = (0..self.slices()).filter(|&k| self.has_lv(p, k)).collect();
             let (Some(&first), Some(&last)) = (with.first(), with.last()) else {
@@ -433,7 +430,7 @@ impl CineAnalysis {
             source.push_str(&list.join(", "));
             source.push(')');
         }
-        let flags = quality_flags(&self.lv);
+        let (flags, _) = self.lv_flags();
         if !flags.is_empty() {
             source.push_str("; QUALITY: ");
             source.push_str(&flags.join("; "));

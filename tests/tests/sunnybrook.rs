@@ -79,6 +79,20 @@ fn subset() -> Option<(Contours, twin_imaging::ScanReport)> {
     Some((expert, report))
 }
 
+/// The phase and slice of the stack's image with DICOM instance `number`.
+fn phase_and_slice(stack: &twin_imaging::Stack, number: i32) -> (usize, usize) {
+    stack
+        .volumes
+        .iter()
+        .enumerate()
+        .find_map(|(p, v)| {
+            v.iter()
+                .position(|h| h.instance_number == Some(number))
+                .map(|k| (p, k))
+        })
+        .unwrap_or_else(|| panic!("instance {number}"))
+}
+
 fn grids(cine: &twin_imaging::CineVolume) -> Vec<Grid<'_>> {
     cine.phases
         .iter()
@@ -96,16 +110,7 @@ fn seeded_lv_matches_the_expert_contours() {
     assert_eq!(cine.phases.len(), 2);
     // One click: the centre of the LV in the mid-ventricular ED slice
     // (instance 60), as a user would place it, in patient mm.
-    let (ed_phase, mid) = stack
-        .volumes
-        .iter()
-        .enumerate()
-        .find_map(|(p, v)| {
-            v.iter()
-                .position(|h| h.instance_number == Some(60))
-                .map(|k| (p, k))
-        })
-        .expect("instance 60");
+    let (ed_phase, mid) = phase_and_slice(stack, 60);
     let c = &expert[&60];
     let centre = [
         c.iter().map(|p| p[0]).sum::<f64>() / c.len() as f64,
@@ -310,16 +315,7 @@ fn epicardium_matches_the_experts_contour() {
         ..Default::default()
     };
     let a = twin_session::cine::analyse(&grids, options, &Progress::new()).expect("analysis");
-    let (phase, k) = stack
-        .volumes
-        .iter()
-        .enumerate()
-        .find_map(|(p, hs)| {
-            hs.iter()
-                .position(|h| h.instance_number == Some(20))
-                .map(|k| (p, k))
-        })
-        .expect("instance 20");
+    let (phase, k) = phase_and_slice(stack, 20);
     let m = a
         .myocardium
         .iter()

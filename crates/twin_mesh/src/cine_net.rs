@@ -122,6 +122,7 @@ struct Crop {
     /// The crop's first pixel in the slice.
     at: [usize; 2],
     dims: [usize; 2],
+    spacing: [f64; 2],
     values: Vec<f32>,
 }
 
@@ -149,15 +150,16 @@ impl Crop {
         Crop {
             at: [x0, y0],
             dims,
+            spacing: slice.spacing,
             values,
         }
     }
 
-    fn slice(&self, spacing: [f64; 2]) -> Slice<'_> {
+    fn slice(&self) -> Slice<'_> {
         Slice {
             values: &self.values,
             dims: self.dims,
-            spacing,
+            spacing: self.spacing,
         }
     }
 
@@ -525,7 +527,7 @@ pub fn lv_cavity(
             };
             let centre = centres[k].unwrap_or_default();
             let crop = Crop::around(&full, centre);
-            let slice = crop.slice([sp[0], sp[1]]);
+            let slice = crop.slice();
             let centre = [centre[0] - crop.at[0] as f64, centre[1] - crop.at[1] as f64];
             let l = logits(&window, &slice, full.window(), centre, [WINDOW, WINDOW])?;
             let m = match cavity(&l, &slice, centre, 20.0, progress)? {

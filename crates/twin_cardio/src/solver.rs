@@ -203,6 +203,15 @@ impl Integrator {
         }
     }
 
+    /// Continues from time `t` and state `y` under (possibly new)
+    /// parameters, keeping the step size: for beat-by-beat runs whose
+    /// parameters change between beats.
+    pub fn restart(&mut self, p: &Parameters, extra: &dyn Extra, t: f64, y: State) {
+        self.k1 = rhs(p, extra, t, &y);
+        self.t = t;
+        self.y = y;
+    }
+
     /// Integrates to `t_end` exactly, calling `on_step(t, y)` after every
     /// accepted step.
     pub fn advance(

@@ -16,17 +16,22 @@
 
 pub mod beat;
 pub mod calibrate;
+pub mod drugs;
 pub mod interventions;
 pub mod model;
 pub mod params;
+pub mod reflex;
 pub mod simulate;
 pub mod solver;
+pub mod timeline;
+pub mod validation;
 
 pub use beat::{BeatIndices, Waveforms};
 pub use calibrate::{Calibration, Targets, calibrate};
 pub use interventions::{Intervention, Lvad, Scenario};
 pub use params::Parameters;
 pub use simulate::{SimOptions, Simulation, simulate};
+pub use timeline::{Event, TimedEvent, Timeline, TimelineRun, TrendPoint};
 
 /// Why a simulation could not run.
 #[derive(Debug, thiserror::Error)]

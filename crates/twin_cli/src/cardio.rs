@@ -48,6 +48,29 @@ pub enum CardioCommand {
     },
     /// Print the parameter table (value, unit, range, source) as Markdown.
     Params,
+    /// Simulate a timeline (events and drugs over time, reflexes on) beat
+    /// by beat and print the trend.
+    Timeline {
+        /// Timeline file (JSON: name, duration_min, events, …).
+        file: PathBuf,
+        /// Write the trend (one row per beat) as CSV.
+        #[arg(long, value_name = "CSV")]
+        csv: Option<PathBuf>,
+        /// Write the waveforms of the beat at this time (min) as CSV
+        /// (with --waveforms).
+        #[arg(long, value_name = "MIN", requires = "waveforms")]
+        at: Option<f64>,
+        #[arg(long, value_name = "CSV", requires = "at")]
+        waveforms: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the validation cases (haemorrhage, tilt, drugs, heart failure)
+    /// and print the table against published human responses (Markdown).
+    Validation {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Serialize)]
@@ -106,6 +129,22 @@ pub fn run(cmd: CardioCommand) -> anyhow::Result<()> {
                 for w in &c.warnings {
                     println!("  warning: {w}");
                 }
+            }
+            Ok(())
+        }
+        CardioCommand::Timeline {
+            file,
+            csv,
+            at,
+            waveforms,
+            json,
+        } => run_timeline(&file, csv.as_deref(), at.zip(waveforms), json),
+        CardioCommand::Validation { json } => {
+            let rows = twin_cardio::validation::validation_table(&Progress::new())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print!("{}", twin_cardio::validation::markdown(&rows));
             }
             Ok(())
         }
@@ -204,6 +243,107 @@ fn run_scenario(file: Option<&Path>, csv: Option<&Path>, json: bool) -> anyhow::
                 b.device_ml * b.heart_rate_bpm / 1000.0
             );
         }
+    }
+    Ok(())
+}
+
+/// What `twin cardio timeline --json` prints.
+#[derive(Serialize)]
+struct TimelineSummary<'a> {
+    name: &'a str,
+    reflex: bool,
+    beats: usize,
+    steps: usize,
+    seconds: f64,
+    rest: &'a twin_cardio::BeatIndices,
+    events: &'a [(f64, String)],
+    /// The last beat.
+    end: &'a twin_cardio::TrendPoint,
+    trend: &'a [twin_cardio::TrendPoint],
+    drugs: &'a [twin_cardio::timeline::DrugSample],
+}
+
+fn run_timeline(
+    file: &Path,
+    csv: Option<&Path>,
+    waveforms: Option<(f64, PathBuf)>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let text =
+        twin_core::limits::read_text(file, twin_core::limits::MAX_JSON_FILE, "timeline file")
+            .map_err(|e| anyhow::anyhow!("cannot read timeline `{}`: {e}", file.display()))?;
+    let timeline: twin_cardio::Timeline =
+        serde_json::from_str(&text).with_context(|| format!("timeline `{}`", file.display()))?;
+    let started = std::time::Instant::now();
+    let run = timeline
+        .run(&Progress::new())
+        .with_context(|| format!("timeline `{}`", file.display()))?;
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(path) = csv {
+        std::fs::write(path, run.to_csv())
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    if let Some((t_min, path)) = waveforms {
+        let w = run.waveforms_at(t_min)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "--at {t_min}: no beat at that time (the timeline runs 0–{} min)",
+                timeline.duration_min
+            )
+        })?;
+        write_csv(&path, &w)?;
+    }
+    let end = run
+        .trend
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("the timeline ran no beat"))?;
+    if json {
+        let s = TimelineSummary {
+            name: &run.name,
+            reflex: run.reflex,
+            beats: run.beats,
+            steps: run.steps,
+            seconds,
+            rest: &run.rest,
+            events: &run.events,
+            end,
+            trend: &run.trend,
+            drugs: &run.drugs,
+        };
+        println!("{}", serde_json::to_string(&s)?);
+        return Ok(());
+    }
+    println!(
+        "{} — {:.0} min, {} beats in {:.2} s (reflexes {})",
+        run.name,
+        timeline.duration_min,
+        run.beats,
+        seconds,
+        if run.reflex { "on" } else { "off" }
+    );
+    for (t, e) in &run.events {
+        println!("  {t:6.1} min  {e}");
+    }
+    println!("   t (min)    HR   BP (mean) mmHg     PP    CO L/min  LVEDP  RA   ΔV mL");
+    let step = (timeline.duration_min / 12.0).max(0.5);
+    let mut t = 0.0;
+    while t <= timeline.duration_min + 1e-9 {
+        if let Some(i) = run.beat_at(t) {
+            let p = &run.trend[i];
+            println!(
+                "  {:7.1} {:5.0}  {:4.0}/{:<4.0}({:4.0})  {:5.0}   {:5.2}   {:5.1} {:4.1} {:+6.0}",
+                p.t_min,
+                p.heart_rate_bpm,
+                p.sbp_mmhg,
+                p.dbp_mmhg,
+                p.map_mmhg,
+                p.pulse_pressure_mmhg,
+                p.cardiac_output_l_min,
+                p.lvedp_mmhg,
+                p.mean_ra_mmhg,
+                p.blood_volume_change_ml
+            );
+        }
+        t += step;
     }
     Ok(())
 }

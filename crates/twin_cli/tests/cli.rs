@@ -1267,3 +1267,82 @@ fn a_report_tables_the_variants_and_privacy_hides_the_identity() {
         assert!(waves.starts_with("run,t_s,") && waves.contains("\nsevere AS,"));
     }
 }
+
+#[test]
+fn cardio_timeline_runs_the_bundled_haemorrhage_and_writes_trend_and_waveforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/timelines/haemorrhage-resuscitation.json"
+    );
+    let csv = dir.path().join("trend.csv");
+    let wave = dir.path().join("beat.csv");
+    let v = json_ok(
+        twin()
+            .args(["cardio", "timeline", file, "--json", "--csv"])
+            .arg(&csv)
+            .args(["--at", "12"])
+            .arg("--waveforms")
+            .arg(&wave),
+    );
+    let trend = v["trend"].as_array().unwrap();
+    assert_eq!(v["beats"].as_u64().unwrap() as usize, trend.len());
+    let hr = |i: usize| trend[i]["heart_rate_bpm"].as_f64().unwrap();
+    let bled = trend
+        .iter()
+        .position(|p| p["t_min"].as_f64().unwrap() >= 12.0)
+        .unwrap();
+    // The bleed speeds the heart; the fluid brings it back towards rest.
+    assert!(hr(bled) > hr(0) + 5.0, "{} vs {}", hr(bled), hr(0));
+    assert!(hr(trend.len() - 1) < hr(bled));
+    let lost = v["end"]["blood_volume_change_ml"].as_f64().unwrap();
+    assert!((lost + 500.0).abs() < 2.0, "{lost}");
+    let rows = std::fs::read_to_string(&csv).unwrap().lines().count();
+    assert_eq!(rows, trend.len() + 1);
+    assert!(std::fs::read_to_string(&wave).unwrap().lines().count() > 20);
+}
+
+#[test]
+fn cardio_timeline_refuses_an_unknown_drug_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.json");
+    std::fs::write(
+        &file,
+        r#"{"name":"x","duration_min":5,"events":[{"at_min":1,"kind":"infusion","drug":"vasopressin","rate_ug_kg_min":1}]}"#,
+    )
+    .unwrap();
+    let o = twin()
+        .args(["cardio", "timeline"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("vasopressin") && err.contains("t.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cardio_validation_rates_every_row() {
+    let v = json_ok(twin().args(["cardio", "validation", "--json"]));
+    let rows = v.as_array().unwrap();
+    assert!(rows.len() >= 20);
+    for r in rows {
+        let rating = r["rating"].as_str().unwrap();
+        assert!(["good", "fair", "poor"].contains(&rating), "{r}");
+        assert!(!r["source"].as_str().unwrap().is_empty());
+    }
+    // The reflex directions: a vasoconstrictor slows the heart, a
+    // vasodilator speeds it.
+    let change = |case: &str, q: &str| {
+        rows.iter()
+            .find(|r| r["case"].as_str().unwrap().starts_with(case) && r["quantity"] == q)
+            .unwrap()["twin"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(change("Phenylephrine", "heart rate change (%)") < 0.0);
+    assert!(change("Nitroprusside", "heart rate change (%)") > 0.0);
+}

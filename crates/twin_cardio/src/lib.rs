@@ -17,6 +17,7 @@
 pub mod beat;
 pub mod calibrate;
 pub mod drugs;
+pub mod follow;
 pub mod interventions;
 pub mod model;
 pub mod params;

@@ -480,8 +480,8 @@ impl Emulator {
                 * (if b == 1 { w[1] } else { 1.0 - w[1] })
                 * (if c == 1 { w[2] } else { 1.0 - w[2] });
             let k = ((idx[0] + a) * GRID + idx[1] + b) * GRID + idx[2] + c;
-            for m in 0..3 {
-                out[m] += weight * self.values[k][m];
+            for (o, v) in out.iter_mut().zip(&self.values[k]) {
+                *o += weight * v;
             }
         }
         out
@@ -518,31 +518,54 @@ pub struct Follow {
 
 /// Sigma points and weights of the unscented transform (α = 1, β = 2,
 /// κ = 0: all weights positive for n = 3).
-fn sigma_points(
-    x: &Vector3<f64>,
-    p: &Matrix3<f64>,
-) -> Option<(Vec<Vector3<f64>>, Vec<f64>, Vec<f64>)> {
-    let n = 3.0;
-    let (alpha, beta, kappa) = (1.0, 2.0, 0.0);
-    let lambda = alpha * alpha * (n + kappa) - n;
-    let chol = ((n + lambda) * p).cholesky()?;
-    let l = chol.l();
-    let mut pts = vec![*x];
-    for i in 0..3 {
-        let c = l.column(i).into_owned();
-        pts.push(x + c);
-        pts.push(x - c);
+struct Sigma {
+    pts: Vec<Vector3<f64>>,
+    wm: Vec<f64>,
+    wc: Vec<f64>,
+}
+
+impl Sigma {
+    fn new(x: &Vector3<f64>, p: &Matrix3<f64>) -> Option<Self> {
+        let n = 3.0;
+        let (alpha, beta, kappa) = (1.0, 2.0, 0.0);
+        let lambda = alpha * alpha * (n + kappa) - n;
+        let chol = ((n + lambda) * p).cholesky()?;
+        let l = chol.l();
+        let mut pts = vec![*x];
+        for i in 0..3 {
+            let c = l.column(i).into_owned();
+            pts.push(x + c);
+            pts.push(x - c);
+        }
+        let wm0 = lambda / (n + lambda);
+        let wi = 1.0 / (2.0 * (n + lambda));
+        let mut wm = vec![wm0];
+        let mut wc = vec![wm0 + (1.0 - alpha * alpha + beta)];
+        wm.extend([wi; 6]);
+        wc.extend([wi; 6]);
+        Some(Self { pts, wm, wc })
     }
-    let wm0 = lambda / (n + lambda);
-    let wc0 = wm0 + (1.0 - alpha * alpha + beta);
-    let wi = 1.0 / (2.0 * (n + lambda));
-    let mut wm = vec![wm0];
-    let mut wc = vec![wc0];
-    for _ in 0..6 {
-        wm.push(wi);
-        wc.push(wi);
+
+    /// The emulator at each sigma point (clamped to the grid) and their
+    /// weighted mean.
+    fn propagate(&self, e: &Emulator) -> (Vec<[f64; 3]>, [f64; 3]) {
+        let ys: Vec<[f64; 3]> = self
+            .pts
+            .iter()
+            .map(|s| {
+                let mut c = *s;
+                clamp_state(&mut c);
+                e.eval([c[0], c[1], c[2]])
+            })
+            .collect();
+        let mut mean = [0.0; 3];
+        for (y, w) in ys.iter().zip(&self.wm) {
+            for (m, v) in mean.iter_mut().zip(y) {
+                *m += w * v;
+            }
+        }
+        (ys, mean)
     }
-    Some((pts, wm, wc))
 }
 
 fn clamp_state(x: &mut Vector3<f64>) {
@@ -576,31 +599,19 @@ pub fn follow(
         // Update with the vitals present.
         let meas = [v.heart_rate_bpm, v.sbp_mmhg, v.dbp_mmhg];
         let present: Vec<usize> = (0..3).filter(|&i| meas[i].is_some()).collect();
-        let (pts, wm, wc) = sigma_points(&x, &p).ok_or_else(|| {
+        let broke = || {
             bad(format!(
                 "the filter's covariance broke down at {:.1} min",
                 v.t_min
             ))
-        })?;
-        let ys: Vec<[f64; 3]> = pts
-            .iter()
-            .map(|s| {
-                let mut c = *s;
-                clamp_state(&mut c);
-                emulator.eval([c[0], c[1], c[2]])
-            })
-            .collect();
-        let mut y_mean = [0.0; 3];
-        for (y, w) in ys.iter().zip(&wm) {
-            for m in 0..3 {
-                y_mean[m] += w * y[m];
-            }
-        }
+        };
+        let sigma = Sigma::new(&x, &p).ok_or_else(broke)?;
+        let (ys, y_mean) = sigma.propagate(emulator);
         if !present.is_empty() {
             let k = present.len();
             let mut s = nalgebra::DMatrix::<f64>::zeros(k, k);
             let mut cxy = nalgebra::DMatrix::<f64>::zeros(3, k);
-            for ((pt, y), w) in pts.iter().zip(&ys).zip(&wc) {
+            for ((pt, y), w) in sigma.pts.iter().zip(&ys).zip(&sigma.wc) {
                 let dx = pt - x;
                 for (a, &ia) in present.iter().enumerate() {
                     let dya = y[ia] - y_mean[ia];
@@ -636,28 +647,10 @@ pub fn follow(
             clamp_state(&mut x);
         }
         // The twin at the estimate, with its predictive spread.
-        let (pts, wm, wc) = sigma_points(&x, &p).ok_or_else(|| {
-            bad(format!(
-                "the filter's covariance broke down at {:.1} min",
-                v.t_min
-            ))
-        })?;
-        let ys: Vec<[f64; 3]> = pts
-            .iter()
-            .map(|s| {
-                let mut c = *s;
-                clamp_state(&mut c);
-                emulator.eval([c[0], c[1], c[2]])
-            })
-            .collect();
-        let mut mean = [0.0; 3];
-        for (y, w) in ys.iter().zip(&wm) {
-            for m in 0..3 {
-                mean[m] += w * y[m];
-            }
-        }
-        let mut var = [0.0; 3];
-        for (y, w) in ys.iter().zip(&wc) {
+        let sigma = Sigma::new(&x, &p).ok_or_else(broke)?;
+        let (ys, mean) = sigma.propagate(emulator);
+        let mut var = [0.0_f64; 3];
+        for (y, w) in ys.iter().zip(&sigma.wc) {
             for m in 0..3 {
                 var[m] += w * (y[m] - mean[m]).powi(2);
             }

@@ -1,6 +1,7 @@
 //! `twin cardio …`: the cardiac twin headless (baseline, scenarios,
 //! calibration, the parameter table).
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -62,6 +63,23 @@ pub enum CardioCommand {
         at: Option<f64>,
         #[arg(long, value_name = "CSV", requires = "at")]
         waveforms: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Follow a patient's vitals (CSV, or a FHIR R4 Bundle of heart-rate and
+    /// blood-pressure Observations as JSON): estimate systemic resistance,
+    /// contractility and blood volume over time with an unscented Kalman
+    /// filter on the reflex-controlled twin.
+    Follow {
+        /// Vitals: `.csv` (t_min or time, hr, sbp, dbp) or `.json` (FHIR Bundle).
+        file: PathBuf,
+        /// The patient's twin (its calibrated circulation); default: the
+        /// healthy default.
+        #[arg(long, value_name = "TWIN")]
+        twin: Option<PathBuf>,
+        /// Write the estimates and the twin's vitals per sample as CSV.
+        #[arg(long, value_name = "CSV")]
+        csv: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -139,6 +157,12 @@ pub fn run(cmd: CardioCommand) -> anyhow::Result<()> {
             waveforms,
             json,
         } => run_timeline(&file, csv.as_deref(), at.zip(waveforms), json),
+        CardioCommand::Follow {
+            file,
+            twin,
+            csv,
+            json,
+        } => follow(&file, twin.as_deref(), csv.as_deref(), json),
         CardioCommand::Validation { json } => {
             let rows = twin_cardio::validation::validation_table(&Progress::new())?;
             if json {
@@ -243,6 +267,121 @@ fn run_scenario(file: Option<&Path>, csv: Option<&Path>, json: bool) -> anyhow::
                 b.device_ml * b.heart_rate_bpm / 1000.0
             );
         }
+    }
+    Ok(())
+}
+
+/// Reads vitals by the file's extension.
+fn read_vitals(file: &Path) -> anyhow::Result<Vec<twin_cardio::follow::Vital>> {
+    let text = twin_core::limits::read_text(file, twin_core::limits::MAX_JSON_FILE, "vitals file")
+        .map_err(|e| anyhow::anyhow!("cannot read vitals `{}`: {e}", file.display()))?;
+    let ext = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let v = match ext.as_str() {
+        "csv" => twin_cardio::follow::read_csv(&text),
+        "json" => twin_cardio::follow::read_fhir(&text),
+        other => anyhow::bail!(
+            "vitals `{}`: unknown extension `{other}` (expected .csv or .json, a FHIR Bundle)",
+            file.display()
+        ),
+    };
+    v.with_context(|| format!("vitals `{}`", file.display()))
+}
+
+fn follow(file: &Path, twin: Option<&Path>, csv: Option<&Path>, json: bool) -> anyhow::Result<()> {
+    let vitals = read_vitals(file)?;
+    let parameters = match twin {
+        Some(t) => {
+            let (doc, _) = twin_scenario::document::TwinDocument::read(t)
+                .with_context(|| format!("twin `{}`", t.display()))?;
+            doc.cardio.map(|c| c.parameters).unwrap_or_default()
+        }
+        None => Parameters::default(),
+    };
+    let started = std::time::Instant::now();
+    let emulator = twin_cardio::follow::Emulator::build(&parameters, &Progress::new())?;
+    let f = twin_cardio::follow::follow(
+        &emulator,
+        &vitals,
+        twin_cardio::follow::FollowOptions::default(),
+    )?;
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(path) = csv {
+        let mut out = String::from(
+            "t_min,hr_measured,sbp_measured,dbp_measured,hr_twin,sbp_twin,dbp_twin,hr_twin_sd,sbp_twin_sd,dbp_twin_sd,resistance_scale,resistance_sd_log,contractility_scale,contractility_sd_log,volume_change_ml,volume_sd_ml\n",
+        );
+        let cell = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.2}"));
+        for p in &f.points {
+            let _ = writeln!(
+                out,
+                "{:.3},{},{},{},{:.2},{:.2},{:.2},{:.2},{:.2},{:.2},{:.4},{:.4},{:.4},{:.4},{:.1},{:.1}",
+                p.t_min,
+                cell(p.measured[0]),
+                cell(p.measured[1]),
+                cell(p.measured[2]),
+                p.twin[0],
+                p.twin[1],
+                p.twin[2],
+                p.twin_sd[0],
+                p.twin_sd[1],
+                p.twin_sd[2],
+                p.resistance_scale,
+                p.resistance_sd_log,
+                p.contractility_scale,
+                p.contractility_sd_log,
+                p.volume_change_ml,
+                p.volume_sd_ml
+            );
+        }
+        std::fs::write(path, out).with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    if json {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            samples: usize,
+            seconds: f64,
+            follow: &'a twin_cardio::follow::Follow,
+        }
+        println!(
+            "{}",
+            serde_json::to_string(&Out {
+                samples: vitals.len(),
+                seconds,
+                follow: &f
+            })?
+        );
+        return Ok(());
+    }
+    println!(
+        "{} samples over {:.0} min, followed in {seconds:.2} s",
+        vitals.len(),
+        vitals.last().map_or(0.0, |v| v.t_min)
+    );
+    println!(
+        "  t (min)   HR meas/twin   SBP meas/twin   DBP meas/twin   R ×       contractility ×   ΔV mL"
+    );
+    let every = (f.points.len() / 15).max(1);
+    for p in f.points.iter().step_by(every) {
+        let m = |v: Option<f64>| v.map_or("  –".to_owned(), |v| format!("{v:3.0}"));
+        println!(
+            "  {:7.1}   {}/{:3.0}        {}/{:3.0}         {}/{:3.0}         {:.2}±{:.2}  {:.2}±{:.2}        {:+5.0}±{:.0}",
+            p.t_min,
+            m(p.measured[0]),
+            p.twin[0],
+            m(p.measured[1]),
+            p.twin[1],
+            m(p.measured[2]),
+            p.twin[2],
+            p.resistance_scale,
+            p.resistance_sd_log,
+            p.contractility_scale,
+            p.contractility_sd_log,
+            p.volume_change_ml,
+            p.volume_sd_ml
+        );
     }
     Ok(())
 }

@@ -1346,3 +1346,49 @@ fn cardio_validation_rates_every_row() {
     assert!(change("Phenylephrine", "heart rate change (%)") < 0.0);
     assert!(change("Nitroprusside", "heart rate change (%)") > 0.0);
 }
+
+#[test]
+fn cardio_follow_reads_csv_and_fhir_alike_and_sees_the_hidden_bleed_and_pressor() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/vitals/");
+    let run = |f: &str| json_ok(twin().args(["cardio", "follow", &format!("{dir}{f}"), "--json"]));
+    let csv = run("bleed-then-pressor.csv");
+    let fhir = run("bleed-then-pressor.json");
+    let points = |v: &serde_json::Value| v["follow"]["points"].as_array().unwrap().clone();
+    let (a, b) = (points(&csv), points(&fhir));
+    assert_eq!(a.len(), 36);
+    assert_eq!(a.len(), b.len());
+    // The same samples give the same estimates.
+    for (p, q) in a.iter().zip(&b) {
+        let dv = p["volume_change_ml"].as_f64().unwrap() - q["volume_change_ml"].as_f64().unwrap();
+        assert!(dv.abs() < 1e-6);
+    }
+    let at = |t: f64, key: &str| {
+        a.iter()
+            .find(|p| (p["t_min"].as_f64().unwrap() - t).abs() < 1e-6)
+            .unwrap()[key]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(at(8.0, "volume_change_ml").abs() < 300.0);
+    assert!(at(68.0, "volume_change_ml") < -500.0);
+    assert!(at(68.0, "resistance_scale") > 1.1);
+    assert!(at(8.0, "resistance_scale") < 1.1);
+}
+
+#[test]
+fn cardio_follow_names_a_bad_vitals_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("v.csv");
+    std::fs::write(&file, "t_min,hr,sbp,dbp\n0,72,16,10\n").unwrap();
+    let o = twin()
+        .args(["cardio", "follow"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("v.csv") && err.contains("systolic") && err.contains("line 2"),
+        "{err}"
+    );
+}

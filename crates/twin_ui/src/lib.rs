@@ -15,6 +15,7 @@ pub mod number;
 pub mod orientation;
 pub mod prosthesis;
 pub mod segments;
+pub mod timeline;
 pub mod twin;
 
 pub use browser::{

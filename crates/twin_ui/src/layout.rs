@@ -22,16 +22,18 @@ pub enum Task {
     Imaging,
     Contours,
     Cardiac,
+    OverTime,
     Gait,
     Compare,
     Report,
 }
 
 impl Task {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Imaging,
         Self::Contours,
         Self::Cardiac,
+        Self::OverTime,
         Self::Gait,
         Self::Compare,
         Self::Report,
@@ -43,6 +45,7 @@ impl Task {
             Self::Imaging => "Imaging",
             Self::Contours => "Contours",
             Self::Cardiac => "Cardiac",
+            Self::OverTime => "Over time",
             Self::Gait => "Gait",
             Self::Compare => "Compare",
             Self::Report => "Report",
@@ -59,6 +62,9 @@ impl Task {
             }
             Self::Cardiac => {
                 "Calibration and its residuals, what-if controls, PV loops, Wiggers diagram, indices, the beating LV"
+            }
+            Self::OverTime => {
+                "The cardiac twin over time: a timeline of events and drugs with the reflexes, trends with the beat at the cursor, following a patient's vitals"
             }
             Self::Gait => {
                 "The trial, stick figure and 3D skeleton, curves over the gait cycle, prosthesis"
@@ -93,11 +99,15 @@ pub enum Pane {
     Deltas,
     ReportPreview,
     ContourReview,
+    TimelineEditor,
+    Trends,
+    BeatAtCursor,
+    Vitals,
 }
 
 impl Pane {
     /// Every pane, for the "Add pane" menu.
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 25] = [
         Self::Studies,
         Self::View3d,
         Self::Axial,
@@ -119,6 +129,10 @@ impl Pane {
         Self::Deltas,
         Self::ReportPreview,
         Self::ContourReview,
+        Self::TimelineEditor,
+        Self::Trends,
+        Self::BeatAtCursor,
+        Self::Vitals,
     ];
 
     #[must_use]
@@ -145,6 +159,10 @@ impl Pane {
             Self::Deltas => "Delta table",
             Self::ReportPreview => "Report preview",
             Self::ContourReview => "Contour review",
+            Self::TimelineEditor => "Timeline",
+            Self::Trends => "Trends",
+            Self::BeatAtCursor => "Beat at the cursor",
+            Self::Vitals => "Following the vitals",
         }
     }
 
@@ -205,6 +223,14 @@ pub fn default_dock(task: Task) -> DockState<Pane> {
             let [top, bottom] = split(&mut d, right, Below, 0.48, vec![Pane::Wiggers]);
             split(&mut d, top, Right, 0.42, vec![Pane::View3d]);
             split(&mut d, bottom, Right, 0.42, vec![Pane::Indices]);
+            d
+        }
+        Task::OverTime => {
+            // Timeline | trends / (vitals | beat at the cursor).
+            let mut d = DockState::new(vec![Pane::Trends]);
+            let [right, _] = split(&mut d, root, Left, 0.3, vec![Pane::TimelineEditor]);
+            let [_, bottom] = split(&mut d, right, Below, 0.42, vec![Pane::Vitals]);
+            split(&mut d, bottom, Right, 0.35, vec![Pane::BeatAtCursor]);
             d
         }
         Task::Gait => {
@@ -544,6 +570,15 @@ mod tests {
             (Task::Compare, &[Pane::Variants, Pane::Deltas, Pane::View3d]),
             (Task::Report, &[Pane::ReportPreview]),
             (Task::Contours, &[Pane::ContourReview, Pane::Calibration]),
+            (
+                Task::OverTime,
+                &[
+                    Pane::TimelineEditor,
+                    Pane::Trends,
+                    Pane::BeatAtCursor,
+                    Pane::Vitals,
+                ],
+            ),
         ] {
             let panes = d.panes(task);
             for p in want {

@@ -716,6 +716,8 @@ fn asks(mut asks: MessageReader<CardioAsk>, mut cardio: ResMut<Cardio>, mut s: R
                 apply_controls(&mut cardio, s, &scenario);
             }
             CardioAsk::Contours(action) => review(&mut cardio, s, action),
+            // The over-time panes are `over_time`'s.
+            CardioAsk::Timeline(_) | CardioAsk::ShowOverTime => {}
             CardioAsk::Pane(CardioAction::FromImaging) => {
                 let ws = &s.study;
                 let label = ws.cine_label();

@@ -20,6 +20,7 @@ mod cardio;
 mod gait;
 mod headless;
 mod job;
+mod over_time;
 mod panels;
 mod session;
 mod study;
@@ -101,8 +102,15 @@ pub struct Args {
     /// windowless app; prints the latencies as JSON and exits.
     #[arg(long, value_name = "N", hide = true)]
     pub bench_latency: Option<usize>,
-    /// The workspace to show first (Imaging, Cardiac, Gait, Compare or
-    /// Report); default: the one shown last.
+    /// Run this timeline (JSON, see `twin cardio timeline`) at the start,
+    /// on the twin's calibrated heart (or the healthy default).
+    #[arg(long, value_name = "JSON")]
+    pub timeline: Option<PathBuf>,
+    /// Follow these vitals (CSV or a FHIR R4 Bundle) at the start.
+    #[arg(long, value_name = "CSV|JSON")]
+    pub vitals: Option<PathBuf>,
+    /// The workspace to show first (Imaging, Contours, Cardiac, "Over
+    /// time", Gait, Compare or Report); default: the one shown last.
     #[arg(long, value_name = "NAME")]
     pub workspace: Option<String>,
     /// The window's size in pixels, WIDTHxHEIGHT (default 1280x800).
@@ -166,6 +174,7 @@ impl Plugin for FeaturePlugins {
             session::SessionPlugin,
             study::StudyPlugin,
             cardio::CardioPlugin,
+            over_time::OverTimePlugin,
             gait::GaitPlugin,
             twin::TwinPlugin {
                 detached: self.detached,

@@ -114,7 +114,13 @@ impl Session {
     /// wait for it); `pending` is whether any feature has messages still to
     /// read.
     pub fn settled(&self, pending: bool) -> bool {
-        !pending && self.study.quiet() && self.cardio.quiet && self.gait.quiet && self.twin_quiet
+        !pending
+            && self.study.quiet()
+            && self.cardio.quiet
+            && !self.cardio.timeline.busy
+            && !self.cardio.timeline.follow_busy
+            && self.gait.quiet
+            && self.twin_quiet
     }
 }
 
@@ -281,6 +287,8 @@ pub struct CardioView {
     pub ui: CardioState,
     /// The cine's contours under review.
     pub contours: twin_ui::contours::ContourState,
+    /// The twin over time: the timeline, its run, the vitals followed.
+    pub timeline: twin_ui::timeline::TimelineState,
     /// From a control's release to the variant's result shown, ms.
     pub last_latency_ms: Option<f64>,
     /// Variants running now.
@@ -338,6 +346,10 @@ pub enum StudyAsk {
 pub enum CardioAsk {
     /// What the cardiac panes asked.
     Pane(CardioAction),
+    /// What the over-time panes asked.
+    Timeline(Box<twin_ui::timeline::TimelineAction>),
+    /// The over-time workspace was shown: run its timeline if it has not run.
+    ShowOverTime,
     /// Its workspace was shown: calibrate a first baseline if there is none.
     Show,
     /// Another twin took the open one's place: forget the variants' runs,
@@ -416,6 +428,9 @@ pub fn show_task(
     match task {
         Task::Cardiac | Task::Compare => {
             cardio.write(CardioAsk::Show);
+        }
+        Task::OverTime => {
+            cardio.write(CardioAsk::ShowOverTime);
         }
         Task::Gait => {
             gait.write(GaitAsk::Show);

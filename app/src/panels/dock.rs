@@ -100,7 +100,7 @@ fn start(
                 .find(|t| t.name().eq_ignore_ascii_case(name));
             if t.is_none() {
                 jobs().notify(&format!(
-                    "--workspace {name}: one of Imaging, Contours, Cardiac, Gait, Compare, Report"
+                    "--workspace {name}: one of Imaging, Contours, Cardiac, Over time, Gait, Compare, Report"
                 ));
             }
             t
@@ -116,7 +116,7 @@ fn start(
         match task {
             Task::Cardiac | Task::Compare => s.cardio.open = true,
             Task::Gait => s.gait.open = true,
-            Task::Imaging | Task::Contours | Task::Report => {}
+            Task::Imaging | Task::Contours | Task::Report | Task::OverTime => {}
         }
     } else {
         layout.show(task, &mut cardio, &mut gait);
@@ -145,6 +145,7 @@ pub struct Asked {
     pub segments: Vec<SegmentAction>,
     pub cardio: Vec<CardioAction>,
     pub contours: Vec<twin_ui::contours::ContourAction>,
+    pub timeline: Vec<twin_ui::timeline::TimelineAction>,
     pub gait: Vec<GaitAction>,
     pub scenarios: Vec<twin_session::ScenarioAction>,
     pub export_report: bool,
@@ -268,6 +269,16 @@ impl twin_ui::layout::TabViewer for Panes<'_> {
                 } else {
                     ui.label("Open a gait trial with its external loads and a model with muscles: the intact baseline's static optimisation is the prosthesis what-if's reference.");
                 }
+            }
+            Pane::TimelineEditor => {
+                let a = twin_ui::timeline::editor_pane(ui, &mut s.cardio.timeline);
+                self.asked.timeline.extend(a);
+            }
+            Pane::Trends => twin_ui::timeline::trends_pane(ui, &mut s.cardio.timeline),
+            Pane::BeatAtCursor => twin_ui::timeline::beat_pane(ui, &s.cardio.timeline),
+            Pane::Vitals => {
+                let a = twin_ui::timeline::vitals_pane(ui, &s.cardio.timeline);
+                self.asked.timeline.extend(a);
             }
             Pane::Variants => twin_ui::cardio::compare_columns(ui, &s.cardio.ui),
             Pane::Deltas => twin_ui::twin::deltas_table(ui, &s.twin),

@@ -185,6 +185,9 @@ fn draw_panels(
     for a in asked.contours {
         asks.cardio.write(CardioAsk::Contours(a));
     }
+    for a in asked.timeline {
+        asks.cardio.write(CardioAsk::Timeline(Box::new(a)));
+    }
     for a in asked.gait {
         asks.gait.write(GaitAsk::Pane(a));
     }

@@ -1,0 +1,300 @@
+//! The cardiac twin over time: timelines of events and drugs simulated beat
+//! by beat with the reflexes, and a patient's vitals followed, both in the
+//! job system (progress, cancel) on the twin's calibrated heart (the healthy
+//! default before a calibration). The panes are `twin_ui::timeline`'s.
+
+use std::path::{Path, PathBuf};
+
+use bevy::prelude::*;
+use twin_cardio::Parameters;
+use twin_cardio::follow::{Emulator, Follow, FollowOptions, follow, read_csv, read_fhir};
+use twin_cardio::timeline::{Timeline, TimelineRun};
+use twin_core::limits::{MAX_JSON_FILE, read_text};
+use twin_session::jobs::{Job, Priority};
+use twin_ui::timeline::TimelineAction;
+
+use crate::Args;
+use crate::session::{CardioAsk, Session};
+
+pub struct OverTimePlugin;
+
+impl Plugin for OverTimePlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<OverTime>()
+            .add_systems(Startup, start)
+            .add_systems(Update, (asks, poll).chain().in_set(crate::Feature::Cardio));
+    }
+}
+
+enum Msg {
+    Ran(Box<TimelineRun>),
+    Opened(Box<Timeline>),
+    Followed(Box<Follow>, String),
+    Note(String),
+    Failed(String),
+}
+
+#[derive(Resource, Default)]
+struct OverTime {
+    run: Option<Job<Msg>>,
+    follow: Option<Job<Msg>>,
+}
+
+/// The twin's calibrated heart, else the healthy default.
+fn patient(s: &Session) -> Parameters {
+    s.twin
+        .doc
+        .cardio
+        .as_ref()
+        .map(|c| c.parameters.clone())
+        .unwrap_or_default()
+}
+
+fn read_timeline(path: &Path) -> Result<Timeline, String> {
+    let text = read_text(path, MAX_JSON_FILE, "timeline file")
+        .map_err(|e| format!("cannot read timeline `{}`: {e}", path.display()))?;
+    let t: Timeline =
+        serde_json::from_str(&text).map_err(|e| format!("timeline `{}`: {e}", path.display()))?;
+    t.validate()
+        .map_err(|e| format!("timeline `{}`: {e}", path.display()))?;
+    Ok(t)
+}
+
+fn read_vitals(path: &Path) -> Result<Vec<twin_cardio::follow::Vital>, String> {
+    let text = read_text(path, MAX_JSON_FILE, "vitals file")
+        .map_err(|e| format!("cannot read vitals `{}`: {e}", path.display()))?;
+    let is_csv = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let v = if is_csv {
+        read_csv(&text)
+    } else {
+        read_fhir(&text)
+    };
+    v.map_err(|e| format!("vitals `{}`: {e}", path.display()))
+}
+
+impl OverTime {
+    fn run(&mut self, s: &mut Session, mut timeline: Timeline) {
+        if timeline.parameters.is_none() {
+            timeline.parameters = Some(patient(s));
+        }
+        let v = &mut s.cardio.timeline;
+        v.busy = true;
+        v.status = format!("running {}…", timeline.name);
+        self.run = Some(Job::once(
+            "timeline",
+            "Timeline, beat by beat",
+            Priority::Interactive,
+            move |progress| match timeline.run(progress) {
+                Ok(r) => Msg::Ran(Box::new(r)),
+                Err(e) => Msg::Failed(format!("{}: {e}", timeline.name)),
+            },
+        ));
+    }
+
+    fn follow_file(&mut self, s: &mut Session, path: PathBuf) {
+        let p = patient(s);
+        let v = &mut s.cardio.timeline;
+        v.follow_busy = true;
+        v.follow_status = format!("following {}…", path.display());
+        self.follow = Some(Job::once(
+            "vitals",
+            "Following the vitals",
+            Priority::Interactive,
+            move |progress| {
+                let vitals = match read_vitals(&path) {
+                    Ok(v) => v,
+                    Err(e) => return Msg::Failed(e),
+                };
+                let run = Emulator::build(&p, progress)
+                    .and_then(|e| follow(&e, &vitals, FollowOptions::default()));
+                match run {
+                    Ok(f) => Msg::Followed(
+                        Box::new(f),
+                        format!(
+                            "{}: {} samples",
+                            path.file_name().map_or_else(
+                                || path.display().to_string(),
+                                |n| n.to_string_lossy().into_owned()
+                            ),
+                            vitals.len()
+                        ),
+                    ),
+                    Err(e) => Msg::Failed(format!("vitals `{}`: {e}", path.display())),
+                }
+            },
+        ));
+    }
+}
+
+/// `--timeline` and `--vitals` at the start.
+fn start(args: Res<Args>, mut over: ResMut<OverTime>, mut s: ResMut<Session>) {
+    let s = &mut *s;
+    if let Some(path) = &args.timeline {
+        match read_timeline(path) {
+            Ok(t) => {
+                s.cardio.timeline.timeline = t.clone();
+                over.run(s, t);
+            }
+            Err(e) => {
+                twin_session::jobs::jobs().notify(&e);
+                s.cardio.timeline.status = e;
+            }
+        }
+    }
+    if let Some(path) = &args.vitals {
+        over.follow_file(s, path.clone());
+    }
+}
+
+fn asks(mut asks: MessageReader<CardioAsk>, mut over: ResMut<OverTime>, mut s: ResMut<Session>) {
+    let s = &mut *s;
+    for ask in asks.read() {
+        let a = match ask {
+            CardioAsk::Timeline(a) => a,
+            CardioAsk::ShowOverTime => {
+                let v = &s.cardio.timeline;
+                if v.run.is_none() && !v.busy {
+                    let t = v.timeline.clone();
+                    over.run(s, t);
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        match (**a).clone() {
+            TimelineAction::Run(t) => over.run(s, t),
+            TimelineAction::Open => {
+                over.run = Some(Job::once(
+                    "timeline",
+                    "Open a timeline",
+                    Priority::Interactive,
+                    |_| {
+                        let Some(path) = rfd::FileDialog::new()
+                            .set_title("Open timeline")
+                            .add_filter("Timeline", &["json"])
+                            .pick_file()
+                        else {
+                            return Msg::Note(String::new());
+                        };
+                        match read_timeline(&path) {
+                            Ok(t) => Msg::Opened(Box::new(t)),
+                            Err(e) => Msg::Failed(e),
+                        }
+                    },
+                ));
+            }
+            TimelineAction::Save(t) => {
+                over.run = Some(Job::once(
+                    "timeline",
+                    "Save the timeline",
+                    Priority::Interactive,
+                    move |_| {
+                        let Some(path) = rfd::FileDialog::new()
+                            .set_title("Save timeline")
+                            .set_file_name(format!("{}.json", t.name))
+                            .add_filter("Timeline", &["json"])
+                            .save_file()
+                        else {
+                            return Msg::Note(String::new());
+                        };
+                        let json = match serde_json::to_string_pretty(&t) {
+                            Ok(j) => j,
+                            Err(e) => return Msg::Failed(e.to_string()),
+                        };
+                        match std::fs::write(&path, json) {
+                            Ok(()) => Msg::Note(format!("saved {}", path.display())),
+                            Err(e) => {
+                                Msg::Failed(format!("cannot write `{}`: {e}", path.display()))
+                            }
+                        }
+                    },
+                ));
+            }
+            TimelineAction::OpenVitals => {
+                let p = patient(s);
+                s.cardio.timeline.follow_busy = true;
+                over.follow = Some(Job::once(
+                    "vitals",
+                    "Open vitals",
+                    Priority::Interactive,
+                    move |progress| {
+                        let Some(path) = rfd::FileDialog::new()
+                            .set_title("Vitals: CSV, or a FHIR R4 Bundle (JSON)")
+                            .add_filter("vitals", &["csv", "json"])
+                            .pick_file()
+                        else {
+                            return Msg::Note(String::new());
+                        };
+                        let vitals = match read_vitals(&path) {
+                            Ok(v) => v,
+                            Err(e) => return Msg::Failed(e),
+                        };
+                        match Emulator::build(&p, progress)
+                            .and_then(|e| follow(&e, &vitals, FollowOptions::default()))
+                        {
+                            Ok(f) => Msg::Followed(
+                                Box::new(f),
+                                format!("{}: {} samples", path.display(), vitals.len()),
+                            ),
+                            Err(e) => Msg::Failed(format!("vitals `{}`: {e}", path.display())),
+                        }
+                    },
+                ));
+            }
+        }
+    }
+}
+
+fn poll(mut over: ResMut<OverTime>, mut s: ResMut<Session>) {
+    let v = &mut s.cardio.timeline;
+    for follow_job in [false, true] {
+        let job = if follow_job {
+            &mut over.follow
+        } else {
+            &mut over.run
+        };
+        let Some(msg) = job.as_ref().and_then(|j| j.try_recv().ok()) else {
+            continue;
+        };
+        if let (Msg::Failed(e), Some(j)) = (&msg, job.as_ref()) {
+            j.fail(e);
+        }
+        *job = None;
+        if follow_job {
+            v.follow_busy = false;
+        } else {
+            v.busy = false;
+        }
+        match msg {
+            Msg::Ran(r) => {
+                v.status = format!("{} beats", r.beats);
+                v.set_run(*r);
+            }
+            Msg::Opened(t) => {
+                v.timeline = *t;
+                v.status = "opened; Run to simulate".into();
+            }
+            Msg::Followed(f, note) => {
+                v.follow = Some(*f);
+                v.follow_status = note;
+            }
+            Msg::Note(n) => {
+                if follow_job {
+                    v.follow_status = n;
+                } else {
+                    v.status = n;
+                }
+            }
+            Msg::Failed(e) => {
+                if follow_job {
+                    v.follow_status = e;
+                } else {
+                    v.status = e;
+                }
+            }
+        }
+    }
+}

@@ -265,6 +265,151 @@ def scipy_radau_beats(spec):
     return _cardio_beats(spec, "Radau")
 
 
+class _Reflex:
+    """The same reflexes as crates/twin_cardio/src/reflex.rs (Ursino 1998
+    baroreflex and the cardiopulmonary reflex), stepped along the solver's
+    output points."""
+
+    EFF = ["e_lv", "e_rv", "r_splanchnic", "r_extrasplanchnic", "v_splanchnic",
+           "v_extrasplanchnic", "t_sympathetic", "t_vagal"]
+
+    def __init__(self, q, p_n, ra_n):
+        import math
+        self.q, self.p_n, self.ra_n, self.math = q, p_n, ra_n, math
+        self.u = p_n * (1.0 - q["tau_z_s"] / q["tau_p_s"])
+        self.last_p, self.ra_f, self.t = p_n, ra_n, 0.0
+        _, f_es, f_ev = self.firing(p_n)
+        self.delta = self.targets(f_es, f_ev)
+        self.rest = list(self.delta)
+        self.hist = [(0.0, f_es, f_ev)]
+        self.cp_r = self.cp_v = 0.0
+
+    def firing(self, pt):
+        q, exp = self.q, self.math.exp
+        e = exp(min(max((pt - self.p_n) / q["ka_mmhg"], -50.0), 50.0))
+        f_as = (q["f_min"] + q["f_max"] * e) / (1.0 + e)
+        f_es = q["f_es_inf"] + (q["f_es0"] - q["f_es_inf"]) * exp(-q["k_es"] * f_as)
+        ev = exp(min(max((f_as - q["f_as0"]) / q["k_ev"], -50.0), 50.0))
+        return f_as, f_es, (q["f_ev0"] + q["f_ev_inf"] * ev) / (1.0 + ev)
+
+    def targets(self, f_es, f_ev):
+        q = self.q
+        s = self.math.log(f_es - q["f_es_min"] + 1.0) if f_es >= q["f_es_min"] else 0.0
+        return [q[k]["gain"] * s for k in self.EFF[:-1]] + [q["t_vagal"]["gain"] * f_ev]
+
+    def delayed(self, t):
+        import bisect
+        h = self.hist
+        if t <= h[0][0]:
+            return h[0][1], h[0][2]
+        i = bisect.bisect_right(self.times, t)
+        if i >= len(h):
+            return h[-1][1], h[-1][2]
+        a, b = h[i - 1], h[i]
+        w = (t - a[0]) / (b[0] - a[0]) if b[0] > a[0] else 1.0
+        return a[1] + w * (b[1] - a[1]), a[2] + w * (b[2] - a[2])
+
+    def step(self, dt, p_art, p_ra):
+        if dt <= 0.0:
+            return
+        q, exp = self.q, self.math.exp
+        k = 1.0 - q["tau_z_s"] / q["tau_p_s"]
+        pm = 0.5 * (self.last_p + p_art)
+        a = exp(-dt / q["tau_p_s"])
+        self.u = pm * k + (self.u - pm * k) * a
+        self.last_p = p_art
+        self.t += dt
+        _, f_es, f_ev = self.firing(self.u + q["tau_z_s"] / q["tau_p_s"] * p_art)
+        self.hist.append((self.t, f_es, f_ev))
+        while len(self.hist) > 2 and self.hist[1][0] < self.t - 6.0:
+            self.hist.pop(0)
+        self.times = [h[0] for h in self.hist]
+        for i, name in enumerate(self.EFF):
+            e = q[name]
+            es, ev = self.delayed(self.t - e["delay_s"])
+            target = self.targets(es, ev)[i]
+            self.delta[i] = target + (self.delta[i] - target) * exp(-dt / e["tau_s"])
+        self.ra_f = p_ra + (self.ra_f - p_ra) * exp(-dt / q["cp_tau_s"])
+        sat = q["cp_saturation_mmhg"]
+        err = min(max(self.ra_f - self.ra_n, -sat), sat)
+        g = q["cp_resistance_per_mmhg"]
+        self.cp_r = -g * err + (self.cp_r + g * err) * exp(-dt / q["r_splanchnic"]["tau_s"])
+        tv = q["cp_venous_ml_per_mmhg"] * err
+        self.cp_v = tv + (self.cp_v - tv) * exp(-dt / q["v_splanchnic"]["tau_s"])
+
+    def effects(self):
+        q, d, r = self.q, self.delta, self.rest
+        ratio = lambda e, x, y: (q[e]["basal"] + x) / (q[e]["basal"] + y)  # noqa: E731
+        cond = lambda x, y: 1.0 / (q["r_splanchnic"]["basal"] + x) + 1.0 / (q["r_extrasplanchnic"]["basal"] + y)  # noqa: E731
+        return (d[6] + d[7] - r[6] - r[7], ratio("e_lv", d[0], r[0]), ratio("e_rv", d[1], r[1]),
+                cond(r[2], r[3]) / cond(d[2], d[3]) * (1.0 + self.cp_r),
+                -(d[4] + d[5] - r[4] - r[5]) - self.cp_v)
+
+
+def scipy_lsoda_timeline(spec):
+    """The bench timeline of twin-bench `cardio-timeline` (rest, 1000 mL
+    lost over 1 min from 0.5 min, reflexes on) beat by beat with solve_ivp
+    (LSODA) per beat, from the exported periodic state; 30 s of open-loop
+    settling first, as Twinscope does. Returns simulated seconds."""
+    import copy
+    import math
+    import numpy as np
+    from scipy.integrate import solve_ivp
+    path, minutes = spec.rsplit("@", 1)
+    minutes = float(minutes)
+    data = json.load(open(path))
+    base = data["parameters"]
+    rtol = data["rtol"]
+    atol = np.array([data["atol"]] * 16 + [data["atol"] * 1e-2] * 4)
+    reflex = _Reflex(data["reflex"], data["map"], data["ra"])
+    y = np.array(data["state"])
+
+    def beat(p, y, closed, carotid=0.0):
+        f, period = cardio_rhs(p)
+        sol = solve_ivp(f, (0.0, period), y, method="LSODA", rtol=rtol, atol=atol)
+        if not sol.success:
+            raise RuntimeError(sol.message)
+        ra_c = p["ra"]
+        t_prev = 0.0
+        for i in range(1, len(sol.t)):
+            t = sol.t[i]
+            ra = (ra_c["eb"] + ra_c["ea"] * _activation(ra_c, t, period)) * (sol.y[2, i] - ra_c["v0"])
+            reflex.step(t - t_prev, sol.y[4, i] - carotid, ra)
+            t_prev = t
+        return sol.y[:, -1], period, sol
+    period0 = 60.0 / base["heart_rate_bpm"]
+    for _ in range(math.ceil(30.0 / period0)):
+        y, _, _ = beat(base, y, True)
+    reflex.rest = list(reflex.delta)
+    reflex.cp_r = reflex.cp_v = 0.0
+    t, end, applied, lost = 0.0, minutes * 60.0, 0.0, 0.0
+    start, stop, rate = 30.0, 90.0, -1000.0 / 60.0
+    hr = mean = 0.0
+    while t < end - 1e-9:
+        shift_t, lv, rv, res, recruited = reflex.effects()
+        p = copy.deepcopy(base)
+        p["heart_rate_bpm"] = min(max(60.0 / max(60.0 / base["heart_rate_bpm"] + shift_t, 0.2), 30.0), 220.0)
+        period = 60.0 / p["heart_rate_bpm"]
+        p["lv"]["ea"] *= lv
+        p["rv"]["ea"] *= rv
+        p["ar_sys"]["r"] *= res
+        ext = rate * max(min(t + period, stop) - max(t, start), 0.0)
+        lost += ext
+        y = y.copy()
+        y[5] += (ext + recruited - applied) / p["ven_sys"]["c"]
+        applied = recruited
+        y, period, sol = beat(p, y, True)
+        hr = p["heart_rate_bpm"]
+        yy, tt = sol.y[4], sol.t
+        mean = float(np.sum(0.5 * (yy[1:] + yy[:-1]) * np.diff(tt))) / period
+        t += period
+    ref = data["twinscope_end"]
+    if abs(minutes - 2.0) < 1e-9:
+        print(f"scipy-lsoda end: HR {hr:.1f} MAP {mean:.1f}; Twinscope: HR {ref['heart_rate_bpm']:.1f} "
+              f"MAP {ref['map_mmhg']:.1f}", file=sys.stderr)
+    return int(round(minutes * 60.0))
+
+
 def opensim_gait(spec):
     """The same cases as twin-bench's `gait` task, as OpenSim 4.6 tool runs
     (model and data read, solved, result written), from the data folder so
@@ -459,6 +604,7 @@ TASKS = {
     ("opensim", "gait"): opensim_gait,
     ("scipy-lsoda", "cardio-beats"): scipy_lsoda_beats,
     ("scipy-radau", "cardio-beats"): scipy_radau_beats,
+    ("scipy-lsoda", "cardio-timeline"): scipy_lsoda_timeline,
     ("vtk", "isosurface"): vtk_isosurface,
     ("skimage", "isosurface"): skimage_isosurface,
     ("vtk", "mask-surface"): vtk_mask_surface,

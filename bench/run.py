@@ -6,7 +6,7 @@ usage: bench/run.py [--repeat N] [--no-write] [BENCH ...]
 Benchmarks: dicom-scan-chest-ct, dicom-load-chest-ct, dicom-scan-ct-512x512x400,
 dicom-load-ct-512x512x400, isosurface-chest-ct, isosurface-field-256,
 mask-surface-chest-ct, mask-surface-field-256, surface-pipeline-chest-ct,
-cine-lv-demo, cardio-beats, cardio-calibrate, gait-ik-gait2354, gait-ik-gait10dof, gait-id-gait2354,
+cine-lv-demo, cardio-beats, cardio-timeline, cardio-calibrate, gait-ik-gait2354, gait-ik-gait10dof, gait-id-gait2354,
 gait-id-gait10dof, gait-so-gait2354, gait-so-gait10dof, gait-whatif-gait2354, gait-whatif-gait10dof (default: all). Gait benchmarks run whole tools (read model and data, solve,
 write) on the shared OpenSim data against OpenSim 4.6 from PyPI. Surface benchmarks read raw float32 volumes (the chest CT
 exported by `twin-bench export-raw`, a 256³ phantom by `twin-bench make-field`)
@@ -75,6 +75,12 @@ BENCHES = {
                      "Cardiac twin at periodic steady state, healthy default, default tolerances "
                      "(rtol 1e-3, the peers too); per beat (peers run 10 beats)",
                      ["scipy-lsoda", "scipy-radau"]),
+    "cardio-timeline": ("cardio-timeline", "cardio-timeline:60:2",
+                        "Living circulation beat by beat: rest, 1000 mL lost over 1 min, Ursino baroreflex and "
+                        "cardiopulmonary reflex; Twinscope runs 60 simulated minutes (whole run: rest state, 30-s "
+                        "settling, the timeline), the peer 2 minutes of the same equations (solve_ivp LSODA per "
+                        "beat, the reflexes in Python); per simulated second",
+                        ["scipy-lsoda"]),
     "cardio-calibrate": ("cardio-calibrate", "cardio:1:1",
                          "Calibration to CircAdapt's reference (HR 70, 120/80 mmHg, EDV 120.5, ESV 48 mL)",
                          []),
@@ -144,6 +150,9 @@ def machine() -> str:
 
 def run_json(cmd) -> dict:
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    for line in out.stderr.splitlines():
+        if "Twinscope:" in line:  # a peer's agreement check
+            print(line, flush=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -166,7 +175,12 @@ def main() -> int:
     for name in names:
         task, rel, what, peers = BENCHES[name]
         peer_inp = None
-        if rel.startswith("cardio:"):
+        if rel.startswith("cardio-timeline:"):
+            _, n_ours, n_peer = rel.split(":")
+            state = cache / "bench-cardio-timeline.json"
+            subprocess.run([str(exe), "export-cardio-timeline", str(state)], check=True, capture_output=True)
+            inp, peer_inp = n_ours, f"{state}@{n_peer}"
+        elif rel.startswith("cardio:"):
             _, n_ours, n_peer = rel.split(":")
             state = cache / "bench-cardio.json"
             subprocess.run([str(exe), "export-cardio", str(state)], check=True, capture_output=True)
@@ -195,7 +209,7 @@ def main() -> int:
             run_json(cmd + ["1"])
             r = run_json(cmd + [str(args.repeat)])
             results.append((peer, statistics.median(r["seconds"]), r["items"], r.get("peak_rss_mib")))
-        per = lambda s, items: s / items if task == "cardio-beats" else s  # noqa: E731
+        per = lambda s, items: s / items if task in ("cardio-beats", "cardio-timeline") else s  # noqa: E731
         ours_per = per(ours_s, ours["items"])
         for tool, s, items, peak in results:
             print(f"{name:26} {tool:10} {s * 1000:9.1f} ms  items={items}  ratio(peer/ours)={per(s, items) / ours_per:6.2f}"
@@ -210,7 +224,7 @@ def main() -> int:
              "|---|---|---:|---:|---:|---:|---:|"]
     for name, what, results in rows:
         task = BENCHES[name][0]
-        per = (lambda s, items: s / items) if task == "cardio-beats" else (lambda s, items: s)
+        per = (lambda s, items: s / items) if task in ("cardio-beats", "cardio-timeline") else (lambda s, items: s)
         ours_per = per(results[0][1], results[0][2])
         for i, (tool, s, items, peak) in enumerate(results):
             label = f"**{name}** — {what}" if i == 0 else ""
@@ -226,6 +240,8 @@ def main() -> int:
                 out = f"{items} frames, {s / items * 1000:.2f} ms/frame"
             elif task == "cardio-calibrate":
                 out = f"{items} simulations"
+            elif task == "cardio-timeline":
+                out = f"{items / 60:.0f} simulated min, {items / 3600 / s:,.2f} simulated h/s"
             elif task == "cine-lv":
                 out = f"{items} slices × phases, {s / items * 1000:.1f} ms each"
             else:

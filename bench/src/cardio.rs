@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+use anyhow::Context;
+
 use twin_cardio::model::NoExtra;
 use twin_cardio::simulate::{SimOptions, simulate};
 use twin_cardio::solver::Integrator;
@@ -54,4 +56,62 @@ pub fn calibration() -> anyhow::Result<(f64, usize)> {
         &Progress::new(),
     )?;
     Ok((t.elapsed().as_secs_f64(), c.simulations))
+}
+
+/// The timeline both sides run: rest, then 1000 mL lost over one minute
+/// from 0.5 min, reflexes on, for `minutes`.
+fn bleed(minutes: f64) -> twin_cardio::Timeline {
+    twin_cardio::Timeline {
+        name: "bench bleed".into(),
+        description: String::new(),
+        duration_min: minutes,
+        reflex: true,
+        weight_kg: 70.0,
+        parameters: None,
+        baseline: Vec::new(),
+        events: vec![twin_cardio::TimedEvent {
+            at_min: 0.5,
+            event: twin_cardio::Event::Haemorrhage {
+                volume_ml: 1000.0,
+                over_min: 1.0,
+            },
+        }],
+    }
+}
+
+/// Writes what the scipy peer of `cardio-timeline` starts from: the
+/// default parameters, their periodic state and its mean arterial and
+/// right-atrial pressures (the reflex set points), the tolerances, and
+/// Twinscope's own end values of the 2-min bench timeline (the peer prints
+/// its own beside them).
+pub fn export_timeline(out: &Path) -> anyhow::Result<()> {
+    let p = Parameters::default();
+    let options = SimOptions::default();
+    let sim = simulate(&p, None, options, &Progress::new())?;
+    let run = bleed(2.0).run(&Progress::new())?;
+    let end = run.trend.last().context("no beat")?;
+    std::fs::write(
+        out,
+        serde_json::json!({
+            "parameters": p,
+            "state": sim.state.to_vec(),
+            "map": sim.last().map_mmhg,
+            "ra": sim.last().mean_ra_mmhg,
+            "rtol": options.tolerance.rtol,
+            "atol": options.tolerance.atol,
+            "reflex": twin_cardio::reflex::ReflexParams::default(),
+            "twinscope_end": { "heart_rate_bpm": end.heart_rate_bpm, "map_mmhg": end.map_mmhg, "beats": run.beats },
+        })
+        .to_string(),
+    )?;
+    Ok(())
+}
+
+/// Times the bench timeline over `minutes`; returns (seconds, simulated
+/// seconds).
+pub fn timeline(minutes: f64) -> anyhow::Result<(f64, usize)> {
+    let t = Instant::now();
+    let run = bleed(minutes).run(&Progress::new())?;
+    anyhow::ensure!(run.beats > 0, "no beat");
+    Ok((t.elapsed().as_secs_f64(), (minutes * 60.0).round() as usize))
 }

@@ -11,6 +11,9 @@
 //! * `isosurface|mask-surface|pipeline RAW@LEVEL`: surface extraction from a
 //!   grey level, from the mask `value ≥ LEVEL`, and the Slicer-like pipeline
 //!   (extract + 20 Taubin iterations + decimation to ¼); `items` = triangles.
+//! * `export-cardio-timeline OUT.json`, `cardio-timeline MINUTES`: the
+//!   living circulation (reflexes, a bleed) beat by beat over MINUTES, and
+//!   what its scipy peer starts from.
 //! * `export-cardio OUT.json`, `cardio-beats N`, `cardio-calibrate X`: the
 //!   cardiac twin's periodic state for the peer, N beats from it, and a
 //!   calibration to CircAdapt's reference (see `cardio.rs`).
@@ -49,6 +52,9 @@ fn main() -> anyhow::Result<()> {
     if task == "export-cardio" {
         return cardio::export(&input);
     }
+    if task == "export-cardio-timeline" {
+        return cardio::export_timeline(&input);
+    }
     if task == "make-field" {
         let n = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(256);
         return surface::make_field(&input, n);
@@ -71,10 +77,12 @@ fn main() -> anyhow::Result<()> {
     };
     let mut seconds = Vec::with_capacity(repeat);
     let mut items = 0usize;
-    if matches!(task, "cardio-beats" | "cardio-calibrate") {
+    if matches!(task, "cardio-beats" | "cardio-calibrate" | "cardio-timeline") {
         for _ in 0..repeat {
             let (s, n) = if task == "cardio-beats" {
                 cardio::beats(args[2].parse().context("cardio-beats N")?)?
+            } else if task == "cardio-timeline" {
+                cardio::timeline(args[2].parse().context("cardio-timeline MINUTES")?)?
             } else {
                 cardio::calibration()?
             };

@@ -137,7 +137,7 @@ def source_violations(meta: dict, read=None) -> list[str]:
 
 # The app's feature modules: each may name the session hub and the crate root
 # (Args, the Feature sets, the plugin registration), never another feature.
-APP_FEATURES = {"study", "cardio", "gait", "twin", "viewport", "job", "panels", "capture", "session"}
+APP_FEATURES = {"study", "cardio", "over_time", "gait", "twin", "viewport", "job", "panels", "capture", "session"}
 CRATE_PATH = re.compile(r"crate::(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)")
 
 

@@ -181,6 +181,45 @@ pub fn run(cmd: CardioCommand) -> anyhow::Result<()> {
                     p.name, p.value, p.unit, p.lo, p.hi, p.source
                 );
             }
+            println!("\nReflexes:\n");
+            println!("| parameter | value | unit | source |");
+            println!("|---|---:|---|---|");
+            for p in twin_cardio::reflex::ReflexParams::default().table() {
+                println!("| `{}` | {} | {} | {} |", p.name, p.value, p.unit, p.source);
+            }
+            println!("\nDrugs:\n");
+            println!(
+                "| drug | V (L/kg) | CL (L/kg/min) | t½ (min) | ke0 (1/min) | effects: target Emax @ D50 µg/kg/min (Hill) | infusion µg/kg/min | bolus mg | PK source | PD source |"
+            );
+            println!("|---|---:|---:|---:|---:|---|---|---|---|---|");
+            for d in twin_cardio::drugs::Drug::ALL {
+                let i = d.info();
+                let effects: Vec<String> = i
+                    .effects
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{:?} {:+} @ {} (n {})",
+                            e.target, e.emax, e.d50_ug_kg_min, e.hill
+                        )
+                    })
+                    .collect();
+                println!(
+                    "| {} | {:.3} | {:.4} | {:.1} | {} | {} | {}–{} | {} | {} | {} |",
+                    d,
+                    i.vd_l_kg,
+                    i.cl_l_kg_min,
+                    i.half_life_min(),
+                    i.ke0_per_min,
+                    effects.join("; "),
+                    i.infusion_ug_kg_min.0,
+                    i.infusion_ug_kg_min.1,
+                    i.bolus_mg
+                        .map_or_else(|| "–".to_owned(), |(a, b)| format!("{a}–{b}")),
+                    i.pk_source,
+                    i.pd_source
+                );
+            }
             Ok(())
         }
     }

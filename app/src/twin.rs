@@ -286,6 +286,8 @@ impl Twin {
     ) {
         let doc = s.twin.doc.clone();
         let privacy = s.twin.privacy;
+        let timeline = s.cardio.timeline.run.clone();
+        let follow = s.cardio.timeline.follow.clone();
         s.status = "writing the report…".into();
         self.file_job = Some(Job::once(
             "report",
@@ -296,6 +298,8 @@ impl Twin {
                     screenshot_png: (!png.is_empty()).then_some(&png[..]),
                     gait: gait.as_deref(),
                     gait_runs: gait_runs.as_ref(),
+                    timeline: timeline.as_ref(),
+                    follow: follow.as_ref(),
                 };
                 match report(&doc, &path, privacy, &extras, progress) {
                     Ok(()) => FileMsg::Report(path),

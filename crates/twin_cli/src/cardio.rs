@@ -311,7 +311,7 @@ fn run_scenario(file: Option<&Path>, csv: Option<&Path>, json: bool) -> anyhow::
 }
 
 /// Reads vitals by the file's extension.
-fn read_vitals(file: &Path) -> anyhow::Result<Vec<twin_cardio::follow::Vital>> {
+pub fn read_vitals(file: &Path) -> anyhow::Result<Vec<twin_cardio::follow::Vital>> {
     let text = twin_core::limits::read_text(file, twin_core::limits::MAX_JSON_FILE, "vitals file")
         .map_err(|e| anyhow::anyhow!("cannot read vitals `{}`: {e}", file.display()))?;
     let ext = file
@@ -439,6 +439,14 @@ struct TimelineSummary<'a> {
     end: &'a twin_cardio::TrendPoint,
     trend: &'a [twin_cardio::TrendPoint],
     drugs: &'a [twin_cardio::timeline::DrugSample],
+}
+
+/// Reads a timeline file (not yet validated: running it validates).
+pub fn read_timeline(file: &Path) -> anyhow::Result<twin_cardio::Timeline> {
+    let text =
+        twin_core::limits::read_text(file, twin_core::limits::MAX_JSON_FILE, "timeline file")
+            .map_err(|e| anyhow::anyhow!("cannot read timeline `{}`: {e}", file.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("timeline `{}`", file.display()))
 }
 
 fn run_timeline(

@@ -152,6 +152,12 @@ enum Command {
         /// study's folder and UIDs are left out.
         #[arg(long)]
         privacy: bool,
+        /// Run this timeline on the twin's heart and add its trends.
+        #[arg(long, value_name = "JSON")]
+        timeline: Option<PathBuf>,
+        /// Follow these vitals (CSV or FHIR R4 Bundle) and add the result.
+        #[arg(long, value_name = "CSV|JSON")]
+        vitals: Option<PathBuf>,
     },
     /// Patient twin files: make one from scenarios, show one, run its
     /// variants against the baseline.
@@ -1031,7 +1037,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             csv,
             privacy,
-        } => twin::report(&file, &out, csv.as_deref(), privacy),
+            timeline,
+            vitals,
+        } => twin::report(
+            &file,
+            &out,
+            csv.as_deref(),
+            privacy,
+            timeline.as_deref(),
+            vitals.as_deref(),
+        ),
         Command::Dicom {
             command: DicomCommand::Ls { dir, json },
         } => ls(&dir, json),

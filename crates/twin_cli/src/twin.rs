@@ -406,8 +406,45 @@ fn calibrate(
 }
 
 /// `twin report`: runs the twin's variants and writes the report.
-pub fn report(file: &Path, out: &Path, csv: Option<&Path>, privacy: bool) -> anyhow::Result<()> {
+pub fn report(
+    file: &Path,
+    out: &Path,
+    csv: Option<&Path>,
+    privacy: bool,
+    timeline: Option<&Path>,
+    vitals: Option<&Path>,
+) -> anyhow::Result<()> {
     let (doc, notes) = TwinDocument::read(file)?;
+    let patient = doc
+        .cardio
+        .as_ref()
+        .map(|c| c.parameters.clone())
+        .unwrap_or_default();
+    let timeline_run = match timeline {
+        Some(t) => {
+            let mut tl = crate::cardio::read_timeline(t)?;
+            if tl.parameters.is_none() {
+                tl.parameters = Some(patient.clone());
+            }
+            Some(
+                tl.run(&Progress::new())
+                    .map_err(|e| anyhow::anyhow!("timeline `{}`: {e}", t.display()))?,
+            )
+        }
+        None => None,
+    };
+    let follow = match vitals {
+        Some(v) => {
+            let samples = crate::cardio::read_vitals(v)?;
+            let e = twin_cardio::follow::Emulator::build(&patient, &Progress::new())?;
+            Some(twin_cardio::follow::follow(
+                &e,
+                &samples,
+                twin_cardio::follow::FollowOptions::default(),
+            )?)
+        }
+        None => None,
+    };
     for n in &notes {
         eprintln!("note: {n}");
     }
@@ -418,7 +455,11 @@ pub fn report(file: &Path, out: &Path, csv: Option<&Path>, privacy: bool) -> any
         &doc,
         &runs,
         options,
-        &twin_scenario::report::ReportExtras::default(),
+        &twin_scenario::report::ReportExtras {
+            timeline: timeline_run.as_ref(),
+            follow: follow.as_ref(),
+            ..twin_scenario::report::ReportExtras::default()
+        },
     );
     twin_session::report::write(&report, out, csv)?;
     println!(

@@ -1392,3 +1392,35 @@ fn cardio_follow_names_a_bad_vitals_file() {
         "{err}"
     );
 }
+
+#[test]
+fn a_report_shows_a_timeline_and_the_vitals_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.twin.json");
+    std::fs::write(
+        &file,
+        r#"{"format": "twinscope-twin", "version": 1, "name": "demo",
+      "software": "Twinscope 0.1.0", "created_unix_s": 0, "modified_unix_s": 0}"#,
+    )
+    .unwrap();
+    let ex = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/");
+    let html = dir.path().join("report.html");
+    let o = twin()
+        .arg("report")
+        .arg(&file)
+        .arg("--out")
+        .arg(&html)
+        .arg("--timeline")
+        .arg(format!("{ex}timelines/haemorrhage-resuscitation.json"))
+        .arg("--vitals")
+        .arg(format!("{ex}vitals/bleed-then-pressor.json"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<h2>The heart over time</h2>"), "{page}");
+    assert!(page.contains("haemorrhage 1500 mL over 10 min"));
+    assert!(page.contains("Heart rate and cardiac output"));
+    assert!(page.contains("<h3>Following the vitals</h3>"));
+    assert!(page.contains("blood volume change"));
+}

@@ -150,6 +150,137 @@ pub struct ReportExtras<'a> {
     pub gait: Option<&'a str>,
     /// The prosthesis variants run on the twin's gait trial.
     pub gait_runs: Option<&'a GaitRuns>,
+    /// A timeline run (the app's, or `twin report --timeline`).
+    pub timeline: Option<&'a twin_cardio::TimelineRun>,
+    /// The vitals followed (the app's, or `twin report --vitals`).
+    pub follow: Option<&'a twin_cardio::follow::Follow>,
+}
+
+/// The timeline's events, its trends (pressures; heart rate and cardiac
+/// output) and a table of the state at rest, at each event and at the end.
+fn timeline_section(h: &mut String, run: &twin_cardio::TimelineRun) {
+    let _ = write!(
+        h,
+        "<h3>{} ({}, {} beats)</h3><table><tr><th>min</th><th>event</th></tr>",
+        escape(&run.name),
+        if run.reflex {
+            "reflexes on"
+        } else {
+            "reflexes off"
+        },
+        run.beats
+    );
+    for (t, e) in &run.events {
+        let _ = write!(h, "<tr><td>{t:.1}</td><td>{}</td></tr>", escape(e));
+    }
+    h.push_str("</table>");
+    let series = |f: fn(&twin_cardio::TrendPoint) -> f64| -> Vec<(f64, f64)> {
+        let n = run.trend.len();
+        let step = (n / 600).max(1);
+        run.trend
+            .iter()
+            .step_by(step)
+            .chain(run.trend.last())
+            .map(|p| (p.t_min, f(p)))
+            .collect()
+    };
+    h.push_str(&svg_plot(
+        "Blood pressure",
+        "time (min)",
+        "mmHg",
+        &[
+            ("systolic", Some([200, 60, 50]), series(|p| p.sbp_mmhg)),
+            ("mean", Some([220, 160, 40]), series(|p| p.map_mmhg)),
+            ("diastolic", Some([60, 110, 200]), series(|p| p.dbp_mmhg)),
+        ],
+    ));
+    h.push_str(&svg_plot(
+        "Heart rate and cardiac output",
+        "time (min)",
+        "1/min, L/min × 10",
+        &[
+            (
+                "heart rate (1/min)",
+                Some([40, 160, 160]),
+                series(|p| p.heart_rate_bpm),
+            ),
+            (
+                "cardiac output (L/min × 10)",
+                Some([60, 160, 60]),
+                series(|p| 10.0 * p.cardiac_output_l_min),
+            ),
+        ],
+    ));
+    h.push_str(
+        "<table><tr><th>min</th><th>HR</th><th>BP (mean) mmHg</th><th>CO L/min</th><th>LVEDP</th><th>blood volume change mL</th></tr>",
+    );
+    let mut times: Vec<f64> = vec![0.0];
+    times.extend(run.events.iter().map(|(t, _)| *t));
+    times.extend(run.trend.last().map(|p| p.t_min));
+    for t in times {
+        let Some(i) = run.beat_at(t) else { continue };
+        let p = &run.trend[i];
+        let _ = write!(
+            h,
+            "<tr><td>{:.1}</td><td>{:.0}</td><td>{:.0}/{:.0} ({:.0})</td><td>{:.2}</td><td>{:.1}</td><td>{:+.0}</td></tr>",
+            p.t_min,
+            p.heart_rate_bpm,
+            p.sbp_mmhg,
+            p.dbp_mmhg,
+            p.map_mmhg,
+            p.cardiac_output_l_min,
+            p.lvedp_mmhg,
+            p.blood_volume_change_ml
+        );
+    }
+    h.push_str("</table>");
+}
+
+/// Measured against the twin, and the estimated parameters at the last
+/// sample with their standard deviations.
+fn follow_section(h: &mut String, f: &twin_cardio::follow::Follow) {
+    let mut series: Vec<Series<'_>> = Vec::new();
+    for (m, name, twin, rgb) in [
+        (0, "HR measured", "HR twin", [40, 160, 160]),
+        (1, "SBP measured", "SBP twin", [200, 60, 50]),
+        (2, "DBP measured", "DBP twin", [60, 110, 200]),
+    ] {
+        series.push((
+            twin,
+            Some(rgb),
+            f.points.iter().map(|p| (p.t_min, p.twin[m])).collect(),
+        ));
+        series.push((
+            name,
+            None,
+            f.points
+                .iter()
+                .filter_map(|p| p.measured[m].map(|v| (p.t_min, v)))
+                .collect(),
+        ));
+    }
+    h.push_str(&svg_plot(
+        "Vitals: measured (grey) and twin",
+        "time (min)",
+        "1/min, mmHg",
+        &series,
+    ));
+    if let Some(p) = f.points.last() {
+        let _ = write!(
+            h,
+            "<table><tr><th>at {:.1} min</th><th>estimate</th><th>± 1 SD</th></tr>\
+<tr><td>systemic resistance</td><td>× {:.2}</td><td>× {:.2}</td></tr>\
+<tr><td>contractility</td><td>× {:.2}</td><td>× {:.2}</td></tr>\
+<tr><td>blood volume change</td><td>{:+.0} mL</td><td>{:.0} mL</td></tr></table>",
+            p.t_min,
+            p.resistance_scale,
+            p.resistance_sd_log.exp(),
+            p.contractility_scale,
+            p.contractility_sd_log.exp(),
+            p.volume_change_ml,
+            p.volume_sd_ml
+        );
+    }
 }
 
 /// Each prosthesis variant's delta table against the intact baseline, and
@@ -393,6 +524,16 @@ docs/models/cardio.md (circulation) and docs/models/msk.md (gait) in the Twinsco
             base64::engine::general_purpose::STANDARD.encode(png)
         );
     }
+    if extras.timeline.is_some() || extras.follow.is_some() {
+        h.push_str("<h2>The heart over time</h2>");
+        if let Some(run) = extras.timeline {
+            timeline_section(&mut h, run);
+        }
+        if let Some(f) = extras.follow {
+            h.push_str("<h3>Following the vitals</h3>");
+            follow_section(&mut h, f);
+        }
+    }
     let prostheses: Vec<&crate::Variant> = doc
         .variants
         .iter()
@@ -566,6 +707,8 @@ mod tests {
             screenshot_png: Some(&png),
             gait: Some("intact <baseline> 4.37 W/kg"),
             gait_runs: None,
+            timeline: None,
+            follow: None,
         };
         let open = html_with(&doc, &base, &runs, ReportOptions::default(), &extras);
         assert!(

@@ -61,22 +61,17 @@ pub fn calibration() -> anyhow::Result<(f64, usize)> {
 /// The timeline both sides run: rest, then 1000 mL lost over one minute
 /// from 0.5 min, reflexes on, for `minutes`.
 fn bleed(minutes: f64) -> twin_cardio::Timeline {
-    twin_cardio::Timeline {
-        name: "bench bleed".into(),
-        description: String::new(),
-        duration_min: minutes,
-        reflex: true,
-        weight_kg: 70.0,
-        parameters: None,
-        baseline: Vec::new(),
-        events: vec![twin_cardio::TimedEvent {
-            at_min: 0.5,
-            event: twin_cardio::Event::Haemorrhage {
+    twin_cardio::Timeline::new(
+        "bench bleed",
+        minutes,
+        vec![(
+            0.5,
+            twin_cardio::Event::Haemorrhage {
                 volume_ml: 1000.0,
                 over_min: 1.0,
             },
-        }],
-    }
+        )],
+    )
 }
 
 /// Writes what the scipy peer of `cardio-timeline` starts from: the

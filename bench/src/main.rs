@@ -77,7 +77,10 @@ fn main() -> anyhow::Result<()> {
     };
     let mut seconds = Vec::with_capacity(repeat);
     let mut items = 0usize;
-    if matches!(task, "cardio-beats" | "cardio-calibrate" | "cardio-timeline") {
+    if matches!(
+        task,
+        "cardio-beats" | "cardio-calibrate" | "cardio-timeline"
+    ) {
         for _ in 0..repeat {
             let (s, n) = if task == "cardio-beats" {
                 cardio::beats(args[2].parse().context("cardio-beats N")?)?

@@ -27,7 +27,7 @@ use twin_core::Progress;
 use crate::CardioError;
 use crate::interventions::Intervention;
 use crate::params::Parameters;
-use crate::timeline::{Event, TimedEvent, Timeline};
+use crate::timeline::{Event, Timeline};
 
 /// One vitals sample (any of the three may be missing).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -350,48 +350,43 @@ fn axis(range: (f64, f64), i: usize) -> f64 {
 /// The timeline fails (e.g. the circulation empties).
 pub fn closed_loop(p: &Parameters, x: [f64; 3]) -> Result<[f64; 3], CardioError> {
     let mut events = vec![
-        TimedEvent {
-            at_min: 0.0,
-            event: Event::Intervention {
+        (
+            0.0,
+            Event::Intervention {
                 intervention: Intervention::Vasoactive {
                     svr_scale: x[0].exp(),
                 },
             },
-        },
-        TimedEvent {
-            at_min: 0.0,
-            event: Event::Intervention {
+        ),
+        (
+            0.0,
+            Event::Intervention {
                 intervention: Intervention::Inotrope {
                     contractility_scale: x[1].exp(),
                 },
             },
-        },
+        ),
     ];
     if x[2] != 0.0 {
-        events.push(TimedEvent {
-            at_min: 0.0,
-            event: if x[2] < 0.0 {
+        let volume_ml = x[2].abs();
+        events.push((
+            0.0,
+            if x[2] < 0.0 {
                 Event::Haemorrhage {
-                    volume_ml: -x[2],
+                    volume_ml,
                     over_min: 0.0,
                 }
             } else {
                 Event::Fluid {
-                    volume_ml: x[2],
+                    volume_ml,
                     over_min: 0.0,
                 }
             },
-        });
+        ));
     }
     let t = Timeline {
-        name: "emulator node".into(),
-        description: String::new(),
-        duration_min: 100.0 / 60.0,
-        reflex: true,
-        weight_kg: 70.0,
         parameters: Some(p.clone()),
-        baseline: Vec::new(),
-        events,
+        ..Timeline::new("emulator node", 100.0 / 60.0, events)
     };
     let run = t.run(&Progress::new())?;
     let from = 80.0 / 60.0;

@@ -214,6 +214,25 @@ fn extra_of(lvad: Option<&Lvad>) -> &dyn Extra {
 }
 
 impl Timeline {
+    /// A timeline of `events` (at minutes) over `duration_min` for the
+    /// healthy default, 70 kg, reflexes on.
+    #[must_use]
+    pub fn new(name: &str, duration_min: f64, events: Vec<(f64, Event)>) -> Self {
+        Self {
+            name: name.to_owned(),
+            description: String::new(),
+            duration_min,
+            reflex: true,
+            weight_kg: 70.0,
+            parameters: None,
+            baseline: Vec::new(),
+            events: events
+                .into_iter()
+                .map(|(at_min, event)| TimedEvent { at_min, event })
+                .collect(),
+        }
+    }
+
     /// Checks every field, naming the event and field at fault.
     ///
     /// # Errors
@@ -627,17 +646,8 @@ mod tests {
 
     fn run(minutes: f64, reflex: bool, events: Vec<(f64, Event)>) -> TimelineRun {
         Timeline {
-            name: "test".into(),
-            description: String::new(),
-            duration_min: minutes,
             reflex,
-            weight_kg: 70.0,
-            parameters: None,
-            baseline: Vec::new(),
-            events: events
-                .into_iter()
-                .map(|(at_min, event)| TimedEvent { at_min, event })
-                .collect(),
+            ..Timeline::new("test", minutes, events)
         }
         .run(&Progress::new())
         .unwrap()

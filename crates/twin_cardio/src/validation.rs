@@ -14,7 +14,7 @@ use twin_core::Progress;
 use crate::CardioError;
 use crate::drugs::Drug;
 use crate::interventions::Intervention;
-use crate::timeline::{Event, TimedEvent, Timeline, TimelineRun, TrendPoint};
+use crate::timeline::{Event, Timeline, TimelineRun, TrendPoint};
 
 /// How a quantity is compared.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -56,19 +56,7 @@ struct Spec {
 const ATLS: &str = "ATLS 10th ed. (American College of Surgeons 2018), classes of haemorrhage (70-kg adult, 5 L blood)";
 
 fn timeline(name: &str, minutes: f64, events: Vec<(f64, Event)>) -> Timeline {
-    Timeline {
-        name: name.to_owned(),
-        description: String::new(),
-        duration_min: minutes,
-        reflex: true,
-        weight_kg: 70.0,
-        parameters: None,
-        baseline: Vec::new(),
-        events: events
-            .into_iter()
-            .map(|(at_min, event)| TimedEvent { at_min, event })
-            .collect(),
-    }
+    Timeline::new(name, minutes, events)
 }
 
 fn infusion(drug: Drug, rate: f64) -> Vec<(f64, Event)> {

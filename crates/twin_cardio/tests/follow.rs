@@ -6,7 +6,7 @@
 use twin_cardio::Parameters;
 use twin_cardio::follow::{Emulator, FollowOptions, Vital, closed_loop, follow};
 use twin_cardio::interventions::Intervention;
-use twin_cardio::timeline::{Event, TimedEvent, Timeline};
+use twin_cardio::timeline::{Event, Timeline};
 use twin_core::Progress;
 
 /// Standard normal samples from a fixed seed (xorshift + Box–Muller).
@@ -49,30 +49,25 @@ fn the_emulator_matches_the_model_between_its_nodes() {
 
 #[test]
 fn hidden_blood_loss_and_vasoconstriction_are_recovered_from_noisy_vitals() {
-    let truth = Timeline {
-        name: "hidden".into(),
-        description: String::new(),
-        duration_min: 70.0,
-        reflex: true,
-        weight_kg: 70.0,
-        parameters: None,
-        baseline: Vec::new(),
-        events: vec![
-            TimedEvent {
-                at_min: 10.0,
-                event: Event::Haemorrhage {
+    let truth = Timeline::new(
+        "hidden",
+        70.0,
+        vec![
+            (
+                10.0,
+                Event::Haemorrhage {
                     volume_ml: 1000.0,
                     over_min: 10.0,
                 },
-            },
-            TimedEvent {
-                at_min: 40.0,
-                event: Event::Intervention {
+            ),
+            (
+                40.0,
+                Event::Intervention {
                     intervention: Intervention::Vasoactive { svr_scale: 1.3 },
                 },
-            },
+            ),
         ],
-    }
+    )
     .run(&Progress::new())
     .unwrap();
     let options = FollowOptions::default();

@@ -14,6 +14,13 @@ fn json_ok(cmd: &mut Command) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
+/// Runs `twin cardio SUB FILE`, which must fail; its stderr.
+fn cardio_fails(sub: &str, file: &std::path::Path) -> String {
+    let o = twin().args(["cardio", sub]).arg(file).output().unwrap();
+    assert!(!o.status.success());
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 #[test]
 fn phantom_then_ls_json_lists_both_demo_stacks() {
     let dir = tempfile::tempdir().unwrap();
@@ -1311,13 +1318,7 @@ fn cardio_timeline_refuses_an_unknown_drug_naming_it() {
         r#"{"name":"x","duration_min":5,"events":[{"at_min":1,"kind":"infusion","drug":"vasopressin","rate_ug_kg_min":1}]}"#,
     )
     .unwrap();
-    let o = twin()
-        .args(["cardio", "timeline"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = cardio_fails("timeline", &file);
     assert!(
         err.contains("vasopressin") && err.contains("t.json"),
         "{err}"
@@ -1380,13 +1381,7 @@ fn cardio_follow_names_a_bad_vitals_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("v.csv");
     std::fs::write(&file, "t_min,hr,sbp,dbp\n0,72,16,10\n").unwrap();
-    let o = twin()
-        .args(["cardio", "follow"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = cardio_fails("follow", &file);
     assert!(
         err.contains("v.csv") && err.contains("systolic") && err.contains("line 2"),
         "{err}"

@@ -129,31 +129,26 @@ pub struct TimelineState {
 impl Default for TimelineState {
     fn default() -> Self {
         Self {
-            timeline: Timeline {
-                name: "Haemorrhage, then fluids".into(),
-                description: String::new(),
-                duration_min: 45.0,
-                reflex: true,
-                weight_kg: 70.0,
-                parameters: None,
-                baseline: Vec::new(),
-                events: vec![
-                    TimedEvent {
-                        at_min: 2.0,
-                        event: Event::Haemorrhage {
+            timeline: Timeline::new(
+                "Haemorrhage, then fluids",
+                45.0,
+                vec![
+                    (
+                        2.0,
+                        Event::Haemorrhage {
                             volume_ml: 1500.0,
                             over_min: 10.0,
                         },
-                    },
-                    TimedEvent {
-                        at_min: 15.0,
-                        event: Event::Fluid {
+                    ),
+                    (
+                        15.0,
+                        Event::Fluid {
                             volume_ml: 1000.0,
                             over_min: 15.0,
                         },
-                    },
+                    ),
                 ],
-            },
+            ),
             run: None,
             cursor_min: None,
             beat: None,

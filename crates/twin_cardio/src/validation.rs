@@ -441,6 +441,51 @@ pub fn validation_table(progress: &Progress) -> Result<Vec<Row>, CardioError> {
     Ok(rows)
 }
 
+/// Dose–response of the vasoactive drugs: for each drug and infusion
+/// rate, the change from rest after 15 min (%) of MAP, heart rate and
+/// cardiac output.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoseResponse {
+    pub drug: Drug,
+    pub rate_ug_kg_min: f64,
+    pub map_change_percent: f64,
+    pub heart_rate_change_percent: f64,
+    pub cardiac_output_change_percent: f64,
+}
+
+/// The doses of the dose–response table (low, usual, high of each label's
+/// range).
+pub const DOSES: [(Drug, [f64; 3]); 5] = [
+    (Drug::Norepinephrine, [0.05, 0.1, 0.3]),
+    (Drug::Phenylephrine, [0.5, 1.0, 3.0]),
+    (Drug::Epinephrine, [0.02, 0.05, 0.2]),
+    (Drug::Dobutamine, [2.5, 5.0, 15.0]),
+    (Drug::Nitroprusside, [0.3, 1.0, 3.0]),
+];
+
+/// Runs the dose–response table.
+///
+/// # Errors
+/// A run fails, or cancellation.
+pub fn dose_response(progress: &Progress) -> Result<Vec<DoseResponse>, CardioError> {
+    let mut out = Vec::new();
+    for (drug, rates) in DOSES {
+        for rate in rates {
+            progress.check_cancelled()?;
+            let run = timeline(drug.name(), 16.0, infusion(drug, rate)).run(&Progress::new())?;
+            let change = |get: Get| measure(&run, (12.0, 16.0), get, Measure::ChangePercent);
+            out.push(DoseResponse {
+                drug,
+                rate_ug_kg_min: rate,
+                map_change_percent: change(|p| p.map_mmhg),
+                heart_rate_change_percent: change(|p| p.heart_rate_bpm),
+                cardiac_output_change_percent: change(|p| p.cardiac_output_l_min),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The table as Markdown.
 #[must_use]
 pub fn markdown(rows: &[Row]) -> String {
@@ -460,9 +505,49 @@ pub fn markdown(rows: &[Row]) -> String {
     out
 }
 
+/// The dose–response table as Markdown.
+#[must_use]
+pub fn dose_markdown(rows: &[DoseResponse]) -> String {
+    let mut out = String::from(
+        "| drug | µg/kg/min | MAP change (%) | heart rate change (%) | cardiac output change (%) |\n|---|---:|---:|---:|---:|\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:+.1} | {:+.1} | {:+.1} |",
+            r.drug,
+            r.rate_ug_kg_min,
+            r.map_change_percent,
+            r.heart_rate_change_percent,
+            r.cardiac_output_change_percent
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pressor_and_dilator_effects_grow_with_the_dose() {
+        for (drug, rates) in [
+            (Drug::Phenylephrine, [0.5, 3.0]),
+            (Drug::Nitroprusside, [0.3, 3.0]),
+        ] {
+            let map: Vec<f64> = rates
+                .iter()
+                .map(|&r| {
+                    let run = timeline("dose", 8.0, infusion(drug, r))
+                        .run(&Progress::new())
+                        .unwrap();
+                    measure(&run, (6.0, 8.0), |p| p.map_mmhg, Measure::ChangePercent)
+                })
+                .collect();
+            assert!(map[1].abs() > map[0].abs() + 3.0, "{drug}: {map:?}");
+            assert!(map[0].signum() == map[1].signum());
+        }
+    }
 
     #[test]
     fn rating_follows_pulse_thresholds() {

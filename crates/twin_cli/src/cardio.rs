@@ -165,10 +165,18 @@ pub fn run(cmd: CardioCommand) -> anyhow::Result<()> {
         } => follow(&file, twin.as_deref(), csv.as_deref(), json),
         CardioCommand::Validation { json } => {
             let rows = twin_cardio::validation::validation_table(&Progress::new())?;
+            let doses = twin_cardio::validation::dose_response(&Progress::new())?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "rows": rows, "dose_response": doses })
+                    )?
+                );
             } else {
                 print!("{}", twin_cardio::validation::markdown(&rows));
+                println!("\nDose–response (change from rest after 15 min):\n");
+                print!("{}", twin_cardio::validation::dose_markdown(&doses));
             }
             Ok(())
         }

@@ -1328,7 +1328,8 @@ fn cardio_timeline_refuses_an_unknown_drug_naming_it() {
 #[test]
 fn cardio_validation_rates_every_row() {
     let v = json_ok(twin().args(["cardio", "validation", "--json"]));
-    let rows = v.as_array().unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(v["dose_response"].as_array().unwrap().len(), 15);
     assert!(rows.len() >= 20);
     for r in rows {
         let rating = r["rating"].as_str().unwrap();

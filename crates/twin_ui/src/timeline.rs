@@ -256,6 +256,8 @@ pub fn editor_pane(ui: &mut Ui, state: &mut TimelineState) -> Vec<TimelineAction
     }
     if t.events.is_empty() {
         ui.label(RichText::new("no events: the patient at rest").weak());
+    } else {
+        time_axis(ui, t);
     }
     ui.separator();
     let d = &mut state.draft;
@@ -324,6 +326,81 @@ pub fn editor_pane(ui: &mut Ui, state: &mut TimelineState) -> Vec<TimelineAction
         ui.label(RichText::new(&state.status).small());
     }
     actions
+}
+
+/// The lane of the time axis an event sits in.
+fn lane(e: &Event) -> &'static str {
+    match e {
+        Event::Haemorrhage { .. } | Event::Fluid { .. } => "volume",
+        Event::Infusion { drug, .. } | Event::Bolus { drug, .. } => drug.name(),
+        Event::Tilt { .. } => "posture",
+        _ => "devices, valves",
+    }
+}
+
+/// The events on a time axis: bleeding, fluids and infusions as bars over
+/// their duration (an infusion until the next dose of its drug), the rest
+/// as marks; one lane per kind (and per drug).
+pub fn time_axis(ui: &mut Ui, t: &Timeline) {
+    let mut lanes: Vec<&str> = Vec::new();
+    let mut bars: Vec<(usize, f64, f64, Color32)> = Vec::new();
+    let mut events: Vec<&TimedEvent> = t.events.iter().collect();
+    events.sort_by(|a, b| a.at_min.total_cmp(&b.at_min));
+    for (i, e) in events.iter().enumerate() {
+        let name = lane(&e.event);
+        let row = lanes.iter().position(|l| *l == name).unwrap_or_else(|| {
+            lanes.push(name);
+            lanes.len() - 1
+        });
+        let (end, colour) = match &e.event {
+            Event::Haemorrhage { over_min, .. } => (e.at_min + over_min.max(0.2), SBP),
+            Event::Fluid { over_min, .. } => (e.at_min + over_min.max(0.2), DBP),
+            Event::Infusion {
+                drug,
+                rate_ug_kg_min,
+            } if *rate_ug_kg_min > 0.0 => {
+                let until = events[i + 1..]
+                    .iter()
+                    .find(|n| matches!(&n.event, Event::Infusion { drug: d, .. } if d == drug))
+                    .map_or(t.duration_min, |n| n.at_min);
+                (until, EVENT)
+            }
+            _ => (e.at_min + t.duration_min / 150.0, MAP),
+        };
+        bars.push((row, e.at_min, end, colour));
+    }
+    Plot::new("timeline-axis")
+        .height(22.0 + 16.0 * lanes.len() as f32)
+        .show_y(false)
+        .show_axes([true, false])
+        .include_x(0.0)
+        .include_x(t.duration_min)
+        .include_y(-0.6)
+        .include_y(lanes.len() as f64 - 0.4)
+        .allow_scroll(false)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .show(ui, |p| {
+            for (row, a, b, colour) in &bars {
+                let y = (lanes.len() - 1 - row) as f64;
+                p.line(
+                    Line::new("", vec![[*a, y], [*b, y]])
+                        .color(*colour)
+                        .width(6.0),
+                );
+            }
+            for (k, name) in lanes.iter().enumerate() {
+                let y = (lanes.len() - 1 - k) as f64;
+                p.text(
+                    egui_plot::Text::new(
+                        "",
+                        egui_plot::PlotPoint::new(0.0, y + 0.35),
+                        RichText::new(*name).small(),
+                    )
+                    .anchor(egui::Align2::LEFT_CENTER),
+                );
+            }
+        });
 }
 
 /// A row of coloured names above a plot (legends inside the plot would

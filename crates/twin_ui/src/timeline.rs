@@ -594,6 +594,12 @@ pub fn vitals_pane(ui: &mut Ui, state: &TimelineState) -> Vec<TimelineAction> {
         ui.label(RichText::new(&state.follow_status).small());
     });
     let Some(f) = &state.follow else {
+        ui.label(
+            RichText::new(
+                "No vitals followed yet: open a CSV (time, hr, sbp, dbp) or a FHIR R4 Bundle of heart-rate and blood-pressure Observations (examples/vitals/ has both).",
+            )
+            .weak(),
+        );
         return actions;
     };
     let h = (ui.available_height() - 30.0).max(80.0);

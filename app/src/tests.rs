@@ -513,3 +513,58 @@ fn a_reopened_twin_rebuilds_its_segments_from_their_recipes() {
     assert_eq!(session(&c).twin.doc.segments, old.segments);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_timeline_runs_in_the_job_system_and_a_bad_one_is_refused_by_name() {
+    let mut a = crate::headless::app();
+    // As the editor's Run does: a 3-minute bleed.
+    let mut t = twin_cardio::Timeline::new(
+        "bleed",
+        3.0,
+        vec![(
+            0.5,
+            twin_cardio::Event::Haemorrhage {
+                volume_ml: 800.0,
+                over_min: 1.0,
+            },
+        )],
+    );
+    a.world_mut()
+        .resource_mut::<Messages<CardioAsk>>()
+        .write(CardioAsk::Timeline(Box::new(
+            twin_ui::timeline::TimelineAction::Run(t.clone()),
+        )));
+    let frames = run_until(&mut a, Duration::from_secs(120), |a| {
+        let v = &session(a).cardio.timeline;
+        v.run.is_some() && !v.busy
+    })
+    .expect("the timeline ran");
+    let v = &session(&a).cardio.timeline;
+    let run = v.run.as_ref().unwrap();
+    let hr = |i: usize| run.trend[i].heart_rate_bpm;
+    assert!(hr(run.trend.len() - 1) > hr(0) + 2.0, "{}", v.status);
+    // The cursor's beat is there for the beat pane.
+    assert!(v.beat.is_some() && v.rest_beat.is_some());
+    eprintln!("{} frames while it ran", frames.len());
+    // A timeline that empties the circulation ends with a message, not a
+    // crash, and the last run stays.
+    t.parameters = Some(twin_cardio::Parameters {
+        blood_volume_ml: 2000.0,
+        ..twin_cardio::Parameters::default()
+    });
+    t.reflex = false;
+    t.events[0].event = twin_cardio::Event::Haemorrhage {
+        volume_ml: 3000.0,
+        over_min: 0.0,
+    };
+    a.world_mut()
+        .resource_mut::<Messages<CardioAsk>>()
+        .write(CardioAsk::Timeline(Box::new(
+            twin_ui::timeline::TimelineAction::Run(t),
+        )));
+    run_until(&mut a, Duration::from_secs(120), |a| {
+        !session(a).cardio.timeline.busy && session(a).cardio.timeline.status.contains("emptied")
+    })
+    .expect("the failure was reported");
+    assert!(session(&a).cardio.timeline.run.is_some());
+}

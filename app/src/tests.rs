@@ -534,7 +534,7 @@ fn a_timeline_runs_in_the_job_system_and_a_bad_one_is_refused_by_name() {
         .write(CardioAsk::Timeline(Box::new(
             twin_ui::timeline::TimelineAction::Run(t.clone()),
         )));
-    let frames = run_until(&mut a, Duration::from_secs(120), |a| {
+    let frames = run_until(&mut a, Duration::from_mins(2), |a| {
         let v = &session(a).cardio.timeline;
         v.run.is_some() && !v.busy
     })
@@ -562,7 +562,7 @@ fn a_timeline_runs_in_the_job_system_and_a_bad_one_is_refused_by_name() {
         .write(CardioAsk::Timeline(Box::new(
             twin_ui::timeline::TimelineAction::Run(t),
         )));
-    run_until(&mut a, Duration::from_secs(120), |a| {
+    run_until(&mut a, Duration::from_mins(2), |a| {
         !session(a).cardio.timeline.busy && session(a).cardio.timeline.status.contains("emptied")
     })
     .expect("the failure was reported");

@@ -60,9 +60,24 @@ fn read_timeline(path: &Path) -> Result<Timeline, String> {
     Ok(t)
 }
 
-fn read_vitals(path: &Path) -> Result<Vec<twin_cardio::follow::Vital>, String> {
-    let text = read_text(path, MAX_JSON_FILE, "vitals file")
-        .map_err(|e| format!("cannot read vitals `{}`: {e}", path.display()))?;
+/// How a file is named on screen: its path, or nothing in privacy mode (a
+/// file name may carry the patient's identity).
+fn shown(path: &Path, privacy: bool) -> String {
+    if privacy {
+        "the vitals file".into()
+    } else {
+        format!("`{}`", path.display())
+    }
+}
+
+fn read_vitals(path: &Path, label: &str) -> Result<Vec<twin_cardio::follow::Vital>, String> {
+    let text = read_text(path, MAX_JSON_FILE, "vitals file").map_err(|e| {
+        if label.starts_with('`') {
+            format!("cannot read vitals {label}: {e}")
+        } else {
+            format!("cannot read {label}")
+        }
+    })?;
     let is_csv = path
         .extension()
         .and_then(|e| e.to_str())
@@ -72,7 +87,28 @@ fn read_vitals(path: &Path) -> Result<Vec<twin_cardio::follow::Vital>, String> {
     } else {
         read_fhir(&text)
     };
-    v.map_err(|e| format!("vitals `{}`: {e}", path.display()))
+    v.map_err(|e| format!("vitals {label}: {e}"))
+}
+
+/// Reads the vitals `pick` gives and follows them on `p` (a job's work).
+fn follow_vitals(
+    p: &Parameters,
+    privacy: bool,
+    pick: impl FnOnce() -> Option<PathBuf>,
+    progress: &twin_core::Progress,
+) -> Msg {
+    let Some(path) = pick() else {
+        return Msg::Note(String::new());
+    };
+    let label = shown(&path, privacy);
+    let vitals = match read_vitals(&path, &label) {
+        Ok(v) => v,
+        Err(e) => return Msg::Failed(e),
+    };
+    match Emulator::build(p, progress).and_then(|e| follow(&e, &vitals, FollowOptions::default())) {
+        Ok(f) => Msg::Followed(Box::new(f), format!("{label}: {} samples", vitals.len())),
+        Err(e) => Msg::Failed(format!("vitals {label}: {e}")),
+    }
 }
 
 impl OverTime {
@@ -94,37 +130,17 @@ impl OverTime {
         ));
     }
 
-    fn follow_file(&mut self, s: &mut Session, path: PathBuf) {
+    fn follow_file(&mut self, s: &mut Session, path: PathBuf, privacy: bool) {
         let p = patient(s);
+        let privacy = privacy || s.twin.privacy;
         let v = &mut s.cardio.timeline;
         v.follow_busy = true;
-        v.follow_status = format!("following {}…", path.display());
+        v.follow_status = format!("following {}…", shown(&path, privacy));
         self.follow = Some(Job::once(
             "vitals",
             "Following the vitals",
             Priority::Interactive,
-            move |progress| {
-                let vitals = match read_vitals(&path) {
-                    Ok(v) => v,
-                    Err(e) => return Msg::Failed(e),
-                };
-                let run = Emulator::build(&p, progress)
-                    .and_then(|e| follow(&e, &vitals, FollowOptions::default()));
-                match run {
-                    Ok(f) => Msg::Followed(
-                        Box::new(f),
-                        format!(
-                            "{}: {} samples",
-                            path.file_name().map_or_else(
-                                || path.display().to_string(),
-                                |n| n.to_string_lossy().into_owned()
-                            ),
-                            vitals.len()
-                        ),
-                    ),
-                    Err(e) => Msg::Failed(format!("vitals `{}`: {e}", path.display())),
-                }
-            },
+            move |progress| follow_vitals(&p, privacy, || Some(path), progress),
         ));
     }
 }
@@ -145,7 +161,7 @@ fn start(args: Res<Args>, mut over: ResMut<OverTime>, mut s: ResMut<Session>) {
         }
     }
     if let Some(path) = &args.vitals {
-        over.follow_file(s, path.clone());
+        over.follow_file(s, path.clone(), args.privacy);
     }
 }
 
@@ -215,32 +231,20 @@ fn asks(mut asks: MessageReader<CardioAsk>, mut over: ResMut<OverTime>, mut s: R
             }
             TimelineAction::OpenVitals => {
                 let p = patient(s);
+                let privacy = s.twin.privacy;
                 s.cardio.timeline.follow_busy = true;
                 over.follow = Some(Job::once(
                     "vitals",
                     "Open vitals",
                     Priority::Interactive,
                     move |progress| {
-                        let Some(path) = rfd::FileDialog::new()
-                            .set_title("Vitals: CSV, or a FHIR R4 Bundle (JSON)")
-                            .add_filter("vitals", &["csv", "json"])
-                            .pick_file()
-                        else {
-                            return Msg::Note(String::new());
+                        let pick = || {
+                            rfd::FileDialog::new()
+                                .set_title("Vitals: CSV, or a FHIR R4 Bundle (JSON)")
+                                .add_filter("vitals", &["csv", "json"])
+                                .pick_file()
                         };
-                        let vitals = match read_vitals(&path) {
-                            Ok(v) => v,
-                            Err(e) => return Msg::Failed(e),
-                        };
-                        match Emulator::build(&p, progress)
-                            .and_then(|e| follow(&e, &vitals, FollowOptions::default()))
-                        {
-                            Ok(f) => Msg::Followed(
-                                Box::new(f),
-                                format!("{}: {} samples", path.display(), vitals.len()),
-                            ),
-                            Err(e) => Msg::Failed(format!("vitals `{}`: {e}", path.display())),
-                        }
+                        follow_vitals(&p, privacy, pick, progress)
                     },
                 ));
             }

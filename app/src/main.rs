@@ -174,7 +174,9 @@ impl Plugin for FeaturePlugins {
             session::SessionPlugin,
             study::StudyPlugin,
             cardio::CardioPlugin,
-            over_time::OverTimePlugin,
+            over_time::OverTimePlugin {
+                detached: self.detached,
+            },
             gait::GaitPlugin,
             twin::TwinPlugin {
                 detached: self.detached,

@@ -16,13 +16,26 @@ use twin_ui::timeline::TimelineAction;
 use crate::Args;
 use crate::session::{CardioAsk, Session};
 
-pub struct OverTimePlugin;
+pub struct OverTimePlugin {
+    /// The edited timeline is not kept in the user's state folder (tests).
+    pub detached: bool,
+}
 
 impl Plugin for OverTimePlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<OverTime>()
-            .add_systems(Startup, start)
-            .add_systems(Update, (asks, poll).chain().in_set(crate::Feature::Cardio));
+        let kept = (!self.detached).then(|| {
+            twin_core::paths::user_dir("TWIN_STATE_DIR", "XDG_STATE_HOME", ".local/state")
+                .join("timeline.json")
+        });
+        app.insert_resource(OverTime {
+            kept,
+            ..OverTime::default()
+        })
+        .add_systems(Startup, start)
+        .add_systems(
+            Update,
+            (asks, poll, keep).chain().in_set(crate::Feature::Cardio),
+        );
     }
 }
 
@@ -38,6 +51,47 @@ enum Msg {
 struct OverTime {
     run: Option<Job<Msg>>,
     follow: Option<Job<Msg>>,
+    /// Where the edited timeline is kept between runs of the app (so an
+    /// edit is never lost), and what was last written there.
+    kept: Option<PathBuf>,
+    saved: String,
+    checked: Option<std::time::Instant>,
+}
+
+/// Keeps the edited timeline in the state folder (checked once a second;
+/// written to a temporary file, then renamed).
+fn keep(mut over: ResMut<OverTime>, s: Res<Session>) {
+    if over
+        .checked
+        .is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1))
+    {
+        return;
+    }
+    over.checked = Some(std::time::Instant::now());
+    let Some(path) = over.kept.clone() else {
+        return;
+    };
+    let Ok(json) = serde_json::to_string_pretty(&s.cardio.timeline.timeline) else {
+        return;
+    };
+    if json == over.saved {
+        return;
+    }
+    let write = || -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, &json)?;
+        std::fs::rename(&tmp, &path)
+    };
+    match write() {
+        Ok(()) => over.saved = json,
+        Err(e) => {
+            twin_session::jobs::jobs().notify(&format!("keeping the timeline: {e}"));
+            over.kept = None;
+        }
+    }
 }
 
 /// The twin's calibrated heart, else the healthy default.
@@ -148,6 +202,22 @@ impl OverTime {
 /// `--timeline` and `--vitals` at the start.
 fn start(args: Res<Args>, mut over: ResMut<OverTime>, mut s: ResMut<Session>) {
     let s = &mut *s;
+    // The timeline edited last time, unless one is asked for.
+    if args.timeline.is_none()
+        && let Some(path) = over.kept.clone()
+        && path.exists()
+    {
+        match read_timeline(&path) {
+            Ok(t) => {
+                over.saved = serde_json::to_string_pretty(&t).unwrap_or_default();
+                s.cardio.timeline.timeline = t;
+                s.cardio.timeline.status = "your last timeline; Run to simulate".into();
+            }
+            Err(e) => {
+                s.cardio.timeline.status = format!("the last timeline could not be read: {e}");
+            }
+        }
+    }
     if let Some(path) = &args.timeline {
         match read_timeline(path) {
             Ok(t) => {

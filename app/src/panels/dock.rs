@@ -95,9 +95,16 @@ fn start(
 ) {
     let chosen = match args.workspace.as_deref() {
         Some(name) => {
+            // "Over time", "over-time" and "overtime" alike.
+            let plain = |s: &str| {
+                s.chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect::<String>()
+                    .to_ascii_lowercase()
+            };
             let t = Task::ALL
                 .into_iter()
-                .find(|t| t.name().eq_ignore_ascii_case(name));
+                .find(|t| plain(t.name()) == plain(name));
             if t.is_none() {
                 jobs().notify(&format!(
                     "--workspace {name}: one of Imaging, Contours, Cardiac, Over time, Gait, Compare, Report"

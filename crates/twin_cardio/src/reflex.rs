@@ -341,19 +341,23 @@ impl Reflex {
         (f_as, f_es, f_ev)
     }
 
-    /// σθ for efferent firing (the effectors' targets).
-    fn targets(&self, f_es: f64, f_ev: f64) -> [f64; N_EFF] {
+    /// σθ of effector `i` for efferent firing (its target): sympathetic
+    /// effectors on ln(f_es − f_es,min + 1), the last (vagal) on f_ev.
+    fn target(&self, i: usize, f_es: f64, f_ev: f64) -> f64 {
+        if i == N_EFF - 1 {
+            return self.params.t_vagal.gain * f_ev;
+        }
         let s = if f_es >= self.params.f_es_min {
             (f_es - self.params.f_es_min + 1.0).ln()
         } else {
             0.0
         };
-        let mut out = [0.0; N_EFF];
-        for (o, e) in out.iter_mut().zip(self.effectors()).take(N_EFF - 1) {
-            *o = e.gain * s;
-        }
-        out[N_EFF - 1] = self.params.t_vagal.gain * f_ev;
-        out
+        self.effectors()[i].gain * s
+    }
+
+    /// σθ of every effector.
+    fn targets(&self, f_es: f64, f_ev: f64) -> [f64; N_EFF] {
+        std::array::from_fn(|i| self.target(i, f_es, f_ev))
     }
 
     /// Efferent firing at time `t` (linear interpolation in the history).
@@ -402,12 +406,11 @@ impl Reflex {
         }
         // Effectors, each on its own delay (exact for a target held over
         // the step).
-        let delays: [f64; N_EFF] = self.effectors().map(|e| e.delay_s);
-        let taus: [f64; N_EFF] = self.effectors().map(|e| e.tau_s);
-        for i in 0..N_EFF {
-            let (es, ev) = self.delayed(self.t - delays[i]);
-            let target = self.targets(es, ev)[i];
-            let a = (-dt / taus[i]).exp();
+        let timing = self.effectors().map(|e| (e.delay_s, e.tau_s));
+        for (i, (delay, tau)) in timing.into_iter().enumerate() {
+            let (es, ev) = self.delayed(self.t - delay);
+            let target = self.target(i, es, ev);
+            let a = (-dt / tau).exp();
             self.delta[i] = target + (self.delta[i] - target) * a;
         }
         // Cardiopulmonary: filtered RA pressure, then the resistance and

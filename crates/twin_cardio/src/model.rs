@@ -141,6 +141,18 @@ pub trait Extra {
 pub struct NoExtra;
 impl Extra for NoExtra {}
 
+/// Flow through the assist device of `extra` (mL/s) at state `y` and time
+/// `t`; 0 without a device (then no pressure is evaluated).
+#[must_use]
+pub fn device_flow(p: &Parameters, extra: &dyn Extra, t: f64, y: &State) -> f64 {
+    if extra.active() {
+        let p_lv = chamber_pressure(&p.lv, y[idx::V_LV], t, p.period());
+        extra.lvad_flow(p_lv, y[idx::P_AR_SYS])
+    } else {
+        0.0
+    }
+}
+
 /// Pressures of a state at time `t`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pressures {

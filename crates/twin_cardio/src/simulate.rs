@@ -4,7 +4,7 @@ use twin_core::Progress;
 
 use crate::CardioError;
 use crate::beat::{BeatIndices, BeatRecorder, Waveforms};
-use crate::model::{Extra, NoExtra, State, blood_volume, idx, initial_state, pressures};
+use crate::model::{Extra, NoExtra, State, blood_volume, device_flow, idx, initial_state};
 use crate::params::Parameters;
 use crate::solver::{Integrator, Tolerance};
 
@@ -112,16 +112,8 @@ pub fn simulate_with(
     let mut drift: f64 = 0.0;
     let mut calm = 0;
     progress.begin("Beats to steady state", options.max_beats as u64);
-    // Device flow per accepted step, for the beat record (chamber pressures
-    // are evaluated again only when there is a device).
-    let active = extra.active();
-    let device = |t: f64, y: &State| {
-        if active {
-            extra.lvad_flow(pressures(p, y, t).lv, y[idx::P_AR_SYS])
-        } else {
-            0.0
-        }
-    };
+    // Device flow per accepted step, for the beat record.
+    let device = |t: f64, y: &State| device_flow(p, extra, t, y);
     for k in 0..options.max_beats {
         progress.check_cancelled()?;
         let t0 = k as f64 * period;

@@ -21,7 +21,7 @@ use twin_core::Progress;
 use crate::beat::{BeatIndices, BeatRecorder, Waveforms};
 use crate::drugs::{Dose, Drug, Pharmacology};
 use crate::interventions::{Intervention, Lvad};
-use crate::model::{Extra, NoExtra, State, blood_volume, chamber_pressure, idx};
+use crate::model::{Extra, NoExtra, State, blood_volume, chamber_pressure, device_flow, idx};
 use crate::params::Parameters;
 use crate::reflex::{Reflex, ReflexParams};
 use crate::simulate::{SimOptions, simulate_with};
@@ -494,15 +494,7 @@ impl Timeline {
             });
             let extra = extra_of(lvad.as_ref());
             integ.restart(&p, extra, 0.0, y);
-            let active = extra.active();
-            let device = |ts: f64, s: &State| {
-                if active {
-                    let plv = chamber_pressure(&p.lv, s[idx::V_LV], ts, period);
-                    extra.lvad_flow(plv, s[idx::P_AR_SYS])
-                } else {
-                    0.0
-                }
-            };
+            let device = |ts: f64, s: &State| device_flow(&p, extra, ts, s);
             let mut rec = BeatRecorder::new(0.0, &y, device(0.0, &y));
             let mut t_prev = 0.0;
             let steps_before = integ.accepted;
@@ -583,8 +575,10 @@ impl TimelineRun {
         let extra = extra_of(s.lvad.as_ref());
         let period = s.p.period();
         let mut integ = Integrator::new(&s.p, extra, 0.0, s.y, Tolerance::default());
-        let mut rec = BeatRecorder::new(0.0, &s.y, 0.0);
-        integ.advance(&s.p, extra, period, |t, y| rec.push(t, y, 0.0))?;
+        let mut rec = BeatRecorder::new(0.0, &s.y, device_flow(&s.p, extra, 0.0, &s.y));
+        integ.advance(&s.p, extra, period, |t, y| {
+            rec.push(t, y, device_flow(&s.p, extra, t, y));
+        })?;
         Ok(Some(rec.finish(&s.p).1))
     }
 

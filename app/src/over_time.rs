@@ -344,7 +344,7 @@ fn poll(mut over: ResMut<OverTime>, mut s: ResMut<Session>) {
         }
         match msg {
             Msg::Ran(r) => {
-                v.status = format!("{} beats", r.beats);
+                v.status = format!("{} beats", r.beats());
                 v.set_run(*r);
             }
             Msg::Opened(t) => {

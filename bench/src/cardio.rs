@@ -95,7 +95,7 @@ pub fn export_timeline(out: &Path) -> anyhow::Result<()> {
             "rtol": options.tolerance.rtol,
             "atol": options.tolerance.atol,
             "reflex": twin_cardio::reflex::ReflexParams::default(),
-            "twinscope_end": { "heart_rate_bpm": end.heart_rate_bpm, "map_mmhg": end.map_mmhg, "beats": run.beats },
+            "twinscope_end": { "heart_rate_bpm": end.heart_rate_bpm, "map_mmhg": end.map_mmhg, "beats": run.beats() },
         })
         .to_string(),
     )?;
@@ -107,6 +107,6 @@ pub fn export_timeline(out: &Path) -> anyhow::Result<()> {
 pub fn timeline(minutes: f64) -> anyhow::Result<(f64, usize)> {
     let t = Instant::now();
     let run = bleed(minutes).run(&Progress::new())?;
-    anyhow::ensure!(run.beats > 0, "no beat");
+    anyhow::ensure!(run.beats() > 0, "no beat");
     Ok((t.elapsed().as_secs_f64(), (minutes * 60.0).round() as usize))
 }

@@ -200,7 +200,7 @@ pub struct TimelineRun {
     pub events: Vec<(f64, String)>,
     /// The resting state before the first event.
     pub rest: BeatIndices,
-    pub beats: usize,
+    /// Accepted solver steps over the timeline.
     pub steps: usize,
     #[serde(skip)]
     starts: Vec<BeatStart>,
@@ -250,64 +250,67 @@ impl Timeline {
             p.validate()?;
         }
         for (i, e) in self.events.iter().enumerate() {
-            let at = |what: &str, r: Result<(), CardioError>| {
+            let at = |r: Result<(), CardioError>| {
                 r.map_err(|err| {
-                    CardioError::Targets(format!("event {} ({}): {what}{err}", i + 1, e.event))
+                    CardioError::Targets(format!("event {} ({}): {err}", i + 1, e.event))
                 })
             };
-            at(
-                "",
-                check_range("at_min", e.at_min, 0.0, self.duration_min, "min"),
-            )?;
+            at(check_range(
+                "at_min",
+                e.at_min,
+                0.0,
+                self.duration_min,
+                "min",
+            ))?;
             match &e.event {
                 Event::Haemorrhage {
                     volume_ml,
                     over_min,
                 } => {
-                    at("", check_range("volume_ml", *volume_ml, 0.0, 3500.0, "mL"))?;
-                    at("", check_range("over_min", *over_min, 0.0, 600.0, "min"))?;
+                    at(check_range("volume_ml", *volume_ml, 0.0, 3500.0, "mL"))?;
+                    at(check_range("over_min", *over_min, 0.0, 600.0, "min"))?;
                 }
                 Event::Fluid {
                     volume_ml,
                     over_min,
                 } => {
-                    at("", check_range("volume_ml", *volume_ml, 0.0, 5000.0, "mL"))?;
-                    at("", check_range("over_min", *over_min, 0.0, 600.0, "min"))?;
+                    at(check_range("volume_ml", *volume_ml, 0.0, 5000.0, "mL"))?;
+                    at(check_range("over_min", *over_min, 0.0, 600.0, "min"))?;
                 }
                 Event::Tilt { angle_deg } => {
-                    at("", check_range("angle_deg", *angle_deg, -10.0, 90.0, "°"))?;
+                    at(check_range("angle_deg", *angle_deg, -10.0, 90.0, "°"))?;
                 }
                 Event::Pacing { rate_bpm } => {
-                    at("", check_range("rate_bpm", *rate_bpm, 30.0, 180.0, "1/min"))?;
+                    at(check_range("rate_bpm", *rate_bpm, 30.0, 180.0, "1/min"))?;
                 }
                 Event::LvadSpeed { speed_rpm } => {
                     if *speed_rpm != 0.0 {
-                        at(
-                            "",
-                            check_range("speed_rpm", *speed_rpm, 3000.0, 9000.0, "rpm (0: off)"),
-                        )?;
+                        at(check_range(
+                            "speed_rpm",
+                            *speed_rpm,
+                            3000.0,
+                            9000.0,
+                            "rpm (0: off)",
+                        ))?;
                     }
                 }
                 Event::Intervention { intervention } => {
                     let mut p = Parameters::default();
-                    at("", intervention.apply(&mut p, &mut None))?;
+                    at(intervention.apply(&mut p, &mut None))?;
                 }
                 Event::Infusion {
                     drug,
                     rate_ug_kg_min,
-                } => at(
-                    "",
-                    crate::drugs::check_dose(
-                        *drug,
-                        Dose::Infusion {
-                            rate_ug_kg_min: *rate_ug_kg_min,
-                        },
-                    ),
-                )?,
-                Event::Bolus { drug, dose_mg } => at(
-                    "",
-                    crate::drugs::check_dose(*drug, Dose::Bolus { dose_mg: *dose_mg }),
-                )?,
+                } => at(crate::drugs::check_dose(
+                    *drug,
+                    Dose::Infusion {
+                        rate_ug_kg_min: *rate_ug_kg_min,
+                    },
+                ))?,
+                Event::Bolus { drug, dose_mg } => at(crate::drugs::check_dose(
+                    *drug,
+                    Dose::Bolus { dose_mg: *dose_mg },
+                ))?,
                 Event::PacingOff => {}
             }
         }
@@ -382,8 +385,7 @@ impl Timeline {
                 .iter()
                 .map(|e| (e.at_min, e.event.to_string()))
                 .collect(),
-            rest: rest_beat.clone(),
-            beats: 0,
+            rest: rest_beat,
             steps: 0,
             starts: Vec::new(),
         };
@@ -513,7 +515,7 @@ impl Timeline {
             let t_min = t / 60.0;
             for l in &pharm.levels {
                 if l.plasma_ug_l > 1e-6 || l.infusion_ug_kg_min > 0.0 {
-                    run.drugs.push(crate::timeline::DrugSample {
+                    run.drugs.push(DrugSample {
                         t_min,
                         drug: l.drug,
                         plasma_ug_l: l.plasma_ug_l,
@@ -544,7 +546,6 @@ impl Timeline {
                 contractility_ratio: contractility,
                 lvad_l_min: b.device_ml * b.heart_rate_bpm / 1000.0,
             });
-            run.beats += 1;
             progress.advance(1);
             t += period;
         }
@@ -553,6 +554,12 @@ impl Timeline {
 }
 
 impl TimelineRun {
+    /// Beats simulated (one trend row each).
+    #[must_use]
+    pub fn beats(&self) -> usize {
+        self.trend.len()
+    }
+
     /// The beat running at `t_min` (the last one before it).
     #[must_use]
     pub fn beat_at(&self, t_min: f64) -> Option<usize> {

@@ -26,7 +26,7 @@ fn every_example_timeline_reads_validates_and_runs() {
         let run = t
             .run(&Progress::new())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert!(run.beats > 10, "{}", path.display());
+        assert!(run.beats() > 10, "{}", path.display());
         n += 1;
     }
     assert!(n >= 4, "{n} timelines in {}", dir.display());

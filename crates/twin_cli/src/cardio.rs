@@ -494,7 +494,7 @@ fn run_timeline(
         let s = TimelineSummary {
             name: &run.name,
             reflex: run.reflex,
-            beats: run.beats,
+            beats: run.beats(),
             steps: run.steps,
             seconds,
             rest: &run.rest,
@@ -510,7 +510,7 @@ fn run_timeline(
         "{} — {:.0} min, {} beats in {:.2} s (reflexes {})",
         run.name,
         timeline.duration_min,
-        run.beats,
+        run.beats(),
         seconds,
         if run.reflex { "on" } else { "off" }
     );

@@ -168,7 +168,7 @@ fn timeline_section(h: &mut String, run: &twin_cardio::TimelineRun) {
         } else {
             "reflexes off"
         },
-        run.beats
+        run.beats()
     );
     for (t, e) in &run.events {
         let _ = write!(h, "<tr><td>{t:.1}</td><td>{}</td></tr>", escape(e));

@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 
 use bevy::prelude::*;
 use twin_cardio::Parameters;
-use twin_cardio::follow::{Emulator, Follow, FollowOptions, follow, read_csv, read_fhir};
+use twin_cardio::follow::{Follow, follow_patient};
 use twin_cardio::timeline::{Timeline, TimelineRun};
-use twin_core::limits::{MAX_JSON_FILE, read_text};
 use twin_session::jobs::{Job, Priority};
 use twin_ui::timeline::TimelineAction;
 
@@ -96,22 +95,14 @@ fn keep(mut over: ResMut<OverTime>, s: Res<Session>) {
 
 /// The twin's calibrated heart, else the healthy default.
 fn patient(s: &Session) -> Parameters {
-    s.twin
-        .doc
-        .cardio
-        .as_ref()
-        .map(|c| c.parameters.clone())
-        .unwrap_or_default()
+    twin_scenario::runs::baseline_parameters(&s.twin.doc)
 }
 
+/// A timeline file read and checked, its errors naming it.
 fn read_timeline(path: &Path) -> Result<Timeline, String> {
-    let text = read_text(path, MAX_JSON_FILE, "timeline file")
-        .map_err(|e| format!("cannot read timeline `{}`: {e}", path.display()))?;
-    let t: Timeline =
-        serde_json::from_str(&text).map_err(|e| format!("timeline `{}`: {e}", path.display()))?;
-    t.validate()
-        .map_err(|e| format!("timeline `{}`: {e}", path.display()))?;
-    Ok(t)
+    Timeline::read(path)
+        .and_then(|t| t.validate().map(|()| t))
+        .map_err(|e| format!("timeline `{}`: {e}", path.display()))
 }
 
 /// How a file is named on screen: its path, or nothing in privacy mode (a
@@ -122,26 +113,6 @@ fn shown(path: &Path, privacy: bool) -> String {
     } else {
         format!("`{}`", path.display())
     }
-}
-
-fn read_vitals(path: &Path, label: &str) -> Result<Vec<twin_cardio::follow::Vital>, String> {
-    let text = read_text(path, MAX_JSON_FILE, "vitals file").map_err(|e| {
-        if label.starts_with('`') {
-            format!("cannot read vitals {label}: {e}")
-        } else {
-            format!("cannot read {label}")
-        }
-    })?;
-    let is_csv = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let v = if is_csv {
-        read_csv(&text)
-    } else {
-        read_fhir(&text)
-    };
-    v.map_err(|e| format!("vitals {label}: {e}"))
 }
 
 /// Reads the vitals `pick` gives and follows them on `p` (a job's work).
@@ -155,11 +126,11 @@ fn follow_vitals(
         return Msg::Note(String::new());
     };
     let label = shown(&path, privacy);
-    let vitals = match read_vitals(&path, &label) {
+    let vitals = match twin_cardio::follow::read_vitals(&path) {
         Ok(v) => v,
-        Err(e) => return Msg::Failed(e),
+        Err(e) => return Msg::Failed(format!("vitals {label}: {e}")),
     };
-    match Emulator::build(p, progress).and_then(|e| follow(&e, &vitals, FollowOptions::default())) {
+    match follow_patient(p, &vitals, progress) {
         Ok(f) => Msg::Followed(Box::new(f), format!("{label}: {} samples", vitals.len())),
         Err(e) => Msg::Failed(format!("vitals {label}: {e}")),
     }

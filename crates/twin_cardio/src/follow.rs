@@ -302,6 +302,46 @@ pub fn read_fhir(text: &str) -> Result<Vec<Vital>, CardioError> {
     Ok(out)
 }
 
+/// Reads vitals by the file's extension: `.csv` ([`read_csv`]) or `.json`
+/// (a FHIR Bundle, [`read_fhir`]).
+///
+/// # Errors
+/// The file cannot be read, has another extension, or its content is
+/// refused (the reason, without the path: the caller names the file).
+pub fn read_vitals(path: &std::path::Path) -> Result<Vec<Vital>, CardioError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ext != "csv" && ext != "json" {
+        return Err(bad(format!(
+            "unknown extension `{ext}` (expected .csv, or .json for a FHIR Bundle)"
+        )));
+    }
+    let text = twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "vitals file")
+        .map_err(|e| bad(format!("cannot read it: {e}")))?;
+    if ext == "csv" {
+        read_csv(&text)
+    } else {
+        read_fhir(&text)
+    }
+}
+
+/// Follows `vitals` on the patient `p` with the default settings: the
+/// patient's closed-loop response tabulated, then the filter.
+///
+/// # Errors
+/// As [`Emulator::build`] and [`follow`].
+pub fn follow_patient(
+    p: &Parameters,
+    vitals: &[Vital],
+    progress: &Progress,
+) -> Result<Follow, CardioError> {
+    let emulator = Emulator::build(p, progress)?;
+    follow(&emulator, vitals, FollowOptions::default())
+}
+
 /// The filter's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FollowOptions {

@@ -214,6 +214,19 @@ fn extra_of(lvad: Option<&Lvad>) -> &dyn Extra {
 }
 
 impl Timeline {
+    /// Reads a timeline file (JSON, at most `twin_core::limits::MAX_JSON_FILE`
+    /// bytes); [`Timeline::run`] validates it.
+    ///
+    /// # Errors
+    /// The file cannot be read or is not a timeline (the reason, without
+    /// the path: the caller names the file).
+    pub fn read(path: &std::path::Path) -> Result<Self, CardioError> {
+        let text =
+            twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "timeline file")
+                .map_err(|e| CardioError::Targets(format!("cannot read it: {e}")))?;
+        serde_json::from_str(&text).map_err(|e| CardioError::Targets(e.to_string()))
+    }
+
     /// A timeline of `events` (at minutes) over `duration_min` for the
     /// healthy default, 70 kg, reflexes on.
     #[must_use]

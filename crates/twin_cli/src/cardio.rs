@@ -318,24 +318,9 @@ fn run_scenario(file: Option<&Path>, csv: Option<&Path>, json: bool) -> anyhow::
     Ok(())
 }
 
-/// Reads vitals by the file's extension.
+/// Reads vitals by the file's extension, naming the file in errors.
 pub fn read_vitals(file: &Path) -> anyhow::Result<Vec<twin_cardio::follow::Vital>> {
-    let text = twin_core::limits::read_text(file, twin_core::limits::MAX_JSON_FILE, "vitals file")
-        .map_err(|e| anyhow::anyhow!("cannot read vitals `{}`: {e}", file.display()))?;
-    let ext = file
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let v = match ext.as_str() {
-        "csv" => twin_cardio::follow::read_csv(&text),
-        "json" => twin_cardio::follow::read_fhir(&text),
-        other => anyhow::bail!(
-            "vitals `{}`: unknown extension `{other}` (expected .csv or .json, a FHIR Bundle)",
-            file.display()
-        ),
-    };
-    v.with_context(|| format!("vitals `{}`", file.display()))
+    twin_cardio::follow::read_vitals(file).with_context(|| format!("vitals `{}`", file.display()))
 }
 
 fn follow(file: &Path, twin: Option<&Path>, csv: Option<&Path>, json: bool) -> anyhow::Result<()> {
@@ -344,17 +329,12 @@ fn follow(file: &Path, twin: Option<&Path>, csv: Option<&Path>, json: bool) -> a
         Some(t) => {
             let (doc, _) = twin_scenario::document::TwinDocument::read(t)
                 .with_context(|| format!("twin `{}`", t.display()))?;
-            doc.cardio.map(|c| c.parameters).unwrap_or_default()
+            twin_scenario::runs::baseline_parameters(&doc)
         }
         None => Parameters::default(),
     };
     let started = std::time::Instant::now();
-    let emulator = twin_cardio::follow::Emulator::build(&parameters, &Progress::new())?;
-    let f = twin_cardio::follow::follow(
-        &emulator,
-        &vitals,
-        twin_cardio::follow::FollowOptions::default(),
-    )?;
+    let f = twin_cardio::follow::follow_patient(&parameters, &vitals, &Progress::new())?;
     let seconds = started.elapsed().as_secs_f64();
     if let Some(path) = csv {
         let mut out = String::from(
@@ -449,12 +429,9 @@ struct TimelineSummary<'a> {
     drugs: &'a [twin_cardio::timeline::DrugSample],
 }
 
-/// Reads a timeline file (not yet validated: running it validates).
+/// Reads a timeline file, naming it in errors (running it validates).
 pub fn read_timeline(file: &Path) -> anyhow::Result<twin_cardio::Timeline> {
-    let text =
-        twin_core::limits::read_text(file, twin_core::limits::MAX_JSON_FILE, "timeline file")
-            .map_err(|e| anyhow::anyhow!("cannot read timeline `{}`: {e}", file.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("timeline `{}`", file.display()))
+    twin_cardio::Timeline::read(file).with_context(|| format!("timeline `{}`", file.display()))
 }
 
 fn run_timeline(
@@ -463,11 +440,7 @@ fn run_timeline(
     waveforms: Option<(f64, PathBuf)>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let text =
-        twin_core::limits::read_text(file, twin_core::limits::MAX_JSON_FILE, "timeline file")
-            .map_err(|e| anyhow::anyhow!("cannot read timeline `{}`: {e}", file.display()))?;
-    let timeline: twin_cardio::Timeline =
-        serde_json::from_str(&text).with_context(|| format!("timeline `{}`", file.display()))?;
+    let timeline = read_timeline(file)?;
     let started = std::time::Instant::now();
     let run = timeline
         .run(&Progress::new())

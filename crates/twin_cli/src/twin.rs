@@ -415,11 +415,7 @@ pub fn report(
     vitals: Option<&Path>,
 ) -> anyhow::Result<()> {
     let (doc, notes) = TwinDocument::read(file)?;
-    let patient = doc
-        .cardio
-        .as_ref()
-        .map(|c| c.parameters.clone())
-        .unwrap_or_default();
+    let patient = twin_scenario::runs::baseline_parameters(&doc);
     let timeline_run = match timeline {
         Some(t) => {
             let mut tl = crate::cardio::read_timeline(t)?;
@@ -436,11 +432,10 @@ pub fn report(
     let follow = match vitals {
         Some(v) => {
             let samples = crate::cardio::read_vitals(v)?;
-            let e = twin_cardio::follow::Emulator::build(&patient, &Progress::new())?;
-            Some(twin_cardio::follow::follow(
-                &e,
+            Some(twin_cardio::follow::follow_patient(
+                &patient,
                 &samples,
-                twin_cardio::follow::FollowOptions::default(),
+                &Progress::new(),
             )?)
         }
         None => None,

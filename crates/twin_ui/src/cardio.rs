@@ -227,7 +227,8 @@ fn pv(w: &Waveforms, rv: bool) -> Vec<[f64; 2]> {
     v.iter().zip(p).map(|(&a, &b)| [a, b]).collect()
 }
 
-fn trace(w: &Waveforms, y: &[f64]) -> Vec<[f64; 2]> {
+/// A pressure (or flow) over the beat, time in ms, for a plot.
+pub(crate) fn trace(w: &Waveforms, y: &[f64]) -> Vec<[f64; 2]> {
     w.t.iter().zip(y).map(|(&t, &v)| [t * 1000.0, v]).collect()
 }
 

@@ -12,6 +12,8 @@ use twin_cardio::follow::Follow;
 use twin_cardio::timeline::{Event, TimedEvent, Timeline, TimelineRun, TrendPoint};
 use twin_cardio::{Intervention, Waveforms};
 
+use crate::cardio::trace;
+
 /// The event kinds the editor offers.
 pub const KINDS: [&str; 10] = [
     "haemorrhage",
@@ -558,9 +560,6 @@ pub fn beat_pane(ui: &mut Ui, state: &TimelineState) {
         ui,
         &[("LV", SBP), ("aorta", MAP), ("LA", CO), ("rest", GHOST)],
     );
-    let trace = |w: &Waveforms, y: &[f64]| -> Vec<[f64; 2]> {
-        w.t.iter().zip(y).map(|(&t, &v)| [t * 1000.0, v]).collect()
-    };
     Plot::new("timeline-beat")
         .x_axis_label("time (ms)")
         .y_axis_label("pressure (mmHg)")
@@ -697,7 +696,6 @@ pub fn vitals_pane(ui: &mut Ui, state: &TimelineState) -> Vec<TimelineAction> {
                 }
             });
     });
-    let _ = h;
     actions
 }
 

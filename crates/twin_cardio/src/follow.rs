@@ -468,11 +468,8 @@ impl Emulator {
             match r {
                 Ok(v) => values.push(v),
                 Err(CardioError::Cancelled(c)) => return Err(CardioError::Cancelled(c)),
-                Err(e) if e.to_string().contains("emptied") => {
-                    // Fill from the node with more volume (already present
-                    // when l > 0 is visited after; fix below).
-                    values.push([f64::NAN; 3]);
-                }
+                // Filled below from the node with more volume.
+                Err(CardioError::Emptied { .. }) => values.push([f64::NAN; 3]),
                 Err(e) => {
                     return Err(bad(format!(
                         "tabulating the reflex response at node {k}: {e}"
@@ -480,15 +477,12 @@ impl Emulator {
                 }
             }
         }
-        // Nodes whose circulation emptied take the next node up in volume.
-        for i in 0..GRID {
-            for j in 0..GRID {
-                for l in (0..GRID).rev() {
-                    let k = (i * GRID + j) * GRID + l;
-                    if values[k][0].is_nan() && l + 1 < GRID {
-                        values[k] = values[k + 1];
-                    }
-                }
+        // Nodes whose circulation emptied take the next node up in volume
+        // (volume is the fastest index; from the top down, so a run of
+        // emptied nodes fills from the first that held).
+        for k in (0..n).rev() {
+            if values[k][0].is_nan() && k % GRID + 1 < GRID {
+                values[k] = values[k + 1];
             }
         }
         let rest = closed_loop(p, [0.0; 3])?;

@@ -53,6 +53,10 @@ pub enum CardioError {
         "no periodic steady state within {beats} beats (last beat-to-beat change {change:.2e})"
     )]
     NotPeriodic { beats: usize, change: f64 },
+    #[error(
+        "the circulation emptied at {t_min:.1} min: the veins hold no stressed volume after {lost_ml:.0} mL lost"
+    )]
+    Emptied { t_min: f64, lost_ml: f64 },
     #[error(transparent)]
     Cancelled(#[from] twin_core::Cancelled),
 }

@@ -492,11 +492,10 @@ impl Timeline {
             y[idx::P_VEN_SYS] += (external + shift - shift_applied) / p.ven_sys.c;
             shift_applied = shift;
             if y[idx::P_VEN_SYS] < 0.0 {
-                return Err(CardioError::Targets(format!(
-                    "the circulation emptied at {:.1} min: the veins hold no stressed volume after {:.0} mL lost",
-                    t / 60.0,
-                    -volume_change
-                )));
+                return Err(CardioError::Emptied {
+                    t_min: t / 60.0,
+                    lost_ml: -volume_change,
+                });
             }
             p.blood_volume_ml = blood_volume(&p, &y).clamp(2000.0, 9000.0);
             let carotid = CAROTID_HEIGHT_CM * MMHG_PER_CM * angle;

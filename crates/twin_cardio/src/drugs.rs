@@ -178,13 +178,19 @@ fn effect(target: Target, emax: f64, d50_ug_kg_min: f64, hill: f64) -> Effect {
 }
 
 impl Drug {
-    /// PK/PD parameters with sources.
+    /// PK/PD parameters with sources (built once).
     #[must_use]
+    pub fn info(self) -> &'static DrugInfo {
+        static TABLE: std::sync::LazyLock<[DrugInfo; 7]> =
+            std::sync::LazyLock::new(|| Drug::ALL.map(Drug::make_info));
+        &TABLE[self as usize]
+    }
+
     #[allow(
         clippy::too_many_lines,
         reason = "one table of seven drugs reads best in one place"
     )]
-    pub fn info(self) -> DrugInfo {
+    fn make_info(self) -> DrugInfo {
         use Target::{BetaBlock, Contractility, HeartRate, Resistance, Urine, VenousRecruited};
         let pd_assumed = "assumed: Emax and D50 chosen inside the label's dose range (D50 = the usual starting-to-middle dose); not fitted to the validation rows";
         match self {
@@ -436,31 +442,32 @@ impl Pharmacology {
     /// The combined effects now.
     #[must_use]
     pub fn effects(&self) -> DrugEffects {
-        let mut e = DrugEffects::default();
-        let mut unblocked = 1.0;
-        // β-blockade first: it scales the β-agonist effects of the others.
-        let mut parts: Vec<(Target, f64)> = Vec::new();
-        for l in &self.levels {
-            let info = l.drug.info();
-            for eff in &info.effects {
-                let ec50 = info.ec50(eff);
+        // Each effect now: Emax · Ce^n / (EC50^n + Ce^n).
+        let effects = || {
+            self.levels.iter().flat_map(|l| {
+                let info = l.drug.info();
                 let c = l.effect_ug_l.max(0.0);
-                let h = if c > 0.0 {
-                    let x = (c / ec50).powf(eff.hill);
-                    x / (1.0 + x)
-                } else {
-                    0.0
-                };
-                let value = eff.emax * h;
-                if eff.target == Target::BetaBlock {
-                    unblocked *= 1.0 - value.clamp(0.0, 1.0);
-                } else {
-                    parts.push((eff.target, value));
-                }
-            }
-        }
-        e.beta_block = 1.0 - unblocked;
-        for (target, value) in parts {
+                info.effects.iter().map(move |eff| {
+                    let h = if c > 0.0 {
+                        let x = (c / info.ec50(eff)).powf(eff.hill);
+                        x / (1.0 + x)
+                    } else {
+                        0.0
+                    };
+                    (eff.target, eff.emax * h)
+                })
+            })
+        };
+        // β-blockade first: it scales the β-agonist effects of the others.
+        let unblocked: f64 = effects()
+            .filter(|(t, _)| *t == Target::BetaBlock)
+            .map(|(_, v)| 1.0 - v.clamp(0.0, 1.0))
+            .product();
+        let mut e = DrugEffects {
+            beta_block: 1.0 - unblocked,
+            ..DrugEffects::default()
+        };
+        for (target, value) in effects() {
             match target {
                 Target::Contractility => e.contractility *= 1.0 + unblocked * value,
                 Target::HeartRate => e.heart_rate *= 1.0 + unblocked * value,

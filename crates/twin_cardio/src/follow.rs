@@ -193,14 +193,7 @@ pub fn parse_iso8601(s: &str) -> Option<f64> {
     if !(0.0..24.0).contains(&hh) || !(0.0..60.0).contains(&mm) || !(0.0..61.0).contains(&ss) {
         return None;
     }
-    // Days from civil (Howard Hinnant's algorithm).
-    let yy = if m <= 2 { y - 1 } else { y };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = twin_core::civil::days_from_civil(y, m, day);
     Some(days as f64 * 86400.0 + hh * 3600.0 + mm * 60.0 + ss - offset_s)
 }
 

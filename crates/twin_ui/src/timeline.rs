@@ -747,20 +747,12 @@ mod tests {
         assert_eq!(Some(i), state.run.as_ref().unwrap().beat_at(1.0));
         let ctx = egui::Context::default();
         let mut actions = Vec::new();
-        let input = egui::RawInput {
-            screen_rect: Some(egui::Rect::from_min_size(
-                egui::Pos2::ZERO,
-                egui::vec2(1200.0, 900.0),
-            )),
-            ..Default::default()
-        };
-        let mut out = ctx.run_ui(input, |ui| {
+        let _ = crate::testing::frame(&ctx, [1200.0, 900.0], Vec::new(), |ui| {
             actions.extend(editor_pane(ui, &mut state));
             trends_pane(ui, &mut state);
             beat_pane(ui, &state);
             actions.extend(vitals_pane(ui, &state));
         });
-        out.textures_delta.clear();
         assert!(actions.is_empty());
     }
 }

@@ -13,6 +13,7 @@
 pub mod c3d;
 pub mod dynamics;
 pub mod filter;
+pub mod forward;
 pub mod function;
 pub mod gait;
 pub mod ik;

@@ -174,6 +174,49 @@ impl CoordinateLimit {
     }
 }
 
+/// A sphere on a body in contact with a half-space fixed in ground:
+/// OpenSim's `SmoothSphereHalfSpaceForce` (Serrancolí et al. 2019, a
+/// smoothed Hunt–Crossley contact with Stribeck friction), with the
+/// parameters of the model file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactSphere {
+    /// The force's name.
+    pub name: String,
+    pub body: usize,
+    /// Centre in the body frame (m).
+    pub location: Vector3<f64>,
+    /// m.
+    pub radius: f64,
+    /// The half-space's frame in ground: the contact side is along its −x
+    /// (OpenSim's convention; a floor is rotated −90° about z).
+    pub plane: Isometry3<f64>,
+    /// Plane-strain modulus (N/m²).
+    pub stiffness: f64,
+    /// Hunt–Crossley dissipation (s/m).
+    pub dissipation: f64,
+    pub static_friction: f64,
+    pub dynamic_friction: f64,
+    /// Viscous friction (s/m).
+    pub viscous_friction: f64,
+    /// Stribeck transition velocity (m/s).
+    pub transition_velocity: f64,
+    /// The smoothing constant that keeps derivatives finite (N-ish, 1e-5).
+    pub constant_force: f64,
+    /// tanh steepness of the Hertz and Hunt–Crossley switches.
+    pub hertz_smoothing: f64,
+    pub hunt_crossley_smoothing: f64,
+}
+
+/// A `CoordinateActuator`: a generalized force `optimal_force · control`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoordinateActuator {
+    pub name: String,
+    pub coordinate: usize,
+    pub optimal_force: f64,
+    pub min_control: f64,
+    pub max_control: f64,
+}
+
 /// How a point moving with a joint's child (and everything below it)
 /// moves per unit change of a coordinate the joint reads:
 /// `dx/dq = velocity + omega × (x − origin)`, ground frame. `omega` is also
@@ -210,6 +253,10 @@ pub struct Model {
     pub muscles: Vec<Muscle>,
     /// Passive coordinate limit forces (`CoordinateLimitForce`).
     pub limit_forces: Vec<CoordinateLimit>,
+    /// Foot–ground contact spheres (`SmoothSphereHalfSpaceForce`).
+    pub contacts: Vec<ContactSphere>,
+    /// Coordinate actuators (torque motors).
+    pub actuators: Vec<CoordinateActuator>,
     /// What the model holds and this reader ignores, one line per kind.
     pub warnings: Vec<String>,
 }

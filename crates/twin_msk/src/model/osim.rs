@@ -9,8 +9,8 @@ use std::path::Path;
 use nalgebra::{Isometry3, Matrix3, Rotation3, Translation3, UnitQuaternion, Vector3};
 
 use super::{
-    Body, Coordinate, CoordinateLimit, Joint, JointKind, Marker, Model, Motion, Muscle, PathPoint,
-    TransformAxis,
+    Body, ContactSphere, Coordinate, CoordinateActuator, CoordinateLimit, Joint, JointKind, Marker,
+    Model, Motion, Muscle, PathPoint, TransformAxis,
 };
 use crate::MskError;
 use crate::function::{Function, Spline, SplineEnds};
@@ -511,6 +511,97 @@ fn parse_body(b: Node<'_, '_>) -> Result<Body, MskError> {
     })
 }
 
+/// A `SmoothSphereHalfSpaceForce` with its sphere and half-space (from the
+/// model's `ContactGeometrySet`); returns the geometry names it used.
+fn smooth_contact<'a>(
+    f: Node<'a, '_>,
+    geometry: &[Node<'a, '_>],
+    bodies: &[Body],
+) -> Result<(ContactSphere, [&'a str; 2]), MskError> {
+    let here = || {
+        format!(
+            "line {}: SmoothSphereHalfSpaceForce `{}`",
+            line_of(f),
+            name_of(f)
+        )
+    };
+    fn short(t: &str) -> &str {
+        t.rsplit('/').next().unwrap_or(t).trim()
+    }
+    let find = |socket: &str| -> Result<Node<'a, '_>, MskError> {
+        let want = text(f, socket)
+            .map(short)
+            .ok_or_else(|| err(format!("{}: no <{socket}>", here())))?;
+        geometry
+            .iter()
+            .find(|g| name_of(**g) == want)
+            .copied()
+            .ok_or_else(|| {
+                err(format!(
+                    "{}: <{socket}> `{want}` is not in the ContactGeometrySet",
+                    here()
+                ))
+            })
+    };
+    let (sphere, half) = (find("socket_sphere")?, find("socket_half_space")?);
+    let body_of = |g: Node<'a, '_>| -> Result<usize, MskError> {
+        let name = text(g, "socket_frame")
+            .or_else(|| text(g, "body_name"))
+            .map(short)
+            .unwrap_or("");
+        bodies.iter().position(|b| b.name == name).ok_or_else(|| {
+            err(format!(
+                "line {}: contact geometry `{}` is on `{name}`, which is not a body of the model",
+                line_of(g),
+                name_of(g)
+            ))
+        })
+    };
+    if body_of(half)? != 0 {
+        return Err(err(format!(
+            "{}: the half-space must be fixed in ground",
+            here()
+        )));
+    }
+    let value = |tag: &str, default: f64, ok: fn(f64) -> bool| -> Result<f64, MskError> {
+        let v = number(f, tag, default)?;
+        if v.is_finite() && ok(v) {
+            Ok(v)
+        } else {
+            Err(err(format!("{}: <{tag}> is {v}, out of range", here())))
+        }
+    };
+    let radius = number(sphere, "radius", 0.0)?;
+    if !(radius.is_finite() && radius > 0.0) {
+        return Err(err(format!(
+            "line {}: ContactSphere `{}`: <radius> is {radius}, not positive",
+            line_of(sphere),
+            name_of(sphere)
+        )));
+    }
+    let nonneg: fn(f64) -> bool = |v| v >= 0.0;
+    let positive: fn(f64) -> bool = |v| v > 0.0;
+    Ok((
+        ContactSphere {
+            name: name_of(f).to_owned(),
+            body: body_of(sphere)?,
+            location: vec3(sphere, "location")?,
+            radius,
+            plane: frame(vec3(half, "location")?, vec3(half, "orientation")?),
+            stiffness: value("stiffness", 1.0, positive)?,
+            dissipation: value("dissipation", 0.0, nonneg)?,
+            static_friction: value("static_friction", 0.0, nonneg)?,
+            dynamic_friction: value("dynamic_friction", 0.0, nonneg)?,
+            viscous_friction: value("viscous_friction", 0.0, nonneg)?,
+            transition_velocity: value("transition_velocity", 0.01, positive)?,
+            constant_force: value("constant_contact_force", 1e-5, positive)?,
+            hertz_smoothing: value("hertz_smoothing", 300.0, positive)?,
+            hunt_crossley_smoothing: value("hunt_crossley_smoothing", 50.0, positive)?,
+        },
+        [name_of(sphere), name_of(half)],
+    ))
+}
+
 impl Model {
     /// Reads an `.osim` file.
     pub fn read(path: &Path) -> Result<Self, MskError> {
@@ -660,6 +751,8 @@ impl Model {
             markers: Vec::new(),
             muscles: Vec::new(),
             limit_forces: Vec::new(),
+            contacts: Vec::new(),
+            actuators: Vec::new(),
             warnings: Vec::new(),
         };
         let resolve_body = |node: Node<'_, '_>| -> Result<usize, MskError> {
@@ -730,7 +823,40 @@ impl Model {
             forces.extend(elements(c));
         }
         let mut limit_forces = Vec::new();
+        let mut contacts = Vec::new();
+        let mut actuators = Vec::new();
+        let mut used_geometry: Vec<&str> = Vec::new();
+        let geometry: Vec<Node<'_, '_>> = objects("ContactGeometrySet");
         for f in forces {
+            if f.has_tag_name("SmoothSphereHalfSpaceForce") {
+                let (contact, names) = smooth_contact(f, &geometry, &m.bodies)?;
+                contacts.push(contact);
+                used_geometry.extend(names);
+                continue;
+            }
+            if f.has_tag_name("CoordinateActuator") {
+                let c = coordinate(f, "coordinate")?;
+                let value = |tag: &str, default: f64| -> Result<f64, MskError> {
+                    let v = number(f, tag, default)?;
+                    if v.is_finite() {
+                        Ok(v)
+                    } else {
+                        Err(err(format!(
+                            "line {}: CoordinateActuator `{}`: <{tag}> is not finite",
+                            line_of(f),
+                            name_of(f)
+                        )))
+                    }
+                };
+                actuators.push(CoordinateActuator {
+                    name: name_of(f).to_owned(),
+                    coordinate: c,
+                    optimal_force: value("optimal_force", 1.0)?,
+                    min_control: value("min_control", -f64::MAX)?,
+                    max_control: value("max_control", f64::MAX)?,
+                });
+                continue;
+            }
             if f.has_tag_name("CoordinateLimitForce") {
                 let k = coordinate(f, "coordinate")?;
                 let value = |tag: &str| -> Result<f64, MskError> {
@@ -836,7 +962,13 @@ impl Model {
             }
             let mut parameters = HashMap::new();
             for e in elements(f) {
-                if let Some(v) = e.text().and_then(|t| t.trim().parse::<f64>().ok()) {
+                let t = e.text().map(str::trim).unwrap_or("");
+                let v = match t {
+                    "true" => Some(1.0),
+                    "false" => Some(0.0),
+                    _ => t.parse::<f64>().ok(),
+                };
+                if let Some(v) = v {
                     parameters.insert(e.tag_name().name().to_owned(), v);
                 }
             }
@@ -864,6 +996,9 @@ impl Model {
             ("ContactGeometrySet", "contact geometry"),
         ] {
             for c in objects(set) {
+                if used_geometry.contains(&name_of(c)) {
+                    continue;
+                }
                 ignored.push(format!(
                     "{what} `{}` (<{}>)",
                     name_of(c),
@@ -885,6 +1020,8 @@ impl Model {
         m.markers = markers;
         m.muscles = muscles;
         m.limit_forces = limit_forces;
+        m.contacts = contacts;
+        m.actuators = actuators;
         if !ignored.is_empty() {
             m.warnings
                 .push(format!("not used by Twinscope: {}", ignored.join("; ")));

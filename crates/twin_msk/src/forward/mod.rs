@@ -1,0 +1,617 @@
+//! Forward dynamics of an OpenSim model: the motion that muscle
+//! excitations, gravity, passive joint forces and foot–ground contact
+//! produce.
+//!
+//! * **Multibody**: `M(q) q̈ = τ − b(q, q̇)`; the mass matrix from the
+//!   bodies' Jacobians (`M = Σ m Jvᵀ Jv + Jωᵀ I Jω`, exact, from the joints'
+//!   twists as in inverse dynamics, so every joint kind the reader knows
+//!   works, the coupled knee included), the velocity-product terms `b` from
+//!   the change of the bodies' velocities along `q̇` (`J̇q̇` by a central
+//!   difference over a displacement of 10⁻⁶ m or rad), solved by Cholesky.
+//!   Coordinates can be locked (held at a value).
+//! * **Muscles**: [`dgf::DgfMuscle`], OpenSim's DeGrooteFregly2016 muscle,
+//!   rigid tendon, activation dynamics; lengths and moment arms from the
+//!   path points and the joints' twists (exact, no differencing).
+//! * **Contact**: OpenSim's `SmoothSphereHalfSpaceForce` (Serrancolí et al.
+//!   2019): smoothed Hertz + Hunt–Crossley normal force and Stribeck
+//!   friction at each contact sphere, parameters from the model file.
+//! * **Passive forces**: `CoordinateLimitForce`s; coordinate actuators.
+//! * **Integration**: Dormand–Prince 5(4) with error control ([`integrate`]).
+//!
+//! Serrancolí G, Falisse A, Dembia C, et al. (2019). Subject-exoskeleton
+//! contact model calibration leads to accurate interaction force
+//! predictions. *IEEE TNSRE* 27:1597–1605.
+
+pub mod dgf;
+pub mod integrate;
+
+use nalgebra::{DMatrix, DVector, Isometry3, Matrix3, Point3, Vector3};
+
+use crate::model::{ContactSphere, Model, PathPoint, Twist};
+use crate::{MskError, Table};
+pub use dgf::{DgfMuscle, MuscleOutput};
+
+/// Displacement for the velocity-product terms (m or rad).
+const BIAS_STEP: f64 = 1e-6;
+
+/// The plant: a model ready to simulate.
+#[derive(Debug, Clone)]
+pub struct Plant {
+    pub model: Model,
+    /// Coordinates that move (indices into `model.coordinates`).
+    pub free: Vec<usize>,
+    /// Every coordinate's value when locked (the rest are overwritten).
+    pub locked_values: Vec<f64>,
+    pub muscles: Vec<DgfMuscle>,
+    /// Bodies each joint moves.
+    subtrees: Vec<Vec<bool>>,
+    /// Each free coordinate's position in `free`, per coordinate.
+    free_index: Vec<Option<usize>>,
+    /// Extra generalized force per coordinate (N·m or N), e.g. a device.
+    pub warnings: Vec<String>,
+}
+
+/// The forces at one instant.
+#[derive(Debug, Clone, Default)]
+pub struct Forces {
+    pub muscles: Vec<MuscleOutput>,
+    /// Per contact sphere: force on the body (N, ground) and the point it
+    /// acts at (m, ground).
+    pub contacts: Vec<(Vector3<f64>, Vector3<f64>)>,
+}
+
+/// A state: every coordinate's value and speed (locked ones held), and the
+/// muscles' activations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub t: f64,
+    pub q: Vec<f64>,
+    pub u: Vec<f64>,
+    pub a: Vec<f64>,
+}
+
+/// Extra generalized forces from outside the model (a prosthetic ankle):
+/// called with the coordinates and speeds, adds into `tau` (per
+/// coordinate).
+pub type ExtraForce<'a> = &'a (dyn Fn(&[f64], &[f64], &mut [f64]) + Sync);
+
+/// The derivative of the state (on the free coordinates).
+#[derive(Debug, Clone, Default)]
+pub struct Derivative {
+    pub qd: Vec<f64>,
+    pub udot: Vec<f64>,
+    pub adot: Vec<f64>,
+}
+
+/// Kinematics at one configuration.
+struct Kinematics {
+    poses: Vec<Isometry3<f64>>,
+    twists: Vec<Vec<Twist>>,
+}
+
+impl Plant {
+    /// A plant of `model` with the coordinates named in `locked` held at
+    /// their value in `values` (or default).
+    ///
+    /// # Errors
+    /// A muscle's parameters are out of range; a locked name is not a
+    /// coordinate.
+    pub fn new(model: &Model, locked: &[&str]) -> Result<Self, MskError> {
+        let mut free = Vec::new();
+        for (i, c) in model.coordinates.iter().enumerate() {
+            if !(c.locked || locked.contains(&c.name.as_str())) {
+                free.push(i);
+            }
+        }
+        for name in locked {
+            if model.coordinate(name).is_none() {
+                return Err(MskError::format(format!(
+                    "`{name}` is not a coordinate of model `{}`",
+                    model.name
+                )));
+            }
+        }
+        let muscles = model
+            .muscles
+            .iter()
+            .map(DgfMuscle::of)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut warnings = Vec::new();
+        let compliant: Vec<&str> = muscles
+            .iter()
+            .filter(|m| m.compliant_in_file)
+            .map(|m| m.p.name.as_str())
+            .collect();
+        if !compliant.is_empty() {
+            warnings.push(format!(
+                "simulated with rigid tendons: {} (the file asks for compliant ones)",
+                compliant.join(", ")
+            ));
+        }
+        let mut free_index = vec![None; model.coordinates.len()];
+        for (i, &k) in free.iter().enumerate() {
+            free_index[k] = Some(i);
+        }
+        Ok(Self {
+            subtrees: model.joint_subtrees(),
+            locked_values: model.default_coordinates(),
+            free,
+            free_index,
+            muscles,
+            model: model.clone(),
+            warnings,
+        })
+    }
+
+    /// Free coordinates.
+    #[must_use]
+    pub fn dofs(&self) -> usize {
+        self.free.len()
+    }
+
+    /// The default state: default coordinates, zero speeds, each muscle at
+    /// its `default_activation`.
+    #[must_use]
+    pub fn default_state(&self) -> State {
+        State {
+            t: 0.0,
+            q: self.locked_values.clone(),
+            u: vec![0.0; self.model.coordinates.len()],
+            a: self.muscles.iter().map(|m| m.default_activation).collect(),
+        }
+    }
+
+    fn kinematics(&self, q: &[f64]) -> Kinematics {
+        let poses = self.model.body_poses(q);
+        let twists = self.model.coordinate_twists(q, &poses);
+        Kinematics { poses, twists }
+    }
+
+    /// `dx/dq_i` of a point `x` on body `b`, for free coordinate `i`.
+    fn point_jacobian(
+        &self,
+        kin: &Kinematics,
+        b: usize,
+        x: &Vector3<f64>,
+        out: &mut [Vector3<f64>],
+    ) {
+        for (i, &k) in self.free.iter().enumerate() {
+            let mut d = Vector3::zeros();
+            for t in &kin.twists[k] {
+                if self.subtrees[t.joint][b] {
+                    d += t.of_point(x);
+                }
+            }
+            out[i] = d;
+        }
+    }
+
+    /// Each body's centre-of-mass and angular Jacobians (ground frame).
+    fn body_jacobians(&self, kin: &Kinematics) -> (Vec<Vec<Vector3<f64>>>, Vec<Vec<Vector3<f64>>>) {
+        let nb = self.model.bodies.len();
+        let n = self.free.len();
+        let mut jv = vec![vec![Vector3::zeros(); n]; nb];
+        let mut jw = vec![vec![Vector3::zeros(); n]; nb];
+        for b in 1..nb {
+            let c = (kin.poses[b] * Point3::from(self.model.bodies[b].com)).coords;
+            for (i, &k) in self.free.iter().enumerate() {
+                for t in &kin.twists[k] {
+                    if self.subtrees[t.joint][b] {
+                        jv[b][i] += t.of_point(&c);
+                        jw[b][i] += t.omega;
+                    }
+                }
+            }
+        }
+        (jv, jw)
+    }
+
+    fn full_q(&self, y_q: &[f64], q: &mut [f64]) {
+        q.copy_from_slice(&self.locked_values);
+        for (i, &k) in self.free.iter().enumerate() {
+            q[k] = y_q[i];
+        }
+    }
+
+    /// Each body's velocity (centre of mass, angular) at `q` with free
+    /// speeds `u`.
+    fn body_velocities(&self, q: &[f64], u: &[f64]) -> Vec<(Vector3<f64>, Vector3<f64>)> {
+        let kin = self.kinematics(q);
+        let (jv, jw) = self.body_jacobians(&kin);
+        jv.iter()
+            .zip(&jw)
+            .map(|(v, w)| {
+                let mut lin = Vector3::zeros();
+                let mut ang = Vector3::zeros();
+                for i in 0..u.len() {
+                    lin += v[i] * u[i];
+                    ang += w[i] * u[i];
+                }
+                (lin, ang)
+            })
+            .collect()
+    }
+
+    /// Musculotendon lengths (m) and their derivatives `∂L/∂q_i` on the free
+    /// coordinates.
+    fn muscle_geometry(&self, q: &[f64], kin: &Kinematics) -> Vec<(f64, Vec<f64>)> {
+        let n = self.free.len();
+        let mut jac_a = vec![Vector3::zeros(); n];
+        let mut jac_b = vec![Vector3::zeros(); n];
+        self.model
+            .muscles
+            .iter()
+            .map(|m| {
+                let mut length = 0.0;
+                let mut dl = vec![0.0; n];
+                let mut last: Option<(usize, Vector3<f64>, &PathPoint)> = None;
+                for p in &m.path {
+                    let (body, local) = match p {
+                        PathPoint::Fixed { body, location } => (*body, *location),
+                        PathPoint::Conditional {
+                            body,
+                            location,
+                            coordinate,
+                            range,
+                        } => {
+                            let v = q[*coordinate];
+                            if v < range[0] || v > range[1] {
+                                continue;
+                            }
+                            (*body, *location)
+                        }
+                        PathPoint::Moving { body, functions } => (
+                            *body,
+                            Vector3::from_fn(|k, _| functions[k].0.value(q[functions[k].1])),
+                        ),
+                    };
+                    let x = (kin.poses[body] * Point3::from(local)).coords;
+                    if let Some((lb, lx, lp)) = last {
+                        let seg = x - lx;
+                        let len = seg.norm();
+                        length += len;
+                        if len > 0.0 {
+                            let e = seg / len;
+                            self.point_jacobian(kin, body, &x, &mut jac_b);
+                            self.moving_point_terms(kin, p, body, q, &mut jac_b);
+                            self.point_jacobian(kin, lb, &lx, &mut jac_a);
+                            self.moving_point_terms(kin, lp, lb, q, &mut jac_a);
+                            for i in 0..n {
+                                dl[i] += e.dot(&(jac_b[i] - jac_a[i]));
+                            }
+                        }
+                    }
+                    last = Some((body, x, p));
+                }
+                (length, dl)
+            })
+            .collect()
+    }
+
+    /// A moving path point's own motion in its body: `R · ∂f/∂q`.
+    fn moving_point_terms(
+        &self,
+        kin: &Kinematics,
+        p: &PathPoint,
+        body: usize,
+        q: &[f64],
+        jac: &mut [Vector3<f64>],
+    ) {
+        if let PathPoint::Moving { functions, .. } = p {
+            for (axis, (f, c)) in functions.iter().enumerate() {
+                if let Some(i) = self.free_index[*c] {
+                    let mut local = Vector3::zeros();
+                    local[axis] = f.derivative(q[*c]);
+                    jac[i] += kin.poses[body].rotation * local;
+                }
+            }
+        }
+    }
+
+    /// The contact force on each sphere's body and where it acts, for body
+    /// poses at `q` and free speeds `u`.
+    fn contact_forces(
+        &self,
+        kin: &Kinematics,
+        u: &[f64],
+        jac: &mut [Vector3<f64>],
+    ) -> Vec<(Vector3<f64>, Vector3<f64>)> {
+        self.model
+            .contacts
+            .iter()
+            .map(|c| {
+                let centre = (kin.poses[c.body] * Point3::from(c.location)).coords;
+                let normal = c.plane.rotation * Vector3::x();
+                let indentation = c.radius + (centre - c.plane.translation.vector).dot(&normal);
+                let point = centre + c.radius * normal - 0.5 * indentation * normal;
+                self.point_jacobian(kin, c.body, &point, jac);
+                let mut v = Vector3::zeros();
+                for (i, ui) in u.iter().enumerate() {
+                    v += jac[i] * *ui;
+                }
+                (contact_force(c, indentation, &normal, &v), point)
+            })
+            .collect()
+    }
+
+    /// The state's derivative with muscle excitations `e`, actuator
+    /// controls `controls` and any `extra` generalized forces; `forces`
+    /// receives the muscle and contact forces.
+    ///
+    /// # Errors
+    /// The mass matrix is not positive definite (a model without mass on
+    /// a moving coordinate).
+    #[allow(clippy::too_many_arguments)]
+    pub fn derivative(
+        &self,
+        y: &[f64],
+        e: &[f64],
+        controls: &[f64],
+        extra: Option<ExtraForce<'_>>,
+        dy: &mut [f64],
+        forces: Option<&mut Forces>,
+    ) -> Result<(), MskError> {
+        let n = self.free.len();
+        let nm = self.muscles.len();
+        let (yq, rest) = y.split_at(n);
+        let (yu, ya) = rest.split_at(n);
+        let mut q = vec![0.0; self.model.coordinates.len()];
+        self.full_q(yq, &mut q);
+        let kin = self.kinematics(&q);
+        let (jv, jw) = self.body_jacobians(&kin);
+        // Velocity-product terms: the change of each body's velocity along
+        // the motion with the speeds held.
+        let speed = yu.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let nb = self.model.bodies.len();
+        let mut bias = vec![(Vector3::zeros(), Vector3::zeros()); nb];
+        if speed > 0.0 {
+            let h = BIAS_STEP / speed;
+            let mut qp = q.clone();
+            let mut qm = q.clone();
+            for (i, &k) in self.free.iter().enumerate() {
+                qp[k] += h * yu[i];
+                qm[k] -= h * yu[i];
+            }
+            let vp = self.body_velocities(&qp, yu);
+            let vm = self.body_velocities(&qm, yu);
+            for b in 0..nb {
+                bias[b] = (
+                    (vp[b].0 - vm[b].0) / (2.0 * h),
+                    (vp[b].1 - vm[b].1) / (2.0 * h),
+                );
+            }
+        }
+        let mut mass = DMatrix::<f64>::zeros(n, n);
+        let mut tau = DVector::<f64>::zeros(n);
+        for b in 1..nb {
+            let body = &self.model.bodies[b];
+            if body.mass == 0.0 && body.inertia == Matrix3::zeros() {
+                continue;
+            }
+            let r = kin.poses[b].rotation.to_rotation_matrix().into_inner();
+            let inertia = r * body.inertia * r.transpose();
+            let mut omega = Vector3::zeros();
+            for i in 0..n {
+                omega += jw[b][i] * yu[i];
+            }
+            let force = body.mass * (self.model.gravity - bias[b].0);
+            let moment = -(inertia * bias[b].1) - omega.cross(&(inertia * omega));
+            for i in 0..n {
+                tau[i] += jv[b][i].dot(&force) + jw[b][i].dot(&moment);
+                let iw = inertia * jw[b][i];
+                for j in 0..=i {
+                    let mij = body.mass * jv[b][i].dot(&jv[b][j]) + jw[b][j].dot(&iw);
+                    mass[(i, j)] += mij;
+                }
+            }
+        }
+        for i in 0..n {
+            for j in 0..i {
+                mass[(j, i)] = mass[(i, j)];
+            }
+        }
+        let mut u_full = vec![0.0; q.len()];
+        for (i, &k) in self.free.iter().enumerate() {
+            u_full[k] = yu[i];
+        }
+        // Generalized forces per coordinate, then onto the free ones.
+        let mut tau_q = vec![0.0; q.len()];
+        for lf in &self.model.limit_forces {
+            tau_q[lf.coordinate] += lf.force(q[lf.coordinate], u_full[lf.coordinate]);
+        }
+        for (act, &c) in self.model.actuators.iter().zip(controls) {
+            tau_q[act.coordinate] += act.optimal_force * c;
+        }
+        if let Some(f) = extra {
+            f(&q, &u_full, &mut tau_q);
+        }
+        for (i, &k) in self.free.iter().enumerate() {
+            tau[i] += tau_q[k];
+        }
+        let geometry = self.muscle_geometry(&q, &kin);
+        let mut outputs = Vec::with_capacity(nm);
+        for (m, (muscle, (length, dl))) in self.muscles.iter().zip(&geometry).enumerate() {
+            let v_mt: f64 = dl.iter().zip(yu).map(|(d, u)| d * u).sum();
+            let out = muscle.output(*length, v_mt, ya[m]);
+            for i in 0..n {
+                tau[i] -= out.force * dl[i];
+            }
+            outputs.push(out);
+        }
+        let mut jac = vec![Vector3::zeros(); n];
+        let contacts = self.contact_forces(&kin, yu, &mut jac);
+        for (c, (f, point)) in self.model.contacts.iter().zip(&contacts) {
+            self.point_jacobian(&kin, c.body, point, &mut jac);
+            for i in 0..n {
+                tau[i] += jac[i].dot(f);
+            }
+        }
+        let chol = mass.cholesky().ok_or_else(|| {
+            MskError::format(format!(
+                "model `{}`: the mass matrix is singular (a free coordinate moves no mass)",
+                self.model.name
+            ))
+        })?;
+        let udot = chol.solve(&tau);
+        dy[..n].copy_from_slice(yu);
+        dy[n..2 * n].copy_from_slice(udot.as_slice());
+        for (m, muscle) in self.muscles.iter().enumerate() {
+            dy[2 * n + m] = muscle.activation_rate(e[m], ya[m]);
+        }
+        if let Some(f) = forces {
+            f.muscles = outputs;
+            f.contacts = contacts;
+        }
+        Ok(())
+    }
+
+    /// The integration vector of a state: free values, free speeds,
+    /// activations.
+    #[must_use]
+    pub fn pack(&self, s: &State) -> Vec<f64> {
+        let mut y: Vec<f64> = self.free.iter().map(|&k| s.q[k]).collect();
+        y.extend(self.free.iter().map(|&k| s.u[k]));
+        y.extend(&s.a);
+        y
+    }
+
+    /// The state of an integration vector at time `t`.
+    #[must_use]
+    pub fn unpack(&self, t: f64, y: &[f64]) -> State {
+        let n = self.free.len();
+        let mut q = vec![0.0; self.model.coordinates.len()];
+        self.full_q(&y[..n], &mut q);
+        let mut u = vec![0.0; q.len()];
+        for (i, &k) in self.free.iter().enumerate() {
+            u[k] = y[n + i];
+        }
+        State {
+            t,
+            q,
+            u,
+            a: y[2 * n..].to_vec(),
+        }
+    }
+
+    /// Kinetic and gravitational potential energy (J) of a state.
+    #[must_use]
+    pub fn mechanical_energy(&self, s: &State) -> (f64, f64) {
+        let poses = self.model.body_poses(&s.q);
+        let u: Vec<f64> = self.free.iter().map(|&k| s.u[k]).collect();
+        let v = self.body_velocities(&s.q, &u);
+        let mut kinetic = 0.0;
+        let mut potential = 0.0;
+        for (b, body) in self.model.bodies.iter().enumerate().skip(1) {
+            let r = poses[b].rotation.to_rotation_matrix().into_inner();
+            let inertia = r * body.inertia * r.transpose();
+            kinetic +=
+                0.5 * body.mass * v[b].0.norm_squared() + 0.5 * v[b].1.dot(&(inertia * v[b].1));
+            let c = (poses[b] * Point3::from(body.com)).coords;
+            potential -= body.mass * self.model.gravity.dot(&c);
+        }
+        (kinetic, potential)
+    }
+
+    /// The state's labels as OpenSim 4 writes states: coordinate values and
+    /// speeds (`/jointset/<joint>/<coordinate>/value`, `…/speed`), then
+    /// activations (`/forceset/<muscle>/activation`).
+    #[must_use]
+    pub fn state_labels(&self) -> Vec<String> {
+        let m = &self.model;
+        let coord = |k: usize| {
+            format!(
+                "/jointset/{}/{}",
+                m.joints[m.coordinates[k].joint].name, m.coordinates[k].name
+            )
+        };
+        let mut labels: Vec<String> = (0..m.coordinates.len())
+            .map(|k| format!("{}/value", coord(k)))
+            .collect();
+        labels.extend((0..m.coordinates.len()).map(|k| format!("{}/speed", coord(k))));
+        labels.extend(
+            m.muscles
+                .iter()
+                .map(|mu| format!("/forceset/{}/activation", mu.name)),
+        );
+        labels
+    }
+
+    /// A state from a table row: columns matched by state path or bare
+    /// name (`pelvis_tx`, `pelvis_tx/speed`, `soleus_r/activation`);
+    /// what the table lacks keeps `base`'s value.
+    #[must_use]
+    pub fn state_from_table(&self, table: &Table, row: usize, base: &State) -> State {
+        let mut s = base.clone();
+        s.t = table.time[row];
+        let find = |names: &[String]| names.iter().find_map(|n| table.column(n).map(|c| c[row]));
+        let m = &self.model;
+        for (k, c) in m.coordinates.iter().enumerate() {
+            let path = format!("/jointset/{}/{}", m.joints[c.joint].name, c.name);
+            let deg = table.in_degrees && c.motion == crate::model::Motion::Rotational;
+            let conv = |v: f64| if deg { v.to_radians() } else { v };
+            if let Some(v) = find(&[format!("{path}/value"), c.name.clone()]) {
+                s.q[k] = conv(v);
+            }
+            if let Some(v) = find(&[
+                format!("{path}/speed"),
+                format!("{}/speed", c.name),
+                format!("{}_u", c.name),
+            ]) {
+                s.u[k] = conv(v);
+            }
+        }
+        for (i, mu) in m.muscles.iter().enumerate() {
+            if let Some(v) = find(&[
+                format!("/forceset/{}/activation", mu.name),
+                format!("{}/activation", mu.name),
+            ]) {
+                s.a[i] = v;
+            }
+        }
+        s
+    }
+
+    /// A state's row in [`Self::state_labels`] order.
+    #[must_use]
+    pub fn state_row(&self, s: &State) -> Vec<f64> {
+        let mut row = s.q.clone();
+        row.extend(&s.u);
+        row.extend(&s.a);
+        row
+    }
+}
+
+/// The force of a smooth sphere–half-space contact on the half-space side,
+/// as Simbody computes it, returned as the force on the sphere's body.
+#[must_use]
+pub fn contact_force(
+    c: &ContactSphere,
+    indentation: f64,
+    normal: &Vector3<f64>,
+    velocity: &Vector3<f64>,
+) -> Vector3<f64> {
+    let vn = velocity.dot(normal);
+    let vt = velocity - vn * normal;
+    let k = 0.5 * c.stiffness.powf(2.0 / 3.0);
+    let hertz = (4.0 / 3.0)
+        * k
+        * (c.radius * k).sqrt()
+        * (indentation * indentation + c.constant_force)
+            .sqrt()
+            .powf(1.5);
+    let hertz = hertz * (0.5 + 0.5 * (c.hertz_smoothing * indentation).tanh());
+    let hc = hertz * (1.0 + 1.5 * c.dissipation * vn);
+    let hc =
+        hc * (0.5 + 0.5 * (c.hunt_crossley_smoothing * (vn + 2.0 / (3.0 * c.dissipation))).tanh());
+    let slip = (vt.norm_squared() + c.constant_force).sqrt();
+    let rel = slip / c.transition_velocity;
+    let friction = hc
+        * (rel.min(1.0)
+            * (c.dynamic_friction
+                + 2.0 * (c.static_friction - c.dynamic_friction) / (1.0 + rel * rel))
+            + c.viscous_friction * slip);
+    -(hc * normal + friction * vt / slip)
+}
+
+#[cfg(test)]
+mod tests;

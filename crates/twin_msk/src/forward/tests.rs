@@ -1,0 +1,218 @@
+use super::integrate::{Controller, Settings, simulate};
+use super::*;
+
+fn model_2d() -> Option<Model> {
+    let dir = twin_core::testdata::require("msk/moco_2d_gait")?;
+    Some(Model::read(&dir.join("2D_gait.osim")).unwrap())
+}
+
+struct Constant(f64);
+impl Controller for Constant {
+    fn excitations(&self, _t: f64, e: &mut [f64], c: &mut [f64]) {
+        e.fill(self.0);
+        c.fill(0.0);
+    }
+}
+
+#[test]
+fn the_2d_model_is_read_with_its_contacts_and_actuator() {
+    let Some(m) = model_2d() else { return };
+    assert_eq!(m.contacts.len(), 4);
+    let heel = &m.contacts[0];
+    assert_eq!(heel.name, "contactHeel_r");
+    assert_eq!(m.bodies[heel.body].name, "calcn_r");
+    assert!((heel.radius - 0.035).abs() < 1e-12);
+    assert!((heel.stiffness - 3_067_776.0).abs() < 1e-6);
+    // The floor's contact side is −y (x axis turned −90° about z).
+    let n = heel.plane.rotation * Vector3::x();
+    assert!((n - Vector3::new(0.0, -1.0, 0.0)).norm() < 1e-12);
+    assert_eq!(m.actuators.len(), 1);
+    assert_eq!(m.coordinates[m.actuators[0].coordinate].name, "lumbar");
+    assert!(
+        !m.warnings.iter().any(|w| w.contains("contact geometry")),
+        "{:?}",
+        m.warnings
+    );
+    let plant = Plant::new(&m, &[]).unwrap();
+    assert_eq!(plant.dofs(), 10);
+    assert_eq!(plant.muscles.len(), 18);
+    assert!((plant.muscles[0].fiber_damping - 0.01).abs() < 1e-12);
+    assert!(plant.warnings.is_empty(), "{:?}", plant.warnings);
+}
+
+#[test]
+fn moment_arms_are_the_path_length_derivatives() {
+    let Some(m) = model_2d() else { return };
+    let plant = Plant::new(&m, &[]).unwrap();
+    let mut q = m.default_coordinates();
+    for (k, v) in [
+        ("hip_flexion_r", 0.4),
+        ("knee_angle_r", -0.7),
+        ("ankle_angle_r", 0.2),
+        ("hip_flexion_l", -0.2),
+    ] {
+        q[m.coordinate(k).unwrap()] = v;
+    }
+    let kin = plant.kinematics(&q);
+    let geo = plant.muscle_geometry(&q, &kin);
+    for (mi, muscle) in m.muscles.iter().enumerate() {
+        let poses = m.body_poses(&q);
+        assert!((geo[mi].0 - m.path_length(muscle, &q, &poses)).abs() < 1e-12);
+        for (i, &k) in plant.free.iter().enumerate() {
+            let (mut up, mut down) = (q.clone(), q.clone());
+            up[k] += 1e-6;
+            down[k] -= 1e-6;
+            let d = (m.path_length(muscle, &up, &m.body_poses(&up))
+                - m.path_length(muscle, &down, &m.body_poses(&down)))
+                / 2e-6;
+            assert!(
+                (d - geo[mi].1[i]).abs() < 1e-7,
+                "{} {}: {d} {}",
+                muscle.name,
+                m.coordinates[k].name,
+                geo[mi].1[i]
+            );
+        }
+    }
+}
+
+/// The 2D model without muscles, lifted `height` above its standing pose.
+fn passive(m: &Model, locked: &[&str]) -> (Plant, State) {
+    let mut m = m.clone();
+    m.muscles.clear();
+    let plant = Plant::new(&m, locked).unwrap();
+    let s = plant.default_state();
+    (plant, s)
+}
+
+/// Puts the lowest contact sphere `gap` above the floor.
+fn lift(m: &Model, s: &mut State, gap: f64) {
+    let ty = m.coordinate("pelvis_ty").unwrap();
+    let poses = m.body_poses(&s.q);
+    let low = m
+        .contacts
+        .iter()
+        .map(|c| (poses[c.body] * Point3::from(c.location)).y - c.radius)
+        .fold(f64::INFINITY, f64::min);
+    s.q[ty] += gap - low;
+}
+
+#[test]
+fn a_passive_drop_conserves_energy_without_damping() {
+    let Some(mut m) = model_2d() else { return };
+    for c in &mut m.contacts {
+        c.dissipation = 0.0;
+        c.static_friction = 0.0;
+        c.dynamic_friction = 0.0;
+        c.viscous_friction = 0.0;
+    }
+    let (plant, mut s) = passive(&m, &[]);
+    lift(&m, &mut s, 0.1);
+    s.u[m.coordinate("hip_flexion_r").unwrap()] = 2.0;
+    s.u[m.coordinate("knee_angle_l").unwrap()] = -3.0;
+    s.u[m.coordinate("pelvis_tx").unwrap()] = 0.5;
+    let settings = Settings {
+        rtol: 1e-9,
+        atol: 1e-10,
+        report: 0.05,
+        ..Settings::default()
+    };
+    let traj = simulate(&plant, &s, 10.0, &mut Constant(0.0), None, &settings, None).unwrap();
+    // Elastic energy of the smoothed Hertz spring: its force integrated
+    // over the indentation (trapezoids from well outside contact).
+    let elastic = |c: &ContactSphere, depth: f64| {
+        let n = 4000;
+        let from = -0.02;
+        let dx = (depth - from) / f64::from(n);
+        let f = |d: f64| contact_force(c, d, &Vector3::new(0.0, -1.0, 0.0), &Vector3::zeros()).y;
+        (0..n)
+            .map(|i| 0.5 * (f(from + f64::from(i) * dx) + f(from + f64::from(i + 1) * dx)) * dx)
+            .sum::<f64>()
+    };
+    let energy = |s: &State| {
+        let (k, p) = plant.mechanical_energy(s);
+        let poses = m.body_poses(&s.q);
+        let spring: f64 = m
+            .contacts
+            .iter()
+            .map(|c| {
+                let centre = (poses[c.body] * Point3::from(c.location)).coords;
+                elastic(c, c.radius - centre.y)
+            })
+            .sum();
+        k + p + spring
+    };
+    let e0 = energy(&traj.states[0]);
+    let mut worst = 0.0f64;
+    let mut contacts = 0;
+    for (s, c) in traj.states.iter().zip(&traj.contacts) {
+        worst = worst.max((energy(s) - e0).abs());
+        if c.iter().any(|(f, _)| f.y > 10.0) {
+            contacts += 1;
+        }
+    }
+    assert!(contacts > 10, "the model never landed");
+    eprintln!("energy drift {worst:.3e} J of {e0:.1} J over 10 s, {contacts} samples in contact");
+    assert!(worst < 1e-3 * e0.abs(), "energy drift {worst} J of {e0} J");
+}
+
+#[test]
+fn standing_still_the_floor_carries_the_body_weight() {
+    let Some(m) = model_2d() else { return };
+    // The body held rigid and upright (joints and pelvis tilt locked),
+    // free to move vertically and horizontally on its four contact spheres.
+    // (Free to tilt too, the rigid body on the model's compliant contacts
+    // is an inverted pendulum: it rolls back onto its heels and falls.)
+    let locked = [
+        "pelvis_tilt",
+        "hip_flexion_r",
+        "hip_flexion_l",
+        "knee_angle_r",
+        "knee_angle_l",
+        "ankle_angle_r",
+        "ankle_angle_l",
+        "lumbar",
+    ];
+    let (mut plant, mut s) = passive(&m, &locked);
+    // Ankles dorsiflexed 5° so that the centre of mass is over the feet
+    // (at 0° it is behind the heels).
+    for side in ["ankle_angle_r", "ankle_angle_l"] {
+        let k = m.coordinate(side).unwrap();
+        plant.locked_values[k] = 0.09;
+        s.q[k] = 0.09;
+    }
+    // Leaning forward as much, so that the feet are flat.
+    let tilt = m.coordinate("pelvis_tilt").unwrap();
+    plant.locked_values[tilt] = -0.09;
+    s.q[tilt] = -0.09;
+    // Just above the floor.
+    lift(&m, &mut s, 0.002);
+    let traj = simulate(
+        &plant,
+        &s,
+        3.0,
+        &mut Constant(0.0),
+        None,
+        &Settings {
+            report: 0.01,
+            ..Settings::default()
+        },
+        None,
+    )
+    .unwrap();
+    let weight = -m.mass() * m.gravity.y;
+    let tail = &traj.contacts[traj.contacts.len() - 50..];
+    let mean: f64 = tail
+        .iter()
+        .map(|c| c.iter().map(|(f, _)| f.y).sum::<f64>())
+        .sum::<f64>()
+        / 50.0;
+    eprintln!("standing: GRF {mean:.3} N, weight {weight:.3} N");
+    assert!(
+        (mean / weight - 1.0).abs() < 0.01,
+        "GRF {mean} N, weight {weight} N"
+    );
+    // Both feet carry it.
+    let last = traj.contacts.last().unwrap();
+    assert!(last[0].0.y + last[2].0.y > 0.3 * weight && last[1].0.y + last[3].0.y > 0.3 * weight);
+}

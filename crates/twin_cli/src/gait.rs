@@ -40,6 +40,10 @@ pub enum GaitCommand {
     /// mean and SD over all their strides of every rotational coordinate's
     /// angle (deg) and inverse-dynamics moment (N·m/kg), both sides pooled.
     Norm(NormArgs),
+    /// Forward simulation: the motion that muscle excitations produce
+    /// (multibody dynamics, DeGrooteFregly muscles, foot–ground contact),
+    /// written as an OpenSim states file.
+    Forward(crate::forward::ForwardArgs),
 }
 
 #[derive(Args, Debug)]
@@ -217,7 +221,7 @@ fn parse_range(s: Option<&str>) -> anyhow::Result<Option<[f64; 2]>> {
 }
 
 /// The output path `name` in `out`, checked against every input.
-fn output(out: &Path, name: &str, inputs: &[&Path]) -> anyhow::Result<PathBuf> {
+pub(crate) fn output(out: &Path, name: &str, inputs: &[&Path]) -> anyhow::Result<PathBuf> {
     // Check the nearest existing folder first, so that no folder is
     // created inside an input's.
     let mut existing = out.to_path_buf();
@@ -271,7 +275,7 @@ fn load_model(path: &Path, scale: Option<&Path>) -> anyhow::Result<Model> {
     Ok(m.scaled(&factors, file.mass_kg))
 }
 
-fn stem(p: &Path) -> String {
+pub(crate) fn stem(p: &Path) -> String {
     p.file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("trial")
@@ -519,7 +523,7 @@ struct Cycle {
 }
 
 /// Prints a summary as JSON, or its warnings to stderr and `text` to stdout.
-fn emit<T: Serialize>(
+pub(crate) fn emit<T: Serialize>(
     json: bool,
     summary: &T,
     warnings: &[String],
@@ -544,6 +548,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
         GaitCommand::Id(a) => id(a),
         GaitCommand::So(a) => so(a),
         GaitCommand::Norm(a) => norm(a),
+        GaitCommand::Forward(a) => crate::forward::forward(a),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `twin`: Twinscope's pipeline without a window, for batch work and tests.
 
 mod cardio;
+mod forward;
 mod gait;
 mod twin;
 

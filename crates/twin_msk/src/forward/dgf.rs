@@ -204,6 +204,7 @@ mod tests {
         .collect();
         DgfMuscle::of(&Muscle {
             name: "m".into(),
+            component: "/forceset/m".into(),
             kind: "DeGrooteFregly2016Muscle".into(),
             path: Vec::new(),
             parameters,

@@ -37,15 +37,26 @@ impl Prescribed {
         if table.time.windows(2).any(|w| w[1] < w[0]) || table.time.is_empty() {
             return Err(MskError::format("the controls' times must increase"));
         }
-        let col = |name: &str| {
+        let col = |name: &str, path: &str| {
             table
                 .column(name)
+                .or_else(|| table.column(path))
                 .or_else(|| table.column(&format!("/forceset/{name}")))
                 .map(<[f64]>::to_vec)
         };
         Ok(Self {
-            columns: plant.model.muscles.iter().map(|m| col(&m.name)).collect(),
-            actuator_columns: plant.model.actuators.iter().map(|a| col(&a.name)).collect(),
+            columns: plant
+                .model
+                .muscles
+                .iter()
+                .map(|m| col(&m.name, &m.component))
+                .collect(),
+            actuator_columns: plant
+                .model
+                .actuators
+                .iter()
+                .map(|a| col(&a.name, &format!("/{}", a.name)))
+                .collect(),
             time: table.time.clone(),
             fallback,
         })

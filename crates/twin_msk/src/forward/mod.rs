@@ -446,6 +446,11 @@ impl Plant {
                 tau[i] += jac[i].dot(f);
             }
         }
+        if tau.iter().any(|v| !v.is_finite()) || y.iter().any(|v| !v.is_finite()) {
+            return Err(MskError::format(
+                "the simulation diverged: the state or its forces are no longer finite",
+            ));
+        }
         let chol = mass.cholesky().ok_or_else(|| {
             MskError::format(format!(
                 "model `{}`: the mass matrix is singular (a free coordinate moves no mass)",
@@ -514,7 +519,7 @@ impl Plant {
 
     /// The state's labels as OpenSim 4 writes states: coordinate values and
     /// speeds (`/jointset/<joint>/<coordinate>/value`, `…/speed`), then
-    /// activations (`/forceset/<muscle>/activation`).
+    /// activations (`<muscle's component path>/activation`).
     #[must_use]
     pub fn state_labels(&self) -> Vec<String> {
         let m = &self.model;
@@ -562,6 +567,7 @@ impl Plant {
         }
         for (i, mu) in m.muscles.iter().enumerate() {
             if let Some(v) = find(&[
+                format!("{}/activation", mu.component),
                 format!("/forceset/{}/activation", mu.name),
                 format!("{}/activation", mu.name),
             ]) {

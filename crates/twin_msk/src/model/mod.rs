@@ -134,6 +134,10 @@ pub struct Muscle {
     pub name: String,
     /// The XML element (`Thelen2003Muscle`, `Millard2012EquilibriumMuscle`…).
     pub kind: String,
+    /// Its component path in OpenSim 4 (`/forceset/soleus_r`, or
+    /// `/soleus_r` for a force listed in the model's `<components>`), the
+    /// prefix of its state names.
+    pub component: String,
     pub path: Vec<PathPoint>,
     /// Parameters read as numbers (`max_isometric_force`,
     /// `optimal_fiber_length`, …).

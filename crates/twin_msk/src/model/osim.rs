@@ -818,16 +818,19 @@ impl Model {
         let mut muscles = Vec::new();
         let mut ignored = p.ignored;
         // 4.x models may list forces as plain <components>.
-        let mut forces = objects("ForceSet");
+        let mut forces: Vec<(Node<'_, '_>, &str)> = objects("ForceSet")
+            .into_iter()
+            .map(|f| (f, "/forceset"))
+            .collect();
         if let Some(c) = child(model, "components") {
-            forces.extend(elements(c));
+            forces.extend(elements(c).map(|f| (f, "")));
         }
         let mut limit_forces = Vec::new();
         let mut contacts = Vec::new();
         let mut actuators = Vec::new();
         let mut used_geometry: Vec<&str> = Vec::new();
         let geometry: Vec<Node<'_, '_>> = objects("ContactGeometrySet");
-        for f in forces {
+        for (f, parent) in forces {
             if f.has_tag_name("SmoothSphereHalfSpaceForce") {
                 let (contact, names) = smooth_contact(f, &geometry, &m.bodies)?;
                 contacts.push(contact);
@@ -986,6 +989,7 @@ impl Model {
             }
             muscles.push(Muscle {
                 name: name_of(f).to_owned(),
+                component: format!("{parent}/{}", name_of(f)),
                 kind: f.tag_name().name().to_owned(),
                 path,
                 parameters,

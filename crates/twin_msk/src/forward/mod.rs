@@ -47,7 +47,9 @@ pub struct Plant {
     subtrees: Vec<Vec<bool>>,
     /// Each free coordinate's position in `free`, per coordinate.
     free_index: Vec<Option<usize>>,
-    /// Extra generalized force per coordinate (N·m or N), e.g. a device.
+    /// Whether every joint is a pin, slider, planar or weld joint: then
+    /// the velocity-product terms are computed in closed form.
+    analytic_bias: bool,
     pub warnings: Vec<String>,
 }
 
@@ -132,7 +134,12 @@ impl Plant {
         for (i, &k) in free.iter().enumerate() {
             free_index[k] = Some(i);
         }
+        let analytic_bias = model
+            .joints
+            .iter()
+            .all(|j| !matches!(j.kind, crate::model::JointKind::Custom(_)));
         Ok(Self {
+            analytic_bias,
             subtrees: model.joint_subtrees(),
             locked_values: model.default_coordinates(),
             free,
@@ -364,7 +371,13 @@ impl Plant {
         let speed = yu.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let nb = self.model.bodies.len();
         let mut bias = vec![(Vector3::zeros(), Vector3::zeros()); nb];
-        if speed > 0.0 {
+        let mut u_full = vec![0.0; q.len()];
+        for (i, &k) in self.free.iter().enumerate() {
+            u_full[k] = yu[i];
+        }
+        if speed > 0.0 && self.analytic_bias {
+            self.closed_form_bias(&q, &u_full, &kin.poses, &mut bias);
+        } else if speed > 0.0 {
             let h = BIAS_STEP / speed;
             let mut qp = q.clone();
             let mut qm = q.clone();
@@ -409,10 +422,6 @@ impl Plant {
             for j in 0..i {
                 mass[(j, i)] = mass[(i, j)];
             }
-        }
-        let mut u_full = vec![0.0; q.len()];
-        for (i, &k) in self.free.iter().enumerate() {
-            u_full[k] = yu[i];
         }
         // Generalized forces per coordinate, then onto the free ones.
         let mut tau_q = vec![0.0; q.len()];
@@ -468,6 +477,76 @@ impl Plant {
             f.contacts = contacts;
         }
         Ok(())
+    }
+
+    /// The velocity-product accelerations (centre of mass, angular) of
+    /// every body for pin, slider, planar and weld joints: in Plücker
+    /// coordinates at the ground origin each joint's motion axis `S` is
+    /// fixed in the frame that carries it, so `Ṡ = V_carrier ×ₘ S`, and a
+    /// body's spatial bias acceleration is its parent's plus `Σ Ṡ u`; a
+    /// point's classical acceleration adds `ω × v`.
+    fn closed_form_bias(
+        &self,
+        q: &[f64],
+        u: &[f64],
+        poses: &[Isometry3<f64>],
+        bias: &mut [(Vector3<f64>, Vector3<f64>)],
+    ) {
+        use crate::model::JointKind;
+        type Spatial = (Vector3<f64>, Vector3<f64>);
+        let cross = |a: &Spatial, b: &Spatial| -> Spatial {
+            (a.0.cross(&b.0), a.0.cross(&b.1) + a.1.cross(&b.0))
+        };
+        let add = |a: &Spatial, b: &Spatial, s: f64| -> Spatial { (a.0 + b.0 * s, a.1 + b.1 * s) };
+        let nb = self.model.bodies.len();
+        let zero = (Vector3::zeros(), Vector3::zeros());
+        let mut vel: Vec<Spatial> = vec![zero; nb];
+        let mut acc: Vec<Spatial> = vec![zero; nb];
+        for j in &self.model.joints {
+            let frame_f = poses[j.parent] * j.in_parent;
+            let r = frame_f.rotation;
+            let x_fm = self.model.joint_transform(j, q);
+            let origin = (frame_f * Point3::from(x_fm.translation.vector)).coords;
+            // Plücker axes (ground origin) of a rotation about `w` through
+            // `origin` and of a translation along `t`.
+            let rot = |w: Vector3<f64>| -> Spatial { (w, -w.cross(&origin)) };
+            let tra = |t: Vector3<f64>| -> Spatial { (Vector3::zeros(), t) };
+            let (vp, ap) = (vel[j.parent], acc[j.parent]);
+            let (mut v, mut a) = (vp, ap);
+            match &j.kind {
+                JointKind::Weld => {}
+                JointKind::Pin(c) => {
+                    let s = rot(r * Vector3::z());
+                    a = add(&a, &cross(&vp, &s), u[*c]);
+                    v = add(&v, &s, u[*c]);
+                }
+                JointKind::Slider(c) => {
+                    let s = tra(r * Vector3::x());
+                    a = add(&a, &cross(&vp, &s), u[*c]);
+                    v = add(&v, &s, u[*c]);
+                }
+                JointKind::Planar([rc, xc, yc]) => {
+                    let sx = tra(r * Vector3::x());
+                    let sy = tra(r * Vector3::y());
+                    a = add(&a, &cross(&vp, &sx), u[*xc]);
+                    a = add(&a, &cross(&vp, &sy), u[*yc]);
+                    let carrier = add(&add(&vp, &sx, u[*xc]), &sy, u[*yc]);
+                    let sr = rot(r * Vector3::z());
+                    a = add(&a, &cross(&carrier, &sr), u[*rc]);
+                    v = add(&carrier, &sr, u[*rc]);
+                }
+                JointKind::Custom(_) => unreachable!("closed form only without custom joints"),
+            }
+            vel[j.child] = v;
+            acc[j.child] = a;
+        }
+        for b in 1..nb {
+            let c = (poses[b] * Point3::from(self.model.bodies[b].com)).coords;
+            let (w, v0) = vel[b];
+            let (alpha, a0) = acc[b];
+            let vc = v0 + w.cross(&c);
+            bias[b] = (a0 + alpha.cross(&c) + w.cross(&vc), alpha);
+        }
     }
 
     /// The integration vector of a state: free values, free speeds,

@@ -216,3 +216,32 @@ fn standing_still_the_floor_carries_the_body_weight() {
     let last = traj.contacts.last().unwrap();
     assert!(last[0].0.y + last[2].0.y > 0.3 * weight && last[1].0.y + last[3].0.y > 0.3 * weight);
 }
+
+/// Speed probe (release: `cargo test --release -p twin_msk forward_speed --
+/// --ignored --nocapture`); the benchmark with OpenSim as peer is in bench/.
+#[test]
+#[ignore = "speed probe, run by hand"]
+fn forward_speed() {
+    let Some(m) = model_2d() else { return };
+    let plant = Plant::new(&m, &[]).unwrap();
+    let mut s = plant.default_state();
+    lift(&m, &mut s, 0.0);
+    for tol in [1e-3, 1e-4, 1e-5] {
+        let settings = Settings {
+            rtol: tol,
+            atol: tol * 0.1,
+            report: 0.01,
+            ..Settings::default()
+        };
+        let clock = std::time::Instant::now();
+        let traj = simulate(&plant, &s, 1.0, &mut Constant(0.1), None, &settings, None).unwrap();
+        let wall = clock.elapsed().as_secs_f64();
+        eprintln!(
+            "rtol {tol:e}: 1 s in {wall:.4} s ({:.1}x real time), {} steps, {} evaluations, {:.2} us per evaluation",
+            1.0 / wall,
+            traj.steps,
+            traj.evaluations,
+            wall * 1e6 / traj.evaluations as f64
+        );
+    }
+}

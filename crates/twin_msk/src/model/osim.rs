@@ -518,6 +518,9 @@ fn smooth_contact<'a>(
     geometry: &[Node<'a, '_>],
     bodies: &[Body],
 ) -> Result<(ContactSphere, [&'a str; 2]), MskError> {
+    fn short(t: &str) -> &str {
+        t.rsplit('/').next().unwrap_or(t).trim()
+    }
     let here = || {
         format!(
             "line {}: SmoothSphereHalfSpaceForce `{}`",
@@ -525,9 +528,6 @@ fn smooth_contact<'a>(
             name_of(f)
         )
     };
-    fn short(t: &str) -> &str {
-        t.rsplit('/').next().unwrap_or(t).trim()
-    }
     let find = |socket: &str| -> Result<Node<'a, '_>, MskError> {
         let want = text(f, socket)
             .map(short)
@@ -547,8 +547,7 @@ fn smooth_contact<'a>(
     let body_of = |g: Node<'a, '_>| -> Result<usize, MskError> {
         let name = text(g, "socket_frame")
             .or_else(|| text(g, "body_name"))
-            .map(short)
-            .unwrap_or("");
+            .map_or("", short);
         bodies.iter().position(|b| b.name == name).ok_or_else(|| {
             err(format!(
                 "line {}: contact geometry `{}` is on `{name}`, which is not a body of the model",
@@ -839,24 +838,37 @@ impl Model {
             }
             if f.has_tag_name("CoordinateActuator") {
                 let c = coordinate(f, "coordinate")?;
-                let value = |tag: &str, default: f64| -> Result<f64, MskError> {
+                // Control bounds may be ±Inf (OpenSim writes `-Inf`/`Inf` for
+                // reserve actuators); the optimal force must be finite.
+                let value = |tag: &str, default: f64, infinite_ok: bool| {
                     let v = number(f, tag, default)?;
-                    if v.is_finite() {
+                    if v.is_finite() || (infinite_ok && v.is_infinite()) {
                         Ok(v)
                     } else {
                         Err(err(format!(
-                            "line {}: CoordinateActuator `{}`: <{tag}> is not finite",
+                            "line {}: CoordinateActuator `{}`: <{tag}> is not a finite number",
                             line_of(f),
                             name_of(f)
                         )))
                     }
                 };
+                let (min_control, max_control) = (
+                    value("min_control", f64::NEG_INFINITY, true)?,
+                    value("max_control", f64::INFINITY, true)?,
+                );
+                if min_control > max_control {
+                    return Err(err(format!(
+                        "line {}: CoordinateActuator `{}`: <min_control> {min_control} is above <max_control> {max_control}",
+                        line_of(f),
+                        name_of(f)
+                    )));
+                }
                 actuators.push(CoordinateActuator {
                     name: name_of(f).to_owned(),
                     coordinate: c,
-                    optimal_force: value("optimal_force", 1.0)?,
-                    min_control: value("min_control", -f64::MAX)?,
-                    max_control: value("max_control", f64::MAX)?,
+                    optimal_force: value("optimal_force", 1.0, false)?,
+                    min_control,
+                    max_control,
                 });
                 continue;
             }
@@ -965,7 +977,7 @@ impl Model {
             }
             let mut parameters = HashMap::new();
             for e in elements(f) {
-                let t = e.text().map(str::trim).unwrap_or("");
+                let t = e.text().map_or("", str::trim);
                 let v = match t {
                     "true" => Some(1.0),
                     "false" => Some(0.0),

@@ -23,6 +23,7 @@ pub mod model;
 pub mod muscle;
 pub mod normative;
 pub mod optimization;
+pub mod predict;
 pub mod prosthesis;
 pub mod scale;
 pub mod storage;

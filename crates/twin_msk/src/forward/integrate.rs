@@ -17,6 +17,12 @@ pub trait Controller {
     fn step(&mut self, _plant: &Plant, _t: f64, _y: &[f64], _forces: &Forces) -> bool {
         true
     }
+    /// Whether the excitations are a continuous function of time (then the
+    /// last stage of a step is reused as the next step's first); `false`
+    /// for controllers that change them at steps.
+    fn continuous(&self) -> bool {
+        true
+    }
 }
 
 /// Excitations read from a table (OpenSim controls `.sto`): columns by
@@ -134,8 +140,8 @@ pub struct Trajectory {
     /// Contact forces at the recorded states (per sphere: force on the
     /// body and point, ground).
     pub contacts: Vec<Vec<(nalgebra::Vector3<f64>, nalgebra::Vector3<f64>)>>,
-    /// Muscle forces along the tendon (N) at the recorded states.
-    pub muscle_forces: Vec<Vec<f64>>,
+    /// The muscles at the recorded states.
+    pub muscles: Vec<Vec<super::MuscleOutput>>,
     pub excitations: Vec<Vec<f64>>,
     /// Derivative evaluations and accepted steps.
     pub evaluations: usize,
@@ -222,7 +228,7 @@ pub fn simulate(
     let mut traj = Trajectory {
         states: Vec::new(),
         contacts: Vec::new(),
-        muscle_forces: Vec::new(),
+        muscles: Vec::new(),
         excitations: Vec::new(),
         evaluations: 0,
         steps: 0,
@@ -250,8 +256,7 @@ pub fn simulate(
         |traj: &mut Trajectory, t: f64, y: &[f64], forces: &Forces, ctl: &dyn Controller| {
             traj.states.push(plant.unpack(t, y));
             traj.contacts.push(forces.contacts.clone());
-            traj.muscle_forces
-                .push(forces.muscles.iter().map(|m| m.force).collect());
+            traj.muscles.push(forces.muscles.clone());
             let mut ex = vec![0.0; nm];
             let mut c = vec![0.0; na];
             ctl.excitations(t, &mut ex, &mut c);
@@ -311,6 +316,9 @@ pub fn simulate(
                 )));
             }
             let go_on = controller.step(plant, t, &y, &forces);
+            if !controller.continuous() {
+                eval(t, &y, &mut k[0], None, controller, &mut traj.evaluations)?;
+            }
             let reached = settings.report <= 0.0 || t >= next_report - 1e-12;
             if reached {
                 record(&mut traj, t, &y, &forces, controller);

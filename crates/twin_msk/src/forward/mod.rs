@@ -91,6 +91,9 @@ struct Kinematics {
     twists: Vec<Vec<Twist>>,
 }
 
+/// Per body, per free coordinate: one column of a Jacobian.
+type Jacobians = Vec<Vec<Vector3<f64>>>;
+
 impl Plant {
     /// A plant of `model` with the coordinates named in `locked` held at
     /// their value in `values` (or default).
@@ -150,6 +153,40 @@ impl Plant {
         })
     }
 
+    /// Soft joint limits at the coordinate ranges the model gives, for
+    /// every free rotational coordinate of a joint other than the root's
+    /// that has no `CoordinateLimitForce` of its own: OpenSim's limit force
+    /// with `stiffness` (N·m/rad) beyond the range, reached over 2°, and
+    /// `damping` (N·m·s/rad) while beyond. Returns the coordinates limited.
+    pub fn add_range_limits(&mut self, stiffness: f64, damping: f64) -> Vec<String> {
+        let m = &mut self.model;
+        let mut added = Vec::new();
+        for &k in &self.free {
+            let c = &m.coordinates[k];
+            let root = m.joints[c.joint].parent == 0;
+            let has = m.limit_forces.iter().any(|l| l.coordinate == k);
+            if root || has || c.motion != crate::model::Motion::Rotational {
+                continue;
+            }
+            let [lo, hi] = c.range;
+            if !(lo.is_finite() && hi.is_finite() && hi > lo) {
+                continue;
+            }
+            added.push(c.name.clone());
+            m.limit_forces.push(crate::model::CoordinateLimit {
+                name: format!("{}_range_limit", c.name),
+                coordinate: k,
+                upper_stiffness: stiffness,
+                upper_limit: hi,
+                lower_stiffness: stiffness,
+                lower_limit: lo,
+                damping,
+                transition: 2f64.to_radians(),
+            });
+        }
+        added
+    }
+
     /// Free coordinates.
     #[must_use]
     pub fn dofs(&self) -> usize {
@@ -194,7 +231,7 @@ impl Plant {
     }
 
     /// Each body's centre-of-mass and angular Jacobians (ground frame).
-    fn body_jacobians(&self, kin: &Kinematics) -> (Vec<Vec<Vector3<f64>>>, Vec<Vec<Vector3<f64>>>) {
+    fn body_jacobians(&self, kin: &Kinematics) -> (Jacobians, Jacobians) {
         let nb = self.model.bodies.len();
         let n = self.free.len();
         let mut jv = vec![vec![Vector3::zeros(); n]; nb];

@@ -1,0 +1,262 @@
+//! Predictive gait: walking found by optimising a reflex controller
+//! ([`reflex`]) of the forward model ([`crate::forward`]) with CMA-ES
+//! ([`cmaes`]) against a SCONE-style cost: falling, a speed band,
+//! metabolic energy per distance (Umberger 2010, [`crate::metabolics`]),
+//! knee hyperextension and ground-force peaks.
+
+pub mod cmaes;
+pub mod reflex;
+
+use crate::forward::integrate::{Settings, Trajectory, simulate};
+use crate::forward::{Plant, State};
+use crate::metabolics::{self, MuscleState};
+use crate::muscle::Fiber;
+use crate::prosthesis::{AnkleDevice, Prosthesis};
+use crate::{MskError, Table};
+
+/// Soft joint limits at the model's coordinate ranges (N·m/rad and
+/// N·m·s/rad), for models without limit forces (the Moco 2D model relies
+/// on its optimiser's bounds instead).
+pub const LIMIT_STIFFNESS: f64 = 500.0;
+pub const LIMIT_DAMPING: f64 = 5.0;
+
+/// What is simulated and asked of the gait.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub plant: Plant,
+    pub start: State,
+    /// Simulated time per evaluation (s).
+    pub duration: f64,
+    /// Walking speed band (m/s).
+    pub speed: [f64; 2],
+    pub settings: Settings,
+    /// A transtibial device at one ankle (its muscles removed).
+    pub device: Option<AnkleDevice>,
+}
+
+/// The parts of a gait's cost and what it measured.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Outcome {
+    pub cost: f64,
+    pub fall: f64,
+    pub speed_penalty: f64,
+    /// Metabolic energy per distance (J/kg/m), Umberger 2010 + basal.
+    pub cost_of_transport: f64,
+    pub knee_penalty: f64,
+    pub grf_penalty: f64,
+    /// Simulated time before the end or a fall (s).
+    pub time: f64,
+    pub fell: bool,
+    pub distance: f64,
+    pub mean_speed: f64,
+}
+
+impl Scenario {
+    /// The 2D walking scenario: `start` from the first two rows of a
+    /// coordinates table (values, and speeds by their difference), every
+    /// muscle at activation 0.05; the lumbar joint held.
+    ///
+    /// # Errors
+    /// The table has fewer than two rows; a muscle's parameters are bad.
+    pub fn walking(
+        model: &crate::Model,
+        coordinates: &Table,
+        duration: f64,
+    ) -> Result<Self, MskError> {
+        if coordinates.rows() < 2 {
+            return Err(MskError::format(
+                "the initial coordinates need two rows (for the speeds)",
+            ));
+        }
+        let locked: Vec<&str> = model
+            .coordinate("lumbar")
+            .map(|_| "lumbar")
+            .into_iter()
+            .collect();
+        let mut plant = Plant::new(model, &locked)?;
+        plant.add_range_limits(LIMIT_STIFFNESS, LIMIT_DAMPING);
+        let base = plant.default_state();
+        let s0 = plant.state_from_table(coordinates, 0, &base);
+        let s1 = plant.state_from_table(coordinates, 1, &base);
+        let dt = s1.t - s0.t;
+        let mut start = s0.clone();
+        start.t = 0.0;
+        for k in 0..start.q.len() {
+            start.u[k] = if dt > 0.0 {
+                (s1.q[k] - s0.q[k]) / dt
+            } else {
+                0.0
+            };
+        }
+        start.a.fill(0.05);
+        plant.locked_values.clone_from(&start.q);
+        Ok(Self {
+            plant,
+            start,
+            duration,
+            speed: [1.1, 1.4],
+            settings: Settings {
+                rtol: 1e-3,
+                atol: 1e-4,
+                report: 0.01,
+                ..Settings::default()
+            },
+            device: None,
+        })
+    }
+
+    /// The same scenario with a transtibial prosthesis: that side's ankle
+    /// muscles removed, the foot re-weighed, the device's moment at the
+    /// ankle; the other muscles keep their starting activations.
+    ///
+    /// # Errors
+    /// The device's values are out of range or the model has no such ankle.
+    pub fn with_prosthesis(&self, p: &Prosthesis) -> Result<Self, MskError> {
+        let (model, device, _) = p.apply(&self.plant.model)?;
+        let locked: Vec<&str> = model
+            .coordinate("lumbar")
+            .map(|_| "lumbar")
+            .into_iter()
+            .collect();
+        let mut plant = Plant::new(&model, &locked)?;
+        plant.add_range_limits(LIMIT_STIFFNESS, LIMIT_DAMPING);
+        plant.locked_values.clone_from(&self.start.q);
+        let mut start = self.start.clone();
+        start.a = model
+            .muscles
+            .iter()
+            .map(|m| {
+                self.plant
+                    .model
+                    .muscles
+                    .iter()
+                    .position(|o| o.name == m.name)
+                    .map_or(0.05, |i| self.start.a[i])
+            })
+            .collect();
+        Ok(Self {
+            plant,
+            start,
+            device: Some(device),
+            ..self.clone()
+        })
+    }
+
+    /// Simulates the gait of a parameter vector.
+    ///
+    /// # Errors
+    /// The parameters do not fit the controller; the simulation fails.
+    pub fn simulate(&self, params: &[f64]) -> Result<(Trajectory, Outcome), MskError> {
+        let mut controller = reflex::Reflex::new(&self.plant, params)?;
+        let device = self.device;
+        let moment = move |q: &[f64], u: &[f64], tau: &mut [f64]| {
+            if let Some(d) = device {
+                tau[d.coordinate] += d.moment(q[d.coordinate], u[d.coordinate]);
+            }
+        };
+        let traj = simulate(
+            &self.plant,
+            &self.start,
+            self.duration,
+            &mut controller,
+            Some(&moment),
+            &self.settings,
+            None,
+        )?;
+        let outcome = self.measure(&traj, controller.fell);
+        Ok((traj, outcome))
+    }
+
+    /// The cost of a parameter vector (a failed simulation costs like an
+    /// immediate fall).
+    #[must_use]
+    pub fn cost(&self, params: &[f64]) -> f64 {
+        self.simulate(params).map_or(2000.0, |(_, o)| o.cost)
+    }
+
+    fn measure(&self, traj: &Trajectory, fell: bool) -> Outcome {
+        let m = &self.plant.model;
+        let first = &traj.states[0];
+        let last = traj.states.last().unwrap_or(first);
+        let time = last.t - first.t;
+        let tx = m.coordinate("pelvis_tx");
+        let distance = tx.map_or(0.0, |k| last.q[k] - first.q[k]);
+        let mean_speed = if time > 0.0 { distance / time } else { 0.0 };
+        let body_mass = m.mass();
+        let weight = -body_mass * m.gravity.y;
+        let params: Vec<_> = self.plant.muscles.iter().map(|mu| mu.p.clone()).collect();
+        let (mut energy, mut knee, mut grf) = (0.0, 0.0, 0.0);
+        let knees: Vec<usize> = ["knee_angle_r", "knee_angle_l"]
+            .iter()
+            .filter_map(|n| m.coordinate(n))
+            .collect();
+        for i in 1..traj.states.len() {
+            let dt = traj.states[i].t - traj.states[i - 1].t;
+            let states: Vec<MuscleState> = traj.muscles[i]
+                .iter()
+                .zip(&traj.states[i].a)
+                .zip(&traj.excitations[i])
+                .map(|((o, &a), &e)| MuscleState {
+                    activation: a,
+                    excitation: e,
+                    fiber: Fiber {
+                        length: o.fiber_length,
+                        velocity: o.fiber_velocity,
+                        cos_pennation: o.cos_pennation,
+                    },
+                    force: Some(o.active_force.max(0.0)),
+                })
+                .collect();
+            energy +=
+                metabolics::body_rate(metabolics::Model::Umberger2010, &params, &states, body_mass)
+                    * dt;
+            for &k in &knees {
+                knee += traj.states[i].q[k].max(0.0).powi(2) * dt;
+            }
+            let fy: f64 = traj.contacts[i].iter().map(|(f, _)| f.y).sum::<f64>() / weight;
+            grf += (fy - 1.5).max(0.0).powi(2) * dt;
+        }
+        let cost_of_transport = if distance > 0.1 {
+            energy / body_mass / distance
+        } else {
+            10.0
+        };
+        let fall = if fell {
+            100.0 + 100.0 * (self.duration - time).max(0.0) / self.duration
+        } else {
+            0.0
+        };
+        let [lo, hi] = self.speed;
+        let speed_penalty =
+            100.0 * ((lo - mean_speed).max(0.0) + (mean_speed - hi).max(0.0)).powi(2);
+        let knee_penalty = 10.0 * knee;
+        let grf_penalty = 10.0 * grf;
+        Outcome {
+            cost: fall + speed_penalty + cost_of_transport + knee_penalty + grf_penalty,
+            fall,
+            speed_penalty,
+            cost_of_transport,
+            knee_penalty,
+            grf_penalty,
+            time,
+            fell,
+            distance,
+            mean_speed,
+        }
+    }
+}
+
+/// Geyer & Herr's starting parameters for one leg.
+#[must_use]
+pub fn initial_parameters() -> Vec<f64> {
+    reflex::PARAMETERS.iter().map(|(_, v)| *v).collect()
+}
+
+/// Search scale per parameter: 30 % of the value (at least 0.05).
+#[must_use]
+pub fn parameter_scale(x0: &[f64]) -> Vec<f64> {
+    x0.iter().map(|v| (0.3 * v.abs()).max(0.05)).collect()
+}
+
+#[cfg(test)]
+mod tests;

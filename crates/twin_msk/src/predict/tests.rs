@@ -1,0 +1,105 @@
+use super::*;
+
+fn scenario(duration: f64) -> Option<Scenario> {
+    let dir = twin_core::testdata::require("msk/moco_2d_gait")?;
+    let model = crate::Model::read(&dir.join("2D_gait.osim")).unwrap();
+    let coords = Table::read(&dir.join("referenceCoordinates.sto")).unwrap();
+    Some(Scenario::walking(&model, &coords, duration).unwrap())
+}
+
+#[test]
+fn geyer_herr_parameters_give_a_measured_gait() {
+    let Some(s) = scenario(1.0) else { return };
+    let (traj, o) = s.simulate(&initial_parameters()).unwrap();
+    assert!(traj.states.len() > 10);
+    assert!(o.cost.is_finite() && o.time > 0.1, "{o:?}");
+    // A wrong-length vector is refused by name.
+    let e = s.simulate(&[0.1; 3]).unwrap_err().to_string();
+    assert!(e.contains("40 or 80 parameters"), "{e}");
+}
+
+/// Optimisation probe (release, by hand).
+#[test]
+#[ignore = "optimisation probe, run by hand"]
+fn predict_probe() {
+    let Some(s) = scenario(
+        std::env::var("PROBE_T")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5.0),
+    ) else {
+        return;
+    };
+    let x0 = initial_parameters();
+    let clock = std::time::Instant::now();
+    let (_, o) = s.simulate(&x0).unwrap();
+    eprintln!("initial: {o:?} in {:.3} s", clock.elapsed().as_secs_f64());
+    let generations = std::env::var("PROBE_G")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let settings = cmaes::Settings {
+        population: 16,
+        generations,
+        sigma: 1.0,
+        seed: 1,
+    };
+    let (best, cost) = cmaes::minimise(
+        &x0,
+        &parameter_scale(&x0),
+        &settings,
+        &|x| s.cost(x),
+        &mut |g| {
+            eprintln!(
+                "gen {} best {:.3} mean {:.3} sigma {:.3} at {:.1} s",
+                g.index,
+                g.best_cost,
+                g.mean_cost,
+                g.sigma,
+                clock.elapsed().as_secs_f64()
+            );
+            true
+        },
+    );
+    let (_, o) = s.simulate(&best).unwrap();
+    eprintln!("best {cost:.3}: {o:?}");
+    eprintln!("params {best:?}");
+}
+
+#[test]
+#[ignore = "debug trace, run by hand"]
+fn predict_trace() {
+    let Some(s) = scenario(1.5) else { return };
+    let (traj, o) = s.simulate(&initial_parameters()).unwrap();
+    let m = &s.plant.model;
+    let names = [
+        "pelvis_tilt",
+        "pelvis_tx",
+        "pelvis_ty",
+        "hip_flexion_r",
+        "knee_angle_r",
+        "ankle_angle_r",
+        "hip_flexion_l",
+        "knee_angle_l",
+        "ankle_angle_l",
+    ];
+    let idx: Vec<usize> = names.iter().map(|n| m.coordinate(n).unwrap()).collect();
+    let mus: Vec<&str> = m.muscles.iter().map(|x| &x.name[..4]).collect();
+    eprintln!("{mus:?}");
+    for (i, st) in traj.states.iter().enumerate().step_by(3) {
+        let fy: Vec<f64> = traj.contacts[i].iter().map(|(f, _)| f.y.round()).collect();
+        let q: Vec<String> = idx.iter().map(|&k| format!("{:.2}", st.q[k])).collect();
+        let e: Vec<String> = traj.excitations[i]
+            .iter()
+            .map(|v| format!("{v:.2}"))
+            .collect();
+        eprintln!(
+            "{:.2} q {} fy {:?}\n     e {}",
+            st.t,
+            q.join(" "),
+            fy,
+            e.join(" ")
+        );
+    }
+    eprintln!("{o:?}");
+}

@@ -78,6 +78,35 @@ fn damaged_gait_and_twin_files_never_panic_and_errors_name_the_file() {
                     .map_err(|e| e.to_string())
             }),
         ),
+        (
+            g2354.join("../moco_2d_gait/2D_gait.osim"),
+            Box::new(|p| {
+                // Read, then simulate 10 ms: contact, muscles and the
+                // integrator see whatever the damaged file holds.
+                let m = twin_msk::Model::read(p).map_err(|e| e.to_string())?;
+                let named = |e: twin_msk::MskError| format!("{}: {e}", p.display());
+                let plant = twin_msk::forward::Plant::new(&m, &[]).map_err(named)?;
+                let mut controls = twin_msk::Table::new("c", Vec::new(), false);
+                controls.push_row(0.0, &[]);
+                let mut c = twin_msk::forward::integrate::Prescribed::new(&plant, &controls, 0.1)
+                    .map_err(named)?;
+                let settings = twin_msk::forward::integrate::Settings {
+                    min_step: 1e-7,
+                    ..Default::default()
+                };
+                twin_msk::forward::integrate::simulate(
+                    &plant,
+                    &plant.default_state(),
+                    0.01,
+                    &mut c,
+                    None,
+                    &settings,
+                    None,
+                )
+                .map(|_| ())
+                .map_err(named)
+            }),
+        ),
     ];
     for (file, read) in &cases {
         let t = survive(file, &scratch, ROUNDS, read.as_ref());

@@ -81,30 +81,27 @@ pub fn forward(args: ForwardArgs) -> anyhow::Result<()> {
     if !(args.duration.is_finite() && args.duration > 0.0 && args.duration <= 600.0) {
         anyhow::bail!("--duration must be in (0, 600] s, got {}", args.duration);
     }
-    let mut controller = match &args.controls {
-        Some(path) => {
-            let table = Table::read(path)?;
-            let c = Prescribed::new(&plant, &table, 0.0).map_err(|e| e.in_file(path))?;
-            let missing = c.missing(&plant);
-            if !missing.is_empty() {
-                warnings.push(format!(
-                    "`{}` does not drive {} (excitation 0): {}",
-                    path.display(),
-                    missing.len(),
-                    missing.join(", ")
-                ));
-            }
-            c
+    let mut controller = if let Some(path) = &args.controls {
+        let table = Table::read(path)?;
+        let c = Prescribed::new(&plant, &table, 0.0).map_err(|e| e.in_file(path))?;
+        let missing = c.missing(&plant);
+        if !missing.is_empty() {
+            warnings.push(format!(
+                "`{}` does not drive {} (excitation 0): {}",
+                path.display(),
+                missing.len(),
+                missing.join(", ")
+            ));
         }
-        None => {
-            let mut table = Table::new(
-                "controls",
-                model.muscles.iter().map(|m| m.name.clone()).collect(),
-                false,
-            );
-            table.push_row(0.0, &start.a);
-            Prescribed::new(&plant, &table, 0.0)?
-        }
+        c
+    } else {
+        let mut table = Table::new(
+            "controls",
+            model.muscles.iter().map(|m| m.name.clone()).collect(),
+            false,
+        );
+        table.push_row(0.0, &start.a);
+        Prescribed::new(&plant, &table, 0.0)?
     };
     let settings = Settings {
         rtol: args.tolerance,
@@ -173,5 +170,190 @@ pub fn forward(args: ForwardArgs) -> anyhow::Result<()> {
             model.name, args.duration, wall, summary.real_time_factor, traj.steps, traj.evaluations
         );
         println!("states: {}", states_path.display());
+    })
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    #[arg(long, value_name = "OSIM")]
+    pub model: PathBuf,
+    /// Coordinates whose first two rows give the starting pose and speeds
+    /// (e.g. the Moco example's `referenceCoordinates.sto`).
+    #[arg(long, value_name = "STO")]
+    pub start: PathBuf,
+    /// A transtibial prosthesis (JSON, as `twin gait so --prosthesis`): its
+    /// side's ankle muscles are removed and the controller's two legs are
+    /// optimised separately.
+    #[arg(long, value_name = "JSON")]
+    pub prosthesis: Option<PathBuf>,
+    /// Warm start from a saved solution (`solution.json` of a former run).
+    #[arg(long, value_name = "JSON")]
+    pub init: Option<PathBuf>,
+    #[arg(long, default_value_t = 100)]
+    pub generations: usize,
+    /// CMA-ES population (0: 4 + 3 ln n).
+    #[arg(long, default_value_t = 16)]
+    pub population: usize,
+    /// Simulated time per evaluation (s).
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Initial CMA-ES step (in units of each parameter's scale).
+    #[arg(long, default_value_t = 1.0)]
+    pub sigma: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, value_name = "DIR", default_value = "gait-results")]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A saved prediction: the controller's parameters and what they gave.
+#[derive(Serialize, serde::Deserialize)]
+pub struct Solution {
+    pub controller: String,
+    pub names: Vec<String>,
+    pub parameters: Vec<f64>,
+    pub outcome: twin_msk::predict::Outcome,
+    pub prosthesis: Option<twin_msk::prosthesis::Prosthesis>,
+    /// Per generation: best cost, mean cost, step size.
+    pub history: Vec<[f64; 3]>,
+    pub seed: u64,
+    pub duration_s: f64,
+}
+
+/// What `twin gait predict --json` prints.
+#[derive(Serialize)]
+struct PredictSummary<'a> {
+    outcome: &'a twin_msk::predict::Outcome,
+    generations: usize,
+    wall_s: f64,
+    states: PathBuf,
+    solution: PathBuf,
+}
+
+/// `twin gait predict`.
+pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
+    use twin_msk::predict::{Scenario, cmaes, initial_parameters, parameter_scale, reflex};
+    if !(args.duration.is_finite() && args.duration > 0.0 && args.duration <= 120.0) {
+        anyhow::bail!("--duration must be in (0, 120] s, got {}", args.duration);
+    }
+    if !(args.sigma.is_finite() && args.sigma > 0.0 && args.sigma <= 10.0) {
+        anyhow::bail!("--sigma must be in (0, 10], got {}", args.sigma);
+    }
+    let model = Model::read(&args.model)?;
+    let coords = Table::read(&args.start)?;
+    let mut scenario =
+        Scenario::walking(&model, &coords, args.duration).map_err(|e| e.in_file(&args.start))?;
+    let prosthesis = match &args.prosthesis {
+        Some(p) => {
+            let device = twin_msk::prosthesis::Prosthesis::read(p)?;
+            scenario = scenario.with_prosthesis(&device)?;
+            Some(device)
+        }
+        None => None,
+    };
+    let mut x0 = initial_parameters();
+    if let Some(path) = &args.init {
+        let text = twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "solution")
+            .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
+        let saved: Solution = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("`{}` is not a saved solution: {e}", path.display()))?;
+        x0 = saved.parameters;
+    }
+    let n = reflex::PARAMETERS.len();
+    if prosthesis.is_some() && x0.len() == n {
+        // Each leg its own parameters from here on.
+        x0.extend_from_within(..);
+    }
+    if x0.len() != n && x0.len() != 2 * n {
+        anyhow::bail!(
+            "the solution has {} parameters; the controller takes {n} or {}",
+            x0.len(),
+            2 * n
+        );
+    }
+    let scale = parameter_scale(&x0);
+    let settings = cmaes::Settings {
+        population: args.population,
+        generations: args.generations,
+        sigma: args.sigma,
+        seed: args.seed,
+    };
+    let clock = Instant::now();
+    let mut history = Vec::new();
+    let (best, _) = cmaes::minimise(&x0, &scale, &settings, &|x| scenario.cost(x), &mut |g| {
+        history.push([g.best_cost, g.mean_cost, g.sigma]);
+        if !args.json {
+            eprintln!(
+                "generation {:>4}: best {:.3}, mean {:.3}, step {:.3} ({:.0} s)",
+                g.index + 1,
+                g.best_cost,
+                g.mean_cost,
+                g.sigma,
+                clock.elapsed().as_secs_f64()
+            );
+        }
+        true
+    });
+    let wall = clock.elapsed().as_secs_f64();
+    let (traj, outcome) = scenario.simulate(&best)?;
+    let mut inputs = vec![args.model.as_path(), args.start.as_path()];
+    inputs.extend(args.prosthesis.as_deref());
+    inputs.extend(args.init.as_deref());
+    let states_path = output(&args.out, "predicted_states.sto", &inputs)?;
+    traj.states_table(&scenario.plant).write(&states_path)?;
+    let mut names: Vec<String> = reflex::PARAMETERS
+        .iter()
+        .map(|(n, _)| (*n).to_owned())
+        .collect();
+    if best.len() == 2 * n {
+        names = names
+            .iter()
+            .map(|s| format!("right: {s}"))
+            .chain(names.iter().map(|s| format!("left: {s}")))
+            .collect();
+    }
+    let solution = Solution {
+        controller: "Geyer & Herr 2010 reflexes (twin_msk::predict::reflex)".into(),
+        names,
+        parameters: best,
+        outcome: outcome.clone(),
+        prosthesis,
+        history,
+        seed: args.seed,
+        duration_s: args.duration,
+    };
+    let solution_path = output(&args.out, "solution.json", &inputs)?;
+    std::fs::write(&solution_path, serde_json::to_string_pretty(&solution)?)
+        .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", solution_path.display()))?;
+    let summary = PredictSummary {
+        outcome: &outcome,
+        generations: solution.history.len(),
+        wall_s: wall,
+        states: states_path.clone(),
+        solution: solution_path.clone(),
+    };
+    emit(args.json, &summary, &[], || {
+        println!(
+            "{} generations in {:.0} s: cost {:.3}; {} after {:.2} s, {:.2} m at {:.2} m/s, {:.2} J/kg/m",
+            solution.history.len(),
+            wall,
+            outcome.cost,
+            if outcome.fell {
+                "fell"
+            } else {
+                "still walking"
+            },
+            outcome.time,
+            outcome.distance,
+            outcome.mean_speed,
+            outcome.cost_of_transport
+        );
+        println!(
+            "states: {}\nsolution: {}",
+            states_path.display(),
+            solution_path.display()
+        );
     })
 }

@@ -44,6 +44,10 @@ pub enum GaitCommand {
     /// (multibody dynamics, DeGrooteFregly muscles, foot–ground contact),
     /// written as an OpenSim states file.
     Forward(crate::forward::ForwardArgs),
+    /// Predictive simulation: walking found by optimising a reflex
+    /// controller (Geyer & Herr 2010) of the forward model with CMA-ES,
+    /// with or without a transtibial prosthesis.
+    Predict(crate::forward::PredictArgs),
 }
 
 #[derive(Args, Debug)]
@@ -549,6 +553,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
         GaitCommand::So(a) => so(a),
         GaitCommand::Norm(a) => norm(a),
         GaitCommand::Forward(a) => crate::forward::forward(a),
+        GaitCommand::Predict(a) => crate::forward::predict(a),
     }
 }
 

@@ -425,6 +425,8 @@ def opensim_gait(spec):
     out = tempfile.mkdtemp()
     here = os.getcwd()
     try:
+        if case == "forward-2d":
+            return _opensim_forward(osim, os.path.join(root, "moco_2d_gait"))
         if case.startswith("so-"):
             return _opensim_so(osim, case, g2354, g10, out)
         if case.startswith("ik-"):
@@ -471,6 +473,38 @@ def opensim_gait(spec):
         return osim.TimeSeriesTable(os.path.join(out, "id.sto")).getNumRows()
     finally:
         os.chdir(here)
+
+
+def _opensim_forward(osim, folder):
+    """OpenSim's forward simulation of the Moco 2D model as twin-bench runs
+    it: the reference's first pose, speeds from its first two rows, muscles
+    at activation 0.05 and excitation 0.1, 1 s, accuracy 1e-5; the whole
+    run (model read, system built, integrated) is timed by the caller."""
+    import os
+    model = osim.Model(os.path.join(folder, "2D_gait.osim"))
+    model.initSystem()
+    muscles = [m for m in model.getComponentsList() if osim.Muscle.safeDownCast(m) is not None]
+    controller = osim.PrescribedController()
+    for m in muscles:
+        controller.addActuator(osim.Muscle.safeDownCast(m))
+        controller.prescribeControlForActuator(m.getName(), osim.Constant(0.1))
+    model.addController(controller)
+    state = model.initSystem()
+    table = osim.TimeSeriesTable(os.path.join(folder, "referenceCoordinates.sto"))
+    times = table.getIndependentColumn()
+    for label in table.getColumnLabels():
+        col = table.getDependentColumn(label)
+        model.setStateVariableValue(state, label, col[0])
+        model.setStateVariableValue(state, label.replace("/value", "/speed"),
+                                    (col[1] - col[0]) / (times[1] - times[0]))
+    for m in muscles:
+        model.setStateVariableValue(state, m.getAbsolutePathString() + "/activation", 0.05)
+    manager = osim.Manager(model)
+    manager.setIntegratorAccuracy(1e-5)
+    state.setTime(0.0)
+    manager.initialize(state)
+    manager.integrate(1.0)
+    return 1000
 
 
 def _opensim_so(osim, case, g2354, g10, out):

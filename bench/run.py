@@ -114,6 +114,11 @@ BENCHES = {
     "gait-whatif-gait10dof": ("gait", "gait:whatif-gait10dof",
                               "Prosthesis what-if latency, gait10dof18musc walk 0.6–1.9 s; goal ≤ 200 ms",
                               []),
+    "gait-forward-2d": ("gait", "gait:forward-2d",
+                        "Forward simulation, Moco 2D model (10 DOF, 18 DeGrooteFregly muscles, 4 contact spheres), "
+                        "1 s from the reference's first pose at excitation 0.1, error control 1e-5 (OpenSim: "
+                        "RungeKuttaMerson, accuracy 1e-5); goal ≥ 150× real time per core",
+                        ["opensim"]),
     "surface-pipeline-chest-ct": ("pipeline", "raw:chest@250",
                                   "Slicer-like mask → surface → 20 smoothing iterations → decimation to ¼, chest CT bones",
                                   ["vtk"]),
@@ -236,6 +241,8 @@ def main() -> int:
                 out = f"{items / 1e6:.2f} M triangles, {items / s / 1e6:.1f} M/s"
             elif task == "cardio-beats":
                 out = f"{items} beats, {items / s:,.0f} beats/s"
+            elif task == "gait" and name == "gait-forward-2d":
+                out = f"1 simulated s, {1.0 / s:.1f}× real time"
             elif task == "gait":
                 out = f"{items} frames, {s / items * 1000:.2f} ms/frame"
             elif task == "cardio-calibrate":

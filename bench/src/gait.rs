@@ -128,6 +128,41 @@ pub fn run(spec: &str) -> anyhow::Result<(f64, usize)> {
             let outcome = whatif.run(Some(&device), &Progress::new())?;
             outcome.so.activations.rows()
         }
+        "forward-2d" => {
+            // The Moco 2D model from the reference's first pose and speeds,
+            // every muscle at 0.1 excitation, 1 s at rtol 1e-5.
+            let dir = root.join("moco_2d_gait");
+            let m = Model::read(&dir.join("2D_gait.osim"))?;
+            let coords = Table::read(&dir.join("referenceCoordinates.sto"))?;
+            let plant = twin_msk::forward::Plant::new(&m, &[])?;
+            let base = plant.default_state();
+            let s0 = plant.state_from_table(&coords, 0, &base);
+            let s1 = plant.state_from_table(&coords, 1, &base);
+            let mut start = s0.clone();
+            start.t = 0.0;
+            for k in 0..start.q.len() {
+                start.u[k] = (s1.q[k] - s0.q[k]) / (s1.t - s0.t);
+            }
+            start.a.fill(0.05);
+            let mut controls = Table::new(
+                "controls",
+                m.muscles.iter().map(|x| x.name.clone()).collect(),
+                false,
+            );
+            controls.push_row(0.0, &vec![0.1; m.muscles.len()]);
+            let mut c = twin_msk::forward::integrate::Prescribed::new(&plant, &controls, 0.1)?;
+            let settings = twin_msk::forward::integrate::Settings {
+                rtol: 1e-5,
+                atol: 1e-6,
+                report: 0.001,
+                ..Default::default()
+            };
+            let traj = twin_msk::forward::integrate::simulate(
+                &plant, &start, 1.0, &mut c, None, &settings, None,
+            )?;
+            traj.states_table(&plant).write(&out.join("states.sto"))?;
+            1000
+        }
         other => bail!("unknown gait case `{other}`"),
     };
     let seconds = t.elapsed().as_secs_f64();

@@ -36,6 +36,10 @@ def main():
     duration = float(sys.argv[5]) if len(sys.argv) > 5 else 0.5
     inputs = os.path.join(out, "inputs")
     os.makedirs(inputs, exist_ok=True)
+    # No opensim.log: OpenSim opens it lazily in the working folder, which
+    # is the model's own (input) folder while the model loads.
+    osim.Logger.removeFileSink()
+    osim.Logger.setLevelString("error")
     model = osim.Model(model_path)
     model.initSystem()
     muscles = {m.getName(): m for m in model.getComponentsList()

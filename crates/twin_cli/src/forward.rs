@@ -200,6 +200,9 @@ pub struct PredictArgs {
     /// Initial CMA-ES step (in units of each parameter's scale).
     #[arg(long, default_value_t = 1.0)]
     pub sigma: f64,
+    /// Restarts of a stalled search (each doubles the population).
+    #[arg(long, default_value_t = 4)]
+    pub restarts: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     #[arg(long, value_name = "DIR", default_value = "gait-results")]
@@ -279,6 +282,7 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         generations: args.generations,
         sigma: args.sigma,
         seed: args.seed,
+        restarts: args.restarts,
     };
     let clock = Instant::now();
     let mut history = Vec::new();
@@ -286,8 +290,10 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         history.push([g.best_cost, g.mean_cost, g.sigma]);
         if !args.json {
             eprintln!(
-                "generation {:>4}: best {:.3}, mean {:.3}, step {:.3} ({:.0} s)",
+                "generation {:>4} (restart {}, population {}): best {:.3}, mean {:.3}, step {:.3} ({:.0} s)",
                 g.index + 1,
+                g.restart,
+                g.population,
                 g.best_cost,
                 g.mean_cost,
                 g.sigma,

@@ -2,7 +2,10 @@
 //! (μ/μ_w, λ) strategy with cumulative step-size adaptation and rank-one
 //! plus rank-μ covariance updates, in coordinates normalised by each
 //! parameter's scale; candidates evaluated in parallel (rayon), seeded
-//! (same seed, same run), cancellable.
+//! (same seed, same run), cancellable; restarts from the best point with
+//! a doubled population when a run stalls (IPOP, Auger & Hansen 2005,
+//! restarted at the incumbent instead of at random because the starting
+//! point of a gait is meaningful).
 
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use rayon::prelude::*;
@@ -59,6 +62,8 @@ pub struct Settings {
     /// Initial step size in normalised units.
     pub sigma: f64,
     pub seed: u64,
+    /// How many times a stalled run may restart (population doubled).
+    pub restarts: usize,
 }
 
 /// One generation's report.
@@ -68,8 +73,56 @@ pub struct Generation {
     pub best_cost: f64,
     pub mean_cost: f64,
     pub sigma: f64,
+    /// Restarts so far, and the population of this generation.
+    pub restart: usize,
+    pub population: usize,
     /// The best parameters so far (real units).
     pub best: Vec<f64>,
+}
+
+/// The strategy's constants for a dimension and population.
+struct Constants {
+    lambda: usize,
+    mu: usize,
+    w: Vec<f64>,
+    mueff: f64,
+    cc: f64,
+    cs: f64,
+    c1: f64,
+    cmu: f64,
+    damps: f64,
+    chin: f64,
+}
+
+impl Constants {
+    fn new(n: usize, lambda: usize) -> Self {
+        let nf = n as f64;
+        let mu = lambda / 2;
+        let raw: Vec<f64> = (0..mu)
+            .map(|i| (lambda as f64).midpoint(1.0).ln() - ((i + 1) as f64).ln())
+            .collect();
+        let total: f64 = raw.iter().sum();
+        let w: Vec<f64> = raw.iter().map(|v| v / total).collect();
+        let mueff = 1.0 / w.iter().map(|v| v * v).sum::<f64>();
+        let cc = (4.0 + mueff / nf) / (nf + 4.0 + 2.0 * mueff / nf);
+        let cs = (mueff + 2.0) / (nf + mueff + 5.0);
+        let c1 = 2.0 / ((nf + 1.3).powi(2) + mueff);
+        let cmu = (1.0 - c1).min(2.0 * (mueff - 2.0 + 1.0 / mueff) / ((nf + 2.0).powi(2) + mueff));
+        let damps = 1.0 + 2.0 * (((mueff - 1.0) / (nf + 1.0)).sqrt() - 1.0).max(0.0) + cs;
+        let chin = nf.sqrt() * (1.0 - 1.0 / (4.0 * nf) + 1.0 / (21.0 * nf * nf));
+        Self {
+            lambda,
+            mu,
+            w,
+            mueff,
+            cc,
+            cs,
+            c1,
+            cmu,
+            damps,
+            chin,
+        }
+    }
 }
 
 /// Minimises `cost` over parameters `x = x0 + scale ⊙ z`, starting at
@@ -84,24 +137,17 @@ pub fn minimise(
 ) -> (Vec<f64>, f64) {
     let n = x0.len();
     let nf = n as f64;
-    let lambda = if settings.population > 0 {
-        settings.population
-    } else {
-        4 + (3.0 * nf.ln()).floor() as usize
-    };
-    let mu = lambda / 2;
-    let raw: Vec<f64> = (0..mu)
-        .map(|i| (lambda as f64).midpoint(1.0).ln() - ((i + 1) as f64).ln())
-        .collect();
-    let total: f64 = raw.iter().sum();
-    let w: Vec<f64> = raw.iter().map(|v| v / total).collect();
-    let mueff = 1.0 / w.iter().map(|v| v * v).sum::<f64>();
-    let cc = (4.0 + mueff / nf) / (nf + 4.0 + 2.0 * mueff / nf);
-    let cs = (mueff + 2.0) / (nf + mueff + 5.0);
-    let c1 = 2.0 / ((nf + 1.3).powi(2) + mueff);
-    let cmu = (1.0 - c1).min(2.0 * (mueff - 2.0 + 1.0 / mueff) / ((nf + 2.0).powi(2) + mueff));
-    let damps = 1.0 + 2.0 * (((mueff - 1.0) / (nf + 1.0)).sqrt() - 1.0).max(0.0) + cs;
-    let chin = nf.sqrt() * (1.0 - 1.0 / (4.0 * nf) + 1.0 / (21.0 * nf * nf));
+    let mut k = Constants::new(
+        n,
+        if settings.population > 0 {
+            settings.population
+        } else {
+            4 + (3.0 * nf.ln()).floor() as usize
+        },
+    );
+    // A run stalls when its best has not improved by 1e-6 (relative) in
+    // this many generations, or its steps have shrunk a millionfold.
+    let stall_after = |lambda: usize| 10 + (30.0 * nf / lambda as f64).ceil() as usize;
 
     let mut rng = Rng::new(settings.seed);
     let mut mean = DVector::<f64>::zeros(n);
@@ -112,9 +158,10 @@ pub fn minimise(
     let mut pc = DVector::<f64>::zeros(n);
     let mut ps = DVector::<f64>::zeros(n);
     let to_x = |z: &DVector<f64>| -> Vec<f64> { (0..n).map(|i| x0[i] + scale[i] * z[i]).collect() };
-    let mut best = (x0.to_vec(), cost(x0));
+    let mut best = (DVector::<f64>::zeros(n), cost(x0));
+    let (mut restart, mut run_start, mut run_best, mut run_best_at) = (0, 0, f64::INFINITY, 0);
     for g in 0..settings.generations {
-        let samples: Vec<(DVector<f64>, DVector<f64>)> = (0..lambda)
+        let samples: Vec<(DVector<f64>, DVector<f64>)> = (0..k.lambda)
             .map(|_| {
                 let zn = DVector::<f64>::from_fn(n, |_, _| rng.normal());
                 let y = &b * d.component_mul(&zn);
@@ -122,54 +169,76 @@ pub fn minimise(
             })
             .collect();
         let costs: Vec<f64> = samples.par_iter().map(|(z, _)| cost(&to_x(z))).collect();
-        let mut order: Vec<usize> = (0..lambda).collect();
+        let mut order: Vec<usize> = (0..k.lambda).collect();
         order.sort_by(|&i, &j| costs[i].total_cmp(&costs[j]));
         if costs[order[0]] < best.1 {
-            best = (to_x(&samples[order[0]].0), costs[order[0]]);
+            best = (samples[order[0]].0.clone(), costs[order[0]]);
+        }
+        if costs[order[0]] < run_best - 1e-6 * run_best.abs().max(1e-12) {
+            (run_best, run_best_at) = (costs[order[0]], g);
         }
         let old = mean.clone();
         mean = DVector::zeros(n);
-        for (k, &i) in order.iter().take(mu).enumerate() {
-            mean += w[k] * &samples[i].0;
+        for (r, &i) in order.iter().take(k.mu).enumerate() {
+            mean += k.w[r] * &samples[i].0;
         }
         let step = (&mean - &old) / sigma;
         // C^{-1/2} step.
         let inv_sqrt = &b * DMatrix::from_diagonal(&d.map(|v| 1.0 / v)) * b.transpose();
-        ps = (1.0 - cs) * &ps + (cs * (2.0 - cs) * mueff).sqrt() * (&inv_sqrt * &step);
-        let hsig = ps.norm() / (1.0 - (1.0 - cs).powi(2 * (g as i32 + 1))).sqrt() / chin
-            < 1.4 + 2.0 / (nf + 1.0);
-        pc = (1.0 - cc) * &pc
+        ps = (1.0 - k.cs) * &ps + (k.cs * (2.0 - k.cs) * k.mueff).sqrt() * (&inv_sqrt * &step);
+        let age = (g - run_start + 1) as i32;
+        let hsig =
+            ps.norm() / (1.0 - (1.0 - k.cs).powi(2 * age)).sqrt() / k.chin < 1.4 + 2.0 / (nf + 1.0);
+        pc = (1.0 - k.cc) * &pc
             + if hsig {
-                (cc * (2.0 - cc) * mueff).sqrt()
+                (k.cc * (2.0 - k.cc) * k.mueff).sqrt()
             } else {
                 0.0
             } * &step;
         let mut rank_mu = DMatrix::<f64>::zeros(n, n);
-        for (k, &i) in order.iter().take(mu).enumerate() {
+        for (r, &i) in order.iter().take(k.mu).enumerate() {
             let y = &samples[i].1;
-            rank_mu += w[k] * y * y.transpose();
+            rank_mu += k.w[r] * y * y.transpose();
         }
-        let delta = if hsig { 0.0 } else { cc * (2.0 - cc) };
-        c = (1.0 - c1 - cmu) * &c + c1 * (&pc * pc.transpose() + delta * &c) + cmu * rank_mu;
-        sigma *= ((cs / damps) * (ps.norm() / chin - 1.0)).exp();
+        let delta = if hsig { 0.0 } else { k.cc * (2.0 - k.cc) };
+        c = (1.0 - k.c1 - k.cmu) * &c
+            + k.c1 * (&pc * pc.transpose() + delta * &c)
+            + k.cmu * rank_mu;
+        sigma *= ((k.cs / k.damps) * (ps.norm() / k.chin - 1.0)).exp();
         // Eigen-decomposition (n ≤ a few hundred: every generation).
         let sym = (&c + c.transpose()) * 0.5;
         let eig = SymmetricEigen::new(sym);
         b = eig.eigenvectors;
         d = eig.eigenvalues.map(|v| v.max(1e-20).sqrt());
-        let mean_cost = costs.iter().sum::<f64>() / lambda as f64;
+        let mean_cost = costs.iter().sum::<f64>() / k.lambda as f64;
         let go_on = report(&Generation {
             index: g,
             best_cost: best.1,
             mean_cost,
             sigma,
-            best: best.0.clone(),
+            restart,
+            population: k.lambda,
+            best: to_x(&best.0),
         });
         if !go_on {
             break;
         }
+        let stalled =
+            g - run_best_at >= stall_after(k.lambda) || sigma * d.max() < 1e-6 * settings.sigma;
+        if stalled && restart < settings.restarts {
+            restart += 1;
+            k = Constants::new(n, 2 * k.lambda);
+            mean.clone_from(&best.0);
+            sigma = settings.sigma;
+            c = DMatrix::identity(n, n);
+            b = DMatrix::identity(n, n);
+            d = DVector::from_element(n, 1.0);
+            pc = DVector::zeros(n);
+            ps = DVector::zeros(n);
+            (run_start, run_best, run_best_at) = (g + 1, f64::INFINITY, g + 1);
+        }
     }
-    best
+    (to_x(&best.0), best.1)
 }
 
 #[cfg(test)]
@@ -189,6 +258,7 @@ mod tests {
             generations: 300,
             sigma: 0.5,
             seed: 7,
+            restarts: 0,
         };
         let run = || minimise(&[0.0; 3], &[1.0; 3], &settings, &cost, &mut |_| true);
         let (x, f) = run();
@@ -204,6 +274,44 @@ mod tests {
             g.index < 4
         });
         assert_eq!(seen, 5);
+    }
+
+    /// Rastrigin in 6 dimensions, from a point in a far basin: one run
+    /// stalls in a local minimum (14.9 here); restarts with doubled
+    /// populations reach the global one, and the best never gets worse.
+    #[test]
+    fn restarts_escape_a_stalled_run() {
+        let cost = |x: &[f64]| {
+            x.iter()
+                .map(|v| v * v - 10.0 * (std::f64::consts::TAU * v).cos() + 10.0)
+                .sum::<f64>()
+        };
+        let x0 = [3.0; 6];
+        let run = |restarts: usize| {
+            let settings = Settings {
+                population: 6,
+                generations: 1500,
+                sigma: 1.0,
+                seed: 3,
+                restarts,
+            };
+            let mut last = f64::INFINITY;
+            let mut most = 0;
+            let (x, f) = minimise(&x0, &[1.0; 6], &settings, &cost, &mut |g| {
+                assert!(g.best_cost <= last, "the best got worse");
+                last = g.best_cost;
+                most = most.max(g.restart);
+                true
+            });
+            (x, f, most)
+        };
+        let (_, single, none) = run(0);
+        let (_, restarted, used) = run(6);
+        assert_eq!(none, 0);
+        assert!(used >= 1, "never restarted");
+        eprintln!("one run: {single}; with restarts: {restarted} ({used} restarts)");
+        assert!(single > 1.0, "one run already found the global minimum");
+        assert!(restarted < 1e-8, "{restarted} vs {single}");
     }
 
     #[test]

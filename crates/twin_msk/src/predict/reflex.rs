@@ -41,7 +41,7 @@ const TA: usize = 8;
 /// One leg's parameters, with their meaning and Geyer & Herr's value
 /// (gains on force are per F0; lengths in optimal fibre lengths; angles in
 /// rad) as the starting point.
-pub const PARAMETERS: [(&str, f64); 40] = [
+pub const PARAMETERS: [(&str, f64); 44] = [
     ("stance baseline HAM", 0.05),
     ("stance baseline BFSH", 0.02),
     ("stance baseline GLU", 0.05),
@@ -82,7 +82,19 @@ pub const PARAMETERS: [(&str, f64); 40] = [
     ("swing HFL lean gain", 1.15),
     ("swing TA length gain", 1.1),
     ("swing BFSH knee-rate gain (per rad/s)", 0.1),
+    ("swing thigh target (rad from vertical, forward)", 0.40),
+    (
+        "swing thigh target per speed above 1.2 m/s (rad per m/s)",
+        0.2,
+    ),
+    ("swing thigh placement kp (per rad)", 1.0),
+    ("swing thigh placement kd (per rad/s)", 0.1),
 ];
+
+/// Foot load (per body weight) below which a stance leg lifts off, and
+/// above which a swing leg ahead of the other lands.
+const LIFTOFF_LOAD: f64 = 0.02;
+const LANDING_LOAD: f64 = 0.1;
 
 /// Delays (s): hip muscles, knee muscles, ankle muscles (Geyer & Herr:
 /// 5, 10 and 20 ms).
@@ -131,6 +143,10 @@ struct Leg {
     knee: Option<usize>,
     knee_angle: Delayed,
     knee_rate: Delayed,
+    hip: Option<usize>,
+    /// The thigh's angle from the vertical (forward positive) and its rate.
+    thigh: Delayed,
+    thigh_rate: Delayed,
     contacts: Vec<usize>,
     stance: bool,
     /// Trunk lean when the leg took off (for swing placement).
@@ -145,6 +161,10 @@ pub struct Reflex {
     trunk: Option<usize>,
     trunk_lean: Delayed,
     trunk_rate: Delayed,
+    /// Forward speed of the pelvis.
+    speed: Delayed,
+    tilt: Option<usize>,
+    tx: Option<usize>,
     weight: f64,
     excitation: Vec<f64>,
     /// Stop when the pelvis falls below this height (m).
@@ -196,6 +216,9 @@ impl Reflex {
                 knee: m.coordinate(&format!("knee_angle_{side}")),
                 knee_angle: Delayed::default(),
                 knee_rate: Delayed::default(),
+                hip: m.coordinate(&format!("hip_flexion_{side}")),
+                thigh: Delayed::default(),
+                thigh_rate: Delayed::default(),
                 contacts,
                 stance: true,
                 lean_at_takeoff: 0.0,
@@ -214,6 +237,9 @@ impl Reflex {
             trunk,
             trunk_lean: Delayed::default(),
             trunk_rate: Delayed::default(),
+            speed: Delayed::default(),
+            tilt: m.coordinate("pelvis_tilt"),
+            tx: m.coordinate("pelvis_tx"),
             weight: -m.mass() * m.gravity.y,
             excitation: vec![0.01; m.muscles.len()],
             fall_height: 0.6,
@@ -241,6 +267,8 @@ impl Reflex {
         };
         self.trunk_lean.push(t, lean);
         self.trunk_rate.push(t, rate);
+        self.speed.push(t, self.tx.map_or(0.0, |k| s.u[k]));
+        let (tilt, tilt_rate) = self.tilt.map_or((0.0, 0.0), |k| (s.q[k], s.u[k]));
         for leg in &mut self.legs {
             for (k, mi) in leg.muscles.iter().enumerate() {
                 if let Some(i) = *mi {
@@ -261,6 +289,10 @@ impl Reflex {
                 leg.knee_angle.push(t, -s.q[k]);
                 leg.knee_rate.push(t, -s.u[k]);
             }
+            if let Some(k) = leg.hip {
+                leg.thigh.push(t, tilt + s.q[k]);
+                leg.thigh_rate.push(t, tilt_rate + s.u[k]);
+            }
         }
     }
 
@@ -274,13 +306,20 @@ impl Reflex {
             self.legs[1].load.at(t - 0.005),
         ];
         // State machine on the (current) ground contact.
-        for (i, leg) in self.legs.iter_mut().enumerate() {
-            let now = leg.load.at(t) > 0.02;
-            if leg.stance && !now {
+        // Lift-off below 2 % of body weight; landing above 10 % with the
+        // thigh ahead of the other one (or above half the body weight), so
+        // a toe scuffing the ground behind the body early in swing does not
+        // switch the leg to stance (SCONE's landing condition).
+        let thighs = [self.legs[0].thigh.at(t), self.legs[1].thigh.at(t)];
+        for (side, leg) in self.legs.iter_mut().enumerate() {
+            let load = leg.load.at(t);
+            let ahead = thighs[side] > thighs[1 - side];
+            if leg.stance && load < LIFTOFF_LOAD {
+                leg.stance = false;
                 leg.lean_at_takeoff = lean_s;
+            } else if !leg.stance && load > LANDING_LOAD && (ahead || load > 0.5) {
+                leg.stance = true;
             }
-            leg.stance = now;
-            let _ = i;
         }
         let stance = [self.legs[0].stance, self.legs[1].stance];
         for side in 0..2 {
@@ -320,7 +359,19 @@ impl Reflex {
                 u[HFL] += p[33] * (l(HFL) - p[34]).max(0.0) - p[35] * (l(HAM) - p[36]).max(0.0)
                     + p[37] * (leg.lean_at_takeoff - p[30]);
                 u[TA] += p[38] * (l(TA) - p[20]).max(0.0);
-                u[1] += p[39] * leg.knee_rate.at(t - 0.010).max(0.0);
+                // The short head brakes knee extension at the end of swing
+                // (on the extension rate; flexion rate would feed back
+                // positively and fold the knee).
+                u[1] += p[39] * (-leg.knee_rate.at(t - 0.010)).max(0.0);
+                // Swing-leg placement (Song & Geyer 2015): the thigh is
+                // driven to a target angle that grows with the speed, by
+                // the hip flexors forward and gluteus/hamstrings back.
+                let target = p[40] + p[41] * (self.speed.at(t - 0.005) - 1.2);
+                let pd = p[42] * (target - leg.thigh.at(t - 0.005))
+                    - p[43] * leg.thigh_rate.at(t - 0.005);
+                u[HFL] += pd.max(0.0);
+                u[GLU] += (-pd).max(0.0);
+                u[HAM] += (-pd).max(0.0);
             }
             for (k, mi) in leg.muscles.iter().enumerate() {
                 if let Some(i) = *mi {
@@ -354,5 +405,39 @@ impl Controller for Reflex {
             return false;
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delayed_signal_reads_its_past_and_forgets_beyond_its_window() {
+        let mut d = Delayed::default();
+        assert_eq!(d.at(1.0), 0.0, "an empty signal reads 0");
+        for i in 0..=2000 {
+            let t = f64::from(i) * 1e-3;
+            d.push(t, 3.0 * t);
+        }
+        // Linear between samples: delayed reads within the kept 60 ms are
+        // exact for a ramp.
+        for t in [1.99, 1.9805, 1.999] {
+            assert!((d.at(t - 0.02) - 3.0 * (t - 0.02)).abs() < 1e-12);
+        }
+        // Before the first kept sample: the oldest value; after: the last.
+        assert!(d.t.len() < 400, "kept {} samples", d.t.len());
+        assert!(d.t[0] <= 2.0 - 0.06, "the delay window was dropped");
+        assert_eq!(d.at(10.0), 6.0);
+        assert_eq!(d.at(d.t[0] - 1.0), d.v[0]);
+    }
+
+    #[test]
+    fn every_parameter_is_named_and_starts_finite() {
+        let mut names: Vec<&str> = PARAMETERS.iter().map(|(n, _)| *n).collect();
+        assert!(PARAMETERS.iter().all(|(_, v)| v.is_finite()));
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), PARAMETERS.len(), "two parameters share a name");
     }
 }

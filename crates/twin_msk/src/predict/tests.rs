@@ -15,7 +15,7 @@ fn geyer_herr_parameters_give_a_measured_gait() {
     assert!(o.cost.is_finite() && o.time > 0.1, "{o:?}");
     // A wrong-length vector is refused by name.
     let e = s.simulate(&[0.1; 3]).unwrap_err().to_string();
-    assert!(e.contains("40 or 80 parameters"), "{e}");
+    assert!(e.contains("44 or 88 parameters"), "{e}");
 }
 
 /// Optimisation probe (release, by hand).
@@ -43,6 +43,10 @@ fn predict_probe() {
         generations,
         sigma: 1.0,
         seed: 1,
+        restarts: std::env::var("PROBE_R")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(4),
     };
     let (best, cost) = cmaes::minimise(
         &x0,
@@ -51,8 +55,10 @@ fn predict_probe() {
         &|x| s.cost(x),
         &mut |g| {
             eprintln!(
-                "gen {} best {:.3} mean {:.3} sigma {:.3} at {:.1} s",
+                "gen {} (restart {}, λ {}) best {:.3} mean {:.3} sigma {:.3} at {:.1} s",
                 g.index,
+                g.restart,
+                g.population,
                 g.best_cost,
                 g.mean_cost,
                 g.sigma,
@@ -70,7 +76,14 @@ fn predict_probe() {
 #[ignore = "debug trace, run by hand"]
 fn predict_trace() {
     let Some(s) = scenario(1.5) else { return };
-    let (traj, o) = s.simulate(&initial_parameters()).unwrap();
+    // PROBE_SET="index=value,…" overrides parameters.
+    let mut x = initial_parameters();
+    for pair in std::env::var("PROBE_SET").unwrap_or_default().split(',') {
+        if let Some((i, v)) = pair.split_once('=') {
+            x[i.trim().parse::<usize>().unwrap()] = v.trim().parse().unwrap();
+        }
+    }
+    let (traj, o) = s.simulate(&x).unwrap();
     let m = &s.plant.model;
     let names = [
         "pelvis_tilt",

@@ -1420,3 +1420,115 @@ fn a_report_shows_a_timeline_and_the_vitals_followed() {
     assert!(page.contains("<h3>Following the vitals</h3>"));
     assert!(page.contains("blood volume change"));
 }
+
+/// `twin gait predict` with a tiny budget: the search runs, repeats with a
+/// seed, writes OpenSim states and a solution that warm-starts a
+/// prosthesis run (each leg its own parameters); bad settings are refused
+/// by name.
+#[test]
+fn gait_predict_writes_a_solution_that_warm_starts_a_prosthesis_run() {
+    let Some(dir) = twin_core::testdata::require("msk/moco_2d_gait") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let predict = |name: &str, extra: &[&std::ffi::OsStr]| {
+        json_ok(
+            twin()
+                .args([
+                    "gait",
+                    "predict",
+                    "--json",
+                    "--generations",
+                    "2",
+                    "--population",
+                    "4",
+                    "--duration",
+                    "0.5",
+                    "--model",
+                ])
+                .arg(dir.join("2D_gait.osim"))
+                .arg("--start")
+                .arg(dir.join("referenceCoordinates.sto"))
+                .arg("--out")
+                .arg(out.path().join(name))
+                .args(extra),
+        )
+    };
+    let intact = predict("intact", &[]);
+    let again = predict("again", &[]);
+    assert_eq!(intact["outcome"], again["outcome"], "not repeatable");
+    assert_eq!(intact["generations"], 2);
+    let solution: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(intact["solution"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let n = solution["parameters"].as_array().unwrap().len();
+    assert_eq!(n, solution["names"].as_array().unwrap().len());
+    let states =
+        twin_msk::Table::read(std::path::Path::new(intact["states"].as_str().unwrap())).unwrap();
+    assert!(states.rows() > 10);
+    assert!(
+        states
+            .labels
+            .iter()
+            .any(|l| l == "/jointset/knee_r/knee_angle_r/value"),
+        "{:?}",
+        states.labels
+    );
+    // Warm start with a right transtibial device (kept apart: an output
+    // inside an input's folder is refused).
+    let inputs = tempfile::tempdir().unwrap();
+    let device = inputs.path().join("device.json");
+    std::fs::write(
+        &device,
+        r#"{"side": "right", "stiffness_nm_per_rad": 300, "mass_kg": 1.2}"#,
+    )
+    .unwrap();
+    let amputee = predict(
+        "amputee",
+        &[
+            "--prosthesis".as_ref(),
+            device.as_os_str(),
+            "--init".as_ref(),
+            std::path::Path::new(intact["solution"].as_str().unwrap()).as_os_str(),
+        ],
+    );
+    let solution: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(amputee["solution"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let names = solution["names"].as_array().unwrap();
+    assert_eq!(names.len(), 2 * n);
+    assert!(names[0].as_str().unwrap().starts_with("right: "));
+    assert!(names[n].as_str().unwrap().starts_with("left: "));
+    assert_eq!(solution["prosthesis"]["side"], "right");
+    // Bad settings and files, named.
+    let o = twin()
+        .args(["gait", "predict", "--sigma", "0", "--model"])
+        .arg(dir.join("2D_gait.osim"))
+        .arg("--start")
+        .arg(dir.join("referenceCoordinates.sto"))
+        .arg("--out")
+        .arg(out.path().join("bad"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--sigma"));
+    let o = twin()
+        .args(["gait", "predict", "--model"])
+        .arg(dir.join("2D_gait.osim"))
+        .arg("--start")
+        .arg(dir.join("referenceCoordinates.sto"))
+        .arg("--init")
+        .arg(&device)
+        .arg("--out")
+        .arg(out.path().join("bad"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("device.json") && e.contains("not a saved solution"),
+        "{e}"
+    );
+}

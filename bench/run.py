@@ -7,7 +7,8 @@ Benchmarks: dicom-scan-chest-ct, dicom-load-chest-ct, dicom-scan-ct-512x512x400,
 dicom-load-ct-512x512x400, isosurface-chest-ct, isosurface-field-256,
 mask-surface-chest-ct, mask-surface-field-256, surface-pipeline-chest-ct,
 cine-lv-demo, cardio-beats, cardio-timeline, cardio-calibrate, gait-ik-gait2354, gait-ik-gait10dof, gait-id-gait2354,
-gait-id-gait10dof, gait-so-gait2354, gait-so-gait10dof, gait-whatif-gait2354, gait-whatif-gait10dof (default: all). Gait benchmarks run whole tools (read model and data, solve,
+gait-id-gait10dof, gait-so-gait2354, gait-so-gait10dof, gait-whatif-gait2354, gait-whatif-gait10dof,
+gait-forward-2d (default: all). Gait benchmarks run whole tools (read model and data, solve,
 write) on the shared OpenSim data against OpenSim 4.6 from PyPI. Surface benchmarks read raw float32 volumes (the chest CT
 exported by `twin-bench export-raw`, a 256³ phantom by `twin-bench make-field`)
 generated once into ~/.cache/twinscope; only the surface work is timed. The 512×512×400 uncompressed CT is

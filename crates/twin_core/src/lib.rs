@@ -13,6 +13,7 @@
 //! This crate has no dependencies and knows nothing about imaging, meshes or UI.
 
 pub mod civil;
+pub mod dopri;
 pub mod jobs;
 pub mod limits;
 pub mod paths;

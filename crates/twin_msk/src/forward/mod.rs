@@ -290,24 +290,8 @@ impl Plant {
                 let mut dl = vec![0.0; n];
                 let mut last: Option<(usize, Vector3<f64>, &PathPoint)> = None;
                 for p in &m.path {
-                    let (body, local) = match p {
-                        PathPoint::Fixed { body, location } => (*body, *location),
-                        PathPoint::Conditional {
-                            body,
-                            location,
-                            coordinate,
-                            range,
-                        } => {
-                            let v = q[*coordinate];
-                            if v < range[0] || v > range[1] {
-                                continue;
-                            }
-                            (*body, *location)
-                        }
-                        PathPoint::Moving { body, functions } => (
-                            *body,
-                            Vector3::from_fn(|k, _| functions[k].0.value(q[functions[k].1])),
-                        ),
+                    let Some((body, local)) = p.local(q) else {
+                        continue;
                     };
                     let x = (kin.poses[body] * Point3::from(local)).coords;
                     if let Some((lb, lx, lp)) = last {

@@ -128,6 +128,30 @@ pub enum PathPoint {
     },
 }
 
+impl PathPoint {
+    /// The point's body and location in it at coordinates `q`; `None` for
+    /// a conditional point outside its range.
+    #[must_use]
+    pub fn local(&self, q: &[f64]) -> Option<(usize, Vector3<f64>)> {
+        match self {
+            PathPoint::Fixed { body, location } => Some((*body, *location)),
+            PathPoint::Conditional {
+                body,
+                location,
+                coordinate,
+                range,
+            } => {
+                let v = q[*coordinate];
+                (range[0] <= v && v <= range[1]).then_some((*body, *location))
+            }
+            PathPoint::Moving { body, functions } => Some((
+                *body,
+                Vector3::from_fn(|k, _| functions[k].0.value(q[functions[k].1])),
+            )),
+        }
+    }
+}
+
 /// A muscle (or other path actuator): its name, type and path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Muscle {
@@ -431,25 +455,7 @@ impl Model {
         poses: &'a [Isometry3<f64>],
     ) -> impl Iterator<Item = Vector3<f64>> + 'a {
         muscle.path.iter().filter_map(move |p| {
-            let (body, local) = match p {
-                PathPoint::Fixed { body, location } => (*body, *location),
-                PathPoint::Conditional {
-                    body,
-                    location,
-                    coordinate,
-                    range,
-                } => {
-                    let v = q[*coordinate];
-                    if v < range[0] || v > range[1] {
-                        return None;
-                    }
-                    (*body, *location)
-                }
-                PathPoint::Moving { body, functions } => (
-                    *body,
-                    Vector3::from_fn(|k, _| functions[k].0.value(q[functions[k].1])),
-                ),
-            };
+            let (body, local) = p.local(q)?;
             Some((poses[body] * nalgebra::Point3::from(local)).coords)
         })
     }

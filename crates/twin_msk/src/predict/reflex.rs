@@ -41,7 +41,7 @@ const TA: usize = 8;
 /// One leg's parameters, with their meaning and Geyer & Herr's value
 /// (gains on force are per F0; lengths in optimal fibre lengths; angles in
 /// rad) as the starting point.
-pub const PARAMETERS: [(&str, f64); 44] = [
+pub const PARAMETERS: [(&str, f64); 48] = [
     ("stance baseline HAM", 0.05),
     ("stance baseline BFSH", 0.02),
     ("stance baseline GLU", 0.05),
@@ -89,6 +89,10 @@ pub const PARAMETERS: [(&str, f64); 44] = [
     ),
     ("swing thigh placement kp (per rad)", 1.0),
     ("swing thigh placement kd (per rad/s)", 0.1),
+    ("swing knee flexion target, early swing (rad)", 1.0),
+    ("swing knee flexion target, late swing (rad)", 0.1),
+    ("swing knee kp (per rad)", 1.0),
+    ("late swing: thigh within this of its target (rad)", 0.15),
 ];
 
 /// Foot load (per body weight) below which a stance leg lifts off, and
@@ -151,6 +155,9 @@ struct Leg {
     stance: bool,
     /// Trunk lean when the leg took off (for swing placement).
     lean_at_takeoff: f64,
+    /// When the leg last landed (at the start: the leg behind by more
+    /// than 0.05 rad counts as the earlier).
+    landed_at: Option<f64>,
 }
 
 /// The reflex controller of one model.
@@ -222,6 +229,7 @@ impl Reflex {
                 contacts,
                 stance: true,
                 lean_at_takeoff: 0.0,
+                landed_at: None,
             }
         };
         let legs = [leg("r"), leg("l")];
@@ -314,14 +322,23 @@ impl Reflex {
         for (side, leg) in self.legs.iter_mut().enumerate() {
             let load = leg.load.at(t);
             let ahead = thighs[side] > thighs[1 - side];
+            if leg.landed_at.is_none() {
+                leg.landed_at = Some(if thighs[side] < thighs[1 - side] - 0.05 {
+                    t - 1.0
+                } else {
+                    t
+                });
+            }
             if leg.stance && load < LIFTOFF_LOAD {
                 leg.stance = false;
                 leg.lean_at_takeoff = lean_s;
             } else if !leg.stance && load > LANDING_LOAD && (ahead || load > 0.5) {
                 leg.stance = true;
+                leg.landed_at = Some(t);
             }
         }
         let stance = [self.legs[0].stance, self.legs[1].stance];
+        let landed = [self.legs[0].landed_at, self.legs[1].landed_at];
         for side in 0..2 {
             let p = &self.params[side];
             let leg = &self.legs[side];
@@ -346,8 +363,9 @@ impl Reflex {
                 u[GLU] += balance;
                 u[HAM] += balance;
                 u[HFL] -= balance;
-                // Double support, trailing leg: swing initiation.
-                if stance[other] && loads[other] > loads[side] {
+                // Double support, trailing leg (the one that landed
+                // first): swing initiation.
+                if stance[other] && landed[side] < landed[other] {
                     u[VAS] -= p[26] * loads[other];
                     u[HFL] += p[27];
                     u[GLU] -= p[27];
@@ -372,6 +390,14 @@ impl Reflex {
                 u[HFL] += pd.max(0.0);
                 u[GLU] += (-pd).max(0.0);
                 u[HAM] += (-pd).max(0.0);
+                // Swing knee: towards a flexed knee for clearance, then,
+                // once the thigh nears its target, an extended one for
+                // landing; vasti extend, the short head flexes.
+                let late = leg.thigh.at(t - 0.010) > target - p[47];
+                let knee_target = if late { p[45] } else { p[44] };
+                let knee_error = p[46] * (leg.knee_angle.at(t - 0.010) - knee_target);
+                u[VAS] += knee_error.max(0.0);
+                u[1] += (-knee_error).max(0.0);
             }
             for (k, mi) in leg.muscles.iter().enumerate() {
                 if let Some(i) = *mi {

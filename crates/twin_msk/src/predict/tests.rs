@@ -15,7 +15,7 @@ fn geyer_herr_parameters_give_a_measured_gait() {
     assert!(o.cost.is_finite() && o.time > 0.1, "{o:?}");
     // A wrong-length vector is refused by name.
     let e = s.simulate(&[0.1; 3]).unwrap_err().to_string();
-    assert!(e.contains("44 or 88 parameters"), "{e}");
+    assert!(e.contains("48 or 96 parameters"), "{e}");
 }
 
 /// Optimisation probe (release, by hand).
@@ -54,6 +54,11 @@ fn predict_probe() {
         &settings,
         &|x| s.cost(x),
         &mut |g| {
+            // PROBE_OUT: the best parameters so far, one per line.
+            if let Ok(path) = std::env::var("PROBE_OUT") {
+                let text: Vec<String> = g.best.iter().map(f64::to_string).collect();
+                std::fs::write(path, text.join("\n")).unwrap();
+            }
             eprintln!(
                 "gen {} (restart {}, λ {}) best {:.3} mean {:.3} sigma {:.3} at {:.1} s",
                 g.index,
@@ -75,9 +80,24 @@ fn predict_probe() {
 #[test]
 #[ignore = "debug trace, run by hand"]
 fn predict_trace() {
-    let Some(s) = scenario(1.5) else { return };
-    // PROBE_SET="index=value,…" overrides parameters.
-    let mut x = initial_parameters();
+    let Some(s) = scenario(
+        std::env::var("PROBE_T")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1.5),
+    ) else {
+        return;
+    };
+    // PROBE_PARAMS: a file of parameters (one per line) to start from;
+    // PROBE_SET="index=value,…" overrides some.
+    let mut x = match std::env::var("PROBE_PARAMS") {
+        Ok(path) => std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().parse().unwrap())
+            .collect(),
+        Err(_) => initial_parameters(),
+    };
     for pair in std::env::var("PROBE_SET").unwrap_or_default().split(',') {
         if let Some((i, v)) = pair.split_once('=') {
             x[i.trim().parse::<usize>().unwrap()] = v.trim().parse().unwrap();
@@ -113,6 +133,72 @@ fn predict_trace() {
             fy,
             e.join(" ")
         );
+    }
+    eprintln!("{o:?}");
+}
+
+/// Quiet standing under the reflexes (probe, by hand): the model upright
+/// with both feet on the floor, lumbar held.
+#[test]
+#[ignore = "standing probe, run by hand"]
+fn standing_probe() {
+    let Some(mut s) = scenario(3.0) else { return };
+    let m = s.plant.model.clone();
+    let mut q = s.plant.default_state().q;
+    let set = |q: &mut Vec<f64>, name: &str, v: f64| q[m.coordinate(name).unwrap()] = v;
+    for (name, v) in [
+        ("ankle_angle_r", 0.09),
+        ("ankle_angle_l", 0.09),
+        ("pelvis_tilt", -0.09),
+        ("lumbar", 0.0),
+        ("hip_flexion_r", 0.0),
+        ("hip_flexion_l", 0.0),
+        ("knee_angle_r", 0.0),
+        ("knee_angle_l", 0.0),
+    ] {
+        set(&mut q, name, v);
+    }
+    for (name, v) in std::env::var("PROBE_POSE")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|p| p.split_once('='))
+    {
+        set(&mut q, name.trim(), v.trim().parse().unwrap());
+    }
+    let poses = m.body_poses(&q);
+    let low = m
+        .contacts
+        .iter()
+        .map(|c| (poses[c.body] * nalgebra::Point3::from(c.location)).y - c.radius)
+        .fold(f64::INFINITY, f64::min);
+    q[m.coordinate("pelvis_ty").unwrap()] += 0.002 - low;
+    s.start.q.clone_from(&q);
+    s.start.u.fill(0.0);
+    s.plant.locked_values.clone_from(&q);
+    let mut x = initial_parameters();
+    for pair in std::env::var("PROBE_SET").unwrap_or_default().split(',') {
+        if let Some((i, v)) = pair.split_once('=') {
+            x[i.trim().parse::<usize>().unwrap()] = v.trim().parse().unwrap();
+        }
+    }
+    let (traj, o) = s.simulate(&x).unwrap();
+    let names = [
+        "pelvis_tilt",
+        "pelvis_tx",
+        "pelvis_ty",
+        "hip_flexion_r",
+        "knee_angle_r",
+        "ankle_angle_r",
+    ];
+    let idx: Vec<usize> = names.iter().map(|n| m.coordinate(n).unwrap()).collect();
+    for (i, st) in traj.states.iter().enumerate().step_by(10) {
+        let q: Vec<String> = idx.iter().map(|&k| format!("{:.2}", st.q[k])).collect();
+        let fy: Vec<f64> = traj.contacts[i].iter().map(|(f, _)| f.y.round()).collect();
+        let e: Vec<String> = traj.excitations[i][..9]
+            .iter()
+            .map(|v| format!("{v:.2}"))
+            .collect();
+        eprintln!("{:.2} q {} fy {fy:?} e {}", st.t, q.join(" "), e.join(" "));
     }
     eprintln!("{o:?}");
 }

@@ -174,8 +174,11 @@ pub fn minimise(
         if costs[order[0]] < best.1 {
             best = (samples[order[0]].0.clone(), costs[order[0]]);
         }
-        if costs[order[0]] < run_best - 1e-6 * run_best.abs().max(1e-12) {
-            (run_best, run_best_at) = (costs[order[0]], g);
+        let first = costs[order[0]];
+        if first < run_best
+            && (run_best.is_infinite() || run_best - first > 1e-6 * run_best.abs().max(1e-12))
+        {
+            (run_best, run_best_at) = (first, g);
         }
         let old = mean.clone();
         mean = DVector::zeros(n);
@@ -274,6 +277,23 @@ mod tests {
             g.index < 4
         });
         assert_eq!(seen, 5);
+        // While a run improves it does not restart.
+        let mut restarts = 0;
+        let _ = minimise(
+            &[0.0; 3],
+            &[1.0; 3],
+            &Settings {
+                restarts: 5,
+                generations: 60,
+                ..settings
+            },
+            &cost,
+            &mut |g| {
+                restarts = g.restart;
+                true
+            },
+        );
+        assert_eq!(restarts, 0, "restarted an improving run");
     }
 
     /// Rastrigin in 6 dimensions, from a point in a far basin: one run

@@ -229,6 +229,10 @@ pub struct Solution {
 #[derive(Serialize)]
 struct PredictSummary<'a> {
     outcome: &'a twin_msk::predict::Outcome,
+    /// Strides, stance/swing, step length, joint ranges per side, cadence
+    /// and asymmetry after the first second.
+    gait: &'a twin_msk::predict::metrics::GaitMetrics,
+    grf: PathBuf,
     generations: usize,
     wall_s: f64,
     states: PathBuf,
@@ -309,6 +313,9 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
     inputs.extend(args.init.as_deref());
     let states_path = output(&args.out, "predicted_states.sto", &inputs)?;
     traj.states_table(&scenario.plant).write(&states_path)?;
+    let grf_path = output(&args.out, "predicted_grf.sto", &inputs)?;
+    grf_table(&scenario.plant.model, &traj).write(&grf_path)?;
+    let metrics = twin_msk::predict::metrics::gait_metrics(&scenario.plant, &traj, 1.0);
     let mut names: Vec<String> = reflex::PARAMETERS
         .iter()
         .map(|(n, _)| (*n).to_owned())
@@ -335,6 +342,8 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", solution_path.display()))?;
     let summary = PredictSummary {
         outcome: &outcome,
+        gait: &metrics,
+        grf: grf_path.clone(),
         generations: solution.history.len(),
         wall_s: wall,
         states: states_path.clone(),
@@ -356,10 +365,71 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
             outcome.mean_speed,
             outcome.cost_of_transport
         );
+        print_gait(&metrics);
         println!(
-            "states: {}\nsolution: {}",
+            "states: {}\nground forces: {}\nsolution: {}",
             states_path.display(),
+            grf_path.display(),
             solution_path.display()
         );
     })
+}
+
+/// The gait metrics as lines of text.
+fn print_gait(g: &twin_msk::predict::metrics::GaitMetrics) {
+    println!(
+        "after {:.1} s: {:.2} m/s, {:.0} steps/min, stance asymmetry {:+.1} %",
+        g.from_s, g.speed_m_per_s, g.cadence_steps_per_min, g.stance_asymmetry_percent
+    );
+    for (name, s) in [("right", &g.right), ("left", &g.left)] {
+        println!(
+            "  {name}: {} strikes, stance {:.2} s ({:.0} %), swing {:.2} s, step {:.2} m, \
+             hip {:.0}…{:.0}°, knee {:.0}…{:.0}°, ankle {:.0}…{:.0}°, peak GRF {:.2} BW",
+            s.strikes,
+            s.stance_s,
+            s.stance_percent,
+            s.swing_s,
+            s.step_length_m,
+            s.hip_deg[0],
+            s.hip_deg[1],
+            s.knee_deg[0],
+            s.knee_deg[1],
+            s.ankle_deg[0],
+            s.ankle_deg[1],
+            s.peak_grf_bw
+        );
+    }
+}
+
+/// Ground reaction force per foot (sum of its contact spheres, N) and the
+/// centre of pressure along the floor (m), as an OpenSim table.
+fn grf_table(model: &Model, traj: &twin_msk::forward::integrate::Trajectory) -> Table {
+    let labels = ["r", "l"]
+        .iter()
+        .flat_map(|s| {
+            [
+                format!("ground_force_{s}_vx"),
+                format!("ground_force_{s}_vy"),
+                format!("ground_force_{s}_px"),
+            ]
+        })
+        .collect();
+    let mut table = Table::new("predicted_grf", labels, false);
+    for (state, contacts) in traj.states.iter().zip(&traj.contacts) {
+        let mut row = Vec::with_capacity(6);
+        for side in ["_r", "_l"] {
+            let (mut fx, mut fy, mut moment) = (0.0, 0.0, 0.0);
+            for (c, (f, p)) in model.contacts.iter().zip(contacts) {
+                if model.bodies[c.body].name.ends_with(side) {
+                    fx += f.x;
+                    fy += f.y;
+                    moment += f.y * p.x;
+                }
+            }
+            let cop = if fy > 1e-6 { moment / fy } else { 0.0 };
+            row.extend([fx, fy, cop]);
+        }
+        table.push_row(state.t, &row);
+    }
+    table
 }

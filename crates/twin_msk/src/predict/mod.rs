@@ -5,6 +5,7 @@
 //! knee hyperextension and ground-force peaks.
 
 pub mod cmaes;
+pub mod metrics;
 pub mod reflex;
 
 use crate::forward::integrate::{Settings, Trajectory, simulate};

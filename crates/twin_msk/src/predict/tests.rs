@@ -202,3 +202,39 @@ fn standing_probe() {
     }
     eprintln!("{o:?}");
 }
+
+/// The parameters `twin gait predict` found for the 2D model (the file
+/// says how): a regression check that the engine, controller and cost
+/// still make them walk, and of the gait metrics on a real walk.
+#[test]
+fn a_found_walk_still_walks_and_its_metrics_read_as_a_gait() {
+    let Some(s) = scenario(5.0) else { return };
+    let saved: serde_json::Value = serde_json::from_str(include_str!("walking_2d.json")).unwrap();
+    let x: Vec<f64> = saved["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let (traj, o) = s.simulate(&x).unwrap();
+    assert!(!o.fell && o.time > 4.99, "{o:?}");
+    assert!((o.cost - 13.152).abs() < 0.05, "{o:?}");
+    let g = metrics::gait_metrics(&s.plant, &traj, 1.0);
+    eprintln!("{g:#?}");
+    for side in [&g.right, &g.left] {
+        assert!(side.strikes >= 3, "{g:?}");
+        assert!((45.0..85.0).contains(&side.stance_percent), "{g:?}");
+        assert!((0.3..1.0).contains(&side.step_length_m), "{g:?}");
+        assert!(side.peak_grf_bw > 0.8 && side.peak_grf_bw < 3.0, "{g:?}");
+        assert!(side.hip_deg[1] - side.hip_deg[0] > 15.0, "{g:?}");
+    }
+    assert!((0.8..1.4).contains(&g.speed_m_per_s), "{g:?}");
+    assert!((70.0..150.0).contains(&g.cadence_steps_per_min), "{g:?}");
+    // Step length × cadence is the speed.
+    let from_steps =
+        0.5 * (g.right.step_length_m + g.left.step_length_m) * g.cadence_steps_per_min / 60.0;
+    assert!(
+        (from_steps - g.speed_m_per_s).abs() < 0.15 * g.speed_m_per_s,
+        "{from_steps} {g:?}"
+    );
+}

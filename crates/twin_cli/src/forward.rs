@@ -288,10 +288,42 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         seed: args.seed,
         restarts: args.restarts,
     };
+    let mut inputs = vec![args.model.as_path(), args.start.as_path()];
+    inputs.extend(args.prosthesis.as_deref());
+    inputs.extend(args.init.as_deref());
+    let solution_path = output(&args.out, "solution.json", &inputs)?;
+    let solution_of = |parameters: Vec<f64>, outcome, history: &[[f64; 3]]| Solution {
+        controller: "Geyer & Herr 2010 reflexes (twin_msk::predict::reflex)".into(),
+        names: parameter_names(parameters.len()),
+        parameters,
+        outcome,
+        prosthesis: prosthesis.clone(),
+        history: history.to_vec(),
+        seed: args.seed,
+        duration_s: args.duration,
+    };
     let clock = Instant::now();
     let mut history = Vec::new();
+    let mut saved = f64::INFINITY;
+    let mut save_error = None;
     let (best, _) = cmaes::minimise(&x0, &scale, &settings, &|x| scenario.cost(x), &mut |g| {
         history.push([g.best_cost, g.mean_cost, g.sigma]);
+        // The best so far is saved as it improves, so that stopping the
+        // search loses nothing.
+        if g.best_cost < saved {
+            saved = g.best_cost;
+            let outcome = scenario
+                .simulate(&g.best)
+                .map(|(_, o)| o)
+                .unwrap_or_default();
+            if let Err(e) = write_solution(
+                &solution_path,
+                &solution_of(g.best.clone(), outcome, &history),
+            ) {
+                save_error = Some(e);
+                return false;
+            }
+        }
         if !args.json {
             eprintln!(
                 "generation {:>4} (restart {}, population {}): best {:.3}, mean {:.3}, step {:.3} ({:.0} s)",
@@ -306,40 +338,18 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         }
         true
     });
+    if let Some(e) = save_error {
+        return Err(e);
+    }
     let wall = clock.elapsed().as_secs_f64();
     let (traj, outcome) = scenario.simulate(&best)?;
-    let mut inputs = vec![args.model.as_path(), args.start.as_path()];
-    inputs.extend(args.prosthesis.as_deref());
-    inputs.extend(args.init.as_deref());
     let states_path = output(&args.out, "predicted_states.sto", &inputs)?;
     traj.states_table(&scenario.plant).write(&states_path)?;
     let grf_path = output(&args.out, "predicted_grf.sto", &inputs)?;
     grf_table(&scenario.plant.model, &traj).write(&grf_path)?;
     let metrics = twin_msk::predict::metrics::gait_metrics(&scenario.plant, &traj, 1.0);
-    let mut names: Vec<String> = reflex::PARAMETERS
-        .iter()
-        .map(|(n, _)| (*n).to_owned())
-        .collect();
-    if best.len() == 2 * n {
-        names = names
-            .iter()
-            .map(|s| format!("right: {s}"))
-            .chain(names.iter().map(|s| format!("left: {s}")))
-            .collect();
-    }
-    let solution = Solution {
-        controller: "Geyer & Herr 2010 reflexes (twin_msk::predict::reflex)".into(),
-        names,
-        parameters: best,
-        outcome: outcome.clone(),
-        prosthesis,
-        history,
-        seed: args.seed,
-        duration_s: args.duration,
-    };
-    let solution_path = output(&args.out, "solution.json", &inputs)?;
-    std::fs::write(&solution_path, serde_json::to_string_pretty(&solution)?)
-        .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", solution_path.display()))?;
+    let solution = solution_of(best, outcome.clone(), &history);
+    write_solution(&solution_path, &solution)?;
     let summary = PredictSummary {
         outcome: &outcome,
         gait: &metrics,
@@ -373,6 +383,29 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
             solution_path.display()
         );
     })
+}
+
+/// The controller's parameter names for a vector of `len` (one leg's, or
+/// right then left).
+fn parameter_names(len: usize) -> Vec<String> {
+    let names = twin_msk::predict::reflex::PARAMETERS.map(|(n, _)| n);
+    if len == 2 * names.len() {
+        names
+            .iter()
+            .map(|s| format!("right: {s}"))
+            .chain(names.iter().map(|s| format!("left: {s}")))
+            .collect()
+    } else {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+}
+
+/// Writes a solution whole or not at all (a temporary file renamed).
+fn write_solution(path: &std::path::Path, solution: &Solution) -> anyhow::Result<()> {
+    let tmp = path.with_extension("json.part");
+    std::fs::write(&tmp, serde_json::to_string_pretty(solution)?)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))
 }
 
 /// The gait metrics as lines of text.

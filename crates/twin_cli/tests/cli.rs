@@ -1464,6 +1464,36 @@ fn gait_predict_writes_a_solution_that_warm_starts_a_prosthesis_run() {
     .unwrap();
     let n = solution["parameters"].as_array().unwrap().len();
     assert_eq!(n, solution["names"].as_array().unwrap().len());
+    assert!(!out.path().join("intact/solution.json.part").exists());
+    for side in ["right", "left"] {
+        assert!(intact["gait"][side]["knee_deg"].is_array(), "{intact}");
+    }
+    assert!(std::path::Path::new(intact["grf"].as_str().unwrap()).exists());
+    // No generations: the saved solution evaluated as it is.
+    let inputs_dir = tempfile::tempdir().unwrap();
+    let saved = inputs_dir.path().join("intact.json");
+    std::fs::copy(intact["solution"].as_str().unwrap(), &saved).unwrap();
+    let replay = json_ok(
+        twin()
+            .args([
+                "gait",
+                "predict",
+                "--json",
+                "--generations",
+                "0",
+                "--duration",
+                "0.5",
+                "--model",
+            ])
+            .arg(dir.join("2D_gait.osim"))
+            .arg("--start")
+            .arg(dir.join("referenceCoordinates.sto"))
+            .arg("--init")
+            .arg(&saved)
+            .arg("--out")
+            .arg(out.path().join("replay")),
+    );
+    assert_eq!(replay["outcome"], intact["outcome"]);
     let states =
         twin_msk::Table::read(std::path::Path::new(intact["states"].as_str().unwrap())).unwrap();
     assert!(states.rows() > 10);

@@ -66,7 +66,8 @@ fn loads(plant: &Plant, traj: &Trajectory) -> [Vec<f64>; 2] {
     out
 }
 
-/// The gait metrics of a simulated walk, after its first `skip` seconds.
+/// The gait metrics of a simulated walk, after its first `skip` seconds
+/// (from the start when the walk lasted less than twice that: a fall).
 #[must_use]
 pub fn gait_metrics(plant: &Plant, traj: &Trajectory, skip: f64) -> GaitMetrics {
     let m = &plant.model;
@@ -74,7 +75,12 @@ pub fn gait_metrics(plant: &Plant, traj: &Trajectory, skip: f64) -> GaitMetrics 
     let Some(first) = states.first() else {
         return GaitMetrics::default();
     };
-    let t0 = first.t + skip;
+    let end = states.last().map_or(first.t, |s| s.t);
+    let t0 = if end - first.t > 2.0 * skip {
+        first.t + skip
+    } else {
+        first.t
+    };
     let load = loads(plant, traj);
     let tx = m.coordinate("pelvis_tx");
     let x = |i: usize| tx.map_or(0.0, |k| states[i].q[k]);

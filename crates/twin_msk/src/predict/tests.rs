@@ -238,3 +238,25 @@ fn a_found_walk_still_walks_and_its_metrics_read_as_a_gait() {
         "{from_steps} {g:?}"
     );
 }
+
+/// A fall shorter than twice the start-up: the metrics cover it all and
+/// stay finite.
+#[test]
+fn the_metrics_of_a_fall_are_finite() {
+    let Some(s) = scenario(1.0) else { return };
+    let (traj, o) = s.simulate(&initial_parameters()).unwrap();
+    assert!(o.fell);
+    let g = metrics::gait_metrics(&s.plant, &traj, 1.0);
+    assert!(g.from_s.abs() < 1e-12, "{g:?}");
+    for side in [&g.right, &g.left] {
+        for v in side
+            .hip_deg
+            .iter()
+            .chain(&side.knee_deg)
+            .chain(&side.ankle_deg)
+        {
+            assert!(v.is_finite(), "{g:?}");
+        }
+    }
+    assert!(serde_json::to_string(&g).unwrap().find("null").is_none());
+}

@@ -7,6 +7,23 @@ fn scenario(duration: f64) -> Option<Scenario> {
     Some(Scenario::walking(&model, &coords, duration).unwrap())
 }
 
+/// A probe's setting from the environment.
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `PROBE_SET="index=value,…"` overrides some parameters.
+fn overrides(x: &mut [f64]) {
+    for pair in std::env::var("PROBE_SET").unwrap_or_default().split(',') {
+        if let Some((i, v)) = pair.split_once('=') {
+            x[i.trim().parse::<usize>().unwrap()] = v.trim().parse().unwrap();
+        }
+    }
+}
+
 #[test]
 fn geyer_herr_parameters_give_a_measured_gait() {
     let Some(s) = scenario(1.0) else { return };
@@ -22,31 +39,20 @@ fn geyer_herr_parameters_give_a_measured_gait() {
 #[test]
 #[ignore = "optimisation probe, run by hand"]
 fn predict_probe() {
-    let Some(s) = scenario(
-        std::env::var("PROBE_T")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(5.0),
-    ) else {
+    let Some(s) = scenario(env_or("PROBE_T", 5.0)) else {
         return;
     };
     let x0 = initial_parameters();
     let clock = std::time::Instant::now();
     let (_, o) = s.simulate(&x0).unwrap();
     eprintln!("initial: {o:?} in {:.3} s", clock.elapsed().as_secs_f64());
-    let generations = std::env::var("PROBE_G")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+    let generations = env_or("PROBE_G", 20);
     let settings = cmaes::Settings {
         population: 16,
         generations,
         sigma: 1.0,
         seed: 1,
-        restarts: std::env::var("PROBE_R")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(4),
+        restarts: env_or("PROBE_R", 4),
     };
     let (best, cost) = cmaes::minimise(
         &x0,
@@ -80,12 +86,7 @@ fn predict_probe() {
 #[test]
 #[ignore = "debug trace, run by hand"]
 fn predict_trace() {
-    let Some(s) = scenario(
-        std::env::var("PROBE_T")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1.5),
-    ) else {
+    let Some(s) = scenario(env_or("PROBE_T", 1.5)) else {
         return;
     };
     // PROBE_PARAMS: a file of parameters (one per line) to start from;
@@ -98,11 +99,7 @@ fn predict_trace() {
             .collect(),
         Err(_) => initial_parameters(),
     };
-    for pair in std::env::var("PROBE_SET").unwrap_or_default().split(',') {
-        if let Some((i, v)) = pair.split_once('=') {
-            x[i.trim().parse::<usize>().unwrap()] = v.trim().parse().unwrap();
-        }
-    }
+    overrides(&mut x);
     let (traj, o) = s.simulate(&x).unwrap();
     let m = &s.plant.model;
     let names = [
@@ -176,11 +173,7 @@ fn standing_probe() {
     s.start.u.fill(0.0);
     s.plant.locked_values.clone_from(&q);
     let mut x = initial_parameters();
-    for pair in std::env::var("PROBE_SET").unwrap_or_default().split(',') {
-        if let Some((i, v)) = pair.split_once('=') {
-            x[i.trim().parse::<usize>().unwrap()] = v.trim().parse().unwrap();
-        }
-    }
+    overrides(&mut x);
     let (traj, o) = s.simulate(&x).unwrap();
     let names = [
         "pelvis_tilt",

@@ -400,11 +400,9 @@ fn parameter_names(len: usize) -> Vec<String> {
     }
 }
 
-/// Writes a solution whole or not at all (a temporary file renamed).
+/// Writes a solution whole or not at all.
 fn write_solution(path: &std::path::Path, solution: &Solution) -> anyhow::Result<()> {
-    let tmp = path.with_extension("json.part");
-    std::fs::write(&tmp, serde_json::to_string_pretty(solution)?)
-        .and_then(|()| std::fs::rename(&tmp, path))
+    twin_core::paths::write_atomically(path, serde_json::to_string_pretty(solution)?.as_bytes())
         .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))
 }
 

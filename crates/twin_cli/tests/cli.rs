@@ -1464,7 +1464,13 @@ fn gait_predict_writes_a_solution_that_warm_starts_a_prosthesis_run() {
     .unwrap();
     let n = solution["parameters"].as_array().unwrap().len();
     assert_eq!(n, solution["names"].as_array().unwrap().len());
-    assert!(!out.path().join("intact/solution.json.part").exists());
+    // No temporary file of the saves left behind.
+    let left: Vec<_> = std::fs::read_dir(out.path().join("intact"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     for side in ["right", "left"] {
         assert!(intact["gait"][side]["knee_deg"].is_array(), "{intact}");
     }

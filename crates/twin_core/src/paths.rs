@@ -1,7 +1,48 @@
 //! Guarding the user's input folders: Twinscope never writes into them;
 //! and Twinscope's own folders (state, configuration).
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+/// Writes `bytes` to `path` so that it always holds either what it held
+/// before or the new content, whole: a temporary file beside it, flushed to
+/// disk, renamed over it (atomic on one file system), then the folder
+/// flushed. The temporary file is removed when anything fails.
+///
+/// # Errors
+/// The folder cannot be written, or the disk is full.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        // The rename itself is on disk once the folder is flushed (not every
+        // platform lets a folder be opened for that; then the rename is
+        // still atomic, only its durability waits for the system).
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
 
 /// One of Twinscope's own folders: `$env_var` when set, else
 /// `$xdg_var/twinscope`, else `~/home_rel/twinscope` (the XDG base

@@ -8,7 +8,6 @@
 //! start a recovery file newer than its document is offered, and cleared
 //! once the user saved or declined.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::{TwinDocument, TwinError};
@@ -23,36 +22,10 @@ pub fn save(doc: &TwinDocument, path: &Path) -> Result<(), TwinError> {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TwinError> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| TwinError::format(path, "not a file name"))?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        // The rename itself is on disk once the folder is flushed (not every
-        // platform lets a folder be opened for that; then the rename is
-        // still atomic, only its durability waits for the system).
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        TwinError::io(path, &e)
-    })
+    if path.file_name().is_none() {
+        return Err(TwinError::format(path, "not a file name"));
+    }
+    twin_core::paths::write_atomically(path, bytes).map_err(|e| TwinError::io(path, &e))
 }
 
 /// The autosave file of one document, in a folder of Twinscope's own.

@@ -405,9 +405,7 @@ impl Layouts {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, self.to_json())?;
-        std::fs::rename(&tmp, path)
+        twin_core::paths::write_atomically(path, self.to_json().as_bytes())
     }
 }
 

@@ -1468,7 +1468,11 @@ fn gait_predict_writes_a_solution_that_warm_starts_a_prosthesis_run() {
     let left: Vec<_> = std::fs::read_dir(out.path().join("intact"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".tmp"))
+        .filter(|n| {
+            std::path::Path::new(n)
+                .extension()
+                .is_some_and(|e| e == "tmp")
+        })
         .collect();
     assert!(left.is_empty(), "{left:?}");
     for side in ["right", "left"] {

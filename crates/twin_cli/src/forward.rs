@@ -448,10 +448,10 @@ fn grf_table(model: &Model, traj: &twin_msk::forward::integrate::Trajectory) -> 
     let mut table = Table::new("predicted_grf", labels, false);
     for (state, contacts) in traj.states.iter().zip(&traj.contacts) {
         let mut row = Vec::with_capacity(6);
-        for side in ["_r", "_l"] {
+        for side in [0, 1] {
             let (mut fx, mut fy, mut moment) = (0.0, 0.0, 0.0);
-            for (c, (f, p)) in model.contacts.iter().zip(contacts) {
-                if model.bodies[c.body].name.ends_with(side) {
+            for (c, (f, p)) in contacts.iter().enumerate() {
+                if model.contact_side(c) == Some(side) {
                     fx += f.x;
                     fy += f.y;
                     moment += f.y * p.x;

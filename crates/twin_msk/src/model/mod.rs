@@ -296,6 +296,20 @@ impl Model {
         self.coordinates.iter().position(|c| c.name == name)
     }
 
+    /// The side of a contact sphere by its body's name in OpenSim's
+    /// convention: 0 for `…_r`, 1 for `…_l`, `None` otherwise.
+    #[must_use]
+    pub fn contact_side(&self, contact: usize) -> Option<usize> {
+        let name = &self.bodies[self.contacts[contact].body].name;
+        if name.ends_with("_r") {
+            Some(0)
+        } else if name.ends_with("_l") {
+            Some(1)
+        } else {
+            None
+        }
+    }
+
     /// The index of a body by name.
     #[must_use]
     pub fn body(&self, name: &str) -> Option<usize> {

@@ -42,21 +42,11 @@ pub struct GaitMetrics {
 fn loads(plant: &Plant, traj: &Trajectory) -> [Vec<f64>; 2] {
     let m = &plant.model;
     let weight = -m.mass() * m.gravity.y;
-    let side_of = |c: usize| {
-        let name = &m.bodies[m.contacts[c].body].name;
-        if name.ends_with("_r") {
-            Some(0)
-        } else if name.ends_with("_l") {
-            Some(1)
-        } else {
-            None
-        }
-    };
     let mut out = [Vec::new(), Vec::new()];
     for contacts in &traj.contacts {
         let mut sum = [0.0; 2];
         for (c, (f, _)) in contacts.iter().enumerate() {
-            if let Some(s) = side_of(c) {
+            if let Some(s) = m.contact_side(c) {
                 sum[s] += f.y / weight;
             }
         }

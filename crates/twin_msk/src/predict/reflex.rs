@@ -202,18 +202,14 @@ impl Reflex {
             }
         };
         let m = &plant.model;
-        let leg = |side: &str| -> Leg {
+        let leg = |side: &str, index: usize| -> Leg {
             let muscles = MUSCLES.map(|name| {
                 m.muscles
                     .iter()
                     .position(|mu| mu.name == format!("{name}_{side}"))
             });
-            let contacts = m
-                .contacts
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| m.bodies[c.body].name.ends_with(&format!("_{side}")))
-                .map(|(i, _)| i)
+            let contacts = (0..m.contacts.len())
+                .filter(|&c| m.contact_side(c) == Some(index))
                 .collect();
             Leg {
                 muscles,
@@ -232,7 +228,7 @@ impl Reflex {
                 landed_at: None,
             }
         };
-        let legs = [leg("r"), leg("l")];
+        let legs = [leg("r", 0), leg("l", 1)];
         if legs.iter().any(|l| l.contacts.is_empty()) {
             return Err(crate::MskError::format(
                 "the reflex controller needs contact spheres on both feet (bodies ending in _r and _l)",

@@ -135,15 +135,7 @@ pub fn run(spec: &str) -> anyhow::Result<(f64, usize)> {
             let m = Model::read(&dir.join("2D_gait.osim"))?;
             let coords = Table::read(&dir.join("referenceCoordinates.sto"))?;
             let plant = twin_msk::forward::Plant::new(&m, &[])?;
-            let base = plant.default_state();
-            let s0 = plant.state_from_table(&coords, 0, &base);
-            let s1 = plant.state_from_table(&coords, 1, &base);
-            let mut start = s0.clone();
-            start.t = 0.0;
-            for k in 0..start.q.len() {
-                start.u[k] = (s1.q[k] - s0.q[k]) / (s1.t - s0.t);
-            }
-            start.a.fill(0.05);
+            let start = plant.start_from_coordinates(&coords, 0.05)?;
             let mut controls = Table::new(
                 "controls",
                 m.muscles.iter().map(|x| x.name.clone()).collect(),

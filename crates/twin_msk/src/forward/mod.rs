@@ -193,6 +193,40 @@ impl Plant {
         self.free.len()
     }
 
+    /// A start from a coordinates table (the Moco example's
+    /// `referenceCoordinates.sto`): the first row's values, speeds from the
+    /// difference of the first two rows, time 0, every muscle at
+    /// `activation`.
+    ///
+    /// # Errors
+    /// The table has fewer than two rows.
+    pub fn start_from_coordinates(
+        &self,
+        table: &Table,
+        activation: f64,
+    ) -> Result<State, MskError> {
+        if table.rows() < 2 {
+            return Err(MskError::format(
+                "the initial coordinates need two rows (for the speeds)",
+            ));
+        }
+        let base = self.default_state();
+        let s0 = self.state_from_table(table, 0, &base);
+        let s1 = self.state_from_table(table, 1, &base);
+        let dt = s1.t - s0.t;
+        let mut start = s0.clone();
+        start.t = 0.0;
+        for k in 0..start.q.len() {
+            start.u[k] = if dt > 0.0 {
+                (s1.q[k] - s0.q[k]) / dt
+            } else {
+                0.0
+            };
+        }
+        start.a.fill(activation);
+        Ok(start)
+    }
+
     /// The default state: default coordinates, zero speeds, each muscle at
     /// its `default_activation`.
     #[must_use]

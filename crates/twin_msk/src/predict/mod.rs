@@ -64,32 +64,8 @@ impl Scenario {
         coordinates: &Table,
         duration: f64,
     ) -> Result<Self, MskError> {
-        if coordinates.rows() < 2 {
-            return Err(MskError::format(
-                "the initial coordinates need two rows (for the speeds)",
-            ));
-        }
-        let locked: Vec<&str> = model
-            .coordinate("lumbar")
-            .map(|_| "lumbar")
-            .into_iter()
-            .collect();
-        let mut plant = Plant::new(model, &locked)?;
-        plant.add_range_limits(LIMIT_STIFFNESS, LIMIT_DAMPING);
-        let base = plant.default_state();
-        let s0 = plant.state_from_table(coordinates, 0, &base);
-        let s1 = plant.state_from_table(coordinates, 1, &base);
-        let dt = s1.t - s0.t;
-        let mut start = s0.clone();
-        start.t = 0.0;
-        for k in 0..start.q.len() {
-            start.u[k] = if dt > 0.0 {
-                (s1.q[k] - s0.q[k]) / dt
-            } else {
-                0.0
-            };
-        }
-        start.a.fill(0.05);
+        let mut plant = walking_plant(model, None)?;
+        let start = plant.start_from_coordinates(coordinates, 0.05)?;
         plant.locked_values.clone_from(&start.q);
         Ok(Self {
             plant,
@@ -114,14 +90,7 @@ impl Scenario {
     /// The device's values are out of range or the model has no such ankle.
     pub fn with_prosthesis(&self, p: &Prosthesis) -> Result<Self, MskError> {
         let (model, device, _) = p.apply(&self.plant.model)?;
-        let locked: Vec<&str> = model
-            .coordinate("lumbar")
-            .map(|_| "lumbar")
-            .into_iter()
-            .collect();
-        let mut plant = Plant::new(&model, &locked)?;
-        plant.add_range_limits(LIMIT_STIFFNESS, LIMIT_DAMPING);
-        plant.locked_values.clone_from(&self.start.q);
+        let plant = walking_plant(&model, Some(&self.start.q))?;
         let mut start = self.start.clone();
         start.a = model
             .muscles
@@ -168,8 +137,8 @@ impl Scenario {
         Ok((traj, outcome))
     }
 
-    /// The cost of a parameter vector (a failed simulation costs like an
-    /// immediate fall).
+    /// The cost of a parameter vector (a simulation that fails costs 2000,
+    /// more than any fall).
     #[must_use]
     pub fn cost(&self, params: &[f64]) -> f64 {
         self.simulate(params).map_or(2000.0, |(_, o)| o.cost)
@@ -245,6 +214,22 @@ impl Scenario {
             mean_speed,
         }
     }
+}
+
+/// The walking plant of `model`: lumbar joint held (at `held`, the start's
+/// coordinates, when given), soft limits at the coordinate ranges.
+fn walking_plant(model: &crate::Model, held: Option<&[f64]>) -> Result<Plant, MskError> {
+    let locked: Vec<&str> = model
+        .coordinate("lumbar")
+        .map(|_| "lumbar")
+        .into_iter()
+        .collect();
+    let mut plant = Plant::new(model, &locked)?;
+    plant.add_range_limits(LIMIT_STIFFNESS, LIMIT_DAMPING);
+    if let Some(q) = held {
+        plant.locked_values = q.to_vec();
+    }
+    Ok(plant)
 }
 
 /// Geyer & Herr's starting parameters for one leg.

@@ -294,7 +294,7 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
     let solution_path = output(&args.out, "solution.json", &inputs)?;
     let solution_of = |parameters: Vec<f64>, outcome, history: &[[f64; 3]]| Solution {
         controller: "Geyer & Herr 2010 reflexes (twin_msk::predict::reflex)".into(),
-        names: parameter_names(parameters.len()),
+        names: reflex::parameter_names(parameters.len()),
         parameters,
         outcome,
         prosthesis: prosthesis.clone(),
@@ -383,21 +383,6 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
             solution_path.display()
         );
     })
-}
-
-/// The controller's parameter names for a vector of `len` (one leg's, or
-/// right then left).
-fn parameter_names(len: usize) -> Vec<String> {
-    let names = twin_msk::predict::reflex::PARAMETERS.map(|(n, _)| n);
-    if len == 2 * names.len() {
-        names
-            .iter()
-            .map(|s| format!("right: {s}"))
-            .chain(names.iter().map(|s| format!("left: {s}")))
-            .collect()
-    } else {
-        names.iter().map(|s| (*s).to_owned()).collect()
-    }
 }
 
 /// Writes a solution whole or not at all.

@@ -31,6 +31,7 @@ pub const MUSCLES: [&str; 9] = [
     "tib_ant",
 ];
 const HAM: usize = 0;
+const BFSH: usize = 1;
 const GLU: usize = 2;
 const HFL: usize = 3;
 const VAS: usize = 5;
@@ -99,6 +100,22 @@ pub const PARAMETERS: [(&str, f64); 48] = [
 /// above which a swing leg ahead of the other lands.
 const LIFTOFF_LOAD: f64 = 0.02;
 const LANDING_LOAD: f64 = 0.1;
+
+/// The names of a parameter vector of `len`: one leg's ([`PARAMETERS`]),
+/// or, for the asymmetric controller, the right leg's then the left's.
+#[must_use]
+pub fn parameter_names(len: usize) -> Vec<String> {
+    let names = PARAMETERS.map(|(n, _)| n);
+    if len == 2 * names.len() {
+        names
+            .iter()
+            .map(|s| format!("right: {s}"))
+            .chain(names.iter().map(|s| format!("left: {s}")))
+            .collect()
+    } else {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+}
 
 /// Delays (s): hip muscles, knee muscles, ankle muscles (Geyer & Herr:
 /// 5, 10 and 20 ms).
@@ -376,7 +393,7 @@ impl Reflex {
                 // The short head brakes knee extension at the end of swing
                 // (on the extension rate; flexion rate would feed back
                 // positively and fold the knee).
-                u[1] += p[39] * (-leg.knee_rate.at(t - 0.010)).max(0.0);
+                u[BFSH] += p[39] * (-leg.knee_rate.at(t - 0.010)).max(0.0);
                 // Swing-leg placement (Song & Geyer 2015): the thigh is
                 // driven to a target angle that grows with the speed, by
                 // the hip flexors forward and gluteus/hamstrings back.
@@ -393,7 +410,7 @@ impl Reflex {
                 let knee_target = if late { p[45] } else { p[44] };
                 let knee_error = p[46] * (leg.knee_angle.at(t - 0.010) - knee_target);
                 u[VAS] += knee_error.max(0.0);
-                u[1] += (-knee_error).max(0.0);
+                u[BFSH] += (-knee_error).max(0.0);
             }
             for (k, mi) in leg.muscles.iter().enumerate() {
                 if let Some(i) = *mi {

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod limits;
 pub mod paths;
 pub mod progress;
+pub mod rng;
 pub mod testdata;
 
 pub use progress::{Cancelled, Progress};

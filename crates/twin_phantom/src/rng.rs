@@ -3,20 +3,7 @@
 //! Noise is drawn per pixel from a hash of (seed, image, pixel) rather than from a
 //! running stream, so images can be generated in parallel and still be identical.
 
-/// `SplitMix64` finaliser: a high-quality 64-bit mix of `x`.
-#[must_use]
-pub fn mix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
-/// Uniform number in the open interval (0, 1) from a 64-bit hash.
-#[must_use]
-pub fn unit(h: u64) -> f64 {
-    ((h >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-}
+pub use twin_core::rng::{mix64, unit};
 
 /// Two independent standard normal deviates for the key `key` (Box–Muller).
 #[must_use]

@@ -9,6 +9,7 @@
 
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use rayon::prelude::*;
+use twin_core::rng::{GOLDEN, mix64, unit};
 
 /// A small deterministic generator (xoshiro256**), seeded by splitmix64.
 #[derive(Debug, Clone)]
@@ -17,15 +18,8 @@ pub struct Rng([u64; 4]);
 impl Rng {
     #[must_use]
     pub fn new(seed: u64) -> Self {
-        let mut x = seed;
-        let mut next = || {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
-        Self([next(), next(), next(), next()])
+        let step = |k: u64| mix64(seed.wrapping_add(k.wrapping_mul(GOLDEN)));
+        Self([step(0), step(1), step(2), step(3)])
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -41,9 +35,9 @@ impl Rng {
         result
     }
 
-    /// Uniform in (0, 1).
+    /// Uniform in (0, 1].
     pub fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        unit(self.next_u64())
     }
 
     /// Standard normal (Box–Muller).

@@ -205,6 +205,11 @@ pub struct PredictArgs {
     pub restarts: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// A measured trial as MODEL.osim,MOTION.mot,LOADS.xml: the predicted
+    /// joint angles over the gait cycle are compared with its strides
+    /// (Pearson r and RMS difference of the mean curves).
+    #[arg(long, value_name = "MODEL,MOTION,LOADS")]
+    pub measured: Option<String>,
     #[arg(long, value_name = "DIR", default_value = "gait-results")]
     pub out: PathBuf,
     #[arg(long)]
@@ -232,6 +237,8 @@ struct PredictSummary<'a> {
     /// Strides, stance/swing, step length, joint ranges per side, cadence
     /// and asymmetry after the first second.
     gait: &'a twin_msk::predict::metrics::GaitMetrics,
+    /// Joint angles over the cycle against `--measured` (empty without).
+    agreement: &'a [twin_msk::predict::metrics::Agreement],
     grf: PathBuf,
     generations: usize,
     wall_s: f64,
@@ -250,6 +257,7 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
     }
     let model = Model::read(&args.model)?;
     let coords = Table::read(&args.start)?;
+    let measured = args.measured.as_deref().map(read_measured).transpose()?;
     let mut scenario =
         Scenario::walking(&model, &coords, args.duration).map_err(|e| e.in_file(&args.start))?;
     let prosthesis = match &args.prosthesis {
@@ -348,41 +356,81 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
     let grf_path = output(&args.out, "predicted_grf.sto", &inputs)?;
     grf_table(&scenario.plant.model, &traj).write(&grf_path)?;
     let metrics = twin_msk::predict::metrics::gait_metrics(&scenario.plant, &traj, 1.0);
+    let agreement = measured.as_ref().map_or_else(Vec::new, |m| {
+        let predicted = twin_msk::predict::metrics::cycle_angles(&scenario.plant, &traj, 1.0);
+        twin_msk::predict::metrics::agreement(&predicted, m)
+    });
     let solution = solution_of(best, outcome.clone(), &history);
     write_solution(&solution_path, &solution)?;
     let summary = PredictSummary {
         outcome: &outcome,
         gait: &metrics,
+        agreement: &agreement,
         grf: grf_path.clone(),
         generations: solution.history.len(),
         wall_s: wall,
         states: states_path.clone(),
         solution: solution_path.clone(),
     };
-    emit(args.json, &summary, &[], || {
+    emit(args.json, &summary, &[], || print_prediction(&summary))
+}
+
+/// `twin gait predict`'s summary as text.
+fn print_prediction(s: &PredictSummary) {
+    let o = s.outcome;
+    println!(
+        "{} generations in {:.0} s: cost {:.3}; {} after {:.2} s, {:.2} m at {:.2} m/s, {:.2} J/kg/m",
+        s.generations,
+        s.wall_s,
+        o.cost,
+        if o.fell { "fell" } else { "still walking" },
+        o.time,
+        o.distance,
+        o.mean_speed,
+        o.cost_of_transport
+    );
+    print_gait(s.gait);
+    if !s.agreement.is_empty() {
+        println!("against the measured trial (mean curves over the cycle):");
+    }
+    for a in s.agreement {
         println!(
-            "{} generations in {:.0} s: cost {:.3}; {} after {:.2} s, {:.2} m at {:.2} m/s, {:.2} J/kg/m",
-            solution.history.len(),
-            wall,
-            outcome.cost,
-            if outcome.fell {
-                "fell"
-            } else {
-                "still walking"
-            },
-            outcome.time,
-            outcome.distance,
-            outcome.mean_speed,
-            outcome.cost_of_transport
+            "  {} {}: r {:.2}, RMS {:.1}°, range {:.0}° (measured {:.0}°), {} predicted and {} measured strides",
+            a.joint,
+            a.side,
+            a.r,
+            a.rms_deg,
+            a.predicted_range_deg,
+            a.measured_range_deg,
+            a.predicted_strides,
+            a.measured_strides
         );
-        print_gait(&metrics);
-        println!(
-            "states: {}\nground forces: {}\nsolution: {}",
-            states_path.display(),
-            grf_path.display(),
-            solution_path.display()
+    }
+    println!(
+        "states: {}\nground forces: {}\nsolution: {}",
+        s.states.display(),
+        s.grf.display(),
+        s.solution.display()
+    );
+}
+
+/// `--measured MODEL.osim,MOTION.mot,LOADS.xml`: the trial's joint angles
+/// over its strides.
+fn read_measured(arg: &str) -> anyhow::Result<Vec<twin_msk::gait::CycleSeries>> {
+    let parts: Vec<&str> = arg.split(',').map(str::trim).collect();
+    let [model, motion, loads] = parts[..] else {
+        anyhow::bail!("--measured `{arg}`: expected MODEL.osim,MOTION.mot,LOADS.xml");
+    };
+    let m = Model::read(std::path::Path::new(model))?;
+    let q = Table::read(std::path::Path::new(motion))?;
+    let l = twin_msk::loads::ExternalLoads::read(std::path::Path::new(loads), &m, None)?;
+    let series = twin_msk::predict::metrics::measured_angles(&m, &q, &l);
+    if series.iter().all(|s| s.angle.iter().all(Vec::is_empty)) {
+        anyhow::bail!(
+            "--measured: `{motion}` covers no complete stride of the heel strikes in `{loads}`"
         );
-    })
+    }
+    Ok(series)
 }
 
 /// Writes a solution whole or not at all.

@@ -1479,7 +1479,16 @@ fn gait_predict_writes_a_solution_that_warm_starts_a_prosthesis_run() {
         assert!(intact["gait"][side]["knee_deg"].is_array(), "{intact}");
     }
     assert!(std::path::Path::new(intact["grf"].as_str().unwrap()).exists());
-    // No generations: the saved solution evaluated as it is.
+    // No generations: the saved solution evaluated as it is (and compared
+    // with subject01's walk when the data is there).
+    let measured = twin_core::testdata::require("msk/gait10dof18musc").map(|g| {
+        format!(
+            "{},{},{}",
+            g.join("gait10dof18musc_subject01.osim").display(),
+            g.join("subject01_walk_IK.mot").display(),
+            g.join("gait10dof18musc_subject01_walk_grf.xml").display()
+        )
+    });
     let inputs_dir = tempfile::tempdir().unwrap();
     let saved = inputs_dir.path().join("intact.json");
     std::fs::copy(intact["solution"].as_str().unwrap(), &saved).unwrap();
@@ -1501,9 +1510,19 @@ fn gait_predict_writes_a_solution_that_warm_starts_a_prosthesis_run() {
             .arg("--init")
             .arg(&saved)
             .arg("--out")
-            .arg(out.path().join("replay")),
+            .arg(out.path().join("replay"))
+            .args(
+                measured
+                    .as_ref()
+                    .map(|m| ["--measured", m.as_str()])
+                    .into_iter()
+                    .flatten(),
+            ),
     );
     assert_eq!(replay["outcome"], intact["outcome"]);
+    // Half a second holds no complete stride: nothing to compare, said as
+    // an empty list.
+    assert_eq!(replay["agreement"], serde_json::json!([]), "{replay}");
     let states =
         twin_msk::Table::read(std::path::Path::new(intact["states"].as_str().unwrap())).unwrap();
     assert!(states.rows() > 10);
@@ -1542,7 +1561,18 @@ fn gait_predict_writes_a_solution_that_warm_starts_a_prosthesis_run() {
     assert!(names[0].as_str().unwrap().starts_with("right: "));
     assert!(names[n].as_str().unwrap().starts_with("left: "));
     assert_eq!(solution["prosthesis"]["side"], "right");
-    // Bad settings and files, named.
+}
+
+/// `twin gait predict` refuses bad settings and files by name.
+#[test]
+fn gait_predict_refuses_bad_settings_by_name() {
+    let Some(dir) = twin_core::testdata::require("msk/moco_2d_gait") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let inputs = tempfile::tempdir().unwrap();
+    let device = inputs.path().join("device.json");
+    std::fs::write(&device, r#"{"side": "right"}"#).unwrap();
     let o = twin()
         .args(["gait", "predict", "--sigma", "0", "--model"])
         .arg(dir.join("2D_gait.osim"))
@@ -1571,4 +1601,16 @@ fn gait_predict_writes_a_solution_that_warm_starts_a_prosthesis_run() {
         e.contains("device.json") && e.contains("not a saved solution"),
         "{e}"
     );
+    let o = twin()
+        .args(["gait", "predict", "--measured", "walk.mot", "--model"])
+        .arg(dir.join("2D_gait.osim"))
+        .arg("--start")
+        .arg(dir.join("referenceCoordinates.sto"))
+        .arg("--out")
+        .arg(out.path().join("bad"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--measured `walk.mot`"), "{e}");
 }

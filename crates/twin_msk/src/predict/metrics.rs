@@ -1,9 +1,13 @@
 //! What a clinician reads off a predicted gait: per side the strides,
 //! stance and swing times, step length and joint-angle ranges; cadence and
-//! stance-time asymmetry — from the simulated contact forces and states.
+//! stance-time asymmetry — from the simulated contact forces and states;
+//! and the joint angles over the gait cycle against a measured trial's
+//! ([`agreement`]: Pearson r and RMS difference of the mean curves).
 
-use crate::forward::Plant;
+use crate::Table;
 use crate::forward::integrate::Trajectory;
+use crate::forward::{Plant, State};
+use crate::gait::{Band, CycleSeries, cycle_series};
 
 /// One side's gait.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -56,45 +60,51 @@ fn loads(plant: &Plant, traj: &Trajectory) -> [Vec<f64>; 2] {
     out
 }
 
+/// Strikes (load rising through 0.1 BW) and lift-offs (falling through
+/// 0.02 BW) at or after `t0`, as state indices.
+fn events(load: &[f64], states: &[State], t0: f64) -> (Vec<usize>, Vec<usize>) {
+    let (mut strikes, mut offs) = (Vec::new(), Vec::new());
+    let mut on = load.first().is_some_and(|v| *v > 0.1);
+    for i in 1..load.len() {
+        if !on && load[i] > 0.1 {
+            on = true;
+            if states[i].t >= t0 {
+                strikes.push(i);
+            }
+        } else if on && load[i] < 0.02 {
+            on = false;
+            if states[i].t >= t0 {
+                offs.push(i);
+            }
+        }
+    }
+    (strikes, offs)
+}
+
+/// The start of the analysed part: `skip` seconds in, or the first state
+/// when the walk lasted less than twice that (a fall).
+fn analysed_from(states: &[State], skip: f64) -> f64 {
+    match (states.first(), states.last()) {
+        (Some(a), Some(b)) if b.t - a.t > 2.0 * skip => a.t + skip,
+        (Some(a), _) => a.t,
+        _ => 0.0,
+    }
+}
+
 /// The gait metrics of a simulated walk, after its first `skip` seconds
 /// (from the start when the walk lasted less than twice that: a fall).
 #[must_use]
 pub fn gait_metrics(plant: &Plant, traj: &Trajectory, skip: f64) -> GaitMetrics {
     let m = &plant.model;
     let states = &traj.states;
-    let Some(first) = states.first() else {
+    if states.is_empty() {
         return GaitMetrics::default();
-    };
-    let end = states.last().map_or(first.t, |s| s.t);
-    let t0 = if end - first.t > 2.0 * skip {
-        first.t + skip
-    } else {
-        first.t
-    };
+    }
+    let t0 = analysed_from(states, skip);
     let load = loads(plant, traj);
     let tx = m.coordinate("pelvis_tx");
     let x = |i: usize| tx.map_or(0.0, |k| states[i].q[k]);
-    // Strikes (load rising through 0.1) and lift-offs (falling through
-    // 0.02), after t0.
-    let events = |l: &[f64]| {
-        let (mut strikes, mut offs) = (Vec::new(), Vec::new());
-        let mut on = l.first().is_some_and(|v| *v > 0.1);
-        for i in 1..l.len() {
-            if !on && l[i] > 0.1 {
-                on = true;
-                if states[i].t >= t0 {
-                    strikes.push(i);
-                }
-            } else if on && l[i] < 0.02 {
-                on = false;
-                if states[i].t >= t0 {
-                    offs.push(i);
-                }
-            }
-        }
-        (strikes, offs)
-    };
-    let ev = [events(&load[0]), events(&load[1])];
+    let ev = [events(&load[0], states, t0), events(&load[1], states, t0)];
     let range = |name: &str| -> [f64; 2] {
         m.coordinate(name).map_or([0.0; 2], |k| {
             states
@@ -178,4 +188,141 @@ pub fn gait_metrics(plant: &Plant, traj: &Trajectory, skip: f64) -> GaitMetrics 
         right,
         left,
     }
+}
+
+/// Complete strides per side (`[right, left]`, heel strike to heel strike,
+/// s) after the first `skip` seconds (see [`gait_metrics`]).
+#[must_use]
+pub fn strides(plant: &Plant, traj: &Trajectory, skip: f64) -> [Vec<[f64; 2]>; 2] {
+    let states = &traj.states;
+    let t0 = analysed_from(states, skip);
+    loads(plant, traj).map(|l| {
+        let (strikes, _) = events(&l, states, t0);
+        strikes
+            .windows(2)
+            .map(|w| [states[w[0]].t, states[w[1]].t])
+            .collect()
+    })
+}
+
+/// The simulated coordinates as a table (radians), for the gait-cycle
+/// tools of [`crate::gait`].
+#[must_use]
+pub fn coordinates_table(plant: &Plant, traj: &Trajectory) -> Table {
+    let m = &plant.model;
+    let mut table = Table::new(
+        "predicted coordinates",
+        m.coordinates.iter().map(|c| c.name.clone()).collect(),
+        false,
+    );
+    for s in &traj.states {
+        table.push_row(s.t, &s.q);
+    }
+    table
+}
+
+/// The predicted joint angles over every complete stride after `skip`
+/// seconds, per coordinate and side (degrees).
+#[must_use]
+pub fn cycle_angles(plant: &Plant, traj: &Trajectory, skip: f64) -> Vec<CycleSeries> {
+    let table = coordinates_table(plant, traj);
+    cycle_series(&plant.model, &table, None, &strides(plant, traj, skip))
+}
+
+/// One joint's predicted angle over the cycle against a measured one.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Agreement {
+    /// The coordinate without its side (`knee_angle`).
+    pub joint: String,
+    /// `r` or `l`.
+    pub side: char,
+    /// Pearson correlation of the mean curves over 0–100 % of the cycle.
+    pub r: f64,
+    /// Root-mean-square difference of the mean curves (degrees).
+    pub rms_deg: f64,
+    /// Ranges of motion (max − min of the mean curve, degrees).
+    pub predicted_range_deg: f64,
+    pub measured_range_deg: f64,
+    pub predicted_strides: usize,
+    pub measured_strides: usize,
+}
+
+/// Pearson's correlation of two equally long series (0 when either is
+/// constant).
+#[must_use]
+pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    if n < 2 {
+        return 0.0;
+    }
+    let ma = a[..n].iter().sum::<f64>() / n as f64;
+    let mb = b[..n].iter().sum::<f64>() / n as f64;
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in a[..n].iter().zip(&b[..n]) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma).powi(2);
+        sbb += (y - mb).powi(2);
+    }
+    if saa <= 0.0 || sbb <= 0.0 {
+        0.0
+    } else {
+        sab / (saa * sbb).sqrt()
+    }
+}
+
+/// The predicted gait's joint angles against a measured trial's, for each
+/// coordinate and side that both have at least one stride of.
+#[must_use]
+pub fn agreement(predicted: &[CycleSeries], measured: &[CycleSeries]) -> Vec<Agreement> {
+    let mut out = Vec::new();
+    for p in predicted {
+        let Some(m) = measured.iter().find(|m| m.name == p.name) else {
+            continue;
+        };
+        for (s, side) in ['r', 'l'].into_iter().enumerate() {
+            let (Some(bp), Some(bm)) = (Band::of(&p.angle[s]), Band::of(&m.angle[s])) else {
+                continue;
+            };
+            let rms = (bp
+                .mean
+                .iter()
+                .zip(&bm.mean)
+                .map(|(x, y)| (x - y).powi(2))
+                .sum::<f64>()
+                / bp.mean.len() as f64)
+                .sqrt();
+            let range = |v: &[f64]| {
+                v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                    - v.iter().copied().fold(f64::INFINITY, f64::min)
+            };
+            out.push(Agreement {
+                joint: p.name.clone(),
+                side,
+                r: pearson(&bp.mean, &bm.mean),
+                rms_deg: rms,
+                predicted_range_deg: range(&bp.mean),
+                measured_range_deg: range(&bm.mean),
+                predicted_strides: bp.strides,
+                measured_strides: bm.strides,
+            });
+        }
+    }
+    out
+}
+
+/// A measured trial's joint angles over each complete stride of the
+/// external loads' heel strikes that the motion covers (degrees).
+#[must_use]
+pub fn measured_angles(
+    model: &crate::Model,
+    coordinates: &Table,
+    loads: &crate::loads::ExternalLoads,
+) -> Vec<CycleSeries> {
+    let n = coordinates.rows();
+    if n == 0 {
+        return Vec::new();
+    }
+    let span = [coordinates.time[0], coordinates.time[n - 1]];
+    let (strides, _) = crate::gait::strides_by_side(model, loads, span);
+    cycle_series(model, coordinates, None, &strides)
 }

@@ -21,6 +21,10 @@ use crate::{MskError, Table};
 pub const LIMIT_STIFFNESS: f64 = 500.0;
 pub const LIMIT_DAMPING: f64 = 5.0;
 
+/// A foot's vertical ground force above this (body weights) is penalised:
+/// walking peaks are 1.0–1.3 BW (Winter 2009; Perry & Burnfield 2010).
+pub const GRF_THRESHOLD_BW: f64 = 1.3;
+
 /// What is simulated and asked of the gait.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -183,8 +187,17 @@ impl Scenario {
             for &k in &knees {
                 knee += traj.states[i].q[k].max(0.0).powi(2) * dt;
             }
-            let fy: f64 = traj.contacts[i].iter().map(|(f, _)| f.y).sum::<f64>() / weight;
-            grf += (fy - 1.5).max(0.0).powi(2) * dt;
+            let mut foot = [0.0; 2];
+            for (c, (f, _)) in traj.contacts[i].iter().enumerate() {
+                if let Some(side) = m.contact_side(c) {
+                    foot[side] += f.y / weight;
+                }
+            }
+            grf += foot
+                .iter()
+                .map(|l| (l - GRF_THRESHOLD_BW).max(0.0).powi(2))
+                .sum::<f64>()
+                * dt;
         }
         let cost_of_transport = if distance > 0.1 {
             energy / body_mass / distance
@@ -199,8 +212,9 @@ impl Scenario {
         let [lo, hi] = self.speed;
         let speed_penalty =
             100.0 * ((lo - mean_speed).max(0.0) + (mean_speed - hi).max(0.0)).powi(2);
-        let knee_penalty = 10.0 * knee;
-        let grf_penalty = 10.0 * grf;
+        let per_second = if time > 0.0 { 1.0 / time } else { 0.0 };
+        let knee_penalty = 100.0 * knee * per_second;
+        let grf_penalty = 100.0 * grf * per_second;
         Outcome {
             cost: fall + speed_penalty + cost_of_transport + knee_penalty + grf_penalty,
             fall,

@@ -186,6 +186,16 @@ pub struct PredictArgs {
     /// optimised separately.
     #[arg(long, value_name = "JSON")]
     pub prosthesis: Option<PathBuf>,
+    /// With `--prosthesis`: keep that side's ankle muscles at this share of
+    /// their strength beside the device (a continuation step: warm-start
+    /// the search through 0.5, 0.2, 0 from the intact solution).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+    pub residual_strength: f64,
+    /// Weaken or strengthen muscles, e.g. `soleus=0.3,gastroc=0.3`
+    /// (maximum isometric force × factor; a name without `_r`/`_l` is both
+    /// sides').
+    #[arg(long, value_name = "NAME=FACTOR,…")]
+    pub strength: Option<String>,
     /// Warm start from a saved solution (`solution.json` of a former run).
     #[arg(long, value_name = "JSON")]
     pub init: Option<PathBuf>,
@@ -224,6 +234,12 @@ pub struct Solution {
     pub parameters: Vec<f64>,
     pub outcome: twin_msk::predict::Outcome,
     pub prosthesis: Option<twin_msk::prosthesis::Prosthesis>,
+    /// The device side's ankle muscles' remaining strength (continuation).
+    #[serde(default)]
+    pub residual_strength: f64,
+    /// Muscle strength changes (`--strength`).
+    #[serde(default)]
+    pub strength: Vec<(String, f64)>,
     /// Per generation: best cost, mean cost, step size.
     pub history: Vec<[f64; 3]>,
     pub seed: u64,
@@ -255,16 +271,34 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
     if !(args.sigma.is_finite() && args.sigma > 0.0 && args.sigma <= 10.0) {
         anyhow::bail!("--sigma must be in (0, 10], got {}", args.sigma);
     }
+    if !(0.0..=1.0).contains(&args.residual_strength) {
+        anyhow::bail!(
+            "--residual-strength must be in [0, 1], got {}",
+            args.residual_strength
+        );
+    }
     let model = Model::read(&args.model)?;
     let coords = Table::read(&args.start)?;
     let measured = args.measured.as_deref().map(read_measured).transpose()?;
     let mut scenario =
         Scenario::walking(&model, &coords, args.duration).map_err(|e| e.in_file(&args.start))?;
+    let strength = args
+        .strength
+        .as_deref()
+        .map(parse_strength)
+        .transpose()?
+        .unwrap_or_default();
+    if !strength.is_empty() {
+        scenario = scenario.with_strength(&strength)?;
+    }
     let prosthesis = match &args.prosthesis {
         Some(p) => {
             let device = twin_msk::prosthesis::Prosthesis::read(p)?;
-            scenario = scenario.with_prosthesis(&device)?;
+            scenario = scenario.with_prosthesis_and_residual(&device, args.residual_strength)?;
             Some(device)
+        }
+        None if args.residual_strength != 0.0 => {
+            anyhow::bail!("--residual-strength needs --prosthesis")
         }
         None => None,
     };
@@ -306,6 +340,8 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         parameters,
         outcome,
         prosthesis: prosthesis.clone(),
+        residual_strength: args.residual_strength,
+        strength: strength.clone(),
         history: history.to_vec(),
         seed: args.seed,
         duration_s: args.duration,
@@ -412,6 +448,22 @@ fn print_prediction(s: &PredictSummary) {
         s.grf.display(),
         s.solution.display()
     );
+}
+
+/// `--strength NAME=FACTOR,…`.
+fn parse_strength(spec: &str) -> anyhow::Result<Vec<(String, f64)>> {
+    spec.split(',')
+        .map(|pair| {
+            let (name, factor) = pair.split_once('=').ok_or_else(|| {
+                anyhow::anyhow!("--strength `{pair}`: expected NAME=FACTOR, e.g. soleus=0.3")
+            })?;
+            let factor: f64 = factor
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--strength `{pair}`: `{factor}` is not a number"))?;
+            Ok((name.trim().to_owned(), factor))
+        })
+        .collect()
 }
 
 /// `--measured MODEL.osim,MOTION.mot,LOADS.xml`: the trial's joint angles

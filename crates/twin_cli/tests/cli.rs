@@ -1613,4 +1613,29 @@ fn gait_predict_refuses_bad_settings_by_name() {
     assert!(!o.status.success());
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("--measured `walk.mot`"), "{e}");
+    for (args, expected) in [
+        (&["--strength", "soleus"][..], "--strength `soleus`"),
+        (&["--strength", "soleus=weak"][..], "`weak` is not a number"),
+        (&["--strength", "soleos=0.3"][..], "no muscle `soleos`"),
+        (&["--residual-strength", "0.5"][..], "needs --prosthesis"),
+        (
+            &["--residual-strength", "2"][..],
+            "--residual-strength must be in [0, 1]",
+        ),
+    ] {
+        let o = twin()
+            .args(["gait", "predict"])
+            .args(args)
+            .arg("--model")
+            .arg(dir.join("2D_gait.osim"))
+            .arg("--start")
+            .arg(dir.join("referenceCoordinates.sto"))
+            .arg("--out")
+            .arg(out.path().join("bad"))
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{args:?}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains(expected), "{args:?}: {e}");
+    }
 }

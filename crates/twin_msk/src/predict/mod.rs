@@ -93,15 +93,48 @@ impl Scenario {
     /// # Errors
     /// The device's values are out of range or the model has no such ankle.
     pub fn with_prosthesis(&self, p: &Prosthesis) -> Result<Self, MskError> {
-        let (model, device, _) = p.apply(&self.plant.model)?;
+        self.with_prosthesis_and_residual(p, 0.0)
+    }
+
+    /// A step towards the prosthesis for a continuation search: the device
+    /// at the ankle and the foot re-weighed as [`Self::with_prosthesis`],
+    /// but that side's ankle muscles kept at `residual` of their strength
+    /// (0 removes them: the prosthesis itself). Searches warm-started
+    /// through residual strengths 0.5, 0.2, … reach a prosthetic gait that
+    /// a direct search from the intact one does not find (the
+    /// device-side push-off vanishes at once there).
+    ///
+    /// # Errors
+    /// As [`Self::with_prosthesis`]; `residual` outside [0, 1].
+    pub fn with_prosthesis_and_residual(
+        &self,
+        p: &Prosthesis,
+        residual: f64,
+    ) -> Result<Self, MskError> {
+        if !(0.0..=1.0).contains(&residual) {
+            return Err(MskError::format(format!(
+                "residual strength must be in [0, 1], got {residual}"
+            )));
+        }
+        let original = &self.plant.model;
+        let (mut model, device, _) = p.apply(original)?;
+        if residual > 0.0 {
+            let removed: Vec<String> = original
+                .muscles
+                .iter()
+                .filter(|m| !model.muscles.iter().any(|k| k.name == m.name))
+                .map(|m| m.name.clone())
+                .collect();
+            model.muscles.clone_from(&original.muscles);
+            scale_strength(&mut model, &removed, residual);
+        }
         let plant = walking_plant(&model, Some(&self.start.q))?;
         let mut start = self.start.clone();
         start.a = model
             .muscles
             .iter()
             .map(|m| {
-                self.plant
-                    .model
+                original
                     .muscles
                     .iter()
                     .position(|o| o.name == m.name)
@@ -112,6 +145,50 @@ impl Scenario {
             plant,
             start,
             device: Some(device),
+            ..self.clone()
+        })
+    }
+
+    /// The same scenario with muscles weakened or strengthened: each
+    /// `(name, factor)` multiplies the maximum isometric force of the muscle
+    /// of that name, or of both sides' when the name has no side
+    /// (`soleus` is `soleus_r` and `soleus_l`).
+    ///
+    /// # Errors
+    /// A name matches no muscle; a factor is not in (0, 10].
+    pub fn with_strength(&self, changes: &[(String, f64)]) -> Result<Self, MskError> {
+        let mut model = self.plant.model.clone();
+        for (name, factor) in changes {
+            if !(factor.is_finite() && *factor > 0.0 && *factor <= 10.0) {
+                return Err(MskError::format(format!(
+                    "strength of `{name}`: the factor must be in (0, 10], got {factor}"
+                )));
+            }
+            let matched: Vec<String> = model
+                .muscles
+                .iter()
+                .filter(|m| {
+                    m.name == *name
+                        || m.name
+                            .strip_suffix("_r")
+                            .or_else(|| m.name.strip_suffix("_l"))
+                            .is_some_and(|base| base == name)
+                })
+                .map(|m| m.name.clone())
+                .collect();
+            if matched.is_empty() {
+                let names: Vec<&str> = model.muscles.iter().map(|m| m.name.as_str()).collect();
+                return Err(MskError::format(format!(
+                    "strength: no muscle `{name}` in model `{}` (it has {})",
+                    model.name,
+                    names.join(", ")
+                )));
+            }
+            scale_strength(&mut model, &matched, *factor);
+        }
+        let plant = walking_plant(&model, Some(&self.start.q))?;
+        Ok(Self {
+            plant,
             ..self.clone()
         })
     }
@@ -226,6 +303,17 @@ impl Scenario {
             fell,
             distance,
             mean_speed,
+        }
+    }
+}
+
+/// Multiplies the maximum isometric force of the `names`d muscles.
+fn scale_strength(model: &mut crate::Model, names: &[String], factor: f64) {
+    for m in &mut model.muscles {
+        if names.contains(&m.name)
+            && let Some(f) = m.parameters.get_mut("max_isometric_force")
+        {
+            *f *= factor;
         }
     }
 }

@@ -325,3 +325,89 @@ fn a_found_walk_is_compared_with_the_measured_trial() {
         );
     }
 }
+
+fn f0(s: &Scenario, name: &str) -> Option<f64> {
+    s.plant
+        .model
+        .muscles
+        .iter()
+        .find(|m| m.name == name)
+        .and_then(|m| m.parameters.get("max_isometric_force").copied())
+}
+
+#[test]
+fn strength_changes_scale_the_named_muscles_only() {
+    let Some(s) = scenario(0.2) else { return };
+    let weak = s
+        .with_strength(&[("soleus".into(), 0.3), ("gastroc_r".into(), 0.5)])
+        .unwrap();
+    for (name, k) in [
+        ("soleus_r", 0.3),
+        ("soleus_l", 0.3),
+        ("gastroc_r", 0.5),
+        ("gastroc_l", 1.0),
+        ("vasti_r", 1.0),
+    ] {
+        let (a, b) = (f0(&s, name).unwrap(), f0(&weak, name).unwrap());
+        assert!((b - k * a).abs() < 1e-9 * a, "{name}: {a} → {b}");
+    }
+    // The plant follows the model: a weaker soleus pulls less.
+    let i = weak
+        .plant
+        .model
+        .muscles
+        .iter()
+        .position(|m| m.name == "soleus_r")
+        .unwrap();
+    assert!(
+        (weak.plant.muscles[i].p.max_isometric_force - 0.3 * f0(&s, "soleus_r").unwrap()).abs()
+            < 1e-9
+    );
+    let e = s
+        .with_strength(&[("soleos".into(), 0.3)])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("soleos") && e.contains("soleus_r"), "{e}");
+    let e = s
+        .with_strength(&[("soleus".into(), 0.0)])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("soleus") && e.contains("(0, 10]"), "{e}");
+}
+
+#[test]
+fn a_residual_strength_keeps_the_device_sides_ankle_muscles_weakened() {
+    let Some(s) = scenario(0.2) else { return };
+    let device = crate::prosthesis::Prosthesis {
+        side: "right".into(),
+        stiffness_nm_per_rad: 400.0,
+        plantar_stiffness_nm_per_rad: None,
+        damping_nms_per_rad: 2.0,
+        neutral_angle_deg: 0.0,
+        alignment_offset_deg: 0.0,
+        mass_kg: Some(1.2),
+    };
+    let full = s.with_prosthesis(&device).unwrap();
+    let half = s.with_prosthesis_and_residual(&device, 0.5).unwrap();
+    assert_eq!(
+        full.plant.model.muscles.len() + 3,
+        s.plant.model.muscles.len()
+    );
+    assert_eq!(half.plant.model.muscles.len(), s.plant.model.muscles.len());
+    assert!(half.device.is_some() && full.device.is_some());
+    for name in ["soleus_r", "gastroc_r", "tib_ant_r"] {
+        assert!(f0(&full, name).is_none(), "{name}");
+        let (a, b) = (f0(&s, name).unwrap(), f0(&half, name).unwrap());
+        assert!((b - 0.5 * a).abs() < 1e-9 * a, "{name}");
+    }
+    assert_eq!(f0(&half, "soleus_l"), f0(&s, "soleus_l"));
+    // The foot is the device's in both.
+    let mass = |x: &Scenario| x.plant.model.mass();
+    assert!((mass(&half) - mass(&full)).abs() < 1e-12);
+    assert!(half.simulate(&initial_parameters()).is_ok());
+    let e = s
+        .with_prosthesis_and_residual(&device, 1.5)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("residual strength"), "{e}");
+}

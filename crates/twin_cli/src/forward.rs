@@ -186,9 +186,10 @@ pub struct PredictArgs {
     /// optimised separately.
     #[arg(long, value_name = "JSON")]
     pub prosthesis: Option<PathBuf>,
-    /// With `--prosthesis`: keep that side's ankle muscles at this share of
-    /// their strength beside the device (a continuation step: warm-start
-    /// the search through 0.5, 0.2, 0 from the intact solution).
+    /// With `--prosthesis`: a continuation step from the intact ankle to
+    /// the device: that side's ankle muscles at this share of their
+    /// strength and the device's moment at the rest of its own (warm-start
+    /// the search through 0.7, 0.4, 0.1, 0 from the intact solution).
     #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
     pub residual_strength: f64,
     /// Weaken or strengthen muscles, e.g. `soleus=0.3,gastroc=0.3`

@@ -37,6 +37,9 @@ pub struct Scenario {
     pub settings: Settings,
     /// A transtibial device at one ankle (its muscles removed).
     pub device: Option<AnkleDevice>,
+    /// Share of the device's moment applied (1; less in the steps of a
+    /// continuation, see [`Self::with_prosthesis_and_residual`]).
+    pub device_share: f64,
 }
 
 /// The parts of a gait's cost and what it measured.
@@ -83,6 +86,7 @@ impl Scenario {
                 ..Settings::default()
             },
             device: None,
+            device_share: 1.0,
         })
     }
 
@@ -96,13 +100,14 @@ impl Scenario {
         self.with_prosthesis_and_residual(p, 0.0)
     }
 
-    /// A step towards the prosthesis for a continuation search: the device
-    /// at the ankle and the foot re-weighed as [`Self::with_prosthesis`],
-    /// but that side's ankle muscles kept at `residual` of their strength
-    /// (0 removes them: the prosthesis itself). Searches warm-started
-    /// through residual strengths 0.5, 0.2, … reach a prosthetic gait that
-    /// a direct search from the intact one does not find (the
-    /// device-side push-off vanishes at once there).
+    /// A step of a continuation from the intact leg to the prosthesis: the
+    /// foot re-weighed as [`Self::with_prosthesis`], that side's ankle
+    /// muscles kept at `residual` of their strength and the device's moment
+    /// at `1 − residual` of its own (`residual` 0 removes the muscles: the
+    /// prosthesis itself; 1 is the intact ankle with the device's foot).
+    /// A search warm-started through residual strengths 0.7, 0.4, 0.1, 0
+    /// follows the gait as the ankle changes hands, where a direct search
+    /// from the intact solution falls within a second.
     ///
     /// # Errors
     /// As [`Self::with_prosthesis`]; `residual` outside [0, 1].
@@ -145,6 +150,7 @@ impl Scenario {
             plant,
             start,
             device: Some(device),
+            device_share: 1.0 - residual,
             ..self.clone()
         })
     }
@@ -199,10 +205,10 @@ impl Scenario {
     /// The parameters do not fit the controller; the simulation fails.
     pub fn simulate(&self, params: &[f64]) -> Result<(Trajectory, Outcome), MskError> {
         let mut controller = reflex::Reflex::new(&self.plant, params)?;
-        let device = self.device;
+        let (device, share) = (self.device, self.device_share);
         let moment = move |q: &[f64], u: &[f64], tau: &mut [f64]| {
             if let Some(d) = device {
-                tau[d.coordinate] += d.moment(q[d.coordinate], u[d.coordinate]);
+                tau[d.coordinate] += share * d.moment(q[d.coordinate], u[d.coordinate]);
             }
         };
         let traj = simulate(

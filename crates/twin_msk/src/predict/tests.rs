@@ -395,6 +395,7 @@ fn a_residual_strength_keeps_the_device_sides_ankle_muscles_weakened() {
     );
     assert_eq!(half.plant.model.muscles.len(), s.plant.model.muscles.len());
     assert!(half.device.is_some() && full.device.is_some());
+    assert!((half.device_share - 0.5).abs() < 1e-12 && (full.device_share - 1.0).abs() < 1e-12);
     for name in ["soleus_r", "gastroc_r", "tib_ant_r"] {
         assert!(f0(&full, name).is_none(), "{name}");
         let (a, b) = (f0(&s, name).unwrap(), f0(&half, name).unwrap());

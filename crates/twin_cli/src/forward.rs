@@ -192,6 +192,10 @@ pub struct PredictArgs {
     /// the search through 0.7, 0.4, 0.1, 0 from the intact solution).
     #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
     pub residual_strength: f64,
+    /// Walking speed band asked of the gait (m/s): MIN,MAX; a wide band
+    /// (e.g. 0.5,2) leaves the speed to the metabolic cost (self-selected).
+    #[arg(long, value_name = "MIN,MAX", default_value = "1.1,1.4")]
+    pub speed: String,
     /// Weaken or strengthen muscles, e.g. `soleus=0.3,gastroc=0.3`
     /// (maximum isometric force × factor; a name without `_r`/`_l` is both
     /// sides').
@@ -241,6 +245,9 @@ pub struct Solution {
     /// Muscle strength changes (`--strength`).
     #[serde(default)]
     pub strength: Vec<(String, f64)>,
+    /// The speed band asked for.
+    #[serde(default)]
+    pub speed_m_per_s: [f64; 2],
     /// Per generation: best cost, mean cost, step size.
     pub history: Vec<[f64; 3]>,
     pub seed: u64,
@@ -283,6 +290,7 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
     let measured = args.measured.as_deref().map(read_measured).transpose()?;
     let mut scenario =
         Scenario::walking(&model, &coords, args.duration).map_err(|e| e.in_file(&args.start))?;
+    scenario.speed = parse_speed(&args.speed)?;
     let strength = args
         .strength
         .as_deref()
@@ -343,6 +351,7 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         prosthesis: prosthesis.clone(),
         residual_strength: args.residual_strength,
         strength: strength.clone(),
+        speed_m_per_s: scenario.speed,
         history: history.to_vec(),
         seed: args.seed,
         duration_s: args.duration,
@@ -449,6 +458,21 @@ fn print_prediction(s: &PredictSummary) {
         s.grf.display(),
         s.solution.display()
     );
+}
+
+/// `--speed MIN,MAX` (m/s).
+fn parse_speed(spec: &str) -> anyhow::Result<[f64; 2]> {
+    let band: Vec<f64> = spec
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("--speed `{spec}`: expected MIN,MAX in m/s, e.g. 1.1,1.4"))?;
+    match band[..] {
+        [lo, hi] if lo.is_finite() && hi.is_finite() && 0.0 <= lo && lo <= hi && hi <= 5.0 => {
+            Ok([lo, hi])
+        }
+        _ => anyhow::bail!("--speed `{spec}`: expected 0 ≤ MIN ≤ MAX ≤ 5 m/s"),
+    }
 }
 
 /// `--strength NAME=FACTOR,…`.

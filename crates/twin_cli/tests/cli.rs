@@ -1618,6 +1618,8 @@ fn gait_predict_refuses_bad_settings_by_name() {
         (&["--strength", "soleus=weak"][..], "`weak` is not a number"),
         (&["--strength", "soleos=0.3"][..], "no muscle `soleos`"),
         (&["--residual-strength", "0.5"][..], "needs --prosthesis"),
+        (&["--speed", "1.4,1.1"][..], "--speed `1.4,1.1`"),
+        (&["--speed", "fast"][..], "--speed `fast`"),
         (
             &["--residual-strength", "2"][..],
             "--residual-strength must be in [0, 1]",

@@ -272,10 +272,7 @@ struct PredictSummary<'a> {
 
 /// `twin gait predict`.
 pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
-    use twin_msk::predict::{Scenario, cmaes, initial_parameters, parameter_scale, reflex};
-    if !(args.duration.is_finite() && args.duration > 0.0 && args.duration <= 120.0) {
-        anyhow::bail!("--duration must be in (0, 120] s, got {}", args.duration);
-    }
+    use twin_session::predict::{Prediction, Setup, run};
     if !(args.sigma.is_finite() && args.sigma > 0.0 && args.sigma <= 10.0) {
         anyhow::bail!("--sigma must be in (0, 10], got {}", args.sigma);
     }
@@ -285,138 +282,108 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
             args.residual_strength
         );
     }
-    let model = Model::read(&args.model)?;
-    let coords = Table::read(&args.start)?;
+    if args.prosthesis.is_none() && args.residual_strength != 0.0 {
+        anyhow::bail!("--residual-strength needs --prosthesis");
+    }
+    if !(args.duration.is_finite() && args.duration > 0.0 && args.duration <= 120.0) {
+        anyhow::bail!("--duration must be in (0, 120] s, got {}", args.duration);
+    }
     let measured = args.measured.as_deref().map(read_measured).transpose()?;
-    let mut scenario =
-        Scenario::walking(&model, &coords, args.duration).map_err(|e| e.in_file(&args.start))?;
-    scenario.speed = parse_speed(&args.speed)?;
     let strength = args
         .strength
         .as_deref()
         .map(parse_strength)
         .transpose()?
         .unwrap_or_default();
-    if !strength.is_empty() {
-        scenario = scenario.with_strength(&strength)?;
-    }
-    let prosthesis = match &args.prosthesis {
-        Some(p) => {
-            let device = twin_msk::prosthesis::Prosthesis::read(p)?;
-            scenario = scenario.with_prosthesis_and_residual(&device, args.residual_strength)?;
-            Some(device)
-        }
-        None if args.residual_strength != 0.0 => {
-            anyhow::bail!("--residual-strength needs --prosthesis")
+    let prosthesis = args
+        .prosthesis
+        .as_deref()
+        .map(twin_msk::prosthesis::Prosthesis::read)
+        .transpose()?;
+    let init = match &args.init {
+        Some(path) => {
+            let text =
+                twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "solution")
+                    .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
+            let saved: Solution = serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!("`{}` is not a saved solution: {e}", path.display())
+            })?;
+            Some(saved.parameters)
         }
         None => None,
     };
-    let mut x0 = initial_parameters();
-    if let Some(path) = &args.init {
-        let text = twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "solution")
-            .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
-        let saved: Solution = serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("`{}` is not a saved solution: {e}", path.display()))?;
-        x0 = saved.parameters;
-    }
-    let n = reflex::PARAMETERS.len();
-    if prosthesis.is_some() && x0.len() == n {
-        // Each leg its own parameters from here on.
-        x0.extend_from_within(..);
-    }
-    if x0.len() != n && x0.len() != 2 * n {
-        anyhow::bail!(
-            "the solution has {} parameters; the controller takes {n} or {}",
-            x0.len(),
-            2 * n
-        );
-    }
-    let scale = parameter_scale(&x0);
-    let settings = cmaes::Settings {
-        population: args.population,
-        generations: args.generations,
-        sigma: args.sigma,
-        seed: args.seed,
-        restarts: args.restarts,
+    let setup = Setup {
+        model: args.model.clone(),
+        start: args.start.clone(),
+        prosthesis: prosthesis.clone(),
+        residual_strength: args.residual_strength,
+        strength: strength.clone(),
+        speed: parse_speed(&args.speed)?,
+        duration: args.duration,
+        init,
+        search: twin_msk::predict::cmaes::Settings {
+            population: args.population,
+            generations: args.generations,
+            sigma: args.sigma,
+            seed: args.seed,
+            restarts: args.restarts,
+        },
     };
+    // Checked before the search, so that a bad setting fails at once.
+    setup.scenario()?;
+    setup.start_parameters()?;
     let mut inputs = vec![args.model.as_path(), args.start.as_path()];
     inputs.extend(args.prosthesis.as_deref());
     inputs.extend(args.init.as_deref());
     let solution_path = output(&args.out, "solution.json", &inputs)?;
-    let solution_of = |parameters: Vec<f64>, outcome, history: &[[f64; 3]]| Solution {
+    let solution_of = |p: &Prediction| Solution {
         controller: "Geyer & Herr 2010 reflexes (twin_msk::predict::reflex)".into(),
-        names: reflex::parameter_names(parameters.len()),
-        parameters,
-        outcome,
+        names: twin_msk::predict::reflex::parameter_names(p.parameters.len()),
+        parameters: p.parameters.clone(),
+        outcome: p.outcome.clone(),
         prosthesis: prosthesis.clone(),
         residual_strength: args.residual_strength,
         strength: strength.clone(),
-        speed_m_per_s: scenario.speed,
-        history: history.to_vec(),
+        speed_m_per_s: setup.speed,
+        history: p.history.clone(),
         seed: args.seed,
         duration_s: args.duration,
     };
     let clock = Instant::now();
-    let mut history = Vec::new();
-    let mut saved = f64::INFINITY;
-    let mut save_error = None;
-    let (best, _) = cmaes::minimise(&x0, &scale, &settings, &|x| scenario.cost(x), &mut |g| {
-        history.push([g.best_cost, g.mean_cost, g.sigma]);
-        // The best so far is saved as it improves, so that stopping the
-        // search loses nothing.
-        if g.best_cost < saved {
-            saved = g.best_cost;
-            let outcome = scenario
-                .simulate(&g.best)
-                .map(|(_, o)| o)
-                .unwrap_or_default();
-            if let Err(e) = write_solution(
-                &solution_path,
-                &solution_of(g.best.clone(), outcome, &history),
-            ) {
-                save_error = Some(e);
-                return false;
-            }
-        }
+    let progress = twin_core::Progress::new();
+    // The best so far is saved as it improves, so that stopping the search
+    // loses nothing.
+    let prediction = run(&setup, measured.as_deref(), &progress, &mut |p| {
         if !args.json {
+            let o = &p.outcome;
             eprintln!(
-                "generation {:>4} (restart {}, population {}): best {:.3}, mean {:.3}, step {:.3} ({:.0} s)",
-                g.index + 1,
-                g.restart,
-                g.population,
-                g.best_cost,
-                g.mean_cost,
-                g.sigma,
+                "generation {:>4}: best {:.3} ({} after {:.2} s, {:.2} m/s) ({:.0} s)",
+                p.history.len(),
+                o.cost,
+                if o.fell { "fell" } else { "walking" },
+                o.time,
+                o.mean_speed,
                 clock.elapsed().as_secs_f64()
             );
         }
-        true
-    });
-    if let Some(e) = save_error {
-        return Err(e);
-    }
+        write_solution(&solution_path, &solution_of(p))
+            .map_err(|e| twin_session::SessionError::Run(e.to_string()))
+    })?;
     let wall = clock.elapsed().as_secs_f64();
-    let (traj, outcome) = scenario.simulate(&best)?;
     let states_path = output(&args.out, "predicted_states.sto", &inputs)?;
-    traj.states_table(&scenario.plant).write(&states_path)?;
+    prediction.states.write(&states_path)?;
     let grf_path = output(&args.out, "predicted_grf.sto", &inputs)?;
-    grf_table(&scenario.plant.model, &traj).write(&grf_path)?;
-    let metrics = twin_msk::predict::metrics::gait_metrics(&scenario.plant, &traj, 1.0);
-    let agreement = measured.as_ref().map_or_else(Vec::new, |m| {
-        let predicted = twin_msk::predict::metrics::cycle_angles(&scenario.plant, &traj, 1.0);
-        twin_msk::predict::metrics::agreement(&predicted, m)
-    });
-    let solution = solution_of(best, outcome.clone(), &history);
-    write_solution(&solution_path, &solution)?;
+    prediction.grf.write(&grf_path)?;
+    write_solution(&solution_path, &solution_of(&prediction))?;
     let summary = PredictSummary {
-        outcome: &outcome,
-        gait: &metrics,
-        agreement: &agreement,
-        grf: grf_path.clone(),
-        generations: solution.history.len(),
+        outcome: &prediction.outcome,
+        gait: &prediction.gait,
+        agreement: &prediction.agreement,
+        grf: grf_path,
+        generations: prediction.history.len(),
         wall_s: wall,
-        states: states_path.clone(),
-        solution: solution_path.clone(),
+        states: states_path,
+        solution: solution_path,
     };
     emit(args.json, &summary, &[], || print_prediction(&summary))
 }
@@ -498,16 +465,8 @@ fn read_measured(arg: &str) -> anyhow::Result<Vec<twin_msk::gait::CycleSeries>> 
     let [model, motion, loads] = parts[..] else {
         anyhow::bail!("--measured `{arg}`: expected MODEL.osim,MOTION.mot,LOADS.xml");
     };
-    let m = Model::read(std::path::Path::new(model))?;
-    let q = Table::read(std::path::Path::new(motion))?;
-    let l = twin_msk::loads::ExternalLoads::read(std::path::Path::new(loads), &m, None)?;
-    let series = twin_msk::predict::metrics::measured_angles(&m, &q, &l);
-    if series.iter().all(|s| s.angle.iter().all(Vec::is_empty)) {
-        anyhow::bail!(
-            "--measured: `{motion}` covers no complete stride of the heel strikes in `{loads}`"
-        );
-    }
-    Ok(series)
+    twin_session::predict::measured_angles(model.as_ref(), motion.as_ref(), loads.as_ref())
+        .map_err(|e| anyhow::anyhow!("--measured: {e}"))
 }
 
 /// Writes a solution whole or not at all.
@@ -540,37 +499,4 @@ fn print_gait(g: &twin_msk::predict::metrics::GaitMetrics) {
             s.peak_grf_bw
         );
     }
-}
-
-/// Ground reaction force per foot (sum of its contact spheres, N) and the
-/// centre of pressure along the floor (m), as an OpenSim table.
-fn grf_table(model: &Model, traj: &twin_msk::forward::integrate::Trajectory) -> Table {
-    let labels = ["r", "l"]
-        .iter()
-        .flat_map(|s| {
-            [
-                format!("ground_force_{s}_vx"),
-                format!("ground_force_{s}_vy"),
-                format!("ground_force_{s}_px"),
-            ]
-        })
-        .collect();
-    let mut table = Table::new("predicted_grf", labels, false);
-    for (state, contacts) in traj.states.iter().zip(&traj.contacts) {
-        let mut row = Vec::with_capacity(6);
-        for side in [0, 1] {
-            let (mut fx, mut fy, mut moment) = (0.0, 0.0, 0.0);
-            for (c, (f, p)) in contacts.iter().enumerate() {
-                if model.contact_side(c) == Some(side) {
-                    fx += f.x;
-                    fy += f.y;
-                    moment += f.y * p.x;
-                }
-            }
-            let cop = if fy > 1e-6 { moment / fy } else { 0.0 };
-            row.extend([fx, fy, cop]);
-        }
-        table.push_row(state.t, &row);
-    }
-    table
 }

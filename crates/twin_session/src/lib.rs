@@ -22,6 +22,7 @@ pub mod cine;
 pub mod gait;
 pub mod history;
 pub mod jobs;
+pub mod predict;
 pub mod report;
 pub mod runs;
 pub mod scenarios;

@@ -326,3 +326,37 @@ pub fn measured_angles(
     let (strides, _) = crate::gait::strides_by_side(model, loads, span);
     cycle_series(model, coordinates, None, &strides)
 }
+
+/// Ground reaction force per foot (sum of its contact spheres, N) and the
+/// centre of pressure along the floor (m), as an OpenSim table.
+#[must_use]
+pub fn grf_table(model: &crate::Model, traj: &Trajectory) -> Table {
+    let labels = ["r", "l"]
+        .iter()
+        .flat_map(|s| {
+            [
+                format!("ground_force_{s}_vx"),
+                format!("ground_force_{s}_vy"),
+                format!("ground_force_{s}_px"),
+            ]
+        })
+        .collect();
+    let mut table = Table::new("predicted_grf", labels, false);
+    for (state, contacts) in traj.states.iter().zip(&traj.contacts) {
+        let mut row = Vec::with_capacity(6);
+        for side in [0, 1] {
+            let (mut fx, mut fy, mut moment) = (0.0, 0.0, 0.0);
+            for (c, (f, p)) in contacts.iter().enumerate() {
+                if model.contact_side(c) == Some(side) {
+                    fx += f.x;
+                    fy += f.y;
+                    moment += f.y * p.x;
+                }
+            }
+            let cop = if fy > 1e-6 { moment / fy } else { 0.0 };
+            row.extend([fx, fy, cop]);
+        }
+        table.push_row(state.t, &row);
+    }
+    table
+}

@@ -1,6 +1,7 @@
 //! `twin gait forward`: forward simulation of an OpenSim model from muscle
 //! excitations, written as an OpenSim states file.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -231,6 +232,29 @@ pub struct PredictArgs {
     pub json: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct TuneArgs {
+    /// The prediction to tune from (needs `--prosthesis`; `--init` is
+    /// best a prosthetic solution of `twin gait predict`).
+    #[command(flatten)]
+    pub predict: PredictArgs,
+    /// Dorsiflexion stiffnesses to try (N·m/rad; the plantarflexion
+    /// stiffness keeps its ratio).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub stiffness: Vec<f64>,
+    /// Neutral angles to try (degrees, + dorsiflexion).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0",
+        allow_hyphen_values = true
+    )]
+    pub neutral: Vec<f64>,
+    /// Seeds: each setting is searched once per seed.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    pub seeds: Vec<u64>,
+}
+
 /// A saved prediction: the controller's parameters and what they gave.
 #[derive(Serialize, serde::Deserialize)]
 pub struct Solution {
@@ -270,9 +294,9 @@ struct PredictSummary<'a> {
     solution: PathBuf,
 }
 
-/// `twin gait predict`.
-pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
-    use twin_session::predict::{Prediction, Setup, run};
+/// The prediction's setup from the command line, checked (a bad setting
+/// fails before any search).
+fn setup_of(args: &PredictArgs) -> anyhow::Result<twin_session::predict::Setup> {
     if !(args.sigma.is_finite() && args.sigma > 0.0 && args.sigma <= 10.0) {
         anyhow::bail!("--sigma must be in (0, 10], got {}", args.sigma);
     }
@@ -288,7 +312,6 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
     if !(args.duration.is_finite() && args.duration > 0.0 && args.duration <= 120.0) {
         anyhow::bail!("--duration must be in (0, 120] s, got {}", args.duration);
     }
-    let measured = args.measured.as_deref().map(read_measured).transpose()?;
     let strength = args
         .strength
         .as_deref()
@@ -312,12 +335,12 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let setup = Setup {
+    let setup = twin_session::predict::Setup {
         model: args.model.clone(),
         start: args.start.clone(),
-        prosthesis: prosthesis.clone(),
+        prosthesis,
         residual_strength: args.residual_strength,
-        strength: strength.clone(),
+        strength,
         speed: parse_speed(&args.speed)?,
         duration: args.duration,
         init,
@@ -329,9 +352,16 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
             restarts: args.restarts,
         },
     };
-    // Checked before the search, so that a bad setting fails at once.
     setup.scenario()?;
     setup.start_parameters()?;
+    Ok(setup)
+}
+
+/// `twin gait predict`.
+pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
+    use twin_session::predict::{Prediction, run};
+    let measured = args.measured.as_deref().map(read_measured).transpose()?;
+    let setup = setup_of(&args)?;
     let mut inputs = vec![args.model.as_path(), args.start.as_path()];
     inputs.extend(args.prosthesis.as_deref());
     inputs.extend(args.init.as_deref());
@@ -341,9 +371,9 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         names: twin_msk::predict::reflex::parameter_names(p.parameters.len()),
         parameters: p.parameters.clone(),
         outcome: p.outcome.clone(),
-        prosthesis: prosthesis.clone(),
+        prosthesis: setup.prosthesis.clone(),
         residual_strength: args.residual_strength,
-        strength: strength.clone(),
+        strength: setup.strength.clone(),
         speed_m_per_s: setup.speed,
         history: p.history.clone(),
         seed: args.seed,
@@ -386,6 +416,136 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         solution: solution_path,
     };
     emit(args.json, &summary, &[], || print_prediction(&summary))
+}
+
+/// What `twin gait tune --json` prints.
+#[derive(Serialize)]
+struct TuneSummary<'a> {
+    landscape: &'a twin_session::predict::Landscape,
+    /// Per seed: the optimum's stiffness and neutral angle (null: no walk).
+    optimum: Vec<Option<[f64; 2]>>,
+    table: PathBuf,
+    output: PathBuf,
+    wall_s: f64,
+}
+
+/// `twin gait tune`.
+pub fn tune(args: TuneArgs) -> anyhow::Result<()> {
+    use twin_session::predict::{TuneGrid, tune};
+    if args.predict.prosthesis.is_none() {
+        anyhow::bail!("twin gait tune needs --prosthesis: the device to tune");
+    }
+    let setup = setup_of(&args.predict)?;
+    let grid = TuneGrid {
+        stiffness: args.stiffness.clone(),
+        neutral_deg: args.neutral.clone(),
+        seeds: args.seeds.clone(),
+    };
+    let p = &args.predict;
+    let mut inputs = vec![p.model.as_path(), p.start.as_path()];
+    inputs.extend(p.prosthesis.as_deref());
+    inputs.extend(p.init.as_deref());
+    let json_path = output(&p.out, "landscape.json", &inputs)?;
+    let csv_path = output(&p.out, "landscape.csv", &inputs)?;
+    let clock = Instant::now();
+    let progress = twin_core::Progress::new();
+    let landscape = tune(&setup, &grid, &progress, &mut |c| {
+        if !p.json {
+            eprintln!(
+                "stiffness {:>6.0} N·m/rad, neutral {:+.1}°, seed {}: {} ({:.2} J/kg/m, {:.2} m/s, asymmetry {:+.1} %) ({:.0} s)",
+                c.stiffness,
+                c.neutral_deg,
+                c.seed,
+                if c.outcome.fell {
+                    format!("fell after {:.2} s", c.outcome.time)
+                } else {
+                    "walks".into()
+                },
+                c.outcome.cost_of_transport,
+                c.outcome.mean_speed,
+                c.stance_asymmetry_percent,
+                clock.elapsed().as_secs_f64()
+            );
+        }
+    })?;
+    let mut csv = String::from(
+        "stiffness_nm_per_rad,neutral_deg,seed,fell,time_s,cost,cost_of_transport_j_per_kg_m,speed_m_per_s,stance_asymmetry_percent\n",
+    );
+    for c in &landscape.cells {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{:.3},{:.4},{:.4},{:.4},{:.2}",
+            c.stiffness,
+            c.neutral_deg,
+            c.seed,
+            c.outcome.fell,
+            c.outcome.time,
+            c.outcome.cost,
+            c.outcome.cost_of_transport,
+            c.outcome.mean_speed,
+            c.stance_asymmetry_percent
+        );
+    }
+    twin_core::paths::write_atomically(&csv_path, csv.as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", csv_path.display()))?;
+    twin_core::paths::write_atomically(
+        &json_path,
+        serde_json::to_string_pretty(&landscape)?.as_bytes(),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", json_path.display()))?;
+    let optimum = landscape
+        .optimum
+        .iter()
+        .map(|o| o.map(|[i, j]| [landscape.stiffness[i], landscape.neutral_deg[j]]))
+        .collect();
+    let summary = TuneSummary {
+        landscape: &landscape,
+        optimum,
+        table: csv_path,
+        output: json_path,
+        wall_s: clock.elapsed().as_secs_f64(),
+    };
+    emit(p.json, &summary, &[], || print_landscape(&summary))
+}
+
+/// The landscape as a table of mean cost of transport (rows: stiffness,
+/// columns: neutral angle), the optimum per seed and its stability.
+fn print_landscape(s: &TuneSummary) {
+    let l = s.landscape;
+    print!(
+        "cost of transport (J/kg/m, mean over walking seeds)\n{:>10}",
+        "k \\ θ"
+    );
+    for n in &l.neutral_deg {
+        print!("{n:>9.1}°");
+    }
+    println!();
+    for (i, k) in l.stiffness.iter().enumerate() {
+        print!("{k:>10.0}");
+        for j in 0..l.neutral_deg.len() {
+            match l.mean(i, j, |c| c.outcome.cost_of_transport) {
+                Some(v) => print!("{v:>10.2}"),
+                None => print!("{:>10}", "fell"),
+            }
+        }
+        println!();
+    }
+    for (seed, o) in l.seeds.iter().zip(&s.optimum) {
+        match o {
+            Some([k, n]) => println!("seed {seed}: optimum {k:.0} N·m/rad at {n:+.1}°"),
+            None => println!("seed {seed}: no setting walked"),
+        }
+    }
+    println!(
+        "{}\ntable: {}\nlandscape: {}",
+        if l.stable {
+            "the optimum holds within one grid step across the seeds"
+        } else {
+            "the optimum does NOT hold within one grid step across the seeds"
+        },
+        s.table.display(),
+        s.output.display()
+    );
 }
 
 /// `twin gait predict`'s summary as text.

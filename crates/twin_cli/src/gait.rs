@@ -48,6 +48,10 @@ pub enum GaitCommand {
     /// controller (Geyer & Herr 2010) of the forward model with CMA-ES,
     /// with or without a transtibial prosthesis.
     Predict(crate::forward::PredictArgs),
+    /// Device tuning: the prosthesis's stiffness × neutral angle, each
+    /// setting's gait re-optimised under several seeds; the metabolic and
+    /// asymmetry landscape, the optimum per seed and whether it holds.
+    Tune(crate::forward::TuneArgs),
 }
 
 #[derive(Args, Debug)]
@@ -554,6 +558,7 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
         GaitCommand::Norm(a) => norm(a),
         GaitCommand::Forward(a) => crate::forward::forward(a),
         GaitCommand::Predict(a) => crate::forward::predict(a),
+        GaitCommand::Tune(a) => crate::forward::tune(a),
     }
 }
 

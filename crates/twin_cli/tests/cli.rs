@@ -1641,3 +1641,59 @@ fn gait_predict_refuses_bad_settings_by_name() {
         assert!(e.contains(expected), "{args:?}: {e}");
     }
 }
+
+/// `twin gait tune` with a tiny budget: every stiffness × neutral angle ×
+/// seed searched, the landscape as CSV and JSON, the optimum per seed;
+/// without a device it says what is missing.
+#[test]
+fn gait_tune_writes_the_landscape_of_every_setting_and_seed() {
+    let Some(dir) = twin_core::testdata::require("msk/moco_2d_gait") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let inputs = tempfile::tempdir().unwrap();
+    let device = inputs.path().join("device.json");
+    std::fs::write(
+        &device,
+        r#"{"side": "left", "stiffness_nm_per_rad": 400, "plantar_stiffness_nm_per_rad": 200}"#,
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut c = twin();
+        c.args(["gait", "tune", "--model"])
+            .arg(dir.join("2D_gait.osim"))
+            .arg("--start")
+            .arg(dir.join("referenceCoordinates.sto"))
+            .args([
+                "--generations",
+                "1",
+                "--population",
+                "4",
+                "--duration",
+                "0.3",
+                "--stiffness",
+                "250,500",
+                "--neutral",
+                "-4,0,4",
+                "--seeds",
+                "7",
+            ])
+            .arg("--out")
+            .arg(out.path())
+            .args(extra);
+        c
+    };
+    let dev = device.to_str().unwrap();
+    let v = json_ok(&mut run(&["--json", "--prosthesis", dev]));
+    let cells = v["landscape"]["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 6);
+    assert_eq!(cells[0]["neutral_deg"], -4.0);
+    assert_eq!(cells[5]["stiffness"], 500.0);
+    assert_eq!(v["optimum"].as_array().unwrap().len(), 1);
+    let csv = std::fs::read_to_string(v["table"].as_str().unwrap()).unwrap();
+    assert_eq!(csv.lines().count(), 7, "{csv}");
+    assert!(csv.starts_with("stiffness_nm_per_rad,neutral_deg,seed,fell"));
+    let o = run(&[]).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("needs --prosthesis"));
+}

@@ -202,10 +202,29 @@ pub fn run(
     progress: &Progress,
     improved: &mut dyn FnMut(&Prediction) -> Result<(), SessionError>,
 ) -> Result<Prediction, SessionError> {
+    progress.begin("predicting gait", setup.search.generations as u64);
+    search(
+        setup,
+        measured,
+        &mut || {
+            progress.advance(1);
+            !progress.is_cancelled()
+        },
+        improved,
+    )
+}
+
+/// The search of [`run`], with `generation` told of each generation (and
+/// asked whether to go on).
+fn search(
+    setup: &Setup,
+    measured: Option<&[CycleSeries]>,
+    generation: &mut dyn FnMut() -> bool,
+    improved: &mut dyn FnMut(&Prediction) -> Result<(), SessionError>,
+) -> Result<Prediction, SessionError> {
     let scenario = setup.scenario()?;
     let x0 = setup.start_parameters()?;
     let scale = parameter_scale(&x0);
-    progress.begin("predicting gait", setup.search.generations as u64);
     let mut history = Vec::new();
     let mut saved = f64::INFINITY;
     let mut failure = None;
@@ -216,7 +235,6 @@ pub fn run(
         &|x| scenario.cost(x),
         &mut |g| {
             history.push([g.best_cost, g.mean_cost, g.sigma]);
-            progress.advance(1);
             if g.best_cost < saved {
                 saved = g.best_cost;
                 let step = Prediction::of(&scenario, g.best.clone(), measured, history.clone())
@@ -226,13 +244,186 @@ pub fn run(
                     return false;
                 }
             }
-            !progress.is_cancelled()
+            generation()
         },
     );
     if let Some(e) = failure {
         return Err(e);
     }
     Prediction::of(&scenario, best, measured, history)
+}
+
+/// The device settings a tuning tries: every stiffness with every neutral
+/// angle, each searched once per seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TuneGrid {
+    /// Dorsiflexion stiffness (N·m/rad); plantarflexion scales alike.
+    pub stiffness: Vec<f64>,
+    /// Neutral angle (degrees, + dorsiflexion).
+    pub neutral_deg: Vec<f64>,
+    pub seeds: Vec<u64>,
+}
+
+/// One device setting under one seed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TuneCell {
+    pub stiffness: f64,
+    pub neutral_deg: f64,
+    pub seed: u64,
+    pub outcome: Outcome,
+    /// Stance-time asymmetry after the first second (%).
+    pub stance_asymmetry_percent: f64,
+    pub parameters: Vec<f64>,
+}
+
+/// A tuning's landscape.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Landscape {
+    pub stiffness: Vec<f64>,
+    pub neutral_deg: Vec<f64>,
+    pub seeds: Vec<u64>,
+    /// Every setting under every seed, stiffness-major, seeds innermost.
+    pub cells: Vec<TuneCell>,
+    /// Per seed, the grid indices (stiffness, neutral) of the lowest
+    /// metabolic cost of transport among the walks that did not fall;
+    /// `None` when all fell.
+    pub optimum: Vec<Option<[usize; 2]>>,
+    /// Whether the seeds' optima lie within one grid step of each other
+    /// on both axes (false when a seed found no walk).
+    pub stable: bool,
+}
+
+impl Landscape {
+    /// The mean over seeds of `value` at (stiffness index, neutral index),
+    /// over the walks that did not fall; `None` when all fell.
+    #[must_use]
+    pub fn mean(&self, i: usize, j: usize, value: impl Fn(&TuneCell) -> f64) -> Option<f64> {
+        let ns = self.seeds.len();
+        let start = (i * self.neutral_deg.len() + j) * ns;
+        let walks: Vec<f64> = self.cells[start..start + ns]
+            .iter()
+            .filter(|c| !c.outcome.fell)
+            .map(value)
+            .collect();
+        (!walks.is_empty()).then(|| walks.iter().sum::<f64>() / walks.len() as f64)
+    }
+}
+
+/// Per seed, the grid indices of the lowest cost of transport among the
+/// walks that did not fall, and whether they agree within one grid step.
+fn optima(cells: &[TuneCell], nk: usize, nn: usize, ns: usize) -> (Vec<Option<[usize; 2]>>, bool) {
+    let optimum: Vec<Option<[usize; 2]>> = (0..ns)
+        .map(|s| {
+            let mut best: Option<([usize; 2], f64)> = None;
+            for i in 0..nk {
+                for j in 0..nn {
+                    let c = &cells[(i * nn + j) * ns + s];
+                    let cot = c.outcome.cost_of_transport;
+                    if !c.outcome.fell && best.is_none_or(|(_, b)| cot < b) {
+                        best = Some(([i, j], cot));
+                    }
+                }
+            }
+            best.map(|(ij, _)| ij)
+        })
+        .collect();
+    let stable = optimum.iter().all(Option::is_some)
+        && (0..2).all(|axis| {
+            let v: Vec<usize> = optimum.iter().flatten().map(|o| o[axis]).collect();
+            v.iter()
+                .max()
+                .zip(v.iter().min())
+                .is_some_and(|(a, b)| a - b <= 1)
+        });
+    (optimum, stable)
+}
+
+/// Tunes the device of `setup` (which must have one): for each setting of
+/// `grid`, the controller re-optimised from `setup`'s start under each
+/// seed; progress over all searches' generations (stage "tuning device"),
+/// cancel between generations (the landscape so far is then refused as
+/// incomplete), `cell` told of each finished search.
+///
+/// # Errors
+/// No device; an empty or non-physical grid (named); a search fails;
+/// cancelled.
+pub fn tune(
+    setup: &Setup,
+    grid: &TuneGrid,
+    progress: &Progress,
+    cell: &mut dyn FnMut(&TuneCell),
+) -> Result<Landscape, SessionError> {
+    let bad = |what: &str, why: &str| SessionError::Input {
+        what: what.to_owned(),
+        why: why.to_owned(),
+    };
+    let Some(device) = &setup.prosthesis else {
+        return Err(bad("tuning", "needs a prosthesis to tune"));
+    };
+    if grid.stiffness.is_empty() || grid.neutral_deg.is_empty() || grid.seeds.is_empty() {
+        return Err(bad(
+            "tuning grid",
+            "needs at least one stiffness, neutral angle and seed",
+        ));
+    }
+    if grid.stiffness.len() * grid.neutral_deg.len() * grid.seeds.len() > 1000 {
+        return Err(bad("tuning grid", "more than 1000 searches"));
+    }
+    let total = grid.stiffness.len() * grid.neutral_deg.len() * grid.seeds.len();
+    progress.begin("tuning device", (total * setup.search.generations) as u64);
+    let mut cells = Vec::with_capacity(total);
+    for &k in &grid.stiffness {
+        for &neutral in &grid.neutral_deg {
+            let mut d = device.clone();
+            let ratio = d
+                .plantar_stiffness_nm_per_rad
+                .map(|p| p / d.stiffness_nm_per_rad);
+            d.stiffness_nm_per_rad = k;
+            d.plantar_stiffness_nm_per_rad = ratio.map(|r| r * k);
+            d.neutral_angle_deg = neutral;
+            for &seed in &grid.seeds {
+                let mut s = setup.clone();
+                s.prosthesis = Some(d.clone());
+                s.search.seed = seed;
+                let p = search(
+                    &s,
+                    None,
+                    &mut || {
+                        progress.advance(1);
+                        !progress.is_cancelled()
+                    },
+                    &mut |_| Ok(()),
+                )?;
+                if progress.is_cancelled() {
+                    return Err(SessionError::Run("the tuning was cancelled".into()));
+                }
+                let c = TuneCell {
+                    stiffness: k,
+                    neutral_deg: neutral,
+                    seed,
+                    outcome: p.outcome,
+                    stance_asymmetry_percent: p.gait.stance_asymmetry_percent,
+                    parameters: p.parameters,
+                };
+                cell(&c);
+                cells.push(c);
+            }
+        }
+    }
+    let (optimum, stable) = optima(
+        &cells,
+        grid.stiffness.len(),
+        grid.neutral_deg.len(),
+        grid.seeds.len(),
+    );
+    Ok(Landscape {
+        stiffness: grid.stiffness.clone(),
+        neutral_deg: grid.neutral_deg.clone(),
+        seeds: grid.seeds.clone(),
+        cells,
+        optimum,
+        stable,
+    })
 }
 
 #[cfg(test)]
@@ -319,5 +510,110 @@ mod tests {
         bad.init = Some(vec![0.1; 5]);
         let e = bad.start_parameters().unwrap_err().to_string();
         assert!(e.contains("5 parameters"), "{e}");
+    }
+
+    fn cell(k: f64, n: f64, seed: u64, cot: f64, fell: bool) -> TuneCell {
+        TuneCell {
+            stiffness: k,
+            neutral_deg: n,
+            seed,
+            outcome: Outcome {
+                cost_of_transport: cot,
+                fell,
+                ..Outcome::default()
+            },
+            stance_asymmetry_percent: 0.0,
+            parameters: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_optimum_is_the_cheapest_walk_per_seed_and_stable_within_a_step() {
+        // 3 stiffnesses × 1 neutral angle × 2 seeds; seed 0 cheapest at
+        // index 1, seed 1 at index 2 (index 0 cheaper but fell).
+        let cells = vec![
+            cell(200.0, 0.0, 0, 5.0, false),
+            cell(200.0, 0.0, 1, 1.0, true),
+            cell(400.0, 0.0, 0, 4.0, false),
+            cell(400.0, 0.0, 1, 6.0, false),
+            cell(600.0, 0.0, 0, 4.5, false),
+            cell(600.0, 0.0, 1, 5.5, false),
+        ];
+        let (o, stable) = optima(&cells, 3, 1, 2);
+        assert_eq!(o, vec![Some([1, 0]), Some([2, 0])]);
+        assert!(stable);
+        // Two steps apart: not stable.
+        let mut far = cells.clone();
+        far[5].outcome.cost_of_transport = 7.0;
+        far[1].outcome.fell = false;
+        let (o, stable) = optima(&far, 3, 1, 2);
+        assert_eq!(o, vec![Some([1, 0]), Some([0, 0])]);
+        assert!(stable, "one step apart is stable");
+        far[0].outcome.cost_of_transport = 9.0;
+        far[2].outcome.cost_of_transport = 9.0;
+        let (o, stable) = optima(&far, 3, 1, 2);
+        assert_eq!(o, vec![Some([2, 0]), Some([0, 0])]);
+        assert!(!stable);
+        // A seed with no walk: no optimum, not stable.
+        let mut fell = cells;
+        for c in fell.iter_mut().filter(|c| c.seed == 1) {
+            c.outcome.fell = true;
+        }
+        let (o, stable) = optima(&fell, 3, 1, 2);
+        assert_eq!(o[1], None);
+        assert!(!stable);
+    }
+
+    #[test]
+    fn a_tuning_searches_every_setting_under_every_seed() {
+        let Some(mut s) = setup(1) else { return };
+        s.duration = 0.3;
+        s.prosthesis = Some(Prosthesis {
+            side: "right".into(),
+            stiffness_nm_per_rad: 400.0,
+            plantar_stiffness_nm_per_rad: Some(200.0),
+            damping_nms_per_rad: 2.0,
+            neutral_angle_deg: 0.0,
+            alignment_offset_deg: 0.0,
+            mass_kg: Some(1.2),
+        });
+        let grid = TuneGrid {
+            stiffness: vec![300.0, 600.0],
+            neutral_deg: vec![-5.0, 5.0],
+            seeds: vec![1, 2],
+        };
+        let progress = Progress::new();
+        let mut told = 0;
+        let l = tune(&s, &grid, &progress, &mut |_| told += 1).unwrap();
+        assert_eq!((l.cells.len(), told), (8, 8));
+        assert_eq!(progress.done(), 8);
+        // Stiffness-major, seeds innermost; the plantar stiffness keeps its
+        // ratio (checked through the cell's order and values).
+        let keys: Vec<(f64, f64, u64)> = l
+            .cells
+            .iter()
+            .map(|c| (c.stiffness, c.neutral_deg, c.seed))
+            .collect();
+        assert_eq!(keys[0], (300.0, -5.0, 1));
+        assert_eq!(keys[3], (300.0, 5.0, 2));
+        assert_eq!(keys[7], (600.0, 5.0, 2));
+        assert_eq!(l.optimum.len(), 2);
+        // Each cell's parameters are both legs'.
+        assert!(
+            l.cells
+                .iter()
+                .all(|c| c.parameters.len() == 2 * reflex::PARAMETERS.len())
+        );
+        // No device, a bad stiffness: named.
+        let mut none = s.clone();
+        none.prosthesis = None;
+        let e = tune(&none, &grid, &Progress::new(), &mut |_| {}).unwrap_err();
+        assert!(e.to_string().contains("prosthesis"), "{e}");
+        let bad = TuneGrid {
+            stiffness: vec![-1.0],
+            ..grid
+        };
+        let e = tune(&s, &bad, &Progress::new(), &mut |_| {}).unwrap_err();
+        assert!(e.to_string().contains("stiffness"), "{e}");
     }
 }

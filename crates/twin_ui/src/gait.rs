@@ -123,7 +123,7 @@ pub enum GaitAction {
 
 /// The ±1 SD band as one quadrilateral per step (egui_plot fills a polygon
 /// as a fan, which only works for convex shapes).
-fn band_polygons(name: &str, b: &Band, color: Color32) -> Vec<Polygon<'static>> {
+pub(crate) fn band_polygons(name: &str, b: &Band, color: Color32) -> Vec<Polygon<'static>> {
     let n = b.mean.len();
     let x = |k: usize| 100.0 * k as f64 / (n - 1).max(1) as f64;
     (1..n)

@@ -13,6 +13,7 @@ pub mod layout;
 pub mod mpr;
 pub mod number;
 pub mod orientation;
+pub mod predict;
 pub mod prosthesis;
 pub mod segments;
 pub mod timeline;

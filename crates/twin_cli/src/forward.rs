@@ -193,6 +193,11 @@ pub struct PredictArgs {
     /// the search through 0.7, 0.4, 0.1, 0 from the intact solution).
     #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
     pub residual_strength: f64,
+    /// With `--prosthesis`: residual strengths searched in turn before
+    /// `--residual-strength`, each warm-started from the one before (e.g.
+    /// 0.9,0.8,0.7,0.5,0.3,0.15); `--generations` each.
+    #[arg(long, value_delimiter = ',', value_name = "R1,R2,…")]
+    pub continuation: Vec<f64>,
     /// Walking speed band asked of the gait (m/s): MIN,MAX; a wide band
     /// (e.g. 0.5,2) leaves the speed to the metabolic cost (self-selected).
     #[arg(long, value_name = "MIN,MAX", default_value = "1.1,1.4")]
@@ -309,6 +314,12 @@ fn setup_of(args: &PredictArgs) -> anyhow::Result<twin_session::predict::Setup> 
     if args.prosthesis.is_none() && args.residual_strength != 0.0 {
         anyhow::bail!("--residual-strength needs --prosthesis");
     }
+    if args.prosthesis.is_none() && !args.continuation.is_empty() {
+        anyhow::bail!("--continuation needs --prosthesis");
+    }
+    if let Some(r) = args.continuation.iter().find(|r| !(0.0..=1.0).contains(*r)) {
+        anyhow::bail!("--continuation: each residual strength must be in [0, 1], got {r}");
+    }
     if !(args.duration.is_finite() && args.duration > 0.0 && args.duration <= 120.0) {
         anyhow::bail!("--duration must be in (0, 120] s, got {}", args.duration);
     }
@@ -340,6 +351,7 @@ fn setup_of(args: &PredictArgs) -> anyhow::Result<twin_session::predict::Setup> 
         start: args.start.clone(),
         prosthesis,
         residual_strength: args.residual_strength,
+        continuation: args.continuation.clone(),
         strength,
         speed: parse_speed(&args.speed)?,
         duration: args.duration,
@@ -372,7 +384,7 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         parameters: p.parameters.clone(),
         outcome: p.outcome.clone(),
         prosthesis: setup.prosthesis.clone(),
-        residual_strength: args.residual_strength,
+        residual_strength: p.residual_strength,
         strength: setup.strength.clone(),
         speed_m_per_s: setup.speed,
         history: p.history.clone(),
@@ -387,7 +399,12 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         if !args.json {
             let o = &p.outcome;
             eprintln!(
-                "generation {:>4}: best {:.3} ({} after {:.2} s, {:.2} m/s) ({:.0} s)",
+                "{}generation {:>4}: best {:.3} ({} after {:.2} s, {:.2} m/s) ({:.0} s)",
+                if args.continuation.is_empty() {
+                    String::new()
+                } else {
+                    format!("ankle muscles at {:.0} %: ", 100.0 * p.residual_strength)
+                },
                 p.history.len(),
                 o.cost,
                 if o.fell { "fell" } else { "walking" },

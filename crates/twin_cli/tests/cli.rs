@@ -1619,6 +1619,10 @@ fn gait_predict_refuses_bad_settings_by_name() {
         (&["--strength", "soleos=0.3"][..], "no muscle `soleos`"),
         (&["--residual-strength", "0.5"][..], "needs --prosthesis"),
         (&["--speed", "1.4,1.1"][..], "--speed `1.4,1.1`"),
+        (
+            &["--continuation", "0.5"][..],
+            "--continuation needs --prosthesis",
+        ),
         (&["--speed", "fast"][..], "--speed `fast`"),
         (
             &["--residual-strength", "2"][..],

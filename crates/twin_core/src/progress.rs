@@ -60,6 +60,14 @@ impl Progress {
         self.0.total.store(total, Ordering::Relaxed);
     }
 
+    /// Renames the current stage, keeping its counts (a stage of several
+    /// steps saying which one runs).
+    pub fn set_stage(&self, stage: &str) {
+        if let Ok(mut s) = self.0.stage.lock() {
+            stage.clone_into(&mut s);
+        }
+    }
+
     /// Sets the number of units of work of the current stage.
     pub fn set_total(&self, total: u64) {
         self.0.total.store(total, Ordering::Relaxed);
@@ -140,6 +148,12 @@ mod tests {
         assert_eq!(p.done(), 40);
         assert!((p.fraction() - 0.4).abs() < 1e-6);
         assert_eq!(p.stage(), "decode");
+        // Renamed: the counts stay.
+        p.set_stage("decode: part 2");
+        assert_eq!(
+            (p.stage().as_str(), p.done(), p.total()),
+            ("decode: part 2", 40, 100)
+        );
         assert!(p.check_cancelled().is_ok());
         p.cancel();
         assert_eq!(p.check_cancelled(), Err(Cancelled));

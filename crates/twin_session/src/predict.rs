@@ -26,6 +26,11 @@ pub struct Setup {
     /// With a prosthesis: the continuation step (see
     /// [`Scenario::with_prosthesis_and_residual`]); 0 is the device alone.
     pub residual_strength: f64,
+    /// With a prosthesis: residual strengths searched in turn before
+    /// `residual_strength`, each warm-started from the one before (e.g.
+    /// 0.9, 0.8, 0.7, 0.5, 0.3, 0.15 then 0: the gait follows the ankle as
+    /// it changes hands); `search.generations` each.
+    pub continuation: Vec<f64>,
     /// Muscle strength factors by name (see [`Scenario::with_strength`]).
     pub strength: Vec<(String, f64)>,
     /// Speed band (m/s).
@@ -115,6 +120,9 @@ impl Setup {
 /// A predicted gait: the parameters and what they give.
 #[derive(Debug, Clone)]
 pub struct Prediction {
+    /// The continuation step it belongs to (the device side's remaining
+    /// ankle strength; 0 without a continuation).
+    pub residual_strength: f64,
     pub parameters: Vec<f64>,
     pub outcome: Outcome,
     /// After the first second.
@@ -149,6 +157,7 @@ impl Prediction {
         let plant = &scenario.plant;
         let angles = metrics::cycle_angles(plant, &traj, 1.0);
         Ok(Self {
+            residual_strength: 0.0,
             gait: metrics::gait_metrics(plant, &traj, 1.0),
             coordinates: metrics::coordinates_table(plant, &traj),
             states: traj.states_table(plant),
@@ -202,16 +211,53 @@ pub fn run(
     progress: &Progress,
     improved: &mut dyn FnMut(&Prediction) -> Result<(), SessionError>,
 ) -> Result<Prediction, SessionError> {
-    progress.begin("predicting gait", setup.search.generations as u64);
-    search(
-        setup,
-        measured,
-        &mut || {
-            progress.advance(1);
-            !progress.is_cancelled()
-        },
-        improved,
-    )
+    let steps: Vec<f64> = if setup.prosthesis.is_some() {
+        setup
+            .continuation
+            .iter()
+            .copied()
+            .chain([setup.residual_strength])
+            .collect()
+    } else {
+        vec![setup.residual_strength]
+    };
+    progress.begin(
+        "predicting gait",
+        (setup.search.generations * steps.len()) as u64,
+    );
+    let mut stage = setup.clone();
+    let mut best = None;
+    for (k, &r) in steps.iter().enumerate() {
+        stage.residual_strength = r;
+        if steps.len() > 1 {
+            progress.set_stage(&format!(
+                "predicting gait: step {} of {} (ankle muscles at {:.0} %)",
+                k + 1,
+                steps.len(),
+                100.0 * r
+            ));
+        }
+        let mut p = search(
+            &stage,
+            measured,
+            &mut || {
+                progress.advance(1);
+                !progress.is_cancelled()
+            },
+            &mut |p| {
+                let mut p = p.clone();
+                p.residual_strength = r;
+                improved(&p)
+            },
+        )?;
+        p.residual_strength = r;
+        stage.init = Some(p.parameters.clone());
+        best = Some(p);
+        if progress.is_cancelled() {
+            break;
+        }
+    }
+    best.ok_or_else(|| SessionError::Run("no search step".into()))
 }
 
 /// The search of [`run`], with `generation` told of each generation (and
@@ -437,6 +483,7 @@ mod tests {
             start: dir.join("referenceCoordinates.sto"),
             prosthesis: None,
             residual_strength: 0.0,
+            continuation: Vec::new(),
             strength: Vec::new(),
             speed: [1.1, 1.4],
             duration: 0.4,
@@ -615,5 +662,44 @@ mod tests {
         };
         let e = tune(&s, &bad, &Progress::new(), &mut |_| {}).unwrap_err();
         assert!(e.to_string().contains("stiffness"), "{e}");
+    }
+
+    #[test]
+    fn a_continuation_searches_each_step_from_the_one_before() {
+        let Some(mut s) = setup(2) else { return };
+        s.prosthesis = Some(Prosthesis {
+            side: "right".into(),
+            stiffness_nm_per_rad: 400.0,
+            plantar_stiffness_nm_per_rad: None,
+            damping_nms_per_rad: 2.0,
+            neutral_angle_deg: 0.0,
+            alignment_offset_deg: 0.0,
+            mass_kg: Some(1.2),
+        });
+        s.continuation = vec![0.8, 0.4];
+        let progress = Progress::new();
+        let mut steps = Vec::new();
+        let p = run(&s, None, &progress, &mut |p| {
+            if steps.last() != Some(&p.residual_strength) {
+                steps.push(p.residual_strength);
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(steps, vec![0.8, 0.4, 0.0]);
+        assert!(p.residual_strength.abs() < 1e-12);
+        assert_eq!((progress.done(), progress.total()), (6, 6));
+        assert!(
+            progress.stage().contains("step 3 of 3"),
+            "{}",
+            progress.stage()
+        );
+        // The last step's search: its own two generations.
+        assert_eq!(p.history.len(), 2);
+        // Without a device the steps do not apply.
+        s.prosthesis = None;
+        let progress = Progress::new();
+        run(&s, None, &progress, &mut |_| Ok(())).unwrap();
+        assert_eq!(progress.total(), 2);
     }
 }

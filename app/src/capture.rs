@@ -83,6 +83,7 @@ fn capture(
     if s.settled(pending.any())
         && s.study.new_surface.is_none()
         && (args.gait.is_none() || s.gait.settled)
+        && (args.predict_solution.is_empty() || s.gait.ui.predict.settled)
         && s.script_done
     {
         state.frames_after_settle += 1;

@@ -1023,6 +1023,7 @@ fn draw_muscles(
 fn asks(
     mut asks: MessageReader<GaitAsk>,
     mut gait: ResMut<Gait>,
+    mut predict: ResMut<crate::predict::Predict>,
     mut s: ResMut<Session>,
     mut twin: MessageWriter<TwinAsk>,
 ) {
@@ -1054,6 +1055,7 @@ fn asks(
                     }
                 }
                 GaitAction::WhatIf(ask) => apply_device(&mut gait, s, ask),
+                GaitAction::Predict(a) => predict.ask(s, &a),
             },
         }
     }

@@ -22,6 +22,7 @@ mod headless;
 mod job;
 mod over_time;
 mod panels;
+mod predict;
 mod session;
 mod study;
 mod twin;
@@ -71,6 +72,15 @@ pub struct Args {
     /// docs/models/msk.md) once the intact baseline is computed.
     #[arg(long, value_name = "JSON")]
     pub prosthesis: Option<PathBuf>,
+    /// The predictive model for the Predicted gait pane: a model with
+    /// contact spheres and the coordinates whose first two rows start the
+    /// walk (e.g. the Moco example's 2D_gait.osim,referenceCoordinates.sto).
+    #[arg(long, value_name = "MODEL.osim,START.sto")]
+    pub predict: Option<String>,
+    /// With --predict: show a saved predicted walk (`solution.json` of
+    /// `twin gait predict`) under a label (repeatable).
+    #[arg(long, value_name = "LABEL=SOLUTION.json")]
+    pub predict_solution: Vec<String>,
     /// Compare the gait curves with this reference (normal database) CSV,
     /// e.g. one written by `twin gait norm`.
     #[arg(long, value_name = "CSV")]
@@ -178,6 +188,7 @@ impl Plugin for FeaturePlugins {
                 detached: self.detached,
             },
             gait::GaitPlugin,
+            predict::PredictPlugin,
             twin::TwinPlugin {
                 detached: self.detached,
             },

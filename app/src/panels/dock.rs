@@ -277,6 +277,12 @@ impl twin_ui::layout::TabViewer for Panes<'_> {
                     ui.label("Open a gait trial with its external loads and a model with muscles: the intact baseline's static optimisation is the prosthesis what-if's reference.");
                 }
             }
+            Pane::Predict => {
+                let a = twin_ui::predict::predict_section(ui, &mut s.gait.ui.predict);
+                self.asked
+                    .gait
+                    .extend(a.into_iter().map(GaitAction::Predict));
+            }
             Pane::TimelineEditor => {
                 let a = twin_ui::timeline::editor_pane(ui, &mut s.cardio.timeline);
                 self.asked.timeline.extend(a);

@@ -104,6 +104,8 @@ pub struct GaitState {
     /// The prosthesis what-if (baseline and variant), drawn in its own
     /// window by [`crate::prosthesis::whatif_section`].
     pub whatif: crate::prosthesis::WhatIfState,
+    /// The predicted walks, drawn by [`crate::predict::predict_section`].
+    pub predict: crate::predict::PredictState,
 }
 
 /// What the user asked for.
@@ -119,6 +121,8 @@ pub enum GaitAction {
     Cancel,
     /// Rerun the what-if with a device, or show the baseline alone.
     WhatIf(crate::prosthesis::WhatIfAsk),
+    /// Predict a walk, or stop the search.
+    Predict(crate::predict::PredictAction),
 }
 
 /// The ±1 SD band as one quadrilateral per step (egui_plot fills a polygon

@@ -95,6 +95,7 @@ pub enum Pane {
     StickFigure,
     GaitCurves,
     Prosthesis,
+    Predict,
     Variants,
     Deltas,
     ReportPreview,
@@ -107,7 +108,7 @@ pub enum Pane {
 
 impl Pane {
     /// Every pane, for the "Add pane" menu.
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 26] = [
         Self::Studies,
         Self::View3d,
         Self::Axial,
@@ -125,6 +126,7 @@ impl Pane {
         Self::StickFigure,
         Self::GaitCurves,
         Self::Prosthesis,
+        Self::Predict,
         Self::Variants,
         Self::Deltas,
         Self::ReportPreview,
@@ -155,6 +157,7 @@ impl Pane {
             Self::StickFigure => "Stick figure",
             Self::GaitCurves => "Gait cycle",
             Self::Prosthesis => "Prosthesis",
+            Self::Predict => "Predicted gait",
             Self::Variants => "Variants side by side",
             Self::Deltas => "Delta table",
             Self::ReportPreview => "Report preview",
@@ -239,7 +242,8 @@ pub fn default_dock(task: Task) -> DockState<Pane> {
             let [right, left] = split(&mut d, root, Left, 0.32, vec![Pane::Trial]);
             let [_, lower] = split(&mut d, left, Below, 0.7, vec![Pane::Prosthesis]);
             split(&mut d, lower, Below, 0.35, vec![Pane::Scenarios]);
-            let [top, _] = split(&mut d, right, Below, 0.55, vec![Pane::GaitCurves]);
+            let [top, bottom] = split(&mut d, right, Below, 0.55, vec![Pane::GaitCurves]);
+            split(&mut d, bottom, Right, 0.5, vec![Pane::Predict]);
             split(&mut d, top, Right, 0.5, vec![Pane::View3d]);
             d
         }
@@ -563,6 +567,7 @@ mod tests {
                     Pane::View3d,
                     Pane::GaitCurves,
                     Pane::Prosthesis,
+                    Pane::Predict,
                 ],
             ),
             (Task::Compare, &[Pane::Variants, Pane::Deltas, Pane::View3d]),

@@ -105,6 +105,9 @@ pub struct PredictState {
     /// Side plotted: 0 right, 1 left.
     pub side: usize,
     pub landscape: Option<Landscape>,
+    /// Nothing runs and no saved walk waits (set by the app, for
+    /// `--screenshot`).
+    pub settled: bool,
 }
 
 impl Default for PredictState {
@@ -120,6 +123,7 @@ impl Default for PredictState {
             selected: "knee_angle".into(),
             side: 0,
             landscape: None,
+            settled: false,
         }
     }
 }
@@ -184,16 +188,22 @@ pub fn predict_section(ui: &mut Ui, state: &mut PredictState) -> Vec<PredictActi
         }
         ui.label(&state.status);
     });
-    if state.walks.is_empty() {
-        ui.label("No predicted walk yet: Predict searches one (the best so far is shown as it improves).");
-    } else {
-        walks_table(ui, &state.walks);
-        angle_plot(ui, state);
-        convergence_plot(ui, &state.walks);
-    }
-    if let Some(l) = &state.landscape {
-        landscape_map(ui, l);
-    }
+    egui::ScrollArea::vertical()
+        .id_salt("predict-scroll")
+        .show(ui, |ui| {
+            if state.walks.is_empty() {
+                ui.label("No predicted walk yet: Predict searches one (the best so far is shown as it improves).");
+            } else {
+                walks_table(ui, &state.walks);
+                angle_plot(ui, state);
+                egui::CollapsingHeader::new("Search convergence")
+                    .id_salt("predict-convergence-header")
+                    .show(ui, |ui| convergence_plot(ui, &state.walks));
+            }
+            if let Some(l) = &state.landscape {
+                landscape_map(ui, l);
+            }
+        });
     actions
 }
 
@@ -293,8 +303,10 @@ fn angle_plot(ui: &mut Ui, state: &mut PredictState) {
         .iter()
         .find(|(n, _)| *n == name)
         .and_then(|(_, b)| b[side].clone());
+    // The plot takes what the pane has left (within reason).
+    let height = (ui.available_height() - 36.0).clamp(140.0, 300.0);
     Plot::new("predict-angle")
-        .height(180.0)
+        .height(height)
         .legend(Legend::default().text_style(egui::TextStyle::Small))
         .x_axis_label("% gait cycle")
         .y_axis_label("angle (°)")

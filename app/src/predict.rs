@@ -1,0 +1,341 @@
+//! The Predicted gait pane's work (`twin_session::predict`): a search of
+//! the planar model's reflex controller as a background job, the best
+//! walk shown as it improves, cancel; with the device, a continuation
+//! from the intact walk through weakening ankle muscles to the device
+//! alone. The walks are compared with the gait trial when it is a motion
+//! with external loads. `--predict MODEL.osim,START.sto` names the
+//! predictive model (else Predict asks for the files);
+//! `--predict-solution LABEL=SOLUTION.json` shows a saved walk (a
+//! `solution.json` of `twin gait predict`) without searching.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bevy::prelude::*;
+use twin_msk::gait::CycleSeries;
+use twin_msk::prosthesis::Prosthesis;
+use twin_session::jobs::{Job, Priority};
+use twin_session::predict::{Prediction, Setup, run};
+use twin_ui::predict::{PredictAction, PredictedWalk};
+
+use crate::Args;
+use crate::session::Session;
+
+pub struct PredictPlugin;
+
+impl Plugin for PredictPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Predict>()
+            .add_systems(Startup, start)
+            .add_systems(Update, poll.in_set(crate::Feature::Gait));
+    }
+}
+
+/// The continuation's steps from the intact ankle to the device (the
+/// device side's remaining ankle-muscle strength), searched in turn.
+const CONTINUATION: [f64; 6] = [0.9, 0.8, 0.7, 0.5, 0.3, 0.15];
+
+enum Msg {
+    /// A better walk (or the saved one), and whether it is the final one.
+    Walk {
+        walk: Box<PredictedWalk>,
+        parameters: Vec<f64>,
+        device: bool,
+        done: bool,
+    },
+    Failed(String),
+}
+
+/// The predictive model, the intact walk's parameters (the device search
+/// starts from them), the measured trial's angles and the running search.
+#[derive(Resource, Default)]
+pub struct Predict {
+    files: Option<(PathBuf, PathBuf)>,
+    intact: Option<Vec<f64>>,
+    measured: Option<Arc<Vec<CycleSeries>>>,
+    job: Option<Job<Msg>>,
+    /// Saved walks still to show (`--predict-solution`).
+    pending: Vec<(String, PathBuf)>,
+}
+
+impl Predict {
+    /// Carries out a pane's action.
+    pub fn ask(&mut self, s: &mut Session, a: &PredictAction) {
+        let v = &mut s.gait.ui;
+        match a {
+            PredictAction::Cancel => {
+                if let Some(j) = &self.job {
+                    j.progress.cancel();
+                }
+            }
+            PredictAction::Predict {
+                with_device,
+                generations,
+            } => {
+                let Some((model, start)) = self.files.clone().or_else(pick_files) else {
+                    v.predict.status = "no predictive model: a model with contact spheres and its starting coordinates are needed (--predict MODEL.osim,START.sto)".into();
+                    return;
+                };
+                self.files = Some((model.clone(), start.clone()));
+                let device = with_device.then(|| v.whatif.controls.prosthesis());
+                if device.is_some() && self.intact.is_none() {
+                    v.predict.status =
+                        "predict the intact walk first: the device search starts from it".into();
+                    return;
+                }
+                let setup = Setup {
+                    model,
+                    start,
+                    continuation: if device.is_some() {
+                        CONTINUATION.to_vec()
+                    } else {
+                        Vec::new()
+                    },
+                    prosthesis: device.clone(),
+                    residual_strength: 0.0,
+                    strength: Vec::new(),
+                    speed: [1.1, 1.4],
+                    duration: 10.0,
+                    init: if device.is_some() {
+                        self.intact.clone()
+                    } else {
+                        None
+                    },
+                    search: twin_msk::predict::cmaes::Settings {
+                        population: 16,
+                        generations: *generations,
+                        sigma: if device.is_some() { 0.2 } else { 1.0 },
+                        seed: 1,
+                        restarts: 1,
+                    },
+                };
+                self.start(s, setup, device);
+            }
+        }
+    }
+
+    fn start(&mut self, s: &mut Session, setup: Setup, device: Option<Prosthesis>) {
+        let label = walk_label(device.as_ref());
+        let measured = self.measured.clone();
+        let v = &mut s.gait.ui.predict;
+        v.busy = true;
+        v.status = format!("searching: {label}");
+        let with_device = device.is_some();
+        self.job = Some(Job::start(
+            "gait-predict",
+            "predicting gait",
+            Priority::Background,
+            move |progress, send| {
+                let walk = |p: &Prediction| PredictedWalk::of(&label, p);
+                let result = run(
+                    &setup,
+                    measured.as_deref().map(Vec::as_slice),
+                    progress,
+                    &mut |p| {
+                        // Only the device alone is the prosthetic walk; the
+                        // continuation's steps are shown in the progress.
+                        if p.residual_strength == 0.0 {
+                            send(Msg::Walk {
+                                walk: Box::new(walk(p)),
+                                parameters: p.parameters.clone(),
+                                device: with_device,
+                                done: false,
+                            });
+                        }
+                        Ok(())
+                    },
+                );
+                send(match result {
+                    Ok(p) => Msg::Walk {
+                        walk: Box::new(walk(&p)),
+                        parameters: p.parameters,
+                        device: with_device,
+                        done: true,
+                    },
+                    Err(e) => Msg::Failed(e.to_string()),
+                });
+            },
+        ));
+    }
+}
+
+fn walk_label(device: Option<&Prosthesis>) -> String {
+    device.map_or_else(
+        || "intact".to_owned(),
+        |d| format!("prosthesis {:.0} N·m/rad", d.stiffness_nm_per_rad),
+    )
+}
+
+/// Asks for the predictive model and its starting coordinates.
+fn pick_files() -> Option<(PathBuf, PathBuf)> {
+    let model = rfd::FileDialog::new()
+        .set_title("Predictive model (OpenSim, with contact spheres)")
+        .add_filter("OpenSim model", &["osim"])
+        .pick_file()?;
+    let start = rfd::FileDialog::new()
+        .set_title("Starting coordinates (.sto/.mot: the first two rows)")
+        .add_filter("coordinates", &["sto", "mot"])
+        .pick_file()?;
+    Some((model, start))
+}
+
+fn start(args: Res<Args>, mut p: ResMut<Predict>, mut s: ResMut<Session>) {
+    let v = &mut s.gait.ui.predict;
+    if let Some(spec) = &args.predict {
+        match spec.split_once(',') {
+            Some((m, st)) => p.files = Some((m.trim().into(), st.trim().into())),
+            None => v.status = format!("--predict `{spec}`: expected MODEL.osim,START.sto"),
+        }
+    }
+    for spec in &args.predict_solution {
+        match spec.split_once('=') {
+            Some((label, path)) => p.pending.push((label.to_owned(), path.into())),
+            None => v.status = format!("--predict-solution `{spec}`: expected LABEL=SOLUTION.json"),
+        }
+    }
+    // The measured trial to compare with: a motion with its loads.
+    if let Some(files) = &args.gait
+        && let [model, motion, loads] = &files[..]
+        && motion.extension().is_some_and(|e| e == "mot" || e == "sto")
+    {
+        match twin_session::predict::measured_angles(model, motion, loads) {
+            Ok(m) => {
+                v.measured = twin_ui::predict::bands(&m);
+                p.measured = Some(Arc::new(m));
+            }
+            Err(e) => v.status = format!("no measured curves to compare with: {e}"),
+        }
+    }
+}
+
+/// Shows the search's progress and its walks; starts the saved walks'
+/// evaluation one after the other.
+fn poll(mut p: ResMut<Predict>, mut s: ResMut<Session>) {
+    if p.job.is_none()
+        && !p.pending.is_empty()
+        && let Some((model, st)) = p.files.clone()
+    {
+        let (label, path) = p.pending.remove(0);
+        let measured = p.measured.clone();
+        let v = &mut s.gait.ui.predict;
+        v.busy = true;
+        v.status = format!("evaluating the saved walk `{label}`");
+        p.job = Some(Job::once(
+            "gait-predict",
+            "evaluating a saved walk",
+            Priority::Background,
+            move |_| {
+                saved_walk(
+                    &label,
+                    &path,
+                    model,
+                    st,
+                    measured.as_deref().map(Vec::as_slice),
+                )
+            },
+        ));
+    }
+    let v = &mut s.gait.ui.predict;
+    if p.files.is_none() && !p.pending.is_empty() {
+        p.pending.clear();
+        v.status = "--predict-solution needs --predict MODEL.osim,START.sto".into();
+    }
+    if let Some(j) = &p.job {
+        let shown = Some((j.progress.stage(), j.progress.fraction()));
+        if v.progress != shown {
+            v.progress = shown;
+        }
+    }
+    while let Some(msg) = p.job.as_ref().and_then(|j| j.try_recv().ok()) {
+        match msg {
+            Msg::Walk {
+                walk,
+                parameters,
+                device,
+                done,
+            } => {
+                if !device {
+                    p.intact = Some(parameters);
+                }
+                if done {
+                    v.status = format!(
+                        "{}: {}",
+                        walk.label,
+                        if walk.fell {
+                            format!("fell after {:.1} s", walk.time_s)
+                        } else {
+                            format!(
+                                "walks {:.0} s at {:.2} m/s",
+                                walk.time_s, walk.speed_m_per_s
+                            )
+                        }
+                    );
+                }
+                v.set_walk(*walk);
+                if done {
+                    p.job = None;
+                    v.busy = false;
+                    v.progress = None;
+                }
+            }
+            Msg::Failed(e) => {
+                if let Some(j) = &p.job {
+                    j.fail(&e);
+                }
+                v.status = e;
+                p.job = None;
+                v.busy = false;
+                v.progress = None;
+            }
+        }
+    }
+    v.settled = p.job.is_none() && p.pending.is_empty();
+}
+
+/// A saved `solution.json` evaluated on the predictive model.
+fn saved_walk(
+    label: &str,
+    path: &std::path::Path,
+    model: PathBuf,
+    start: PathBuf,
+    measured: Option<&[CycleSeries]>,
+) -> Msg {
+    let read = || -> Result<Msg, String> {
+        let text = twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "solution")
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let saved: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("`{}` is not a saved solution: {e}", path.display()))?;
+        let parameters: Vec<f64> = serde_json::from_value(saved["parameters"].clone())
+            .map_err(|e| format!("`{}`: parameters: {e}", path.display()))?;
+        let prosthesis: Option<Prosthesis> = serde_json::from_value(saved["prosthesis"].clone())
+            .map_err(|e| format!("`{}`: prosthesis: {e}", path.display()))?;
+        let setup = Setup {
+            model,
+            start,
+            prosthesis: prosthesis.clone(),
+            residual_strength: saved["residual_strength"].as_f64().unwrap_or(0.0),
+            continuation: Vec::new(),
+            strength: serde_json::from_value(saved["strength"].clone()).unwrap_or_default(),
+            speed: serde_json::from_value(saved["speed_m_per_s"].clone()).unwrap_or([1.1, 1.4]),
+            duration: saved["duration_s"].as_f64().unwrap_or(10.0),
+            init: None,
+            search: twin_msk::predict::cmaes::Settings {
+                population: 0,
+                generations: 0,
+                sigma: 1.0,
+                seed: 1,
+                restarts: 0,
+            },
+        };
+        let scenario = setup.scenario().map_err(|e| e.to_string())?;
+        let p = Prediction::of(&scenario, parameters, measured, Vec::new())
+            .map_err(|e| e.to_string())?;
+        Ok(Msg::Walk {
+            walk: Box::new(PredictedWalk::of(label, &p)),
+            parameters: p.parameters,
+            device: prosthesis.is_some(),
+            done: true,
+        })
+    };
+    read().unwrap_or_else(Msg::Failed)
+}

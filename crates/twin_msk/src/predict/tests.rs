@@ -201,7 +201,8 @@ fn standing_probe() {
 /// still make them walk, and of the gait metrics on a real walk.
 #[test]
 fn a_found_walk_still_walks_and_its_metrics_read_as_a_gait() {
-    let Some(s) = scenario(5.0) else { return };
+    // The issue's stability test: 20 s of walking (the search saw 10 s).
+    let Some(s) = scenario(20.0) else { return };
     let saved: serde_json::Value = serde_json::from_str(include_str!("walking_2d.json")).unwrap();
     let x: Vec<f64> = saved["parameters"]
         .as_array()
@@ -210,8 +211,12 @@ fn a_found_walk_still_walks_and_its_metrics_read_as_a_gait() {
         .map(|v| v.as_f64().unwrap())
         .collect();
     let (traj, o) = s.simulate(&x).unwrap();
-    assert!(!o.fell && o.time > 4.99, "{o:?}");
-    assert!((o.cost - 19.097).abs() < 0.05, "{o:?}");
+    assert!(!o.fell && o.time > 19.99, "{o:?}");
+    assert!((1.1..1.4).contains(&o.mean_speed), "{o:?}");
+    // Over the 10 s the search saw: its cost.
+    let ten = Scenario { duration: 10.0, ..s.clone() };
+    let (_, o10) = ten.simulate(&x).unwrap();
+    assert!((o10.cost - 12.821).abs() < 0.05, "{o10:?}");
     let g = metrics::gait_metrics(&s.plant, &traj, 1.0);
     eprintln!("{g:#?}");
     for side in [&g.right, &g.left] {
@@ -290,7 +295,7 @@ fn a_trial_agrees_with_itself_and_not_with_its_other_side_shifted() {
 /// meet are the issue's and docs/models/predictive.md reports them).
 #[test]
 fn a_found_walk_is_compared_with_the_measured_trial() {
-    let (Some(s), Some(m)) = (scenario(5.0), measured()) else {
+    let (Some(s), Some(m)) = (scenario(10.0), measured()) else {
         return;
     };
     let saved: serde_json::Value = serde_json::from_str(include_str!("walking_2d.json")).unwrap();
@@ -323,6 +328,11 @@ fn a_found_walk_is_compared_with_the_measured_trial() {
             table.iter().filter(|a| a.joint == joint).count() == 2,
             "{joint}: {table:?}"
         );
+    }
+    // The hips already follow the measured pattern (the issue asks r ≥ 0.8;
+    // the knees and ankles do not yet: docs/models/predictive.md).
+    for a in table.iter().filter(|a| a.joint == "hip_flexion") {
+        assert!(a.r >= 0.8, "{a:?}");
     }
 }
 

@@ -584,17 +584,7 @@ fn print_prediction(s: &PredictSummary) {
         println!("against the measured trial (mean curves over the cycle):");
     }
     for a in s.agreement {
-        println!(
-            "  {} {}: r {:.2}, RMS {:.1}°, range {:.0}° (measured {:.0}°), {} predicted and {} measured strides",
-            a.joint,
-            a.side,
-            a.r,
-            a.rms_deg,
-            a.predicted_range_deg,
-            a.measured_range_deg,
-            a.predicted_strides,
-            a.measured_strides
-        );
+        println!("  {a}");
     }
     println!(
         "states: {}\nground forces: {}\nsolution: {}",

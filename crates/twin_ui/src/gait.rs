@@ -125,6 +125,23 @@ pub enum GaitAction {
     Predict(crate::predict::PredictAction),
 }
 
+/// While `busy`: a spinner, the stage's progress bar and a Cancel button;
+/// whether Cancel was clicked.
+pub(crate) fn busy_controls(ui: &mut Ui, busy: bool, progress: Option<&(String, f32)>) -> bool {
+    if !busy {
+        return false;
+    }
+    ui.spinner();
+    if let Some((stage, fraction)) = progress {
+        ui.add(
+            egui::ProgressBar::new(*fraction)
+                .desired_width(140.0)
+                .text(stage.as_str()),
+        );
+    }
+    ui.button("Cancel").clicked()
+}
+
 /// The ±1 SD band as one quadrilateral per step (egui_plot fills a polygon
 /// as a fan, which only works for convex shapes).
 pub(crate) fn band_polygons(name: &str, b: &Band, color: Color32) -> Vec<Polygon<'static>> {
@@ -274,18 +291,8 @@ pub fn trial_section(ui: &mut Ui, state: &mut GaitState) -> Vec<GaitAction> {
         {
             actions.push(GaitAction::DropReference);
         }
-        if state.busy {
-            ui.spinner();
-            if let Some((stage, fraction)) = &state.progress {
-                ui.add(
-                    egui::ProgressBar::new(*fraction)
-                        .desired_width(140.0)
-                        .text(stage.as_str()),
-                );
-            }
-            if ui.button("Cancel").clicked() {
-                actions.push(GaitAction::Cancel);
-            }
+        if busy_controls(ui, state.busy, state.progress.as_ref()) {
+            actions.push(GaitAction::Cancel);
         }
         ui.label(&state.status);
     });

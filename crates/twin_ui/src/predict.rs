@@ -173,18 +173,8 @@ pub fn predict_section(ui: &mut Ui, state: &mut PredictState) -> Vec<PredictActi
                 generations: state.generations,
             });
         }
-        if state.busy {
-            ui.spinner();
-            if let Some((stage, fraction)) = &state.progress {
-                ui.add(
-                    egui::ProgressBar::new(*fraction)
-                        .desired_width(140.0)
-                        .text(stage.as_str()),
-                );
-            }
-            if ui.button("Cancel").clicked() {
-                actions.push(PredictAction::Cancel);
-            }
+        if crate::gait::busy_controls(ui, state.busy, state.progress.as_ref()) {
+            actions.push(PredictAction::Cancel);
         }
         ui.label(&state.status);
     });

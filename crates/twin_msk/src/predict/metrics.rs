@@ -247,6 +247,23 @@ pub struct Agreement {
     pub measured_strides: usize,
 }
 
+impl std::fmt::Display for Agreement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: r {:.2}, RMS {:.1}°, range {:.0}° (measured {:.0}°), {} predicted and {} measured strides",
+            self.joint,
+            self.side,
+            self.r,
+            self.rms_deg,
+            self.predicted_range_deg,
+            self.measured_range_deg,
+            self.predicted_strides,
+            self.measured_strides
+        )
+    }
+}
+
 /// Pearson's correlation of two equally long series (0 when either is
 /// constant).
 #[must_use]

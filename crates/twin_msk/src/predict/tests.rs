@@ -199,22 +199,30 @@ fn standing_probe() {
 /// The parameters `twin gait predict` found for the 2D model (the file
 /// says how): a regression check that the engine, controller and cost
 /// still make them walk, and of the gait metrics on a real walk.
-#[test]
-fn a_found_walk_still_walks_and_its_metrics_read_as_a_gait() {
-    // The stability test: 20 s of walking (the search saw 10 s).
-    let Some(s) = scenario(20.0) else { return };
+/// The parameters of the walk kept in `walking_2d.json`.
+fn saved_walk() -> Vec<f64> {
     let saved: serde_json::Value = serde_json::from_str(include_str!("walking_2d.json")).unwrap();
-    let x: Vec<f64> = saved["parameters"]
+    saved["parameters"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_f64().unwrap())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_found_walk_still_walks_and_its_metrics_read_as_a_gait() {
+    // The stability test: 20 s of walking (the search saw 10 s).
+    let Some(s) = scenario(20.0) else { return };
+    let x = saved_walk();
     let (traj, o) = s.simulate(&x).unwrap();
     assert!(!o.fell && o.time > 19.99, "{o:?}");
     assert!((1.1..1.4).contains(&o.mean_speed), "{o:?}");
     // Over the 10 s the search saw: its cost.
-    let ten = Scenario { duration: 10.0, ..s.clone() };
+    let ten = Scenario {
+        duration: 10.0,
+        ..s.clone()
+    };
     let (_, o10) = ten.simulate(&x).unwrap();
     assert!((o10.cost - 12.821).abs() < 0.05, "{o10:?}");
     let g = metrics::gait_metrics(&s.plant, &traj, 1.0);
@@ -298,28 +306,12 @@ fn a_found_walk_is_compared_with_the_measured_trial() {
     let (Some(s), Some(m)) = (scenario(10.0), measured()) else {
         return;
     };
-    let saved: serde_json::Value = serde_json::from_str(include_str!("walking_2d.json")).unwrap();
-    let x: Vec<f64> = saved["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
+    let x = saved_walk();
     let (traj, _) = s.simulate(&x).unwrap();
     let predicted = metrics::cycle_angles(&s.plant, &traj, 1.0);
     let table = metrics::agreement(&predicted, &m);
     for a in &table {
-        eprintln!(
-            "{} {}: r {:.2}, rms {:.1}°, range {:.0}° vs {:.0}° ({} vs {} strides)",
-            a.joint,
-            a.side,
-            a.r,
-            a.rms_deg,
-            a.predicted_range_deg,
-            a.measured_range_deg,
-            a.predicted_strides,
-            a.measured_strides
-        );
+        eprintln!("{a}");
         assert!(a.r.abs() <= 1.0 && a.rms_deg.is_finite(), "{a:?}");
         assert!(a.predicted_strides >= 2 && a.measured_strides >= 1, "{a:?}");
     }

@@ -292,6 +292,8 @@ struct PredictSummary<'a> {
     gait: &'a twin_msk::predict::metrics::GaitMetrics,
     /// Joint angles over the cycle against `--measured` (empty without).
     agreement: &'a [twin_msk::predict::metrics::Agreement],
+    /// Joint work per stride (J/kg), right and left.
+    work: &'a [twin_msk::predict::metrics::JointWork; 2],
     grf: PathBuf,
     generations: usize,
     wall_s: f64,
@@ -426,6 +428,7 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         outcome: &prediction.outcome,
         gait: &prediction.gait,
         agreement: &prediction.agreement,
+        work: &prediction.work,
         grf: grf_path,
         generations: prediction.history.len(),
         wall_s: wall,
@@ -580,6 +583,18 @@ fn print_prediction(s: &PredictSummary) {
         o.cost_of_transport
     );
     print_gait(s.gait);
+    for (side, w) in ["right", "left"].iter().zip(s.work) {
+        println!(
+            "  {side} joint work per stride (J/kg, + / −): hip {:.2} / {:.2}, knee {:.2} / {:.2}, ankle {:.2} / {:.2} ({} strides)",
+            w.positive_j_per_kg[0],
+            w.negative_j_per_kg[0],
+            w.positive_j_per_kg[1],
+            w.negative_j_per_kg[1],
+            w.positive_j_per_kg[2],
+            w.negative_j_per_kg[2],
+            w.strides
+        );
+    }
     if !s.agreement.is_empty() {
         println!("against the measured trial (mean curves over the cycle):");
     }

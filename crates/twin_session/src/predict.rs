@@ -138,6 +138,8 @@ pub struct Prediction {
     pub angles: Vec<CycleSeries>,
     /// Against the measured trial, when one is given.
     pub agreement: Vec<Agreement>,
+    /// Joint work per stride, right and left (the device's at its ankle).
+    pub work: [metrics::JointWork; 2],
     /// Per generation so far: best cost, mean cost, step size.
     pub history: Vec<[f64; 3]>,
 }
@@ -163,6 +165,7 @@ impl Prediction {
             states: traj.states_table(plant),
             grf: metrics::grf_table(&plant.model, &traj),
             agreement: measured.map_or_else(Vec::new, |m| metrics::agreement(&angles, m)),
+            work: scenario.joint_work(&traj, 1.0),
             angles,
             parameters,
             outcome,

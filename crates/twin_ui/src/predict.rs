@@ -35,6 +35,10 @@ pub struct PredictedWalk {
     pub stance_percent: [f64; 2],
     pub peak_grf_bw: [f64; 2],
     pub stance_asymmetry_percent: f64,
+    /// Positive work per stride (J/kg), right and left: ankle (push-off;
+    /// the device's on its side) and hip.
+    pub ankle_work: [f64; 2],
+    pub hip_work: [f64; 2],
     /// Per coordinate (without side): the mean over strides, right and left.
     pub angles: Vec<(String, [Option<Band>; 2])>,
     /// Per coordinate and side: Pearson r with the measured trial.
@@ -60,6 +64,14 @@ impl PredictedWalk {
             stance_percent: [g.right.stance_percent, g.left.stance_percent],
             peak_grf_bw: [g.right.peak_grf_bw, g.left.peak_grf_bw],
             stance_asymmetry_percent: g.stance_asymmetry_percent,
+            ankle_work: [
+                p.work[0].positive_j_per_kg[2],
+                p.work[1].positive_j_per_kg[2],
+            ],
+            hip_work: [
+                p.work[0].positive_j_per_kg[0],
+                p.work[1].positive_j_per_kg[0],
+            ],
             angles: bands(&p.angles),
             agreement: p
                 .agreement
@@ -203,7 +215,7 @@ type Cell = Box<dyn Fn(&PredictedWalk) -> String>;
 /// The walks side by side: one column each.
 fn walks_table(ui: &mut Ui, walks: &[PredictedWalk]) {
     let lr = |v: [f64; 2], digits: usize| format!("{:.*} / {:.*}", digits, v[0], digits, v[1]);
-    let rows: [(&str, Cell); 9] = [
+    let rows: [(&str, Cell); 11] = [
         (
             "walks",
             Box::new(|w| {
@@ -241,6 +253,14 @@ fn walks_table(ui: &mut Ui, walks: &[PredictedWalk]) {
         (
             "peak GRF R / L (BW)",
             Box::new(move |w| lr(w.peak_grf_bw, 2)),
+        ),
+        (
+            "ankle push-off R / L (J/kg)",
+            Box::new(move |w| lr(w.ankle_work, 2)),
+        ),
+        (
+            "hip work R / L (J/kg)",
+            Box::new(move |w| lr(w.hip_work, 2)),
         ),
         ("generations", Box::new(|w| w.generations.to_string())),
     ];
@@ -507,6 +527,8 @@ mod tests {
             stance_percent: [53.0, 55.0],
             peak_grf_bw: [1.4, 1.3],
             stance_asymmetry_percent: -4.7,
+            ankle_work: [0.31, 0.12],
+            hip_work: [0.4, 0.5],
             angles: vec![(
                 "knee_angle".into(),
                 [Some(band(0.0, 4)), Some(band(1.0, 3))],
@@ -536,6 +558,7 @@ mod tests {
             "20 s",
             "0.65 / 0.64",
             "-4.7",
+            "0.31 / 0.12",
             "measured (n = 1)",
             "r = 0.48",
         ] {

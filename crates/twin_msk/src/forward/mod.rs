@@ -396,6 +396,21 @@ impl Plant {
             .collect()
     }
 
+    /// The generalized forces of the muscles at coordinates `q` (every
+    /// coordinate of the model) pulling with `forces` (N, per muscle):
+    /// `−Σ F ∂L/∂q` per coordinate (0 on held ones).
+    #[must_use]
+    pub fn muscle_moments(&self, q: &[f64], forces: &[f64]) -> Vec<f64> {
+        let kin = self.kinematics(q);
+        let mut tau = vec![0.0; q.len()];
+        for ((_, dl), f) in self.muscle_geometry(q, &kin).iter().zip(forces) {
+            for (i, &k) in self.free.iter().enumerate() {
+                tau[k] -= f * dl[i];
+            }
+        }
+        tau
+    }
+
     /// The state's derivative with muscle excitations `e`, actuator
     /// controls `controls` and any `extra` generalized forces; `forces`
     /// receives the muscle and contact forces.

@@ -76,6 +76,56 @@ fn moment_arms_are_the_path_length_derivatives() {
     }
 }
 
+#[test]
+fn muscle_moments_are_force_times_moment_arm_summed() {
+    let Some(m) = model_2d() else { return };
+    // The lumbar joint held: its coordinate gets no moment.
+    let plant = Plant::new(&m, &["lumbar"]).unwrap();
+    let mut q = m.default_coordinates();
+    q[m.coordinate("knee_angle_l").unwrap()] = -0.5;
+    q[m.coordinate("ankle_angle_l").unwrap()] = 0.1;
+    let forces: Vec<f64> = (0..m.muscles.len())
+        .map(|i| 100.0 + 37.0 * i as f64)
+        .collect();
+    let tau = plant.muscle_moments(&q, &forces);
+    let lumbar = m.coordinate("lumbar").unwrap();
+    assert!(tau[lumbar].abs() < 1e-15);
+    for k in [
+        "hip_flexion_l",
+        "knee_angle_l",
+        "ankle_angle_l",
+        "hip_flexion_r",
+    ] {
+        let k = m.coordinate(k).unwrap();
+        let expected: f64 = m
+            .muscles
+            .iter()
+            .zip(&forces)
+            .map(|(muscle, f)| {
+                let (mut up, mut down) = (q.clone(), q.clone());
+                up[k] += 1e-6;
+                down[k] -= 1e-6;
+                let dl = (m.path_length(muscle, &up, &m.body_poses(&up))
+                    - m.path_length(muscle, &down, &m.body_poses(&down)))
+                    / 2e-6;
+                -f * dl
+            })
+            .sum();
+        assert!(
+            (tau[k] - expected).abs() < 1e-4 * expected.abs().max(1.0),
+            "{}: {} vs {expected}",
+            m.coordinates[k].name,
+            tau[k]
+        );
+    }
+    // The left ankle's plantarflexors pull it plantarflexed (negative).
+    let mut only = vec![0.0; forces.len()];
+    only[m.muscles.iter().position(|x| x.name == "soleus_l").unwrap()] = 1000.0;
+    let t = plant.muscle_moments(&q, &only);
+    assert!(t[m.coordinate("ankle_angle_l").unwrap()] < -10.0, "{t:?}");
+    assert!(t[m.coordinate("ankle_angle_r").unwrap()].abs() < 1e-12);
+}
+
 /// The 2D model without muscles, lifted `height` above its standing pose.
 fn passive(m: &Model, locked: &[&str]) -> (Plant, State) {
     let mut m = m.clone();

@@ -377,3 +377,79 @@ pub fn grf_table(model: &crate::Model, traj: &Trajectory) -> Table {
     }
     table
 }
+
+/// Mechanical work at one leg's joints per stride (J/kg: positive and
+/// negative, `[hip, knee, ankle]`), from the joint moments of the muscles
+/// and anything else acting at the joint (a device) times the joint's
+/// speed, over the complete strides after the start-up (the soft range
+/// limits, the joints' passive structures, are not counted).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JointWork {
+    pub positive_j_per_kg: [f64; 3],
+    pub negative_j_per_kg: [f64; 3],
+    /// Strides averaged.
+    pub strides: usize,
+}
+
+/// The joint work of each side (`[right, left]`) of a simulated walk after
+/// `skip` seconds; `extra` adds generalized forces at a state's
+/// coordinates and speeds (a device's moment) to the muscles'.
+#[must_use]
+pub fn joint_work(
+    plant: &Plant,
+    traj: &Trajectory,
+    extra: Option<crate::forward::ExtraForce<'_>>,
+    skip: f64,
+) -> [JointWork; 2] {
+    let m = &plant.model;
+    let mass = m.mass();
+    let strides = strides(plant, traj, skip);
+    // Joint power (W) of every coordinate at every recorded state.
+    let power: Vec<Vec<f64>> = traj
+        .states
+        .iter()
+        .zip(&traj.muscles)
+        .map(|(s, muscles)| {
+            let forces: Vec<f64> = muscles.iter().map(|o| o.force).collect();
+            let mut tau = plant.muscle_moments(&s.q, &forces);
+            if let Some(f) = extra {
+                f(&s.q, &s.u, &mut tau);
+            }
+            tau.iter().zip(&s.u).map(|(t, u)| t * u).collect()
+        })
+        .collect();
+    let mut out = [JointWork::default(), JointWork::default()];
+    for (side, suffix) in ["r", "l"].into_iter().enumerate() {
+        let joints: Vec<Option<usize>> = ["hip_flexion", "knee_angle", "ankle_angle"]
+            .iter()
+            .map(|j| m.coordinate(&format!("{j}_{suffix}")))
+            .collect();
+        let w = &mut out[side];
+        for &[a, b] in &strides[side] {
+            for (j, k) in joints.iter().enumerate() {
+                let Some(k) = *k else { continue };
+                for i in 1..traj.states.len() {
+                    let (t0, t1) = (traj.states[i - 1].t, traj.states[i].t);
+                    if t0 < a || t1 > b {
+                        continue;
+                    }
+                    let e = 0.5 * (power[i - 1][k] + power[i][k]) * (t1 - t0) / mass;
+                    if e > 0.0 {
+                        w.positive_j_per_kg[j] += e;
+                    } else {
+                        w.negative_j_per_kg[j] += e;
+                    }
+                }
+            }
+            w.strides += 1;
+        }
+        if w.strides > 0 {
+            let n = w.strides as f64;
+            for j in 0..3 {
+                w.positive_j_per_kg[j] /= n;
+                w.negative_j_per_kg[j] /= n;
+            }
+        }
+    }
+    out
+}

@@ -205,12 +205,7 @@ impl Scenario {
     /// The parameters do not fit the controller; the simulation fails.
     pub fn simulate(&self, params: &[f64]) -> Result<(Trajectory, Outcome), MskError> {
         let mut controller = reflex::Reflex::new(&self.plant, params)?;
-        let (device, share) = (self.device, self.device_share);
-        let moment = move |q: &[f64], u: &[f64], tau: &mut [f64]| {
-            if let Some(d) = device {
-                tau[d.coordinate] += share * d.moment(q[d.coordinate], u[d.coordinate]);
-            }
-        };
+        let moment = self.device_moment();
         let traj = simulate(
             &self.plant,
             &self.start,
@@ -222,6 +217,25 @@ impl Scenario {
         )?;
         let outcome = self.measure(&traj, controller.fell);
         Ok((traj, outcome))
+    }
+
+    /// The device's share of its moment at the ankle (nothing without one),
+    /// as generalized forces added at coordinates `q` and speeds `u`.
+    fn device_moment(&self) -> impl Fn(&[f64], &[f64], &mut [f64]) + Sync + Copy + use<> {
+        let (device, share) = (self.device, self.device_share);
+        move |q: &[f64], u: &[f64], tau: &mut [f64]| {
+            if let Some(d) = device {
+                tau[d.coordinate] += share * d.moment(q[d.coordinate], u[d.coordinate]);
+            }
+        }
+    }
+
+    /// The joint work per stride of each side of a walk simulated here
+    /// (the device's moment counted at its ankle), after `skip` seconds.
+    #[must_use]
+    pub fn joint_work(&self, traj: &Trajectory, skip: f64) -> [metrics::JointWork; 2] {
+        let moment = self.device_moment();
+        metrics::joint_work(&self.plant, traj, Some(&moment), skip)
     }
 
     /// The cost of a parameter vector (a simulation that fails costs 2000,

@@ -321,6 +321,17 @@ fn a_found_walk_is_compared_with_the_measured_trial() {
             "{joint}: {table:?}"
         );
     }
+    // Joint work per stride: the ankles push off (positive work) and the
+    // knees absorb more than they give, as in walking (Winter 2009), in
+    // J/kg of a plausible size; each side over its complete strides.
+    let work = s.joint_work(&traj, 1.0);
+    eprintln!("{work:?}");
+    for w in &work {
+        assert!(w.strides >= 5, "{w:?}");
+        assert!((0.05..2.0).contains(&w.positive_j_per_kg[2]), "{w:?}");
+        assert!(w.negative_j_per_kg[1] < -0.05, "{w:?}");
+        assert!(-w.negative_j_per_kg[1] > w.positive_j_per_kg[1], "{w:?}");
+    }
     // The hips already follow the measured pattern (the issue asks r ≥ 0.8;
     // the knees and ankles do not yet: docs/models/predictive.md).
     for a in table.iter().filter(|a| a.joint == "hip_flexion") {

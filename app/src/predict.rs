@@ -27,7 +27,7 @@ impl Plugin for PredictPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Predict>()
             .add_systems(Startup, start)
-            .add_systems(Update, poll.in_set(crate::Feature::Gait));
+            .add_systems(Update, (poll, play).in_set(crate::Feature::Gait));
     }
 }
 
@@ -56,6 +56,8 @@ pub struct Predict {
     job: Option<Job<Msg>>,
     /// Saved walks still to show (`--predict-solution`).
     pending: Vec<(String, PathBuf)>,
+    /// Seconds into the figure's walk while it plays.
+    clock: f64,
 }
 
 impl Predict {
@@ -290,6 +292,24 @@ fn poll(mut p: ResMut<Predict>, mut s: ResMut<Session>) {
         }
     }
     v.settled = p.job.is_none() && p.pending.is_empty();
+}
+
+/// Plays the stick figure of the chosen walk in real time (looping).
+fn play(time: Res<Time>, mut p: ResMut<Predict>, mut s: ResMut<Session>) {
+    let v = &mut s.gait.ui.predict;
+    let Some(times) = v.walks.get(v.player.walk).map(|w| &w.figure.time) else {
+        return;
+    };
+    let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
+        return;
+    };
+    if !v.player.playing || last <= first {
+        p.clock = times.get(v.player.frame).map_or(0.0, |t| t - first);
+        return;
+    }
+    p.clock = (p.clock + f64::from(time.delta_secs())) % (last - first);
+    let t = first + p.clock;
+    v.player.frame = times.partition_point(|&x| x < t).min(times.len() - 1);
 }
 
 /// A saved `solution.json` evaluated on the predictive model.

@@ -140,6 +140,12 @@ pub struct Prediction {
     pub agreement: Vec<Agreement>,
     /// Joint work per stride, right and left (the device's at its ankle).
     pub work: [metrics::JointWork; 2],
+    /// The walk as a stick figure: bones (parent, child body), every
+    /// body's origin per recorded state (m, ground: x forward, y up, z
+    /// right), and per state each foot's ground force (point, force in N).
+    pub bones: Vec<(usize, usize)>,
+    pub origins: Vec<Vec<[f64; 3]>>,
+    pub loads: Vec<Vec<([f64; 3], [f64; 3])>>,
     /// Per generation so far: best cost, mean cost, step size.
     pub history: Vec<[f64; 3]>,
 }
@@ -166,12 +172,60 @@ impl Prediction {
             grf: metrics::grf_table(&plant.model, &traj),
             agreement: measured.map_or_else(Vec::new, |m| metrics::agreement(&angles, m)),
             work: scenario.joint_work(&traj, 1.0),
+            bones: plant
+                .model
+                .joints
+                .iter()
+                .filter(|j| j.parent != 0)
+                .map(|j| (j.parent, j.child))
+                .collect(),
+            origins: traj
+                .states
+                .iter()
+                .map(|s| {
+                    plant
+                        .model
+                        .body_poses(&s.q)
+                        .iter()
+                        .map(|p| p.translation.vector.into())
+                        .collect()
+                })
+                .collect(),
+            loads: foot_loads(&plant.model, &traj),
             angles,
             parameters,
             outcome,
             history,
         })
     }
+}
+
+/// Each foot's summed contact force and where it acts, per recorded state.
+fn foot_loads(
+    model: &Model,
+    traj: &twin_msk::forward::integrate::Trajectory,
+) -> Vec<Vec<([f64; 3], [f64; 3])>> {
+    traj.contacts
+        .iter()
+        .map(|contacts| {
+            (0..2)
+                .filter_map(|side| {
+                    let (mut f, mut moment, mut z) = ([0.0; 3], 0.0, 0.0);
+                    let mut n = 0.0;
+                    for (c, (force, point)) in contacts.iter().enumerate() {
+                        if model.contact_side(c) == Some(side) {
+                            f[0] += force.x;
+                            f[1] += force.y;
+                            moment += force.y * point.x;
+                            z += point.z;
+                            n += 1.0;
+                        }
+                    }
+                    (f[1] > 1e-6).then(|| ([moment / f[1], 0.0, z / n], f))
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// A measured trial's joint angles over its strides (MODEL.osim,

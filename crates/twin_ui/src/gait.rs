@@ -182,9 +182,9 @@ fn side_label(side: &str, b: &Band, gvs: Option<f64>, unit: &str) -> String {
 }
 
 /// Draws the stick figure of `frame` (sagittal view) into `ui`.
-fn figure(ui: &mut Ui, v: &GaitView, frame: usize) {
+pub(crate) fn figure(ui: &mut Ui, v: &GaitView, frame: usize, height: f32) {
     let (rect, _) =
-        ui.allocate_exact_size(Vec2::new(ui.available_width(), 260.0), egui::Sense::hover());
+        ui.allocate_exact_size(Vec2::new(ui.available_width(), height), egui::Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 4.0, Color32::from_gray(24));
     let Some(origins) = v.origins.get(frame) else {
@@ -325,7 +325,7 @@ pub fn figure_section(ui: &mut Ui, state: &mut GaitState) {
         }
     });
     state.frame = state.frame.min(frames.saturating_sub(1));
-    figure(ui, v, state.frame);
+    figure(ui, v, state.frame, 260.0);
 }
 
 /// A coordinate's angle and moment over the gait cycle, right and left,

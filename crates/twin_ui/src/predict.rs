@@ -45,6 +45,8 @@ pub struct PredictedWalk {
     pub agreement: Vec<(String, char, f64)>,
     /// Best cost per generation.
     pub best_cost: Vec<f64>,
+    /// The walk as a stick figure (time, bones, origins, foot loads).
+    pub figure: crate::gait::GaitView,
 }
 
 impl PredictedWalk {
@@ -79,6 +81,14 @@ impl PredictedWalk {
                 .map(|a| (a.joint.clone(), a.side, a.r))
                 .collect(),
             best_cost: p.history.iter().map(|h| h[0]).collect(),
+            figure: crate::gait::GaitView {
+                title: label.to_owned(),
+                time: p.states.time.clone(),
+                bones: p.bones.clone(),
+                origins: p.origins.clone(),
+                loads: p.loads.clone(),
+                ..crate::gait::GaitView::default()
+            },
         }
     }
 }
@@ -112,6 +122,8 @@ pub struct PredictState {
     pub walks: Vec<PredictedWalk>,
     /// The measured trial's angle bands, when one is loaded.
     pub measured: Vec<(String, [Option<Band>; 2])>,
+    /// The walk drawn as a stick figure, its frame and whether it plays.
+    pub player: Player,
     /// The coordinate plotted.
     pub selected: String,
     /// Side plotted: 0 right, 1 left.
@@ -132,6 +144,7 @@ impl Default for PredictState {
             status: String::new(),
             walks: Vec::new(),
             measured: Vec::new(),
+            player: Player::default(),
             selected: "knee_angle".into(),
             side: 0,
             landscape: None,
@@ -148,6 +161,14 @@ impl PredictState {
             None => self.walks.push(walk),
         }
     }
+}
+
+/// Which walk the stick figure shows, at which frame, and whether it plays.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Player {
+    pub walk: usize,
+    pub frame: usize,
+    pub playing: bool,
 }
 
 /// What the user asked for.
@@ -197,6 +218,10 @@ pub fn predict_section(ui: &mut Ui, state: &mut PredictState) -> Vec<PredictActi
                 ui.label("No predicted walk yet: Predict searches one (the best so far is shown as it improves).");
             } else {
                 walks_table(ui, &state.walks);
+                egui::CollapsingHeader::new("Stick figure")
+                    .id_salt("predict-figure-header")
+                    .default_open(true)
+                    .show(ui, |ui| figure_section(ui, state));
                 angle_plot(ui, state);
                 egui::CollapsingHeader::new("Search convergence")
                     .id_salt("predict-convergence-header")
@@ -211,6 +236,33 @@ pub fn predict_section(ui: &mut Ui, state: &mut PredictState) -> Vec<PredictActi
 
 /// A table cell's text from a walk.
 type Cell = Box<dyn Fn(&PredictedWalk) -> String>;
+
+/// One walk as a stick figure with its ground forces, played or scrubbed.
+fn figure_section(ui: &mut Ui, state: &mut PredictState) {
+    state.player.walk = state.player.walk.min(state.walks.len().saturating_sub(1));
+    ui.horizontal(|ui| {
+        for (k, w) in state.walks.iter().enumerate() {
+            ui.selectable_value(&mut state.player.walk, k, &w.label);
+        }
+        let label = if state.player.playing {
+            "Pause"
+        } else {
+            "Play"
+        };
+        if ui.button(label).clicked() {
+            state.player.playing = !state.player.playing;
+        }
+    });
+    let Some(w) = state.walks.get(state.player.walk) else {
+        return;
+    };
+    let frames = w.figure.time.len();
+    if frames > 1 {
+        ui.add(egui::Slider::new(&mut state.player.frame, 0..=frames - 1).text("frame"));
+    }
+    state.player.frame = state.player.frame.min(frames.saturating_sub(1));
+    crate::gait::figure(ui, &w.figure, state.player.frame, 170.0);
+}
 
 /// The walks side by side: one column each.
 fn walks_table(ui: &mut Ui, walks: &[PredictedWalk]) {
@@ -535,6 +587,13 @@ mod tests {
             )],
             agreement: vec![("knee_angle".into(), 'r', 0.48)],
             best_cost: vec![14.0, 13.0, 12.8],
+            figure: crate::gait::GaitView {
+                time: vec![0.0, 0.01, 0.02],
+                bones: vec![(1, 2)],
+                origins: vec![vec![[0.0; 3], [0.0, 1.0, 0.0], [0.1, 0.5, 0.08]]; 3],
+                loads: vec![vec![([0.0, 0.0, 0.08], [10.0, 600.0, 0.0])]; 3],
+                ..crate::gait::GaitView::default()
+            },
         }
     }
 
@@ -551,9 +610,15 @@ mod tests {
         state.measured = vec![("knee_angle".into(), [Some(band(0.5, 1)), None])];
         let (_, shapes, text) = run(&mut state);
         assert!(shapes > empty + 20, "{shapes} vs {empty}");
+        // The figure's frame stays inside the walk.
+        state.player.frame = 99;
+        let (_, _, later) = run(&mut state);
+        assert_eq!(state.player.frame, 2);
+        assert!(later.contains("t = 0.020 s"), "{later}");
         for expected in [
             "intact",
             "prosthesis",
+            "t = 0.000 s",
             "fell at 2.5 s",
             "20 s",
             "0.65 / 0.64",

@@ -183,8 +183,10 @@ fn side_label(side: &str, b: &Band, gvs: Option<f64>, unit: &str) -> String {
 
 /// Draws the stick figure of `frame` (sagittal view) into `ui`.
 pub(crate) fn figure(ui: &mut Ui, v: &GaitView, frame: usize, height: f32) {
-    let (rect, _) =
-        ui.allocate_exact_size(Vec2::new(ui.available_width(), height), egui::Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(
+        Vec2::new(ui.available_width(), height),
+        egui::Sense::hover(),
+    );
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 4.0, Color32::from_gray(24));
     let Some(origins) = v.origins.get(frame) else {

@@ -44,6 +44,8 @@ enum Msg {
         done: bool,
     },
     Failed(String),
+    /// The predictive model's files picked (or not), for this request.
+    Picked(Option<(PathBuf, PathBuf)>, PredictAction),
 }
 
 /// The predictive model, the intact walk's parameters (the device search
@@ -74,11 +76,19 @@ impl Predict {
                 with_device,
                 generations,
             } => {
-                let Some((model, start)) = self.files.clone().or_else(pick_files) else {
-                    v.predict.status = "no predictive model: a model with contact spheres and its starting coordinates are needed (--predict MODEL.osim,START.sto)".into();
+                let Some((model, start)) = self.files.clone() else {
+                    // Asked off the frame loop, then the request again.
+                    let again = a.clone();
+                    v.predict.busy = true;
+                    v.predict.status = "choose the predictive model…".into();
+                    self.job = Some(Job::once(
+                        "gait-predict",
+                        "choosing the predictive model",
+                        Priority::Background,
+                        move |_| Msg::Picked(pick_files(), again),
+                    ));
                     return;
                 };
-                self.files = Some((model.clone(), start.clone()));
                 let device = with_device.then(|| v.whatif.controls.prosthesis());
                 if device.is_some() && self.intact.is_none() {
                     v.predict.status =
@@ -213,6 +223,7 @@ fn start(args: Res<Args>, mut p: ResMut<Predict>, mut s: ResMut<Session>) {
 /// Shows the search's progress and its walks; starts the saved walks'
 /// evaluation one after the other.
 fn poll(mut p: ResMut<Predict>, mut s: ResMut<Session>) {
+    let p = &mut *p;
     if p.job.is_none()
         && !p.pending.is_empty()
         && let Some((model, st)) = p.files.clone()
@@ -248,6 +259,7 @@ fn poll(mut p: ResMut<Predict>, mut s: ResMut<Session>) {
             v.progress = shown;
         }
     }
+    let mut retry = None;
     while let Some(msg) = p.job.as_ref().and_then(|j| j.try_recv().ok()) {
         match msg {
             Msg::Walk {
@@ -289,9 +301,27 @@ fn poll(mut p: ResMut<Predict>, mut s: ResMut<Session>) {
                 v.busy = false;
                 v.progress = None;
             }
+            Msg::Picked(files, again) => {
+                p.job = None;
+                v.busy = false;
+                v.progress = None;
+                match files {
+                    Some(f) => {
+                        p.files = Some(f);
+                        retry = Some(again);
+                    }
+                    None => {
+                        v.status = "no predictive model chosen: a model with contact spheres and its starting coordinates are needed (or --predict MODEL.osim,START.sto)".into();
+                    }
+                }
+                break;
+            }
         }
     }
     v.settled = p.job.is_none() && p.pending.is_empty();
+    if let Some(a) = retry {
+        p.ask(&mut s, &a);
+    }
 }
 
 /// Plays the stick figure of the chosen walk in real time (looping).

@@ -568,3 +568,62 @@ fn a_timeline_runs_in_the_job_system_and_a_bad_one_is_refused_by_name() {
     .expect("the failure was reported");
     assert!(session(&a).cardio.timeline.run.is_some());
 }
+
+/// The Predicted gait pane's search runs as a job (frames go on), the
+/// walk shows when it ends; the device search waits for an intact walk.
+#[test]
+fn a_predicted_walk_runs_as_a_job_and_the_device_waits_for_the_intact_one() {
+    use bevy::prelude::*;
+    use clap::Parser;
+    use twin_ui::predict::PredictAction;
+    let Some(dir) = twin_core::testdata::require("msk/moco_2d_gait") else {
+        return;
+    };
+    let files = format!(
+        "{},{}",
+        dir.join("2D_gait.osim").display(),
+        dir.join("referenceCoordinates.sto").display()
+    );
+    let mut a = App::new();
+    a.add_plugins(MinimalPlugins)
+        .insert_resource(crate::Args::parse_from([
+            "twinscope",
+            "--no-study",
+            "--predict",
+            &files,
+        ]))
+        .add_plugins(crate::FeaturePlugins { detached: true });
+    a.update();
+    let ask = |a: &mut App, with_device: bool| {
+        a.world_mut()
+            .write_message(GaitAsk::Pane(twin_ui::GaitAction::Predict(
+                PredictAction::Predict {
+                    with_device,
+                    generations: 1,
+                },
+            )));
+    };
+    ask(&mut a, true);
+    a.update();
+    let p = &session(&a).gait.ui.predict;
+    assert!(
+        !p.busy && p.status.contains("intact walk first"),
+        "{}",
+        p.status
+    );
+    ask(&mut a, false);
+    let frames = run_until(&mut a, Duration::from_mins(5), |a| {
+        let p = &session(a).gait.ui.predict;
+        !p.busy && !p.walks.is_empty()
+    })
+    .expect("predicted");
+    let p = &session(&a).gait.ui.predict;
+    assert_eq!(p.walks.len(), 1);
+    let w = &p.walks[0];
+    assert_eq!((w.label.as_str(), w.generations), ("intact", 1));
+    assert!(w.time_s > 0.0 && !w.figure.origins.is_empty());
+    assert!(p.status.starts_with("intact: "), "{}", p.status);
+    assert!(p.settled);
+    // The search ran beside the frames, not in one of them.
+    assert!(frames.len() > 1, "{frames:?}");
+}

@@ -1701,3 +1701,37 @@ fn gait_tune_writes_the_landscape_of_every_setting_and_seed() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("needs --prosthesis"));
 }
+
+/// The example predicted walk (examples/gait) is a saved solution that
+/// still walks.
+#[test]
+fn the_example_predicted_walk_still_walks() {
+    let Some(dir) = twin_core::testdata::require("msk/moco_2d_gait") else {
+        return;
+    };
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/gait/predicted-intact-2d.json");
+    let out = tempfile::tempdir().unwrap();
+    let v = json_ok(
+        twin()
+            .args([
+                "gait",
+                "predict",
+                "--json",
+                "--generations",
+                "0",
+                "--duration",
+                "3",
+                "--model",
+            ])
+            .arg(dir.join("2D_gait.osim"))
+            .arg("--start")
+            .arg(dir.join("referenceCoordinates.sto"))
+            .arg("--init")
+            .arg(&example)
+            .arg("--out")
+            .arg(out.path()),
+    );
+    assert_eq!(v["outcome"]["fell"], false, "{v}");
+    assert!(v["outcome"]["mean_speed"].as_f64().unwrap() > 0.9, "{v}");
+}

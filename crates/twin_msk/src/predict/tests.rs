@@ -199,9 +199,16 @@ fn standing_probe() {
 /// The parameters `twin gait predict` found for the 2D model (the file
 /// says how): a regression check that the engine, controller and cost
 /// still make them walk, and of the gait metrics on a real walk.
-/// The parameters of the walk kept in `walking_2d.json`.
+/// The parameters of the walk kept in `examples/gait/predicted-intact-2d.json`
+/// (`twin gait predict --duration 10 --sigma 0.5 --restarts 2 --seed 1`,
+/// warm-started from a 10 s search of 80 generations that was itself
+/// warm-started from the 5 s search of Geyer & Herr's values; the best at
+/// generation 14, cost 12.821 over 10 s; docs/models/predictive.md).
 fn saved_walk() -> Vec<f64> {
-    let saved: serde_json::Value = serde_json::from_str(include_str!("walking_2d.json")).unwrap();
+    let saved: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../../examples/gait/predicted-intact-2d.json"
+    ))
+    .unwrap();
     saved["parameters"]
         .as_array()
         .unwrap()

@@ -15,7 +15,7 @@ use bevy::prelude::*;
 use twin_msk::gait::CycleSeries;
 use twin_msk::prosthesis::Prosthesis;
 use twin_session::jobs::{Job, Priority};
-use twin_session::predict::{Prediction, Setup, run};
+use twin_session::predict::{Prediction, Setup, Solution, run};
 use twin_ui::predict::{PredictAction, PredictedWalk};
 
 use crate::Args;
@@ -350,42 +350,16 @@ fn saved_walk(
     start: PathBuf,
     measured: Option<&[CycleSeries]>,
 ) -> Msg {
-    let read = || -> Result<Msg, String> {
-        let text = twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "solution")
-            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        let saved: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| format!("`{}` is not a saved solution: {e}", path.display()))?;
-        let parameters: Vec<f64> = serde_json::from_value(saved["parameters"].clone())
-            .map_err(|e| format!("`{}`: parameters: {e}", path.display()))?;
-        let prosthesis: Option<Prosthesis> = serde_json::from_value(saved["prosthesis"].clone())
-            .map_err(|e| format!("`{}`: prosthesis: {e}", path.display()))?;
-        let setup = Setup {
-            model,
-            start,
-            prosthesis: prosthesis.clone(),
-            residual_strength: saved["residual_strength"].as_f64().unwrap_or(0.0),
-            continuation: Vec::new(),
-            strength: serde_json::from_value(saved["strength"].clone()).unwrap_or_default(),
-            speed: serde_json::from_value(saved["speed_m_per_s"].clone()).unwrap_or([1.1, 1.4]),
-            duration: saved["duration_s"].as_f64().unwrap_or(10.0),
-            init: None,
-            search: twin_msk::predict::cmaes::Settings {
-                population: 0,
-                generations: 0,
-                sigma: 1.0,
-                seed: 1,
-                restarts: 0,
-            },
-        };
-        let scenario = setup.scenario().map_err(|e| e.to_string())?;
-        let p = Prediction::of(&scenario, parameters, measured, Vec::new())
-            .map_err(|e| e.to_string())?;
+    let read = || -> Result<Msg, twin_session::SessionError> {
+        let saved = Solution::read(path)?;
+        let scenario = saved.setup(model, start).scenario()?;
+        let p = Prediction::of(&scenario, saved.parameters, measured, Vec::new())?;
         Ok(Msg::Walk {
             walk: Box::new(PredictedWalk::of(label, &p)),
             parameters: p.parameters,
-            device: prosthesis.is_some(),
+            device: saved.prosthesis.is_some(),
             done: true,
         })
     };
-    read().unwrap_or_else(Msg::Failed)
+    read().unwrap_or_else(|e| Msg::Failed(e.to_string()))
 }

@@ -260,28 +260,7 @@ pub struct TuneArgs {
     pub seeds: Vec<u64>,
 }
 
-/// A saved prediction: the controller's parameters and what they gave.
-#[derive(Serialize, serde::Deserialize)]
-pub struct Solution {
-    pub controller: String,
-    pub names: Vec<String>,
-    pub parameters: Vec<f64>,
-    pub outcome: twin_msk::predict::Outcome,
-    pub prosthesis: Option<twin_msk::prosthesis::Prosthesis>,
-    /// The device side's ankle muscles' remaining strength (continuation).
-    #[serde(default)]
-    pub residual_strength: f64,
-    /// Muscle strength changes (`--strength`).
-    #[serde(default)]
-    pub strength: Vec<(String, f64)>,
-    /// The speed band asked for.
-    #[serde(default)]
-    pub speed_m_per_s: [f64; 2],
-    /// Per generation: best cost, mean cost, step size.
-    pub history: Vec<[f64; 3]>,
-    pub seed: u64,
-    pub duration_s: f64,
-}
+use twin_session::predict::Solution;
 
 /// What `twin gait predict --json` prints.
 #[derive(Serialize)]
@@ -337,15 +316,7 @@ fn setup_of(args: &PredictArgs) -> anyhow::Result<twin_session::predict::Setup> 
         .map(twin_msk::prosthesis::Prosthesis::read)
         .transpose()?;
     let init = match &args.init {
-        Some(path) => {
-            let text =
-                twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "solution")
-                    .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
-            let saved: Solution = serde_json::from_str(&text).map_err(|e| {
-                anyhow::anyhow!("`{}` is not a saved solution: {e}", path.display())
-            })?;
-            Some(saved.parameters)
-        }
+        Some(path) => Some(Solution::read(path)?.parameters),
         None => None,
     };
     let setup = twin_session::predict::Setup {

@@ -117,6 +117,75 @@ impl Setup {
     }
 }
 
+/// A saved prediction (`solution.json` of `twin gait predict`): the
+/// controller's parameters, what they gave and the setting they were
+/// found in.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Solution {
+    pub controller: String,
+    pub names: Vec<String>,
+    pub parameters: Vec<f64>,
+    pub outcome: Outcome,
+    pub prosthesis: Option<Prosthesis>,
+    /// The device side's ankle muscles' remaining strength (continuation).
+    #[serde(default)]
+    pub residual_strength: f64,
+    /// Muscle strength changes (`--strength`).
+    #[serde(default)]
+    pub strength: Vec<(String, f64)>,
+    /// The speed band asked for (files without one: the default band).
+    #[serde(default = "default_speed")]
+    pub speed_m_per_s: [f64; 2],
+    /// Per generation: best cost, mean cost, step size.
+    pub history: Vec<[f64; 3]>,
+    pub seed: u64,
+    pub duration_s: f64,
+}
+
+/// The walking scenario's speed band (m/s).
+#[must_use]
+pub fn default_speed() -> [f64; 2] {
+    [1.1, 1.4]
+}
+
+impl Solution {
+    /// Reads a saved solution (at most [`twin_core::limits::MAX_JSON_FILE`]).
+    ///
+    /// # Errors
+    /// The file cannot be read or is not a saved solution (named).
+    pub fn read(path: &Path) -> Result<Self, SessionError> {
+        let text = twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "solution")
+            .map_err(|e| SessionError::Run(format!("cannot read `{}`: {e}", path.display())))?;
+        serde_json::from_str(&text).map_err(|e| {
+            SessionError::Run(format!("`{}` is not a saved solution: {e}", path.display()))
+        })
+    }
+
+    /// The setting it was found in, on the predictive `model` from `start`,
+    /// to evaluate it again (no search).
+    #[must_use]
+    pub fn setup(&self, model: PathBuf, start: PathBuf) -> Setup {
+        Setup {
+            model,
+            start,
+            prosthesis: self.prosthesis.clone(),
+            residual_strength: self.residual_strength,
+            continuation: Vec::new(),
+            strength: self.strength.clone(),
+            speed: self.speed_m_per_s,
+            duration: self.duration_s,
+            init: Some(self.parameters.clone()),
+            search: cmaes::Settings {
+                population: 0,
+                generations: 0,
+                sigma: 1.0,
+                seed: self.seed,
+                restarts: 0,
+            },
+        }
+    }
+}
+
 /// A predicted gait: the parameters and what they give.
 #[derive(Debug, Clone)]
 pub struct Prediction {
@@ -758,5 +827,31 @@ mod tests {
         let progress = Progress::new();
         run(&s, None, &progress, &mut |_| Ok(())).unwrap();
         assert_eq!(progress.total(), 2);
+    }
+
+    #[test]
+    fn a_saved_solution_reads_with_the_defaults_of_older_files() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/gait/predicted-intact-2d.json");
+        let saved = Solution::read(&example).unwrap();
+        assert_eq!(saved.parameters.len(), reflex::PARAMETERS.len());
+        assert!(
+            saved
+                .speed_m_per_s
+                .iter()
+                .zip(default_speed())
+                .all(|(a, b)| (a - b).abs() < 1e-12)
+        );
+        let setup = saved.setup("m.osim".into(), "s.sto".into());
+        assert_eq!(setup.init.as_deref(), Some(saved.parameters.as_slice()));
+        assert!((setup.duration - saved.duration_s).abs() < 1e-12);
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("device.json");
+        std::fs::write(&bad, r#"{"side": "right"}"#).unwrap();
+        let e = Solution::read(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("device.json") && e.contains("not a saved solution"),
+            "{e}"
+        );
     }
 }

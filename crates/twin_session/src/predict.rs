@@ -269,7 +269,8 @@ impl Prediction {
     }
 }
 
-/// Each foot's summed contact force and where it acts, per recorded state.
+/// Each loaded foot's summed contact force and where it acts, per
+/// recorded state.
 fn foot_loads(
     model: &Model,
     traj: &twin_msk::forward::integrate::Trajectory,
@@ -277,21 +278,10 @@ fn foot_loads(
     traj.contacts
         .iter()
         .map(|contacts| {
-            (0..2)
-                .filter_map(|side| {
-                    let (mut f, mut moment, mut z) = ([0.0; 3], 0.0, 0.0);
-                    let mut n = 0.0;
-                    for (c, (force, point)) in contacts.iter().enumerate() {
-                        if model.contact_side(c) == Some(side) {
-                            f[0] += force.x;
-                            f[1] += force.y;
-                            moment += force.y * point.x;
-                            z += point.z;
-                            n += 1.0;
-                        }
-                    }
-                    (f[1] > 1e-6).then(|| ([moment / f[1], 0.0, z / n], f))
-                })
+            metrics::foot_forces(model, contacts)
+                .iter()
+                .filter(|f| f.force.y > 1e-6)
+                .map(|f| ([f.cop_x, 0.0, f.z], [f.force.x, f.force.y, 0.0]))
                 .collect()
         })
         .collect()

@@ -42,20 +42,55 @@ pub struct GaitMetrics {
     pub stance_asymmetry_percent: f64,
 }
 
+/// One foot's contact spheres at one recorded state, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FootForce {
+    /// The spheres' forces on the foot (N).
+    pub force: nalgebra::Vector3<f64>,
+    /// Centre of pressure along the floor (m; 0 when the foot is unloaded).
+    pub cop_x: f64,
+    /// Mean depth of the spheres' contact points (m: + right).
+    pub z: f64,
+}
+
+/// Each foot's (`[right, left]`) contact at one recorded state (`contacts`
+/// as in [`Trajectory::contacts`]), by the side of each sphere's body.
+#[must_use]
+pub fn foot_forces(
+    model: &crate::Model,
+    contacts: &[(nalgebra::Vector3<f64>, nalgebra::Vector3<f64>)],
+) -> [FootForce; 2] {
+    let mut out = [FootForce::default(); 2];
+    let mut moment = [0.0; 2];
+    let mut spheres = [0.0; 2];
+    for (c, (f, p)) in contacts.iter().enumerate() {
+        if let Some(s) = model.contact_side(c) {
+            out[s].force += f;
+            moment[s] += f.y * p.x;
+            out[s].z += p.z;
+            spheres[s] += 1.0;
+        }
+    }
+    for s in 0..2 {
+        if out[s].force.y > 1e-6 {
+            out[s].cop_x = moment[s] / out[s].force.y;
+        }
+        if spheres[s] > 0.0 {
+            out[s].z /= spheres[s];
+        }
+    }
+    out
+}
+
 /// Foot load per side (body weights) at each recorded state.
 fn loads(plant: &Plant, traj: &Trajectory) -> [Vec<f64>; 2] {
     let m = &plant.model;
     let weight = -m.mass() * m.gravity.y;
     let mut out = [Vec::new(), Vec::new()];
     for contacts in &traj.contacts {
-        let mut sum = [0.0; 2];
-        for (c, (f, _)) in contacts.iter().enumerate() {
-            if let Some(s) = m.contact_side(c) {
-                sum[s] += f.y / weight;
-            }
-        }
-        out[0].push(sum[0]);
-        out[1].push(sum[1]);
+        let feet = foot_forces(m, contacts);
+        out[0].push(feet[0].force.y / weight);
+        out[1].push(feet[1].force.y / weight);
     }
     out
 }
@@ -360,19 +395,10 @@ pub fn grf_table(model: &crate::Model, traj: &Trajectory) -> Table {
         .collect();
     let mut table = Table::new("predicted_grf", labels, false);
     for (state, contacts) in traj.states.iter().zip(&traj.contacts) {
-        let mut row = Vec::with_capacity(6);
-        for side in [0, 1] {
-            let (mut fx, mut fy, mut moment) = (0.0, 0.0, 0.0);
-            for (c, (f, p)) in contacts.iter().enumerate() {
-                if model.contact_side(c) == Some(side) {
-                    fx += f.x;
-                    fy += f.y;
-                    moment += f.y * p.x;
-                }
-            }
-            let cop = if fy > 1e-6 { moment / fy } else { 0.0 };
-            row.extend([fx, fy, cop]);
-        }
+        let row: Vec<f64> = foot_forces(model, contacts)
+            .iter()
+            .flat_map(|f| [f.force.x, f.force.y, f.cop_x])
+            .collect();
         table.push_row(state.t, &row);
     }
     table

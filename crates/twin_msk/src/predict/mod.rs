@@ -284,15 +284,9 @@ impl Scenario {
             for &k in &knees {
                 knee += traj.states[i].q[k].max(0.0).powi(2) * dt;
             }
-            let mut foot = [0.0; 2];
-            for (c, (f, _)) in traj.contacts[i].iter().enumerate() {
-                if let Some(side) = m.contact_side(c) {
-                    foot[side] += f.y / weight;
-                }
-            }
-            grf += foot
+            grf += metrics::foot_forces(m, &traj.contacts[i])
                 .iter()
-                .map(|l| (l - GRF_THRESHOLD_BW).max(0.0).powi(2))
+                .map(|f| (f.force.y / weight - GRF_THRESHOLD_BW).max(0.0).powi(2))
                 .sum::<f64>()
                 * dt;
         }

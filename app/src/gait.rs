@@ -413,12 +413,7 @@ fn compute(
         })
         .collect();
     // The stick figure: body origins per frame, loads per frame.
-    let bones = model
-        .joints
-        .iter()
-        .filter(|j| j.parent != 0)
-        .map(|j| (j.parent, j.child))
-        .collect();
+    let bones = model.bones();
     let mut origins = Vec::with_capacity(coords.rows());
     let mut frames_loads = Vec::with_capacity(coords.rows());
     let mut child_joints = vec![Vec::new(); model.bodies.len()];

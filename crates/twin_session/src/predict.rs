@@ -241,13 +241,7 @@ impl Prediction {
             grf: metrics::grf_table(&plant.model, &traj),
             agreement: measured.map_or_else(Vec::new, |m| metrics::agreement(&angles, m)),
             work: scenario.joint_work(&traj, 1.0),
-            bones: plant
-                .model
-                .joints
-                .iter()
-                .filter(|j| j.parent != 0)
-                .map(|j| (j.parent, j.child))
-                .collect(),
+            bones: plant.model.bones(),
             origins: traj
                 .states
                 .iter()

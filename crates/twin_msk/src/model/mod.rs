@@ -296,6 +296,17 @@ impl Model {
         self.coordinates.iter().position(|c| c.name == name)
     }
 
+    /// The bones of a stick figure: (parent, child) body of every joint
+    /// whose parent is not the ground.
+    #[must_use]
+    pub fn bones(&self) -> Vec<(usize, usize)> {
+        self.joints
+            .iter()
+            .filter(|j| j.parent != 0)
+            .map(|j| (j.parent, j.child))
+            .collect()
+    }
+
     /// The side of a contact sphere by its body's name in OpenSim's
     /// convention: 0 for `…_r`, 1 for `…_l`, `None` otherwise.
     #[must_use]

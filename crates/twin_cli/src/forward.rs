@@ -477,13 +477,11 @@ pub fn tune(args: TuneArgs) -> anyhow::Result<()> {
             c.stance_asymmetry_percent
         );
     }
-    twin_core::paths::write_atomically(&csv_path, csv.as_bytes())
-        .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", csv_path.display()))?;
-    twin_core::paths::write_atomically(
+    write_whole(&csv_path, csv.as_bytes())?;
+    write_whole(
         &json_path,
         serde_json::to_string_pretty(&landscape)?.as_bytes(),
-    )
-    .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", json_path.display()))?;
+    )?;
     let optimum = landscape
         .optimum
         .iter()
@@ -624,7 +622,12 @@ fn read_measured(arg: &str) -> anyhow::Result<Vec<twin_msk::gait::CycleSeries>> 
 
 /// Writes a solution whole or not at all.
 fn write_solution(path: &std::path::Path, solution: &Solution) -> anyhow::Result<()> {
-    twin_core::paths::write_atomically(path, serde_json::to_string_pretty(solution)?.as_bytes())
+    write_whole(path, serde_json::to_string_pretty(solution)?.as_bytes())
+}
+
+/// Writes a file whole or not at all, naming it when that fails.
+fn write_whole(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    twin_core::paths::write_atomically(path, bytes)
         .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))
 }
 

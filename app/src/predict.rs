@@ -44,6 +44,8 @@ enum Msg {
         done: bool,
     },
     Failed(String),
+    /// The measured trial's angles over its strides (or why not).
+    Measured(Result<Vec<CycleSeries>, String>),
     /// The predictive model's files picked (or not), for this request.
     Picked(Option<(PathBuf, PathBuf)>, PredictAction),
 }
@@ -205,18 +207,24 @@ fn start(args: Res<Args>, mut p: ResMut<Predict>, mut s: ResMut<Session>) {
             None => v.status = format!("--predict-solution `{spec}`: expected LABEL=SOLUTION.json"),
         }
     }
-    // The measured trial to compare with: a motion with its loads.
+    // The measured trial to compare with (a motion with its loads), read
+    // in a job; the saved walks wait for it.
     if let Some(files) = &args.gait
         && let [model, motion, loads] = &files[..]
         && motion.extension().is_some_and(|e| e == "mot" || e == "sto")
     {
-        match twin_session::predict::measured_angles(model, motion, loads) {
-            Ok(m) => {
-                v.measured = twin_ui::predict::bands(&m);
-                p.measured = Some(Arc::new(m));
-            }
-            Err(e) => v.status = format!("no measured curves to compare with: {e}"),
-        }
+        let (model, motion, loads) = (model.clone(), motion.clone(), loads.clone());
+        p.job = Some(Job::once(
+            "gait-predict",
+            "reading the measured trial",
+            Priority::Background,
+            move |_| {
+                Msg::Measured(
+                    twin_session::predict::measured_angles(&model, &motion, &loads)
+                        .map_err(|e| e.to_string()),
+                )
+            },
+        ));
     }
 }
 
@@ -300,6 +308,17 @@ fn poll(mut p: ResMut<Predict>, mut s: ResMut<Session>) {
                 p.job = None;
                 v.busy = false;
                 v.progress = None;
+            }
+            Msg::Measured(result) => {
+                p.job = None;
+                match result {
+                    Ok(m) => {
+                        v.measured = twin_ui::predict::bands(&m);
+                        p.measured = Some(Arc::new(m));
+                    }
+                    Err(e) => v.status = format!("no measured curves to compare with: {e}"),
+                }
+                break;
             }
             Msg::Picked(files, again) => {
                 p.job = None;

@@ -93,17 +93,13 @@ impl PredictedWalk {
     }
 }
 
-/// Each coordinate's mean over strides per side.
+/// Each coordinate's mean over strides per side (the angles of
+/// [`twin_session::gait::coordinate_curves`]).
 #[must_use]
 pub fn bands(series: &[CycleSeries]) -> Vec<(String, [Option<Band>; 2])> {
-    series
-        .iter()
-        .map(|s| {
-            (
-                s.name.clone(),
-                [Band::of(&s.angle[0]), Band::of(&s.angle[1])],
-            )
-        })
+    twin_session::gait::coordinate_curves(series, 1.0)
+        .into_iter()
+        .map(|c| (c.name, c.angle))
         .collect()
 }
 

@@ -27,7 +27,7 @@ pub mod integrate;
 
 use nalgebra::{DMatrix, DVector, Isometry3, Matrix3, Point3, Vector3};
 
-use crate::model::{ContactSphere, Model, PathPoint, Twist};
+use crate::model::{ContactSphere, Model, PathPoint};
 use crate::{MskError, Table};
 pub use dgf::{DgfMuscle, MuscleOutput};
 
@@ -47,6 +47,9 @@ pub struct Plant {
     subtrees: Vec<Vec<bool>>,
     /// Each free coordinate's position in `free`, per coordinate.
     free_index: Vec<Option<usize>>,
+    /// Per body: the free coordinates (positions in `free`) that move it
+    /// (read by a joint above it); every other Jacobian column is zero.
+    movers: Vec<Vec<usize>>,
     /// Whether every joint is a pin, slider, planar or weld joint: then
     /// the velocity-product terms are computed in closed form.
     analytic_bias: bool,
@@ -88,7 +91,32 @@ pub struct Derivative {
 /// Kinematics at one configuration.
 struct Kinematics {
     poses: Vec<Isometry3<f64>>,
-    twists: Vec<Vec<Twist>>,
+    /// Per body `b` and free coordinate `i` (at `b · n + i`): the screw
+    /// `(ω, v₀)` with `∂x/∂q_i = v₀ + ω × x` for every point `x` fixed on
+    /// the body (the sum of the twists of the joints above it).
+    screws: Vec<(Vector3<f64>, Vector3<f64>)>,
+}
+
+impl Kinematics {
+    /// `∂x/∂q_i` of point `x` on body `b`, free coordinate `i` (`n` free).
+    fn of_point(&self, n: usize, b: usize, i: usize, x: &Vector3<f64>) -> Vector3<f64> {
+        let (w, v) = &self.screws[b * n + i];
+        v + w.cross(x)
+    }
+}
+
+/// Musculotendon lengths and their derivatives on the free coordinates.
+struct Geometry {
+    n: usize,
+    lengths: Vec<f64>,
+    /// `∂L_m/∂q_i` at `m · n + i`.
+    dl: Vec<f64>,
+}
+
+impl Geometry {
+    fn dl(&self, m: usize) -> &[f64] {
+        &self.dl[m * self.n..(m + 1) * self.n]
+    }
 }
 
 /// Per body, per free coordinate: one column of a Jacobian.
@@ -137,13 +165,37 @@ impl Plant {
         for (i, &k) in free.iter().enumerate() {
             free_index[k] = Some(i);
         }
+        let subtrees = model.joint_subtrees();
+        let mut movers = vec![Vec::new(); model.bodies.len()];
+        for (ji, j) in model.joints.iter().enumerate() {
+            let read: Vec<usize> = match &j.kind {
+                crate::model::JointKind::Weld => Vec::new(),
+                crate::model::JointKind::Pin(c) | crate::model::JointKind::Slider(c) => vec![*c],
+                crate::model::JointKind::Planar(c) => c.to_vec(),
+                crate::model::JointKind::Custom(axes) => {
+                    axes.iter().filter_map(|a| a.coordinate).collect()
+                }
+            };
+            for k in read {
+                let Some(i) = free_index[k] else { continue };
+                for (b, &inside) in subtrees[ji].iter().enumerate() {
+                    if inside && !movers[b].contains(&i) {
+                        movers[b].push(i);
+                    }
+                }
+            }
+        }
+        for m in &mut movers {
+            m.sort_unstable();
+        }
         let analytic_bias = model
             .joints
             .iter()
             .all(|j| !matches!(j.kind, crate::model::JointKind::Custom(_)));
         Ok(Self {
             analytic_bias,
-            subtrees: model.joint_subtrees(),
+            subtrees,
+            movers,
             locked_values: model.default_coordinates(),
             free,
             free_index,
@@ -242,7 +294,22 @@ impl Plant {
     fn kinematics(&self, q: &[f64]) -> Kinematics {
         let poses = self.model.body_poses(q);
         let twists = self.model.coordinate_twists(q, &poses);
-        Kinematics { poses, twists }
+        let n = self.free.len();
+        let nb = self.model.bodies.len();
+        let mut screws = vec![(Vector3::zeros(), Vector3::zeros()); nb * n];
+        for (i, &k) in self.free.iter().enumerate() {
+            for t in &twists[k] {
+                let v0 = t.velocity - t.omega.cross(&t.origin);
+                for (b, &inside) in self.subtrees[t.joint].iter().enumerate() {
+                    if inside {
+                        let s = &mut screws[b * n + i];
+                        s.0 += t.omega;
+                        s.1 += v0;
+                    }
+                }
+            }
+        }
+        Kinematics { poses, screws }
     }
 
     /// `dx/dq_i` of a point `x` on body `b`, for free coordinate `i`.
@@ -253,14 +320,10 @@ impl Plant {
         x: &Vector3<f64>,
         out: &mut [Vector3<f64>],
     ) {
-        for (i, &k) in self.free.iter().enumerate() {
-            let mut d = Vector3::zeros();
-            for t in &kin.twists[k] {
-                if self.subtrees[t.joint][b] {
-                    d += t.of_point(x);
-                }
-            }
-            out[i] = d;
+        let n = self.free.len();
+        out[..n].fill(Vector3::zeros());
+        for &i in &self.movers[b] {
+            out[i] = kin.of_point(n, b, i, x);
         }
     }
 
@@ -272,13 +335,9 @@ impl Plant {
         let mut jw = vec![vec![Vector3::zeros(); n]; nb];
         for b in 1..nb {
             let c = (kin.poses[b] * Point3::from(self.model.bodies[b].com)).coords;
-            for (i, &k) in self.free.iter().enumerate() {
-                for t in &kin.twists[k] {
-                    if self.subtrees[t.joint][b] {
-                        jv[b][i] += t.of_point(&c);
-                        jw[b][i] += t.omega;
-                    }
-                }
+            for &i in &self.movers[b] {
+                jv[b][i] = kin.of_point(n, b, i, &c);
+                jw[b][i] = kin.screws[b * n + i].0;
             }
         }
         (jv, jw)
@@ -312,59 +371,62 @@ impl Plant {
 
     /// Musculotendon lengths (m) and their derivatives `∂L/∂q_i` on the free
     /// coordinates.
-    fn muscle_geometry(&self, q: &[f64], kin: &Kinematics) -> Vec<(f64, Vec<f64>)> {
+    fn muscle_geometry(&self, q: &[f64], kin: &Kinematics) -> Geometry {
         let n = self.free.len();
-        let mut jac_a = vec![Vector3::zeros(); n];
-        let mut jac_b = vec![Vector3::zeros(); n];
-        self.model
-            .muscles
-            .iter()
-            .map(|m| {
-                let mut length = 0.0;
-                let mut dl = vec![0.0; n];
-                let mut last: Option<(usize, Vector3<f64>, &PathPoint)> = None;
-                for p in &m.path {
-                    let Some((body, local)) = p.local(q) else {
-                        continue;
-                    };
-                    let x = (kin.poses[body] * Point3::from(local)).coords;
-                    if let Some((lb, lx, lp)) = last {
-                        let seg = x - lx;
-                        let len = seg.norm();
-                        length += len;
-                        if len > 0.0 {
-                            let e = seg / len;
-                            self.point_jacobian(kin, body, &x, &mut jac_b);
-                            self.moving_point_terms(kin, p, body, q, &mut jac_b);
-                            self.point_jacobian(kin, lb, &lx, &mut jac_a);
-                            self.moving_point_terms(kin, lp, lb, q, &mut jac_a);
-                            for i in 0..n {
-                                dl[i] += e.dot(&(jac_b[i] - jac_a[i]));
-                            }
+        let mut g = Geometry {
+            n,
+            lengths: Vec::with_capacity(self.model.muscles.len()),
+            dl: vec![0.0; n * self.model.muscles.len()],
+        };
+        for (mi, m) in self.model.muscles.iter().enumerate() {
+            let dl = &mut g.dl[mi * n..(mi + 1) * n];
+            let mut length = 0.0;
+            let mut last: Option<(usize, Vector3<f64>, &PathPoint)> = None;
+            for p in &m.path {
+                let Some((body, local)) = p.local(q) else {
+                    continue;
+                };
+                let x = (kin.poses[body] * Point3::from(local)).coords;
+                if let Some((lb, lx, lp)) = last {
+                    let seg = x - lx;
+                    let len = seg.norm();
+                    length += len;
+                    if len > 0.0 {
+                        let e = seg / len;
+                        for &i in &self.movers[body] {
+                            dl[i] += e.dot(&kin.of_point(n, body, i, &x));
                         }
+                        for &i in &self.movers[lb] {
+                            dl[i] -= e.dot(&kin.of_point(n, lb, i, &lx));
+                        }
+                        self.moving_point_terms(kin, p, body, q, &e, dl);
+                        self.moving_point_terms(kin, lp, lb, q, &(-e), dl);
                     }
-                    last = Some((body, x, p));
                 }
-                (length, dl)
-            })
-            .collect()
+                last = Some((body, x, p));
+            }
+            g.lengths.push(length);
+        }
+        g
     }
 
-    /// A moving path point's own motion in its body: `R · ∂f/∂q`.
+    /// A moving path point's own motion in its body (`R · ∂f/∂q`) along
+    /// `e`, added into `dl`.
     fn moving_point_terms(
         &self,
         kin: &Kinematics,
         p: &PathPoint,
         body: usize,
         q: &[f64],
-        jac: &mut [Vector3<f64>],
+        e: &Vector3<f64>,
+        dl: &mut [f64],
     ) {
         if let PathPoint::Moving { functions, .. } = p {
             for (axis, (f, c)) in functions.iter().enumerate() {
                 if let Some(i) = self.free_index[*c] {
                     let mut local = Vector3::zeros();
                     local[axis] = f.derivative(q[*c]);
-                    jac[i] += kin.poses[body].rotation * local;
+                    dl[i] += e.dot(&(kin.poses[body].rotation * local));
                 }
             }
         }
@@ -403,9 +465,10 @@ impl Plant {
     pub fn muscle_moments(&self, q: &[f64], forces: &[f64]) -> Vec<f64> {
         let kin = self.kinematics(q);
         let mut tau = vec![0.0; q.len()];
-        for ((_, dl), f) in self.muscle_geometry(q, &kin).iter().zip(forces) {
+        let g = self.muscle_geometry(q, &kin);
+        for (m, f) in forces.iter().enumerate().take(g.lengths.len()) {
             for (i, &k) in self.free.iter().enumerate() {
-                tau[k] -= f * dl[i];
+                tau[k] -= f * g.dl(m)[i];
             }
         }
         tau
@@ -473,16 +536,18 @@ impl Plant {
             }
             let r = kin.poses[b].rotation.to_rotation_matrix().into_inner();
             let inertia = r * body.inertia * r.transpose();
+            let movers = &self.movers[b];
             let mut omega = Vector3::zeros();
-            for i in 0..n {
+            for &i in movers {
                 omega += jw[b][i] * yu[i];
             }
             let force = body.mass * (self.model.gravity - bias[b].0);
             let moment = -(inertia * bias[b].1) - omega.cross(&(inertia * omega));
-            for i in 0..n {
+            for (x, &i) in movers.iter().enumerate() {
                 tau[i] += jv[b][i].dot(&force) + jw[b][i].dot(&moment);
                 let iw = inertia * jw[b][i];
-                for j in 0..=i {
+                // `movers` is sorted: `j ≤ i` for the first `x + 1`.
+                for &j in &movers[..=x] {
                     let mij = body.mass * jv[b][i].dot(&jv[b][j]) + jw[b][j].dot(&iw);
                     mass[(i, j)] += mij;
                 }
@@ -509,9 +574,10 @@ impl Plant {
         }
         let geometry = self.muscle_geometry(&q, &kin);
         let mut outputs = Vec::with_capacity(nm);
-        for (m, (muscle, (length, dl))) in self.muscles.iter().zip(&geometry).enumerate() {
+        for (m, muscle) in self.muscles.iter().enumerate() {
+            let dl = geometry.dl(m);
             let v_mt: f64 = dl.iter().zip(yu).map(|(d, u)| d * u).sum();
-            let out = muscle.output(*length, v_mt, ya[m]);
+            let out = muscle.output(geometry.lengths[m], v_mt, ya[m]);
             for i in 0..n {
                 tau[i] -= out.force * dl[i];
             }

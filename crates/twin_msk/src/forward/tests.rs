@@ -1,4 +1,4 @@
-use super::integrate::{Controller, Settings, simulate};
+use super::integrate::{Controller, Method, Settings, simulate};
 use super::*;
 
 fn model_2d() -> Option<Model> {
@@ -57,7 +57,7 @@ fn moment_arms_are_the_path_length_derivatives() {
     let geo = plant.muscle_geometry(&q, &kin);
     for (mi, muscle) in m.muscles.iter().enumerate() {
         let poses = m.body_poses(&q);
-        assert!((geo[mi].0 - m.path_length(muscle, &q, &poses)).abs() < 1e-12);
+        assert!((geo.lengths[mi] - m.path_length(muscle, &q, &poses)).abs() < 1e-12);
         for (i, &k) in plant.free.iter().enumerate() {
             let (mut up, mut down) = (q.clone(), q.clone());
             up[k] += 1e-6;
@@ -66,11 +66,11 @@ fn moment_arms_are_the_path_length_derivatives() {
                 - m.path_length(muscle, &down, &m.body_poses(&down)))
                 / 2e-6;
             assert!(
-                (d - geo[mi].1[i]).abs() < 1e-7,
+                (d - geo.dl(mi)[i]).abs() < 1e-7,
                 "{} {}: {d} {}",
                 muscle.name,
                 m.coordinates[k].name,
-                geo[mi].1[i]
+                geo.dl(mi)[i]
             );
         }
     }
@@ -269,6 +269,65 @@ fn standing_still_the_floor_carries_the_body_weight() {
 
 /// Speed probe (release: `cargo test --release -p twin_msk forward_speed --
 /// --ignored --nocapture`); the benchmark with OpenSim as peer is in bench/.
+/// The largest difference of the rotational coordinates (degrees) between
+/// two simulations' recorded states up to `end` (s).
+fn largest_angle_difference(m: &Model, a: &[State], b: &[State], end: f64) -> f64 {
+    let mut worst = 0.0f64;
+    for (x, y) in a.iter().zip(b).filter(|(x, _)| x.t <= end + 1e-9) {
+        assert!(
+            (x.t - y.t).abs() < 1e-9,
+            "states recorded at different times"
+        );
+        for (k, c) in m.coordinates.iter().enumerate() {
+            if c.motion == crate::model::Motion::Rotational {
+                worst = worst.max((x.q[k] - y.q[k]).abs().to_degrees());
+            }
+        }
+    }
+    worst
+}
+
+#[test]
+fn semi_implicit_euler_converges_to_dormand_prince_with_fewer_evaluations() {
+    // The model lifted 1 mm, every muscle at 0.1, dropped onto the floor:
+    // impacts on the stiff contact, then it sags and starts to fall.
+    let Some(m) = model_2d() else { return };
+    let plant = Plant::new(&m, &[]).unwrap();
+    let mut s = plant.default_state();
+    lift(&m, &mut s, 0.001);
+    let run = |method: Method, rtol: f64| {
+        let settings = Settings {
+            method,
+            rtol,
+            atol: rtol * 0.1,
+            report: 0.01,
+            ..Settings::default()
+        };
+        simulate(&plant, &s, 0.5, &mut Constant(0.1), None, &settings, None).unwrap()
+    };
+    let reference = run(Method::DormandPrince, 1e-9);
+    let dopri = run(Method::DormandPrince, 1e-3);
+    let loose = run(Method::SemiImplicitEuler, 1e-2);
+    let tight = run(Method::SemiImplicitEuler, 1e-3);
+    let e_loose = largest_angle_difference(&m, &loose.states, &reference.states, 0.5);
+    let e_tight = largest_angle_difference(&m, &tight.states, &reference.states, 0.5);
+    eprintln!(
+        "semi-implicit Euler: {e_loose:.3}° ({} evaluations) at 1e-2, {e_tight:.3}° ({}) at 1e-3; Dormand–Prince 1e-3: {} evaluations",
+        loose.evaluations, tight.evaluations, dopri.evaluations
+    );
+    // First order: a tenth of the tolerance, less error; both within the
+    // 2° the issue asks of the comparison with OpenSim.
+    assert!(e_tight < 0.7 * e_loose, "{e_tight} vs {e_loose}");
+    assert!(e_loose < 2.0 && e_tight < 1.0, "{e_loose} {e_tight}");
+    // The point of it: far fewer evaluations than Dormand–Prince.
+    assert!(
+        3 * loose.evaluations < dopri.evaluations,
+        "{} vs {}",
+        loose.evaluations,
+        dopri.evaluations
+    );
+}
+
 #[test]
 #[ignore = "speed probe, run by hand"]
 fn forward_speed() {
@@ -276,18 +335,62 @@ fn forward_speed() {
     let plant = Plant::new(&m, &[]).unwrap();
     let mut s = plant.default_state();
     lift(&m, &mut s, 0.0);
-    for tol in [1e-3, 1e-4, 1e-5] {
+    let reference = simulate(
+        &plant,
+        &s,
+        1.0,
+        &mut Constant(0.1),
+        None,
+        &Settings {
+            rtol: 1e-9,
+            atol: 1e-10,
+            report: 0.01,
+            ..Settings::default()
+        },
+        None,
+    )
+    .unwrap();
+    for (method, tol) in [
+        (Method::DormandPrince, 1e-2),
+        (Method::DormandPrince, 1e-3),
+        (Method::DormandPrince, 1e-4),
+        (Method::DormandPrince, 1e-5),
+        (Method::SemiImplicitEuler, 1e-1),
+        (Method::SemiImplicitEuler, 3e-2),
+        (Method::SemiImplicitEuler, 1e-2),
+        (Method::SemiImplicitEuler, 1e-3),
+    ] {
         let settings = Settings {
+            method,
             rtol: tol,
             atol: tol * 0.1,
             report: 0.01,
             ..Settings::default()
         };
-        let clock = std::time::Instant::now();
-        let traj = simulate(&plant, &s, 1.0, &mut Constant(0.1), None, &settings, None).unwrap();
-        let wall = clock.elapsed().as_secs_f64();
+        let mut wall = f64::INFINITY;
+        let mut traj = None;
+        for _ in 0..10 {
+            let clock = std::time::Instant::now();
+            traj =
+                Some(simulate(&plant, &s, 1.0, &mut Constant(0.1), None, &settings, None).unwrap());
+            wall = wall.min(clock.elapsed().as_secs_f64());
+        }
+        let traj = traj.unwrap();
+        let mut worst = [0.0f64; 3];
+        for (a, b) in traj.states.iter().zip(&reference.states) {
+            for &k in &plant.free {
+                if m.coordinates[k].motion == crate::model::Motion::Rotational {
+                    let d = (a.q[k] - b.q[k]).abs().to_degrees();
+                    for (w, end) in worst.iter_mut().zip([0.2, 0.5, 1.0]) {
+                        if a.t <= end + 1e-9 {
+                            *w = w.max(d);
+                        }
+                    }
+                }
+            }
+        }
         eprintln!(
-            "rtol {tol:e}: 1 s in {wall:.4} s ({:.1}x real time), {} steps, {} evaluations, {:.2} us per evaluation",
+            "{method:?} rtol {tol:e}: 1 s in {wall:.4} s ({:.1}x real time), {} steps, {} evaluations, {:.2} us per evaluation, largest angle difference from rtol 1e-9 over 0.2/0.5/1 s: {worst:.3?} deg",
             1.0 / wall,
             traj.steps,
             traj.evaluations,

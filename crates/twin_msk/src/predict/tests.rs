@@ -432,3 +432,37 @@ fn a_residual_strength_keeps_the_device_sides_ankle_muscles_weakened() {
         .to_string();
     assert!(e.contains("residual strength"), "{e}");
 }
+
+/// Speed probe (release, by hand): the saved walk simulated for 10 s with
+/// each integration method.
+#[test]
+#[ignore = "speed probe, run by hand"]
+fn walk_speed_probe() {
+    use crate::forward::integrate::Method;
+    let Some(s) = scenario(10.0) else { return };
+    let x = saved_walk();
+    for (method, rtol) in [
+        (Method::DormandPrince, 1e-3),
+        (Method::SemiImplicitEuler, 1e-2),
+        (Method::SemiImplicitEuler, 3e-2),
+    ] {
+        let mut sc = s.clone();
+        sc.settings.method = method;
+        sc.settings.rtol = rtol;
+        sc.settings.atol = rtol * 0.1;
+        let clock = std::time::Instant::now();
+        let (traj, o) = sc.simulate(&x).unwrap();
+        let wall = clock.elapsed().as_secs_f64();
+        eprintln!(
+            "{method:?} {rtol:e}: {:.2} s simulated in {wall:.3} s ({:.0}x real time), {} steps, {} evaluations ({:.2} us each), cost {:.3}, fell {}, {:.2} m/s",
+            o.time,
+            o.time / wall,
+            traj.steps,
+            traj.evaluations,
+            wall * 1e6 / traj.evaluations as f64,
+            o.cost,
+            o.fell,
+            o.mean_speed
+        );
+    }
+}

@@ -43,10 +43,12 @@ pub struct Plant {
     /// Every coordinate's value when locked (the rest are overwritten).
     pub locked_values: Vec<f64>,
     pub muscles: Vec<DgfMuscle>,
-    /// Bodies each joint moves.
-    subtrees: Vec<Vec<bool>>,
     /// Each free coordinate's position in `free`, per coordinate.
     free_index: Vec<Option<usize>>,
+    /// Per joint: the bodies that move with its child.
+    subtree_bodies: Vec<Vec<usize>>,
+    /// Per joint: the inverse of its frame in the child body.
+    in_child_inverse: Vec<Isometry3<f64>>,
     /// Per body: the free coordinates (positions in `free`) that move it
     /// (read by a joint above it); every other Jacobian column is zero.
     movers: Vec<Vec<usize>>,
@@ -91,6 +93,8 @@ pub struct Derivative {
 /// Kinematics at one configuration.
 struct Kinematics {
     poses: Vec<Isometry3<f64>>,
+    /// Each pose as a rotation matrix and translation (for points).
+    frames: Vec<(Matrix3<f64>, Vector3<f64>)>,
     /// Per body `b` and free coordinate `i` (at `b · n + i`): the screw
     /// `(ω, v₀)` with `∂x/∂q_i = v₀ + ω × x` for every point `x` fixed on
     /// the body (the sum of the twists of the joints above it).
@@ -98,6 +102,29 @@ struct Kinematics {
 }
 
 impl Kinematics {
+    fn new(poses: Vec<Isometry3<f64>>, screws: Vec<(Vector3<f64>, Vector3<f64>)>) -> Self {
+        let frames = poses
+            .iter()
+            .map(|p| {
+                (
+                    p.rotation.to_rotation_matrix().into_inner(),
+                    p.translation.vector,
+                )
+            })
+            .collect();
+        Self {
+            poses,
+            frames,
+            screws,
+        }
+    }
+
+    /// A point fixed on body `b` (body coordinates) in ground.
+    fn point(&self, b: usize, local: &Vector3<f64>) -> Vector3<f64> {
+        let (r, t) = &self.frames[b];
+        r * local + t
+    }
+
     /// `∂x/∂q_i` of point `x` on body `b`, free coordinate `i` (`n` free).
     fn of_point(&self, n: usize, b: usize, i: usize, x: &Vector3<f64>) -> Vector3<f64> {
         let (w, v) = &self.screws[b * n + i];
@@ -118,9 +145,6 @@ impl Geometry {
         &self.dl[m * self.n..(m + 1) * self.n]
     }
 }
-
-/// Per body, per free coordinate: one column of a Jacobian.
-type Jacobians = Vec<Vec<Vector3<f64>>>;
 
 impl Plant {
     /// A plant of `model` with the coordinates named in `locked` held at
@@ -192,9 +216,15 @@ impl Plant {
             .joints
             .iter()
             .all(|j| !matches!(j.kind, crate::model::JointKind::Custom(_)));
+        let subtree_bodies = subtrees
+            .iter()
+            .map(|row| (0..row.len()).filter(|&b| row[b]).collect())
+            .collect();
+        let in_child_inverse = model.joints.iter().map(|j| j.in_child.inverse()).collect();
         Ok(Self {
             analytic_bias,
-            subtrees,
+            subtree_bodies,
+            in_child_inverse,
             movers,
             locked_values: model.default_coordinates(),
             free,
@@ -292,24 +322,58 @@ impl Plant {
     }
 
     fn kinematics(&self, q: &[f64]) -> Kinematics {
-        let poses = self.model.body_poses(q);
-        let twists = self.model.coordinate_twists(q, &poses);
         let n = self.free.len();
         let nb = self.model.bodies.len();
         let mut screws = vec![(Vector3::zeros(), Vector3::zeros()); nb * n];
-        for (i, &k) in self.free.iter().enumerate() {
-            for t in &twists[k] {
-                let v0 = t.velocity - t.omega.cross(&t.origin);
-                for (b, &inside) in self.subtrees[t.joint].iter().enumerate() {
-                    if inside {
-                        let s = &mut screws[b * n + i];
-                        s.0 += t.omega;
-                        s.1 += v0;
-                    }
+        let mut add = |joint: usize, k: usize, omega: Vector3<f64>, v0: Vector3<f64>| {
+            if let Some(i) = self.free_index[k] {
+                for &b in &self.subtree_bodies[joint] {
+                    let s = &mut screws[b * n + i];
+                    s.0 += omega;
+                    s.1 += v0;
+                }
+            }
+        };
+        if !self.analytic_bias {
+            let poses = self.model.body_poses(q);
+            for (k, twists) in self.model.coordinate_twists(q, &poses).iter().enumerate() {
+                for t in twists {
+                    add(t.joint, k, t.omega, t.velocity - t.omega.cross(&t.origin));
+                }
+            }
+            return Kinematics::new(poses, screws);
+        }
+        // Pin, slider, planar and weld joints: poses and twists in one pass.
+        let mut poses = vec![Isometry3::identity(); nb];
+        for (ji, j) in self.model.joints.iter().enumerate() {
+            let frame_f = poses[j.parent] * j.in_parent;
+            let x_fm = self.model.joint_transform(j, q);
+            poses[j.child] = frame_f * x_fm * self.in_child_inverse[ji];
+            let r = frame_f.rotation;
+            let origin = (frame_f * Point3::from(x_fm.translation.vector)).coords;
+            let rotation = |add: &mut dyn FnMut(usize, usize, Vector3<f64>, Vector3<f64>), k| {
+                let w = r * Vector3::z();
+                add(ji, k, w, -w.cross(&origin));
+            };
+            let slide =
+                |add: &mut dyn FnMut(usize, usize, Vector3<f64>, Vector3<f64>),
+                 k,
+                 axis: Vector3<f64>| add(ji, k, Vector3::zeros(), r * axis);
+            match &j.kind {
+                crate::model::JointKind::Weld => {}
+                crate::model::JointKind::Pin(c) => rotation(&mut add, *c),
+                crate::model::JointKind::Slider(c) => slide(&mut add, *c, Vector3::x()),
+                crate::model::JointKind::Planar([rc, xc, yc]) => {
+                    rotation(&mut add, *rc);
+                    slide(&mut add, *xc, Vector3::x());
+                    slide(&mut add, *yc, Vector3::y());
+                }
+                crate::model::JointKind::Custom(_) => {
+                    unreachable!("analytic kinematics without custom joints")
                 }
             }
         }
-        Kinematics { poses, screws }
+        Kinematics::new(poses, screws)
     }
 
     /// `dx/dq_i` of a point `x` on body `b`, for free coordinate `i`.
@@ -327,20 +391,19 @@ impl Plant {
         }
     }
 
-    /// Each body's centre-of-mass and angular Jacobians (ground frame).
-    fn body_jacobians(&self, kin: &Kinematics) -> (Jacobians, Jacobians) {
+    /// Each body's centre-of-mass Jacobian (ground frame), column `i` of
+    /// body `b` at `b · n + i` (the angular one is the screws' `ω`).
+    fn com_jacobians(&self, kin: &Kinematics) -> Vec<Vector3<f64>> {
         let nb = self.model.bodies.len();
         let n = self.free.len();
-        let mut jv = vec![vec![Vector3::zeros(); n]; nb];
-        let mut jw = vec![vec![Vector3::zeros(); n]; nb];
+        let mut jv = vec![Vector3::zeros(); nb * n];
         for b in 1..nb {
-            let c = (kin.poses[b] * Point3::from(self.model.bodies[b].com)).coords;
+            let c = kin.point(b, &self.model.bodies[b].com);
             for &i in &self.movers[b] {
-                jv[b][i] = kin.of_point(n, b, i, &c);
-                jw[b][i] = kin.screws[b * n + i].0;
+                jv[b * n + i] = kin.of_point(n, b, i, &c);
             }
         }
-        (jv, jw)
+        jv
     }
 
     fn full_q(&self, y_q: &[f64], q: &mut [f64]) {
@@ -354,15 +417,15 @@ impl Plant {
     /// speeds `u`.
     fn body_velocities(&self, q: &[f64], u: &[f64]) -> Vec<(Vector3<f64>, Vector3<f64>)> {
         let kin = self.kinematics(q);
-        let (jv, jw) = self.body_jacobians(&kin);
-        jv.iter()
-            .zip(&jw)
-            .map(|(v, w)| {
+        let jv = self.com_jacobians(&kin);
+        let n = self.free.len();
+        (0..self.model.bodies.len())
+            .map(|b| {
                 let mut lin = Vector3::zeros();
                 let mut ang = Vector3::zeros();
-                for i in 0..u.len() {
-                    lin += v[i] * u[i];
-                    ang += w[i] * u[i];
+                for &i in &self.movers[b] {
+                    lin += jv[b * n + i] * u[i];
+                    ang += kin.screws[b * n + i].0 * u[i];
                 }
                 (lin, ang)
             })
@@ -386,12 +449,16 @@ impl Plant {
                 let Some((body, local)) = p.local(q) else {
                     continue;
                 };
-                let x = (kin.poses[body] * Point3::from(local)).coords;
+                let x = kin.point(body, &local);
                 if let Some((lb, lx, lp)) = last {
                     let seg = x - lx;
                     let len = seg.norm();
                     length += len;
-                    if len > 0.0 {
+                    // Both ends on one body: the segment moves rigidly (its
+                    // direction's motion is perpendicular to it) unless a
+                    // point moves in the body.
+                    let rigid = lb == body && !p.moves() && !lp.moves();
+                    if len > 0.0 && !rigid {
                         let e = seg / len;
                         for &i in &self.movers[body] {
                             dl[i] += e.dot(&kin.of_point(n, body, i, &x));
@@ -426,7 +493,7 @@ impl Plant {
                 if let Some(i) = self.free_index[*c] {
                     let mut local = Vector3::zeros();
                     local[axis] = f.derivative(q[*c]);
-                    dl[i] += e.dot(&(kin.poses[body].rotation * local));
+                    dl[i] += e.dot(&(kin.frames[body].0 * local));
                 }
             }
         }
@@ -498,7 +565,9 @@ impl Plant {
         let mut q = vec![0.0; self.model.coordinates.len()];
         self.full_q(yq, &mut q);
         let kin = self.kinematics(&q);
-        let (jv, jw) = self.body_jacobians(&kin);
+        let jv = self.com_jacobians(&kin);
+        let jv = |b: usize, i: usize| jv[b * n + i];
+        let jw = |b: usize, i: usize| kin.screws[b * n + i].0;
         // Velocity-product terms: the change of each body's velocity along
         // the motion with the speeds held.
         let speed = yu.iter().fold(0.0f64, |m, v| m.max(v.abs()));
@@ -529,26 +598,26 @@ impl Plant {
         }
         let mut mass = DMatrix::<f64>::zeros(n, n);
         let mut tau = DVector::<f64>::zeros(n);
-        for b in 1..nb {
-            let body = &self.model.bodies[b];
+        for (b, (body, bias_b)) in self.model.bodies.iter().zip(&bias).enumerate().skip(1) {
             if body.mass == 0.0 && body.inertia == Matrix3::zeros() {
                 continue;
             }
-            let r = kin.poses[b].rotation.to_rotation_matrix().into_inner();
+            let r = kin.frames[b].0;
             let inertia = r * body.inertia * r.transpose();
             let movers = &self.movers[b];
             let mut omega = Vector3::zeros();
             for &i in movers {
-                omega += jw[b][i] * yu[i];
+                omega += jw(b, i) * yu[i];
             }
-            let force = body.mass * (self.model.gravity - bias[b].0);
-            let moment = -(inertia * bias[b].1) - omega.cross(&(inertia * omega));
+            let force = body.mass * (self.model.gravity - bias_b.0);
+            let moment = -(inertia * bias_b.1) - omega.cross(&(inertia * omega));
             for (x, &i) in movers.iter().enumerate() {
-                tau[i] += jv[b][i].dot(&force) + jw[b][i].dot(&moment);
-                let iw = inertia * jw[b][i];
+                let (jvi, jwi) = (jv(b, i), jw(b, i));
+                tau[i] += jvi.dot(&force) + jwi.dot(&moment);
+                let iw = inertia * jwi;
                 // `movers` is sorted: `j ≤ i` for the first `x + 1`.
                 for &j in &movers[..=x] {
-                    let mij = body.mass * jv[b][i].dot(&jv[b][j]) + jw[b][j].dot(&iw);
+                    let mij = body.mass * jvi.dot(&jv(b, j)) + jw(b, j).dot(&iw);
                     mass[(i, j)] += mij;
                 }
             }

@@ -335,6 +335,22 @@ fn forward_speed() {
     let plant = Plant::new(&m, &[]).unwrap();
     let mut s = plant.default_state();
     lift(&m, &mut s, 0.0);
+    // One derivative evaluation, alone.
+    let y = plant.pack(&s);
+    let mut dy = vec![0.0; y.len()];
+    let e = vec![0.1; plant.muscles.len()];
+    let controls = vec![0.0; m.actuators.len()];
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let clock = std::time::Instant::now();
+        for _ in 0..20_000 {
+            plant
+                .derivative(&y, &e, &controls, None, &mut dy, None)
+                .unwrap();
+        }
+        best = best.min(clock.elapsed().as_secs_f64() / 20_000.0);
+    }
+    eprintln!("one derivative evaluation: {:.2} us", best * 1e6);
     let reference = simulate(
         &plant,
         &s,

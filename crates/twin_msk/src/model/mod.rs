@@ -129,6 +129,12 @@ pub enum PathPoint {
 }
 
 impl PathPoint {
+    /// Whether the point moves in its body (a [`PathPoint::Moving`]).
+    #[must_use]
+    pub fn moves(&self) -> bool {
+        matches!(self, PathPoint::Moving { .. })
+    }
+
     /// The point's body and location in it at coordinates `q`; `None` for
     /// a conditional point outside its range.
     #[must_use]

@@ -122,6 +122,7 @@ impl Predict {
                         seed: 1,
                         restarts: 1,
                     },
+                    integrator: twin_msk::forward::integrate::Method::SemiImplicitEuler,
                 };
                 self.start(s, setup, device);
             }

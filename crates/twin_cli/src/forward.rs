@@ -210,6 +210,11 @@ pub struct PredictArgs {
     /// Warm start from a saved solution (`solution.json` of a former run).
     #[arg(long, value_name = "JSON")]
     pub init: Option<PathBuf>,
+    /// How the walks are integrated: `euler` (semi-implicit Euler at
+    /// relative tolerance 1e-2, the fast one) or `dopri` (Dormand–Prince
+    /// 5(4) at 1e-3). Default: the `--init` solution's, else `euler`.
+    #[arg(long, value_name = "euler|dopri")]
+    pub integrator: Option<twin_msk::forward::integrate::Method>,
     #[arg(long, default_value_t = 100)]
     pub generations: usize,
     /// CMA-ES population (0: 4 + 3 ln n).
@@ -315,10 +320,14 @@ fn setup_of(args: &PredictArgs) -> anyhow::Result<twin_session::predict::Setup> 
         .as_deref()
         .map(twin_msk::prosthesis::Prosthesis::read)
         .transpose()?;
-    let init = match &args.init {
-        Some(path) => Some(Solution::read(path)?.parameters),
-        None => None,
-    };
+    let init = args.init.as_deref().map(Solution::read).transpose()?;
+    let integrator = args.integrator.unwrap_or_else(|| {
+        init.as_ref().map_or(
+            twin_msk::forward::integrate::Method::SemiImplicitEuler,
+            |s| s.integrator,
+        )
+    });
+    let init = init.map(|s| s.parameters);
     let setup = twin_session::predict::Setup {
         model: args.model.clone(),
         start: args.start.clone(),
@@ -336,6 +345,7 @@ fn setup_of(args: &PredictArgs) -> anyhow::Result<twin_session::predict::Setup> 
             seed: args.seed,
             restarts: args.restarts,
         },
+        integrator,
     };
     setup.scenario()?;
     setup.start_parameters()?;
@@ -363,6 +373,7 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         history: p.history.clone(),
         seed: args.seed,
         duration_s: args.duration,
+        integrator: setup.integrator,
     };
     let clock = Instant::now();
     let progress = twin_core::Progress::new();

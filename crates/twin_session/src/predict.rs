@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use twin_core::Progress;
+use twin_msk::forward::integrate::Method;
 use twin_msk::gait::CycleSeries;
 use twin_msk::predict::metrics::{self, Agreement, GaitMetrics};
 use twin_msk::predict::{Outcome, Scenario, cmaes, initial_parameters, parameter_scale, reflex};
@@ -41,6 +42,9 @@ pub struct Setup {
     /// values without.
     pub init: Option<Vec<f64>>,
     pub search: cmaes::Settings,
+    /// How the walks are integrated (solutions keep theirs: a gait found
+    /// with one is replayed with it).
+    pub integrator: Method,
 }
 
 impl Setup {
@@ -81,7 +85,8 @@ impl Setup {
         let model = Model::read(&self.model)?;
         let coords = Table::read(&self.start)?;
         let mut scenario = Scenario::walking(&model, &coords, self.duration)
-            .map_err(|e| e.in_file(&self.start))?;
+            .map_err(|e| e.in_file(&self.start))?
+            .with_method(self.integrator);
         scenario.speed = self.speed;
         if !self.strength.is_empty() {
             scenario = scenario.with_strength(&self.strength)?;
@@ -140,6 +145,10 @@ pub struct Solution {
     pub history: Vec<[f64; 3]>,
     pub seed: u64,
     pub duration_s: f64,
+    /// The integrator the gait was found with (files without one:
+    /// Dormand–Prince, the only one then).
+    #[serde(default)]
+    pub integrator: Method,
 }
 
 /// The walking scenario's speed band (m/s).
@@ -182,6 +191,7 @@ impl Solution {
                 seed: self.seed,
                 restarts: 0,
             },
+            integrator: self.integrator,
         }
     }
 }
@@ -605,6 +615,7 @@ mod tests {
                 seed: 3,
                 restarts: 0,
             },
+            integrator: Method::SemiImplicitEuler,
         })
     }
 
@@ -829,6 +840,15 @@ mod tests {
         let setup = saved.setup("m.osim".into(), "s.sto".into());
         assert_eq!(setup.init.as_deref(), Some(saved.parameters.as_slice()));
         assert!((setup.duration - saved.duration_s).abs() < 1e-12);
+        // Found before there was a choice: with Dormand–Prince, and
+        // replayed with it; a new file keeps its integrator.
+        assert_eq!(saved.integrator, Method::DormandPrince);
+        assert_eq!(setup.integrator, Method::DormandPrince);
+        let mut fresh = saved.clone();
+        fresh.integrator = Method::SemiImplicitEuler;
+        let again: Solution =
+            serde_json::from_str(&serde_json::to_string(&fresh).unwrap()).unwrap();
+        assert_eq!(again.integrator, Method::SemiImplicitEuler);
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("device.json");
         std::fs::write(&bad, r#"{"side": "right"}"#).unwrap();

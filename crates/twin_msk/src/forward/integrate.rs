@@ -112,7 +112,8 @@ impl Controller for Prescribed {
 }
 
 /// The integration method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Dormand–Prince 5(4), error per step from the embedded 4th-order
     /// solution: accurate, the reference for comparisons with OpenSim.
@@ -126,6 +127,31 @@ pub enum Method {
     /// `h·ω ≲ 3.3`): the method of fast gait simulators (Hyfydy), for
     /// optimisations at loose tolerances.
     SemiImplicitEuler,
+}
+
+impl Method {
+    /// The tolerances a walk is simulated at (relative, absolute): the
+    /// predictive searches' setting for each method.
+    #[must_use]
+    pub fn walking_tolerances(self) -> (f64, f64) {
+        match self {
+            Method::DormandPrince => (1e-3, 1e-4),
+            Method::SemiImplicitEuler => (1e-2, 1e-3),
+        }
+    }
+}
+
+impl std::str::FromStr for Method {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "dopri" | "dormand-prince" => Ok(Method::DormandPrince),
+            "euler" | "semi-implicit-euler" => Ok(Method::SemiImplicitEuler),
+            other => Err(format!(
+                "unknown integrator `{other}`; expected `euler` (semi-implicit Euler) or `dopri` (Dormand–Prince 5(4))"
+            )),
+        }
+    }
 }
 
 /// Integration settings.

@@ -8,7 +8,7 @@ pub mod cmaes;
 pub mod metrics;
 pub mod reflex;
 
-use crate::forward::integrate::{Settings, Trajectory, simulate};
+use crate::forward::integrate::{Method, Settings, Trajectory, simulate};
 use crate::forward::{Plant, State};
 use crate::metabolics::{self, MuscleState};
 use crate::muscle::Fiber;
@@ -80,14 +80,26 @@ impl Scenario {
             duration,
             speed: [1.1, 1.4],
             settings: Settings {
-                rtol: 1e-3,
-                atol: 1e-4,
+                rtol: Method::DormandPrince.walking_tolerances().0,
+                atol: Method::DormandPrince.walking_tolerances().1,
                 report: 0.01,
                 ..Settings::default()
             },
             device: None,
             device_share: 1.0,
         })
+    }
+
+    /// The same scenario simulated with `method` at its walking tolerances
+    /// ([`Method::walking_tolerances`]; [`Scenario::walking`] uses
+    /// Dormand–Prince).
+    #[must_use]
+    pub fn with_method(mut self, method: Method) -> Self {
+        let (rtol, atol) = method.walking_tolerances();
+        self.settings.method = method;
+        self.settings.rtol = rtol;
+        self.settings.atol = atol;
+        self
     }
 
     /// The same scenario with a transtibial prosthesis: that side's ankle

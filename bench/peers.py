@@ -427,6 +427,8 @@ def opensim_gait(spec):
     try:
         if case == "forward-2d":
             return _opensim_forward(osim, os.path.join(root, "moco_2d_gait"))
+        if case == "forward-2d-euler":
+            return _opensim_forward(osim, os.path.join(root, "moco_2d_gait"), 1e-2, "SemiExplicitEuler2")
         if case.startswith("so-"):
             return _opensim_so(osim, case, g2354, g10, out)
         if case.startswith("ik-"):
@@ -475,10 +477,11 @@ def opensim_gait(spec):
         os.chdir(here)
 
 
-def _opensim_forward(osim, folder):
+def _opensim_forward(osim, folder, accuracy=1e-5, method=None):
     """OpenSim's forward simulation of the Moco 2D model as twin-bench runs
     it: the reference's first pose, speeds from its first two rows, muscles
-    at activation 0.05 and excitation 0.1, 1 s, accuracy 1e-5; the whole
+    at activation 0.05 and excitation 0.1, 1 s, accuracy 1e-5 (Runge–Kutta–
+    Merson, or `method` at `accuracy`); the whole
     run (model read, system built, integrated) is timed by the caller."""
     import os
     model = osim.Model(os.path.join(folder, "2D_gait.osim"))
@@ -500,7 +503,9 @@ def _opensim_forward(osim, folder):
     for m in muscles:
         model.setStateVariableValue(state, m.getAbsolutePathString() + "/activation", 0.05)
     manager = osim.Manager(model)
-    manager.setIntegratorAccuracy(1e-5)
+    if method is not None:
+        manager.setIntegratorMethod(getattr(osim.Manager, "IntegratorMethod_" + method))
+    manager.setIntegratorAccuracy(accuracy)
     state.setTime(0.0)
     manager.initialize(state)
     manager.integrate(1.0)

@@ -8,7 +8,7 @@ dicom-load-ct-512x512x400, isosurface-chest-ct, isosurface-field-256,
 mask-surface-chest-ct, mask-surface-field-256, surface-pipeline-chest-ct,
 cine-lv-demo, cardio-beats, cardio-timeline, cardio-calibrate, gait-ik-gait2354, gait-ik-gait10dof, gait-id-gait2354,
 gait-id-gait10dof, gait-so-gait2354, gait-so-gait10dof, gait-whatif-gait2354, gait-whatif-gait10dof,
-gait-forward-2d (default: all). Gait benchmarks run whole tools (read model and data, solve,
+gait-forward-2d, gait-forward-2d-euler (default: all). Gait benchmarks run whole tools (read model and data, solve,
 write) on the shared OpenSim data against OpenSim 4.6 from PyPI. Surface benchmarks read raw float32 volumes (the chest CT
 exported by `twin-bench export-raw`, a 256³ phantom by `twin-bench make-field`)
 generated once into ~/.cache/twinscope; only the surface work is timed. The 512×512×400 uncompressed CT is
@@ -120,6 +120,11 @@ BENCHES = {
                         "1 s from the reference's first pose at excitation 0.1, error control 1e-5 (OpenSim: "
                         "RungeKuttaMerson, accuracy 1e-5); goal ≥ 150× real time per core",
                         ["opensim"]),
+    "gait-forward-2d-euler": ("gait", "gait:forward-2d-euler",
+                              "The same forward simulation as the predictive searches integrate it: semi-implicit "
+                              "Euler, error control 1e-2 (OpenSim: SemiExplicitEuler2, accuracy 1e-2); goal ≥ 150× "
+                              "real time per core",
+                              ["opensim"]),
     "surface-pipeline-chest-ct": ("pipeline", "raw:chest@250",
                                   "Slicer-like mask → surface → 20 smoothing iterations → decimation to ¼, chest CT bones",
                                   ["vtk"]),
@@ -242,7 +247,7 @@ def main() -> int:
                 out = f"{items / 1e6:.2f} M triangles, {items / s / 1e6:.1f} M/s"
             elif task == "cardio-beats":
                 out = f"{items} beats, {items / s:,.0f} beats/s"
-            elif task == "gait" and name == "gait-forward-2d":
+            elif task == "gait" and name.startswith("gait-forward-2d"):
                 out = f"1 simulated s, {1.0 / s:.1f}× real time"
             elif task == "gait":
                 out = f"{items} frames, {s / items * 1000:.2f} ms/frame"

@@ -6,7 +6,9 @@ Both simulate the same model from the same initial state (the first row of
 the reference coordinates, speeds from its first two rows, every muscle at
 activation 0.05) under the same excitations (a smooth pattern per muscle,
 piecewise linear every 10 ms, written as a controls .sto that twin reads),
-OpenSim with its default integrator (RungeKuttaMerson) at accuracy 1e-7.
+OpenSim with its default integrator (RungeKuttaMerson) at accuracy 1e-7;
+twin with `CHECK_FORWARD_INTEGRATOR` (dopri) at `CHECK_FORWARD_ACCURACY`
+(1e-7).
 Every rotational coordinate must stay within 2 degrees of OpenSim's over
 the whole duration (default 0.5 s); the script prints the largest
 difference per coordinate and exits 1 otherwise.
@@ -101,6 +103,7 @@ def main():
     res = subprocess.run(
         [twin, "gait", "forward", "--model", model_path, "--controls", controls,
          "--initial", initial, "--duration", str(duration), "--tolerance", os.environ.get("CHECK_FORWARD_ACCURACY", "1e-7"),
+         "--integrator", os.environ.get("CHECK_FORWARD_INTEGRATOR", "dopri"),
          "--out", os.path.join(out, "twin"), "--json"],
         check=True, capture_output=True, text=True)
     summary = json.loads(res.stdout)
@@ -126,8 +129,9 @@ def main():
             worst_all = max(worst_all, worst)
             if worst > 2.0:
                 failed = True
-    print("forward simulation, %.2f s: largest joint-angle difference %.4f deg (limit 2); "
-          "twin %.1fx real time" % (duration, worst_all, summary["real_time_factor"]))
+    print("forward simulation (%s), %.2f s: largest joint-angle difference %.4f deg (limit 2); "
+          "twin %.1fx real time" % (os.environ.get("CHECK_FORWARD_INTEGRATOR", "dopri"), duration, worst_all,
+                                    summary["real_time_factor"]))
     sys.exit(1 if failed else 0)
 
 

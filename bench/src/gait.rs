@@ -128,9 +128,11 @@ pub fn run(spec: &str) -> anyhow::Result<(f64, usize)> {
             let outcome = whatif.run(Some(&device), &Progress::new())?;
             outcome.so.activations.rows()
         }
-        "forward-2d" => {
+        "forward-2d" | "forward-2d-euler" => {
             // The Moco 2D model from the reference's first pose and speeds,
-            // every muscle at 0.1 excitation, 1 s at rtol 1e-5.
+            // every muscle at 0.1 excitation, 1 s: Dormand–Prince at rtol
+            // 1e-5, or semi-implicit Euler at the predictive searches'
+            // 1e-2.
             let dir = root.join("moco_2d_gait");
             let m = Model::read(&dir.join("2D_gait.osim"))?;
             let coords = Table::read(&dir.join("referenceCoordinates.sto"))?;
@@ -143,9 +145,20 @@ pub fn run(spec: &str) -> anyhow::Result<(f64, usize)> {
             );
             controls.push_row(0.0, &vec![0.1; m.muscles.len()]);
             let mut c = twin_msk::forward::integrate::Prescribed::new(&plant, &controls, 0.1)?;
+            let method = if case == "forward-2d" {
+                twin_msk::forward::integrate::Method::DormandPrince
+            } else {
+                twin_msk::forward::integrate::Method::SemiImplicitEuler
+            };
+            let (rtol, atol) = if case == "forward-2d" {
+                (1e-5, 1e-6)
+            } else {
+                method.walking_tolerances()
+            };
             let settings = twin_msk::forward::integrate::Settings {
-                rtol: 1e-5,
-                atol: 1e-6,
+                method,
+                rtol,
+                atol,
                 report: 0.001,
                 ..Default::default()
             };

@@ -33,6 +33,11 @@ pub struct ForwardArgs {
     /// Relative error tolerance of the integrator.
     #[arg(long, default_value_t = 1e-5)]
     pub tolerance: f64,
+    /// `dopri` (Dormand–Prince 5(4), the accurate one) or `euler`
+    /// (semi-implicit Euler: first order, one evaluation per step, for
+    /// loose tolerances such as 1e-2).
+    #[arg(long, value_name = "dopri|euler", default_value = "dopri")]
+    pub integrator: twin_msk::forward::integrate::Method,
     /// Interval of the written states (s).
     #[arg(long, default_value_t = 0.001)]
     pub report: f64,
@@ -105,6 +110,7 @@ pub fn forward(args: ForwardArgs) -> anyhow::Result<()> {
         Prescribed::new(&plant, &table, 0.0)?
     };
     let settings = Settings {
+        method: args.integrator,
         rtol: args.tolerance,
         atol: args.tolerance * 0.1,
         report: args.report.max(0.0),

@@ -466,3 +466,101 @@ fn walk_speed_probe() {
         );
     }
 }
+
+/// A saved solution's parameters and device (`examples/gait/*.json`).
+fn saved_solution(text: &str) -> (Vec<f64>, Option<crate::prosthesis::Prosthesis>) {
+    let saved: serde_json::Value = serde_json::from_str(text).unwrap();
+    let x = saved["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let device = serde_json::from_value(saved["prosthesis"].clone()).unwrap();
+    (x, device)
+}
+
+/// The walks kept in `examples/gait/predicted-intact-2d-euler.json` (found
+/// with semi-implicit Euler from Geyer & Herr's values: 60 generations of
+/// 5 s, then 150 of 10 s) and `predicted-prosthesis-2d.json` (a right
+/// transtibial device, 400 N·m/rad, 2 N·m·s/rad, 1.2 kg, alone: 60 then
+/// 150 generations warm-started from the intact walk; docs/models/
+/// predictive.md): a regression check of the engine, controller and cost
+/// on the two, and of what the prosthetic gait changes.
+#[test]
+fn the_saved_prosthetic_walk_walks_on_the_device_alone_and_compensates_as_amputees_do() {
+    use crate::forward::integrate::Method;
+    let Some(s) = scenario(10.0) else { return };
+    let intact = s.with_method(Method::SemiImplicitEuler);
+    let (xi, none) = saved_solution(include_str!(
+        "../../../../examples/gait/predicted-intact-2d-euler.json"
+    ));
+    let (xp, device) = saved_solution(include_str!(
+        "../../../../examples/gait/predicted-prosthesis-2d.json"
+    ));
+    assert!(none.is_none());
+    let device = device.unwrap();
+    assert_eq!(device.side, "right");
+    let pros = intact.with_prosthesis(&device).unwrap();
+    let (ti, oi) = intact.simulate(&xi).unwrap();
+    let (tp, op) = pros.simulate(&xp).unwrap();
+    for o in [&oi, &op] {
+        assert!(!o.fell && o.time > 9.99, "{o:?}");
+        assert!((1.1..1.4).contains(&o.mean_speed), "{o:?}");
+    }
+    // Costlier than the intact walk at the same speed band.
+    assert!(op.cost_of_transport > oi.cost_of_transport, "{op:?} {oi:?}");
+    let wi = intact.joint_work(&ti, 1.0);
+    let wp = pros.joint_work(&tp, 1.0);
+    eprintln!("intact {wi:?}\nprosthesis {wp:?}");
+    // [right, left] × [hip, knee, ankle]: less push-off from the device
+    // than from the intact ankle, and the intact side's hip working more
+    // than in the intact walk.
+    assert!(
+        wp[0].positive_j_per_kg[2] < wp[1].positive_j_per_kg[2],
+        "{wp:?}"
+    );
+    assert!(
+        wp[1].positive_j_per_kg[0] > wi[1].positive_j_per_kg[0],
+        "{wp:?} {wi:?}"
+    );
+    // Asymmetric: the intact leg stands longer.
+    let g = metrics::gait_metrics(&pros.plant, &tp, 1.0);
+    assert!(g.left.stance_s > g.right.stance_s, "{g:?}");
+}
+
+#[test]
+fn the_saved_semi_implicit_walk_is_compared_with_the_measured_trial() {
+    use crate::forward::integrate::Method;
+    let (Some(s), Some(m)) = (scenario(10.0), measured()) else {
+        return;
+    };
+    let s = s.with_method(Method::SemiImplicitEuler);
+    let (x, _) = saved_solution(include_str!(
+        "../../../../examples/gait/predicted-intact-2d-euler.json"
+    ));
+    let (traj, o) = s.simulate(&x).unwrap();
+    assert!(!o.fell, "{o:?}");
+    let table = metrics::agreement(&metrics::cycle_angles(&s.plant, &traj, 1.0), &m);
+    let r = |joint: &str| -> Vec<f64> {
+        table
+            .iter()
+            .filter(|a| a.joint == joint)
+            .map(|a| a.r)
+            .collect()
+    };
+    for a in &table {
+        eprintln!("{a}");
+    }
+    // Hips as the issue asks; knees closer than the Dormand–Prince walk's
+    // (0.31–0.44) but short of 0.8; ankles still out of phase
+    // (docs/models/predictive.md).
+    assert!(r("hip_flexion").iter().all(|&v| v >= 0.8), "{table:?}");
+    assert!(r("knee_angle").iter().all(|&v| v >= 0.6), "{table:?}");
+    // Peak vertical ground force per foot below the 2.1 BW of the older walk.
+    let g = metrics::gait_metrics(&s.plant, &traj, 1.0);
+    assert!(
+        g.right.peak_grf_bw < 1.9 && g.left.peak_grf_bw < 1.9,
+        "{g:?}"
+    );
+}

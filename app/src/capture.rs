@@ -83,7 +83,8 @@ fn capture(
     if s.settled(pending.any())
         && s.study.new_surface.is_none()
         && (args.gait.is_none() || s.gait.settled)
-        && (args.predict_solution.is_empty() || s.gait.ui.predict.settled)
+        && ((args.predict_solution.is_empty() && args.predict_landscape.is_none())
+            || s.gait.ui.predict.settled)
         && s.script_done
     {
         state.frames_after_settle += 1;

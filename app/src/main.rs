@@ -81,6 +81,10 @@ pub struct Args {
     /// `twin gait predict`) under a label (repeatable).
     #[arg(long, value_name = "LABEL=SOLUTION.json")]
     pub predict_solution: Vec<String>,
+    /// Show a device tuning's landscape (`landscape.json` of `twin gait
+    /// tune`) as the Predicted gait pane's heat map.
+    #[arg(long, value_name = "LANDSCAPE.json")]
+    pub predict_landscape: Option<PathBuf>,
     /// Compare the gait curves with this reference (normal database) CSV,
     /// e.g. one written by `twin gait norm`.
     #[arg(long, value_name = "CSV")]

@@ -1,12 +1,13 @@
 //! The Predicted gait pane's work (`twin_session::predict`): a search of
 //! the planar model's reflex controller as a background job, the best
-//! walk shown as it improves, cancel; with the device, a continuation
-//! from the intact walk through weakening ankle muscles to the device
-//! alone. The walks are compared with the gait trial when it is a motion
-//! with external loads. `--predict MODEL.osim,START.sto` names the
-//! predictive model (else Predict asks for the files);
-//! `--predict-solution LABEL=SOLUTION.json` shows a saved walk (a
-//! `solution.json` of `twin gait predict`) without searching.
+//! walk shown as it improves, cancel; with the device, a search of both
+//! legs' controllers warm-started from the intact walk. The walks are
+//! compared with the gait trial when it is a motion with external loads.
+//! `--predict MODEL.osim,START.sto` names the predictive model (else
+//! Predict asks for the files); `--predict-solution LABEL=SOLUTION.json`
+//! shows a saved walk (a `solution.json` of `twin gait predict`) without
+//! searching; `--predict-landscape LANDSCAPE.json` a device tuning's
+//! landscape (`twin gait tune`) as a heat map.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,10 +32,6 @@ impl Plugin for PredictPlugin {
     }
 }
 
-/// The continuation's steps from the intact ankle to the device (the
-/// device side's remaining ankle-muscle strength), searched in turn.
-const CONTINUATION: [f64; 6] = [0.9, 0.8, 0.7, 0.5, 0.3, 0.15];
-
 enum Msg {
     /// A better walk (or the saved one), and whether it is the final one.
     Walk {
@@ -48,6 +45,8 @@ enum Msg {
     Measured(Result<Vec<CycleSeries>, String>),
     /// The predictive model's files picked (or not), for this request.
     Picked(Option<(PathBuf, PathBuf)>, PredictAction),
+    /// A tuning's landscape read (or why not).
+    Landscape(Result<twin_session::predict::Landscape, String>),
 }
 
 /// The predictive model, the intact walk's parameters (the device search
@@ -60,6 +59,8 @@ pub struct Predict {
     job: Option<Job<Msg>>,
     /// Saved walks still to show (`--predict-solution`).
     pending: Vec<(String, PathBuf)>,
+    /// A tuning's landscape still to read (`--predict-landscape`).
+    landscape: Option<PathBuf>,
     /// Seconds into the figure's walk while it plays.
     clock: f64,
 }
@@ -100,11 +101,10 @@ impl Predict {
                 let setup = Setup {
                     model,
                     start,
-                    continuation: if device.is_some() {
-                        CONTINUATION.to_vec()
-                    } else {
-                        Vec::new()
-                    },
+                    // With the device: straight from the intact walk (a
+                    // walk driven by the hips needs no continuation through
+                    // weakened ankle muscles; docs/models/predictive.md).
+                    continuation: Vec::new(),
                     prosthesis: device.clone(),
                     residual_strength: 0.0,
                     strength: Vec::new(),
@@ -118,7 +118,7 @@ impl Predict {
                     search: twin_msk::predict::cmaes::Settings {
                         population: 16,
                         generations: *generations,
-                        sigma: if device.is_some() { 0.2 } else { 1.0 },
+                        sigma: if device.is_some() { 0.3 } else { 1.0 },
                         seed: 1,
                         restarts: 1,
                     },
@@ -202,6 +202,7 @@ fn start(args: Res<Args>, mut p: ResMut<Predict>, mut s: ResMut<Session>) {
             None => v.status = format!("--predict `{spec}`: expected MODEL.osim,START.sto"),
         }
     }
+    p.landscape.clone_from(&args.predict_landscape);
     for spec in &args.predict_solution {
         match spec.split_once('=') {
             Some((label, path)) => p.pending.push((label.to_owned(), path.into())),
@@ -255,6 +256,17 @@ fn poll(mut p: ResMut<Predict>, mut s: ResMut<Session>) {
                     measured.as_deref().map(Vec::as_slice),
                 )
             },
+        ));
+    }
+    if p.job.is_none()
+        && p.pending.is_empty()
+        && let Some(path) = p.landscape.take()
+    {
+        p.job = Some(Job::once(
+            "gait-predict",
+            "reading a tuning landscape",
+            Priority::Background,
+            move |_| Msg::Landscape(read_landscape(&path)),
         ));
     }
     let v = &mut s.gait.ui.predict;
@@ -321,6 +333,14 @@ fn poll(mut p: ResMut<Predict>, mut s: ResMut<Session>) {
                 }
                 break;
             }
+            Msg::Landscape(result) => {
+                p.job = None;
+                match result {
+                    Ok(l) => v.landscape = Some(l),
+                    Err(e) => v.status = e,
+                }
+                break;
+            }
             Msg::Picked(files, again) => {
                 p.job = None;
                 v.busy = false;
@@ -338,7 +358,7 @@ fn poll(mut p: ResMut<Predict>, mut s: ResMut<Session>) {
             }
         }
     }
-    v.settled = p.job.is_none() && p.pending.is_empty();
+    v.settled = p.job.is_none() && p.pending.is_empty() && p.landscape.is_none();
     if let Some(a) = retry {
         p.ask(&mut s, &a);
     }
@@ -360,6 +380,28 @@ fn play(time: Res<Time>, mut p: ResMut<Predict>, mut s: ResMut<Session>) {
     p.clock = (p.clock + f64::from(time.delta_secs())) % (last - first);
     let t = first + p.clock;
     v.player.frame = times.partition_point(|&x| x < t).min(times.len() - 1);
+}
+
+/// A tuning's `landscape.json` (`twin gait tune`), at most
+/// [`twin_core::limits::MAX_JSON_FILE`].
+fn read_landscape(path: &std::path::Path) -> Result<twin_session::predict::Landscape, String> {
+    let text = twin_core::limits::read_text(path, twin_core::limits::MAX_JSON_FILE, "landscape")
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let l: twin_session::predict::Landscape = serde_json::from_str(&text)
+        .map_err(|e| format!("`{}` is not a tuning landscape: {e}", path.display()))?;
+    let cells = l.stiffness.len() * l.neutral_deg.len() * l.seeds.len();
+    if l.cells.len() != cells || l.optimum.len() != l.seeds.len() {
+        return Err(format!(
+            "`{}`: {} cells and {} optima for a {}×{} grid under {} seeds",
+            path.display(),
+            l.cells.len(),
+            l.optimum.len(),
+            l.stiffness.len(),
+            l.neutral_deg.len(),
+            l.seeds.len()
+        ));
+    }
+    Ok(l)
 }
 
 /// A saved `solution.json` evaluated on the predictive model.

@@ -627,3 +627,65 @@ fn a_predicted_walk_runs_as_a_job_and_the_device_waits_for_the_intact_one() {
     // The search ran beside the frames, not in one of them.
     assert!(frames.len() > 1, "{frames:?}");
 }
+
+/// `--predict-landscape` reads a tuning's landscape in a job and shows it;
+/// a file that is not one is named in the pane's status.
+#[test]
+fn a_tuning_landscape_is_read_in_a_job_and_a_bad_one_is_named() {
+    use bevy::prelude::*;
+    use clap::Parser;
+    use twin_msk::predict::Outcome;
+    use twin_session::predict::{Landscape, TuneCell};
+    let dir = tempfile::tempdir().unwrap();
+    let cell = |k: f64, seed: u64, cot: f64| TuneCell {
+        stiffness: k,
+        neutral_deg: 0.0,
+        seed,
+        outcome: Outcome {
+            cost_of_transport: cot,
+            ..Outcome::default()
+        },
+        stance_asymmetry_percent: 0.0,
+        parameters: Vec::new(),
+    };
+    let good = Landscape {
+        stiffness: vec![300.0, 400.0],
+        neutral_deg: vec![0.0],
+        seeds: vec![1],
+        cells: vec![cell(300.0, 1, 9.5), cell(400.0, 1, 9.4)],
+        optimum: vec![Some([1, 0])],
+        stable: true,
+    };
+    let good_path = dir.path().join("landscape.json");
+    std::fs::write(&good_path, serde_json::to_string(&good).unwrap()).unwrap();
+    let bad_path = dir.path().join("short.json");
+    let mut short = good.clone();
+    short.cells.pop();
+    std::fs::write(&bad_path, serde_json::to_string(&short).unwrap()).unwrap();
+    for (path, ok) in [(&good_path, true), (&bad_path, false)] {
+        let mut a = App::new();
+        a.add_plugins(MinimalPlugins)
+            .insert_resource(crate::Args::parse_from([
+                "twinscope",
+                "--no-study",
+                "--predict-landscape",
+                path.to_str().unwrap(),
+            ]))
+            .add_plugins(crate::FeaturePlugins { detached: true });
+        run_until(&mut a, Duration::from_secs(30), |a| {
+            session(a).gait.ui.predict.settled
+        })
+        .expect("read");
+        let p = &session(&a).gait.ui.predict;
+        if ok {
+            assert_eq!(p.landscape.as_ref(), Some(&good));
+        } else {
+            assert!(p.landscape.is_none());
+            assert!(
+                p.status.contains("short.json") && p.status.contains("1 cells"),
+                "{}",
+                p.status
+            );
+        }
+    }
+}

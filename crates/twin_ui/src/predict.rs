@@ -214,6 +214,7 @@ pub fn predict_section(ui: &mut Ui, state: &mut PredictState) -> Vec<PredictActi
                 ui.label("No predicted walk yet: Predict searches one (the best so far is shown as it improves).");
             } else {
                 walks_table(ui, &state.walks);
+                tuning_section(ui, state.landscape.as_ref());
                 egui::CollapsingHeader::new("Stick figure")
                     .id_salt("predict-figure-header")
                     .default_open(true)
@@ -223,11 +224,22 @@ pub fn predict_section(ui: &mut Ui, state: &mut PredictState) -> Vec<PredictActi
                     .id_salt("predict-convergence-header")
                     .show(ui, |ui| convergence_plot(ui, &state.walks));
             }
-            if let Some(l) = &state.landscape {
-                landscape_map(ui, l);
+            if state.walks.is_empty() {
+                tuning_section(ui, state.landscape.as_ref());
             }
         });
     actions
+}
+
+/// The tuning's heat map, under the walks' table (a tuning is read
+/// beside the walk it started from).
+fn tuning_section(ui: &mut Ui, landscape: Option<&Landscape>) {
+    if let Some(l) = landscape {
+        egui::CollapsingHeader::new("Device tuning")
+            .id_salt("predict-tuning-header")
+            .default_open(true)
+            .show(ui, |ui| landscape_map(ui, l));
+    }
 }
 
 /// A table cell's text from a walk.

@@ -60,7 +60,7 @@ impl Plugin for GaitViewPlugin {
     fn build(&self, app: &mut App) {
         app.add_systems(
             Update,
-            (sync_skeleton, animate_skeleton)
+            (sync_skeleton, animate_skeleton, draw_predicted)
                 .chain()
                 .after(crate::Feature::Gait),
         );
@@ -973,6 +973,49 @@ fn animate_skeleton(
             c + Vec3::new(1000.0, 0.0, d),
             Color::srgb(0.3, 0.3, 0.32),
         );
+    }
+}
+
+/// How far beside the trial's skeleton the predicted walk is drawn (m,
+/// along OpenSim's z).
+const PREDICTED_BESIDE: f32 = -0.8;
+
+/// The walk the Predicted gait pane shows, at its frame, as bones and foot
+/// forces beside the trial's skeleton (level with its pelvis, so the two
+/// walk side by side however far the prediction has travelled).
+fn draw_predicted(gait: Res<Gait>, s: Res<Session>, mut gizmos: Gizmos) {
+    let p = &s.gait.ui.predict;
+    let Some(w) = p.walks.get(p.player.walk) else {
+        return;
+    };
+    let Some(origins) = w.figure.origins.get(p.player.frame) else {
+        return;
+    };
+    let v3 = |x: &[f64; 3]| Vec3::new(x[0] as f32, x[1] as f32, x[2] as f32);
+    let trial_x = gait
+        .skeleton
+        .poses
+        .get(s.gait.ui.frame)
+        .and_then(|f| f.get(1))
+        .map_or(0.0, |b| b.0.x);
+    let pelvis_x = origins.get(1).map_or(0.0, |o| o[0] as f32);
+    let shift = Vec3::new(trial_x - pelvis_x, 0.0, PREDICTED_BESIDE);
+    let at = |x: Vec3| STAGE + (x + shift) * 1000.0;
+    let colour = if w.fell {
+        Color::srgb(0.9, 0.35, 0.3)
+    } else {
+        Color::srgb(0.35, 0.75, 0.95)
+    };
+    for &(a, b) in &w.figure.bones {
+        if let (Some(pa), Some(pb)) = (origins.get(a), origins.get(b)) {
+            gizmos.line(at(v3(pa)), at(v3(pb)), colour);
+        }
+    }
+    for (point, force) in w.figure.loads.get(p.player.frame).into_iter().flatten() {
+        if force[1].abs() >= 1.0 {
+            let x = v3(point);
+            gizmos.arrow(at(x), at(x + v3(force) / 1000.0), Color::srgb(0.4, 0.9, 0.4));
+        }
     }
 }
 

@@ -1014,7 +1014,11 @@ fn draw_predicted(gait: Res<Gait>, s: Res<Session>, mut gizmos: Gizmos) {
     for (point, force) in w.figure.loads.get(p.player.frame).into_iter().flatten() {
         if force[1].abs() >= 1.0 {
             let x = v3(point);
-            gizmos.arrow(at(x), at(x + v3(force) / 1000.0), Color::srgb(0.4, 0.9, 0.4));
+            gizmos.arrow(
+                at(x),
+                at(x + v3(force) / 1000.0),
+                Color::srgb(0.4, 0.9, 0.4),
+            );
         }
     }
 }

@@ -389,19 +389,9 @@ fn read_landscape(path: &std::path::Path) -> Result<twin_session::predict::Lands
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let l: twin_session::predict::Landscape = serde_json::from_str(&text)
         .map_err(|e| format!("`{}` is not a tuning landscape: {e}", path.display()))?;
-    let cells = l.stiffness.len() * l.neutral_deg.len() * l.seeds.len();
-    if l.cells.len() != cells || l.optimum.len() != l.seeds.len() {
-        return Err(format!(
-            "`{}`: {} cells and {} optima for a {}×{} grid under {} seeds",
-            path.display(),
-            l.cells.len(),
-            l.optimum.len(),
-            l.stiffness.len(),
-            l.neutral_deg.len(),
-            l.seeds.len()
-        ));
-    }
-    Ok(l)
+    // The optimum and its stability from the cells, by the current rule.
+    twin_session::predict::Landscape::from_cells(l.stiffness, l.neutral_deg, l.seeds, l.cells)
+        .map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
 /// A saved `solution.json` evaluated on the predictive model.

@@ -466,8 +466,10 @@ pub fn tune(args: TuneArgs) -> anyhow::Result<()> {
                 c.seed,
                 if c.outcome.fell {
                     format!("fell after {:.2} s", c.outcome.time)
-                } else {
+                } else if c.walked() {
                     "walks".into()
+                } else {
+                    "no walk (outside the speed band)".into()
                 },
                 c.outcome.cost_of_transport,
                 c.outcome.mean_speed,
@@ -531,7 +533,7 @@ fn print_landscape(s: &TuneSummary) {
         for j in 0..l.neutral_deg.len() {
             match l.mean(i, j, |c| c.outcome.cost_of_transport) {
                 Some(v) => print!("{v:>10.2}"),
-                None => print!("{:>10}", "fell"),
+                None => print!("{:>10}", "no walk"),
             }
         }
         println!();

@@ -442,6 +442,16 @@ pub struct TuneCell {
     pub parameters: Vec<f64>,
 }
 
+impl TuneCell {
+    /// Whether the search found a walk: it did not fall and kept within
+    /// 0.1 m/s of the speed band (speed penalty below 1; a search that
+    /// ends standing or shuffling is no walk to rank a device by).
+    #[must_use]
+    pub fn walked(&self) -> bool {
+        !self.outcome.fell && self.outcome.speed_penalty < 1.0
+    }
+}
+
 /// A tuning's landscape.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Landscape {
@@ -451,8 +461,8 @@ pub struct Landscape {
     /// Every setting under every seed, stiffness-major, seeds innermost.
     pub cells: Vec<TuneCell>,
     /// Per seed, the grid indices (stiffness, neutral) of the lowest
-    /// metabolic cost of transport among the walks that did not fall;
-    /// `None` when all fell.
+    /// metabolic cost of transport among the walks
+    /// ([`TuneCell::walked`]); `None` when none walked.
     pub optimum: Vec<Option<[usize; 2]>>,
     /// Whether the seeds' optima lie within one grid step of each other
     /// on both axes (false when a seed found no walk).
@@ -461,14 +471,14 @@ pub struct Landscape {
 
 impl Landscape {
     /// The mean over seeds of `value` at (stiffness index, neutral index),
-    /// over the walks that did not fall; `None` when all fell.
+    /// over the walks ([`TuneCell::walked`]); `None` when none walked.
     #[must_use]
     pub fn mean(&self, i: usize, j: usize, value: impl Fn(&TuneCell) -> f64) -> Option<f64> {
         let ns = self.seeds.len();
         let start = (i * self.neutral_deg.len() + j) * ns;
         let walks: Vec<f64> = self.cells[start..start + ns]
             .iter()
-            .filter(|c| !c.outcome.fell)
+            .filter(|c| c.walked())
             .map(value)
             .collect();
         (!walks.is_empty()).then(|| walks.iter().sum::<f64>() / walks.len() as f64)
@@ -476,7 +486,7 @@ impl Landscape {
 }
 
 /// Per seed, the grid indices of the lowest cost of transport among the
-/// walks that did not fall, and whether they agree within one grid step.
+/// walks, and whether they agree within one grid step.
 fn optima(cells: &[TuneCell], nk: usize, nn: usize, ns: usize) -> (Vec<Option<[usize; 2]>>, bool) {
     let optimum: Vec<Option<[usize; 2]>> = (0..ns)
         .map(|s| {
@@ -485,7 +495,7 @@ fn optima(cells: &[TuneCell], nk: usize, nn: usize, ns: usize) -> (Vec<Option<[u
                 for j in 0..nn {
                     let c = &cells[(i * nn + j) * ns + s];
                     let cot = c.outcome.cost_of_transport;
-                    if !c.outcome.fell && best.is_none_or(|(_, b)| cot < b) {
+                    if c.walked() && best.is_none_or(|(_, b)| cot < b) {
                         best = Some(([i, j], cot));
                     }
                 }
@@ -576,20 +586,47 @@ pub fn tune(
             }
         }
     }
-    let (optimum, stable) = optima(
-        &cells,
-        grid.stiffness.len(),
-        grid.neutral_deg.len(),
-        grid.seeds.len(),
-    );
-    Ok(Landscape {
-        stiffness: grid.stiffness.clone(),
-        neutral_deg: grid.neutral_deg.clone(),
-        seeds: grid.seeds.clone(),
+    Landscape::from_cells(
+        grid.stiffness.clone(),
+        grid.neutral_deg.clone(),
+        grid.seeds.clone(),
         cells,
-        optimum,
-        stable,
-    })
+    )
+}
+
+impl Landscape {
+    /// The landscape of `cells` (stiffness-major, seeds innermost) on the
+    /// grid: the optimum per seed and its stability computed from them
+    /// (a saved landscape read again is judged by the current rule).
+    ///
+    /// # Errors
+    /// The cells do not fill the grid.
+    pub fn from_cells(
+        stiffness: Vec<f64>,
+        neutral_deg: Vec<f64>,
+        seeds: Vec<u64>,
+        cells: Vec<TuneCell>,
+    ) -> Result<Self, SessionError> {
+        let (nk, nn, ns) = (stiffness.len(), neutral_deg.len(), seeds.len());
+        if cells.len() != nk * nn * ns {
+            return Err(SessionError::Input {
+                what: "tuning landscape".into(),
+                why: format!(
+                    "{} cells for a {nk}×{nn} grid under {ns} seeds",
+                    cells.len()
+                ),
+            });
+        }
+        let (optimum, stable) = optima(&cells, nk, nn, ns);
+        Ok(Self {
+            stiffness,
+            neutral_deg,
+            seeds,
+            cells,
+            optimum,
+            stable,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -723,13 +760,21 @@ mod tests {
         assert_eq!(o, vec![Some([2, 0]), Some([0, 0])]);
         assert!(!stable);
         // A seed with no walk: no optimum, not stable.
-        let mut fell = cells;
+        let mut fell = cells.clone();
         for c in fell.iter_mut().filter(|c| c.seed == 1) {
             c.outcome.fell = true;
         }
         let (o, stable) = optima(&fell, 3, 1, 2);
         assert_eq!(o[1], None);
         assert!(!stable);
+        // Standing or shuffling (far below the speed band) is no walk
+        // either, however cheap per metre it looks.
+        let mut slow = cells.clone();
+        slow[0].outcome.cost_of_transport = 1.0;
+        slow[0].outcome.speed_penalty = 75.7;
+        assert!(!slow[0].walked() && slow[2].walked());
+        let (o, _) = optima(&slow, 3, 1, 2);
+        assert_eq!(o[0], Some([1, 0]));
     }
 
     #[test]

@@ -452,7 +452,7 @@ fn heat(v: f64, lo: f64, hi: f64) -> Color32 {
 }
 
 /// The tuning's heat map: mean cost of transport over the seeds that
-/// walked (rows: stiffness, columns: neutral angle; grey where all fell),
+/// walked (rows: stiffness, columns: neutral angle; grey where none walked),
 /// each seed's optimum marked, and whether it holds.
 pub fn landscape_map(ui: &mut Ui, l: &Landscape) {
     ui.label(egui::RichText::new("Device tuning: cost of transport (J/kg/m)").strong());
@@ -522,7 +522,7 @@ pub fn landscape_map(ui: &mut Ui, l: &Landscape) {
             let label = match v {
                 Some(v) if seeds > 0 => format!("{v:.2} ★{seeds}"),
                 Some(v) => format!("{v:.2}"),
-                None => "fell".to_owned(),
+                None => "no walk".to_owned(),
             };
             painter.text(
                 r.center(),
@@ -700,7 +700,7 @@ mod tests {
         let (_, _, text) = run(&mut state);
         for expected in [
             "6.40 ★1",
-            "fell",
+            "no walk",
             "8.30",
             "+5°",
             "600",

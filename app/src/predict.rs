@@ -39,6 +39,8 @@ enum Msg {
         parameters: Vec<f64>,
         device: bool,
         done: bool,
+        /// The walk as the twin would keep it.
+        kept: Box<Kept>,
     },
     Failed(String),
     /// The measured trial's angles over its strides (or why not).
@@ -48,6 +50,9 @@ enum Msg {
     /// A tuning's landscape read (or why not).
     Landscape(Result<twin_session::predict::Landscape, String>),
 }
+
+/// A walk as the twin keeps it: its device and summary with solution.
+type Kept = (Option<Prosthesis>, twin_scenario::document::PredictedGait);
 
 /// The predictive model, the intact walk's parameters (the device search
 /// starts from them), the measured trial's angles and the running search.
@@ -61,6 +66,8 @@ pub struct Predict {
     pending: Vec<(String, PathBuf)>,
     /// A tuning's landscape still to read (`--predict-landscape`).
     landscape: Option<PathBuf>,
+    /// Each shown walk (by label) as the twin would keep it.
+    kept: Vec<(String, Kept)>,
     /// Seconds into the figure's walk while it plays.
     clock: f64,
 }
@@ -74,6 +81,32 @@ impl Predict {
                 if let Some(j) = &self.job {
                     j.progress.cancel();
                 }
+            }
+            PredictAction::Keep(i) => {
+                let Some(label) = v.predict.walks.get(*i).map(|w| w.label.clone()) else {
+                    return;
+                };
+                let Some((_, (prosthesis, predicted))) =
+                    self.kept.iter().find(|(l, _)| *l == label)
+                else {
+                    return;
+                };
+                let mut predicted = predicted.clone();
+                // The tuning shown is kept with a device walk.
+                if prosthesis.is_some() {
+                    predicted.tuning = v
+                        .predict
+                        .landscape
+                        .as_ref()
+                        .and_then(|l| serde_json::to_value(l).ok());
+                }
+                let action = twin_session::ScenarioAction::AddPredicted {
+                    name: format!("predicted: {label}"),
+                    prosthesis: prosthesis.clone().map(Box::new),
+                    predicted: Box::new(predicted),
+                };
+                s.act(&action);
+                s.gait.ui.predict.status = format!("kept “{label}” in the twin as a variant");
             }
             PredictAction::Predict {
                 with_device,
@@ -142,6 +175,11 @@ impl Predict {
             Priority::Background,
             move |progress, send| {
                 let walk = |p: &Prediction| PredictedWalk::of(&label, p);
+                let kept = |p: &Prediction| -> Box<Kept> {
+                    let solution = Solution::of(&setup, p);
+                    let twin = p.for_twin(&solution).unwrap_or_default();
+                    Box::new((setup.prosthesis.clone(), twin))
+                };
                 let result = run(
                     &setup,
                     measured.as_deref().map(Vec::as_slice),
@@ -155,6 +193,7 @@ impl Predict {
                                 parameters: p.parameters.clone(),
                                 device: with_device,
                                 done: false,
+                                kept: kept(p),
                             });
                         }
                         Ok(())
@@ -163,6 +202,7 @@ impl Predict {
                 send(match result {
                     Ok(p) => Msg::Walk {
                         walk: Box::new(walk(&p)),
+                        kept: kept(&p),
                         parameters: p.parameters,
                         device: with_device,
                         done: true,
@@ -288,10 +328,13 @@ fn poll(mut p: ResMut<Predict>, mut s: ResMut<Session>) {
                 parameters,
                 device,
                 done,
+                kept,
             } => {
                 if !device {
                     p.intact = Some(parameters);
                 }
+                p.kept.retain(|(l, _)| *l != walk.label);
+                p.kept.push((walk.label.clone(), *kept));
                 if done {
                     v.status = format!(
                         "{}: {}",
@@ -405,9 +448,10 @@ fn saved_walk(
     let read = || -> Result<Msg, twin_session::SessionError> {
         let saved = Solution::read(path)?;
         let scenario = saved.setup(model, start).scenario()?;
-        let p = Prediction::of(&scenario, saved.parameters, measured, Vec::new())?;
+        let p = Prediction::of(&scenario, saved.parameters.clone(), measured, Vec::new())?;
         Ok(Msg::Walk {
             walk: Box::new(PredictedWalk::of(label, &p)),
+            kept: Box::new((saved.prosthesis.clone(), p.for_twin(&saved)?)),
             parameters: p.parameters,
             device: saved.prosthesis.is_some(),
             done: true,

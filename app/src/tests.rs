@@ -689,3 +689,73 @@ fn a_tuning_landscape_is_read_in_a_job_and_a_bad_one_is_named() {
         }
     }
 }
+
+/// A shown walk is kept in the twin as a variant: the prosthetic one with
+/// its device, its summary, its solution and the tuning shown.
+#[test]
+fn a_predicted_walk_is_kept_in_the_twin_with_its_device_and_tuning() {
+    use bevy::prelude::*;
+    use clap::Parser;
+    use twin_ui::predict::PredictAction;
+    let Some(dir) = twin_core::testdata::require("msk/moco_2d_gait") else {
+        return;
+    };
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/gait");
+    let files = format!(
+        "{},{}",
+        dir.join("2D_gait.osim").display(),
+        dir.join("referenceCoordinates.sto").display()
+    );
+    let pros = format!(
+        "prosthesis={}",
+        examples.join("predicted-prosthesis-2d.json").display()
+    );
+    let tuning = examples.join("tuning-landscape-2d.json");
+    let mut a = App::new();
+    a.add_plugins(MinimalPlugins)
+        .insert_resource(crate::Args::parse_from([
+            "twinscope",
+            "--no-study",
+            "--predict",
+            &files,
+            "--predict-solution",
+            &pros,
+            "--predict-landscape",
+            tuning.to_str().unwrap(),
+        ]))
+        .add_plugins(crate::FeaturePlugins { detached: true });
+    run_until(&mut a, Duration::from_mins(5), |a| {
+        let p = &session(a).gait.ui.predict;
+        p.settled && !p.walks.is_empty() && p.landscape.is_some()
+    })
+    .expect("shown");
+    a.world_mut()
+        .write_message(GaitAsk::Pane(twin_ui::GaitAction::Predict(
+            PredictAction::Keep(0),
+        )));
+    a.update();
+    a.update();
+    let s = session(&a);
+    let v = s
+        .twin
+        .doc
+        .variants
+        .iter()
+        .find(|v| v.name == "predicted: prosthesis")
+        .expect("kept as a variant");
+    assert_eq!(
+        v.prosthesis.as_ref().map(|p| p.stiffness_nm_per_rad),
+        Some(400.0)
+    );
+    let kept = v.predicted.as_ref().unwrap();
+    let cot = kept.summary["cost_of_transport_j_per_kg_m"];
+    assert!((cot - 9.48).abs() < 0.01, "{cot}");
+    assert!(kept.summary["fell"].abs() < 1e-12);
+    assert_eq!(kept.solution["integrator"], "semi_implicit_euler");
+    assert_eq!(kept.tuning.as_ref().unwrap()["stiffness"][3], 800.0);
+    assert!(
+        s.gait.ui.predict.status.contains("kept"),
+        "{}",
+        s.gait.ui.predict.status
+    );
+}

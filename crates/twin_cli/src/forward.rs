@@ -367,20 +367,7 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
     inputs.extend(args.prosthesis.as_deref());
     inputs.extend(args.init.as_deref());
     let solution_path = output(&args.out, "solution.json", &inputs)?;
-    let solution_of = |p: &Prediction| Solution {
-        controller: "Geyer & Herr 2010 reflexes (twin_msk::predict::reflex)".into(),
-        names: twin_msk::predict::reflex::parameter_names(p.parameters.len()),
-        parameters: p.parameters.clone(),
-        outcome: p.outcome.clone(),
-        prosthesis: setup.prosthesis.clone(),
-        residual_strength: p.residual_strength,
-        strength: setup.strength.clone(),
-        speed_m_per_s: setup.speed,
-        history: p.history.clone(),
-        seed: args.seed,
-        duration_s: args.duration,
-        integrator: setup.integrator,
-    };
+    let solution_of = |p: &Prediction| Solution::of(&setup, p);
     let clock = Instant::now();
     let progress = twin_core::Progress::new();
     // The best so far is saved as it improves, so that stopping the search

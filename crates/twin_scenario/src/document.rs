@@ -245,6 +245,28 @@ pub struct Variant {
     /// Result summaries by metric (e.g. `lv_ef_percent`).
     #[serde(default)]
     pub results: BTreeMap<String, f64>,
+    /// A predicted walk kept as this variant (`twin gait predict`, the
+    /// app's Predicted gait pane), with its device (`prosthesis`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<PredictedGait>,
+}
+
+/// A predicted walk in the twin: what it gave and how to replay it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PredictedGait {
+    /// Metric → value (`speed_m_per_s`, `cost_of_transport_j_per_kg_m`,
+    /// `walked_s`, `fell`, `stance_asymmetry_percent`, and per side `_r`
+    /// / `_l`: `step_length_m`, `peak_grf_bw`, `ankle_work_j_per_kg`,
+    /// `hip_work_j_per_kg`).
+    pub summary: BTreeMap<String, f64>,
+    /// The search's solution as `twin gait predict` writes it
+    /// (`solution.json`: controller parameters and setting).
+    pub solution: serde_json::Value,
+    /// A device tuning run from this walk (`landscape.json` of `twin gait
+    /// tune`), when one was kept with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<serde_json::Value>,
 }
 
 /// The cardiac scenario file of `examples/scenarios/` (no `format`): the

@@ -569,7 +569,156 @@ docs/models/cardio.md (circulation) and docs/models/msk.md (gait) in the Twinsco
             }
         }
     }
+    predicted_section(&mut h, doc);
     h.push_str("</body></html>\n");
+    h
+}
+
+/// The predicted walks kept as variants, side by side, and the device
+/// tunings kept with them.
+fn predicted_section(h: &mut String, doc: &TwinDocument) {
+    let walks: Vec<(&crate::Variant, &crate::document::PredictedGait)> = doc
+        .variants
+        .iter()
+        .filter_map(|v| v.predicted.as_ref().map(|p| (v, p)))
+        .collect();
+    if walks.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<h2>Predicted gait</h2><p>Forward simulations of the planar model under a \
+         reflex controller searched by CMA-ES (docs/models/predictive.md): \
+         predictions, not measurements.</p><table><tr><th>metric</th>",
+    );
+    for (v, _) in &walks {
+        let _ = write!(h, "<th>{}</th>", escape(&v.name));
+    }
+    h.push_str("</tr><tr><td>device</td>");
+    for (v, _) in &walks {
+        let device = v.prosthesis.as_ref().map_or_else(
+            || "none".to_owned(),
+            |p| format!("{} side, {:.0} N·m/rad", p.side, p.stiffness_nm_per_rad),
+        );
+        let _ = write!(h, "<td>{}</td>", escape(&device));
+    }
+    h.push_str("</tr>");
+    let rows: [(&str, &str, usize); 13] = [
+        ("walked_s", "walked (s)", 1),
+        ("speed_m_per_s", "speed (m/s)", 2),
+        (
+            "cost_of_transport_j_per_kg_m",
+            "cost of transport (J/kg/m)",
+            2,
+        ),
+        ("stance_asymmetry_percent", "stance-time asymmetry (%)", 1),
+        ("step_length_m_r", "step length, right (m)", 2),
+        ("step_length_m_l", "step length, left (m)", 2),
+        ("peak_grf_bw_r", "peak vertical GRF, right (BW)", 2),
+        ("peak_grf_bw_l", "peak vertical GRF, left (BW)", 2),
+        (
+            "ankle_work_j_per_kg_r",
+            "ankle push-off, right (J/kg per stride)",
+            2,
+        ),
+        (
+            "ankle_work_j_per_kg_l",
+            "ankle push-off, left (J/kg per stride)",
+            2,
+        ),
+        (
+            "hip_work_j_per_kg_r",
+            "hip positive work, right (J/kg per stride)",
+            2,
+        ),
+        (
+            "hip_work_j_per_kg_l",
+            "hip positive work, left (J/kg per stride)",
+            2,
+        ),
+        ("fell", "fell (1 = yes)", 0),
+    ];
+    for (key, label, digits) in rows {
+        let _ = write!(h, "<tr><td>{}</td>", escape(label));
+        for (_, p) in &walks {
+            match p.summary.get(key) {
+                Some(x) => {
+                    let _ = write!(h, "<td>{x:.digits$}</td>");
+                }
+                None => h.push_str("<td>–</td>"),
+            }
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
+    for (v, p) in &walks {
+        let Some(t) = &p.tuning else { continue };
+        let _ = write!(
+            h,
+            "<h3>Device tuning from “{}”</h3>{}",
+            escape(&v.name),
+            tuning_table(t)
+        );
+    }
+}
+
+/// A kept `landscape.json` as a table: the mean cost of transport per
+/// stiffness and neutral angle over the seeds that walked, each seed's
+/// optimum and whether it holds.
+fn tuning_table(t: &serde_json::Value) -> String {
+    let floats = |key: &str| -> Vec<f64> {
+        t[key]
+            .as_array()
+            .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+            .unwrap_or_default()
+    };
+    let (stiffness, neutral) = (floats("stiffness"), floats("neutral_deg"));
+    let seeds = t["seeds"].as_array().map_or(0, Vec::len);
+    let cells = t["cells"].as_array().cloned().unwrap_or_default();
+    if stiffness.is_empty()
+        || neutral.is_empty()
+        || cells.len() != stiffness.len() * neutral.len() * seeds
+    {
+        return "<p>(the kept tuning does not fill its grid)</p>".to_owned();
+    }
+    let mut h = String::from("<table><tr><th>stiffness (N·m/rad) \\ neutral</th>");
+    for n in &neutral {
+        let _ = write!(h, "<th>{n:+.0}°</th>");
+    }
+    h.push_str("</tr>");
+    for (i, k) in stiffness.iter().enumerate() {
+        let _ = write!(h, "<tr><td>{k:.0}</td>");
+        for j in 0..neutral.len() {
+            let start = (i * neutral.len() + j) * seeds;
+            let walked: Vec<f64> = cells[start..start + seeds]
+                .iter()
+                // A walk as `twin_session::predict::TuneCell::walked` has it.
+                .filter(|c| {
+                    !c["outcome"]["fell"].as_bool().unwrap_or(true)
+                        && c["outcome"]["speed_penalty"]
+                            .as_f64()
+                            .unwrap_or(f64::INFINITY)
+                            < 1.0
+                })
+                .filter_map(|c| c["outcome"]["cost_of_transport"].as_f64())
+                .collect();
+            if walked.is_empty() {
+                h.push_str("<td>no walk</td>");
+            } else {
+                let mean = walked.iter().sum::<f64>() / walked.len() as f64;
+                let _ = write!(h, "<td>{mean:.2} ({} of {seeds})</td>", walked.len());
+            }
+        }
+        h.push_str("</tr>");
+    }
+    let _ = write!(
+        h,
+        "</table><p>Mean cost of transport (J/kg/m) over the seeds that walked. {}</p>",
+        if t["stable"].as_bool().unwrap_or(false) {
+            "The seeds' optima lie within one grid step."
+        } else {
+            "The seeds' optima do not lie within one grid step."
+        }
+    );
     h
 }
 
@@ -632,6 +781,65 @@ mod tests {
             .map(|v| run(&v.name, &v.cardio))
             .collect::<Result<_, _>>()?;
         Ok((base, runs))
+    }
+
+    #[test]
+    fn predicted_walks_and_their_tuning_are_reported_side_by_side() {
+        let mut doc = TwinDocument::new("gait");
+        let summary = |cot: f64, push_r: f64| -> std::collections::BTreeMap<String, f64> {
+            [
+                ("cost_of_transport_j_per_kg_m".to_owned(), cot),
+                ("speed_m_per_s".to_owned(), 1.11),
+                ("ankle_work_j_per_kg_r".to_owned(), push_r),
+                ("fell".to_owned(), 0.0),
+            ]
+            .into()
+        };
+        doc.variants.push(Variant {
+            name: "predicted: intact".into(),
+            predicted: Some(crate::document::PredictedGait {
+                summary: summary(8.96, 0.05),
+                solution: serde_json::json!({}),
+                tuning: None,
+            }),
+            ..Variant::default()
+        });
+        // The tuning kept in examples/ (4 stiffnesses × 1 neutral angle ×
+        // 3 seeds; 450 N·m/rad seed 3 ended at 0.23 m/s: no walk).
+        let tuning: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../examples/gait/tuning-landscape-2d.json"
+        ))
+        .unwrap();
+        doc.variants.push(Variant {
+            name: "predicted: prosthesis <400>".into(),
+            prosthesis: serde_json::from_str(
+                r#"{"side": "right", "stiffness_nm_per_rad": 400.0, "damping_nms_per_rad": 2.0,
+                    "neutral_angle_deg": 0.0, "alignment_offset_deg": 0.0, "mass_kg": 1.2}"#,
+            )
+            .unwrap(),
+            predicted: Some(crate::document::PredictedGait {
+                summary: summary(9.48, 0.11),
+                solution: serde_json::json!({}),
+                tuning: Some(tuning),
+            }),
+            ..Variant::default()
+        });
+        let (base, runs) = run_cardio(&doc, &Progress::new()).unwrap();
+        let h = html(&doc, &base, &runs, ReportOptions::default());
+        for expected in [
+            "<h2>Predicted gait</h2>",
+            "<th>predicted: intact</th><th>predicted: prosthesis &lt;400&gt;</th>",
+            "<td>device</td><td>none</td><td>right side, 400 N·m/rad</td>",
+            "<td>cost of transport (J/kg/m)</td><td>8.96</td><td>9.48</td>",
+            "<td>ankle push-off, right (J/kg per stride)</td><td>0.05</td><td>0.11</td>",
+            "<td>step length, right (m)</td><td>–</td><td>–</td>",
+            "Device tuning from “predicted: prosthesis &lt;400&gt;”",
+            "<td>450</td><td>10.88 (2 of 3)</td>",
+            "<td>800</td><td>9.63 (2 of 3)</td>",
+            "optima lie within one grid step",
+        ] {
+            assert!(h.contains(expected), "{expected} not in the report");
+        }
     }
 
     #[test]

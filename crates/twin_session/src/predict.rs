@@ -158,6 +158,26 @@ pub fn default_speed() -> [f64; 2] {
 }
 
 impl Solution {
+    /// The solution of `prediction`, found in `setup` (seed and duration
+    /// from it).
+    #[must_use]
+    pub fn of(setup: &Setup, prediction: &Prediction) -> Self {
+        Self {
+            controller: "Geyer & Herr 2010 reflexes (twin_msk::predict::reflex)".into(),
+            names: reflex::parameter_names(prediction.parameters.len()),
+            parameters: prediction.parameters.clone(),
+            outcome: prediction.outcome.clone(),
+            prosthesis: setup.prosthesis.clone(),
+            residual_strength: prediction.residual_strength,
+            strength: setup.strength.clone(),
+            speed_m_per_s: setup.speed,
+            history: prediction.history.clone(),
+            seed: setup.search.seed,
+            duration_s: setup.duration,
+            integrator: setup.integrator,
+        }
+    }
+
     /// Reads a saved solution (at most [`twin_core::limits::MAX_JSON_FILE`]).
     ///
     /// # Errors
@@ -230,6 +250,49 @@ pub struct Prediction {
 }
 
 impl Prediction {
+    /// The walk as the twin keeps it: its summary and `solution`.
+    ///
+    /// # Errors
+    /// The solution cannot be written as JSON (not expected).
+    pub fn for_twin(
+        &self,
+        solution: &Solution,
+    ) -> Result<twin_scenario::document::PredictedGait, SessionError> {
+        let o = &self.outcome;
+        let mut summary = std::collections::BTreeMap::new();
+        let mut put = |k: &str, v: f64| {
+            if v.is_finite() {
+                summary.insert(k.to_owned(), v);
+            }
+        };
+        put("speed_m_per_s", o.mean_speed);
+        put("cost_of_transport_j_per_kg_m", o.cost_of_transport);
+        put("walked_s", o.time);
+        put("fell", if o.fell { 1.0 } else { 0.0 });
+        put(
+            "stance_asymmetry_percent",
+            self.gait.stance_asymmetry_percent,
+        );
+        for (side, g, w) in [
+            ("r", &self.gait.right, &self.work[0]),
+            ("l", &self.gait.left, &self.work[1]),
+        ] {
+            put(&format!("step_length_m_{side}"), g.step_length_m);
+            put(&format!("peak_grf_bw_{side}"), g.peak_grf_bw);
+            put(
+                &format!("ankle_work_j_per_kg_{side}"),
+                w.positive_j_per_kg[2],
+            );
+            put(&format!("hip_work_j_per_kg_{side}"), w.positive_j_per_kg[0]);
+        }
+        Ok(twin_scenario::document::PredictedGait {
+            summary,
+            solution: serde_json::to_value(solution)
+                .map_err(|e| SessionError::Run(format!("the solution as JSON: {e}")))?,
+            tuning: None,
+        })
+    }
+
     /// Simulates `parameters` in `scenario` and measures the gait.
     ///
     /// # Errors

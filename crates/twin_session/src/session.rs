@@ -29,6 +29,12 @@ pub enum ScenarioAction {
     Select(Option<usize>),
     /// A new variant with these cardiac interventions.
     Add(String, Vec<Intervention>),
+    /// A predicted walk kept as a new variant (with its device, if any).
+    AddPredicted {
+        name: String,
+        prosthesis: Option<Box<twin_msk::prosthesis::Prosthesis>>,
+        predicted: Box<twin_scenario::document::PredictedGait>,
+    },
     Duplicate(usize),
     Rename(usize, String),
     Delete(usize),
@@ -229,6 +235,22 @@ impl<X: Clone> Session<X> {
                 self.selected = Some(n);
                 format!("add variant “{name}”")
             }
+            ScenarioAction::AddPredicted {
+                name,
+                prosthesis,
+                predicted,
+            } => {
+                let name = self.unused_name(name);
+                self.doc.variants.push(Variant {
+                    name: name.clone(),
+                    description: "predicted walk (reflex controller, CMA-ES)".into(),
+                    prosthesis: prosthesis.as_deref().cloned(),
+                    predicted: Some(predicted.as_ref().clone()),
+                    ..Variant::default()
+                });
+                self.selected = Some(n);
+                format!("keep predicted walk “{name}”")
+            }
             ScenarioAction::Duplicate(i) => {
                 let mut v = self.doc.variants.get(*i)?.clone();
                 v.name = self.unused_name(&format!("{} copy", v.name));
@@ -322,6 +344,46 @@ mod tests {
             }],
         ));
         s
+    }
+
+    #[test]
+    fn a_predicted_walk_is_kept_as_a_variant_with_undo_and_saved() {
+        let mut s = demo();
+        let mut x = ();
+        let predicted = twin_scenario::document::PredictedGait {
+            summary: [("cost_of_transport_j_per_kg_m".to_owned(), 9.48)].into(),
+            solution: serde_json::json!({"parameters": [0.1, 0.2]}),
+            tuning: None,
+        };
+        let device: twin_msk::prosthesis::Prosthesis = serde_json::from_str(
+            r#"{"side": "right", "stiffness_nm_per_rad": 400.0, "damping_nms_per_rad": 2.0,
+                "neutral_angle_deg": 0.0, "alignment_offset_deg": 0.0, "mass_kg": 1.2}"#,
+        )
+        .unwrap();
+        let label = s.act(
+            &ScenarioAction::AddPredicted {
+                name: "predicted: prosthesis".into(),
+                prosthesis: Some(Box::new(device.clone())),
+                predicted: Box::new(predicted.clone()),
+            },
+            &mut x,
+        );
+        assert_eq!(
+            label.as_deref(),
+            Some("keep predicted walk “predicted: prosthesis”")
+        );
+        let v = &s.doc.variants[1];
+        assert_eq!(v.predicted.as_ref(), Some(&predicted));
+        assert_eq!(v.prosthesis.as_ref(), Some(&device));
+        assert_eq!(s.selected, Some(1));
+        // Saved and read back whole.
+        let text = serde_json::to_string(&s.doc).unwrap();
+        let back: TwinDocument = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, s.doc);
+        s.act(&ScenarioAction::Undo, &mut x);
+        assert_eq!(s.doc.variants.len(), 1);
+        s.act(&ScenarioAction::Redo, &mut x);
+        assert_eq!(s.doc.variants[1].predicted.as_ref(), Some(&predicted));
     }
 
     #[test]

@@ -177,6 +177,8 @@ pub enum PredictAction {
         generations: usize,
     },
     Cancel,
+    /// Keep the walk (index into the walks) in the twin as a variant.
+    Keep(usize),
 }
 
 /// The section: controls, the walks' table, the angle plot, convergence
@@ -204,6 +206,17 @@ pub fn predict_section(ui: &mut Ui, state: &mut PredictState) -> Vec<PredictActi
         }
         if crate::gait::busy_controls(ui, state.busy, state.progress.as_ref()) {
             actions.push(PredictAction::Cancel);
+        }
+        if let Some(w) = state.walks.get(state.player.walk) {
+            let keep = ui
+                .add_enabled(!state.busy, egui::Button::new("Keep as variant"))
+                .on_hover_text(format!(
+                    "Keep “{}” in the twin as a variant (its summary, the controller to replay it and, with a device, the tuning shown), for the report",
+                    w.label
+                ));
+            if keep.clicked() {
+                actions.push(PredictAction::Keep(state.player.walk));
+            }
         }
         ui.label(&state.status);
     });
@@ -634,6 +647,7 @@ mod tests {
             "0.31 / 0.12",
             "measured (n = 1)",
             "r = 0.48",
+            "Keep as variant",
         ] {
             assert!(text.contains(expected), "{expected} not in {text}");
         }

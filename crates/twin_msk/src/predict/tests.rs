@@ -564,3 +564,50 @@ fn the_saved_semi_implicit_walk_is_compared_with_the_measured_trial() {
         "{g:?}"
     );
 }
+
+/// The walk with both plantarflexors (soleus, gastrocnemius) at 30 % of
+/// their strength kept in `examples/gait/predicted-plantarflexors-30-2d.json`
+/// (80 generations at 1.1–1.4 m/s from the intact walk, then 60 with the
+/// speed left free, 0.5–2 m/s; docs/models/predictive.md) against the
+/// intact walk: what Ong et al. (2019) predicted for severe plantarflexor
+/// weakness — a slower, "heel-walking" gait.
+#[test]
+fn weak_plantarflexors_walk_slower_on_their_heels() {
+    use crate::forward::integrate::Method;
+    let Some(s) = scenario(10.0) else { return };
+    let intact = s.with_method(Method::SemiImplicitEuler);
+    let weak = intact
+        .with_strength(&[("soleus".into(), 0.3), ("gastroc".into(), 0.3)])
+        .unwrap();
+    let (xi, _) = saved_solution(include_str!(
+        "../../../../examples/gait/predicted-intact-2d-euler.json"
+    ));
+    let (xw, _) = saved_solution(include_str!(
+        "../../../../examples/gait/predicted-plantarflexors-30-2d.json"
+    ));
+    let (ti, oi) = intact.simulate(&xi).unwrap();
+    let (tw, ow) = weak.simulate(&xw).unwrap();
+    assert!(!oi.fell && !ow.fell, "{oi:?} {ow:?}");
+    // Slower, and costlier per metre.
+    assert!(ow.mean_speed < oi.mean_speed - 0.1, "{ow:?} {oi:?}");
+    assert!(ow.cost_of_transport > oi.cost_of_transport, "{ow:?} {oi:?}");
+    let gi = metrics::gait_metrics(&intact.plant, &ti, 1.0);
+    let gw = metrics::gait_metrics(&weak.plant, &tw, 1.0);
+    let wi = intact.joint_work(&ti, 1.0);
+    let ww = weak.joint_work(&tw, 1.0);
+    for side in 0..2 {
+        let (a, b) = if side == 0 {
+            (&gw.right, &gi.right)
+        } else {
+            (&gw.left, &gi.left)
+        };
+        // On the heels: the ankle further dorsiflexed, shorter steps, less
+        // push-off.
+        assert!(a.ankle_deg[1] > b.ankle_deg[1] + 5.0, "{a:?} {b:?}");
+        assert!(a.step_length_m < b.step_length_m, "{a:?} {b:?}");
+        assert!(
+            ww[side].positive_j_per_kg[2] < wi[side].positive_j_per_kg[2],
+            "{ww:?} {wi:?}"
+        );
+    }
+}

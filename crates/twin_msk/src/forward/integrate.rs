@@ -267,13 +267,12 @@ fn dormand_prince(
     let mut tmp = vec![0.0; dim];
     let t_end = t0 + duration;
     let mut t = t0;
-    let mut next_report = t0 + settings.report;
+    let mut clock = Clock::new(t0, duration, settings.report);
     let mut h = settings.max_step.min(1e-3);
-    let mut last_progress = t0;
     while t < t_end - 1e-12 {
         let mut h_try = h.min(t_end - t);
         if settings.report > 0.0 {
-            h_try = h_try.min(next_report - t).max(1e-12);
+            h_try = h_try.min(clock.next_report - t).max(1e-12);
         }
         // Stages 2–7 (stage 1 is the last step's final derivative).
         for s in 1..7 {
@@ -310,40 +309,11 @@ fn dormand_prince(
                     "the simulation diverged at t = {t:.4} s"
                 )));
             }
-            let go_on = run.controller.step(run.plant, t, y, run.forces);
-            if !run.controller.continuous() {
-                run.refresh(t, y, &mut k[0])?;
-            }
-            if settings.report <= 0.0 || t >= next_report - 1e-12 {
-                run.record(t, y);
-                next_report += settings.report;
-            }
-            if !go_on {
-                run.traj.stopped = Some(format!("stopped by the controller at t = {t:.3} s"));
+            if !run.accepted(t, y, &mut k[0], &mut clock)? {
                 break;
             }
-            if let Some(p) = run.progress {
-                p.check_cancelled()?;
-                if t - last_progress > 0.05 * duration {
-                    p.advance(1);
-                    last_progress = t;
-                }
-            }
-            let grow = if err == 0.0 {
-                5.0
-            } else {
-                (0.9 * err.powf(-0.2)).clamp(0.2, 5.0)
-            };
-            h = (h_try * grow).min(settings.max_step);
-        } else {
-            h = (h_try * (0.9 * err.powf(-0.2)).clamp(0.1, 0.9)).max(settings.min_step);
-            if h_try <= settings.min_step {
-                return Err(MskError::format(format!(
-                    "the step fell below {:e} s at t = {t:.4} s (error {err:.2e})",
-                    settings.min_step
-                )));
-            }
         }
+        h = next_step(h_try, err, 0.2, 5.0, &settings, t)?;
     }
     Ok(())
 }
@@ -397,6 +367,38 @@ impl Run<'_, '_> {
         Ok(())
     }
 
+    /// After a step accepted at `t` (state `y`, derivative `dy`): the
+    /// controller's turn, the record, progress and cancel. Returns whether
+    /// to go on.
+    fn accepted(
+        &mut self,
+        t: f64,
+        y: &[f64],
+        dy: &mut [f64],
+        clock: &mut Clock,
+    ) -> Result<bool, MskError> {
+        let go_on = self.controller.step(self.plant, t, y, self.forces);
+        if !self.controller.continuous() {
+            self.refresh(t, y, dy)?;
+        }
+        if clock.report <= 0.0 || t >= clock.next_report - 1e-12 {
+            self.record(t, y);
+            clock.next_report += clock.report;
+        }
+        if !go_on {
+            self.traj.stopped = Some(format!("stopped by the controller at t = {t:.3} s"));
+            return Ok(false);
+        }
+        if let Some(p) = self.progress {
+            p.check_cancelled()?;
+            if t - clock.last_progress > 0.05 * clock.duration {
+                p.advance(1);
+                clock.last_progress = t;
+            }
+        }
+        Ok(true)
+    }
+
     fn record(&mut self, t: f64, y: &[f64]) {
         self.traj.states.push(self.plant.unpack(t, y));
         self.traj.contacts.push(self.forces.contacts.clone());
@@ -422,13 +424,12 @@ fn semi_implicit(
     let mut f1 = vec![0.0; dim];
     let t_end = t0 + duration;
     let mut t = t0;
-    let mut next_report = t0 + settings.report;
+    let mut clock = Clock::new(t0, duration, settings.report);
     let mut h = settings.max_step.min(1e-4);
-    let mut last_progress = t0;
     while t < t_end - 1e-12 {
         let mut h_try = h.min(t_end - t);
         if settings.report > 0.0 {
-            h_try = h_try.min(next_report - t).max(1e-12);
+            h_try = h_try.min(clock.next_report - t).max(1e-12);
         }
         for i in 0..n {
             y1[n + i] = y[n + i] + h_try * f0[n + i];
@@ -451,42 +452,63 @@ fn semi_implicit(
             std::mem::swap(y, &mut y1);
             std::mem::swap(f0, &mut f1);
             run.traj.steps += 1;
-            let go_on = run.controller.step(run.plant, t, y, run.forces);
-            if !run.controller.continuous() {
-                run.refresh(t, y, f0)?;
-            }
-            if settings.report <= 0.0 || t >= next_report - 1e-12 {
-                run.record(t, y);
-                next_report += settings.report;
-            }
-            if !go_on {
-                run.traj.stopped = Some(format!("stopped by the controller at t = {t:.3} s"));
+            if !run.accepted(t, y, f0, &mut clock)? {
                 break;
             }
-            if let Some(p) = run.progress {
-                p.check_cancelled()?;
-                if t - last_progress > 0.05 * duration {
-                    p.advance(1);
-                    last_progress = t;
-                }
-            }
-            let grow = if err == 0.0 {
-                2.0
-            } else {
-                (0.9 * err.powf(-0.5)).clamp(0.2, 2.0)
-            };
-            h = (h_try * grow).min(settings.max_step);
-        } else {
-            h = (h_try * (0.9 * err.powf(-0.5)).clamp(0.1, 0.9)).max(settings.min_step);
-            if h_try <= settings.min_step {
-                return Err(MskError::format(format!(
-                    "the step fell below {:e} s at t = {t:.4} s (error {err:.2e})",
-                    settings.min_step
-                )));
-            }
         }
+        h = next_step(h_try, err, 0.5, 2.0, &settings, t)?;
     }
     Ok(())
+}
+
+/// Where a simulation stands against its reports and progress.
+struct Clock {
+    duration: f64,
+    report: f64,
+    next_report: f64,
+    last_progress: f64,
+}
+
+impl Clock {
+    fn new(t0: f64, duration: f64, report: f64) -> Self {
+        Self {
+            duration,
+            report,
+            next_report: t0 + report,
+            last_progress: t0,
+        }
+    }
+}
+
+/// The next step after one of `h_try` with scaled error `err` (≤ 1:
+/// accepted), for a method whose error goes as `h^(1/exponent)`, growing
+/// at most `grow_max`-fold.
+///
+/// # Errors
+/// A rejected step was already the smallest allowed.
+fn next_step(
+    h_try: f64,
+    err: f64,
+    exponent: f64,
+    grow_max: f64,
+    settings: &Settings,
+    t: f64,
+) -> Result<f64, MskError> {
+    if err <= 1.0 {
+        let grow = if err == 0.0 {
+            grow_max
+        } else {
+            (0.9 * err.powf(-exponent)).clamp(0.2, grow_max)
+        };
+        return Ok((h_try * grow).min(settings.max_step));
+    }
+    if h_try <= settings.min_step {
+        return Err(MskError::format(format!(
+            "the step fell below {:e} s at t = {t:.4} s (error {err:.2e})",
+            settings.min_step
+        )));
+    }
+    Ok((h_try * (0.9 * err.powf(-exponent)).clamp(0.1, 0.9)).max(settings.min_step))
 }
 
 impl Trajectory {

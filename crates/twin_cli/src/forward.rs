@@ -2,7 +2,7 @@
 //! excitations, written as an OpenSim states file.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
@@ -244,6 +244,11 @@ pub struct PredictArgs {
     pub measured: Option<String>,
     #[arg(long, value_name = "DIR", default_value = "gait-results")]
     pub out: PathBuf,
+    /// Keep the predicted walk as a variant of this twin: the twin with
+    /// the new variant is written to `DIR/twin.json` (the file given is
+    /// not changed).
+    #[arg(long, value_name = "TWIN.json")]
+    pub keep_in: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }
@@ -289,6 +294,9 @@ struct PredictSummary<'a> {
     wall_s: f64,
     states: PathBuf,
     solution: PathBuf,
+    /// With `--keep-in`: the twin written with the new variant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    twin: Option<PathBuf>,
 }
 
 /// The prediction's setup from the command line, checked (a bad setting
@@ -398,7 +406,18 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
     prediction.states.write(&states_path)?;
     let grf_path = output(&args.out, "predicted_grf.sto", &inputs)?;
     prediction.grf.write(&grf_path)?;
-    write_solution(&solution_path, &solution_of(&prediction))?;
+    let solution = solution_of(&prediction);
+    write_solution(&solution_path, &solution)?;
+    let twin = match &args.keep_in {
+        Some(file) => Some(keep_in_twin(
+            file,
+            &args.out,
+            &inputs,
+            &prediction,
+            &solution,
+        )?),
+        None => None,
+    };
     let summary = PredictSummary {
         outcome: &prediction.outcome,
         gait: &prediction.gait,
@@ -409,8 +428,46 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         wall_s: wall,
         states: states_path,
         solution: solution_path,
+        twin,
     };
     emit(args.json, &summary, &[], || print_prediction(&summary))
+}
+
+/// The twin of `file` with `prediction` kept as a new variant, written to
+/// `DIR/twin.json`; returns where.
+fn keep_in_twin(
+    file: &Path,
+    out: &Path,
+    inputs: &[&Path],
+    prediction: &twin_session::predict::Prediction,
+    solution: &Solution,
+) -> anyhow::Result<PathBuf> {
+    let (doc, notes) = twin_scenario::TwinDocument::read(file)?;
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
+    let mut inputs = inputs.to_vec();
+    inputs.push(file);
+    let path = output(out, "twin.json", &inputs)?;
+    let mut session: twin_session::Session = twin_session::Session::new(doc, Some(path.clone()));
+    let name = solution.prosthesis.as_ref().map_or_else(
+        || "predicted: intact".to_owned(),
+        |p| {
+            format!(
+                "predicted: prosthesis {:.0} N·m/rad",
+                p.stiffness_nm_per_rad
+            )
+        },
+    );
+    session.apply(&twin_session::ScenarioAction::AddPredicted {
+        name,
+        prosthesis: solution.prosthesis.clone().map(Box::new),
+        predicted: Box::new(prediction.for_twin(solution)?),
+    });
+    session.doc.touch();
+    twin_scenario::store::save(&session.doc, &path)
+        .map_err(|e| anyhow::anyhow!("saving {}: {e}", path.display()))?;
+    Ok(path)
 }
 
 /// What `twin gait tune --json` prints.
@@ -429,6 +486,11 @@ pub fn tune(args: TuneArgs) -> anyhow::Result<()> {
     use twin_session::predict::{TuneGrid, tune};
     if args.predict.prosthesis.is_none() {
         anyhow::bail!("twin gait tune needs --prosthesis: the device to tune");
+    }
+    if args.predict.keep_in.is_some() {
+        anyhow::bail!(
+            "--keep-in applies to twin gait predict; a tuning is kept with its walk from the app's Predicted gait pane"
+        );
     }
     let setup = setup_of(&args.predict)?;
     let grid = TuneGrid {
@@ -582,6 +644,9 @@ fn print_prediction(s: &PredictSummary) {
         s.grf.display(),
         s.solution.display()
     );
+    if let Some(t) = &s.twin {
+        println!("twin with the walk kept as a variant: {}", t.display());
+    }
 }
 
 /// `--speed MIN,MAX` (m/s).

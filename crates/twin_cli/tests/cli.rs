@@ -1735,3 +1735,99 @@ fn the_example_predicted_walk_still_walks() {
     assert_eq!(v["outcome"]["fell"], false, "{v}");
     assert!(v["outcome"]["mean_speed"].as_f64().unwrap() > 0.9, "{v}");
 }
+
+/// `--keep-in` writes the twin with the predicted walk as a new variant
+/// into the output folder; the twin given stays as it was.
+#[test]
+fn a_predicted_walk_is_kept_in_a_twin_from_the_command_line() {
+    let Some(dir) = twin_core::testdata::require("msk/moco_2d_gait") else {
+        return;
+    };
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let work = tempfile::tempdir().unwrap();
+    let inputs = work.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    let twin_file = inputs.join("patient.twin.json");
+    let made = twin()
+        .args(["twin", "new", "patient", "--out"])
+        .arg(&twin_file)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let before = std::fs::read(&twin_file).unwrap();
+    // The device the saved prosthetic walk was found with.
+    let device = inputs.join("device.json");
+    std::fs::write(
+        &device,
+        r#"{"side": "right", "stiffness_nm_per_rad": 400, "damping_nms_per_rad": 2,
+            "neutral_angle_deg": 0, "alignment_offset_deg": 0, "mass_kg": 1.2}"#,
+    )
+    .unwrap();
+    let out = work.path().join("out");
+    let v = json_ok(
+        twin()
+            .args([
+                "gait",
+                "predict",
+                "--json",
+                "--generations",
+                "0",
+                "--duration",
+                "3",
+            ])
+            .arg("--model")
+            .arg(dir.join("2D_gait.osim"))
+            .arg("--start")
+            .arg(dir.join("referenceCoordinates.sto"))
+            .arg("--init")
+            .arg(examples.join("gait/predicted-prosthesis-2d.json"))
+            .arg("--prosthesis")
+            .arg(&device)
+            .arg("--keep-in")
+            .arg(&twin_file)
+            .arg("--out")
+            .arg(&out),
+    );
+    let kept = std::path::PathBuf::from(v["twin"].as_str().unwrap());
+    assert_eq!(kept, out.join("twin.json"));
+    assert_eq!(
+        std::fs::read(&twin_file).unwrap(),
+        before,
+        "the input twin changed"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&kept).unwrap()).unwrap();
+    let variant = &doc["variants"][0];
+    assert_eq!(variant["name"], "predicted: prosthesis 400 N·m/rad");
+    assert_eq!(variant["prosthesis"]["stiffness_nm_per_rad"], 400.0);
+    let summary = &variant["predicted"]["summary"];
+    assert_eq!(summary["fell"], 0.0);
+    assert!(
+        (summary["walked_s"].as_f64().unwrap() - 3.0).abs() < 1e-6,
+        "{summary}"
+    );
+    assert_eq!(
+        variant["predicted"]["solution"]["integrator"],
+        "semi_implicit_euler"
+    );
+    // The report tables it.
+    let report = work.path().join("report.html");
+    let r = twin()
+        .args(["report"])
+        .arg(&kept)
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("<h2>Predicted gait</h2>")
+            && html.contains("<th>predicted: prosthesis 400 N·m/rad</th>"),
+        "no predicted walk in the report"
+    );
+}

@@ -47,11 +47,11 @@ pub enum GaitCommand {
     /// Predictive simulation: walking found by optimising a reflex
     /// controller (Geyer & Herr 2010) of the forward model with CMA-ES,
     /// with or without a transtibial prosthesis.
-    Predict(crate::forward::PredictArgs),
+    Predict(Box<crate::forward::PredictArgs>),
     /// Device tuning: the prosthesis's stiffness × neutral angle, each
     /// setting's gait re-optimised under several seeds; the metabolic and
     /// asymmetry landscape, the optimum per seed and whether it holds.
-    Tune(crate::forward::TuneArgs),
+    Tune(Box<crate::forward::TuneArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -557,8 +557,8 @@ pub fn run(command: GaitCommand) -> anyhow::Result<()> {
         GaitCommand::So(a) => so(a),
         GaitCommand::Norm(a) => norm(a),
         GaitCommand::Forward(a) => crate::forward::forward(a),
-        GaitCommand::Predict(a) => crate::forward::predict(a),
-        GaitCommand::Tune(a) => crate::forward::tune(a),
+        GaitCommand::Predict(a) => crate::forward::predict(*a),
+        GaitCommand::Tune(a) => crate::forward::tune(*a),
     }
 }
 

@@ -1700,6 +1700,20 @@ fn gait_tune_writes_the_landscape_of_every_setting_and_seed() {
     let o = run(&[]).output().unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("needs --prosthesis"));
+    // An unknown integrator is named with the choices.
+    let o = run(&["--prosthesis", dev, "--integrator", "rk4"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && e.contains("`rk4`") && e.contains("euler") && e.contains("dopri"),
+        "{e}"
+    );
+    // --keep-in is for twin gait predict.
+    let o = run(&["--prosthesis", dev, "--keep-in", "t.twin.json"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--keep-in applies to twin gait predict"));
 }
 
 /// The example predicted walk (examples/gait) is a saved solution that

@@ -1716,6 +1716,26 @@ fn gait_tune_writes_the_landscape_of_every_setting_and_seed() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--keep-in applies to twin gait predict"));
 }
 
+/// `twin gait predict --json` evaluating a saved walk (no search) for
+/// `duration` s on the Moco 2D model in `dir`.
+fn replay(dir: &std::path::Path, duration: f64) -> Command {
+    let mut c = twin();
+    c.args([
+        "gait",
+        "predict",
+        "--json",
+        "--generations",
+        "0",
+        "--duration",
+    ])
+    .arg(duration.to_string())
+    .arg("--model")
+    .arg(dir.join("2D_gait.osim"))
+    .arg("--start")
+    .arg(dir.join("referenceCoordinates.sto"));
+    c
+}
+
 /// The example predicted walk (examples/gait) is a saved solution that
 /// still walks.
 #[test]
@@ -1727,20 +1747,7 @@ fn the_example_predicted_walk_still_walks() {
         .join("../../examples/gait/predicted-intact-2d.json");
     let out = tempfile::tempdir().unwrap();
     let v = json_ok(
-        twin()
-            .args([
-                "gait",
-                "predict",
-                "--json",
-                "--generations",
-                "0",
-                "--duration",
-                "3",
-                "--model",
-            ])
-            .arg(dir.join("2D_gait.osim"))
-            .arg("--start")
-            .arg(dir.join("referenceCoordinates.sto"))
+        replay(&dir, 3.0)
             .arg("--init")
             .arg(&example)
             .arg("--out")
@@ -1783,20 +1790,7 @@ fn a_predicted_walk_is_kept_in_a_twin_from_the_command_line() {
     .unwrap();
     let out = work.path().join("out");
     let v = json_ok(
-        twin()
-            .args([
-                "gait",
-                "predict",
-                "--json",
-                "--generations",
-                "0",
-                "--duration",
-                "3",
-            ])
-            .arg("--model")
-            .arg(dir.join("2D_gait.osim"))
-            .arg("--start")
-            .arg(dir.join("referenceCoordinates.sto"))
+        replay(&dir, 3.0)
             .arg("--init")
             .arg(examples.join("gait/predicted-prosthesis-2d.json"))
             .arg("--prosthesis")

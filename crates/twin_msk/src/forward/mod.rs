@@ -90,6 +90,9 @@ pub struct Derivative {
     pub adot: Vec<f64>,
 }
 
+/// `(ω, v₀)`: a point `x` moves by `v₀ + ω × x` per unit of a coordinate.
+type Screw = (Vector3<f64>, Vector3<f64>);
+
 /// Kinematics at one configuration.
 struct Kinematics {
     poses: Vec<Isometry3<f64>>,
@@ -192,15 +195,7 @@ impl Plant {
         let subtrees = model.joint_subtrees();
         let mut movers = vec![Vec::new(); model.bodies.len()];
         for (ji, j) in model.joints.iter().enumerate() {
-            let read: Vec<usize> = match &j.kind {
-                crate::model::JointKind::Weld => Vec::new(),
-                crate::model::JointKind::Pin(c) | crate::model::JointKind::Slider(c) => vec![*c],
-                crate::model::JointKind::Planar(c) => c.to_vec(),
-                crate::model::JointKind::Custom(axes) => {
-                    axes.iter().filter_map(|a| a.coordinate).collect()
-                }
-            };
-            for k in read {
+            for k in j.coordinates() {
                 let Some(i) = free_index[k] else { continue };
                 for (b, &inside) in subtrees[ji].iter().enumerate() {
                     if inside && !movers[b].contains(&i) {
@@ -349,28 +344,24 @@ impl Plant {
             let frame_f = poses[j.parent] * j.in_parent;
             let x_fm = self.model.joint_transform(j, q);
             poses[j.child] = frame_f * x_fm * self.in_child_inverse[ji];
-            let r = frame_f.rotation;
+            // A rotation about the frame's z through the child's origin;
+            // translations along its x and y (as `coordinate_twists`).
+            let w = frame_f.rotation * Vector3::z();
             let origin = (frame_f * Point3::from(x_fm.translation.vector)).coords;
-            let rotation = |add: &mut dyn FnMut(usize, usize, Vector3<f64>, Vector3<f64>), k| {
-                let w = r * Vector3::z();
-                add(ji, k, w, -w.cross(&origin));
+            let turn = (w, -w.cross(&origin));
+            let along = |axis: Vector3<f64>| (Vector3::zeros(), frame_f.rotation * axis);
+            let axes: &[(usize, Screw)] = match &j.kind {
+                crate::model::JointKind::Pin(c) => &[(*c, turn)],
+                crate::model::JointKind::Slider(c) => &[(*c, along(Vector3::x()))],
+                crate::model::JointKind::Planar([rc, xc, yc]) => &[
+                    (*rc, turn),
+                    (*xc, along(Vector3::x())),
+                    (*yc, along(Vector3::y())),
+                ],
+                crate::model::JointKind::Weld | crate::model::JointKind::Custom(_) => &[],
             };
-            let slide =
-                |add: &mut dyn FnMut(usize, usize, Vector3<f64>, Vector3<f64>),
-                 k,
-                 axis: Vector3<f64>| add(ji, k, Vector3::zeros(), r * axis);
-            match &j.kind {
-                crate::model::JointKind::Weld => {}
-                crate::model::JointKind::Pin(c) => rotation(&mut add, *c),
-                crate::model::JointKind::Slider(c) => slide(&mut add, *c, Vector3::x()),
-                crate::model::JointKind::Planar([rc, xc, yc]) => {
-                    rotation(&mut add, *rc);
-                    slide(&mut add, *xc, Vector3::x());
-                    slide(&mut add, *yc, Vector3::y());
-                }
-                crate::model::JointKind::Custom(_) => {
-                    unreachable!("analytic kinematics without custom joints")
-                }
+            for &(k, (omega, v0)) in axes {
+                add(ji, k, omega, v0);
             }
         }
         Kinematics::new(poses, screws)

@@ -98,6 +98,19 @@ pub struct Joint {
     pub kind: JointKind,
 }
 
+impl Joint {
+    /// The coordinates the joint reads.
+    #[must_use]
+    pub fn coordinates(&self) -> Vec<usize> {
+        match &self.kind {
+            JointKind::Weld => Vec::new(),
+            JointKind::Pin(c) | JointKind::Slider(c) => vec![*c],
+            JointKind::Planar(c) => c.to_vec(),
+            JointKind::Custom(axes) => axes.iter().filter_map(|a| a.coordinate).collect(),
+        }
+    }
+}
+
 /// A marker fixed on a body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Marker {

@@ -239,6 +239,7 @@ pub fn simulate(
         traj: &mut traj,
         e: &mut e,
         controls: &mut controls,
+        controls_before: Vec::new(),
         forces: &mut forces,
     };
     let mut y = plant.pack(start);
@@ -328,6 +329,8 @@ struct Run<'a, 'b> {
     traj: &'a mut Trajectory,
     e: &'a mut Vec<f64>,
     controls: &'a mut Vec<f64>,
+    /// The controls before a refresh (kept to spare an allocation a step).
+    controls_before: Vec<f64>,
     forces: &'a mut Forces,
 }
 
@@ -355,9 +358,9 @@ impl Run<'_, '_> {
     /// the same only the activations' rates read the new excitations, and
     /// only they are recomputed.
     fn refresh(&mut self, t: f64, y: &[f64], dy: &mut [f64]) -> Result<(), MskError> {
-        let before = self.controls.clone();
+        self.controls_before.clone_from(self.controls);
         self.controller.excitations(t, self.e, self.controls);
-        if *self.controls != before {
+        if *self.controls != self.controls_before {
             return self.eval(t, y, dy, false);
         }
         let off = 2 * self.plant.free.len();
@@ -381,9 +384,10 @@ impl Run<'_, '_> {
         if !self.controller.continuous() {
             self.refresh(t, y, dy)?;
         }
-        if clock.report <= 0.0 || t >= clock.next_report - 1e-12 {
+        let report = self.settings.report;
+        if report <= 0.0 || t >= clock.next_report - 1e-12 {
             self.record(t, y);
-            clock.next_report += clock.report;
+            clock.next_report += report;
         }
         if !go_on {
             self.traj.stopped = Some(format!("stopped by the controller at t = {t:.3} s"));
@@ -464,7 +468,6 @@ fn semi_implicit(
 /// Where a simulation stands against its reports and progress.
 struct Clock {
     duration: f64,
-    report: f64,
     next_report: f64,
     last_progress: f64,
 }
@@ -473,7 +476,6 @@ impl Clock {
     fn new(t0: f64, duration: f64, report: f64) -> Self {
         Self {
             duration,
-            report,
             next_report: t0 + report,
             last_progress: t0,
         }

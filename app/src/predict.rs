@@ -94,11 +94,7 @@ impl Predict {
                 let mut predicted = predicted.clone();
                 // The tuning shown is kept with a device walk.
                 if prosthesis.is_some() {
-                    predicted.tuning = v
-                        .predict
-                        .landscape
-                        .as_ref()
-                        .and_then(|l| serde_json::to_value(l).ok());
+                    predicted.tuning.clone_from(&v.predict.landscape);
                 }
                 let action = twin_session::ScenarioAction::AddPredicted {
                     name: format!("predicted: {label}"),

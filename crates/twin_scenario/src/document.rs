@@ -266,7 +266,7 @@ pub struct PredictedGait {
     /// A device tuning run from this walk (`landscape.json` of `twin gait
     /// tune`), when one was kept with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tuning: Option<serde_json::Value>,
+    pub tuning: Option<crate::tuning::Landscape>,
 }
 
 /// The cardiac scenario file of `examples/scenarios/` (no `format`): the

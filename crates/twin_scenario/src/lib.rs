@@ -21,6 +21,7 @@ pub mod document;
 pub mod report;
 pub mod runs;
 pub mod store;
+pub mod tuning;
 
 pub use document::{TwinDocument, Variant};
 

@@ -661,51 +661,35 @@ fn predicted_section(h: &mut String, doc: &TwinDocument) {
     }
 }
 
-/// A kept `landscape.json` as a table: the mean cost of transport per
-/// stiffness and neutral angle over the seeds that walked, each seed's
-/// optimum and whether it holds.
-fn tuning_table(t: &serde_json::Value) -> String {
-    let floats = |key: &str| -> Vec<f64> {
-        t[key]
-            .as_array()
-            .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
-            .unwrap_or_default()
-    };
-    let (stiffness, neutral) = (floats("stiffness"), floats("neutral_deg"));
-    let seeds = t["seeds"].as_array().map_or(0, Vec::len);
-    let cells = t["cells"].as_array().cloned().unwrap_or_default();
-    if stiffness.is_empty()
-        || neutral.is_empty()
-        || cells.len() != stiffness.len() * neutral.len() * seeds
+/// A kept tuning as a table: the mean cost of transport per stiffness
+/// and neutral angle over the seeds that walked, and whether the seeds'
+/// optima hold.
+fn tuning_table(t: &crate::tuning::Landscape) -> String {
+    let ns = t.seeds.len();
+    if t.stiffness.is_empty()
+        || t.neutral_deg.is_empty()
+        || t.cells.len() != t.stiffness.len() * t.neutral_deg.len() * ns
     {
         return "<p>(the kept tuning does not fill its grid)</p>".to_owned();
     }
     let mut h = String::from("<table><tr><th>stiffness (N·m/rad) \\ neutral</th>");
-    for n in &neutral {
+    for n in &t.neutral_deg {
         let _ = write!(h, "<th>{n:+.0}°</th>");
     }
     h.push_str("</tr>");
-    for (i, k) in stiffness.iter().enumerate() {
+    for (i, k) in t.stiffness.iter().enumerate() {
         let _ = write!(h, "<tr><td>{k:.0}</td>");
-        for j in 0..neutral.len() {
-            let start = (i * neutral.len() + j) * seeds;
-            let walked: Vec<f64> = cells[start..start + seeds]
+        for j in 0..t.neutral_deg.len() {
+            let start = (i * t.neutral_deg.len() + j) * ns;
+            let walks = t.cells[start..start + ns]
                 .iter()
-                // A walk as `twin_session::predict::TuneCell::walked` has it.
-                .filter(|c| {
-                    !c["outcome"]["fell"].as_bool().unwrap_or(true)
-                        && c["outcome"]["speed_penalty"]
-                            .as_f64()
-                            .unwrap_or(f64::INFINITY)
-                            < 1.0
-                })
-                .filter_map(|c| c["outcome"]["cost_of_transport"].as_f64())
-                .collect();
-            if walked.is_empty() {
-                h.push_str("<td>no walk</td>");
-            } else {
-                let mean = walked.iter().sum::<f64>() / walked.len() as f64;
-                let _ = write!(h, "<td>{mean:.2} ({} of {seeds})</td>", walked.len());
+                .filter(|c| c.walked())
+                .count();
+            match t.mean(i, j, |c| c.outcome.cost_of_transport) {
+                Some(mean) => {
+                    let _ = write!(h, "<td>{mean:.2} ({walks} of {ns})</td>");
+                }
+                None => h.push_str("<td>no walk</td>"),
             }
         }
         h.push_str("</tr>");
@@ -713,7 +697,7 @@ fn tuning_table(t: &serde_json::Value) -> String {
     let _ = write!(
         h,
         "</table><p>Mean cost of transport (J/kg/m) over the seeds that walked. {}</p>",
-        if t["stable"].as_bool().unwrap_or(false) {
+        if t.stable {
             "The seeds' optima lie within one grid step."
         } else {
             "The seeds' optima do not lie within one grid step."
@@ -806,7 +790,7 @@ mod tests {
         });
         // The tuning kept in examples/ (4 stiffnesses × 1 neutral angle ×
         // 3 seeds; 450 N·m/rad seed 3 ended at 0.23 m/s: no walk).
-        let tuning: serde_json::Value = serde_json::from_str(include_str!(
+        let tuning: crate::tuning::Landscape = serde_json::from_str(include_str!(
             "../../../examples/gait/tuning-landscape-2d.json"
         ))
         .unwrap();

@@ -564,17 +564,13 @@ mod tests {
     use twin_session::predict::TuneCell;
 
     fn run(state: &mut PredictState) -> (Vec<PredictAction>, usize, String) {
-        let ctx = egui::Context::default();
-        let input = egui::RawInput {
-            screen_rect: Some(egui::Rect::from_min_size(
-                Pos2::ZERO,
-                egui::vec2(600.0, 900.0),
-            )),
-            ..Default::default()
-        };
         let mut actions = Vec::new();
-        let mut out = ctx.run_ui(input, |ui| actions = predict_section(ui, state));
-        out.textures_delta.clear();
+        let out = crate::testing::frame(
+            &egui::Context::default(),
+            [600.0, 900.0],
+            Vec::new(),
+            |ui| actions = predict_section(ui, state),
+        );
         let text = crate::painted_text(&out);
         (actions, out.shapes.len(), text)
     }

@@ -32,11 +32,15 @@ impl Plugin for PredictPlugin {
     }
 }
 
+/// The muscles a new intact walk is searched with compliant tendons.
+const INTACT_COMPLIANT: [&str; 2] = ["soleus", "gastroc"];
+
 enum Msg {
     /// A better walk (or the saved one), and whether it is the final one.
     Walk {
         walk: Box<PredictedWalk>,
-        parameters: Vec<f64>,
+        /// Its parameters and the setting they were found in.
+        solution: Box<Solution>,
         device: bool,
         done: bool,
         /// The walk as the twin would keep it.
@@ -54,12 +58,13 @@ enum Msg {
 /// A walk as the twin keeps it: its device and summary with solution.
 type Kept = (Option<Prosthesis>, twin_scenario::document::PredictedGait);
 
-/// The predictive model, the intact walk's parameters (the device search
-/// starts from them), the measured trial's angles and the running search.
+/// The predictive model, the intact walk (the device search starts from
+/// its parameters, in its setting), the measured trial's angles and the
+/// running search.
 #[derive(Resource, Default)]
 pub struct Predict {
     files: Option<(PathBuf, PathBuf)>,
-    intact: Option<Vec<f64>>,
+    intact: Option<Box<Solution>>,
     measured: Option<Arc<Vec<CycleSeries>>>,
     job: Option<Job<Msg>>,
     /// Saved walks still to show (`--predict-solution`).
@@ -127,6 +132,7 @@ impl Predict {
                         "predict the intact walk first: the device search starts from it".into();
                     return;
                 }
+                let intact_setting = device.as_ref().and(self.intact.as_deref());
                 let setup = Setup {
                     model,
                     start,
@@ -139,11 +145,10 @@ impl Predict {
                     strength: Vec::new(),
                     speed: [1.1, 1.4],
                     duration: 10.0,
-                    init: if device.is_some() {
-                        self.intact.clone()
-                    } else {
-                        None
-                    },
+                    init: device
+                        .as_ref()
+                        .and(self.intact.as_ref())
+                        .map(|i| i.parameters.clone()),
                     search: twin_msk::predict::cmaes::Settings {
                         population: 16,
                         generations: *generations,
@@ -151,7 +156,17 @@ impl Predict {
                         seed: 1,
                         restarts: 1,
                     },
-                    integrator: twin_msk::forward::integrate::Method::SemiImplicitEuler,
+                    // The device walk in the intact walk's setting; a new
+                    // intact walk in the searches' default one.
+                    integrator: intact_setting.map_or(
+                        twin_msk::forward::integrate::Method::SemiImplicitEuler,
+                        |i| i.integrator,
+                    ),
+                    compliant: intact_setting.map_or_else(
+                        || INTACT_COMPLIANT.iter().map(|n| (*n).to_owned()).collect(),
+                        |i| i.compliant.clone(),
+                    ),
+                    bounded: intact_setting.is_some_and(|i| i.bounded),
                 };
                 self.start(s, setup, device);
             }
@@ -186,7 +201,7 @@ impl Predict {
                         if p.residual_strength == 0.0 {
                             send(Msg::Walk {
                                 walk: Box::new(walk(p)),
-                                parameters: p.parameters.clone(),
+                                solution: Box::new(Solution::of(&setup, p)),
                                 device: with_device,
                                 done: false,
                                 kept: kept(p),
@@ -199,7 +214,7 @@ impl Predict {
                     Ok(p) => Msg::Walk {
                         walk: Box::new(walk(&p)),
                         kept: kept(&p),
-                        parameters: p.parameters,
+                        solution: Box::new(Solution::of(&setup, &p)),
                         device: with_device,
                         done: true,
                     },
@@ -321,13 +336,13 @@ fn poll(mut p: ResMut<Predict>, mut s: ResMut<Session>) {
         match msg {
             Msg::Walk {
                 walk,
-                parameters,
+                solution,
                 device,
                 done,
                 kept,
             } => {
                 if !device {
-                    p.intact = Some(parameters);
+                    p.intact = Some(solution);
                 }
                 p.kept.retain(|(l, _)| *l != walk.label);
                 p.kept.push((walk.label.clone(), *kept));
@@ -448,8 +463,8 @@ fn saved_walk(
         Ok(Msg::Walk {
             walk: Box::new(PredictedWalk::of(label, &p)),
             kept: Box::new((saved.prosthesis.clone(), p.for_twin(&saved)?)),
-            parameters: p.parameters,
             device: saved.prosthesis.is_some(),
+            solution: Box::new(saved),
             done: true,
         })
     };

@@ -44,6 +44,13 @@ pub struct ForwardArgs {
     /// Coordinates held at their initial value.
     #[arg(long, value_name = "NAME")]
     pub lock: Vec<String>,
+    /// Muscles simulated with compliant tendons (De Groote's tendon
+    /// curve), e.g. `soleus,gastroc` (without `_r`/`_l`: both sides); their
+    /// tendon forces start from the initial state's
+    /// `…/normalized_tendon_force` or else in equilibrium with isometric
+    /// fibres. The rest have rigid tendons.
+    #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
+    pub compliant: Vec<String>,
     #[arg(long, value_name = "DIR", default_value = "gait-results")]
     pub out: PathBuf,
     #[arg(long)]
@@ -71,6 +78,9 @@ pub fn forward(args: ForwardArgs) -> anyhow::Result<()> {
     let model = Model::read(&args.model)?;
     let locked: Vec<&str> = args.lock.iter().map(String::as_str).collect();
     let mut plant = Plant::new(&model, &locked)?;
+    if !args.compliant.is_empty() {
+        plant.set_compliant(&args.compliant)?;
+    }
     let mut warnings = plant.warnings.clone();
     let mut start: State = plant.default_state();
     if let Some(path) = &args.initial {
@@ -79,6 +89,23 @@ pub fn forward(args: ForwardArgs) -> anyhow::Result<()> {
             anyhow::bail!("`{}` has no rows", path.display());
         }
         start = plant.state_from_table(&table, 0, &start);
+        let tendons_given = plant.compliant.iter().all(|&i| {
+            table
+                .column(&format!(
+                    "/forceset/{}/normalized_tendon_force",
+                    model.muscles[i].name
+                ))
+                .or_else(|| {
+                    table.column(&format!(
+                        "{}/normalized_tendon_force",
+                        model.muscles[i].component
+                    ))
+                })
+                .is_some()
+        });
+        if !tendons_given {
+            start = plant.equilibrate(&start);
+        }
         plant.locked_values.clone_from(&start.q);
     }
     if !(args.tolerance > 0.0 && args.tolerance < 0.1) {
@@ -216,6 +243,17 @@ pub struct PredictArgs {
     /// Warm start from a saved solution (`solution.json` of a former run).
     #[arg(long, value_name = "JSON")]
     pub init: Option<PathBuf>,
+    /// Keep the search within the parameters' ranges (SCONE's bounds for
+    /// its Geyer & Herr controller, `twin_msk::predict::reflex::
+    /// parameter_range`; the start is clipped into them). Default: the
+    /// `--init` solution's, else unbounded.
+    #[arg(long)]
+    pub bounded: bool,
+    /// Muscles simulated with compliant tendons, e.g. `soleus,gastroc` (a
+    /// name without `_r`/`_l` is both sides'; `none` for all rigid).
+    /// Default: the `--init` solution's, else all rigid.
+    #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
+    pub compliant: Option<Vec<String>>,
     /// How the walks are integrated: `euler` (semi-implicit Euler at
     /// relative tolerance 1e-2, the fast one) or `dopri` (Dormand–Prince
     /// 5(4) at 1e-3). Default: the `--init` solution's, else `euler`.
@@ -341,6 +379,15 @@ fn setup_of(args: &PredictArgs) -> anyhow::Result<twin_session::predict::Setup> 
             |s| s.integrator,
         )
     });
+    let compliant = match &args.compliant {
+        Some(names) if names.iter().any(|n| n == "none") => Vec::new(),
+        Some(names) => names.clone(),
+        None => init
+            .as_ref()
+            .map(|s| s.compliant.clone())
+            .unwrap_or_default(),
+    };
+    let bounded = args.bounded || init.as_ref().is_some_and(|s| s.bounded);
     let init = init.map(|s| s.parameters);
     let setup = twin_session::predict::Setup {
         model: args.model.clone(),
@@ -360,6 +407,8 @@ fn setup_of(args: &PredictArgs) -> anyhow::Result<twin_session::predict::Setup> 
             restarts: args.restarts,
         },
         integrator,
+        compliant,
+        bounded,
     };
     setup.scenario()?;
     setup.start_parameters()?;

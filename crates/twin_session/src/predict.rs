@@ -46,6 +46,12 @@ pub struct Setup {
     /// How the walks are integrated (solutions keep theirs: a gait found
     /// with one is replayed with it).
     pub integrator: Method,
+    /// Muscles with compliant tendons (`soleus` is both sides'); rigid
+    /// tendons for the rest (see [`Scenario::with_compliant_tendons`]).
+    pub compliant: Vec<String>,
+    /// Whether the search keeps the parameters within their ranges
+    /// ([`reflex::parameter_range`]; the start is clipped into them too).
+    pub bounded: bool,
 }
 
 impl Setup {
@@ -89,6 +95,9 @@ impl Setup {
             .map_err(|e| e.in_file(&self.start))?
             .with_method(self.integrator);
         scenario.speed = self.speed;
+        if !self.compliant.is_empty() {
+            scenario = scenario.with_compliant_tendons(&self.compliant)?;
+        }
         if !self.strength.is_empty() {
             scenario = scenario.with_strength(&self.strength)?;
         }
@@ -150,6 +159,13 @@ pub struct Solution {
     /// Dormand–Prince, the only one then).
     #[serde(default)]
     pub integrator: Method,
+    /// Muscles with compliant tendons (files without: none, all rigid).
+    #[serde(default)]
+    pub compliant: Vec<String>,
+    /// Whether it was searched within the parameters' ranges (files
+    /// without: not, as then).
+    #[serde(default)]
+    pub bounded: bool,
 }
 
 /// The walking scenario's speed band (m/s).
@@ -176,6 +192,8 @@ impl Solution {
             seed: setup.search.seed,
             duration_s: setup.duration,
             integrator: setup.integrator,
+            compliant: setup.compliant.clone(),
+            bounded: setup.bounded,
         }
     }
 
@@ -213,6 +231,8 @@ impl Solution {
                 restarts: 0,
             },
             integrator: self.integrator,
+            compliant: self.compliant.clone(),
+            bounded: self.bounded,
         }
     }
 }
@@ -453,7 +473,14 @@ fn search(
     improved: &mut dyn FnMut(&Prediction) -> Result<(), SessionError>,
 ) -> Result<Prediction, SessionError> {
     let scenario = setup.scenario()?;
-    let x0 = setup.start_parameters()?;
+    let bounded = |x: &[f64]| {
+        if setup.bounded {
+            reflex::clip(x)
+        } else {
+            x.to_vec()
+        }
+    };
+    let x0 = bounded(&setup.start_parameters()?);
     let scale = parameter_scale(&x0);
     let mut history = Vec::new();
     let mut saved = f64::INFINITY;
@@ -462,12 +489,12 @@ fn search(
         &x0,
         &scale,
         &setup.search,
-        &|x| scenario.cost(x),
+        &|x| scenario.cost(&bounded(x)),
         &mut |g| {
             history.push([g.best_cost, g.mean_cost, g.sigma]);
             if g.best_cost < saved {
                 saved = g.best_cost;
-                let step = Prediction::of(&scenario, g.best.clone(), measured, history.clone())
+                let step = Prediction::of(&scenario, bounded(&g.best), measured, history.clone())
                     .and_then(|p| improved(&p));
                 if let Err(e) = step {
                     failure = Some(e);
@@ -480,7 +507,7 @@ fn search(
     if let Some(e) = failure {
         return Err(e);
     }
-    Prediction::of(&scenario, best, measured, history)
+    Prediction::of(&scenario, bounded(&best), measured, history)
 }
 
 /// The device settings a tuning tries: every stiffness with every neutral
@@ -602,6 +629,8 @@ mod tests {
                 restarts: 0,
             },
             integrator: Method::SemiImplicitEuler,
+            compliant: Vec::new(),
+            bounded: false,
         })
     }
 
@@ -638,6 +667,31 @@ mod tests {
     }
 
     #[test]
+    fn a_bounded_search_keeps_the_parameters_within_their_ranges() {
+        let Some(mut s) = setup(2) else { return };
+        let mut x0 = initial_parameters();
+        // The tibialis length offset below its range, a gain above.
+        x0[20] = -0.3;
+        x0[18] = 12.0;
+        s.init = Some(x0);
+        s.bounded = true;
+        s.compliant = vec!["soleus".into()];
+        let mut seen = Vec::new();
+        let p = run(&s, None, &Progress::new(), &mut |p| {
+            seen.push(p.parameters.clone());
+            Ok(())
+        })
+        .unwrap();
+        seen.push(p.parameters);
+        for x in &seen {
+            for (i, v) in x.iter().enumerate() {
+                let (lo, hi) = reflex::parameter_range(i);
+                assert!((lo..=hi).contains(v), "parameter {i}: {v}");
+            }
+        }
+    }
+
+    #[test]
     fn bad_settings_are_named() {
         let Some(s) = setup(1) else { return };
         for (change, field) in [
@@ -653,6 +707,10 @@ mod tests {
             (
                 Box::new(|s: &mut Setup| s.strength = vec![("soleos".into(), 0.3)]),
                 "soleos",
+            ),
+            (
+                Box::new(|s: &mut Setup| s.compliant = vec!["achilles".into()]),
+                "achilles",
             ),
         ] {
             let mut bad = s.clone();
@@ -783,6 +841,15 @@ mod tests {
         let again: Solution =
             serde_json::from_str(&serde_json::to_string(&fresh).unwrap()).unwrap();
         assert_eq!(again.integrator, Method::SemiImplicitEuler);
+        // Rigid tendons and an unbounded search, then; kept when set.
+        assert!(saved.compliant.is_empty() && !saved.bounded);
+        fresh.compliant = vec!["soleus".into(), "gastroc".into()];
+        fresh.bounded = true;
+        let again: Solution =
+            serde_json::from_str(&serde_json::to_string(&fresh).unwrap()).unwrap();
+        let setup = again.setup("m.osim".into(), "s.sto".into());
+        assert_eq!(setup.compliant, ["soleus", "gastroc"]);
+        assert!(setup.bounded);
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("device.json");
         std::fs::write(&bad, r#"{"side": "right"}"#).unwrap();

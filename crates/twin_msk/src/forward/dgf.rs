@@ -38,6 +38,15 @@ const K_PE: f64 = 4.0;
 const MIN_NORM_FIBER: f64 = 0.2;
 /// OpenSim's `tanhSteepness` in the activation derivative.
 const ACTIVATION_SMOOTHING: f64 = 0.1;
+/// The tendon force–length curve's constants (De Groote et al. 2016,
+/// OpenSim's `calcTendonForceMultiplier`): `f = c1·exp(kT(l̃T − c2)) − c3`.
+const C1: f64 = 0.2;
+const C2: f64 = 0.995;
+const C3: f64 = 0.25;
+/// Fibre velocities of a compliant muscle are kept within ±this
+/// (normalised by v_max·l_opt): beyond it the fibre cannot follow and
+/// the tendon takes up the difference.
+const MAX_NORM_VELOCITY: f64 = 1.0;
 
 /// One DeGrooteFregly muscle with a rigid tendon.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,9 +59,12 @@ pub struct DgfMuscle {
     pub width_scale: f64,
     pub ignore_passive: bool,
     pub default_activation: f64,
-    /// Whether the file asks for a compliant tendon (simulated rigid; the
-    /// plant warns).
+    /// Whether the file asks for a compliant tendon.
     pub compliant_in_file: bool,
+    /// Tendon strain at F0 (`tendon_strain_at_one_norm_force`) and the
+    /// exponent of the tendon curve it gives.
+    pub tendon_strain: f64,
+    tendon_exponent: f64,
     passive_offset: f64,
     passive_denominator: f64,
     height_sq: f64,
@@ -83,6 +95,7 @@ impl DgfMuscle {
         let passive_strain = get("passive_fiber_strain_at_one_norm_force", 0.6);
         let width_scale = get("active_force_width_scale", 1.0);
         let fiber_damping = get("fiber_damping", 0.0);
+        let tendon_strain = get("tendon_strain_at_one_norm_force", 0.049);
         let default_activation = get("default_activation", 0.5);
         for (field, v, ok) in [
             (
@@ -92,6 +105,11 @@ impl DgfMuscle {
             ),
             ("active_force_width_scale", width_scale, width_scale >= 1.0),
             ("fiber_damping", fiber_damping, fiber_damping >= 0.0),
+            (
+                "tendon_strain_at_one_norm_force",
+                tendon_strain,
+                tendon_strain > 0.0 && tendon_strain < 1.0,
+            ),
             (
                 "default_activation",
                 default_activation,
@@ -114,6 +132,8 @@ impl DgfMuscle {
             ignore_passive: get("ignore_passive_fiber_force", 0.0) != 0.0,
             default_activation,
             compliant_in_file: get("ignore_tendon_compliance", 0.0) == 0.0,
+            tendon_strain,
+            tendon_exponent: ((1.0 + C3) / C1).ln() / (1.0 + tendon_strain - C2),
             passive_offset,
             passive_denominator: K_PE.exp() - passive_offset,
             height_sq: h * h,
@@ -184,6 +204,122 @@ impl DgfMuscle {
             active_force: active,
         }
     }
+
+    /// Tendon force (in F0) at normalised tendon length `l̃T = lT / lTs`.
+    #[must_use]
+    pub fn tendon_force_length(&self, lt: f64) -> f64 {
+        C1 * (self.tendon_exponent * (lt - C2)).exp() - C3
+    }
+
+    /// The normalised tendon length at tendon force `f` (in F0; the
+    /// inverse of [`Self::tendon_force_length`], for `f > −c3`).
+    #[must_use]
+    pub fn tendon_length(&self, f: f64) -> f64 {
+        C2 + ((f + C3).max(1e-12) / C1).ln() / self.tendon_exponent
+    }
+
+    /// The fibre of a compliant muscle whose tendon carries `ft` (in F0) at
+    /// musculotendon length `l_mt`: its length (m, at least 0.2 l_opt) and
+    /// the cosine of its pennation.
+    fn fiber_of(&self, l_mt: f64, ft: f64) -> (f64, f64) {
+        let p = &self.p;
+        let min_length = MIN_NORM_FIBER * p.optimal_fiber_length;
+        let min_along = (min_length * min_length - self.height_sq).max(0.0).sqrt();
+        let along =
+            (l_mt - p.tendon_slack_length * self.tendon_length(ft)).max(min_along.max(1e-6));
+        let length = (along * along + self.height_sq).sqrt();
+        (length, along / length)
+    }
+
+    /// A compliant muscle (state: the tendon force `ft`, in F0) at
+    /// musculotendon length `l_mt` (m), lengthening velocity `v_mt` (m/s)
+    /// and activation `a`: what it does and `dft/dt`. The fibre velocity
+    /// is the one at which the fibre's force balances the tendon's
+    /// (`a·fL·fV(ṽ) + fP + βṽ = ft / cos α`, solved by bisection and
+    /// Newton on the monotone left side, within ±[`MAX_NORM_VELOCITY`]);
+    /// the tendon stretches at the rest of the musculotendon velocity.
+    #[must_use]
+    pub fn compliant_output(&self, l_mt: f64, v_mt: f64, a: f64, ft: f64) -> (MuscleOutput, f64) {
+        let p = &self.p;
+        let (length, cos) = self.fiber_of(l_mt, ft);
+        let l = length / p.optimal_fiber_length;
+        let afl = a * self.active_force_length(l);
+        let target = ft / cos - self.passive_force_length(l);
+        let residual = |v: f64| afl * Self::force_velocity(v) + self.fiber_damping * v - target;
+        let (mut lo, mut hi) = (-MAX_NORM_VELOCITY, MAX_NORM_VELOCITY);
+        let v = if residual(lo) >= 0.0 {
+            lo
+        } else if residual(hi) <= 0.0 {
+            hi
+        } else {
+            let mut v = 0.0;
+            for _ in 0..60 {
+                let r = residual(v);
+                if r.abs() < 1e-10 {
+                    break;
+                }
+                if r > 0.0 {
+                    hi = v;
+                } else {
+                    lo = v;
+                }
+                let t = D2 * v + D3;
+                let slope = afl * D1 * D2 / (t * t + 1.0).sqrt() + self.fiber_damping;
+                let newton = v - r / slope;
+                v = if slope > 0.0 && newton > lo && newton < hi {
+                    newton
+                } else {
+                    0.5 * (lo + hi)
+                };
+            }
+            v
+        };
+        let scale = p.max_contraction_velocity * p.optimal_fiber_length;
+        let velocity = v * scale;
+        let active = p.max_isometric_force * afl * Self::force_velocity(v);
+        // The fibre's height is constant: its projection on the tendon
+        // moves at v / cos α; the tendon takes the rest.
+        let tendon_velocity = v_mt - velocity / cos;
+        let stiffness = self.tendon_exponent * (ft + C3);
+        let rate = stiffness * tendon_velocity / p.tendon_slack_length;
+        (
+            MuscleOutput {
+                force: p.max_isometric_force * ft,
+                fiber_length: length,
+                fiber_velocity: velocity,
+                cos_pennation: cos,
+                active_force: active,
+            },
+            rate,
+        )
+    }
+
+    /// The tendon force of a compliant muscle in equilibrium with an
+    /// isometric fibre at musculotendon length `l_mt` and activation `a`
+    /// (bisection on `ft`), for starting states.
+    #[must_use]
+    pub fn equilibrium_tendon_force(&self, l_mt: f64, a: f64) -> f64 {
+        let gap = |ft: f64| {
+            let (length, cos) = self.fiber_of(l_mt, ft);
+            let l = length / self.p.optimal_fiber_length;
+            (a * self.active_force_length(l) + self.passive_force_length(l)) * cos - ft
+        };
+        // The fibre's force falls as the tendon's rises (the fibre
+        // shortens), so `gap` decreases: bisect between slack and 5 F0.
+        let (mut lo, mut hi) = (self.tendon_force_length(1.0).min(0.0), 5.0);
+        if gap(lo) <= 0.0 {
+            return lo;
+        }
+        for _ in 0..80 {
+            let mid = 0.5 * (lo + hi);
+            if gap(mid) > 0.0 {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
+    }
 }
 
 #[cfg(test)]
@@ -210,6 +346,44 @@ mod tests {
             parameters,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn a_compliant_tendon_balances_its_fibre() {
+        let m = muscle();
+        // The tendon curve: F0 at the given strain, slack at its slack
+        // length (De Groote's curve crosses zero within 1 % of F0 of it),
+        // and its inverse.
+        assert!((m.tendon_force_length(1.0 + m.tendon_strain) - 1.0).abs() < 1e-12);
+        assert!(m.tendon_force_length(1.0).abs() < 0.02);
+        for f in [0.0, 0.3, 1.0, 1.7] {
+            assert!((m.tendon_force_length(m.tendon_length(f)) - f).abs() < 1e-12);
+        }
+        for a in [0.05, 0.5, 1.0] {
+            let l_mt = 0.305;
+            let ft = m.equilibrium_tendon_force(l_mt, a);
+            // Isometric musculotendon in equilibrium: the fibre does not
+            // move, the tendon's force holds, and it equals the force of
+            // the fibre at that length along the tendon.
+            let (out, rate) = m.compliant_output(l_mt, 0.0, a, ft);
+            assert!(out.fiber_velocity.abs() < 1e-6, "{}", out.fiber_velocity);
+            assert!(rate.abs() < 1e-4, "{rate}");
+            let along = out.fiber_length * out.cos_pennation;
+            let rigid = m.output(along + m.p.tendon_slack_length, 0.0, a);
+            assert!((rigid.force - out.force).abs() < 1e-6 * m.p.max_isometric_force);
+            // Stretched, the fibre moves as its force asks (not at once):
+            // the tendon takes the stretch and its force rises.
+            let (moving, rate) = m.compliant_output(l_mt, 0.05, a, ft);
+            assert!(moving.fiber_velocity.abs() < 1e-6);
+            assert!(rate > 0.0);
+            // A higher tendon force than the fibre holds lengthens the
+            // fibre, and the tendon's force falls back.
+            let (pulled, rate) = m.compliant_output(l_mt, 0.0, a, ft + 0.05);
+            assert!(pulled.fiber_velocity > 0.0 && rate < 0.0);
+        }
+        // A slack tendon at a short musculotendon: nothing pulls.
+        let ft = m.equilibrium_tendon_force(0.22, 0.5);
+        assert!(ft.abs() < 0.02, "{ft}");
     }
 
     #[test]

@@ -430,6 +430,11 @@ fn semi_implicit(
     let mut t = t0;
     let mut clock = Clock::new(t0, duration, settings.report);
     let mut h = settings.max_step.min(1e-4);
+    // Compliant tendons are stiff (their force relaxes within a
+    // millisecond at low activation): each is stepped linearly implicitly,
+    // `Δ = h·f / (1 − h·∂f/∂y)`, with its slope at the step's start.
+    let tendons = 2 * n + run.plant.muscles.len();
+    let mut slopes = run.forces.tendon_slopes.clone();
     while t < t_end - 1e-12 {
         let mut h_try = h.min(t_end - t);
         if settings.report > 0.0 {
@@ -439,8 +444,11 @@ fn semi_implicit(
             y1[n + i] = y[n + i] + h_try * f0[n + i];
             y1[i] = y[i] + h_try * y1[n + i];
         }
-        for i in 2 * n..dim {
+        for i in 2 * n..tendons {
             y1[i] = y[i] + h_try * f0[i];
+        }
+        for (i, slope) in (tendons..dim).zip(&slopes) {
+            y1[i] = y[i] + h_try * f0[i] / (1.0 - h_try * slope.min(0.0));
         }
         run.eval(t + h_try, &y1, &mut f1, true)?;
         let mut err = 0.0f64;
@@ -455,6 +463,7 @@ fn semi_implicit(
             t += h_try;
             std::mem::swap(y, &mut y1);
             std::mem::swap(f0, &mut f1);
+            slopes.clone_from(&run.forces.tendon_slopes);
             run.traj.steps += 1;
             if !run.accepted(t, y, f0, &mut clock)? {
                 break;

@@ -31,6 +31,12 @@ use crate::model::{ContactSphere, Model, PathPoint};
 use crate::{MskError, Table};
 pub use dgf::{DgfMuscle, MuscleOutput};
 
+/// How the plant's warning about rigid tendons begins.
+const RIGID_WARNING: &str = "simulated with rigid tendons: ";
+
+/// Step of a tendon force (in F0) for its rate's slope.
+const TENDON_STEP: f64 = 1e-4;
+
 /// Displacement for the velocity-product terms (m or rad).
 const BIAS_STEP: f64 = 1e-6;
 
@@ -43,6 +49,10 @@ pub struct Plant {
     /// Every coordinate's value when locked (the rest are overwritten).
     pub locked_values: Vec<f64>,
     pub muscles: Vec<DgfMuscle>,
+    /// The muscles simulated with a compliant tendon (indices into
+    /// `muscles`, increasing); their tendon forces are states after the
+    /// activations. The rest have rigid tendons.
+    pub compliant: Vec<usize>,
     /// Each free coordinate's position in `free`, per coordinate.
     free_index: Vec<Option<usize>>,
     /// Per joint: the bodies that move with its child.
@@ -65,16 +75,22 @@ pub struct Forces {
     /// Per contact sphere: force on the body (N, ground) and the point it
     /// acts at (m, ground).
     pub contacts: Vec<(Vector3<f64>, Vector3<f64>)>,
+    /// Per compliant tendon: how its force's rate changes with its force
+    /// (1/s; negative where the fibre damps the tendon), for integrators
+    /// that treat the tendons implicitly.
+    pub tendon_slopes: Vec<f64>,
 }
 
-/// A state: every coordinate's value and speed (locked ones held), and the
-/// muscles' activations.
+/// A state: every coordinate's value and speed (locked ones held), the
+/// muscles' activations and the tendon forces (in F0) of the muscles with
+/// compliant tendons ([`Plant::compliant`], in that order).
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
     pub t: f64,
     pub q: Vec<f64>,
     pub u: Vec<f64>,
     pub a: Vec<f64>,
+    pub tendon: Vec<f64>,
 }
 
 /// Extra generalized forces from outside the model (a prosthetic ankle):
@@ -184,7 +200,7 @@ impl Plant {
             .collect();
         if !compliant.is_empty() {
             warnings.push(format!(
-                "simulated with rigid tendons: {} (the file asks for compliant ones)",
+                "{RIGID_WARNING}{} (the file asks for compliant ones; name them as compliant to simulate them so)",
                 compliant.join(", ")
             ));
         }
@@ -225,9 +241,70 @@ impl Plant {
             free,
             free_index,
             muscles,
+            compliant: Vec::new(),
             model: model.clone(),
             warnings,
         })
+    }
+
+    /// Simulates the `names`d muscles with compliant tendons (De Groote's
+    /// tendon curve at the file's `tendon_strain_at_one_norm_force`): a
+    /// name is a muscle's, or without `_r`/`_l` both sides'. Returns the
+    /// muscles now compliant. States made before this lack their tendon
+    /// forces: start from [`Self::equilibrate`]d ones.
+    ///
+    /// # Errors
+    /// A name matches no muscle (the model's muscles are listed).
+    pub fn set_compliant(&mut self, names: &[String]) -> Result<Vec<String>, MskError> {
+        let mut chosen = Vec::new();
+        for name in names {
+            let matched: Vec<usize> = (0..self.muscles.len())
+                .filter(|&i| crate::model::muscle_named(&self.model.muscles[i].name, name))
+                .collect();
+            if matched.is_empty() {
+                let all: Vec<&str> = self.model.muscles.iter().map(|m| m.name.as_str()).collect();
+                return Err(MskError::format(format!(
+                    "compliant tendons: no muscle `{name}` in model `{}` (it has {})",
+                    self.model.name,
+                    all.join(", ")
+                )));
+            }
+            chosen.extend(matched);
+        }
+        chosen.sort_unstable();
+        chosen.dedup();
+        self.compliant = chosen;
+        self.warnings.retain(|w| !w.starts_with(RIGID_WARNING));
+        let rigid: Vec<&str> = (0..self.muscles.len())
+            .filter(|i| self.muscles[*i].compliant_in_file && !self.compliant.contains(i))
+            .map(|i| self.model.muscles[i].name.as_str())
+            .collect();
+        if !rigid.is_empty() {
+            self.warnings.push(format!(
+                "{RIGID_WARNING}{} (the file asks for compliant ones; name them as compliant to simulate them so)",
+                rigid.join(", ")
+            ));
+        }
+        Ok(self
+            .compliant
+            .iter()
+            .map(|&i| self.model.muscles[i].name.clone())
+            .collect())
+    }
+
+    /// `s` with the tendon forces of the compliant muscles in equilibrium
+    /// with isometric fibres at its coordinates and activations.
+    #[must_use]
+    pub fn equilibrate(&self, s: &State) -> State {
+        let mut out = s.clone();
+        let kin = self.kinematics(&s.q);
+        let geometry = self.muscle_geometry(&s.q, &kin);
+        out.tendon = self
+            .compliant
+            .iter()
+            .map(|&m| self.muscles[m].equilibrium_tendon_force(geometry.lengths[m], s.a[m]))
+            .collect();
+        out
     }
 
     /// Soft joint limits at the coordinate ranges the model gives, for
@@ -301,19 +378,20 @@ impl Plant {
             };
         }
         start.a.fill(activation);
-        Ok(start)
+        Ok(self.equilibrate(&start))
     }
 
     /// The default state: default coordinates, zero speeds, each muscle at
-    /// its `default_activation`.
+    /// its `default_activation`, compliant tendons in equilibrium.
     #[must_use]
     pub fn default_state(&self) -> State {
-        State {
+        self.equilibrate(&State {
             t: 0.0,
             q: self.locked_values.clone(),
             u: vec![0.0; self.model.coordinates.len()],
             a: self.muscles.iter().map(|m| m.default_activation).collect(),
-        }
+            tendon: Vec::new(),
+        })
     }
 
     fn kinematics(&self, q: &[f64]) -> Kinematics {
@@ -552,7 +630,8 @@ impl Plant {
         let n = self.free.len();
         let nm = self.muscles.len();
         let (yq, rest) = y.split_at(n);
-        let (yu, ya) = rest.split_at(n);
+        let (yu, rest) = rest.split_at(n);
+        let (ya, yt) = rest.split_at(nm);
         let mut q = vec![0.0; self.model.coordinates.len()];
         self.full_q(yq, &mut q);
         let kin = self.kinematics(&q);
@@ -634,10 +713,26 @@ impl Plant {
         }
         let geometry = self.muscle_geometry(&q, &kin);
         let mut outputs = Vec::with_capacity(nm);
+        let mut slopes = Vec::new();
+        let mut compliant = self.compliant.iter().enumerate().peekable();
         for (m, muscle) in self.muscles.iter().enumerate() {
             let dl = geometry.dl(m);
             let v_mt: f64 = dl.iter().zip(yu).map(|(d, u)| d * u).sum();
-            let out = muscle.output(geometry.lengths[m], v_mt, ya[m]);
+            let out = match compliant.next_if(|(_, c)| **c == m) {
+                Some((j, _)) => {
+                    let (out, rate) =
+                        muscle.compliant_output(geometry.lengths[m], v_mt, ya[m], yt[j]);
+                    dy[2 * n + nm + j] = rate;
+                    if forces.is_some() {
+                        let step = TENDON_STEP * yt[j].abs().max(1.0);
+                        let (_, shifted) =
+                            muscle.compliant_output(geometry.lengths[m], v_mt, ya[m], yt[j] + step);
+                        slopes.push((shifted - rate) / step);
+                    }
+                    out
+                }
+                None => muscle.output(geometry.lengths[m], v_mt, ya[m]),
+            };
             for i in 0..n {
                 tau[i] -= out.force * dl[i];
             }
@@ -671,6 +766,7 @@ impl Plant {
         if let Some(f) = forces {
             f.muscles = outputs;
             f.contacts = contacts;
+            f.tendon_slopes = slopes;
         }
         Ok(())
     }
@@ -752,6 +848,7 @@ impl Plant {
         let mut y: Vec<f64> = self.free.iter().map(|&k| s.q[k]).collect();
         y.extend(self.free.iter().map(|&k| s.u[k]));
         y.extend(&s.a);
+        y.extend(&s.tendon);
         y
     }
 
@@ -765,11 +862,13 @@ impl Plant {
         for (i, &k) in self.free.iter().enumerate() {
             u[k] = y[n + i];
         }
+        let nm = self.muscles.len();
         State {
             t,
             q,
             u,
-            a: y[2 * n..].to_vec(),
+            a: y[2 * n..2 * n + nm].to_vec(),
+            tendon: y[2 * n + nm..].to_vec(),
         }
     }
 
@@ -813,6 +912,11 @@ impl Plant {
                 .iter()
                 .map(|mu| format!("/forceset/{}/activation", mu.name)),
         );
+        labels.extend(
+            self.compliant
+                .iter()
+                .map(|&i| format!("/forceset/{}/normalized_tendon_force", m.muscles[i].name)),
+        );
         labels
     }
 
@@ -849,6 +953,17 @@ impl Plant {
                 s.a[i] = v;
             }
         }
+        for (j, &i) in self.compliant.iter().enumerate() {
+            let mu = &m.muscles[i];
+            if let Some(v) = find(&[
+                format!("{}/normalized_tendon_force", mu.component),
+                format!("/forceset/{}/normalized_tendon_force", mu.name),
+                format!("{}/normalized_tendon_force", mu.name),
+            ]) && j < s.tendon.len()
+            {
+                s.tendon[j] = v;
+            }
+        }
         s
     }
 
@@ -858,6 +973,7 @@ impl Plant {
         let mut row = s.q.clone();
         row.extend(&s.u);
         row.extend(&s.a);
+        row.extend(&s.tendon);
         row
     }
 }

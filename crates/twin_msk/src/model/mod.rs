@@ -308,6 +308,18 @@ pub struct Model {
     pub warnings: Vec<String>,
 }
 
+/// Whether the muscle `muscle` answers to `name`: its own name, or its
+/// name without the side suffix (`soleus` names `soleus_r` and
+/// `soleus_l`).
+#[must_use]
+pub fn muscle_named(muscle: &str, name: &str) -> bool {
+    muscle == name
+        || muscle
+            .strip_suffix("_r")
+            .or_else(|| muscle.strip_suffix("_l"))
+            .is_some_and(|base| base == name)
+}
+
 impl Model {
     /// The index of a coordinate by name.
     #[must_use]

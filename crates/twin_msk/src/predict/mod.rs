@@ -40,6 +40,9 @@ pub struct Scenario {
     /// Share of the device's moment applied (1; less in the steps of a
     /// continuation, see [`Self::with_prosthesis_and_residual`]).
     pub device_share: f64,
+    /// Muscles simulated with compliant tendons, as named to
+    /// [`Self::with_compliant_tendons`] (kept through the other changes).
+    pub compliant: Vec<String>,
 }
 
 /// The parts of a gait's cost and what it measured.
@@ -71,7 +74,7 @@ impl Scenario {
         coordinates: &Table,
         duration: f64,
     ) -> Result<Self, MskError> {
-        let mut plant = walking_plant(model, None)?;
+        let mut plant = walking_plant(model, None, &[])?;
         let start = plant.start_from_coordinates(coordinates, 0.05)?;
         plant.locked_values.clone_from(&start.q);
         Ok(Self {
@@ -87,6 +90,26 @@ impl Scenario {
             },
             device: None,
             device_share: 1.0,
+            compliant: Vec::new(),
+        })
+    }
+
+    /// The same scenario with the `names`d muscles' tendons compliant
+    /// ([`Plant::set_compliant`]; `soleus` is both sides'), their forces
+    /// starting in equilibrium.
+    ///
+    /// # Errors
+    /// A name matches no muscle.
+    pub fn with_compliant_tendons(&self, names: &[String]) -> Result<Self, MskError> {
+        // Every name must answer to a muscle of this model.
+        self.plant.clone().set_compliant(names)?;
+        let plant = walking_plant(&self.plant.model, Some(&self.plant.locked_values), names)?;
+        let start = plant.equilibrate(&self.start);
+        Ok(Self {
+            plant,
+            start,
+            compliant: names.to_vec(),
+            ..self.clone()
         })
     }
 
@@ -145,7 +168,7 @@ impl Scenario {
             model.muscles.clone_from(&original.muscles);
             scale_strength(&mut model, &removed, residual);
         }
-        let plant = walking_plant(&model, Some(&self.start.q))?;
+        let plant = walking_plant(&model, Some(&self.start.q), &self.compliant)?;
         let mut start = self.start.clone();
         start.a = model
             .muscles
@@ -158,6 +181,7 @@ impl Scenario {
                     .map_or(0.05, |i| self.start.a[i])
             })
             .collect();
+        let start = plant.equilibrate(&start);
         Ok(Self {
             plant,
             start,
@@ -185,13 +209,7 @@ impl Scenario {
             let matched: Vec<String> = model
                 .muscles
                 .iter()
-                .filter(|m| {
-                    m.name == *name
-                        || m.name
-                            .strip_suffix("_r")
-                            .or_else(|| m.name.strip_suffix("_l"))
-                            .is_some_and(|base| base == name)
-                })
+                .filter(|m| crate::model::muscle_named(&m.name, name))
                 .map(|m| m.name.clone())
                 .collect();
             if matched.is_empty() {
@@ -204,8 +222,9 @@ impl Scenario {
             }
             scale_strength(&mut model, &matched, *factor);
         }
-        let plant = walking_plant(&model, Some(&self.start.q))?;
+        let plant = walking_plant(&model, Some(&self.start.q), &self.compliant)?;
         Ok(Self {
+            start: plant.equilibrate(&self.start),
             plant,
             ..self.clone()
         })
@@ -345,8 +364,15 @@ fn scale_strength(model: &mut crate::Model, names: &[String], factor: f64) {
 }
 
 /// The walking plant of `model`: lumbar joint held (at `held`, the start's
-/// coordinates, when given), soft limits at the coordinate ranges.
-fn walking_plant(model: &crate::Model, held: Option<&[f64]>) -> Result<Plant, MskError> {
+/// coordinates, when given), soft limits at the coordinate ranges, the
+/// muscles that answer to `compliant` with compliant tendons (names that
+/// no muscle of `model` answers to, such as a removed ankle's, are passed
+/// over).
+fn walking_plant(
+    model: &crate::Model,
+    held: Option<&[f64]>,
+    compliant: &[String],
+) -> Result<Plant, MskError> {
     let locked: Vec<&str> = model
         .coordinate("lumbar")
         .map(|_| "lumbar")
@@ -354,6 +380,17 @@ fn walking_plant(model: &crate::Model, held: Option<&[f64]>) -> Result<Plant, Ms
         .collect();
     let mut plant = Plant::new(model, &locked)?;
     plant.add_range_limits(LIMIT_STIFFNESS, LIMIT_DAMPING);
+    let present: Vec<String> = compliant
+        .iter()
+        .filter(|n| {
+            model
+                .muscles
+                .iter()
+                .any(|m| crate::model::muscle_named(&m.name, n))
+        })
+        .cloned()
+        .collect();
+    plant.set_compliant(&present)?;
     if let Some(q) = held {
         plant.locked_values = q.to_vec();
     }

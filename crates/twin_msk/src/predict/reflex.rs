@@ -96,6 +96,34 @@ pub const PARAMETERS: [(&str, f64); 48] = [
     ("late swing: thigh within this of its target (rad)", 0.15),
 ];
 
+/// The range a search keeps parameter `i` of one leg in (SCONE's bounds
+/// for its Geyer & Herr controller, `ControllerGH2010.scone`): baselines
+/// within ±1, length offsets in [0, 2] optimal fibre lengths, the knee
+/// thresholds and targets, trunk and thigh reference angles within their
+/// physical span, gains within ±10.
+#[must_use]
+pub fn parameter_range(i: usize) -> (f64, f64) {
+    match i % PARAMETERS.len() {
+        0..=17 | 27 | 30 | 40 | 41 => (-1.0, 1.0),
+        20 | 34 | 36 | 44 | 45 => (0.0, 2.0),
+        25 | 47 => (0.0, 1.0),
+        _ => (-10.0, 10.0),
+    }
+}
+
+/// `params` with each parameter held within [`parameter_range`].
+#[must_use]
+pub fn clip(params: &[f64]) -> Vec<f64> {
+    params
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let (lo, hi) = parameter_range(i);
+            v.clamp(lo, hi)
+        })
+        .collect()
+}
+
 /// Foot load (per body weight) below which a stance leg lifts off, and
 /// above which a swing leg ahead of the other lands.
 const LIFTOFF_LOAD: f64 = 0.02;

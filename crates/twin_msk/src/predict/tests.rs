@@ -433,6 +433,49 @@ fn a_residual_strength_keeps_the_device_sides_ankle_muscles_weakened() {
     assert!(e.contains("residual strength"), "{e}");
 }
 
+#[test]
+fn compliant_tendons_are_kept_through_a_prosthesis_and_a_weakening() {
+    let Some(s) = scenario(0.2) else { return };
+    let names = ["soleus".to_owned(), "gastroc".to_owned()];
+    let c = s.with_compliant_tendons(&names).unwrap();
+    let compliant = |x: &Scenario| -> Vec<String> {
+        x.plant
+            .compliant
+            .iter()
+            .map(|&i| x.plant.model.muscles[i].name.clone())
+            .collect()
+    };
+    assert_eq!(
+        compliant(&c),
+        ["gastroc_r", "soleus_r", "gastroc_l", "soleus_l"]
+    );
+    assert_eq!(c.start.tendon.len(), 4);
+    let device = crate::prosthesis::Prosthesis {
+        side: "right".into(),
+        stiffness_nm_per_rad: 400.0,
+        plantar_stiffness_nm_per_rad: None,
+        damping_nms_per_rad: 2.0,
+        neutral_angle_deg: 0.0,
+        alignment_offset_deg: 0.0,
+        mass_kg: Some(1.2),
+    };
+    // The device side's ankle muscles are gone; the other side's keep
+    // their compliant tendons, in equilibrium at the start.
+    let p = c.with_prosthesis(&device).unwrap();
+    assert_eq!(compliant(&p), ["gastroc_l", "soleus_l"]);
+    assert_eq!(p.start.tendon.len(), 2);
+    let weak = c.with_strength(&[("soleus".to_owned(), 0.3)]).unwrap();
+    assert_eq!(compliant(&weak), compliant(&c));
+    // Tendon forces are in F0: the same share of a weaker muscle.
+    assert!((weak.start.tendon[1] - c.start.tendon[1]).abs() < 1e-9);
+    assert!(p.simulate(&initial_parameters()).is_ok());
+    let e = s
+        .with_compliant_tendons(&["achilles".to_owned()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("achilles"), "{e}");
+}
+
 /// Speed probe (release, by hand): the saved walk simulated for 10 s with
 /// each integration method.
 #[test]

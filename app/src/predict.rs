@@ -167,6 +167,8 @@ impl Predict {
                         |i| i.compliant.clone(),
                     ),
                     bounded: intact_setting.is_some_and(|i| i.bounded),
+                    grf_weight: intact_setting
+                        .map_or(twin_msk::predict::GRF_WEIGHT, |i| i.grf_weight),
                 };
                 self.start(s, setup, device);
             }

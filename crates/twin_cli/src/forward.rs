@@ -243,6 +243,10 @@ pub struct PredictArgs {
     /// Warm start from a saved solution (`solution.json` of a former run).
     #[arg(long, value_name = "JSON")]
     pub init: Option<PathBuf>,
+    /// Weight of the ground-force penalty (per BW² per second above 1.3
+    /// BW). Default: the `--init` solution's, else 1000.
+    #[arg(long, value_name = "W")]
+    pub grf_weight: Option<f64>,
     /// Keep the search within the parameters' ranges (SCONE's bounds for
     /// its Geyer & Herr controller, `twin_msk::predict::reflex::
     /// parameter_range`; the start is clipped into them). Default: the
@@ -388,6 +392,10 @@ fn setup_of(args: &PredictArgs) -> anyhow::Result<twin_session::predict::Setup> 
             .unwrap_or_default(),
     };
     let bounded = args.bounded || init.as_ref().is_some_and(|s| s.bounded);
+    let grf_weight = args.grf_weight.unwrap_or_else(|| {
+        init.as_ref()
+            .map_or(twin_msk::predict::GRF_WEIGHT, |s| s.grf_weight)
+    });
     let init = init.map(|s| s.parameters);
     let setup = twin_session::predict::Setup {
         model: args.model.clone(),
@@ -409,6 +417,7 @@ fn setup_of(args: &PredictArgs) -> anyhow::Result<twin_session::predict::Setup> 
         integrator,
         compliant,
         bounded,
+        grf_weight,
     };
     setup.scenario()?;
     setup.start_parameters()?;

@@ -52,6 +52,9 @@ pub struct Setup {
     /// Whether the search keeps the parameters within their ranges
     /// ([`reflex::parameter_range`]; the start is clipped into them too).
     pub bounded: bool,
+    /// Weight of the ground-force penalty
+    /// ([`twin_msk::predict::GRF_WEIGHT`] for new searches).
+    pub grf_weight: f64,
 }
 
 impl Setup {
@@ -77,6 +80,12 @@ impl Setup {
                 format!("expected 0 ≤ min ≤ max ≤ 5 m/s, got {lo}, {hi}"),
             ));
         }
+        if !(self.grf_weight.is_finite() && (0.0..=1e6).contains(&self.grf_weight)) {
+            return Err(bad(
+                "ground-force weight",
+                format!("must be in [0, 1e6], got {}", self.grf_weight),
+            ));
+        }
         if !(0.0..=1.0).contains(&self.residual_strength) {
             return Err(bad(
                 "residual strength",
@@ -95,6 +104,7 @@ impl Setup {
             .map_err(|e| e.in_file(&self.start))?
             .with_method(self.integrator);
         scenario.speed = self.speed;
+        scenario.grf_weight = self.grf_weight;
         if !self.compliant.is_empty() {
             scenario = scenario.with_compliant_tendons(&self.compliant)?;
         }
@@ -166,6 +176,14 @@ pub struct Solution {
     /// without: not, as then).
     #[serde(default)]
     pub bounded: bool,
+    /// The ground-force penalty's weight (files without: the weight then,
+    /// [`twin_msk::predict::GRF_WEIGHT_BEFORE`]).
+    #[serde(default = "grf_weight_before")]
+    pub grf_weight: f64,
+}
+
+fn grf_weight_before() -> f64 {
+    twin_msk::predict::GRF_WEIGHT_BEFORE
 }
 
 /// The walking scenario's speed band (m/s).
@@ -194,6 +212,7 @@ impl Solution {
             integrator: setup.integrator,
             compliant: setup.compliant.clone(),
             bounded: setup.bounded,
+            grf_weight: setup.grf_weight,
         }
     }
 
@@ -233,6 +252,7 @@ impl Solution {
             integrator: self.integrator,
             compliant: self.compliant.clone(),
             bounded: self.bounded,
+            grf_weight: self.grf_weight,
         }
     }
 }
@@ -631,6 +651,7 @@ mod tests {
             integrator: Method::SemiImplicitEuler,
             compliant: Vec::new(),
             bounded: false,
+            grf_weight: twin_msk::predict::GRF_WEIGHT,
         })
     }
 
@@ -711,6 +732,10 @@ mod tests {
             (
                 Box::new(|s: &mut Setup| s.compliant = vec!["achilles".into()]),
                 "achilles",
+            ),
+            (
+                Box::new(|s: &mut Setup| s.grf_weight = f64::NAN),
+                "ground-force weight",
             ),
         ] {
             let mut bad = s.clone();
@@ -843,6 +868,8 @@ mod tests {
         assert_eq!(again.integrator, Method::SemiImplicitEuler);
         // Rigid tendons and an unbounded search, then; kept when set.
         assert!(saved.compliant.is_empty() && !saved.bounded);
+        assert!((saved.grf_weight - twin_msk::predict::GRF_WEIGHT_BEFORE).abs() < 1e-12);
+        assert!((setup.grf_weight - twin_msk::predict::GRF_WEIGHT_BEFORE).abs() < 1e-12);
         fresh.compliant = vec!["soleus".into(), "gastroc".into()];
         fresh.bounded = true;
         let again: Solution =

@@ -287,6 +287,18 @@ fn largest_angle_difference(m: &Model, a: &[State], b: &[State], end: f64) -> f6
     worst
 }
 
+/// Integration at relative tolerance `rtol` (absolute a tenth of it),
+/// states every 10 ms.
+fn settings_at(method: Method, rtol: f64) -> Settings {
+    Settings {
+        method,
+        rtol,
+        atol: rtol * 0.1,
+        report: 0.01,
+        ..Settings::default()
+    }
+}
+
 #[test]
 fn semi_implicit_euler_converges_to_dormand_prince_with_fewer_evaluations() {
     // The model lifted 1 mm, every muscle at 0.1, dropped onto the floor:
@@ -296,13 +308,7 @@ fn semi_implicit_euler_converges_to_dormand_prince_with_fewer_evaluations() {
     let mut s = plant.default_state();
     lift(&m, &mut s, 0.001);
     let run = |method: Method, rtol: f64| {
-        let settings = Settings {
-            method,
-            rtol,
-            atol: rtol * 0.1,
-            report: 0.01,
-            ..Settings::default()
-        };
+        let settings = settings_at(method, rtol);
         simulate(&plant, &s, 0.5, &mut Constant(0.1), None, &settings, None).unwrap()
     };
     let reference = run(Method::DormandPrince, 1e-9);
@@ -366,13 +372,7 @@ fn compliant_tendons_start_in_equilibrium_and_are_stepped_stably() {
         "{tendon_rates:?}"
     );
     let run = |plant: &Plant, start: &State, method: Method, rtol: f64| {
-        let settings = Settings {
-            method,
-            rtol,
-            atol: rtol * 0.1,
-            report: 0.01,
-            ..Settings::default()
-        };
+        let settings = settings_at(method, rtol);
         simulate(
             plant,
             start,

@@ -25,6 +25,16 @@ pub const LIMIT_DAMPING: f64 = 5.0;
 /// walking peaks are 1.0–1.3 BW (Winter 2009; Perry & Burnfield 2010).
 pub const GRF_THRESHOLD_BW: f64 = 1.3;
 
+/// Weight of the ground-force penalty in new searches: 1000 per BW² per
+/// second above [`GRF_THRESHOLD_BW`]. Until 2026-12-07 it was 100
+/// ([`GRF_WEIGHT_BEFORE`]), which let walks land with a foot slap of
+/// 1.6–1.8 BW for a fraction of their cost; at 1000 a search from such a
+/// walk lands at 1.4 BW and costs less metabolic energy
+/// (docs/models/predictive.md).
+pub const GRF_WEIGHT: f64 = 1000.0;
+/// The ground-force weight of the searches before [`GRF_WEIGHT`].
+pub const GRF_WEIGHT_BEFORE: f64 = 100.0;
+
 /// What is simulated and asked of the gait.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -43,6 +53,8 @@ pub struct Scenario {
     /// Muscles simulated with compliant tendons, as named to
     /// [`Self::with_compliant_tendons`] (kept through the other changes).
     pub compliant: Vec<String>,
+    /// Weight of the ground-force penalty ([`GRF_WEIGHT`]).
+    pub grf_weight: f64,
 }
 
 /// The parts of a gait's cost and what it measured.
@@ -91,6 +103,7 @@ impl Scenario {
             device: None,
             device_share: 1.0,
             compliant: Vec::new(),
+            grf_weight: GRF_WEIGHT,
         })
     }
 
@@ -336,7 +349,7 @@ impl Scenario {
             100.0 * ((lo - mean_speed).max(0.0) + (mean_speed - hi).max(0.0)).powi(2);
         let per_second = if time > 0.0 { 1.0 / time } else { 0.0 };
         let knee_penalty = 100.0 * knee * per_second;
-        let grf_penalty = 100.0 * grf * per_second;
+        let grf_penalty = self.grf_weight * grf * per_second;
         Outcome {
             cost: fall + speed_penalty + cost_of_transport + knee_penalty + grf_penalty,
             fall,

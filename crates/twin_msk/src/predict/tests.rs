@@ -225,9 +225,11 @@ fn a_found_walk_still_walks_and_its_metrics_read_as_a_gait() {
     let (traj, o) = s.simulate(&x).unwrap();
     assert!(!o.fell && o.time > 19.99, "{o:?}");
     assert!((1.1..1.4).contains(&o.mean_speed), "{o:?}");
-    // Over the 10 s the search saw: its cost.
+    // Over the 10 s the search saw: its cost (at the ground-force weight
+    // of then).
     let ten = Scenario {
         duration: 10.0,
+        grf_weight: GRF_WEIGHT_BEFORE,
         ..s.clone()
     };
     let (_, o10) = ten.simulate(&x).unwrap();
@@ -395,10 +397,10 @@ fn strength_changes_scale_the_named_muscles_only() {
     assert!(e.contains("soleus") && e.contains("(0, 10]"), "{e}");
 }
 
-#[test]
-fn a_residual_strength_keeps_the_device_sides_ankle_muscles_weakened() {
-    let Some(s) = scenario(0.2) else { return };
-    let device = crate::prosthesis::Prosthesis {
+/// The right transtibial device of the saved walks: 400 N·m/rad,
+/// 2 N·m·s/rad, neutral 0°, 1.2 kg.
+fn right_device() -> crate::prosthesis::Prosthesis {
+    crate::prosthesis::Prosthesis {
         side: "right".into(),
         stiffness_nm_per_rad: 400.0,
         plantar_stiffness_nm_per_rad: None,
@@ -406,7 +408,13 @@ fn a_residual_strength_keeps_the_device_sides_ankle_muscles_weakened() {
         neutral_angle_deg: 0.0,
         alignment_offset_deg: 0.0,
         mass_kg: Some(1.2),
-    };
+    }
+}
+
+#[test]
+fn a_residual_strength_keeps_the_device_sides_ankle_muscles_weakened() {
+    let Some(s) = scenario(0.2) else { return };
+    let device = right_device();
     let full = s.with_prosthesis(&device).unwrap();
     let half = s.with_prosthesis_and_residual(&device, 0.5).unwrap();
     assert_eq!(
@@ -450,15 +458,7 @@ fn compliant_tendons_are_kept_through_a_prosthesis_and_a_weakening() {
         ["gastroc_r", "soleus_r", "gastroc_l", "soleus_l"]
     );
     assert_eq!(c.start.tendon.len(), 4);
-    let device = crate::prosthesis::Prosthesis {
-        side: "right".into(),
-        stiffness_nm_per_rad: 400.0,
-        plantar_stiffness_nm_per_rad: None,
-        damping_nms_per_rad: 2.0,
-        neutral_angle_deg: 0.0,
-        alignment_offset_deg: 0.0,
-        mass_kg: Some(1.2),
-    };
+    let device = right_device();
     // The device side's ankle muscles are gone; the other side's keep
     // their compliant tendons, in equilibrium at the start.
     let p = c.with_prosthesis(&device).unwrap();
@@ -523,24 +523,26 @@ fn saved_solution(text: &str) -> (Vec<f64>, Option<crate::prosthesis::Prosthesis
     (x, device)
 }
 
-/// The walks kept in `examples/gait/predicted-intact-2d-euler.json` (found
-/// with semi-implicit Euler from Geyer & Herr's values: 60 generations of
-/// 5 s, then 150 of 10 s) and `predicted-prosthesis-2d.json` (a right
-/// transtibial device, 400 N·m/rad, 2 N·m·s/rad, 1.2 kg, alone: 60 then
-/// 150 generations warm-started from the intact walk; docs/models/
-/// predictive.md): a regression check of the engine, controller and cost
-/// on the two, and of what the prosthetic gait changes.
-#[test]
-fn the_saved_prosthetic_walk_walks_on_the_device_alone_and_compensates_as_amputees_do() {
+/// A saved intact walk and a saved walk on a transtibial device (the
+/// device in the file), each in its file's setting (compliant tendons,
+/// semi-implicit Euler): both walk 10 s at `speed`; the device walk costs
+/// more per metre, pushes off less with the device than with its intact
+/// ankle, works the intact side's hip harder than the intact walk does,
+/// and stands longer on the intact leg.
+fn device_walk_compensates(intact_text: &str, device_text: &str, speed: std::ops::Range<f64>) {
     use crate::forward::integrate::Method;
     let Some(s) = scenario(10.0) else { return };
-    let intact = s.with_method(Method::SemiImplicitEuler);
-    let (xi, none) = saved_solution(include_str!(
-        "../../../../examples/gait/predicted-intact-2d-euler.json"
-    ));
-    let (xp, device) = saved_solution(include_str!(
-        "../../../../examples/gait/predicted-prosthesis-2d.json"
-    ));
+    let compliant = |text: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        serde_json::from_value(v["compliant"].clone()).unwrap_or_default()
+    };
+    let intact = s
+        .with_method(Method::SemiImplicitEuler)
+        .with_compliant_tendons(&compliant(intact_text))
+        .unwrap();
+    assert_eq!(compliant(intact_text), compliant(device_text));
+    let (xi, none) = saved_solution(intact_text);
+    let (xp, device) = saved_solution(device_text);
     assert!(none.is_none());
     let device = device.unwrap();
     assert_eq!(device.side, "right");
@@ -549,9 +551,9 @@ fn the_saved_prosthetic_walk_walks_on_the_device_alone_and_compensates_as_ampute
     let (tp, op) = pros.simulate(&xp).unwrap();
     for o in [&oi, &op] {
         assert!(!o.fell && o.time > 9.99, "{o:?}");
-        assert!((1.1..1.4).contains(&o.mean_speed), "{o:?}");
+        assert!(speed.contains(&o.mean_speed), "{o:?}");
     }
-    // Costlier than the intact walk at the same speed band.
+    // Costlier than the intact walk.
     assert!(op.cost_of_transport > oi.cost_of_transport, "{op:?} {oi:?}");
     let wi = intact.joint_work(&ti, 1.0);
     let wp = pros.joint_work(&tp, 1.0);
@@ -570,6 +572,35 @@ fn the_saved_prosthetic_walk_walks_on_the_device_alone_and_compensates_as_ampute
     // Asymmetric: the intact leg stands longer.
     let g = metrics::gait_metrics(&pros.plant, &tp, 1.0);
     assert!(g.left.stance_s > g.right.stance_s, "{g:?}");
+}
+
+/// The walks kept in `examples/gait/predicted-intact-2d-euler.json` (found
+/// with semi-implicit Euler from Geyer & Herr's values: 60 generations of
+/// 5 s, then 150 of 10 s) and `predicted-prosthesis-2d.json` (a right
+/// transtibial device, 400 N·m/rad, 2 N·m·s/rad, 1.2 kg, alone: 60 then
+/// 150 generations warm-started from the intact walk; docs/models/
+/// predictive.md): a regression check of the engine, controller and cost
+/// on the two, and of what the prosthetic gait changes.
+#[test]
+fn the_saved_prosthetic_walk_walks_on_the_device_alone_and_compensates_as_amputees_do() {
+    device_walk_compensates(
+        include_str!("../../../../examples/gait/predicted-intact-2d-euler.json"),
+        include_str!("../../../../examples/gait/predicted-prosthesis-2d.json"),
+        1.1..1.4,
+    );
+}
+
+/// The same device searched from the compliant-tendon walk
+/// (`predicted-intact-2d-compliant.json` → `predicted-prosthesis-2d-
+/// compliant.json`: 60, 150 and 150 generations; docs/models/
+/// predictive.md), which walks a little below the speed band.
+#[test]
+fn the_compliant_walk_on_the_device_compensates_as_amputees_do() {
+    device_walk_compensates(
+        include_str!("../../../../examples/gait/predicted-intact-2d-compliant.json"),
+        include_str!("../../../../examples/gait/predicted-prosthesis-2d-compliant.json"),
+        1.0..1.4,
+    );
 }
 
 #[test]
@@ -606,6 +637,58 @@ fn the_saved_semi_implicit_walk_is_compared_with_the_measured_trial() {
         g.right.peak_grf_bw < 1.9 && g.left.peak_grf_bw < 1.9,
         "{g:?}"
     );
+}
+
+/// The walk kept in `examples/gait/predicted-intact-2d-compliant.json`:
+/// soleus and gastrocnemius with compliant tendons, the ground-force
+/// penalty at [`GRF_WEIGHT`], refined in four searches from the
+/// semi-implicit Euler walk (docs/models/predictive.md), 10 s against
+/// subject01.
+#[test]
+fn the_saved_compliant_walk_bends_its_knees_and_lands_as_people_do() {
+    use crate::forward::integrate::Method;
+    let (Some(s), Some(m)) = (scenario(10.0), measured()) else {
+        return;
+    };
+    let text = include_str!("../../../../examples/gait/predicted-intact-2d-compliant.json");
+    let saved: serde_json::Value = serde_json::from_str(text).unwrap();
+    let compliant: Vec<String> = serde_json::from_value(saved["compliant"].clone()).unwrap();
+    assert_eq!(compliant, ["soleus", "gastroc"]);
+    assert!((saved["grf_weight"].as_f64().unwrap() - GRF_WEIGHT).abs() < 1e-12);
+    let s = s
+        .with_method(Method::SemiImplicitEuler)
+        .with_compliant_tendons(&compliant)
+        .unwrap();
+    let (x, _) = saved_solution(text);
+    let (traj, o) = s.simulate(&x).unwrap();
+    assert!(!o.fell, "{o:?}");
+    assert!((1.1..1.4).contains(&o.mean_speed), "{o:?}");
+    let table = metrics::agreement(&metrics::cycle_angles(&s.plant, &traj, 1.0), &m);
+    for a in &table {
+        eprintln!("{a}");
+    }
+    let r = |joint: &str| -> Vec<f64> {
+        table
+            .iter()
+            .filter(|a| a.joint == joint)
+            .map(|a| a.r)
+            .collect()
+    };
+    // Hips and knees as the issue asks; ankles not yet (positive, short of
+    // 0.6: the foot is held dorsiflexed through swing).
+    assert!(r("hip_flexion").iter().all(|&v| v >= 0.8), "{table:?}");
+    assert!(r("knee_angle").iter().all(|&v| v >= 0.8), "{table:?}");
+    assert!(r("ankle_angle").iter().all(|&v| v > 0.0), "{table:?}");
+    // Peak vertical ground force per foot within walking's 1.0–1.4 BW.
+    let g = metrics::gait_metrics(&s.plant, &traj, 1.0);
+    eprintln!("{g:?}");
+    for peak in [g.right.peak_grf_bw, g.left.peak_grf_bw] {
+        assert!((1.0..=1.4).contains(&peak), "{g:?}");
+    }
+    // It pushes off: more positive ankle work than the rigid-tendon walk's
+    // 0.05 J/kg per stride.
+    let w = s.joint_work(&traj, 1.0);
+    assert!(w.iter().all(|w| w.positive_j_per_kg[2] > 0.15), "{w:?}");
 }
 
 /// The walk with both plantarflexors (soleus, gastrocnemius) at 30 % of

@@ -126,6 +126,34 @@ impl Landscape {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_sweep_from_the_compliant_walk_reads_as_documented() {
+        // examples/gait/tuning-landscape-2d-compliant.json (docs/models/
+        // predictive.md, Device tuning, sweep 3): 4 of 12 searches walk,
+        // the seeds' optima at 600, 600 and 450 N·m/rad.
+        let l: Landscape = serde_json::from_str(include_str!(
+            "../../../examples/gait/tuning-landscape-2d-compliant.json"
+        ))
+        .unwrap();
+        let again = Landscape::from_cells(
+            l.stiffness.clone(),
+            l.neutral_deg.clone(),
+            l.seeds.clone(),
+            l.cells.clone(),
+        )
+        .unwrap();
+        assert_eq!(again, l, "the file's optimum is the current rule's");
+        assert_eq!(l.cells.iter().filter(|c| c.walked()).count(), 4);
+        let at = |o: Option<[usize; 2]>| o.map(|[i, _]| l.stiffness[i]);
+        let optima: Vec<_> = l.optimum.iter().map(|o| at(*o)).collect();
+        assert_eq!(optima, [Some(600.0), Some(600.0), Some(450.0)]);
+        assert!(l.stable);
+        assert!(
+            l.mean(0, 0, |c| c.outcome.cost_of_transport).is_none(),
+            "300: no walk"
+        );
+    }
+
     fn cell(k: f64, n: f64, seed: u64, cot: f64, fell: bool) -> TuneCell {
         TuneCell {
             stiffness: k,

@@ -16,7 +16,7 @@ use bevy::prelude::*;
 use twin_msk::gait::CycleSeries;
 use twin_msk::prosthesis::Prosthesis;
 use twin_session::jobs::{Job, Priority};
-use twin_session::predict::{Prediction, Setup, Solution, run};
+use twin_session::predict::{Prediction, Setting, Setup, Solution, run, walk_label};
 use twin_ui::predict::{PredictAction, PredictedWalk};
 
 use crate::Args;
@@ -157,18 +157,15 @@ impl Predict {
                         restarts: 1,
                     },
                     // The device walk in the intact walk's setting; a new
-                    // intact walk in the searches' default one.
-                    integrator: intact_setting.map_or(
-                        twin_msk::forward::integrate::Method::SemiImplicitEuler,
-                        |i| i.integrator,
+                    // intact walk in a new search's, with compliant
+                    // plantarflexor tendons.
+                    setting: intact_setting.map_or_else(
+                        || Setting {
+                            compliant: INTACT_COMPLIANT.iter().map(|n| (*n).to_owned()).collect(),
+                            ..Setting::new_search()
+                        },
+                        |i| i.setting.clone(),
                     ),
-                    compliant: intact_setting.map_or_else(
-                        || INTACT_COMPLIANT.iter().map(|n| (*n).to_owned()).collect(),
-                        |i| i.compliant.clone(),
-                    ),
-                    bounded: intact_setting.is_some_and(|i| i.bounded),
-                    grf_weight: intact_setting
-                        .map_or(twin_msk::predict::GRF_WEIGHT, |i| i.grf_weight),
                 };
                 self.start(s, setup, device);
             }
@@ -225,13 +222,6 @@ impl Predict {
             },
         ));
     }
-}
-
-fn walk_label(device: Option<&Prosthesis>) -> String {
-    device.map_or_else(
-        || "intact".to_owned(),
-        |d| format!("prosthesis {:.0} N·m/rad", d.stiffness_nm_per_rad),
-    )
 }
 
 /// Asks for the predictive model and its starting coordinates.

@@ -89,21 +89,7 @@ pub fn forward(args: ForwardArgs) -> anyhow::Result<()> {
             anyhow::bail!("`{}` has no rows", path.display());
         }
         start = plant.state_from_table(&table, 0, &start);
-        let tendons_given = plant.compliant.iter().all(|&i| {
-            table
-                .column(&format!(
-                    "/forceset/{}/normalized_tendon_force",
-                    model.muscles[i].name
-                ))
-                .or_else(|| {
-                    table.column(&format!(
-                        "{}/normalized_tendon_force",
-                        model.muscles[i].component
-                    ))
-                })
-                .is_some()
-        });
-        if !tendons_given {
+        if !plant.table_has_tendon_forces(&table) {
             start = plant.equilibrate(&start);
         }
         plant.locked_values.clone_from(&start.q);
@@ -377,25 +363,24 @@ fn setup_of(args: &PredictArgs) -> anyhow::Result<twin_session::predict::Setup> 
         .map(twin_msk::prosthesis::Prosthesis::read)
         .transpose()?;
     let init = args.init.as_deref().map(Solution::read).transpose()?;
-    let integrator = args.integrator.unwrap_or_else(|| {
-        init.as_ref().map_or(
-            twin_msk::forward::integrate::Method::SemiImplicitEuler,
-            |s| s.integrator,
-        )
-    });
-    let compliant = match &args.compliant {
-        Some(names) if names.iter().any(|n| n == "none") => Vec::new(),
-        Some(names) => names.clone(),
-        None => init
-            .as_ref()
-            .map(|s| s.compliant.clone())
-            .unwrap_or_default(),
-    };
-    let bounded = args.bounded || init.as_ref().is_some_and(|s| s.bounded);
-    let grf_weight = args.grf_weight.unwrap_or_else(|| {
-        init.as_ref()
-            .map_or(twin_msk::predict::GRF_WEIGHT, |s| s.grf_weight)
-    });
+    // The `--init` solution's setting, else a new search's; flags override.
+    let mut setting = init
+        .as_ref()
+        .map_or_else(twin_session::predict::Setting::new_search, |s| {
+            s.setting.clone()
+        });
+    if let Some(m) = args.integrator {
+        setting.integrator = m;
+    }
+    match &args.compliant {
+        Some(names) if names.iter().any(|n| n == "none") => setting.compliant.clear(),
+        Some(names) => setting.compliant.clone_from(names),
+        None => {}
+    }
+    setting.bounded |= args.bounded;
+    if let Some(w) = args.grf_weight {
+        setting.grf_weight = w;
+    }
     let init = init.map(|s| s.parameters);
     let setup = twin_session::predict::Setup {
         model: args.model.clone(),
@@ -414,10 +399,7 @@ fn setup_of(args: &PredictArgs) -> anyhow::Result<twin_session::predict::Setup> 
             seed: args.seed,
             restarts: args.restarts,
         },
-        integrator,
-        compliant,
-        bounded,
-        grf_weight,
+        setting,
     };
     setup.scenario()?;
     setup.start_parameters()?;
@@ -508,14 +490,9 @@ fn keep_in_twin(
     inputs.push(file);
     let path = output(out, "twin.json", &inputs)?;
     let mut session: twin_session::Session = twin_session::Session::new(doc, Some(path.clone()));
-    let name = solution.prosthesis.as_ref().map_or_else(
-        || "predicted: intact".to_owned(),
-        |p| {
-            format!(
-                "predicted: prosthesis {:.0} N·m/rad",
-                p.stiffness_nm_per_rad
-            )
-        },
+    let name = format!(
+        "predicted: {}",
+        twin_session::predict::walk_label(solution.prosthesis.as_ref())
     );
     session.apply(&twin_session::ScenarioAction::AddPredicted {
         name,

@@ -56,11 +56,38 @@ pub mod curves {
         (D[0] * (x + (x * x + 1.0).sqrt()).ln() + D[3]).max(0.0)
     }
 
+    /// The tendon curve's constants `c1`, `c2`, `c3` (S1).
+    pub const TENDON_C: [f64; 3] = [0.2, 0.995, 0.25];
+
     /// Tendon force–length (S1): `c1 e^{kT(l̃_T − c2)} − c3`, zero when
     /// slack; 1.0 at a strain of 4.7 % for `kT` = 35.
     #[must_use]
     pub fn tendon_force_length(l: f64, stiffness: f64) -> f64 {
-        (0.2 * (stiffness * (l - 0.995)).exp() - 0.25).max(0.0)
+        tendon_curve(l, stiffness).max(0.0)
+    }
+
+    /// The tendon curve itself, `c1 e^{kT(l̃_T − c2)} − c3`, slightly
+    /// negative just below the slack length (as OpenSim evaluates it).
+    #[must_use]
+    pub fn tendon_curve(l: f64, stiffness: f64) -> f64 {
+        let [c1, c2, c3] = TENDON_C;
+        c1 * (stiffness * (l - c2)).exp() - c3
+    }
+
+    /// The normalised tendon length at tendon force `f` (the inverse of
+    /// [`tendon_curve`], for `f > −c3`).
+    #[must_use]
+    pub fn tendon_length(f: f64, stiffness: f64) -> f64 {
+        let [c1, c2, c3] = TENDON_C;
+        c2 + ((f + c3).max(1e-12) / c1).ln() / stiffness
+    }
+
+    /// The exponent `kT` that puts a tendon's force at F0 when it is
+    /// strained by `strain` (OpenSim's `tendon_strain_at_one_norm_force`).
+    #[must_use]
+    pub fn tendon_stiffness(strain: f64) -> f64 {
+        let [c1, c2, c3] = TENDON_C;
+        ((1.0 + c3) / c1).ln() / (1.0 + strain - c2)
     }
 }
 
@@ -292,8 +319,7 @@ impl MuscleParameters {
     #[must_use]
     pub fn fiber_under_tendon_force(&self, l_mt: f64, force: f64) -> Fiber {
         let f = (force / self.max_isometric_force).max(0.0);
-        // Inverse of 0.2·e^{kT(l̃ − 0.995)} − 0.25.
-        let stretch = 0.995 + ((f + 0.25) / 0.2).ln() / TENDON_STIFFNESS;
+        let stretch = curves::tendon_length(f, TENDON_STIFFNESS);
         let along =
             (l_mt - stretch * self.tendon_slack_length).max(0.01 * self.optimal_fiber_length);
         let length = along.hypot(self.height());

@@ -43,18 +43,49 @@ pub struct Setup {
     /// values without.
     pub init: Option<Vec<f64>>,
     pub search: cmaes::Settings,
-    /// How the walks are integrated (solutions keep theirs: a gait found
-    /// with one is replayed with it).
+    /// How the walks are simulated and searched.
+    pub setting: Setting,
+}
+
+/// How walks are simulated and searched. A solution keeps the setting it
+/// was found in, so that it replays as found; files written before a
+/// field existed read it as it was then.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Setting {
+    /// How the walks are integrated (files without: Dormand–Prince, the
+    /// only one then).
+    #[serde(default)]
     pub integrator: Method,
     /// Muscles with compliant tendons (`soleus` is both sides'); rigid
     /// tendons for the rest (see [`Scenario::with_compliant_tendons`]).
+    #[serde(default)]
     pub compliant: Vec<String>,
     /// Whether the search keeps the parameters within their ranges
     /// ([`reflex::parameter_range`]; the start is clipped into them too).
+    #[serde(default)]
     pub bounded: bool,
-    /// Weight of the ground-force penalty
-    /// ([`twin_msk::predict::GRF_WEIGHT`] for new searches).
+    /// Weight of the ground-force penalty (files without:
+    /// [`twin_msk::predict::GRF_WEIGHT_BEFORE`]).
+    #[serde(default = "grf_weight_before")]
     pub grf_weight: f64,
+}
+
+impl Setting {
+    /// A new search's: semi-implicit Euler, rigid tendons, unbounded,
+    /// [`twin_msk::predict::GRF_WEIGHT`].
+    #[must_use]
+    pub fn new_search() -> Self {
+        Self {
+            integrator: Method::SemiImplicitEuler,
+            compliant: Vec::new(),
+            bounded: false,
+            grf_weight: twin_msk::predict::GRF_WEIGHT,
+        }
+    }
+}
+
+fn grf_weight_before() -> f64 {
+    twin_msk::predict::GRF_WEIGHT_BEFORE
 }
 
 impl Setup {
@@ -80,10 +111,11 @@ impl Setup {
                 format!("expected 0 ≤ min ≤ max ≤ 5 m/s, got {lo}, {hi}"),
             ));
         }
-        if !(self.grf_weight.is_finite() && (0.0..=1e6).contains(&self.grf_weight)) {
+        let setting = &self.setting;
+        if !(setting.grf_weight.is_finite() && (0.0..=1e6).contains(&setting.grf_weight)) {
             return Err(bad(
                 "ground-force weight",
-                format!("must be in [0, 1e6], got {}", self.grf_weight),
+                format!("must be in [0, 1e6], got {}", setting.grf_weight),
             ));
         }
         if !(0.0..=1.0).contains(&self.residual_strength) {
@@ -102,11 +134,11 @@ impl Setup {
         let coords = Table::read(&self.start)?;
         let mut scenario = Scenario::walking(&model, &coords, self.duration)
             .map_err(|e| e.in_file(&self.start))?
-            .with_method(self.integrator);
+            .with_method(setting.integrator);
         scenario.speed = self.speed;
-        scenario.grf_weight = self.grf_weight;
-        if !self.compliant.is_empty() {
-            scenario = scenario.with_compliant_tendons(&self.compliant)?;
+        scenario.grf_weight = setting.grf_weight;
+        if !setting.compliant.is_empty() {
+            scenario = scenario.with_compliant_tendons(&setting.compliant)?;
         }
         if !self.strength.is_empty() {
             scenario = scenario.with_strength(&self.strength)?;
@@ -165,25 +197,19 @@ pub struct Solution {
     pub history: Vec<[f64; 3]>,
     pub seed: u64,
     pub duration_s: f64,
-    /// The integrator the gait was found with (files without one:
-    /// Dormand–Prince, the only one then).
-    #[serde(default)]
-    pub integrator: Method,
-    /// Muscles with compliant tendons (files without: none, all rigid).
-    #[serde(default)]
-    pub compliant: Vec<String>,
-    /// Whether it was searched within the parameters' ranges (files
-    /// without: not, as then).
-    #[serde(default)]
-    pub bounded: bool,
-    /// The ground-force penalty's weight (files without: the weight then,
-    /// [`twin_msk::predict::GRF_WEIGHT_BEFORE`]).
-    #[serde(default = "grf_weight_before")]
-    pub grf_weight: f64,
+    /// The setting it was found in (its fields beside the others in the
+    /// file).
+    #[serde(flatten)]
+    pub setting: Setting,
 }
 
-fn grf_weight_before() -> f64 {
-    twin_msk::predict::GRF_WEIGHT_BEFORE
+/// A walk's name: `intact`, or the device's (`prosthesis 400 N·m/rad`).
+#[must_use]
+pub fn walk_label(device: Option<&Prosthesis>) -> String {
+    device.map_or_else(
+        || "intact".to_owned(),
+        |d| format!("prosthesis {:.0} N·m/rad", d.stiffness_nm_per_rad),
+    )
 }
 
 /// The walking scenario's speed band (m/s).
@@ -209,10 +235,7 @@ impl Solution {
             history: prediction.history.clone(),
             seed: setup.search.seed,
             duration_s: setup.duration,
-            integrator: setup.integrator,
-            compliant: setup.compliant.clone(),
-            bounded: setup.bounded,
-            grf_weight: setup.grf_weight,
+            setting: setup.setting.clone(),
         }
     }
 
@@ -249,10 +272,7 @@ impl Solution {
                 seed: self.seed,
                 restarts: 0,
             },
-            integrator: self.integrator,
-            compliant: self.compliant.clone(),
-            bounded: self.bounded,
-            grf_weight: self.grf_weight,
+            setting: self.setting.clone(),
         }
     }
 }
@@ -494,7 +514,7 @@ fn search(
 ) -> Result<Prediction, SessionError> {
     let scenario = setup.scenario()?;
     let bounded = |x: &[f64]| {
-        if setup.bounded {
+        if setup.setting.bounded {
             reflex::clip(x)
         } else {
             x.to_vec()
@@ -648,10 +668,7 @@ mod tests {
                 seed: 3,
                 restarts: 0,
             },
-            integrator: Method::SemiImplicitEuler,
-            compliant: Vec::new(),
-            bounded: false,
-            grf_weight: twin_msk::predict::GRF_WEIGHT,
+            setting: Setting::new_search(),
         })
     }
 
@@ -695,8 +712,8 @@ mod tests {
         x0[20] = -0.3;
         x0[18] = 12.0;
         s.init = Some(x0);
-        s.bounded = true;
-        s.compliant = vec!["soleus".into()];
+        s.setting.bounded = true;
+        s.setting.compliant = vec!["soleus".into()];
         let mut seen = Vec::new();
         let p = run(&s, None, &Progress::new(), &mut |p| {
             seen.push(p.parameters.clone());
@@ -730,11 +747,11 @@ mod tests {
                 "soleos",
             ),
             (
-                Box::new(|s: &mut Setup| s.compliant = vec!["achilles".into()]),
+                Box::new(|s: &mut Setup| s.setting.compliant = vec!["achilles".into()]),
                 "achilles",
             ),
             (
-                Box::new(|s: &mut Setup| s.grf_weight = f64::NAN),
+                Box::new(|s: &mut Setup| s.setting.grf_weight = f64::NAN),
                 "ground-force weight",
             ),
         ] {
@@ -859,24 +876,24 @@ mod tests {
         assert!((setup.duration - saved.duration_s).abs() < 1e-12);
         // Found before there was a choice: with Dormand–Prince, and
         // replayed with it; a new file keeps its integrator.
-        assert_eq!(saved.integrator, Method::DormandPrince);
-        assert_eq!(setup.integrator, Method::DormandPrince);
+        assert_eq!(saved.setting.integrator, Method::DormandPrince);
+        assert_eq!(setup.setting.integrator, Method::DormandPrince);
         let mut fresh = saved.clone();
-        fresh.integrator = Method::SemiImplicitEuler;
+        fresh.setting.integrator = Method::SemiImplicitEuler;
         let again: Solution =
             serde_json::from_str(&serde_json::to_string(&fresh).unwrap()).unwrap();
-        assert_eq!(again.integrator, Method::SemiImplicitEuler);
+        assert_eq!(again.setting.integrator, Method::SemiImplicitEuler);
         // Rigid tendons and an unbounded search, then; kept when set.
-        assert!(saved.compliant.is_empty() && !saved.bounded);
-        assert!((saved.grf_weight - twin_msk::predict::GRF_WEIGHT_BEFORE).abs() < 1e-12);
-        assert!((setup.grf_weight - twin_msk::predict::GRF_WEIGHT_BEFORE).abs() < 1e-12);
-        fresh.compliant = vec!["soleus".into(), "gastroc".into()];
-        fresh.bounded = true;
+        assert!(saved.setting.compliant.is_empty() && !saved.setting.bounded);
+        assert!((saved.setting.grf_weight - twin_msk::predict::GRF_WEIGHT_BEFORE).abs() < 1e-12);
+        assert!((setup.setting.grf_weight - twin_msk::predict::GRF_WEIGHT_BEFORE).abs() < 1e-12);
+        fresh.setting.compliant = vec!["soleus".into(), "gastroc".into()];
+        fresh.setting.bounded = true;
         let again: Solution =
             serde_json::from_str(&serde_json::to_string(&fresh).unwrap()).unwrap();
         let setup = again.setup("m.osim".into(), "s.sto".into());
-        assert_eq!(setup.compliant, ["soleus", "gastroc"]);
-        assert!(setup.bounded);
+        assert_eq!(setup.setting.compliant, ["soleus", "gastroc"]);
+        assert!(setup.setting.bounded);
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("device.json");
         std::fs::write(&bad, r#"{"side": "right"}"#).unwrap();

@@ -13,7 +13,7 @@
 
 use crate::MskError;
 use crate::model::Muscle;
-use crate::muscle::MuscleParameters;
+use crate::muscle::{MuscleParameters, curves};
 
 const B: [[f64; 4]; 3] = [
     [
@@ -38,11 +38,6 @@ const K_PE: f64 = 4.0;
 const MIN_NORM_FIBER: f64 = 0.2;
 /// OpenSim's `tanhSteepness` in the activation derivative.
 const ACTIVATION_SMOOTHING: f64 = 0.1;
-/// The tendon force–length curve's constants (De Groote et al. 2016,
-/// OpenSim's `calcTendonForceMultiplier`): `f = c1·exp(kT(l̃T − c2)) − c3`.
-const C1: f64 = 0.2;
-const C2: f64 = 0.995;
-const C3: f64 = 0.25;
 /// Fibre velocities of a compliant muscle are kept within ±this
 /// (normalised by v_max·l_opt): beyond it the fibre cannot follow and
 /// the tendon takes up the difference.
@@ -133,7 +128,7 @@ impl DgfMuscle {
             default_activation,
             compliant_in_file: get("ignore_tendon_compliance", 0.0) == 0.0,
             tendon_strain,
-            tendon_exponent: ((1.0 + C3) / C1).ln() / (1.0 + tendon_strain - C2),
+            tendon_exponent: curves::tendon_stiffness(tendon_strain),
             passive_offset,
             passive_denominator: K_PE.exp() - passive_offset,
             height_sq: h * h,
@@ -205,17 +200,18 @@ impl DgfMuscle {
         }
     }
 
-    /// Tendon force (in F0) at normalised tendon length `l̃T = lT / lTs`.
+    /// Tendon force (in F0) at normalised tendon length `l̃T = lT / lTs`
+    /// (De Groote's curve, [`curves::tendon_curve`], as OpenSim's
+    /// `calcTendonForceMultiplier`: slightly negative just below slack).
     #[must_use]
     pub fn tendon_force_length(&self, lt: f64) -> f64 {
-        C1 * (self.tendon_exponent * (lt - C2)).exp() - C3
+        curves::tendon_curve(lt, self.tendon_exponent)
     }
 
-    /// The normalised tendon length at tendon force `f` (in F0; the
-    /// inverse of [`Self::tendon_force_length`], for `f > −c3`).
+    /// The normalised tendon length at tendon force `f` (in F0).
     #[must_use]
     pub fn tendon_length(&self, f: f64) -> f64 {
-        C2 + ((f + C3).max(1e-12) / C1).ln() / self.tendon_exponent
+        curves::tendon_length(f, self.tendon_exponent)
     }
 
     /// The fibre of a compliant muscle whose tendon carries `ft` (in F0) at
@@ -280,7 +276,7 @@ impl DgfMuscle {
         // The fibre's height is constant: its projection on the tendon
         // moves at v / cos α; the tendon takes the rest.
         let tendon_velocity = v_mt - velocity / cos;
-        let stiffness = self.tendon_exponent * (ft + C3);
+        let stiffness = self.tendon_exponent * (ft + curves::TENDON_C[2]);
         let rate = stiffness * tendon_velocity / p.tendon_slack_length;
         (
             MuscleOutput {

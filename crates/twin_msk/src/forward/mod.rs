@@ -192,18 +192,6 @@ impl Plant {
             .iter()
             .map(DgfMuscle::of)
             .collect::<Result<Vec<_>, _>>()?;
-        let mut warnings = Vec::new();
-        let compliant: Vec<&str> = muscles
-            .iter()
-            .filter(|m| m.compliant_in_file)
-            .map(|m| m.p.name.as_str())
-            .collect();
-        if !compliant.is_empty() {
-            warnings.push(format!(
-                "{RIGID_WARNING}{} (the file asks for compliant ones; name them as compliant to simulate them so)",
-                compliant.join(", ")
-            ));
-        }
         let mut free_index = vec![None; model.coordinates.len()];
         for (i, &k) in free.iter().enumerate() {
             free_index[k] = Some(i);
@@ -232,7 +220,7 @@ impl Plant {
             .map(|row| (0..row.len()).filter(|&b| row[b]).collect())
             .collect();
         let in_child_inverse = model.joints.iter().map(|j| j.in_child.inverse()).collect();
-        Ok(Self {
+        let mut plant = Self {
             analytic_bias,
             subtree_bodies,
             in_child_inverse,
@@ -243,8 +231,26 @@ impl Plant {
             muscles,
             compliant: Vec::new(),
             model: model.clone(),
-            warnings,
-        })
+            warnings: Vec::new(),
+        };
+        plant.warn_of_rigid_tendons();
+        Ok(plant)
+    }
+
+    /// The warning that names the muscles whose file asks for a compliant
+    /// tendon but that are simulated rigid (replacing an earlier one).
+    fn warn_of_rigid_tendons(&mut self) {
+        self.warnings.retain(|w| !w.starts_with(RIGID_WARNING));
+        let rigid: Vec<&str> = (0..self.muscles.len())
+            .filter(|i| self.muscles[*i].compliant_in_file && !self.compliant.contains(i))
+            .map(|i| self.model.muscles[i].name.as_str())
+            .collect();
+        if !rigid.is_empty() {
+            self.warnings.push(format!(
+                "{RIGID_WARNING}{} (the file asks for compliant ones; name them as compliant to simulate them so)",
+                rigid.join(", ")
+            ));
+        }
     }
 
     /// Simulates the `names`d muscles with compliant tendons (De Groote's
@@ -274,17 +280,7 @@ impl Plant {
         chosen.sort_unstable();
         chosen.dedup();
         self.compliant = chosen;
-        self.warnings.retain(|w| !w.starts_with(RIGID_WARNING));
-        let rigid: Vec<&str> = (0..self.muscles.len())
-            .filter(|i| self.muscles[*i].compliant_in_file && !self.compliant.contains(i))
-            .map(|i| self.model.muscles[i].name.as_str())
-            .collect();
-        if !rigid.is_empty() {
-            self.warnings.push(format!(
-                "{RIGID_WARNING}{} (the file asks for compliant ones; name them as compliant to simulate them so)",
-                rigid.join(", ")
-            ));
-        }
+        self.warn_of_rigid_tendons();
         Ok(self
             .compliant
             .iter()
@@ -954,17 +950,24 @@ impl Plant {
             }
         }
         for (j, &i) in self.compliant.iter().enumerate() {
-            let mu = &m.muscles[i];
-            if let Some(v) = find(&[
-                format!("{}/normalized_tendon_force", mu.component),
-                format!("/forceset/{}/normalized_tendon_force", mu.name),
-                format!("{}/normalized_tendon_force", mu.name),
-            ]) && j < s.tendon.len()
+            if let Some(v) = find(&tendon_force_columns(&m.muscles[i]))
+                && j < s.tendon.len()
             {
                 s.tendon[j] = v;
             }
         }
         s
+    }
+
+    /// Whether `table` gives the tendon force of every compliant muscle
+    /// (the columns [`Self::state_from_table`] reads).
+    #[must_use]
+    pub fn table_has_tendon_forces(&self, table: &Table) -> bool {
+        self.compliant.iter().all(|&i| {
+            tendon_force_columns(&self.model.muscles[i])
+                .iter()
+                .any(|c| table.column(c).is_some())
+        })
     }
 
     /// A state's row in [`Self::state_labels`] order.
@@ -976,6 +979,15 @@ impl Plant {
         row.extend(&s.tendon);
         row
     }
+}
+
+/// The columns a muscle's normalised tendon force may be read from.
+fn tendon_force_columns(mu: &crate::model::Muscle) -> [String; 3] {
+    [
+        format!("{}/normalized_tendon_force", mu.component),
+        format!("/forceset/{}/normalized_tendon_force", mu.name),
+        format!("{}/normalized_tendon_force", mu.name),
+    ]
 }
 
 /// The force of a smooth sphere–half-space contact on the half-space side,

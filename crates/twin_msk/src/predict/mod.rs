@@ -95,8 +95,6 @@ impl Scenario {
             duration,
             speed: [1.1, 1.4],
             settings: Settings {
-                rtol: Method::DormandPrince.walking_tolerances().0,
-                atol: Method::DormandPrince.walking_tolerances().1,
                 report: 0.01,
                 ..Settings::default()
             },
@@ -104,7 +102,8 @@ impl Scenario {
             device_share: 1.0,
             compliant: Vec::new(),
             grf_weight: GRF_WEIGHT,
-        })
+        }
+        .with_method(Method::DormandPrince))
     }
 
     /// The same scenario with the `names`d muscles' tendons compliant
@@ -114,8 +113,6 @@ impl Scenario {
     /// # Errors
     /// A name matches no muscle.
     pub fn with_compliant_tendons(&self, names: &[String]) -> Result<Self, MskError> {
-        // Every name must answer to a muscle of this model.
-        self.plant.clone().set_compliant(names)?;
         let plant = walking_plant(&self.plant.model, Some(&self.plant.locked_values), names)?;
         let start = plant.equilibrate(&self.start);
         Ok(Self {
@@ -181,7 +178,19 @@ impl Scenario {
             model.muscles.clone_from(&original.muscles);
             scale_strength(&mut model, &removed, residual);
         }
-        let plant = walking_plant(&model, Some(&self.start.q), &self.compliant)?;
+        // The removed ankle's muscles keep no tendons.
+        let compliant: Vec<String> = self
+            .compliant
+            .iter()
+            .filter(|n| {
+                model
+                    .muscles
+                    .iter()
+                    .any(|m| crate::model::muscle_named(&m.name, n))
+            })
+            .cloned()
+            .collect();
+        let plant = walking_plant(&model, Some(&self.start.q), &compliant)?;
         let mut start = self.start.clone();
         start.a = model
             .muscles
@@ -378,9 +387,10 @@ fn scale_strength(model: &mut crate::Model, names: &[String], factor: f64) {
 
 /// The walking plant of `model`: lumbar joint held (at `held`, the start's
 /// coordinates, when given), soft limits at the coordinate ranges, the
-/// muscles that answer to `compliant` with compliant tendons (names that
-/// no muscle of `model` answers to, such as a removed ankle's, are passed
-/// over).
+/// muscles that answer to `compliant` with compliant tendons.
+///
+/// # Errors
+/// A muscle's parameters are bad; a `compliant` name answers to no muscle.
 fn walking_plant(
     model: &crate::Model,
     held: Option<&[f64]>,
@@ -393,17 +403,7 @@ fn walking_plant(
         .collect();
     let mut plant = Plant::new(model, &locked)?;
     plant.add_range_limits(LIMIT_STIFFNESS, LIMIT_DAMPING);
-    let present: Vec<String> = compliant
-        .iter()
-        .filter(|n| {
-            model
-                .muscles
-                .iter()
-                .any(|m| crate::model::muscle_named(&m.name, n))
-        })
-        .cloned()
-        .collect();
-    plant.set_compliant(&present)?;
+    plant.set_compliant(compliant)?;
     if let Some(q) = held {
         plant.locked_values = q.to_vec();
     }

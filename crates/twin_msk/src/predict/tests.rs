@@ -510,6 +510,22 @@ fn walk_speed_probe() {
     }
 }
 
+/// The muscles a saved solution's walk has compliant tendons in (none in
+/// files from before the choice).
+fn saved_compliant(text: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(text).unwrap();
+    serde_json::from_value(v["compliant"].clone()).unwrap_or_default()
+}
+
+/// Pearson r of each side of `joint` in an agreement table.
+fn correlations(table: &[metrics::Agreement], joint: &str) -> Vec<f64> {
+    table
+        .iter()
+        .filter(|a| a.joint == joint)
+        .map(|a| a.r)
+        .collect()
+}
+
 /// A saved solution's parameters and device (`examples/gait/*.json`).
 fn saved_solution(text: &str) -> (Vec<f64>, Option<crate::prosthesis::Prosthesis>) {
     let saved: serde_json::Value = serde_json::from_str(text).unwrap();
@@ -532,10 +548,7 @@ fn saved_solution(text: &str) -> (Vec<f64>, Option<crate::prosthesis::Prosthesis
 fn device_walk_compensates(intact_text: &str, device_text: &str, speed: std::ops::Range<f64>) {
     use crate::forward::integrate::Method;
     let Some(s) = scenario(10.0) else { return };
-    let compliant = |text: &str| -> Vec<String> {
-        let v: serde_json::Value = serde_json::from_str(text).unwrap();
-        serde_json::from_value(v["compliant"].clone()).unwrap_or_default()
-    };
+    let compliant = saved_compliant;
     let intact = s
         .with_method(Method::SemiImplicitEuler)
         .with_compliant_tendons(&compliant(intact_text))
@@ -616,13 +629,7 @@ fn the_saved_semi_implicit_walk_is_compared_with_the_measured_trial() {
     let (traj, o) = s.simulate(&x).unwrap();
     assert!(!o.fell, "{o:?}");
     let table = metrics::agreement(&metrics::cycle_angles(&s.plant, &traj, 1.0), &m);
-    let r = |joint: &str| -> Vec<f64> {
-        table
-            .iter()
-            .filter(|a| a.joint == joint)
-            .map(|a| a.r)
-            .collect()
-    };
+    let r = |joint: &str| correlations(&table, joint);
     for a in &table {
         eprintln!("{a}");
     }
@@ -652,7 +659,7 @@ fn the_saved_compliant_walk_bends_its_knees_and_lands_as_people_do() {
     };
     let text = include_str!("../../../../examples/gait/predicted-intact-2d-compliant.json");
     let saved: serde_json::Value = serde_json::from_str(text).unwrap();
-    let compliant: Vec<String> = serde_json::from_value(saved["compliant"].clone()).unwrap();
+    let compliant = saved_compliant(text);
     assert_eq!(compliant, ["soleus", "gastroc"]);
     assert!((saved["grf_weight"].as_f64().unwrap() - GRF_WEIGHT).abs() < 1e-12);
     let s = s
@@ -667,13 +674,7 @@ fn the_saved_compliant_walk_bends_its_knees_and_lands_as_people_do() {
     for a in &table {
         eprintln!("{a}");
     }
-    let r = |joint: &str| -> Vec<f64> {
-        table
-            .iter()
-            .filter(|a| a.joint == joint)
-            .map(|a| a.r)
-            .collect()
-    };
+    let r = |joint: &str| correlations(&table, joint);
     // Hips and knees as the issue asks; ankles not yet (positive, short of
     // 0.6: the foot is held dorsiflexed through swing).
     assert!(r("hip_flexion").iter().all(|&v| v >= 0.8), "{table:?}");

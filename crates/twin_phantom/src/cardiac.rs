@@ -104,6 +104,30 @@ pub struct RvGeometry {
     pub wall_mm: f64,
 }
 
+/// What the ventricles hold at a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeartTissue {
+    LvBlood,
+    LvWall,
+    RvBlood,
+    RvWall,
+    None,
+}
+
+/// The ventricles as a label map in the heart's frame
+/// ([`CardiacPhantom::ventricle_labels`]): `labels[x + nx·(y + ny·z)]`,
+/// voxel centres at `origin + index·spacing_mm`; a point `(x, y, z)` of
+/// the frame is `base_centre + x·axes[0] + y·axes[1] + z·axes[2]` in LPS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VentricleLabels {
+    pub dims: [usize; 3],
+    pub spacing_mm: f64,
+    pub origin: [f64; 3],
+    pub labels: Vec<u8>,
+    pub axes: [[f64; 3]; 3],
+    pub base_centre: [f64; 3],
+}
+
 /// Half-ellipsoid shape of the LV at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LvShape {
@@ -344,10 +368,10 @@ impl CardiacPhantom {
         self.slice_w(k)
     }
 
-    /// Noise-free signal at point `p` (LPS mm) when the LV holds `volume_ml`.
+    /// What the ventricles hold at point `p` (LPS mm) when the LV has
+    /// `shape` and the RV is scaled by `rv_scale`.
     #[must_use]
-    pub fn signal(&self, p: &V3, shape: &LvShape, rv_scale: f64) -> f64 {
-        let s = &self.signals;
+    pub fn heart_tissue(&self, p: &V3, shape: &LvShape, rv_scale: f64) -> HeartTissue {
         // Heart, in its own frame: w along the long axis, rho in the plane.
         let (_, _, u) = self.axes();
         let d = p - V3::from(self.base_centre);
@@ -359,7 +383,7 @@ impl CardiacPhantom {
         };
         let (a, c, t) = (shape.radius_mm, shape.length_mm, shape.wall_mm);
         if inside(a, c) {
-            return s.blood;
+            return HeartTissue::LvBlood;
         }
         let lv_epi = inside(a + t, c + t);
         // RV: a flatter, larger half ellipsoid centred beside the septum.
@@ -373,18 +397,99 @@ impl CardiacPhantom {
                 + (across / (rv.across_mm + extra)).powi(2)
                 + (w / (rv.length_mm + extra)).powi(2)
         };
-        let rv_wall = rv.wall_mm;
         if w >= 0.0 && !lv_epi {
             if rv_q(0.0) <= 1.0 {
-                return s.blood;
+                return HeartTissue::RvBlood;
             }
-            if rv_q(rv_wall) <= 1.0 {
-                return s.myocardium;
+            if rv_q(rv.wall_mm) <= 1.0 {
+                return HeartTissue::RvWall;
             }
         }
         if lv_epi {
-            return s.myocardium;
+            return HeartTissue::LvWall;
         }
+        HeartTissue::None
+    }
+
+    /// The ventricles of `phase` as a label map of `spacing_mm` voxels in
+    /// the heart's frame (x along the slices' rows, y along their
+    /// columns, z from the base plane towards the apex; origin at the
+    /// base centre): 0 outside, 1 LV wall, 2 RV wall, 3 LV blood, 4 RV
+    /// blood, 5 above the base plane over the heart (where the atria and
+    /// valves would be).
+    #[must_use]
+    pub fn ventricle_labels(&self, phase: usize, spacing_mm: f64) -> VentricleLabels {
+        let shape = self.lv_shape(self.lv_volume_ml(phase));
+        let rv_scale = self.rv_scale(phase);
+        let rv = self.rv_geometry(&shape, rv_scale);
+        let reach = (shape.radius_mm + shape.wall_mm)
+            .max(rv.offset_mm + rv.along_mm.max(rv.across_mm) + rv.wall_mm)
+            + 2.0 * spacing_mm;
+        let depth =
+            (shape.length_mm + shape.wall_mm).max(rv.length_mm + rv.wall_mm) + 2.0 * spacing_mm;
+        let n_xy = (2.0 * reach / spacing_mm).ceil() as usize + 1;
+        let above = 2;
+        let n_z = (depth / spacing_mm).ceil() as usize + above + 1;
+        let origin = [
+            -(n_xy as f64 - 1.0) / 2.0 * spacing_mm,
+            -(n_xy as f64 - 1.0) / 2.0 * spacing_mm,
+            -(above as f64) * spacing_mm,
+        ];
+        let (row, col, u) = self.axes();
+        let base = V3::from(self.base_centre);
+        let code = |t: HeartTissue| match t {
+            HeartTissue::None => 0,
+            HeartTissue::LvWall => 1,
+            HeartTissue::RvWall => 2,
+            HeartTissue::LvBlood => 3,
+            HeartTissue::RvBlood => 4,
+        };
+        let labels: Vec<u8> = (0..n_z)
+            .into_par_iter()
+            .flat_map_iter(|k| {
+                let z = origin[2] + k as f64 * spacing_mm;
+                (0..n_xy * n_xy).map(move |ij| {
+                    let (i, j) = (ij % n_xy, ij / n_xy);
+                    let x = origin[0] + i as f64 * spacing_mm;
+                    let y = origin[1] + j as f64 * spacing_mm;
+                    let at = |w: f64| base + row * x + col * y + u * w;
+                    if z < 0.0 {
+                        // Above the base: over the heart if its mirror is.
+                        let t = self.heart_tissue(&at(-z), &shape, rv_scale);
+                        u8::from(t != HeartTissue::None) * 5
+                    } else {
+                        code(self.heart_tissue(&at(z), &shape, rv_scale))
+                    }
+                })
+            })
+            .collect();
+        VentricleLabels {
+            dims: [n_xy, n_xy, n_z],
+            spacing_mm,
+            origin,
+            labels,
+            axes: [row.into(), col.into(), u.into()],
+            base_centre: self.base_centre,
+        }
+    }
+
+    /// Noise-free signal at point `p` (LPS mm) when the LV holds `volume_ml`.
+    #[must_use]
+    pub fn signal(&self, p: &V3, shape: &LvShape, rv_scale: f64) -> f64 {
+        let s = &self.signals;
+        match self.heart_tissue(p, shape, rv_scale) {
+            HeartTissue::LvBlood | HeartTissue::RvBlood => return s.blood,
+            HeartTissue::LvWall | HeartTissue::RvWall => return s.myocardium,
+            HeartTissue::None => {}
+        }
+        let (_, _, u) = self.axes();
+        let d = p - V3::from(self.base_centre);
+        let w = d.dot(&u);
+        let rho = (d - u * w).norm();
+        let inside = |radius: f64, length: f64| {
+            w >= 0.0 && (rho / radius).powi(2) + (w / length).powi(2) <= 1.0
+        };
+        let (a, c, t) = (shape.radius_mm, shape.length_mm, shape.wall_mm);
         // Epicardial fat pad around the heart.
         if inside(a + t + 3.0, c + t + 3.0) {
             return s.fat;

@@ -23,16 +23,24 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use crate::EpError;
-use crate::mesh::{EDGES, TetMesh, dot, sub};
+use rayon::prelude::*;
 
-/// The conduction of every tetrahedron: its metric `M = D⁻¹` (ms²/mm²,
-/// as `[xx, yy, zz, xy, xz, yz]`), or none where it does not conduct
-/// (scar, an ablation lesion).
+use crate::EpError;
+use crate::mesh::{TetMesh, dot, sub};
+
+/// The conduction of every tetrahedron: its fibre direction and a class
+/// of velocities along and across it (m/s), or none where it does not
+/// conduct (scar, an ablation lesion). Kept compact (16 bytes a
+/// tetrahedron): the march reads it in wavefront order.
 #[derive(Debug, Clone)]
 pub struct Conduction {
-    metric: Vec<Option<[f64; 6]>>,
+    fibre: Vec<[f32; 3]>,
+    class: Vec<u16>,
+    /// `[along, across]` per class.
+    speeds: Vec<[f64; 2]>,
 }
+
+const BLOCKED: u16 = u16::MAX;
 
 fn check_velocity(name: &str, v: f64) -> Result<(), EpError> {
     if v.is_finite() && v > 0.0 && v < 20.0 {
@@ -44,24 +52,46 @@ fn check_velocity(name: &str, v: f64) -> Result<(), EpError> {
     }
 }
 
-/// The metric of fibre `f` with velocities `along` and `across` (m/s).
-fn tensor(f: [f64; 3], along: f64, across: f64) -> [f64; 6] {
+/// A transversely isotropic metric `M = D⁻¹ = iso·I + k·f fᵀ` (ms²/mm²)
+/// with `iso = 1/c_t²`, `k = 1/c_f² − 1/c_t²`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Metric {
+    iso: f64,
+    k: f64,
+    f: [f64; 3],
+}
+
+impl Metric {
+    #[cfg(test)]
+    pub(crate) fn new(f: [f64; 3], along: f64, across: f64) -> Self {
+        let iso = 1.0 / (across * across);
+        Self {
+            iso,
+            k: 1.0 / (along * along) - iso,
+            f: unit(f),
+        }
+    }
+
+    /// `aᵀ M b`.
+    pub(crate) fn dot(&self, a: [f64; 3], b: [f64; 3]) -> f64 {
+        self.iso * dot(a, b) + self.k * dot(self.f, a) * dot(self.f, b)
+    }
+
+    /// `nᵀ M⁻¹ n = nᵀ D n`.
+    fn inverse_dot(&self, n: [f64; 3]) -> f64 {
+        let ct2 = 1.0 / self.iso;
+        let cf2 = 1.0 / (self.iso + self.k);
+        ct2 * dot(n, n) + (cf2 - ct2) * dot(self.f, n).powi(2)
+    }
+}
+
+fn unit(f: [f64; 3]) -> [f64; 3] {
     let n = dot(f, f).sqrt();
-    let f = if n > 0.0 {
+    if n > 0.0 && n.is_finite() {
         f.map(|x| x / n)
     } else {
         [1.0, 0.0, 0.0]
-    };
-    let iso = 1.0 / (across * across);
-    let k = 1.0 / (along * along) - iso;
-    [
-        iso + k * f[0] * f[0],
-        iso + k * f[1] * f[1],
-        iso + k * f[2] * f[2],
-        k * f[0] * f[1],
-        k * f[0] * f[2],
-        k * f[1] * f[2],
-    ]
+    }
 }
 
 impl Conduction {
@@ -72,7 +102,9 @@ impl Conduction {
     pub fn isotropic(mesh: &TetMesh, velocity: f64) -> Result<Self, EpError> {
         check_velocity("velocity", velocity)?;
         Ok(Self {
-            metric: vec![Some(tensor([1.0, 0.0, 0.0], velocity, velocity)); mesh.tets.len()],
+            fibre: vec![[1.0, 0.0, 0.0]; mesh.tets.len()],
+            class: vec![0; mesh.tets.len()],
+            speeds: vec![[velocity, velocity]],
         })
     }
 
@@ -98,11 +130,25 @@ impl Conduction {
             )));
         }
         Ok(Self {
-            metric: fibres
-                .iter()
-                .map(|&f| Some(tensor(f, along, across)))
-                .collect(),
+            fibre: fibres.iter().map(|&f| unit(f).map(|x| x as f32)).collect(),
+            class: vec![0; mesh.tets.len()],
+            speeds: vec![[along, across]],
         })
+    }
+
+    fn class_of(&mut self, speeds: [f64; 2]) -> Result<u16, EpError> {
+        // The same velocities (bit for bit) share a class.
+        let same = |s: &[f64; 2]| {
+            s[0].to_bits() == speeds[0].to_bits() && s[1].to_bits() == speeds[1].to_bits()
+        };
+        if let Some(i) = self.speeds.iter().position(same) {
+            return Ok(i as u16);
+        }
+        if self.speeds.len() >= usize::from(BLOCKED) {
+            return Err(EpError::input("too many distinct conduction velocities"));
+        }
+        self.speeds.push(speeds);
+        Ok((self.speeds.len() - 1) as u16)
     }
 
     /// Sets tetrahedron `t` to conduct along `fibre` at `along` and across
@@ -119,43 +165,67 @@ impl Conduction {
     ) -> Result<(), EpError> {
         check_velocity("fibre velocity", along)?;
         check_velocity("cross-fibre velocity", across)?;
-        self.metric[t] = Some(tensor(fibre, along, across));
+        self.class[t] = self.class_of([along, across])?;
+        self.fibre[t] = unit(fibre).map(|x| x as f32);
         Ok(())
+    }
+
+    /// Tetrahedron `t` conducting at `along` and `across` (m/s) along its
+    /// own fibre.
+    ///
+    /// # Errors
+    /// A velocity is not a positive number of m/s.
+    pub fn set_speeds(&mut self, t: usize, along: f64, across: f64) -> Result<(), EpError> {
+        let f = self.fibre[t].map(f64::from);
+        self.set(t, f, along, across)
     }
 
     /// Tetrahedron `t` no longer conducts.
     pub fn block(&mut self, t: usize) {
-        self.metric[t] = None;
+        self.class[t] = BLOCKED;
     }
 
     /// Tetrahedron `t`'s velocities multiplied by `factor` (> 0).
-    pub fn slow(&mut self, t: usize, factor: f64) {
-        if let Some(m) = &mut self.metric[t] {
-            let k = 1.0 / (factor * factor);
-            for x in m.iter_mut() {
-                *x *= k;
-            }
+    ///
+    /// # Errors
+    /// The slowed velocities are not positive numbers of m/s.
+    pub fn slow(&mut self, t: usize, factor: f64) -> Result<(), EpError> {
+        if let Some([a, c]) = self.speeds(t) {
+            self.set_speeds(t, a * factor, c * factor)?;
         }
+        Ok(())
     }
 
     /// Whether tetrahedron `t` conducts.
     #[must_use]
     pub fn conducts(&self, t: usize) -> bool {
-        self.metric[t].is_some()
+        self.class[t] != BLOCKED
+    }
+
+    /// Tetrahedron `t`'s velocities along and across its fibre (m/s).
+    #[must_use]
+    pub fn speeds(&self, t: usize) -> Option<[f64; 2]> {
+        self.speeds.get(usize::from(self.class[t])).copied()
+    }
+
+    pub(crate) fn metric(&self, t: usize) -> Option<Metric> {
+        self.speeds(t).map(|[along, across]| {
+            let iso = 1.0 / (across * across);
+            Metric {
+                iso,
+                k: 1.0 / (along * along) - iso,
+                // Unit again in double precision, so that `inverse_dot`
+                // is the exact inverse.
+                f: unit(self.fibre[t].map(f64::from)),
+            }
+        })
     }
 
     /// Travel time (ms) of segment `d` (mm) inside tetrahedron `t`.
     #[must_use]
     pub fn travel(&self, t: usize, d: [f64; 3]) -> Option<f64> {
-        self.metric[t].map(|m| mdot(&m, d, d).sqrt())
+        self.metric(t).map(|m| m.dot(d, d).sqrt())
     }
-}
-
-/// `aᵀ M b`.
-fn mdot(m: &[f64; 6], a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * (m[0] * b[0] + m[3] * b[1] + m[4] * b[2])
-        + a[1] * (m[3] * b[0] + m[1] * b[1] + m[5] * b[2])
-        + a[2] * (m[4] * b[0] + m[5] * b[1] + m[2] * b[2])
 }
 
 /// A stimulus: node `node` activated at `time` (ms).
@@ -165,25 +235,13 @@ pub struct Source {
     pub time: f64,
 }
 
-/// The least time at `v` over the segment `x0 x1` with times `t0`, `t1`
-/// linear along it, when the least lies inside the segment.
-fn segment_update(
-    m: &[f64; 6],
-    v: [f64; 3],
-    x0: [f64; 3],
-    t0: f64,
-    x1: [f64; 3],
-    t1: f64,
-) -> Option<f64> {
-    let e = sub(x1, x0);
-    let w = sub(v, x0);
-    let a = t1 - t0;
-    let q = mdot(m, e, e);
+/// The least time over a segment from `x₀` (time 0) along `e` (time
+/// difference `a`) to a point `w` from `x₀`, given `q = eᵀMe`,
+/// `b = eᵀMw`, `c = wᵀMw`, when the least lies inside the segment.
+fn segment(q: f64, b: f64, c: f64, a: f64) -> Option<f64> {
     if q <= 0.0 {
         return None;
     }
-    let b = mdot(m, e, w);
-    let c = mdot(m, w, w);
     let (l0, d) = (b / q, a / q);
     let aqa = a * d;
     if aqa >= 1.0 {
@@ -191,21 +249,17 @@ fn segment_update(
     }
     let s = ((c - b * l0).max(0.0) / (1.0 - aqa)).sqrt();
     let l = l0 - s * d;
-    (0.0..=1.0).contains(&l).then_some(t0 + a * l + s)
+    (0.0..=1.0).contains(&l).then_some(a * l + s)
 }
 
-/// The least time at `v` over the triangle `x` with times `t` linear on
-/// it, when the least lies inside the triangle: with `λ` the barycentric
-/// coordinates of the foot point along the edges `E` from `x[0]`, the
-/// stationary point is `λ = Q⁻¹(b − s·a)` with `Q = EᵀME`, `b = EᵀMw`,
-/// `a` the time differences and `s² = (wᵀMw − bᵀQ⁻¹b)/(1 − aᵀQ⁻¹a)` the
+/// The least time over a triangle from `x₀` (time 0) with edges `e₁`,
+/// `e₂` (time differences `a`) to a point `w` from `x₀`, when the least
+/// lies inside the triangle: with `λ` the foot point's coordinates along
+/// the edges, the stationary point is `λ = Q⁻¹(b − s·a)` with
+/// `Q = EᵀME`, `b = EᵀMw`, and `s² = (wᵀMw − bᵀQ⁻¹b)/(1 − aᵀQ⁻¹a)` the
 /// squared travel time from it.
-fn face_update(m: &[f64; 6], v: [f64; 3], x: [[f64; 3]; 3], t: [f64; 3]) -> Option<f64> {
-    let e1 = sub(x[1], x[0]);
-    let e2 = sub(x[2], x[0]);
-    let w = sub(v, x[0]);
-    let a = [t[1] - t[0], t[2] - t[0]];
-    let (q11, q12, q22) = (mdot(m, e1, e1), mdot(m, e1, e2), mdot(m, e2, e2));
+fn face(q: [f64; 3], b: [f64; 2], c: f64, a: [f64; 2]) -> Option<f64> {
+    let [q11, q12, q22] = q;
     let det = q11 * q22 - q12 * q12;
     if det <= 1e-12 * q11 * q22 {
         return None;
@@ -216,53 +270,82 @@ fn face_update(m: &[f64; 6], v: [f64; 3], x: [[f64; 3]; 3], t: [f64; 3]) -> Opti
             (q11 * p[1] - q12 * p[0]) / det,
         ]
     };
-    let b = [mdot(m, e1, w), mdot(m, e2, w)];
     let l0 = inv(b);
     let d = inv(a);
     let aqa = a[0] * d[0] + a[1] * d[1];
     if aqa >= 1.0 {
         return None;
     }
-    let c = mdot(m, w, w);
     let s = ((c - b[0] * l0[0] - b[1] * l0[1]).max(0.0) / (1.0 - aqa)).sqrt();
     let l = [l0[0] - s * d[0], l0[1] - s * d[1]];
-    (l[0] >= 0.0 && l[1] >= 0.0 && l[0] + l[1] <= 1.0)
-        .then_some(t[0] + a[0] * l[0] + a[1] * l[1] + s)
+    (l[0] >= 0.0 && l[1] >= 0.0 && l[0] + l[1] <= 1.0).then_some(a[0] * l[0] + a[1] * l[1] + s)
 }
 
-/// The least time at local vertex `k` of tetrahedron `tet` from its other
-/// vertices' known (finite) times.
-fn local(mesh: &TetMesh, m: &[f64; 6], tet: &[u32; 4], k: usize, times: &[f64]) -> f64 {
-    let v = mesh.nodes[tet[k] as usize];
-    let mut x = [[0.0; 3]; 3];
-    let mut t = [0.0; 3];
+/// The least time at local vertex `k` of a tetrahedron (vertices `p`,
+/// their times `tt`) through the parts of it that have vertex `from`
+/// (just taken from the queue) and other vertices of known (finite) time;
+/// the parts without `from` were solved when their own last vertex was
+/// taken.
+fn local(m: &Metric, p: &[[f64; 3]; 4], tt: &[f64; 4], k: usize, from: usize) -> f64 {
+    let t0 = tt[from];
+    let x0 = p[from];
+    let w = sub(p[k], x0);
+    let c = m.dot(w, w);
+    let mut best = c.sqrt();
+    let mut e = [[0.0; 3]; 2];
+    let mut q = [0.0; 2];
+    let mut b = [0.0; 2];
+    let mut a = [0.0; 2];
     let mut n = 0;
-    for (i, &node) in tet.iter().enumerate() {
-        let ti = times[node as usize];
-        if i != k && ti.is_finite() {
-            x[n] = mesh.nodes[node as usize];
-            t[n] = ti;
-            n += 1;
+    for i in 0..4 {
+        if i == k || i == from || !tt[i].is_finite() {
+            continue;
         }
-    }
-    let mut best = f64::INFINITY;
-    for i in 0..n {
-        let d = sub(v, x[i]);
-        best = best.min(t[i] + mdot(m, d, d).sqrt());
-    }
-    for i in 0..n {
-        for j in i + 1..n {
-            if let Some(c) = segment_update(m, v, x[i], t[i], x[j], t[j]) {
-                best = best.min(c);
-            }
+        e[n] = sub(p[i], x0);
+        q[n] = m.dot(e[n], e[n]);
+        b[n] = m.dot(e[n], w);
+        a[n] = tt[i] - t0;
+        if let Some(v) = segment(q[n], b[n], c, a[n]) {
+            best = best.min(v);
         }
+        n += 1;
     }
-    if n == 3
-        && let Some(c) = face_update(m, v, x, t)
+    if n == 2
+        && let Some(v) = face([q[0], m.dot(e[0], e[1]), q[1]], b, c, a)
     {
-        best = best.min(c);
+        best = best.min(v);
     }
-    best
+    t0 + best
+}
+
+/// Each tetrahedron's least travel time from a vertex to the plane of
+/// its opposite face (∞ where it does not conduct): the distance in the
+/// metric `M` from `v` to the plane `n·(x − x₀) = 0` is
+/// `|n·(v − x₀)| / √(nᵀ M⁻¹ n)`.
+fn floors(mesh: &TetMesh, cond: &Conduction) -> Vec<f32> {
+    (0..mesh.tets.len())
+        .into_par_iter()
+        .map(|t| {
+            let Some(m) = cond.metric(t) else {
+                return f32::INFINITY;
+            };
+            let p = mesh.tets[t].map(|v| mesh.nodes[v as usize]);
+            let least = (0..4)
+                .map(|k| {
+                    let [a, b, c] = [(k + 1) % 4, (k + 2) % 4, (k + 3) % 4].map(|i| p[i]);
+                    let n = crate::mesh::cross(sub(b, a), sub(c, a));
+                    let den = m.inverse_dot(n).sqrt();
+                    if den > 0.0 {
+                        dot(n, sub(p[k], a)).abs() / den
+                    } else {
+                        0.0
+                    }
+                })
+                .fold(f64::INFINITY, f64::min);
+            // Rounded down, so that it stays a lower bound.
+            (least * (1.0 - 1e-6)) as f32
+        })
+        .collect()
 }
 
 #[derive(PartialEq)]
@@ -319,24 +402,48 @@ pub fn activation(
             heap.push(Entry(s.time, s.node as u32));
         }
     }
+    let floor = floors(mesh, cond);
     while let Some(Entry(t, u)) = heap.pop() {
         if t > times[u as usize] {
             continue;
         }
         for &tet in mesh.tets_of(u as usize) {
-            let Some(m) = &cond.metric[tet as usize] else {
+            let ti = tet as usize;
+            // ∞ where the tetrahedron does not conduct.
+            let floor = f64::from(floor[ti]);
+            if floor.is_infinite() {
                 continue;
-            };
-            let nodes = &mesh.tets[tet as usize];
+            }
+            let nodes = mesh.tets[ti];
+            let mut tt = nodes.map(|v| times[v as usize]);
+            let from = nodes.iter().position(|&v| v == u).unwrap_or(0);
+            let mut geometry = None;
             for k in 0..4 {
-                let n = nodes[k] as usize;
-                if n == u as usize {
+                if k == from {
                     continue;
                 }
-                let c = local(mesh, m, nodes, k, &times);
-                if c < times[n] - 1e-9 * (1.0 + times[n].abs().min(1e300)) {
-                    times[n] = c;
-                    heap.push(Entry(c, n as u32));
+                // Every path through the tetrahedron starts on the face
+                // opposite `k` no earlier than its earliest known vertex
+                // and takes at least the tetrahedron's least height (in
+                // travel time) to reach `k`.
+                let earliest = (0..4)
+                    .filter(|&i| i != k)
+                    .map(|i| tt[i])
+                    .fold(f64::INFINITY, f64::min);
+                if tt[k] <= earliest + floor {
+                    continue;
+                }
+                let (m, p) = geometry.get_or_insert_with(|| {
+                    (
+                        cond.metric(ti).expect("a conducting tetrahedron"),
+                        nodes.map(|v| mesh.nodes[v as usize]),
+                    )
+                });
+                let c = local(m, p, &tt, k, from);
+                if c < tt[k] - 1e-9 * (1.0 + tt[k].abs().min(1e300)) {
+                    tt[k] = c;
+                    times[nodes[k] as usize] = c;
+                    heap.push(Entry(c, nodes[k]));
                 }
             }
         }
@@ -357,38 +464,36 @@ impl Graph {
     /// that share it (edges only in non-conducting ones are left out).
     #[must_use]
     pub fn new(mesh: &TetMesh, cond: &Conduction) -> Self {
-        let mut e: Vec<(u32, u32, f64)> = Vec::with_capacity(mesh.tets.len() * 6);
-        for (t, nodes) in mesh.tets.iter().enumerate() {
-            for (i, j) in EDGES {
-                let (a, b) = (nodes[i], nodes[j]);
-                let d = sub(mesh.nodes[b as usize], mesh.nodes[a as usize]);
-                if let Some(w) = cond.travel(t, d) {
-                    e.push((a.min(b), a.max(b), w));
+        let neighbours: Vec<Vec<(u32, f64)>> = (0..mesh.nodes.len())
+            .into_par_iter()
+            .map(|v| {
+                let mut out: Vec<(u32, f64)> = Vec::with_capacity(16);
+                for &tet in mesh.tets_of(v) {
+                    let Some(m) = cond.metric(tet as usize) else {
+                        continue;
+                    };
+                    for &w in &mesh.tets[tet as usize] {
+                        if w as usize == v {
+                            continue;
+                        }
+                        let d = sub(mesh.nodes[w as usize], mesh.nodes[v]);
+                        let time = m.dot(d, d).sqrt();
+                        match out.iter_mut().find(|(n, _)| *n == w) {
+                            Some(slot) => slot.1 = slot.1.min(time),
+                            None => out.push((w, time)),
+                        }
+                    }
                 }
-            }
+                out
+            })
+            .collect();
+        let mut start = Vec::with_capacity(neighbours.len() + 1);
+        start.push(0u32);
+        for n in &neighbours {
+            start.push(start[start.len() - 1] + n.len() as u32);
         }
-        e.sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)).then(x.2.total_cmp(&y.2)));
-        e.dedup_by(|x, y| x.0 == y.0 && x.1 == y.1);
-        let n = mesh.nodes.len();
-        let mut start = vec![0u32; n + 1];
-        for &(a, b, _) in &e {
-            start[a as usize + 1] += 1;
-            start[b as usize + 1] += 1;
-        }
-        for i in 0..n {
-            start[i + 1] += start[i];
-        }
-        let mut fill = start.clone();
-        let mut to = vec![0u32; 2 * e.len()];
-        let mut time = vec![0.0; 2 * e.len()];
-        for &(a, b, w) in &e {
-            for (p, q) in [(a, b), (b, a)] {
-                let k = fill[p as usize] as usize;
-                to[k] = q;
-                time[k] = w;
-                fill[p as usize] += 1;
-            }
-        }
+        let to = neighbours.iter().flatten().map(|&(w, _)| w).collect();
+        let time = neighbours.iter().flatten().map(|&(_, t)| t).collect();
         Self { start, to, time }
     }
 

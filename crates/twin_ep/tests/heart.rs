@@ -168,7 +168,7 @@ fn the_demo_heart_meshes_and_activates_as_hearts_do() {
 #[test]
 #[ignore = "speed probe: cargo test --release -p twin_ep --test heart speed -- --ignored --nocapture"]
 fn speed_on_the_demo_heart() {
-    for h in [1.5, 1.0, 0.8] {
+    for h in [1.5, 1.1, 1.0, 0.8] {
         let (mesh, _) = demo_heart(h);
         let cond = Conduction::isotropic(&mesh, 0.6).unwrap();
         let src = [Source {

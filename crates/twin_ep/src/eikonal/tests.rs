@@ -24,6 +24,10 @@ fn a_plane_wave_is_exact_isotropic_and_anisotropic() {
     let (cf, ct) = (0.6, 0.2);
     let cond = Conduction::with_fibres(&mesh, &vec![f; mesh.tets.len()], cf, ct).unwrap();
     let dxx = ct * ct + (cf * cf - ct * ct) * f[0] * f[0];
+    // The same from the stored (single-precision) fibre.
+    let stored = cond.metric(0).unwrap().inverse_dot([1.0, 0.0, 0.0]);
+    assert!((stored - dxx).abs() < 1e-7);
+    let dxx = stored;
     let boundary: Vec<Source> = mesh
         .tagged(crate::mesh::tag::EPI)
         .into_iter()
@@ -34,7 +38,11 @@ fn a_plane_wave_is_exact_isotropic_and_anisotropic() {
         .collect();
     let t = activation(&mesh, &cond, &boundary).unwrap();
     for (p, ti) in mesh.nodes.iter().zip(&t) {
-        assert!((ti - p[0] / dxx.sqrt()).abs() < 1e-9, "{p:?}: {ti}");
+        assert!(
+            (ti - p[0] / dxx.sqrt()).abs() < 1e-9,
+            "{p:?}: {ti} vs {}",
+            p[0] / dxx.sqrt()
+        );
     }
 }
 
@@ -46,10 +54,10 @@ fn point_source_error(cells: usize, graph: bool, ball: f64) -> (f64, f64, f64) {
     let f = [1.0, 1.0, 0.5];
     let cond = Conduction::with_fibres(&mesh, &vec![f; mesh.tets.len()], 0.6, 0.2).unwrap();
     let s = near(&mesh, [4.0; 3]);
-    let m = tensor(f, 0.6, 0.2);
+    let m = cond.metric(0).unwrap();
     let exact = |p: [f64; 3]| {
         let d = sub(p, mesh.nodes[s]);
-        mdot(&m, d, d).sqrt()
+        m.dot(d, d).sqrt()
     };
     // The nodes within `ball` mm of the source start at their exact times
     // (the usual treatment of the point singularity).
@@ -85,7 +93,7 @@ fn point_source_error(cells: usize, graph: bool, ball: f64) -> (f64, f64, f64) {
         n += 1;
         if !graph {
             // The march never beats the exact time by more than rounding.
-            assert!(e > -1e-9, "{p:?}: {ti} < {exact}");
+            assert!(e > -1e-6, "{p:?}: {ti} < {exact}");
         }
     }
     (max, sum / f64::from(n), rel / f64::from(n))
@@ -190,4 +198,16 @@ fn bad_inputs_are_named() {
     }
     let t = activation(&mesh, &dead, &[Source { node: 0, time: 0.0 }]).unwrap();
     assert_eq!(t.iter().filter(|v| v.is_finite()).count(), 1);
+}
+
+#[test]
+fn the_metric_inverse_is_the_conduction_tensor() {
+    let m = Metric::new([1.0, 2.0, -0.5], 0.6, 0.2);
+    // Along the fibre 1/c_f², across 1/c_t²; the inverse the other way.
+    let f = unit([1.0, 2.0, -0.5]);
+    let across = crate::mesh::cross(f, [0.0, 0.0, 1.0]);
+    assert!((m.dot(f, f) - 1.0 / 0.36).abs() < 1e-9);
+    assert!((m.dot(across, across) / dot(across, across) - 25.0).abs() < 1e-9);
+    assert!((m.inverse_dot(f) - 0.36).abs() < 1e-12);
+    assert!((m.inverse_dot(across) / dot(across, across) - 0.04).abs() < 1e-12);
 }

@@ -30,7 +30,7 @@ pub mod validation;
 pub use beat::{BeatIndices, Waveforms};
 pub use calibrate::{Calibration, Targets, calibrate};
 pub use interventions::{Intervention, Lvad, Scenario};
-pub use params::Parameters;
+pub use params::{Parameters, Spread};
 pub use simulate::{SimOptions, Simulation, simulate};
 pub use timeline::{Event, TimedEvent, Timeline, TimelineRun, TrendPoint};
 
@@ -57,6 +57,8 @@ pub enum CardioError {
         "the circulation emptied at {t_min:.1} min: the veins hold no stressed volume after {lost_ml:.0} mL lost"
     )]
     Emptied { t_min: f64, lost_ml: f64 },
+    #[error("{0}")]
+    Spread(String),
     #[error(transparent)]
     Cancelled(#[from] twin_core::Cancelled),
 }

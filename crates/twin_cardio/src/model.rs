@@ -59,8 +59,25 @@ pub type State = [f64; N];
 /// The reference timings (of a 1-s beat) are scaled with √(period / 1 s)
 /// (Bazett), and a contraction that starts late in the reference beat
 /// (the atria) keeps its lead on the next beat's ventricular contraction.
+///
+/// A dyssynchronous chamber ([`Chamber::spread`]) sums the curve delayed
+/// by each bin's delay, weighted by its share of the wall.
 #[must_use]
 pub fn activation(c: &Chamber, t: f64, period: f64) -> f64 {
+    if c.spread.is_synchronous() {
+        return synchronous_activation(c, t, period);
+    }
+    let bin = c.spread.bin_ms * 1e-3;
+    c.spread
+        .weights
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| **w > 0.0)
+        .map(|(k, w)| w * synchronous_activation(c, t - k as f64 * bin, period))
+        .sum()
+}
+
+fn synchronous_activation(c: &Chamber, t: f64, period: f64) -> f64 {
     let s = period.sqrt();
     let (tc, dc, dr) = if c.t_contract > 0.5 {
         (

@@ -30,6 +30,120 @@ pub struct Chamber {
     pub d_contract: f64,
     /// Relaxation duration in the reference beat (s).
     pub d_relax: f64,
+    /// How the wall's activation is spread in time (dyssynchrony, from an
+    /// activation map); synchronous unless set.
+    #[serde(default, skip_serializing_if = "Spread::is_synchronous")]
+    pub spread: Spread,
+}
+
+/// Number of delay bins of a [`Spread`].
+pub const SPREAD_BINS: usize = 32;
+
+/// The share of a chamber's wall activated at each delay: `weights[k]`
+/// of the wall starts its contraction `k·bin_ms` after the chamber's
+/// onset, and the chamber's activation is the weighted sum of the delayed
+/// activation curves (elastance as the volume-weighted sum of its
+/// regions').
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// Width of a delay bin (ms).
+    pub bin_ms: f64,
+    /// Shares of the wall per bin, summing to 1.
+    pub weights: [f64; SPREAD_BINS],
+}
+
+impl Default for Spread {
+    fn default() -> Self {
+        let mut weights = [0.0; SPREAD_BINS];
+        weights[0] = 1.0;
+        Self {
+            bin_ms: 10.0,
+            weights,
+        }
+    }
+}
+
+impl Spread {
+    /// The whole wall at once.
+    #[must_use]
+    pub fn is_synchronous(&self) -> bool {
+        // Exactly the default: every other bin empty.
+        self.weights[1..].iter().all(|w| *w == 0.0)
+    }
+
+    /// The spread of walls activated at `delays_ms` (each with its
+    /// weight, e.g. its volume) in bins of `bin_ms`: each delay shared
+    /// between its two nearest bins, so that the mean delay is kept.
+    ///
+    /// # Errors
+    /// No positive weight, a delay or weight that is not finite or is
+    /// negative, a bin that is not positive, or delays beyond the last bin.
+    pub fn from_delays(delays_ms: &[(f64, f64)], bin_ms: f64) -> Result<Self, CardioError> {
+        if !(bin_ms.is_finite() && bin_ms > 0.0) {
+            return Err(CardioError::Spread(format!(
+                "activation spread: bin width must be positive ms, got {bin_ms}"
+            )));
+        }
+        let mut weights = [0.0; SPREAD_BINS];
+        let mut total = 0.0;
+        let last = (SPREAD_BINS - 1) as f64 * bin_ms;
+        for &(d, w) in delays_ms {
+            if !(d.is_finite() && w.is_finite() && d >= 0.0 && w >= 0.0) {
+                return Err(CardioError::Spread(format!(
+                    "activation spread: delay {d} ms with weight {w} is not a non-negative number"
+                )));
+            }
+            if d > last {
+                return Err(CardioError::Spread(format!(
+                    "activation spread: a delay of {d:.0} ms is beyond the {last:.0} ms the spread covers"
+                )));
+            }
+            let x = d / bin_ms;
+            let k = (x.floor() as usize).min(SPREAD_BINS - 2);
+            let f = x - k as f64;
+            weights[k] += w * (1.0 - f);
+            weights[k + 1] += w * f;
+            total += w;
+        }
+        if total <= 0.0 {
+            return Err(CardioError::Spread(
+                "activation spread: no wall to activate (weights sum to zero)".into(),
+            ));
+        }
+        for v in &mut weights {
+            *v /= total;
+        }
+        Ok(Self { bin_ms, weights })
+    }
+
+    /// `Ok` when the shares are non-negative and sum to 1 and the bins
+    /// are positive; the error names the chamber.
+    ///
+    /// # Errors
+    /// As said.
+    pub fn validate(&self, chamber: &str) -> Result<(), CardioError> {
+        let sum: f64 = self.weights.iter().sum();
+        if !(self.bin_ms.is_finite() && self.bin_ms > 0.0 && self.bin_ms <= 50.0)
+            || self.weights.iter().any(|w| !(w.is_finite() && *w >= 0.0))
+            || (sum - 1.0).abs() > 1e-6
+        {
+            return Err(CardioError::Spread(format!(
+                "{chamber}.spread: bins of {} ms with shares summing to {sum} (shares must be ≥ 0 and sum to 1, bins 0–50 ms)",
+                self.bin_ms
+            )));
+        }
+        Ok(())
+    }
+
+    /// The mean delay (ms).
+    #[must_use]
+    pub fn mean_ms(&self) -> f64 {
+        self.weights
+            .iter()
+            .enumerate()
+            .map(|(k, w)| k as f64 * self.bin_ms * w)
+            .sum()
+    }
 }
 
 /// A valve after Mynard et al. 2012: `Δp = B(ζ)·Q|Q| + L(ζ)·dQ/dt` with
@@ -126,6 +240,7 @@ impl Default for Parameters {
                 t_contract: 0.8,
                 d_contract: 0.17,
                 d_relax: 0.17,
+                spread: Spread::default(),
             },
             lv: Chamber {
                 ea: 2.75,
@@ -134,6 +249,7 @@ impl Default for Parameters {
                 t_contract: 0.0,
                 d_contract: 0.42,
                 d_relax: 0.20,
+                spread: Spread::default(),
             },
             ra: Chamber {
                 ea: 0.06,
@@ -142,6 +258,7 @@ impl Default for Parameters {
                 t_contract: 0.8,
                 d_contract: 0.17,
                 d_relax: 0.17,
+                spread: Spread::default(),
             },
             rv: Chamber {
                 ea: 0.55,
@@ -150,6 +267,7 @@ impl Default for Parameters {
                 t_contract: 0.0,
                 d_contract: 0.42,
                 d_relax: 0.20,
+                spread: Spread::default(),
             },
             ar_sys: Vessel {
                 r: 0.8,
@@ -363,6 +481,14 @@ impl Parameters {
                 });
             }
         }
+        for (name, c) in [
+            ("la", &self.la),
+            ("lv", &self.lv),
+            ("ra", &self.ra),
+            ("rv", &self.rv),
+        ] {
+            c.spread.validate(name)?;
+        }
         Ok(())
     }
 }
@@ -400,5 +526,58 @@ mod tests {
         let mut p = Parameters::default();
         p.aortic.area_closed = 5.0;
         assert!(p.validate().unwrap_err().to_string().contains("aortic"));
+    }
+}
+
+#[cfg(test)]
+mod spread_tests {
+    use super::*;
+    use crate::model::activation;
+
+    #[test]
+    fn a_spread_keeps_its_mean_and_delays_the_curve() {
+        let s = Spread::from_delays(&[(0.0, 1.0), (25.0, 1.0), (100.0, 2.0)], 10.0).unwrap();
+        assert!((s.mean_ms() - (0.0 + 25.0 + 200.0) / 4.0).abs() < 1e-9);
+        assert!((s.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        s.validate("lv").unwrap();
+        // All the wall 50 ms late: the same curve 50 ms later.
+        let p = Parameters::default();
+        let mut late = p.lv;
+        late.spread = Spread::from_delays(&[(50.0, 1.0)], 10.0).unwrap();
+        for i in 0..100 {
+            let t = f64::from(i) * 0.008;
+            assert!((activation(&late, t + 0.05, 0.8) - activation(&p.lv, t, 0.8)).abs() < 1e-12);
+        }
+        // Spread over 150 ms: a lower, broader curve.
+        let mut wide = p.lv;
+        let delays: Vec<(f64, f64)> = (0..=15).map(|k| (f64::from(k) * 10.0, 1.0)).collect();
+        wide.spread = Spread::from_delays(&delays, 10.0).unwrap();
+        let peak = |c: &Chamber| {
+            (0..800)
+                .map(|i| activation(c, f64::from(i) * 0.001, 0.8))
+                .fold(0.0, f64::max)
+        };
+        assert!(peak(&wide) < 0.95 * peak(&p.lv));
+    }
+
+    #[test]
+    fn bad_spreads_are_named() {
+        assert!(
+            Spread::from_delays(&[(400.0, 1.0)], 10.0)
+                .unwrap_err()
+                .to_string()
+                .contains("400")
+        );
+        assert!(Spread::from_delays(&[(10.0, -1.0)], 10.0).is_err());
+        assert!(Spread::from_delays(&[], 10.0).is_err());
+        let mut p = Parameters::default();
+        p.rv.spread.weights[3] = 0.5;
+        assert!(p.validate().unwrap_err().to_string().contains("rv.spread"));
+        // Documents without a spread read as synchronous, and a
+        // synchronous spread is not written.
+        let text = serde_json::to_string(&Parameters::default()).unwrap();
+        assert!(!text.contains("spread"));
+        let back: Parameters = serde_json::from_str(&text).unwrap();
+        assert!(back.lv.spread.is_synchronous());
     }
 }

@@ -12,8 +12,10 @@
 //!
 //! Equations, sources and verification: docs/models/ep.md.
 
+pub mod coords;
 pub mod eikonal;
 pub mod fibres;
+pub mod heart;
 pub mod mesh;
 
 /// Errors of the EP engine, naming the field or input at fault.

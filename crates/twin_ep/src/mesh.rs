@@ -229,6 +229,17 @@ impl TetMesh {
         Ok(mesh)
     }
 
+    /// Moves the mesh from a local frame into another: a node `p` goes to
+    /// `origin + p₀·axes[0] + p₁·axes[1] + p₂·axes[2]` (a heart's frame
+    /// into patient LPS, say). Orientation is kept positive.
+    pub fn transform(&mut self, origin: [f64; 3], axes: [[f64; 3]; 3]) {
+        for p in &mut self.nodes {
+            *p = [0, 1, 2]
+                .map(|i| origin[i] + p[0] * axes[0][i] + p[1] * axes[1][i] + p[2] * axes[2][i]);
+        }
+        self.orient();
+    }
+
     fn orient(&mut self) {
         for i in 0..self.tets.len() {
             if self.signed_volume(i) < 0.0 {

@@ -14,11 +14,14 @@
 //! * [`segments`]: segment recipes (threshold or seeded growth → mask →
 //!   surface), for new segments and for rebuilding a reopened twin;
 //! * [`cine`]: the cine's LV volume curve → calibration targets;
+//! * [`ep`]: the ventricles' activation (`twin_ep`) under a rhythm,
+//!   driving their contraction in the circulation;
 //! * [`calibration`]: targets → the twin's calibrated circulation;
 //! * [`report`]: the report assembled and written (HTML and CSV).
 
 pub mod calibration;
 pub mod cine;
+pub mod ep;
 pub mod gait;
 pub mod history;
 pub mod jobs;
@@ -46,6 +49,8 @@ pub enum SessionError {
     Mesh(#[from] twin_mesh::MeshError),
     #[error(transparent)]
     Segment(#[from] twin_mesh::segment::SegmentError),
+    #[error(transparent)]
+    Ep(#[from] twin_ep::EpError),
     /// Bad input: what it is (a file, a field, an option) and why.
     #[error("{what}: {why}")]
     Input { what: String, why: String },

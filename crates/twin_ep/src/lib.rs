@@ -13,6 +13,7 @@
 //! Equations, sources and verification: docs/models/ep.md.
 
 pub mod coords;
+pub mod ecg;
 pub mod eikonal;
 pub mod fibres;
 pub mod heart;

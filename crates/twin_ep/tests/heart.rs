@@ -115,6 +115,44 @@ fn the_demo_heart_meshes_and_activates_as_hearts_do() {
 }
 
 #[test]
+fn the_pseudo_ecg_reads_as_sinus_rhythm_and_as_lbbb() {
+    use twin_ep::ecg::{Electrodes, LeadField, Template, ecg};
+    let heart = Heart::new(demo_mesh(1.5), ANTERIOR).unwrap();
+    let field = LeadField::new(&heart.mesh, &Electrodes::around(heart.coords.centre)).unwrap();
+    let tissue = Tissue::default();
+    let mut qrs_widths = Vec::new();
+    for (name, rhythm) in [
+        ("sinus", Rhythm::sinus()),
+        ("LBBB", Rhythm::blocked(Block::Lbbb)),
+    ] {
+        let act = heart.activate(&tissue, &rhythm).unwrap();
+        let clock = std::time::Instant::now();
+        let e = ecg(&field, &act.times, &Template::default(), 1.0).unwrap();
+        let took = clock.elapsed().as_secs_f64() * 1e3;
+        let (on, off) = e.qrs(170.0).unwrap();
+        let area = |l: &str| e.area(l, on, off);
+        eprintln!(
+            "{name}: ECG QRS {:.0} ms (activation {:.0} ms); QRS areas I {:.0}, II {:.0}, V1 {:.0}, V6 {:.0}; {} samples in {took:.0} ms",
+            off - on,
+            act.total_ms,
+            area("I"),
+            area("II"),
+            area("V1"),
+            area("V6"),
+            e.t_ms.len()
+        );
+        // Both: V1 mostly negative, V6 and I mostly positive.
+        assert!(
+            area("V1") < 0.0 && area("V6") > 0.0 && area("I") > 0.0,
+            "{name}"
+        );
+        qrs_widths.push(off - on);
+    }
+    // The ECG's QRS widens with LBBB as the activation does.
+    assert!(qrs_widths[1] > qrs_widths[0] + 50.0, "{qrs_widths:?}");
+}
+
+#[test]
 fn an_ablation_line_blocks_and_a_scar_isolates() {
     let heart = Heart::new(demo_mesh(1.5), ANTERIOR).unwrap();
     let sinus = Rhythm::sinus();

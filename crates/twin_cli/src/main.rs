@@ -1,6 +1,7 @@
 //! `twin`: Twinscope's pipeline without a window, for batch work and tests.
 
 mod cardio;
+mod ep;
 mod forward;
 mod gait;
 mod twin;
@@ -138,6 +139,12 @@ enum Command {
     Gait {
         #[command(subcommand)]
         command: gait::GaitCommand,
+    },
+    /// Cardiac electrophysiology: activation maps, pacing, block, scar,
+    /// ablation, the pseudo-ECG and the coupled beat.
+    Ep {
+        #[command(subcommand)]
+        command: ep::EpCommand,
     },
     /// A twin's report: one self-contained HTML file (provenance,
     /// calibration, a delta table per variant, PV loops and aortic
@@ -1032,6 +1039,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::Cardio { command } => cardio::run(command),
         Command::Gait { command } => gait::run(command),
+        Command::Ep { command } => ep::run(command),
         Command::Twin { command } => twin::run(command),
         Command::Report {
             twin: file,

@@ -151,6 +151,9 @@ pub struct Heart {
     fibres: (f64, f64, Vec<[f64; 3]>),
 }
 
+/// How far (mm) a lead may sit from the nearest node of the mesh.
+pub const MAX_LEAD_OFFSET_MM: f64 = 10.0;
+
 /// Durrer et al. (1970) earliest LV sites in ventricular coordinates
 /// (apex–base, rotation in degrees): mid septum, high anterior
 /// paraseptal, low posterior (inferior) paraseptal.
@@ -294,8 +297,16 @@ impl Heart {
                     lead.name, lead.delay_ms
                 )));
             }
+            let node = self.mesh.nearest_node(lead.position);
+            let off = dist(self.mesh.nodes[node], lead.position);
+            if off > MAX_LEAD_OFFSET_MM {
+                return Err(EpError::input(format!(
+                    "lead `{}` at {:?} is {off:.0} mm from the heart (more than {MAX_LEAD_OFFSET_MM} mm)",
+                    lead.name, lead.position
+                )));
+            }
             out.push(Source {
-                node: self.mesh.nearest_node(lead.position),
+                node,
                 time: lead.delay_ms,
             });
         }

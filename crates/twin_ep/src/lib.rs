@@ -17,6 +17,7 @@ pub mod ecg;
 pub mod eikonal;
 pub mod fibres;
 pub mod heart;
+pub mod io;
 pub mod mesh;
 
 /// Errors of the EP engine, naming the field or input at fault.

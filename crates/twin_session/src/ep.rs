@@ -35,6 +35,29 @@ pub fn heart_from_labels(
     Ok(Heart::new(mesh, ANTERIOR_LPS)?)
 }
 
+/// The demo patient's ventricles (the cardiac phantom's analytic
+/// geometry at end diastole) meshed at `mesh_mm`, in patient LPS.
+///
+/// # Errors
+/// A mesh size outside 0.5–5 mm.
+pub fn demo_heart(mesh_mm: f64) -> Result<Heart, SessionError> {
+    if !(0.5..=5.0).contains(&mesh_mm) {
+        return Err(SessionError::input(
+            "mesh size",
+            format!("{mesh_mm} mm is outside 0.5–5 mm"),
+        ));
+    }
+    let ph = twin_phantom::cardiac::CardiacPhantom::demo();
+    let v = ph.ventricle_labels(ph.ed_phase(), mesh_mm);
+    let grid = LabelGrid {
+        dims: v.dims,
+        spacing: [v.spacing_mm; 3],
+        origin: v.origin,
+        labels: &v.labels,
+    };
+    heart_from_labels(&grid, v.base_centre, v.axes)
+}
+
 /// `params` with each ventricle's contraction spread as `act` activates
 /// its wall (the atria stay synchronous).
 ///
@@ -101,23 +124,16 @@ pub fn run(
 mod tests {
     use super::*;
     use twin_ep::heart::{Block, Lead};
-    use twin_phantom::cardiac::CardiacPhantom;
-
-    fn demo_heart() -> Heart {
-        let ph = CardiacPhantom::demo();
-        let v = ph.ventricle_labels(ph.ed_phase(), 1.5);
-        let grid = LabelGrid {
-            dims: v.dims,
-            spacing: [v.spacing_mm; 3],
-            origin: v.origin,
-            labels: &v.labels,
-        };
-        heart_from_labels(&grid, v.base_centre, v.axes).unwrap()
-    }
 
     #[test]
     fn lbbb_lowers_ejection_and_stroke_work_and_crt_restores_part() {
-        let heart = demo_heart();
+        let heart = demo_heart(1.5).unwrap();
+        assert!(
+            demo_heart(0.1)
+                .unwrap_err()
+                .to_string()
+                .contains("mesh size")
+        );
         let params = Parameters::default();
         let tissue = Tissue::default();
         let progress = Progress::new();

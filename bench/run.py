@@ -8,7 +8,7 @@ dicom-load-ct-512x512x400, isosurface-chest-ct, isosurface-field-256,
 mask-surface-chest-ct, mask-surface-field-256, surface-pipeline-chest-ct,
 cine-lv-demo, cardio-beats, cardio-timeline, cardio-calibrate, gait-ik-gait2354, gait-ik-gait10dof, gait-id-gait2354,
 gait-id-gait10dof, gait-so-gait2354, gait-so-gait10dof, gait-whatif-gait2354, gait-whatif-gait10dof,
-gait-forward-2d, gait-forward-2d-euler (default: all). Gait benchmarks run whole tools (read model and data, solve,
+gait-forward-2d, gait-forward-2d-euler, ep-march-demo-heart, ep-graph-demo-heart (default: all). Gait benchmarks run whole tools (read model and data, solve,
 write) on the shared OpenSim data against OpenSim 4.6 from PyPI. Surface benchmarks read raw float32 volumes (the chest CT
 exported by `twin-bench export-raw`, a 256³ phantom by `twin-bench make-field`)
 generated once into ~/.cache/twinscope; only the surface work is timed. The 512×512×400 uncompressed CT is
@@ -125,6 +125,17 @@ BENCHES = {
                               "Euler, error control 1e-2 (OpenSim: SemiExplicitEuler2, accuracy 1e-2); goal ≥ 150× "
                               "real time per core",
                               ["opensim"]),
+    "ep-march-demo-heart": ("ep", "ep:march@1.1",
+                            "EP activation of the demo heart's ventricles (157 k nodes, 742 k tetrahedra at 1.1 mm; "
+                            "fibres, fast endocardial layer, sinus rhythm's early sites) by the anisotropic eikonal "
+                            "march; goal ≤ 300 ms on 2 cores (no peer installable here: openCARP is not on PyPI "
+                            "or Debian)",
+                            []),
+    "ep-graph-demo-heart": ("ep", "ep:graph@1.1",
+                            "The same activation by the graph method (Dijkstra on the mesh's edges, the graph "
+                            "built beforehand, as the peer's); goal ≤ 100 ms; peer: scipy.sparse.csgraph.dijkstra "
+                            "on the same edges and stimuli",
+                            ["scipy"]),
     "surface-pipeline-chest-ct": ("pipeline", "raw:chest@250",
                                   "Slicer-like mask → surface → 20 smoothing iterations → decimation to ¼, chest CT bones",
                                   ["vtk"]),
@@ -199,6 +210,12 @@ def main() -> int:
         elif rel == "demo-cine":
             inp = subprocess.run([str(exe), "demo-cine-dir", "-"], check=True, capture_output=True,
                                  text=True).stdout.strip()
+        elif rel.startswith("ep:"):
+            spec = rel.split(":", 1)[1]
+            mm = spec.split("@")[1]
+            graph = cache / f"bench-ep-{mm}"
+            subprocess.run([str(exe), "export-ep", str(graph), mm], check=True, capture_output=True)
+            inp, peer_inp = spec, str(graph)
         elif rel.startswith("gait:"):
             inp = f"{rel.split(':', 1)[1]}@{data / 'msk'}"
         elif rel.startswith("raw:"):
@@ -255,6 +272,8 @@ def main() -> int:
                 out = f"{items} simulations"
             elif task == "cardio-timeline":
                 out = f"{items / 60:.0f} simulated min, {items / 3600 / s:,.2f} simulated h/s"
+            elif task == "ep":
+                out = f"{items:,} nodes, {items / s / 1e6:.2f} M nodes/s"
             elif task == "cine-lv":
                 out = f"{items} slices × phases, {s / items * 1000:.1f} ms each"
             else:

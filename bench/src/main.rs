@@ -18,6 +18,8 @@
 //!   cardiac twin's periodic state for the peer, N beats from it, and a
 //!   calibration to CircAdapt's reference (see `cardio.rs`).
 //!
+//! * `export-ep OUT [MM]`, `ep march@MM|graph@MM`: the demo heart's
+//!   activation (docs/models/ep.md); the graph exported for scipy.
 //! * `gait CASE@MSKDIR`: inverse kinematics or dynamics as a whole tool run
 //!   (see `gait.rs`); `items` = frames.
 //! * `demo-cine-dir -`: writes the demo patient if needed and prints its
@@ -35,6 +37,7 @@ use anyhow::{Context, bail};
 use twin_core::Progress;
 
 mod cardio;
+mod ep;
 mod gait;
 mod surface;
 
@@ -54,6 +57,10 @@ fn main() -> anyhow::Result<()> {
     }
     if task == "export-cardio-timeline" {
         return cardio::export_timeline(&input);
+    }
+    if task == "export-ep" {
+        let mm = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(1.1);
+        return ep::export(&input, mm);
     }
     if task == "make-field" {
         let n = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(256);
@@ -89,6 +96,15 @@ fn main() -> anyhow::Result<()> {
             } else {
                 cardio::calibration()?
             };
+            seconds.push(s);
+            items = n;
+        }
+        report(task, &args[2], &seconds, items);
+        return Ok(());
+    }
+    if task == "ep" {
+        for _ in 0..repeat {
+            let (s, n) = ep::run(&args[2])?;
             seconds.push(s);
             items = n;
         }

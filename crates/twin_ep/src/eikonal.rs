@@ -348,6 +348,79 @@ fn floors(mesh: &TetMesh, cond: &Conduction) -> Vec<f32> {
         .collect()
 }
 
+/// A binary min-heap of nodes keyed by time with decrease-key: each node
+/// at most once, so a label-correcting march that improves a node many
+/// times (fast layers, anisotropy) keeps the heap small.
+struct Queue {
+    heap: Vec<u32>,
+    /// Each node's place in `heap` (`u32::MAX`: not queued).
+    place: Vec<u32>,
+}
+
+impl Queue {
+    fn new(n: usize) -> Self {
+        Self {
+            heap: Vec::new(),
+            place: vec![u32::MAX; n],
+        }
+    }
+
+    /// Queues `v` or moves it up after its key (`key[v]`) fell.
+    fn push_or_decrease(&mut self, v: u32, key: &[f64]) {
+        let mut i = if self.place[v as usize] == u32::MAX {
+            self.heap.push(v);
+            self.heap.len() - 1
+        } else {
+            self.place[v as usize] as usize
+        };
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            let p = self.heap[parent];
+            if key[p as usize] <= key[v as usize] {
+                break;
+            }
+            self.heap[i] = p;
+            self.place[p as usize] = i as u32;
+            i = parent;
+        }
+        self.heap[i] = v;
+        self.place[v as usize] = i as u32;
+    }
+
+    fn pop(&mut self, key: &[f64]) -> Option<u32> {
+        let top = *self.heap.first()?;
+        self.place[top as usize] = u32::MAX;
+        let last = self.heap.pop()?;
+        if self.heap.is_empty() {
+            return Some(top);
+        }
+        let n = self.heap.len();
+        let mut i = 0;
+        loop {
+            let (l, r) = (2 * i + 1, 2 * i + 2);
+            let mut c = i;
+            let mut best = key[last as usize];
+            if l < n && key[self.heap[l] as usize] < best {
+                c = l;
+                best = key[self.heap[l] as usize];
+            }
+            if r < n && key[self.heap[r] as usize] < best {
+                c = r;
+            }
+            if c == i {
+                break;
+            }
+            let child = self.heap[c];
+            self.heap[i] = child;
+            self.place[child as usize] = i as u32;
+            i = c;
+        }
+        self.heap[i] = last;
+        self.place[last as usize] = i as u32;
+        Some(top)
+    }
+}
+
 #[derive(PartialEq)]
 struct Entry(f64, u32);
 
@@ -395,18 +468,15 @@ pub fn activation(
 ) -> Result<Vec<f64>, EpError> {
     check_sources(mesh, sources)?;
     let mut times = vec![f64::INFINITY; mesh.nodes.len()];
-    let mut heap = BinaryHeap::new();
+    let mut queue = Queue::new(times.len());
     for s in sources {
         if s.time < times[s.node] {
             times[s.node] = s.time;
-            heap.push(Entry(s.time, s.node as u32));
+            queue.push_or_decrease(s.node as u32, &times);
         }
     }
     let floor = floors(mesh, cond);
-    while let Some(Entry(t, u)) = heap.pop() {
-        if t > times[u as usize] {
-            continue;
-        }
+    while let Some(u) = queue.pop(&times) {
         for &tet in mesh.tets_of(u as usize) {
             let ti = tet as usize;
             // ∞ where the tetrahedron does not conduct.
@@ -443,7 +513,7 @@ pub fn activation(
                 if c < tt[k] - 1e-9 * (1.0 + tt[k].abs().min(1e300)) {
                     tt[k] = c;
                     times[nodes[k] as usize] = c;
-                    heap.push(Entry(c, nodes[k]));
+                    queue.push_or_decrease(nodes[k], &times);
                 }
             }
         }

@@ -241,3 +241,40 @@ fn speed_on_the_demo_heart() {
         );
     }
 }
+
+#[test]
+#[ignore = "probe"]
+fn march_cost_probe() {
+    let heart = Heart::new(demo_mesh(1.1), ANTERIOR).unwrap();
+    let src = heart.sources(&Rhythm::sinus()).unwrap();
+    let base = heart.conduction(&Tissue::default(), Block::None).unwrap();
+    let iso_fast = heart
+        .conduction(
+            &Tissue {
+                cross_velocity: 0.6,
+                ..Tissue::default()
+            },
+            Block::None,
+        )
+        .unwrap();
+    let aniso_slow = heart
+        .conduction(
+            &Tissue {
+                endocardial_velocity: 0.6,
+                ..Tissue::default()
+            },
+            Block::None,
+        )
+        .unwrap();
+    let iso = Conduction::isotropic(&heart.mesh, 0.6).unwrap();
+    for (name, c) in [
+        ("default", &base),
+        ("isotropic + fast layer", &iso_fast),
+        ("fibres, no fast layer", &aniso_slow),
+        ("isotropic", &iso),
+    ] {
+        let clock = std::time::Instant::now();
+        activation(&heart.mesh, c, &src).unwrap();
+        eprintln!("{name}: {:.0} ms", clock.elapsed().as_secs_f64() * 1e3);
+    }
+}

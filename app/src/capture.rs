@@ -85,6 +85,9 @@ fn capture(
         && (args.gait.is_none() || s.gait.settled)
         && ((args.predict_solution.is_empty() && args.predict_landscape.is_none())
             || s.gait.ui.predict.settled)
+        && (args.ep.is_none()
+            || (!s.ep.busy && !s.ep.runs.is_empty())
+            || s.ep.status.starts_with("failed"))
         && s.script_done
     {
         state.frames_after_settle += 1;

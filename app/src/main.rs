@@ -17,6 +17,7 @@
 
 mod capture;
 mod cardio;
+mod ep;
 mod gait;
 mod headless;
 mod job;
@@ -81,6 +82,10 @@ pub struct Args {
     /// `twin gait predict`) under a label (repeatable).
     #[arg(long, value_name = "LABEL=SOLUTION.json")]
     pub predict_solution: Vec<String>,
+    /// Run a rhythm on the demo heart at start in the EP workspace: sinus,
+    /// lbbb, lv (LBBB with LV pacing) or crt.
+    #[arg(long, value_name = "RHYTHM")]
+    pub ep: Option<String>,
     /// Show a device tuning's landscape (`landscape.json` of `twin gait
     /// tune`) as the Predicted gait pane's heat map.
     #[arg(long, value_name = "LANDSCAPE.json")]
@@ -193,6 +198,7 @@ impl Plugin for FeaturePlugins {
             },
             gait::GaitPlugin,
             predict::PredictPlugin,
+            ep::EpPlugin,
             twin::TwinPlugin {
                 detached: self.detached,
             },

@@ -50,6 +50,8 @@ pub struct Session {
     pub cardio: CardioView,
     /// The gait trial's panes and what it publishes.
     pub gait: GaitView,
+    /// The EP workspace's pane.
+    pub ep: twin_ui::ep::EpUi,
     /// The twin's file work: nothing in flight, and the command line's
     /// `--save-as`/`--report` written.
     pub twin_quiet: bool,
@@ -435,7 +437,7 @@ pub fn show_task(
         Task::Gait => {
             gait.write(GaitAsk::Show);
         }
-        Task::Imaging | Task::Contours | Task::Report => {}
+        Task::Imaging | Task::Contours | Task::Report | Task::Electrophysiology => {}
     }
 }
 

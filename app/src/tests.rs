@@ -759,3 +759,29 @@ fn a_predicted_walk_is_kept_in_the_twin_with_its_device_and_tuning() {
         s.gait.ui.predict.status
     );
 }
+
+/// The EP pane's Run activates the demo heart in a job, against sinus
+/// rhythm; CRT shortens LBBB's QRS.
+#[test]
+fn an_ep_rhythm_runs_as_a_job_against_sinus_rhythm() {
+    let mut a = crate::headless::app();
+    let mut qrs = Vec::new();
+    for rhythm in [twin_ui::ep::EpRhythm::Lbbb, twin_ui::ep::EpRhythm::Crt] {
+        session_mut(&mut a).ep.rhythm = rhythm;
+        a.world_mut()
+            .resource_mut::<Messages<crate::ep::EpAsk>>()
+            .write(crate::ep::EpAsk::Pane(twin_ui::ep::EpAction::Run));
+        run_until(&mut a, Duration::from_mins(2), |a| {
+            let v = &session(a).ep;
+            !v.busy && v.runs.len() == 2 && v.runs[1].name == rhythm.label()
+        })
+        .expect("the rhythm ran");
+        let v = &session(&a).ep;
+        assert_eq!(v.runs[0].name, "sinus");
+        assert_eq!(v.runs[1].ecg.len(), 4);
+        assert!(!v.runs[1].pv.is_empty());
+        qrs.push(v.runs[1].qrs_ms);
+    }
+    assert!(qrs[1] < qrs[0] - 20.0, "{qrs:?}");
+    assert!(session(&a).ep.runs[1].qlv_ms.is_some());
+}

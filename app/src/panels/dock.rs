@@ -107,7 +107,7 @@ fn start(
                 .find(|t| plain(t.name()) == plain(name));
             if t.is_none() {
                 jobs().notify(&format!(
-                    "--workspace {name}: one of Imaging, Contours, Cardiac, Over time, Gait, Compare, Report"
+                    "--workspace {name}: one of Imaging, Contours, Cardiac, Over time, EP, Gait, Compare, Report"
                 ));
             }
             t
@@ -123,7 +123,11 @@ fn start(
         match task {
             Task::Cardiac | Task::Compare => s.cardio.open = true,
             Task::Gait => s.gait.open = true,
-            Task::Imaging | Task::Contours | Task::Report | Task::OverTime => {}
+            Task::Imaging
+            | Task::Contours
+            | Task::Report
+            | Task::OverTime
+            | Task::Electrophysiology => {}
         }
     } else {
         layout.show(task, &mut cardio, &mut gait);
@@ -154,6 +158,7 @@ pub struct Asked {
     pub contours: Vec<twin_ui::contours::ContourAction>,
     pub timeline: Vec<twin_ui::timeline::TimelineAction>,
     pub gait: Vec<GaitAction>,
+    pub ep: Vec<twin_ui::ep::EpAction>,
     pub scenarios: Vec<twin_session::ScenarioAction>,
     pub export_report: bool,
 }
@@ -282,6 +287,10 @@ impl twin_ui::layout::TabViewer for Panes<'_> {
                 self.asked
                     .gait
                     .extend(a.into_iter().map(GaitAction::Predict));
+            }
+            Pane::Electrophysiology => {
+                let a = twin_ui::ep::ep_pane(ui, &mut s.ep);
+                self.asked.ep.extend(a);
             }
             Pane::TimelineEditor => {
                 let a = twin_ui::timeline::editor_pane(ui, &mut s.cardio.timeline);

@@ -50,6 +50,7 @@ struct Asks<'w> {
     cardio: MessageWriter<'w, CardioAsk>,
     gait: MessageWriter<'w, GaitAsk>,
     twin: MessageWriter<'w, TwinAsk>,
+    ep: MessageWriter<'w, crate::ep::EpAsk>,
 }
 
 /// The native folder dialog runs on its own thread and answers here.
@@ -190,6 +191,9 @@ fn draw_panels(
     }
     for a in asked.gait {
         asks.gait.write(GaitAsk::Pane(a));
+    }
+    for a in asked.ep {
+        asks.ep.write(crate::ep::EpAsk::Pane(a));
     }
     for a in asked.scenarios {
         s.act(&a);

@@ -61,7 +61,10 @@ impl Electrodes {
 /// The action-potential template: rest, plateau, upstroke and
 /// repolarisation widths (mV, ms), and the action-potential duration as a
 /// function of activation time (later activated cells repolarise sooner:
-/// `APD = apd_ms − apd_slope·(t_act − onset)`, not below `apd_min_ms`).
+/// `APD = apd_ms − apd_slope·(t_act − onset)`, not below `apd_min_ms`;
+/// the activation–recovery interval falls about 1 ms per ms of later
+/// activation in human ventricles, Franz et al. 1987, so that in sinus
+/// rhythm recovery runs against activation and T waves are concordant).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Template {
@@ -82,7 +85,7 @@ impl Default for Template {
             upstroke_ms: 1.0,
             repolarisation_ms: 15.0,
             apd_ms: 270.0,
-            apd_slope: 0.5,
+            apd_slope: 1.1,
             apd_min_ms: 180.0,
         }
     }

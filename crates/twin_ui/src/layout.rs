@@ -26,14 +26,16 @@ pub enum Task {
     Gait,
     Compare,
     Report,
+    Electrophysiology,
 }
 
 impl Task {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Imaging,
         Self::Contours,
         Self::Cardiac,
         Self::OverTime,
+        Self::Electrophysiology,
         Self::Gait,
         Self::Compare,
         Self::Report,
@@ -49,6 +51,7 @@ impl Task {
             Self::Gait => "Gait",
             Self::Compare => "Compare",
             Self::Report => "Report",
+            Self::Electrophysiology => "EP",
         }
     }
 
@@ -71,6 +74,9 @@ impl Task {
             }
             Self::Compare => "Baseline and variants side by side, the delta table, the anatomy",
             Self::Report => "Preview of the report, export",
+            Self::Electrophysiology => {
+                "Cardiac electrophysiology on the ventricles: sinus rhythm, LBBB, pacing and CRT, the pseudo-ECG and the coupled PV loops"
+            }
         }
     }
 }
@@ -96,6 +102,7 @@ pub enum Pane {
     GaitCurves,
     Prosthesis,
     Predict,
+    Electrophysiology,
     Variants,
     Deltas,
     ReportPreview,
@@ -108,7 +115,7 @@ pub enum Pane {
 
 impl Pane {
     /// Every pane, for the "Add pane" menu.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 27] = [
         Self::Studies,
         Self::View3d,
         Self::Axial,
@@ -127,6 +134,7 @@ impl Pane {
         Self::GaitCurves,
         Self::Prosthesis,
         Self::Predict,
+        Self::Electrophysiology,
         Self::Variants,
         Self::Deltas,
         Self::ReportPreview,
@@ -158,6 +166,7 @@ impl Pane {
             Self::GaitCurves => "Gait cycle",
             Self::Prosthesis => "Prosthesis",
             Self::Predict => "Predicted gait",
+            Self::Electrophysiology => "Electrophysiology",
             Self::Variants => "Variants side by side",
             Self::Deltas => "Delta table",
             Self::ReportPreview => "Report preview",
@@ -255,6 +264,9 @@ pub fn default_dock(task: Task) -> DockState<Pane> {
             split(&mut d, right, Right, 0.55, vec![Pane::View3d]);
             d
         }
+        // The rhythm, its numbers, ECG and PV loops (the activation map
+        // on the heart in 3D is still to come).
+        Task::Electrophysiology => DockState::new(vec![Pane::Electrophysiology]),
         Task::Report => {
             let mut d = DockState::new(vec![Pane::ReportPreview]);
             split(&mut d, root, Left, 0.26, vec![Pane::Scenarios]);
@@ -571,6 +583,7 @@ mod tests {
                 ],
             ),
             (Task::Compare, &[Pane::Variants, Pane::Deltas, Pane::View3d]),
+            (Task::Electrophysiology, &[Pane::Electrophysiology]),
             (Task::Report, &[Pane::ReportPreview]),
             (Task::Contours, &[Pane::ContourReview, Pane::Calibration]),
             (

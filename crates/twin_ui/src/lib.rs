@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod cardio;
 pub mod contours;
+pub mod ep;
 pub mod gait;
 pub mod jobs;
 pub mod layout;

@@ -205,5 +205,6 @@ fn view(act: &Activation, r: &EpResult, w: &Waveforms, trace: &Ecg) -> EpRun {
             })
             .collect(),
         pv: w.v_lv.iter().zip(&w.p_lv).map(|(&v, &p)| [v, p]).collect(),
+        aha_ms: act.aha_ms.clone(),
     }
 }

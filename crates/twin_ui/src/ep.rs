@@ -52,6 +52,8 @@ pub struct EpRun {
     pub ecg: Vec<(String, Vec<[f64; 2]>)>,
     /// The LV pressure–volume loop.
     pub pv: Vec<[f64; 2]>,
+    /// Mean activation of the AHA segments 1–17 after the onset (ms).
+    pub aha_ms: Vec<f64>,
 }
 
 /// The pane's state.
@@ -148,6 +150,24 @@ pub fn ep_pane(ui: &mut Ui, s: &mut EpUi) -> Vec<EpAction> {
             ui.end_row();
         }
     });
+    let late = s
+        .runs
+        .iter()
+        .flat_map(|r| r.aha_ms.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(1.0f64, f64::max);
+    ui.horizontal(|ui| {
+        for r in &s.runs {
+            ui.vertical(|ui| {
+                ui.label(format!("{}: LV activation by AHA segment", r.name));
+                bullseye(ui, &r.aha_ms, late, 150.0);
+            });
+        }
+        ui.vertical(|ui| {
+            ui.label("ms after the onset");
+            scale_bar(ui, late);
+        });
+    });
     let colour = |i: usize| if i == 0 { BASELINE } else { VARIANT };
     let height = ((ui.available_height() - 20.0) * 0.5).clamp(90.0, 260.0);
     ui.columns(2, |cols| {
@@ -187,6 +207,106 @@ pub fn ep_pane(ui: &mut Ui, s: &mut EpUi) -> Vec<EpAction> {
     actions
 }
 
+/// An activation time's colour (as electroanatomical maps draw them):
+/// red earliest, through yellow and green, to blue and purple latest.
+#[must_use]
+pub fn activation_colour(ms: f64, late: f64) -> Color32 {
+    if !ms.is_finite() {
+        return Color32::from_gray(90);
+    }
+    let x = (ms / late.max(1e-9)).clamp(0.0, 1.0) as f32;
+    // Hue from 0° (red) to 280° (purple).
+    egui::ecolor::Hsva::new(x * 280.0 / 360.0, 0.85, 0.95, 1.0).into()
+}
+
+/// The AHA 17-segment bullseye (viewed from the apex: anterior up,
+/// septum left, lateral right), each segment coloured by its time.
+fn bullseye(ui: &mut Ui, aha_ms: &[f64], late: f64, size: f32) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(size, size), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    let c = rect.center();
+    let r = size * 0.5 - 2.0;
+    let at = |rad: f32, deg: f32| {
+        let a = deg.to_radians();
+        egui::pos2(c.x + rad * a.cos(), c.y - rad * a.sin())
+    };
+    let time = |seg: usize| aha_ms.get(seg - 1).copied().unwrap_or(f64::NAN);
+    let ring = |seg0: usize, n: usize, inner: f32, outer: f32, first_centre: f32| {
+        let width = 360.0 / n as f32;
+        for k in 0..n {
+            let centre = first_centre + width * k as f32;
+            let fill = activation_colour(time(seg0 + k), late);
+            let steps = 12;
+            for j in 0..steps {
+                let a0 = centre - width / 2.0 + width * j as f32 / steps as f32;
+                let a1 = a0 + width / steps as f32;
+                painter.add(egui::Shape::convex_polygon(
+                    vec![at(inner, a0), at(outer, a0), at(outer, a1), at(inner, a1)],
+                    fill,
+                    egui::Stroke::NONE,
+                ));
+            }
+            let edge = egui::Stroke::new(1.0, Color32::from_gray(30));
+            let a = centre - width / 2.0;
+            painter.line_segment([at(inner, a), at(outer, a)], edge);
+            let mid = at(0.5 * (inner + outer), centre);
+            painter.text(
+                mid,
+                egui::Align2::CENTER_CENTER,
+                format!("{:.0}", time(seg0 + k)),
+                egui::FontId::proportional(10.0),
+                Color32::BLACK,
+            );
+        }
+    };
+    // Basal and mid: anterior (1, 7) at the top, counter-clockwise through
+    // the septum; apical: anterior (13) at the top, septal (14) left.
+    ring(1, 6, 0.75 * r, r, 90.0);
+    ring(7, 6, 0.5 * r, 0.75 * r, 90.0);
+    ring(13, 4, 0.25 * r, 0.5 * r, 90.0);
+    painter.circle_filled(c, 0.25 * r, activation_colour(time(17), late));
+    painter.text(
+        c,
+        egui::Align2::CENTER_CENTER,
+        format!("{:.0}", time(17)),
+        egui::FontId::proportional(10.0),
+        Color32::BLACK,
+    );
+}
+
+/// The colour scale from 0 to `late` ms.
+fn scale_bar(ui: &mut Ui, late: f64) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(60.0, 130.0), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    let n = 40;
+    let bar = egui::Rect::from_min_size(rect.min, egui::vec2(14.0, rect.height()));
+    for i in 0..n {
+        let y0 = bar.top() + bar.height() * i as f32 / n as f32;
+        let y1 = bar.top() + bar.height() * (i + 1) as f32 / n as f32;
+        let ms = late * f64::from(i) / f64::from(n - 1);
+        painter.rect_filled(
+            egui::Rect::from_min_max(egui::pos2(bar.left(), y0), egui::pos2(bar.right(), y1)),
+            0.0,
+            activation_colour(ms, late),
+        );
+    }
+    let text = ui.visuals().text_color();
+    painter.text(
+        egui::pos2(bar.right() + 4.0, bar.top()),
+        egui::Align2::LEFT_TOP,
+        "0",
+        egui::FontId::proportional(11.0),
+        text,
+    );
+    painter.text(
+        egui::pos2(bar.right() + 4.0, bar.bottom()),
+        egui::Align2::LEFT_BOTTOM,
+        format!("{late:.0}"),
+        egui::FontId::proportional(11.0),
+        text,
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +344,10 @@ mod tests {
         ];
         assert!(run_pane(&mut s).is_empty());
         assert!(EpRhythm::Crt.paced() && !EpRhythm::Lbbb.paced());
+        // Early red, late towards purple, unreached grey.
+        let early = activation_colour(0.0, 100.0);
+        let late = activation_colour(100.0, 100.0);
+        assert!(early.r() > early.b() && late.b() > late.g());
+        assert_eq!(activation_colour(f64::NAN, 100.0), Color32::from_gray(90));
     }
 }

@@ -11,7 +11,7 @@ use twin_ep::ecg::{Ecg, Electrodes, LeadField, Template, ecg};
 use twin_ep::heart::{Activation, Block, Heart, Lead, Rhythm, Tissue};
 use twin_session::ep::EpResult;
 use twin_session::jobs::Job;
-use twin_ui::ep::{EpAction, EpRhythm, EpRun, EpUi};
+use twin_ui::ep::{EpAction, EpRhythm, EpRun, EpSurface, EpUi};
 
 use crate::Args;
 use crate::session::Session;
@@ -33,15 +33,19 @@ pub enum EpAsk {
     Pane(EpAction),
 }
 
+/// The heart with its surface for the maps (and each surface vertex's
+/// node).
+type Built = (Arc<Heart>, Arc<EpSurface>, Arc<Vec<u32>>);
+
 enum Msg {
-    Done(Arc<Heart>, Vec<EpRun>),
+    Done(Built, Vec<EpRun>),
     Failed(String),
 }
 
 /// The demo heart (built by the first run) and the running job.
 #[derive(Resource, Default)]
 pub struct Ep {
-    heart: Option<Arc<Heart>>,
+    built: Option<Built>,
     job: Option<Job<Msg>>,
 }
 
@@ -77,14 +81,15 @@ fn poll(mut ep: ResMut<Ep>, mut s: ResMut<Session>) {
         let v = &mut s.ep;
         v.busy = false;
         match msg {
-            Msg::Done(heart, runs) => {
+            Msg::Done(built, runs) => {
                 v.status = format!(
                     "demo heart: {} nodes, {} tetrahedra at {MESH_MM} mm",
-                    heart.mesh.nodes.len(),
-                    heart.mesh.tets.len()
+                    built.0.mesh.nodes.len(),
+                    built.0.mesh.tets.len()
                 );
                 v.runs = runs;
-                ep.heart = Some(heart);
+                v.surface = Some(built.1.clone());
+                ep.built = Some(built);
             }
             Msg::Failed(e) => v.status = format!("failed: {e}"),
         }
@@ -99,14 +104,14 @@ impl Ep {
         }
         v.busy = true;
         v.status = "activating the ventricles…".into();
-        let heart = self.heart.clone();
+        let built = self.built.clone();
         let ui = v.clone();
         self.job = Some(Job::once(
             "ep",
             "activating the ventricles",
             Priority::Interactive,
-            move |progress| match compute(heart, &ui, progress) {
-                Ok((h, runs)) => Msg::Done(h, runs),
+            move |progress| match compute(built, &ui, progress) {
+                Ok((b, runs)) => Msg::Done(b, runs),
                 Err(e) => Msg::Failed(e.to_string()),
             },
         ));
@@ -146,15 +151,50 @@ fn rhythm(heart: &Heart, ui: &EpUi) -> Option<(Rhythm, Option<[f64; 3]>)> {
     })
 }
 
+/// The heart's boundary as a surface of its own vertices.
+fn surface(heart: &Heart) -> (EpSurface, Vec<u32>) {
+    let tris = heart.mesh.boundary();
+    let mut index = vec![u32::MAX; heart.mesh.nodes.len()];
+    let mut nodes = Vec::new();
+    let triangles = tris
+        .iter()
+        .map(|t| {
+            t.map(|v| {
+                if index[v as usize] == u32::MAX {
+                    index[v as usize] = nodes.len() as u32;
+                    nodes.push(v);
+                }
+                index[v as usize]
+            })
+        })
+        .collect();
+    let positions = nodes
+        .iter()
+        .map(|&v| heart.mesh.nodes[v as usize].map(|x| x as f32))
+        .collect();
+    (
+        EpSurface {
+            positions,
+            triangles,
+        },
+        nodes,
+    )
+}
+
 fn compute(
-    heart: Option<Arc<Heart>>,
+    built: Option<Built>,
     ui: &EpUi,
     progress: &twin_core::Progress,
-) -> Result<(Arc<Heart>, Vec<EpRun>), twin_session::SessionError> {
-    let heart = match heart {
-        Some(h) => h,
-        None => Arc::new(twin_session::ep::demo_heart(MESH_MM)?),
+) -> Result<(Built, Vec<EpRun>), twin_session::SessionError> {
+    let built = if let Some(b) = built {
+        b
+    } else {
+        let heart = twin_session::ep::demo_heart(MESH_MM)?;
+        let (s, nodes) = surface(&heart);
+        (Arc::new(heart), Arc::new(s), Arc::new(nodes))
     };
+    let heart = built.0.clone();
+    let nodes = built.2.clone();
     let field = LeadField::new(&heart.mesh, &Electrodes::around(heart.coords.centre))?;
     let params = Parameters::default();
     let tissue = Tissue::default();
@@ -162,7 +202,7 @@ fn compute(
         let (act, result, waves) =
             twin_session::ep::run(name, &heart, &tissue, r, &params, progress)?;
         let trace = ecg(&field, &act.times, &Template::default(), 1.0)?;
-        Ok(view(&act, &result, &waves, &trace))
+        Ok(view(&act, &result, &waves, &trace, &nodes))
     };
     let mut runs = vec![one("sinus", &Rhythm::sinus())?];
     if ui.rhythm != EpRhythm::Sinus {
@@ -178,12 +218,16 @@ fn compute(
         }
         runs.push(run);
     }
-    Ok((heart, runs))
+    Ok((built, runs))
 }
 
 /// One run as the pane shows it.
-fn view(act: &Activation, r: &EpResult, w: &Waveforms, trace: &Ecg) -> EpRun {
+fn view(act: &Activation, r: &EpResult, w: &Waveforms, trace: &Ecg, surface: &[u32]) -> EpRun {
     EpRun {
+        surface_ms: surface
+            .iter()
+            .map(|&v| (act.times[v as usize] - act.onset_ms) as f32)
+            .collect(),
         name: r.name.clone(),
         qrs_ms: act.total_ms,
         lv_rv_ms: act.lv_rv_delay_ms,

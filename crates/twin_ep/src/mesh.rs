@@ -326,6 +326,34 @@ impl TetMesh {
             .collect()
     }
 
+    /// The boundary surface: every triangle that belongs to one
+    /// tetrahedron only, ordered so that its normal points out of it.
+    #[must_use]
+    pub fn boundary(&self) -> Vec<[u32; 3]> {
+        let mut faces: std::collections::HashMap<[u32; 3], ([u32; 3], u32)> =
+            std::collections::HashMap::with_capacity(self.tets.len() * 2);
+        for t in &self.tets {
+            // Outward faces of a positively oriented tetrahedron.
+            for f in [
+                [t[1], t[2], t[3]],
+                [t[0], t[3], t[2]],
+                [t[0], t[1], t[3]],
+                [t[0], t[2], t[1]],
+            ] {
+                let mut key = f;
+                key.sort_unstable();
+                faces.entry(key).and_modify(|e| e.1 += 1).or_insert((f, 1));
+            }
+        }
+        let mut out: Vec<[u32; 3]> = faces
+            .into_values()
+            .filter(|(_, n)| *n == 1)
+            .map(|(f, _)| f)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// Each edge once (`a < b`).
     #[must_use]
     pub fn edges(&self) -> Vec<[u32; 2]> {
@@ -391,6 +419,22 @@ mod tests {
         // Every boundary node is tagged epicardium, no interior one.
         let epi = m.tagged(tag::EPI).len();
         assert_eq!(epi, 5 * 4 * 3 - 3 * 2);
+    }
+
+    #[test]
+    fn the_boundary_is_closed_and_points_out() {
+        let m = TetMesh::block([3, 2, 2], [3.0, 2.0, 2.0]).unwrap();
+        let b = m.boundary();
+        assert_eq!(b.len(), 2 * 2 * (6 + 6 + 4));
+        // Outward: the divergence theorem gives the block's volume.
+        let vol: f64 = b
+            .iter()
+            .map(|f| {
+                let [a, b, c] = f.map(|v| m.nodes[v as usize]);
+                dot(a, cross(b, c)) / 6.0
+            })
+            .sum();
+        assert!((vol - 12.0).abs() < 1e-9, "{vol}");
     }
 
     #[test]

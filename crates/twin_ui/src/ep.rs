@@ -38,9 +38,20 @@ impl EpRhythm {
     }
 }
 
+/// The heart's outer and inner surface for the activation map (patient
+/// LPS mm): vertices and outward triangles.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EpSurface {
+    pub positions: Vec<[f32; 3]>,
+    pub triangles: Vec<[u32; 3]>,
+}
+
 /// One run as the pane shows it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EpRun {
+    /// Activation time of each surface vertex after the onset (ms; NaN
+    /// where the wave did not reach).
+    pub surface_ms: Vec<f32>,
     pub name: String,
     pub qrs_ms: f64,
     pub lv_rv_ms: f64,
@@ -70,6 +81,36 @@ pub struct EpUi {
     pub status: String,
     /// Sinus rhythm first, then the chosen rhythm (when it is not sinus).
     pub runs: Vec<EpRun>,
+    /// The heart's surface the runs' maps are drawn on.
+    pub surface: Option<std::sync::Arc<EpSurface>>,
+    /// The map's view: turns about the vertical and horizontal axes
+    /// (radians), changed by dragging the map.
+    pub yaw: f32,
+    pub pitch: f32,
+    /// The maps drawn, kept while their run and view stay (a dropped
+    /// texture handle frees the texture before it is shown).
+    pub textures: MapTextures,
+}
+
+/// Which map a texture shows: the run, its times (address and length)
+/// and the view (milliradians).
+type MapKey = (usize, usize, usize, i32, i32);
+
+/// The activation maps' textures.
+#[derive(Clone, Default)]
+pub struct MapTextures(Vec<(MapKey, egui::TextureHandle)>);
+
+impl std::fmt::Debug for MapTextures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} map textures", self.0.len())
+    }
+}
+
+impl PartialEq for MapTextures {
+    fn eq(&self, _: &Self) -> bool {
+        // A cache: states that differ only in it are the same.
+        true
+    }
 }
 
 impl Default for EpUi {
@@ -82,6 +123,12 @@ impl Default for EpUi {
             busy: false,
             status: "Choose a rhythm and run it on the demo heart's ventricles.".into(),
             runs: Vec::new(),
+            surface: None,
+            // From the front, turned towards the patient's left (a left
+            // anterior oblique view).
+            yaw: -0.6,
+            pitch: 0.2,
+            textures: MapTextures::default(),
         }
     }
 }
@@ -157,9 +204,52 @@ pub fn ep_pane(ui: &mut Ui, s: &mut EpUi) -> Vec<EpAction> {
         .filter(|v| v.is_finite())
         .fold(1.0f64, f64::max);
     ui.horizontal(|ui| {
+        if let Some(surface) = s.surface.clone() {
+            for i in 0..s.runs.len() {
+                ui.vertical(|ui| {
+                    ui.label(format!(
+                        "{}: activation (drag to turn; isochrones every 10 ms)",
+                        s.runs[i].name
+                    ));
+                    let times = &s.runs[i].surface_ms;
+                    let key = (
+                        i,
+                        times.as_ptr() as usize,
+                        times.len(),
+                        (s.yaw * 1000.0) as i32,
+                        (s.pitch * 1000.0) as i32,
+                    );
+                    let cached = s
+                        .textures
+                        .0
+                        .iter()
+                        .find(|(k, _)| *k == key)
+                        .map(|(_, t)| t.clone());
+                    let tex = if let Some(t) = cached {
+                        t
+                    } else {
+                        let img = render_map(&surface, times, late as f32, s.yaw, s.pitch, 170);
+                        let t = ui.ctx().load_texture(
+                            format!("ep-map-{i}"),
+                            img,
+                            egui::TextureOptions::LINEAR,
+                        );
+                        s.textures.0.retain(|(k, _)| k.0 != i);
+                        s.textures.0.push((key, t.clone()));
+                        t
+                    };
+                    let r = ui.add(egui::Image::new(&tex).sense(egui::Sense::drag()));
+                    if r.dragged() {
+                        let d = r.drag_delta();
+                        s.yaw += d.x * 0.01;
+                        s.pitch = (s.pitch + d.y * 0.01).clamp(-1.5, 1.5);
+                    }
+                });
+            }
+        }
         for r in &s.runs {
             ui.vertical(|ui| {
-                ui.label(format!("{}: LV activation by AHA segment", r.name));
+                ui.label(format!("{}: LV by AHA segment", r.name));
                 bullseye(ui, &r.aha_ms, late, 150.0);
             });
         }
@@ -205,6 +295,112 @@ pub fn ep_pane(ui: &mut Ui, s: &mut EpUi) -> Vec<EpAction> {
             });
     });
     actions
+}
+
+/// The surface seen along the view (yaw about the patient's
+/// superior axis, pitch about the screen's horizontal; orthographic), each
+/// pixel coloured by its interpolated activation time, shaded by its
+/// normal, darkened on the 10 ms isochrones; a z-buffer keeps the nearest
+/// triangle.
+#[must_use]
+pub fn render_map(
+    surface: &EpSurface,
+    times: &[f32],
+    late: f32,
+    yaw: f32,
+    pitch: f32,
+    size: usize,
+) -> egui::ColorImage {
+    let mut img = egui::ColorImage::new([size, size], vec![Color32::from_gray(27); size * size]);
+    let n = surface.positions.len();
+    if n == 0 || times.len() != n {
+        return img;
+    }
+    let mut lo = [f32::INFINITY; 3];
+    let mut hi = [f32::NEG_INFINITY; 3];
+    for p in &surface.positions {
+        for k in 0..3 {
+            lo[k] = lo[k].min(p[k]);
+            hi[k] = hi[k].max(p[k]);
+        }
+    }
+    let c = [0, 1, 2].map(|k| 0.5 * (lo[k] + hi[k]));
+    let radius = (0..3).map(|k| hi[k] - lo[k]).fold(0.0f32, f32::max) * 0.5 * 1.1;
+    // LPS to a view frame: screen x right, y up, z towards the viewer;
+    // from the front (anterior, −P) with the patient's head up (+S), so
+    // the patient's left (+L) is on the viewer's right.
+    let (sy, cy) = yaw.sin_cos();
+    let (sp, cp) = pitch.sin_cos();
+    let view = |p: [f32; 3]| {
+        let (x, y, z) = (p[0] - c[0], p[2] - c[2], -(p[1] - c[1]));
+        // Yaw about the vertical, then pitch about the horizontal.
+        let (x1, z1) = (cy * x + sy * z, -sy * x + cy * z);
+        let (y2, z2) = (cp * y - sp * z1, sp * y + cp * z1);
+        [x1, y2, z2]
+    };
+    let pts: Vec<[f32; 3]> = surface.positions.iter().map(|&p| view(p)).collect();
+    let scale = size as f32 * 0.5 / radius;
+    let px = |p: [f32; 3]| {
+        [
+            size as f32 * 0.5 + p[0] * scale,
+            size as f32 * 0.5 - p[1] * scale,
+        ]
+    };
+    let mut depth = vec![f32::NEG_INFINITY; size * size];
+    for t in &surface.triangles {
+        let [a, b, cc] = t.map(|v| v as usize);
+        let (pa, pb, pc) = (pts[a], pts[b], pts[cc]);
+        // Back faces away.
+        let e1 = [pb[0] - pa[0], pb[1] - pa[1], pb[2] - pa[2]];
+        let e2 = [pc[0] - pa[0], pc[1] - pa[1], pc[2] - pa[2]];
+        let nz = e1[0] * e2[1] - e1[1] * e2[0];
+        if nz <= 0.0 {
+            continue;
+        }
+        let nx = e1[1] * e2[2] - e1[2] * e2[1];
+        let ny = e1[2] * e2[0] - e1[0] * e2[2];
+        let shade = 0.35 + 0.65 * (nz / (nx * nx + ny * ny + nz * nz).sqrt());
+        let (sa, sb, sc) = (px(pa), px(pb), px(pc));
+        let min_x = sa[0].min(sb[0]).min(sc[0]).floor().max(0.0) as usize;
+        let max_x = (sa[0].max(sb[0]).max(sc[0]).ceil() as usize).min(size - 1);
+        let min_y = sa[1].min(sb[1]).min(sc[1]).floor().max(0.0) as usize;
+        let max_y = (sa[1].max(sb[1]).max(sc[1]).ceil() as usize).min(size - 1);
+        let area = (sb[0] - sa[0]) * (sc[1] - sa[1]) - (sb[1] - sa[1]) * (sc[0] - sa[0]);
+        if area.abs() < 1e-12 {
+            continue;
+        }
+        for y in min_y..=max_y {
+            for x in min_x..=max_x {
+                let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+                let w0 = ((sb[0] - fx) * (sc[1] - fy) - (sb[1] - fy) * (sc[0] - fx)) / area;
+                let w1 = ((sc[0] - fx) * (sa[1] - fy) - (sc[1] - fy) * (sa[0] - fx)) / area;
+                let w2 = 1.0 - w0 - w1;
+                if w0 < 0.0 || w1 < 0.0 || w2 < 0.0 {
+                    continue;
+                }
+                let z = w0 * pa[2] + w1 * pb[2] + w2 * pc[2];
+                let k = y * size + x;
+                if z <= depth[k] {
+                    continue;
+                }
+                depth[k] = z;
+                let ms = w0 * times[a] + w1 * times[b] + w2 * times[cc];
+                let base = activation_colour(f64::from(ms), f64::from(late));
+                let iso = if ms.is_finite() && (ms / 10.0).fract() < 0.06 {
+                    0.45
+                } else {
+                    1.0
+                };
+                let f = shade * iso;
+                img.pixels[k] = Color32::from_rgb(
+                    (f32::from(base.r()) * f) as u8,
+                    (f32::from(base.g()) * f) as u8,
+                    (f32::from(base.b()) * f) as u8,
+                );
+            }
+        }
+    }
+    img
 }
 
 /// An activation time's colour (as electroanatomical maps draw them):
@@ -349,5 +545,27 @@ mod tests {
         let late = activation_colour(100.0, 100.0);
         assert!(early.r() > early.b() && late.b() > late.g());
         assert_eq!(activation_colour(f64::NAN, 100.0), Color32::from_gray(90));
+        // A tetrahedron's map: its front face drawn, the rest background.
+        let surface = EpSurface {
+            positions: vec![
+                [0.0, 0.0, 0.0],
+                [10.0, 0.0, 0.0],
+                [0.0, 0.0, 10.0],
+                [0.0, 10.0, 0.0],
+            ],
+            triangles: vec![[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]],
+        };
+        let img = render_map(&surface, &[0.0, 20.0, 40.0, 60.0], 60.0, 0.0, 0.0, 64);
+        let drawn = img
+            .pixels
+            .iter()
+            .filter(|p| **p != Color32::from_gray(27))
+            .count();
+        assert!(drawn > 200 && drawn < 64 * 64, "{drawn}");
+        s.surface = Some(std::sync::Arc::new(surface));
+        for r in &mut s.runs {
+            r.surface_ms = vec![0.0, 20.0, 40.0, 60.0];
+        }
+        assert!(run_pane(&mut s).is_empty());
     }
 }

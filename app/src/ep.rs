@@ -139,14 +139,7 @@ fn rhythm(heart: &Heart, ui: &EpUi) -> Option<(Rhythm, Option<[f64; 3]>)> {
         ),
         EpRhythm::Crt => {
             let rv = heart.site(false, true, 0.85, 0.0)?;
-            (
-                Rhythm {
-                    block: Block::Lbbb,
-                    intrinsic_ms: None,
-                    leads: vec![lead("RV", rv, 0.0), lead("LV", lv, ui.vv_delay_ms)],
-                },
-                Some(lv),
-            )
+            (Rhythm::crt(Block::Lbbb, rv, lv, ui.vv_delay_ms), Some(lv))
         }
     })
 }
@@ -229,8 +222,8 @@ fn view(act: &Activation, r: &EpResult, w: &Waveforms, trace: &Ecg, surface: &[u
             .map(|&v| (act.times[v as usize] - act.onset_ms) as f32)
             .collect(),
         name: r.name.clone(),
-        qrs_ms: act.total_ms,
-        lv_rv_ms: act.lv_rv_delay_ms,
+        qrs_ms: act.summary.total_ms,
+        lv_rv_ms: act.summary.lv_rv_delay_ms,
         qlv_ms: None,
         ef_percent: r.beat.lv_ef_percent,
         stroke_work: r.beat.stroke_work_mmhg_ml,
@@ -249,6 +242,6 @@ fn view(act: &Activation, r: &EpResult, w: &Waveforms, trace: &Ecg, surface: &[u
             })
             .collect(),
         pv: w.v_lv.iter().zip(&w.p_lv).map(|(&v, &p)| [v, p]).collect(),
-        aha_ms: act.aha_ms.clone(),
+        aha_ms: act.summary.aha_ms.clone(),
     }
 }

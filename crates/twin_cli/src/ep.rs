@@ -90,12 +90,8 @@ struct Summary {
     tetrahedra: usize,
     volume_ml: f64,
     rhythm: Rhythm,
-    total_ms: f64,
-    lv_total_ms: f64,
-    rv_total_ms: f64,
-    lv_rv_delay_ms: f64,
-    aha_ms: Vec<f64>,
-    unreached: usize,
+    #[serde(flatten)]
+    activation: twin_ep::heart::Summary,
     /// QLV of each lead on the LV: the intrinsic (sinus or blocked)
     /// activation's delay there.
     qlv_ms: Vec<(String, f64)>,
@@ -322,12 +318,7 @@ pub fn run(command: EpCommand) -> anyhow::Result<()> {
         tetrahedra: heart.mesh.tets.len(),
         volume_ml: heart.mesh.volume() / 1000.0,
         rhythm: rhythm.clone(),
-        total_ms: act.total_ms,
-        lv_total_ms: act.lv_total_ms,
-        rv_total_ms: act.rv_total_ms,
-        lv_rv_delay_ms: act.lv_rv_delay_ms,
-        aha_ms: act.aha_ms.clone(),
-        unreached: act.unreached,
+        activation: act.summary.clone(),
         qlv_ms,
         ecg_qrs_ms: trace.qrs(170.0).map(|(a, b)| b - a),
         activation_time_ms,
@@ -340,7 +331,7 @@ pub fn run(command: EpCommand) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        print_summary(&summary, &rhythm, intrinsic_act.total_ms);
+        print_summary(&summary, &rhythm, intrinsic_act.summary.total_ms);
     }
     Ok(())
 }
@@ -353,12 +344,12 @@ fn print_summary(summary: &Summary, rhythm: &Rhythm, intrinsic_total_ms: f64) {
         summary.tetrahedra,
         summary.volume_ml,
         rhythm_name(rhythm),
-        summary.total_ms,
-        summary.lv_total_ms,
-        summary.rv_total_ms,
-        summary.lv_rv_delay_ms,
-        if summary.unreached > 0 {
-            format!(", {} nodes not reached", summary.unreached)
+        summary.activation.total_ms,
+        summary.activation.lv_total_ms,
+        summary.activation.rv_total_ms,
+        summary.activation.lv_rv_delay_ms,
+        if summary.activation.unreached > 0 {
+            format!(", {} nodes not reached", summary.activation.unreached)
         } else {
             String::new()
         }

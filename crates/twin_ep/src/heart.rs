@@ -117,6 +117,23 @@ impl Rhythm {
             ..Self::sinus()
         }
     }
+
+    /// Biventricular pacing (CRT) of a heart with `block`: no intrinsic
+    /// conduction, an RV lead at `rv` and an LV lead at `lv` firing
+    /// `vv_delay_ms` after it.
+    #[must_use]
+    pub fn crt(block: Block, rv: [f64; 3], lv: [f64; 3], vv_delay_ms: f64) -> Self {
+        let lead = |name: &str, position: [f64; 3], delay_ms: f64| Lead {
+            name: name.into(),
+            position,
+            delay_ms,
+        };
+        Self {
+            block,
+            intrinsic_ms: None,
+            leads: vec![lead("RV", rv, 0.0), lead("LV", lv, vv_delay_ms)],
+        }
+    }
 }
 
 /// The activation of the ventricles and what is read from it.
@@ -124,9 +141,17 @@ impl Rhythm {
 pub struct Activation {
     /// Per node (ms after the rhythm's zero; ∞ where isolated).
     pub times: Vec<f64>,
-    /// Earliest activation (QRS onset) and the total activation time
-    /// (latest − earliest: the QRS duration's proxy), ms.
+    /// Earliest activation (the QRS onset), ms.
     pub onset_ms: f64,
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+/// What a clinician reads of an activation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The total activation time (latest − earliest: the QRS duration's
+    /// proxy), ms.
     pub total_ms: f64,
     /// Each ventricle's own activation time (its latest − its earliest).
     pub lv_total_ms: f64,
@@ -365,8 +390,7 @@ impl Heart {
                 slot.1 += self.node_volume[v];
             }
         }
-        Activation {
-            onset_ms: onset,
+        let summary = Summary {
             total_ms: last - onset,
             lv_total_ms: lv_hi - lv_lo,
             rv_total_ms: rv_hi - rv_lo,
@@ -376,6 +400,10 @@ impl Heart {
                 .map(|(s, w)| if *w > 0.0 { s / w } else { f64::NAN })
                 .collect(),
             unreached: times.iter().filter(|t| !t.is_finite()).count(),
+        };
+        Activation {
+            onset_ms: onset,
+            summary,
             times,
         }
     }

@@ -3,7 +3,7 @@
 //! LBBB and biventricular pacing.
 
 use twin_ep::eikonal::{Conduction, Graph, Source, activation};
-use twin_ep::heart::{Block, Heart, Lead, Rhythm, Tissue};
+use twin_ep::heart::{Block, Heart, Rhythm, Tissue};
 use twin_ep::mesh::{LabelGrid, TetMesh, label, tag};
 use twin_phantom::cardiac::CardiacPhantom;
 
@@ -59,59 +59,51 @@ fn the_demo_heart_meshes_and_activates_as_hearts_do() {
     // lateral wall's epicardium (a coronary-sinus branch), no V–V delay.
     let rv_apex = heart.site(false, true, 0.85, 0.0).unwrap();
     let lv_lateral = heart.site(true, false, 0.5, 180.0).unwrap();
-    let crt = Rhythm {
-        block: Block::Lbbb,
-        intrinsic_ms: None,
-        leads: vec![
-            Lead {
-                name: "RV".into(),
-                position: rv_apex,
-                delay_ms: 0.0,
-            },
-            Lead {
-                name: "LV".into(),
-                position: lv_lateral,
-                delay_ms: 0.0,
-            },
-        ],
-    };
+    let crt = Rhythm::crt(Block::Lbbb, rv_apex, lv_lateral, 0.0);
     let crt = heart.activate(&tissue, &crt).unwrap();
     for (name, a) in [("sinus", &sinus), ("LBBB", &lbbb), ("CRT", &crt)] {
         eprintln!(
             "{name}: total {:.1} ms, LV {:.1} ms, RV {:.1} ms, LV−RV delay {:.1} ms, unreached {}",
-            a.total_ms, a.lv_total_ms, a.rv_total_ms, a.lv_rv_delay_ms, a.unreached
+            a.summary.total_ms,
+            a.summary.lv_total_ms,
+            a.summary.rv_total_ms,
+            a.summary.lv_rv_delay_ms,
+            a.summary.unreached
         );
     }
     let qlv = heart.qlv_ms(&lbbb, lv_lateral);
     eprintln!(
         "QLV at the lateral LV lead in LBBB: {qlv:.1} ms ({:.0} % of QRS)",
-        100.0 * qlv / lbbb.total_ms
+        100.0 * qlv / lbbb.summary.total_ms
     );
     // Sinus rhythm within the normal 60–100 ms; LBBB within 140–180 ms
     // (body-surface mapping: QRS 157 ± 18 ms; docs/models/ep.md); the LV
     // activated after the RV in LBBB; biventricular pacing shortens it.
     assert!(
-        (60.0..=100.0).contains(&sinus.total_ms),
+        (60.0..=100.0).contains(&sinus.summary.total_ms),
         "{}",
-        sinus.total_ms
+        sinus.summary.total_ms
     );
     assert!(
-        (140.0..=180.0).contains(&lbbb.total_ms),
+        (140.0..=180.0).contains(&lbbb.summary.total_ms),
         "{}",
-        lbbb.total_ms
+        lbbb.summary.total_ms
     );
-    assert!(lbbb.lv_rv_delay_ms > 30.0 && sinus.lv_rv_delay_ms.abs() < 20.0);
-    assert!(crt.total_ms < lbbb.total_ms - 20.0);
+    assert!(lbbb.summary.lv_rv_delay_ms > 30.0 && sinus.summary.lv_rv_delay_ms.abs() < 20.0);
+    assert!(crt.summary.total_ms < lbbb.summary.total_ms - 20.0);
     // The lateral wall is among the latest in LBBB (a good lead site).
-    assert!(qlv > 0.5 * lbbb.total_ms);
+    assert!(qlv > 0.5 * lbbb.summary.total_ms);
     // Every AHA segment has tissue; in LBBB the lateral wall (6, 12) is
     // later than the septum (2, 3).
     assert!(
-        lbbb.aha_ms.iter().all(|t| t.is_finite()),
+        lbbb.summary.aha_ms.iter().all(|t| t.is_finite()),
         "{:?}",
-        lbbb.aha_ms
+        lbbb.summary.aha_ms
     );
-    assert!(lbbb.aha_ms[5] > lbbb.aha_ms[1] && lbbb.aha_ms[11] > lbbb.aha_ms[2]);
+    assert!(
+        lbbb.summary.aha_ms[5] > lbbb.summary.aha_ms[1]
+            && lbbb.summary.aha_ms[11] > lbbb.summary.aha_ms[2]
+    );
 }
 
 #[test]
@@ -134,7 +126,7 @@ fn the_pseudo_ecg_reads_as_sinus_rhythm_and_as_lbbb() {
         eprintln!(
             "{name}: ECG QRS {:.0} ms (activation {:.0} ms); QRS areas I {:.0}, II {:.0}, V1 {:.0}, V6 {:.0}; {} samples in {took:.0} ms",
             off - on,
-            act.total_ms,
+            act.summary.total_ms,
             area("I"),
             area("II"),
             area("V1"),
@@ -168,8 +160,11 @@ fn an_ablation_line_blocks_and_a_scar_isolates() {
         border_factor: 0.5,
     });
     let s = heart.activate(&scarred, &sinus).unwrap();
-    assert!(s.unreached > 0);
-    assert!(s.aha_ms[11] > base.aha_ms[11] || s.aha_ms[5] > base.aha_ms[5]);
+    assert!(s.summary.unreached > 0);
+    assert!(
+        s.summary.aha_ms[11] > base.summary.aha_ms[11]
+            || s.summary.aha_ms[5] > base.summary.aha_ms[5]
+    );
     // An ablation line through the wall from base to apex on the lateral
     // side delays the tissue beyond it.
     let line: Vec<[f64; 3]> = [0.05, 0.5, 0.95]
@@ -182,7 +177,7 @@ fn an_ablation_line_blocks_and_a_scar_isolates() {
         radius_mm: 6.0,
     });
     let a = heart.activate(&ablated, &sinus).unwrap();
-    assert!(a.unreached > 0 || a.total_ms > base.total_ms);
+    assert!(a.summary.unreached > 0 || a.summary.total_ms > base.summary.total_ms);
     // Bad input is named.
     let bad = Tissue {
         fibre_velocity: -1.0,

@@ -8,7 +8,7 @@
 use serde::Serialize;
 use twin_cardio::{BeatIndices, Parameters, SimOptions, Spread, Waveforms};
 use twin_core::Progress;
-use twin_ep::heart::{Activation, Heart, Rhythm, Tissue};
+use twin_ep::heart::{Activation, Heart, Rhythm, Summary, Tissue};
 use twin_ep::mesh::{LabelGrid, TetMesh, label};
 
 use crate::SessionError;
@@ -78,14 +78,8 @@ pub fn coupled(
 #[derive(Debug, Clone, Serialize)]
 pub struct EpResult {
     pub name: String,
-    pub total_ms: f64,
-    pub lv_total_ms: f64,
-    pub rv_total_ms: f64,
-    pub lv_rv_delay_ms: f64,
-    /// Mean activation after the onset of the AHA segments 1–17 (ms).
-    pub aha_ms: Vec<f64>,
-    /// Nodes the wave did not reach (scar, ablation).
-    pub unreached: usize,
+    #[serde(flatten)]
+    pub activation: Summary,
     /// The beat of the circulation with this activation.
     pub beat: BeatIndices,
 }
@@ -109,12 +103,7 @@ pub fn run(
     let sim = twin_cardio::simulate(&p, None, SimOptions::default(), progress)?;
     let result = EpResult {
         name: name.to_owned(),
-        total_ms: act.total_ms,
-        lv_total_ms: act.lv_total_ms,
-        rv_total_ms: act.rv_total_ms,
-        lv_rv_delay_ms: act.lv_rv_delay_ms,
-        aha_ms: act.aha_ms.clone(),
-        unreached: act.unreached,
+        activation: act.summary.clone(),
         beat: sim.last().clone(),
     };
     Ok((act, result, sim.waveforms))
@@ -123,7 +112,7 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use twin_ep::heart::{Block, Lead};
+    use twin_ep::heart::Block;
 
     #[test]
     fn lbbb_lowers_ejection_and_stroke_work_and_crt_restores_part() {
@@ -139,22 +128,7 @@ mod tests {
         let progress = Progress::new();
         let rv = heart.site(false, true, 0.85, 0.0).unwrap();
         let lv = heart.site(true, false, 0.5, 180.0).unwrap();
-        let crt = Rhythm {
-            block: Block::Lbbb,
-            intrinsic_ms: None,
-            leads: vec![
-                Lead {
-                    name: "RV".into(),
-                    position: rv,
-                    delay_ms: 0.0,
-                },
-                Lead {
-                    name: "LV".into(),
-                    position: lv,
-                    delay_ms: 0.0,
-                },
-            ],
-        };
+        let crt = Rhythm::crt(Block::Lbbb, rv, lv, 0.0);
         let runs: Vec<EpResult> = [
             ("sinus", Rhythm::sinus()),
             ("LBBB", Rhythm::blocked(Block::Lbbb)),
@@ -167,8 +141,8 @@ mod tests {
             eprintln!(
                 "{}: QRS {:.0} ms, LV−RV {:.0} ms; EF {:.1} %, SV {:.1} mL, stroke work {:.0} mmHg·mL, LVEDP {:.1} mmHg, MAP {:.1} mmHg",
                 r.name,
-                r.total_ms,
-                r.lv_rv_delay_ms,
+                r.activation.total_ms,
+                r.activation.lv_rv_delay_ms,
                 r.beat.lv_ef_percent,
                 r.beat.lv_sv_ml,
                 r.beat.stroke_work_mmhg_ml,

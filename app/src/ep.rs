@@ -72,6 +72,11 @@ fn asks(mut reader: MessageReader<EpAsk>, mut ep: ResMut<Ep>, mut s: ResMut<Sess
     for ask in reader.read() {
         match ask {
             EpAsk::Pane(EpAction::Run) => ep.run(&mut s.ep),
+            EpAsk::Pane(EpAction::PlaceLead(v)) => {
+                if ep.place_lead(&mut s.ep, *v) {
+                    ep.run(&mut s.ep);
+                }
+            }
         }
     }
 }
@@ -98,6 +103,28 @@ fn poll(mut ep: ResMut<Ep>, mut s: ResMut<Session>) {
 }
 
 impl Ep {
+    /// The LV lead to the clicked surface vertex's ventricular coordinates
+    /// (a paced rhythm chosen when none was); whether it went there.
+    fn place_lead(&self, v: &mut EpUi, vertex: u32) -> bool {
+        let Some((heart, _, nodes)) = &self.built else {
+            return false;
+        };
+        let Some(&node) = nodes.get(vertex as usize) else {
+            return false;
+        };
+        let node = node as usize;
+        if !heart.coords.lv[node] {
+            v.status = "the LV lead goes on the LV: click the LV's wall".into();
+            return false;
+        }
+        v.lv_z = heart.coords.apex_base[node].clamp(0.1, 0.9);
+        v.lv_theta_deg = heart.coords.rotation[node].to_degrees();
+        if !v.rhythm.paced() {
+            v.rhythm = EpRhythm::Crt;
+        }
+        true
+    }
+
     fn run(&mut self, v: &mut EpUi) {
         if self.job.is_some() {
             return;

@@ -785,3 +785,46 @@ fn an_ep_rhythm_runs_as_a_job_against_sinus_rhythm() {
     assert!(qrs[1] < qrs[0] - 20.0, "{qrs:?}");
     assert!(session(&a).ep.runs[1].qlv_ms.is_some());
 }
+
+/// A click on the map's LV puts the LV lead there and reruns; the RV is
+/// refused with a message.
+#[test]
+fn a_click_on_the_map_places_the_lv_lead() {
+    let mut a = crate::headless::app();
+    let ask = |a: &mut bevy::app::App, act: twin_ui::ep::EpAction| {
+        a.world_mut()
+            .resource_mut::<Messages<crate::ep::EpAsk>>()
+            .write(crate::ep::EpAsk::Pane(act));
+    };
+    ask(&mut a, twin_ui::ep::EpAction::Run);
+    run_until(&mut a, Duration::from_mins(2), |a| {
+        !session(a).ep.busy && session(a).ep.surface.is_some()
+    })
+    .expect("the heart was built");
+    // The surface vertex farthest along +L (the LV's lateral wall in the
+    // demo patient) and the farthest along −L (the RV's free wall).
+    let surface = session(&a).ep.surface.clone().unwrap();
+    let far = |sign: f32| {
+        (0..surface.positions.len())
+            .max_by(|&i, &j| {
+                (sign * surface.positions[i][0]).total_cmp(&(sign * surface.positions[j][0]))
+            })
+            .unwrap() as u32
+    };
+    ask(&mut a, twin_ui::ep::EpAction::PlaceLead(far(1.0)));
+    run_until(&mut a, Duration::from_mins(2), |a| {
+        let v = &session(a).ep;
+        !v.busy && v.runs.len() == 2
+    })
+    .expect("the paced rhythm ran");
+    let v = &session(&a).ep;
+    assert_eq!(v.rhythm, twin_ui::ep::EpRhythm::Crt);
+    assert!(v.runs[1].qlv_ms.is_some());
+    let theta = v.lv_theta_deg;
+    ask(&mut a, twin_ui::ep::EpAction::PlaceLead(far(-1.0)));
+    run_until(&mut a, Duration::from_secs(5), |a| {
+        session(a).ep.status.contains("LV lead goes on the LV")
+    })
+    .expect("the RV was refused");
+    assert!((session(&a).ep.lv_theta_deg - theta).abs() < 1e-12);
+}

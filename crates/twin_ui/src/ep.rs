@@ -96,9 +96,9 @@ pub struct EpUi {
 /// and the view (milliradians).
 type MapKey = (usize, usize, usize, i32, i32);
 
-/// The activation maps' textures.
+/// The activation maps' textures, each with the vertex seen at each pixel.
 #[derive(Clone, Default)]
-pub struct MapTextures(Vec<(MapKey, egui::TextureHandle)>);
+pub struct MapTextures(Vec<(MapKey, egui::TextureHandle, std::sync::Arc<Vec<u32>>)>);
 
 impl std::fmt::Debug for MapTextures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -138,6 +138,8 @@ impl Default for EpUi {
 pub enum EpAction {
     /// Activate the heart under the pane's rhythm (and sinus rhythm).
     Run,
+    /// Put the LV lead at this surface vertex (clicked on a map) and run.
+    PlaceLead(u32),
 }
 
 const BASELINE: Color32 = Color32::from_gray(150);
@@ -204,49 +206,7 @@ pub fn ep_pane(ui: &mut Ui, s: &mut EpUi) -> Vec<EpAction> {
         .filter(|v| v.is_finite())
         .fold(1.0f64, f64::max);
     ui.horizontal(|ui| {
-        if let Some(surface) = s.surface.clone() {
-            for i in 0..s.runs.len() {
-                ui.vertical(|ui| {
-                    ui.label(format!(
-                        "{}: activation (drag to turn; isochrones every 10 ms)",
-                        s.runs[i].name
-                    ));
-                    let times = &s.runs[i].surface_ms;
-                    let key = (
-                        i,
-                        times.as_ptr() as usize,
-                        times.len(),
-                        (s.yaw * 1000.0) as i32,
-                        (s.pitch * 1000.0) as i32,
-                    );
-                    let cached = s
-                        .textures
-                        .0
-                        .iter()
-                        .find(|(k, _)| *k == key)
-                        .map(|(_, t)| t.clone());
-                    let tex = if let Some(t) = cached {
-                        t
-                    } else {
-                        let img = render_map(&surface, times, late as f32, s.yaw, s.pitch, 170);
-                        let t = ui.ctx().load_texture(
-                            format!("ep-map-{i}"),
-                            img,
-                            egui::TextureOptions::LINEAR,
-                        );
-                        s.textures.0.retain(|(k, _)| k.0 != i);
-                        s.textures.0.push((key, t.clone()));
-                        t
-                    };
-                    let r = ui.add(egui::Image::new(&tex).sense(egui::Sense::drag()));
-                    if r.dragged() {
-                        let d = r.drag_delta();
-                        s.yaw += d.x * 0.01;
-                        s.pitch = (s.pitch + d.y * 0.01).clamp(-1.5, 1.5);
-                    }
-                });
-            }
-        }
+        maps(ui, s, late, &mut actions);
         for r in &s.runs {
             ui.vertical(|ui| {
                 ui.label(format!("{}: LV by AHA segment", r.name));
@@ -297,11 +257,82 @@ pub fn ep_pane(ui: &mut Ui, s: &mut EpUi) -> Vec<EpAction> {
     actions
 }
 
+/// Each run's activation map on the heart's surface: dragged to turn,
+/// clicked to place the LV lead.
+fn maps(ui: &mut Ui, s: &mut EpUi, late: f64, actions: &mut Vec<EpAction>) {
+    if let Some(surface) = s.surface.clone() {
+        for i in 0..s.runs.len() {
+            ui.vertical(|ui| {
+                ui.label(format!(
+                    "{}: activation (drag to turn; isochrones every 10 ms)",
+                    s.runs[i].name
+                ));
+                let times = &s.runs[i].surface_ms;
+                let key = (
+                    i,
+                    times.as_ptr() as usize,
+                    times.len(),
+                    (s.yaw * 1000.0) as i32,
+                    (s.pitch * 1000.0) as i32,
+                );
+                let cached = s
+                    .textures
+                    .0
+                    .iter()
+                    .find(|(k, _, _)| *k == key)
+                    .map(|(_, t, ids)| (t.clone(), ids.clone()));
+                let (tex, ids) = if let Some(t) = cached {
+                    t
+                } else {
+                    let (img, ids) =
+                        render_map(&surface, times, late as f32, s.yaw, s.pitch, MAP_PX);
+                    let t = ui.ctx().load_texture(
+                        format!("ep-map-{i}"),
+                        img,
+                        egui::TextureOptions::LINEAR,
+                    );
+                    let ids = std::sync::Arc::new(ids);
+                    s.textures.0.retain(|(k, _, _)| k.0 != i);
+                    s.textures.0.push((key, t.clone(), ids.clone()));
+                    (t, ids)
+                };
+                let r = ui
+                    .add(egui::Image::new(&tex).sense(egui::Sense::click_and_drag()))
+                    .on_hover_text("Drag to turn; click the LV to put the LV lead there");
+                if r.dragged() {
+                    let d = r.drag_delta();
+                    s.yaw += d.x * 0.01;
+                    s.pitch = (s.pitch + d.y * 0.01).clamp(-1.5, 1.5);
+                }
+                if r.clicked()
+                    && let Some(p) = r.interact_pointer_pos()
+                    && let Some(v) = pick(&ids, r.rect, p)
+                {
+                    actions.push(EpAction::PlaceLead(v));
+                }
+            });
+        }
+    }
+}
+
+/// Side of the activation maps (pixels).
+const MAP_PX: usize = 170;
+
+/// The surface vertex under `p` on a map drawn in `rect`.
+fn pick(ids: &[u32], rect: egui::Rect, p: egui::Pos2) -> Option<u32> {
+    let x = ((p.x - rect.left()) / rect.width() * MAP_PX as f32) as usize;
+    let y = ((p.y - rect.top()) / rect.height() * MAP_PX as f32) as usize;
+    ids.get(y.min(MAP_PX - 1) * MAP_PX + x.min(MAP_PX - 1))
+        .copied()
+        .filter(|&v| v != u32::MAX)
+}
+
 /// The surface seen along the view (yaw about the patient's
 /// superior axis, pitch about the screen's horizontal; orthographic), each
 /// pixel coloured by its interpolated activation time, shaded by its
 /// normal, darkened on the 10 ms isochrones; a z-buffer keeps the nearest
-/// triangle.
+/// triangle. With it, the surface vertex seen at each pixel (nearest of
+/// its triangle; `u32::MAX` for background), for picking.
 #[must_use]
 pub fn render_map(
     surface: &EpSurface,
@@ -310,11 +341,12 @@ pub fn render_map(
     yaw: f32,
     pitch: f32,
     size: usize,
-) -> egui::ColorImage {
+) -> (egui::ColorImage, Vec<u32>) {
     let mut img = egui::ColorImage::new([size, size], vec![Color32::from_gray(27); size * size]);
+    let mut ids = vec![u32::MAX; size * size];
     let n = surface.positions.len();
     if n == 0 || times.len() != n {
-        return img;
+        return (img, ids);
     }
     let mut lo = [f32::INFINITY; 3];
     let mut hi = [f32::NEG_INFINITY; 3];
@@ -384,6 +416,13 @@ pub fn render_map(
                     continue;
                 }
                 depth[k] = z;
+                ids[k] = if w0 >= w1 && w0 >= w2 {
+                    t[0]
+                } else if w1 >= w2 {
+                    t[1]
+                } else {
+                    t[2]
+                };
                 let ms = w0 * times[a] + w1 * times[b] + w2 * times[cc];
                 let base = activation_colour(f64::from(ms), f64::from(late));
                 let iso = if ms.is_finite() && (ms / 10.0).fract() < 0.06 {
@@ -400,7 +439,7 @@ pub fn render_map(
             }
         }
     }
-    img
+    (img, ids)
 }
 
 /// An activation time's colour (as electroanatomical maps draw them):
@@ -555,13 +594,16 @@ mod tests {
             ],
             triangles: vec![[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]],
         };
-        let img = render_map(&surface, &[0.0, 20.0, 40.0, 60.0], 60.0, 0.0, 0.0, 64);
+        let (img, ids) = render_map(&surface, &[0.0, 20.0, 40.0, 60.0], 60.0, 0.0, 0.0, 64);
         let drawn = img
             .pixels
             .iter()
             .filter(|p| **p != Color32::from_gray(27))
             .count();
         assert!(drawn > 200 && drawn < 64 * 64, "{drawn}");
+        // The picking buffer covers the drawn pixels with surface vertices.
+        assert_eq!(ids.iter().filter(|&&v| v != u32::MAX).count(), drawn);
+        assert!(ids.iter().all(|&v| v == u32::MAX || v < 4));
         s.surface = Some(std::sync::Arc::new(surface));
         for r in &mut s.runs {
             r.surface_ms = vec![0.0, 20.0, 40.0, 60.0];

@@ -8,7 +8,7 @@ use bevy::prelude::*;
 use twin_cardio::{Parameters, Waveforms};
 use twin_core::jobs::Priority;
 use twin_ep::ecg::{Ecg, Electrodes, LeadField, Template, ecg};
-use twin_ep::heart::{Activation, Block, Heart, Lead, Rhythm, Tissue};
+use twin_ep::heart::{Ablation, Activation, Block, Heart, Lead, Rhythm, Scar, Tissue};
 use twin_session::ep::EpResult;
 use twin_session::jobs::Job;
 use twin_ui::ep::{EpAction, EpRhythm, EpRun, EpSurface, EpUi};
@@ -51,6 +51,8 @@ pub struct Ep {
 
 /// The demo heart's mesh size (mm).
 const MESH_MM: f64 = 1.5;
+/// An ablation lesion's radius around its line (mm).
+const ABLATION_MM: f64 = 3.0;
 /// The ECG leads the pane draws.
 const LEADS: [&str; 4] = ["I", "II", "V1", "V6"];
 
@@ -76,6 +78,23 @@ fn asks(mut reader: MessageReader<EpAsk>, mut ep: ResMut<Ep>, mut s: ResMut<Sess
                 if ep.place_lead(&mut s.ep, *v) {
                     ep.run(&mut s.ep);
                 }
+            }
+            EpAsk::Pane(EpAction::AddScar(v)) => {
+                s.ep.scars.push(*v);
+                ep.run(&mut s.ep);
+            }
+            EpAsk::Pane(EpAction::AddAblationPoint(v)) => {
+                s.ep.ablation.push(*v);
+                if s.ep.ablation.len() >= 2 {
+                    ep.run(&mut s.ep);
+                } else {
+                    s.ep.status = "ablation line: click its next point".into();
+                }
+            }
+            EpAsk::Pane(EpAction::ClearTissue) => {
+                s.ep.scars.clear();
+                s.ep.ablation.clear();
+                ep.run(&mut s.ep);
             }
         }
     }
@@ -215,25 +234,55 @@ fn compute(
     };
     let heart = built.0.clone();
     let nodes = built.2.clone();
+    let at = |v: u32| built.1.positions.get(v as usize).map(|p| p.map(f64::from));
+    // The scars are the patient's (in every run); the ablation line is the
+    // what-if's.
+    let patient = Tissue {
+        scars: ui
+            .scars
+            .iter()
+            .filter_map(|&v| at(v))
+            .map(|centre| Scar {
+                centre,
+                radius_mm: ui.scar_radius_mm,
+                border_mm: 3.0,
+                border_factor: 0.5,
+            })
+            .collect(),
+        ..Tissue::default()
+    };
+    let mut what_if = patient.clone();
+    if ui.ablation.len() >= 2 {
+        what_if.ablations.push(Ablation {
+            points: ui.ablation.iter().filter_map(|&v| at(v)).collect(),
+            radius_mm: ABLATION_MM,
+        });
+    }
     let field = LeadField::new(&heart.mesh, &Electrodes::around(heart.coords.centre))?;
     let params = Parameters::default();
-    let tissue = Tissue::default();
-    let one = |name: &str, r: &Rhythm| -> Result<EpRun, twin_session::SessionError> {
-        let (act, result, waves) =
-            twin_session::ep::run(name, &heart, &tissue, r, &params, progress)?;
-        let trace = ecg(&field, &act.times, &Template::default(), 1.0)?;
-        Ok(view(&act, &result, &waves, &trace, &nodes))
-    };
-    let mut runs = vec![one("sinus", &Rhythm::sinus())?];
-    if ui.rhythm != EpRhythm::Sinus {
+    let one =
+        |name: &str, tissue: &Tissue, r: &Rhythm| -> Result<EpRun, twin_session::SessionError> {
+            let (act, result, waves) =
+                twin_session::ep::run(name, &heart, tissue, r, &params, progress)?;
+            let trace = ecg(&field, &act.times, &Template::default(), 1.0)?;
+            Ok(view(&act, &result, &waves, &trace, &nodes))
+        };
+    let mut runs = vec![one("sinus", &patient, &Rhythm::sinus())?];
+    let ablated = !what_if.ablations.is_empty();
+    if ui.rhythm != EpRhythm::Sinus || ablated {
         let Some((r, lv)) = rhythm(&heart, ui) else {
             return Err(twin_session::SessionError::Run(
                 "the heart has no surface for a lead".into(),
             ));
         };
-        let mut run = one(ui.rhythm.label(), &r)?;
+        let name = if ablated {
+            format!("{} + ablation", ui.rhythm.label())
+        } else {
+            ui.rhythm.label().to_owned()
+        };
+        let mut run = one(&name, &what_if, &r)?;
         if let Some(p) = lv {
-            let intrinsic = heart.activate(&tissue, &Rhythm::blocked(Block::Lbbb))?;
+            let intrinsic = heart.activate(&patient, &Rhythm::blocked(Block::Lbbb))?;
             run.qlv_ms = Some(heart.qlv_ms(&intrinsic, p));
         }
         runs.push(run);

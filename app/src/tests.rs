@@ -828,3 +828,59 @@ fn a_click_on_the_map_places_the_lv_lead() {
     .expect("the RV was refused");
     assert!((session(&a).ep.lv_theta_deg - theta).abs() < 1e-12);
 }
+
+/// Scar clicked on the map is the patient's (in sinus rhythm too); an
+/// ablation line of two clicks is the what-if's; Clear takes both away.
+#[test]
+fn scar_and_ablation_are_placed_on_the_map() {
+    use twin_ui::ep::{ClickTool, EpAction};
+    let mut a = crate::headless::app();
+    let ask = |a: &mut bevy::app::App, act: EpAction| {
+        a.world_mut()
+            .resource_mut::<Messages<crate::ep::EpAsk>>()
+            .write(crate::ep::EpAsk::Pane(act));
+    };
+    let quiet = |a: &mut bevy::app::App| {
+        run_until(a, Duration::from_mins(2), |a| {
+            !session(a).ep.busy && session(a).ep.surface.is_some()
+        })
+        .expect("the run ended");
+    };
+    ask(&mut a, EpAction::Run);
+    quiet(&mut a);
+    let surface = session(&a).ep.surface.clone().unwrap();
+    let far = |sign: f32| {
+        (0..surface.positions.len())
+            .max_by(|&i, &j| {
+                (sign * surface.positions[i][0]).total_cmp(&(sign * surface.positions[j][0]))
+            })
+            .unwrap() as u32
+    };
+    let unreached = |a: &bevy::app::App, run: usize| {
+        session(a).ep.runs[run]
+            .surface_ms
+            .iter()
+            .filter(|t| !t.is_finite())
+            .count()
+    };
+    assert_eq!(unreached(&a, 0), 0);
+    session_mut(&mut a).ep.tool = ClickTool::Scar;
+    ask(&mut a, EpAction::AddScar(far(1.0)));
+    quiet(&mut a);
+    assert!(unreached(&a, 0) > 0, "the scar's core is not activated");
+    ask(&mut a, EpAction::AddAblationPoint(far(1.0)));
+    ask(&mut a, EpAction::AddAblationPoint(far(-1.0)));
+    run_until(&mut a, Duration::from_mins(2), |a| {
+        let v = &session(a).ep;
+        !v.busy && v.runs.len() == 2
+    })
+    .expect("the ablation ran");
+    assert!(session(&a).ep.runs[1].name.contains("ablation"));
+    ask(&mut a, EpAction::ClearTissue);
+    run_until(&mut a, Duration::from_mins(2), |a| {
+        let v = &session(a).ep;
+        !v.busy && v.scars.is_empty() && v.runs.len() == 1
+    })
+    .expect("cleared");
+    assert_eq!(unreached(&a, 0), 0);
+}

@@ -90,6 +90,24 @@ pub struct EpUi {
     /// The maps drawn, kept while their run and view stay (a dropped
     /// texture handle frees the texture before it is shown).
     pub textures: MapTextures,
+    /// What a click on a map does.
+    pub tool: ClickTool,
+    /// Scars (the patient's, in every run): surface vertices at their
+    /// centres, and their radius (mm).
+    pub scars: Vec<u32>,
+    pub scar_radius_mm: f64,
+    /// An ablation line (the what-if's only) through these surface
+    /// vertices.
+    pub ablation: Vec<u32>,
+}
+
+/// What a click on an activation map does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClickTool {
+    #[default]
+    LvLead,
+    Scar,
+    Ablation,
 }
 
 /// Which map a texture shows: the run, its times (address and length)
@@ -129,6 +147,10 @@ impl Default for EpUi {
             yaw: -0.6,
             pitch: 0.2,
             textures: MapTextures::default(),
+            tool: ClickTool::LvLead,
+            scars: Vec::new(),
+            scar_radius_mm: 10.0,
+            ablation: Vec::new(),
         }
     }
 }
@@ -140,6 +162,12 @@ pub enum EpAction {
     Run,
     /// Put the LV lead at this surface vertex (clicked on a map) and run.
     PlaceLead(u32),
+    /// A scar centred at this surface vertex; run.
+    AddScar(u32),
+    /// The ablation line's next point; run once it has two.
+    AddAblationPoint(u32),
+    /// No scar, no ablation; run.
+    ClearTissue,
 }
 
 const BASELINE: Color32 = Color32::from_gray(150);
@@ -168,6 +196,29 @@ pub fn ep_pane(ui: &mut Ui, s: &mut EpUi) -> Vec<EpAction> {
             );
         }
     }
+    ui.horizontal(|ui| {
+        ui.label("A click on a map places:");
+        ui.radio_value(&mut s.tool, ClickTool::LvLead, "the LV lead");
+        ui.radio_value(&mut s.tool, ClickTool::Scar, "a scar");
+        ui.radio_value(&mut s.tool, ClickTool::Ablation, "an ablation point");
+        if s.tool == ClickTool::Scar {
+            ui.add(egui::Slider::new(&mut s.scar_radius_mm, 3.0..=25.0).text("radius, mm"));
+        }
+        if (!s.scars.is_empty() || !s.ablation.is_empty())
+            && ui
+                .add_enabled(
+                    !s.busy,
+                    egui::Button::new(format!(
+                        "Clear {} scar(s), {} ablation point(s)",
+                        s.scars.len(),
+                        s.ablation.len()
+                    )),
+                )
+                .clicked()
+        {
+            actions.push(EpAction::ClearTissue);
+        }
+    });
     ui.horizontal(|ui| {
         if ui
             .add_enabled(!s.busy, egui::Button::new("Run"))
@@ -298,7 +349,7 @@ fn maps(ui: &mut Ui, s: &mut EpUi, late: f64, actions: &mut Vec<EpAction>) {
                 };
                 let r = ui
                     .add(egui::Image::new(&tex).sense(egui::Sense::click_and_drag()))
-                    .on_hover_text("Drag to turn; click the LV to put the LV lead there");
+                    .on_hover_text("Drag to turn; click to place what the tool above says");
                 if r.dragged() {
                     let d = r.drag_delta();
                     s.yaw += d.x * 0.01;

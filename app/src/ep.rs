@@ -33,9 +33,15 @@ pub enum EpAsk {
     Pane(EpAction),
 }
 
-/// The heart with its surface for the maps (and each surface vertex's
-/// node).
-type Built = (Arc<Heart>, Arc<EpSurface>, Arc<Vec<u32>>);
+/// The heart with its surface for the maps, each surface vertex's node,
+/// and its ECG lead field: built once, by the first run.
+#[derive(Clone)]
+struct Built {
+    heart: Arc<Heart>,
+    surface: Arc<EpSurface>,
+    nodes: Arc<Vec<u32>>,
+    field: Arc<LeadField>,
+}
 
 enum Msg {
     Done(Built, Vec<EpRun>),
@@ -108,11 +114,11 @@ fn poll(mut ep: ResMut<Ep>, mut s: ResMut<Session>) {
             Msg::Done(built, runs) => {
                 v.status = format!(
                     "demo heart: {} nodes, {} tetrahedra at {MESH_MM} mm",
-                    built.0.mesh.nodes.len(),
-                    built.0.mesh.tets.len()
+                    built.heart.mesh.nodes.len(),
+                    built.heart.mesh.tets.len()
                 );
                 v.runs = runs;
-                v.surface = Some(built.1.clone());
+                v.surface = Some(built.surface.clone());
                 ep.built = Some(built);
             }
             Msg::Failed(e) => v.status = format!("failed: {e}"),
@@ -125,7 +131,7 @@ impl Ep {
     /// The LV lead to the clicked surface vertex's ventricular coordinates
     /// (a paced rhythm chosen when none was); whether it went there.
     fn place_lead(&self, v: &mut EpUi, vertex: u32) -> bool {
-        let Some((heart, _, nodes)) = &self.built else {
+        let Some(Built { heart, nodes, .. }) = &self.built else {
             return false;
         };
         let Some(&node) = nodes.get(vertex as usize) else {
@@ -168,17 +174,12 @@ impl Ep {
 /// lead's position.
 fn rhythm(heart: &Heart, ui: &EpUi) -> Option<(Rhythm, Option<[f64; 3]>)> {
     let lv = heart.site(true, false, ui.lv_z, ui.lv_theta_deg)?;
-    let lead = |name: &str, position: [f64; 3], delay_ms: f64| Lead {
-        name: name.into(),
-        position,
-        delay_ms,
-    };
     Some(match ui.rhythm {
         EpRhythm::Sinus => (Rhythm::sinus(), None),
         EpRhythm::Lbbb => (Rhythm::blocked(Block::Lbbb), None),
         EpRhythm::LvPacing => (
             Rhythm {
-                leads: vec![lead("LV", lv, 0.0)],
+                leads: vec![Lead::new("LV", lv, 0.0)],
                 ..Rhythm::blocked(Block::Lbbb)
             },
             Some(lv),
@@ -190,34 +191,24 @@ fn rhythm(heart: &Heart, ui: &EpUi) -> Option<(Rhythm, Option<[f64; 3]>)> {
     })
 }
 
-/// The heart's boundary as a surface of its own vertices.
-fn surface(heart: &Heart) -> (EpSurface, Vec<u32>) {
-    let tris = heart.mesh.boundary();
-    let mut index = vec![u32::MAX; heart.mesh.nodes.len()];
-    let mut nodes = Vec::new();
-    let triangles = tris
-        .iter()
-        .map(|t| {
-            t.map(|v| {
-                if index[v as usize] == u32::MAX {
-                    index[v as usize] = nodes.len() as u32;
-                    nodes.push(v);
-                }
-                index[v as usize]
-            })
-        })
-        .collect();
+/// The heart, its surface for the maps and its ECG lead field.
+fn build() -> Result<Built, twin_session::SessionError> {
+    let heart = twin_session::ep::demo_heart(MESH_MM)?;
+    let (nodes, triangles) = heart.mesh.surface();
     let positions = nodes
         .iter()
         .map(|&v| heart.mesh.nodes[v as usize].map(|x| x as f32))
         .collect();
-    (
-        EpSurface {
+    let field = LeadField::new(&heart.mesh, &Electrodes::around(heart.coords.centre))?;
+    Ok(Built {
+        heart: Arc::new(heart),
+        surface: Arc::new(EpSurface {
             positions,
             triangles,
-        },
-        nodes,
-    )
+        }),
+        nodes: Arc::new(nodes),
+        field: Arc::new(field),
+    })
 }
 
 fn compute(
@@ -225,16 +216,18 @@ fn compute(
     ui: &EpUi,
     progress: &twin_core::Progress,
 ) -> Result<(Built, Vec<EpRun>), twin_session::SessionError> {
-    let built = if let Some(b) = built {
-        b
-    } else {
-        let heart = twin_session::ep::demo_heart(MESH_MM)?;
-        let (s, nodes) = surface(&heart);
-        (Arc::new(heart), Arc::new(s), Arc::new(nodes))
+    let built = match built {
+        Some(b) => b,
+        None => build()?,
     };
-    let heart = built.0.clone();
-    let nodes = built.2.clone();
-    let at = |v: u32| built.1.positions.get(v as usize).map(|p| p.map(f64::from));
+    let (heart, nodes, field) = (&built.heart, &built.nodes, &built.field);
+    let at = |v: u32| {
+        built
+            .surface
+            .positions
+            .get(v as usize)
+            .map(|p| p.map(f64::from))
+    };
     // The scars are the patient's (in every run); the ablation line is the
     // what-if's.
     let patient = Tissue {
@@ -258,19 +251,18 @@ fn compute(
             radius_mm: ABLATION_MM,
         });
     }
-    let field = LeadField::new(&heart.mesh, &Electrodes::around(heart.coords.centre))?;
     let params = Parameters::default();
     let one =
         |name: &str, tissue: &Tissue, r: &Rhythm| -> Result<EpRun, twin_session::SessionError> {
             let (act, result, waves) =
-                twin_session::ep::run(name, &heart, tissue, r, &params, progress)?;
-            let trace = ecg(&field, &act.times, &Template::default(), 1.0)?;
-            Ok(view(&act, &result, &waves, &trace, &nodes))
+                twin_session::ep::run(name, heart, tissue, r, &params, progress)?;
+            let trace = ecg(field, &act.times, &Template::default(), 1.0)?;
+            Ok(view(&act, &result, &waves, &trace, nodes))
         };
     let mut runs = vec![one("sinus", &patient, &Rhythm::sinus())?];
     let ablated = !what_if.ablations.is_empty();
     if ui.rhythm != EpRhythm::Sinus || ablated {
-        let Some((r, lv)) = rhythm(&heart, ui) else {
+        let Some((r, lv)) = rhythm(heart, ui) else {
             return Err(twin_session::SessionError::Run(
                 "the heart has no surface for a lead".into(),
             ));

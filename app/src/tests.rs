@@ -768,9 +768,7 @@ fn an_ep_rhythm_runs_as_a_job_against_sinus_rhythm() {
     let mut qrs = Vec::new();
     for rhythm in [twin_ui::ep::EpRhythm::Lbbb, twin_ui::ep::EpRhythm::Crt] {
         session_mut(&mut a).ep.rhythm = rhythm;
-        a.world_mut()
-            .resource_mut::<Messages<crate::ep::EpAsk>>()
-            .write(crate::ep::EpAsk::Pane(twin_ui::ep::EpAction::Run));
+        ep_ask(&mut a, twin_ui::ep::EpAction::Run);
         run_until(&mut a, Duration::from_mins(2), |a| {
             let v = &session(a).ep;
             !v.busy && v.runs.len() == 2 && v.runs[1].name == rhythm.label()
@@ -786,32 +784,36 @@ fn an_ep_rhythm_runs_as_a_job_against_sinus_rhythm() {
     assert!(session(&a).ep.runs[1].qlv_ms.is_some());
 }
 
+/// What the EP pane asks, as its buttons and clicks would.
+fn ep_ask(a: &mut bevy::app::App, act: twin_ui::ep::EpAction) {
+    a.world_mut()
+        .resource_mut::<Messages<crate::ep::EpAsk>>()
+        .write(crate::ep::EpAsk::Pane(act));
+}
+
+/// The EP map's surface vertex farthest along +L (`sign` 1: the LV's
+/// lateral wall in the demo patient) or −L (−1: the RV's free wall).
+fn farthest_along_left(a: &bevy::app::App, sign: f32) -> u32 {
+    let surface = session(a).ep.surface.clone().unwrap();
+    (0..surface.positions.len())
+        .max_by(|&i, &j| {
+            (sign * surface.positions[i][0]).total_cmp(&(sign * surface.positions[j][0]))
+        })
+        .unwrap() as u32
+}
+
 /// A click on the map's LV puts the LV lead there and reruns; the RV is
 /// refused with a message.
 #[test]
 fn a_click_on_the_map_places_the_lv_lead() {
     let mut a = crate::headless::app();
-    let ask = |a: &mut bevy::app::App, act: twin_ui::ep::EpAction| {
-        a.world_mut()
-            .resource_mut::<Messages<crate::ep::EpAsk>>()
-            .write(crate::ep::EpAsk::Pane(act));
-    };
-    ask(&mut a, twin_ui::ep::EpAction::Run);
+    ep_ask(&mut a, twin_ui::ep::EpAction::Run);
     run_until(&mut a, Duration::from_mins(2), |a| {
         !session(a).ep.busy && session(a).ep.surface.is_some()
     })
     .expect("the heart was built");
-    // The surface vertex farthest along +L (the LV's lateral wall in the
-    // demo patient) and the farthest along −L (the RV's free wall).
-    let surface = session(&a).ep.surface.clone().unwrap();
-    let far = |sign: f32| {
-        (0..surface.positions.len())
-            .max_by(|&i, &j| {
-                (sign * surface.positions[i][0]).total_cmp(&(sign * surface.positions[j][0]))
-            })
-            .unwrap() as u32
-    };
-    ask(&mut a, twin_ui::ep::EpAction::PlaceLead(far(1.0)));
+    let (lateral, rv_wall) = (farthest_along_left(&a, 1.0), farthest_along_left(&a, -1.0));
+    ep_ask(&mut a, twin_ui::ep::EpAction::PlaceLead(lateral));
     run_until(&mut a, Duration::from_mins(2), |a| {
         let v = &session(a).ep;
         !v.busy && v.runs.len() == 2
@@ -821,7 +823,7 @@ fn a_click_on_the_map_places_the_lv_lead() {
     assert_eq!(v.rhythm, twin_ui::ep::EpRhythm::Crt);
     assert!(v.runs[1].qlv_ms.is_some());
     let theta = v.lv_theta_deg;
-    ask(&mut a, twin_ui::ep::EpAction::PlaceLead(far(-1.0)));
+    ep_ask(&mut a, twin_ui::ep::EpAction::PlaceLead(rv_wall));
     run_until(&mut a, Duration::from_secs(5), |a| {
         session(a).ep.status.contains("LV lead goes on the LV")
     })
@@ -835,27 +837,15 @@ fn a_click_on_the_map_places_the_lv_lead() {
 fn scar_and_ablation_are_placed_on_the_map() {
     use twin_ui::ep::{ClickTool, EpAction};
     let mut a = crate::headless::app();
-    let ask = |a: &mut bevy::app::App, act: EpAction| {
-        a.world_mut()
-            .resource_mut::<Messages<crate::ep::EpAsk>>()
-            .write(crate::ep::EpAsk::Pane(act));
-    };
     let quiet = |a: &mut bevy::app::App| {
         run_until(a, Duration::from_mins(2), |a| {
             !session(a).ep.busy && session(a).ep.surface.is_some()
         })
         .expect("the run ended");
     };
-    ask(&mut a, EpAction::Run);
+    ep_ask(&mut a, EpAction::Run);
     quiet(&mut a);
-    let surface = session(&a).ep.surface.clone().unwrap();
-    let far = |sign: f32| {
-        (0..surface.positions.len())
-            .max_by(|&i, &j| {
-                (sign * surface.positions[i][0]).total_cmp(&(sign * surface.positions[j][0]))
-            })
-            .unwrap() as u32
-    };
+    let (lateral, rv_wall) = (farthest_along_left(&a, 1.0), farthest_along_left(&a, -1.0));
     let unreached = |a: &bevy::app::App, run: usize| {
         session(a).ep.runs[run]
             .surface_ms
@@ -865,18 +855,18 @@ fn scar_and_ablation_are_placed_on_the_map() {
     };
     assert_eq!(unreached(&a, 0), 0);
     session_mut(&mut a).ep.tool = ClickTool::Scar;
-    ask(&mut a, EpAction::AddScar(far(1.0)));
+    ep_ask(&mut a, EpAction::AddScar(lateral));
     quiet(&mut a);
     assert!(unreached(&a, 0) > 0, "the scar's core is not activated");
-    ask(&mut a, EpAction::AddAblationPoint(far(1.0)));
-    ask(&mut a, EpAction::AddAblationPoint(far(-1.0)));
+    ep_ask(&mut a, EpAction::AddAblationPoint(lateral));
+    ep_ask(&mut a, EpAction::AddAblationPoint(rv_wall));
     run_until(&mut a, Duration::from_mins(2), |a| {
         let v = &session(a).ep;
         !v.busy && v.runs.len() == 2
     })
     .expect("the ablation ran");
     assert!(session(&a).ep.runs[1].name.contains("ablation"));
-    ask(&mut a, EpAction::ClearTissue);
+    ep_ask(&mut a, EpAction::ClearTissue);
     run_until(&mut a, Duration::from_mins(2), |a| {
         let v = &session(a).ep;
         !v.busy && v.scars.is_empty() && v.runs.len() == 1

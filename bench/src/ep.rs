@@ -3,7 +3,6 @@
 //! endocardial layer) by the eikonal march and by the graph method; the
 //! graph is exported for the peer (scipy's Dijkstra on the same edges).
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -46,33 +45,21 @@ pub fn run(spec: &str) -> anyhow::Result<(f64, usize)> {
 pub fn export(out: &Path, mm: f64) -> anyhow::Result<()> {
     let (heart, cond, sources) = setup(mm)?;
     let mesh = &heart.mesh;
-    let mut edges: HashMap<(u32, u32), f64> = HashMap::new();
-    for (t, nodes) in mesh.tets.iter().enumerate() {
-        for i in 0..4 {
-            for j in i + 1..4 {
-                let (a, b) = (nodes[i].min(nodes[j]), nodes[i].max(nodes[j]));
-                let p = mesh.nodes[a as usize];
-                let q = mesh.nodes[b as usize];
-                if let Some(w) = cond.travel(t, [q[0] - p[0], q[1] - p[1], q[2] - p[2]]) {
-                    let e = edges.entry((a, b)).or_insert(w);
-                    *e = e.min(w);
-                }
-            }
-        }
-    }
+    let graph = Graph::new(mesh, &cond);
+    let edges: Vec<(u32, u32, f64)> = graph.edges().collect();
     let with = |ext: &str| {
         let mut s = out.as_os_str().to_owned();
         s.push(ext);
         std::path::PathBuf::from(s)
     };
     let mut bytes = Vec::with_capacity(edges.len() * 16);
-    for ((a, b), w) in &edges {
+    for (a, b, w) in &edges {
         bytes.extend_from_slice(&a.to_le_bytes());
         bytes.extend_from_slice(&b.to_le_bytes());
         bytes.extend_from_slice(&w.to_le_bytes());
     }
     std::fs::write(with(".edges"), bytes)?;
-    let times = Graph::new(mesh, &cond).activation(mesh, &sources)?;
+    let times = graph.activation(mesh, &sources)?;
     let tb: Vec<u8> = times.iter().flat_map(|t| t.to_le_bytes()).collect();
     std::fs::write(with(".times"), tb)?;
     let json = serde_json::json!({

@@ -134,11 +134,7 @@ fn parse_lead(heart: &Heart, text: &str) -> anyhow::Result<Lead> {
     let position = heart
         .site(lv, endo, z, theta)
         .with_context(|| format!("--lead `{text}`: the heart has no {site} surface"))?;
-    Ok(Lead {
-        name,
-        position,
-        delay_ms: delay,
-    })
+    Ok(Lead::new(&name, position, delay))
 }
 
 fn parse_lead_at(text: &str) -> anyhow::Result<Lead> {
@@ -151,11 +147,7 @@ fn parse_lead_at(text: &str) -> anyhow::Result<Lead> {
         [x, y, z, d] => ([x, y, z], d),
         _ => bail!("--lead-at `{text}`: expected NAME,X,Y,Z[,DELAY_MS]"),
     };
-    Ok(Lead {
-        name: name.trim().to_owned(),
-        position,
-        delay_ms: delay,
-    })
+    Ok(Lead::new(name.trim(), position, delay))
 }
 
 fn parse_scar(text: &str) -> anyhow::Result<Scar> {
@@ -267,17 +259,12 @@ pub fn run(command: EpCommand) -> anyhow::Result<()> {
     let clock = Instant::now();
     let act = heart.activate(&tissue, &rhythm)?;
     let activation_time_ms = clock.elapsed().as_secs_f64() * 1e3;
-    // QLV from the intrinsic rhythm (the block kept, no pacing).
-    let intrinsic_act = if rhythm.leads.is_empty() || intrinsic.is_none() {
-        heart.activate(&tissue, &Rhythm::blocked(block))?
+    // QLV from the intrinsic rhythm (the block kept, no pacing): the
+    // activation itself when nothing paces.
+    let intrinsic_act = if rhythm.leads.is_empty() {
+        act.clone()
     } else {
-        heart.activate(
-            &tissue,
-            &Rhythm {
-                leads: Vec::new(),
-                ..rhythm.clone()
-            },
-        )?
+        heart.activate(&tissue, &Rhythm::blocked(block))?
     };
     let qlv_ms = rhythm
         .leads

@@ -14,8 +14,8 @@
 //! are in; docs/models/ep.md.
 
 use crate::EpError;
-use crate::eikonal::{Conduction, Graph, Source};
-use crate::mesh::{TetMesh, cross, dot, label, sub, tag};
+use crate::eikonal::Source;
+use crate::mesh::{TetMesh, cross, dot, label, sub, tag, unit};
 
 /// Ventricular coordinates of every node.
 #[derive(Debug, Clone)]
@@ -31,11 +31,6 @@ pub struct Coordinates {
     pub centre: [f64; 3],
     /// The LV apex node.
     pub apex: usize,
-}
-
-fn unit(v: [f64; 3]) -> [f64; 3] {
-    let n = dot(v, v).sqrt();
-    if n > 0.0 { v.map(|x| x / n) } else { v }
 }
 
 fn mean(mesh: &TetMesh, nodes: &[usize]) -> [f64; 3] {
@@ -75,7 +70,7 @@ pub fn ventricular(mesh: &TetMesh, anterior: [f64; 3]) -> Result<Coordinates, Ep
             }
         }
     }
-    let graph = Graph::new(mesh, &Conduction::isotropic(mesh, 1.0)?);
+    let graph = crate::fibres::distances(mesh)?;
     let src: Vec<Source> = base
         .iter()
         .map(|&node| Source { node, time: 0.0 })
@@ -133,7 +128,7 @@ pub fn ventricular(mesh: &TetMesh, anterior: [f64; 3]) -> Result<Coordinates, Ep
         .collect();
     Ok(Coordinates {
         apex_base,
-        transmural: crate::fibres::transmural(mesh)?,
+        transmural: crate::fibres::transmural(mesh, &graph)?,
         rotation,
         lv,
         axis,

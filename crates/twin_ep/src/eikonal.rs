@@ -20,13 +20,10 @@
 //! share it (Dijkstra). Paths bent along edges run a few per cent long
 //! (docs/models/ep.md gives the measured excess).
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-
 use rayon::prelude::*;
 
 use crate::EpError;
-use crate::mesh::{TetMesh, dot, sub};
+use crate::mesh::{TetMesh, dot, sub, unit};
 
 /// The conduction of every tetrahedron: its fibre direction and a class
 /// of velocities along and across it (m/s), or none where it does not
@@ -68,7 +65,7 @@ impl Metric {
         Self {
             iso,
             k: 1.0 / (along * along) - iso,
-            f: unit(f),
+            f: unit_fibre(f),
         }
     }
 
@@ -85,13 +82,10 @@ impl Metric {
     }
 }
 
-fn unit(f: [f64; 3]) -> [f64; 3] {
-    let n = dot(f, f).sqrt();
-    if n > 0.0 && n.is_finite() {
-        f.map(|x| x / n)
-    } else {
-        [1.0, 0.0, 0.0]
-    }
+/// A fibre direction of length 1 (along x when it has no direction).
+fn unit_fibre(f: [f64; 3]) -> [f64; 3] {
+    let u = unit(f);
+    if dot(u, u) > 0.5 { u } else { [1.0, 0.0, 0.0] }
 }
 
 impl Conduction {
@@ -130,7 +124,10 @@ impl Conduction {
             )));
         }
         Ok(Self {
-            fibre: fibres.iter().map(|&f| unit(f).map(|x| x as f32)).collect(),
+            fibre: fibres
+                .iter()
+                .map(|&f| unit_fibre(f).map(|x| x as f32))
+                .collect(),
             class: vec![0; mesh.tets.len()],
             speeds: vec![[along, across]],
         })
@@ -166,7 +163,7 @@ impl Conduction {
         check_velocity("fibre velocity", along)?;
         check_velocity("cross-fibre velocity", across)?;
         self.class[t] = self.class_of([along, across])?;
-        self.fibre[t] = unit(fibre).map(|x| x as f32);
+        self.fibre[t] = unit_fibre(fibre).map(|x| x as f32);
         Ok(())
     }
 
@@ -216,7 +213,7 @@ impl Conduction {
                 k: 1.0 / (along * along) - iso,
                 // Unit again in double precision, so that `inverse_dot`
                 // is the exact inverse.
-                f: unit(self.fibre[t].map(f64::from)),
+                f: unit_fibre(self.fibre[t].map(f64::from)),
             }
         })
     }
@@ -421,21 +418,17 @@ impl Queue {
     }
 }
 
-#[derive(PartialEq)]
-struct Entry(f64, u32);
-
-impl Eq for Entry {}
-
-impl Ord for Entry {
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.0.total_cmp(&self.0).then(other.1.cmp(&self.1))
+/// Times of `n` nodes, ∞ but at the sources, and the queue holding them.
+fn seeded(n: usize, sources: &[Source]) -> (Vec<f64>, Queue) {
+    let mut times = vec![f64::INFINITY; n];
+    let mut queue = Queue::new(n);
+    for s in sources {
+        if s.time < times[s.node] {
+            times[s.node] = s.time;
+            queue.push_or_decrease(s.node as u32, &times);
+        }
     }
-}
-
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
+    (times, queue)
 }
 
 fn check_sources(mesh: &TetMesh, sources: &[Source]) -> Result<(), EpError> {
@@ -467,14 +460,7 @@ pub fn activation(
     sources: &[Source],
 ) -> Result<Vec<f64>, EpError> {
     check_sources(mesh, sources)?;
-    let mut times = vec![f64::INFINITY; mesh.nodes.len()];
-    let mut queue = Queue::new(times.len());
-    for s in sources {
-        if s.time < times[s.node] {
-            times[s.node] = s.time;
-            queue.push_or_decrease(s.node as u32, &times);
-        }
-    }
+    let (mut times, mut queue) = seeded(mesh.nodes.len(), sources);
     let floor = floors(mesh, cond);
     while let Some(u) = queue.pop(&times) {
         for &tet in mesh.tets_of(u as usize) {
@@ -567,24 +553,24 @@ impl Graph {
         Self { start, to, time }
     }
 
+    /// Each edge once (`a < b`) with its travel time (ms).
+    pub fn edges(&self) -> impl Iterator<Item = (u32, u32, f64)> + '_ {
+        (0..self.start.len() - 1).flat_map(move |a| {
+            (self.start[a] as usize..self.start[a + 1] as usize)
+                .filter(move |&k| self.to[k] as usize > a)
+                .map(move |k| (a as u32, self.to[k], self.time[k]))
+        })
+    }
+
     /// Shortest-path activation time (ms) of every node from `sources`.
     ///
     /// # Errors
     /// As [`activation`].
     pub fn activation(&self, mesh: &TetMesh, sources: &[Source]) -> Result<Vec<f64>, EpError> {
         check_sources(mesh, sources)?;
-        let mut times = vec![f64::INFINITY; self.start.len() - 1];
-        let mut heap = BinaryHeap::new();
-        for s in sources {
-            if s.time < times[s.node] {
-                times[s.node] = s.time;
-                heap.push(Entry(s.time, s.node as u32));
-            }
-        }
-        while let Some(Entry(t, u)) = heap.pop() {
-            if t > times[u as usize] {
-                continue;
-            }
+        let (mut times, mut queue) = seeded(self.start.len() - 1, sources);
+        while let Some(u) = queue.pop(&times) {
+            let t = times[u as usize];
             let (a, b) = (
                 self.start[u as usize] as usize,
                 self.start[u as usize + 1] as usize,
@@ -594,7 +580,7 @@ impl Graph {
                 let c = t + self.time[k];
                 if c < times[n] {
                     times[n] = c;
-                    heap.push(Entry(c, n as u32));
+                    queue.push_or_decrease(n as u32, &times);
                 }
             }
         }

@@ -11,16 +11,24 @@
 
 use crate::EpError;
 use crate::eikonal::{Conduction, Graph, Source};
-use crate::mesh::{TetMesh, cross, dot, sub, tag};
+use crate::mesh::{TetMesh, cross, dot, sub, tag, unit};
+
+/// The mesh's edges at their lengths (mm): the graph distances along the
+/// mesh are measured on.
+///
+/// # Errors
+/// None in practice (a unit velocity is valid).
+pub fn distances(mesh: &TetMesh) -> Result<Graph, EpError> {
+    Ok(Graph::new(mesh, &Conduction::isotropic(mesh, 1.0)?))
+}
 
 /// The transmural coordinate of every node (0 endocardium, 1 epicardium;
-/// nodes that reach neither surface get 0.5).
+/// nodes that reach neither surface get 0.5), along `graph`
+/// ([`distances`]).
 ///
 /// # Errors
 /// The mesh has no endocardial or no epicardial nodes.
-pub fn transmural(mesh: &TetMesh) -> Result<Vec<f64>, EpError> {
-    let cond = Conduction::isotropic(mesh, 1.0)?;
-    let graph = Graph::new(mesh, &cond);
+pub fn transmural(mesh: &TetMesh, graph: &Graph) -> Result<Vec<f64>, EpError> {
     let from = |bits: u8, what: &str| -> Result<Vec<f64>, EpError> {
         let src: Vec<Source> = mesh
             .tagged(bits)
@@ -63,13 +71,14 @@ pub fn gradient(mesh: &TetMesh, t: usize, f: &[f64]) -> [f64; 3] {
     [0, 1, 2].map(|i| (r[0] * c23[i] + r[1] * c31[i] + r[2] * c12[i]) / det)
 }
 
-/// One fibre direction per tetrahedron, `axis` the long axis (base to
-/// apex), angles in degrees.
+/// One fibre direction per tetrahedron from the nodes' `transmural`
+/// coordinate, `axis` the long axis (base to apex), angles in degrees.
 ///
 /// # Errors
-/// As [`transmural`], or an angle that is not within ±90°.
+/// An angle that is not within ±90°.
 pub fn rule_based(
     mesh: &TetMesh,
+    transmural: &[f64],
     axis: [f64; 3],
     alpha_endo_deg: f64,
     alpha_epi_deg: f64,
@@ -84,15 +93,11 @@ pub fn rule_based(
             )));
         }
     }
-    let e = transmural(mesh)?;
-    let unit = |v: [f64; 3]| {
-        let n = dot(v, v).sqrt();
-        if n > 0.0 { v.map(|x| x / n) } else { v }
-    };
+    let e = transmural;
     let axis = unit(axis);
     Ok((0..mesh.tets.len())
         .map(|t| {
-            let n = unit(gradient(mesh, t, &e));
+            let n = unit(gradient(mesh, t, e));
             let c = unit(cross(axis, n));
             let l = cross(n, c);
             let et = mesh.tets[t].iter().map(|&v| e[v as usize]).sum::<f64>() / 4.0;
@@ -126,7 +131,8 @@ mod tests {
     #[test]
     fn angles_are_checked() {
         let mesh = TetMesh::block([2, 2, 2], [2.0; 3]).unwrap();
-        let err = rule_based(&mesh, [0.0, 0.0, 1.0], 120.0, -60.0).unwrap_err();
+        let e = vec![0.5; mesh.nodes.len()];
+        let err = rule_based(&mesh, &e, [0.0, 0.0, 1.0], 120.0, -60.0).unwrap_err();
         assert!(err.to_string().contains("endocardial fibre angle"));
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::EpError;
 use crate::coords::{Coordinates, ventricular};
 use crate::eikonal::{Conduction, Source, activation};
-use crate::mesh::{TetMesh, dot, sub, tag};
+use crate::mesh::{TetMesh, dist, dot, sub, tag};
 
 /// Conduction of the tissue (m/s) and the fibres' helix angles (degrees).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +86,17 @@ pub struct Lead {
     pub delay_ms: f64,
 }
 
+impl Lead {
+    #[must_use]
+    pub fn new(name: &str, position: [f64; 3], delay_ms: f64) -> Self {
+        Self {
+            name: name.to_owned(),
+            position,
+            delay_ms,
+        }
+    }
+}
+
 /// The rhythm: the intrinsic conduction (unless it is preempted by
 /// pacing) through the bundle branches that are not blocked, and leads.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -123,15 +134,10 @@ impl Rhythm {
     /// `vv_delay_ms` after it.
     #[must_use]
     pub fn crt(block: Block, rv: [f64; 3], lv: [f64; 3], vv_delay_ms: f64) -> Self {
-        let lead = |name: &str, position: [f64; 3], delay_ms: f64| Lead {
-            name: name.into(),
-            position,
-            delay_ms,
-        };
         Self {
             block,
             intrinsic_ms: None,
-            leads: vec![lead("RV", rv, 0.0), lead("LV", lv, vv_delay_ms)],
+            leads: vec![Lead::new("RV", rv, 0.0), Lead::new("LV", lv, vv_delay_ms)],
         }
     }
 }
@@ -200,8 +206,13 @@ impl Heart {
             }
         }
         let d = Tissue::default();
-        let fibres =
-            crate::fibres::rule_based(&mesh, coords.axis, d.fibre_angle_endo, d.fibre_angle_epi)?;
+        let fibres = crate::fibres::rule_based(
+            &mesh,
+            &coords.transmural,
+            coords.axis,
+            d.fibre_angle_endo,
+            d.fibre_angle_epi,
+        )?;
         Ok(Self {
             mesh,
             coords,
@@ -225,6 +236,7 @@ impl Heart {
         } else {
             computed = crate::fibres::rule_based(
                 mesh,
+                &self.coords.transmural,
                 self.coords.axis,
                 tissue.fibre_angle_endo,
                 tissue.fibre_angle_epi,
@@ -439,11 +451,6 @@ impl Heart {
             .nearest(&self.mesh.tagged(bits), lv, z, e, theta_deg.to_radians())
             .map(|v| self.mesh.nodes[v])
     }
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    let d = sub(a, b);
-    dot(d, d).sqrt()
 }
 
 /// Distance from `p` to a polyline (a single point when it has one).

@@ -354,6 +354,28 @@ impl TetMesh {
         out
     }
 
+    /// The boundary as a surface of its own: its nodes (mesh indices) and
+    /// its outward triangles indexing into them.
+    #[must_use]
+    pub fn surface(&self) -> (Vec<u32>, Vec<[u32; 3]>) {
+        let mut index = vec![u32::MAX; self.nodes.len()];
+        let mut nodes = Vec::new();
+        let triangles = self
+            .boundary()
+            .iter()
+            .map(|t| {
+                t.map(|v| {
+                    if index[v as usize] == u32::MAX {
+                        index[v as usize] = nodes.len() as u32;
+                        nodes.push(v);
+                    }
+                    index[v as usize]
+                })
+            })
+            .collect();
+        (nodes, triangles)
+    }
+
     /// Each edge once (`a < b`).
     #[must_use]
     pub fn edges(&self) -> Vec<[u32; 2]> {
@@ -379,6 +401,21 @@ pub(crate) fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
 
 pub(crate) fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+/// `v` scaled to length 1 (`v` itself when it has no finite length).
+pub(crate) fn unit(v: [f64; 3]) -> [f64; 3] {
+    let n = dot(v, v).sqrt();
+    if n > 0.0 && n.is_finite() {
+        v.map(|x| x / n)
+    } else {
+        v
+    }
+}
+
+pub(crate) fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
+    let d = sub(a, b);
+    dot(d, d).sqrt()
 }
 
 pub(crate) fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {

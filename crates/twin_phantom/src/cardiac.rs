@@ -143,6 +143,12 @@ fn half_ellipsoid_ml(radius: f64, length: f64) -> f64 {
     2.0 / 3.0 * PI * radius * radius * length / 1000.0
 }
 
+/// Whether a point `w` below the base plane and `rho` from the long axis
+/// lies in the half ellipsoid of `radius` and `length`.
+fn in_half_ellipsoid(w: f64, rho: f64, radius: f64, length: f64) -> bool {
+    w >= 0.0 && (rho / radius).powi(2) + (w / length).powi(2) <= 1.0
+}
+
 fn smooth_step(x: f64) -> f64 {
     (1.0 - (PI * x.clamp(0.0, 1.0)).cos()) / 2.0
 }
@@ -372,15 +378,22 @@ impl CardiacPhantom {
     /// `shape` and the RV is scaled by `rv_scale`.
     #[must_use]
     pub fn heart_tissue(&self, p: &V3, shape: &LvShape, rv_scale: f64) -> HeartTissue {
-        // Heart, in its own frame: w along the long axis, rho in the plane.
+        let (w, radial) = self.heart_frame(p);
+        self.tissue_in_frame(w, &radial, shape, rv_scale)
+    }
+
+    /// `p` in the heart's frame: `w` along the long axis from the base
+    /// plane, and its offset from the axis in the short-axis plane.
+    fn heart_frame(&self, p: &V3) -> (f64, V3) {
         let (_, _, u) = self.axes();
         let d = p - V3::from(self.base_centre);
         let w = d.dot(&u);
-        let radial = d - u * w;
+        (w, d - u * w)
+    }
+
+    fn tissue_in_frame(&self, w: f64, radial: &V3, shape: &LvShape, rv_scale: f64) -> HeartTissue {
         let rho = radial.norm();
-        let inside = |radius: f64, length: f64| {
-            w >= 0.0 && (rho / radius).powi(2) + (w / length).powi(2) <= 1.0
-        };
+        let inside = |radius: f64, length: f64| in_half_ellipsoid(w, rho, radius, length);
         let (a, c, t) = (shape.radius_mm, shape.length_mm, shape.wall_mm);
         if inside(a, c) {
             return HeartTissue::LvBlood;
@@ -477,21 +490,15 @@ impl CardiacPhantom {
     #[must_use]
     pub fn signal(&self, p: &V3, shape: &LvShape, rv_scale: f64) -> f64 {
         let s = &self.signals;
-        match self.heart_tissue(p, shape, rv_scale) {
+        let (w, radial) = self.heart_frame(p);
+        match self.tissue_in_frame(w, &radial, shape, rv_scale) {
             HeartTissue::LvBlood | HeartTissue::RvBlood => return s.blood,
             HeartTissue::LvWall | HeartTissue::RvWall => return s.myocardium,
             HeartTissue::None => {}
         }
-        let (_, _, u) = self.axes();
-        let d = p - V3::from(self.base_centre);
-        let w = d.dot(&u);
-        let rho = (d - u * w).norm();
-        let inside = |radius: f64, length: f64| {
-            w >= 0.0 && (rho / radius).powi(2) + (w / length).powi(2) <= 1.0
-        };
         let (a, c, t) = (shape.radius_mm, shape.length_mm, shape.wall_mm);
         // Epicardial fat pad around the heart.
-        if inside(a + t + 3.0, c + t + 3.0) {
+        if in_half_ellipsoid(w, radial.norm(), a + t + 3.0, c + t + 3.0) {
             return s.fat;
         }
         // Torso: elliptic cylinder with subcutaneous fat, lungs and liver.

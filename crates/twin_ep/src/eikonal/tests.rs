@@ -211,3 +211,116 @@ fn the_metric_inverse_is_the_conduction_tensor() {
     assert!((m.inverse_dot(f) - 0.36).abs() < 1e-12);
     assert!((m.inverse_dot(across) / dot(across, across) - 0.04).abs() < 1e-12);
 }
+
+/// The Niederer et al. (2011) N-version benchmark slab: 20 × 7 × 3 mm,
+/// fibres along the 20 mm side, stimulated in the 1.5 mm cube at the
+/// corner P1. Reference activation times (ms) at P1–P9: the monodomain
+/// solution at the benchmark's finest resolution (dx 0.1 mm, dt 0.005 ms,
+/// ten Tusscher–Panfilov epicardial cells), as tabulated by cardiacFoam's
+/// verification of the benchmark (solids4foam/cardiacFoam,
+/// tutorials/NiedererEtAl2011/NiedererEtAl2011verification/reference/
+/// niederer_hex_activation.csv), in the paper's frame (P1 the stimulus
+/// corner, P8 the opposite one).
+const NIEDERER: [([f64; 3], f64); 9] = [
+    ([0.0, 0.0, 0.0], 1.19),
+    ([0.0, 7.0, 0.0], 31.07),
+    ([20.0, 0.0, 0.0], 33.03),
+    ([20.0, 7.0, 0.0], 44.54),
+    ([0.0, 0.0, 3.0], 9.33),
+    ([0.0, 7.0, 3.0], 32.56),
+    ([20.0, 0.0, 3.0], 34.29),
+    ([20.0, 7.0, 3.0], 45.50),
+    ([10.0, 3.5, 1.5], 20.81),
+];
+
+/// Times (ms) at P1–P9 of the slab at `h` mm conducting at velocities of
+/// ratio `ratio` (along / across, across 1 m/s), the stimulus cube at 0.
+fn niederer_times(h: f64, ratio: f64) -> Vec<f64> {
+    let cells = [20.0, 7.0, 3.0].map(|l: f64| (l / h).round() as usize);
+    let mesh = TetMesh::block(cells, [20.0, 7.0, 3.0]).unwrap();
+    let cond = Conduction::with_fibres(
+        &mesh,
+        &vec![[1.0, 0.0, 0.0]; mesh.tets.len()],
+        ratio,
+        1.0,
+    )
+    .unwrap();
+    let cube: Vec<Source> = (0..mesh.nodes.len())
+        .filter(|&i| mesh.nodes[i].iter().all(|&c| c <= 1.5 + 1e-9))
+        .map(|node| Source { node, time: 0.0 })
+        .collect();
+    let t = activation(&mesh, &cond, &cube).unwrap();
+    NIEDERER.iter().map(|(p, _)| t[near(&mesh, *p)]).collect()
+}
+
+/// Fits `t_ref ≈ t0 + t₁/c_t` for a velocity ratio (least squares over
+/// the nine points): returns (t0, c_t, the largest error).
+fn niederer_fit(t1: &[f64]) -> (f64, f64, f64) {
+    let n = t1.len() as f64;
+    let (sx, sy) = (
+        t1.iter().sum::<f64>(),
+        NIEDERER.iter().map(|p| p.1).sum::<f64>(),
+    );
+    let sxx: f64 = t1.iter().map(|x| x * x).sum();
+    let sxy: f64 = t1.iter().zip(&NIEDERER).map(|(x, p)| x * p.1).sum();
+    let slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    let t0 = (sy - slope * sx) / n;
+    let worst = t1
+        .iter()
+        .zip(&NIEDERER)
+        .map(|(x, p)| (t0 + slope * x - p.1).abs())
+        .fold(0.0, f64::max);
+    (t0, 1.0 / slope, worst)
+}
+
+#[test]
+fn the_niederer_benchmark_slab_is_reproduced_with_fitted_velocities() {
+    // The velocity ratio by golden-section search on the largest error;
+    // the delay and the velocity scale by least squares for each ratio.
+    let h = 0.5;
+    let worst = |r: f64| niederer_fit(&niederer_times(h, r)).2;
+    let (mut a, mut b) = (1.0f64, 6.0f64);
+    let g = 0.5 * (5f64.sqrt() - 1.0);
+    let (mut c, mut d) = (b - g * (b - a), a + g * (b - a));
+    let (mut fc, mut fd) = (worst(c), worst(d));
+    for _ in 0..24 {
+        if fc < fd {
+            (b, d, fd) = (d, c, fc);
+            c = b - g * (b - a);
+            fc = worst(c);
+        } else {
+            (a, c, fc) = (c, d, fd);
+            d = a + g * (b - a);
+            fd = worst(d);
+        }
+    }
+    let ratio = 0.5 * (a + b);
+    let t1 = niederer_times(h, ratio);
+    let (t0, across, err) = niederer_fit(&t1);
+    let along = across * ratio;
+    for (i, (x, p)) in t1.iter().zip(&NIEDERER).enumerate() {
+        eprintln!(
+            "Niederer P{}: {:.2} ms (reference {:.2})",
+            i + 1,
+            t0 + x / across,
+            p.1
+        );
+    }
+    eprintln!(
+        "Niederer fit at h {h} mm: along {along:.3} m/s, across {across:.3} m/s, \
+         delay {t0:.2} ms, largest error {err:.2} ms"
+    );
+    assert!(err <= 3.0, "largest error {err} ms");
+    // Fibre-to-cross-fibre velocity ratio of the benchmark's conductivities
+    // (σ_l/σ_t = 0.17/0.019 → √ ≈ 3): the fit must land near it.
+    assert!((2.0..4.5).contains(&ratio), "ratio {ratio}");
+    // The same velocities on a mesh twice as fine still meet ±3 ms.
+    let fine = niederer_times(0.25, ratio);
+    let fine_err = fine
+        .iter()
+        .zip(&NIEDERER)
+        .map(|(x, p)| (t0 + x / across - p.1).abs())
+        .fold(0.0, f64::max);
+    eprintln!("Niederer at h 0.25 mm with the same fit: largest error {fine_err:.2} ms");
+    assert!(fine_err <= 3.0, "{fine_err}");
+}

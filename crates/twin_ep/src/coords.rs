@@ -2,16 +2,18 @@
 //!
 //! - apex–base `z`: 0 on the base, 1 at the LV apex — the shortest edge
 //!   distance from the base nodes, divided by the LV apex's;
-//! - transmural `e`: 0 on the endocardium, 1 on the epicardium
-//!   ([`crate::fibres::transmural`]);
+//! - transmural `e`: 0 on the endocardium, 1 on the epicardium — the
+//!   Laplace field `φ_epi` of the LDRB fibres ([`crate::fibres::Fields`]);
 //! - rotational `θ` (radians, −π..π) around the LV's long axis: 0 at the
 //!   septum's centre (towards the RV's cavity), +π/2 anterior, ±π lateral,
 //!   −π/2 inferior;
 //! - side: LV (the LV wall and septum) or RV (the RV free wall).
 //!
-//! Distances along the mesh stand in for the Laplace solutions of
-//! Bayer et al. (2018, "universal ventricular coordinates") until those
-//! are in; docs/models/ep.md.
+//! The apex–base coordinate is a distance along the mesh rather than
+//! the Laplace field of Bayer et al. (2018, "universal ventricular
+//! coordinates"): a Laplace field between the base and an apex point is
+//! bunched near the apex, and the AHA levels are thirds of the length
+//! (docs/models/ep.md).
 
 use crate::EpError;
 use crate::eikonal::Source;
@@ -31,6 +33,8 @@ pub struct Coordinates {
     pub centre: [f64; 3],
     /// The LV apex node.
     pub apex: usize,
+    /// The Laplace fields of the LDRB fibres.
+    pub fields: crate::fibres::Fields,
 }
 
 fn mean(mesh: &TetMesh, nodes: &[usize]) -> [f64; 3] {
@@ -70,6 +74,9 @@ pub fn ventricular(mesh: &TetMesh, anterior: [f64; 3]) -> Result<Coordinates, Ep
             }
         }
     }
+    if mesh.tagged(tag::EPI).is_empty() {
+        return Err(EpError::input("the mesh has no epicardial nodes"));
+    }
     let graph = crate::fibres::distances(mesh)?;
     let src: Vec<Source> = base
         .iter()
@@ -83,6 +90,20 @@ pub fn ventricular(mesh: &TetMesh, anterior: [f64; 3]) -> Result<Coordinates, Ep
         .max_by(|&a, &b| from_base[a].total_cmp(&from_base[b]))
         .ok_or_else(|| EpError::input("no LV endocardial node is reached from the base"))?;
     let depth = from_base[apex];
+    // The epicardial apex (within 1 mm of the epicardium's farthest node
+    // from the base) holds the LDRB apex–base field at 0.
+    let epi_far = mesh
+        .tagged(tag::EPI)
+        .into_iter()
+        .filter(|&v| from_base[v].is_finite())
+        .map(|v| from_base[v])
+        .fold(0.0, f64::max);
+    let epi_apex: Vec<usize> = mesh
+        .tagged(tag::EPI)
+        .into_iter()
+        .filter(|&v| from_base[v].is_finite() && from_base[v] >= epi_far - 1.0)
+        .collect();
+    let fields = crate::fibres::laplace_fields(mesh, &epi_apex)?;
     let apex_base = from_base
         .iter()
         .map(|d| {
@@ -128,12 +149,13 @@ pub fn ventricular(mesh: &TetMesh, anterior: [f64; 3]) -> Result<Coordinates, Ep
         .collect();
     Ok(Coordinates {
         apex_base,
-        transmural: crate::fibres::transmural(mesh, &graph)?,
+        transmural: fields.epi.clone(),
         rotation,
         lv,
         axis,
         centre,
         apex,
+        fields,
     })
 }
 

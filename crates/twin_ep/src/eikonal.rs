@@ -315,32 +315,30 @@ fn local(m: &Metric, p: &[[f64; 3]; 4], tt: &[f64; 4], k: usize, from: usize) ->
     t0 + best
 }
 
-/// Each tetrahedron's least travel time from a vertex to the plane of
-/// its opposite face (∞ where it does not conduct): the distance in the
+/// Each tetrahedron's travel time from each vertex to the plane of its
+/// opposite face (∞ where it does not conduct): the distance in the
 /// metric `M` from `v` to the plane `n·(x − x₀) = 0` is
 /// `|n·(v − x₀)| / √(nᵀ M⁻¹ n)`.
-fn floors(mesh: &TetMesh, cond: &Conduction) -> Vec<f32> {
+fn floors(mesh: &TetMesh, cond: &Conduction) -> Vec<[f32; 4]> {
     (0..mesh.tets.len())
         .into_par_iter()
         .map(|t| {
             let Some(m) = cond.metric(t) else {
-                return f32::INFINITY;
+                return [f32::INFINITY; 4];
             };
             let p = mesh.tets[t].map(|v| mesh.nodes[v as usize]);
-            let least = (0..4)
-                .map(|k| {
-                    let [a, b, c] = [(k + 1) % 4, (k + 2) % 4, (k + 3) % 4].map(|i| p[i]);
-                    let n = crate::mesh::cross(sub(b, a), sub(c, a));
-                    let den = m.inverse_dot(n).sqrt();
-                    if den > 0.0 {
-                        dot(n, sub(p[k], a)).abs() / den
-                    } else {
-                        0.0
-                    }
-                })
-                .fold(f64::INFINITY, f64::min);
-            // Rounded down, so that it stays a lower bound.
-            (least * (1.0 - 1e-6)) as f32
+            [0, 1, 2, 3].map(|k| {
+                let [a, b, c] = [(k + 1) % 4, (k + 2) % 4, (k + 3) % 4].map(|i| p[i]);
+                let n = crate::mesh::cross(sub(b, a), sub(c, a));
+                let den = m.inverse_dot(n).sqrt();
+                let h = if den > 0.0 {
+                    dot(n, sub(p[k], a)).abs() / den
+                } else {
+                    0.0
+                };
+                // Rounded down, so that it stays a lower bound.
+                (h * (1.0 - 1e-6)) as f32
+            })
         })
         .collect()
 }
@@ -466,8 +464,8 @@ pub fn activation(
         for &tet in mesh.tets_of(u as usize) {
             let ti = tet as usize;
             // ∞ where the tetrahedron does not conduct.
-            let floor = f64::from(floor[ti]);
-            if floor.is_infinite() {
+            let heights = floor[ti];
+            if heights[0].is_infinite() {
                 continue;
             }
             let nodes = mesh.tets[ti];
@@ -480,13 +478,13 @@ pub fn activation(
                 }
                 // Every path through the tetrahedron starts on the face
                 // opposite `k` no earlier than its earliest known vertex
-                // and takes at least the tetrahedron's least height (in
+                // and takes at least `k`'s height over that face (in
                 // travel time) to reach `k`.
                 let earliest = (0..4)
                     .filter(|&i| i != k)
                     .map(|i| tt[i])
                     .fold(f64::INFINITY, f64::min);
-                if tt[k] <= earliest + floor {
+                if tt[k] <= earliest + f64::from(heights[k]) {
                     continue;
                 }
                 let (m, p) = geometry.get_or_insert_with(|| {

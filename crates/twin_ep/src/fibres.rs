@@ -1,16 +1,26 @@
-//! Rule-based myocardial fibres (a stand-in for the Laplace-based LDRB
-//! method of Bayer et al. 2012, which is still to come).
+//! Myocardial fibres by the Laplace–Dirichlet rule-based method (LDRB,
+//! Bayer, Blake, Plank & Trayanova 2012, *Ann Biomed Eng* 40:2243).
 //!
-//! A transmural coordinate `e` per node (0 on the endocardium, LV or RV,
-//! 1 on the epicardium) from the shortest distances along the mesh's
-//! edges to each surface, `e = d_endo / (d_endo + d_epi)`; in each
-//! tetrahedron the wall normal `n = ∇e`, the circumferential direction
-//! `c = axis × n` and the longitudinal `l = n × c`; the fibre turns from
-//! `α_endo` to `α_epi` through the wall: `f = cos α·c + sin α·l` with
-//! `α = α_endo + (α_epi − α_endo)·e` (Streeter 1969: about +60° to −60°).
+//! Four Laplace fields on the mesh ([`laplace_fields`]): `φ_epi` (1 on the
+//! epicardium, 0 on both endocardia), `φ_lv` (1 on the LV endocardium, 0
+//! on the RV's and the epicardium), `φ_rv` (likewise for the RV) and
+//! `ψ` (1 on the base, 0 at the epicardial apex). In each tetrahedron
+//! their gradients give local frames `axis(∇ψ, ±∇φ)` = [circumferential,
+//! longitudinal, transmural], each turned by the helix angle `α` about
+//! the transmural direction and the sheet angle `β` about the
+//! circumferential one, and the frames are blended by quaternion
+//! interpolation that ignores the axes' signs (bislerp): the LV and RV
+//! septal frames by `d = φ_rv/(φ_lv + φ_rv)`, then the endocardial and
+//! epicardial frames by `φ_epi`. Angles as published: `α` +40° at the
+//! endocardium to −50° at the epicardium, `β` −65° to +25°; the fibre
+//! is the frame's first axis.
 
 use crate::EpError;
-use crate::eikonal::{Conduction, Graph, Source};
+use nalgebra::{Matrix3, Quaternion, Rotation3, UnitQuaternion, Vector3};
+use rayon::prelude::*;
+
+use crate::eikonal::{Conduction, Graph};
+use crate::laplace::Stiffness;
 use crate::mesh::{TetMesh, cross, dot, sub, tag, unit};
 
 /// The mesh's edges at their lengths (mm): the graph distances along the
@@ -20,36 +30,6 @@ use crate::mesh::{TetMesh, cross, dot, sub, tag, unit};
 /// None in practice (a unit velocity is valid).
 pub fn distances(mesh: &TetMesh) -> Result<Graph, EpError> {
     Ok(Graph::new(mesh, &Conduction::isotropic(mesh, 1.0)?))
-}
-
-/// The transmural coordinate of every node (0 endocardium, 1 epicardium;
-/// nodes that reach neither surface get 0.5), along `graph`
-/// ([`distances`]).
-///
-/// # Errors
-/// The mesh has no endocardial or no epicardial nodes.
-pub fn transmural(mesh: &TetMesh, graph: &Graph) -> Result<Vec<f64>, EpError> {
-    let from = |bits: u8, what: &str| -> Result<Vec<f64>, EpError> {
-        let src: Vec<Source> = mesh
-            .tagged(bits)
-            .into_iter()
-            .map(|node| Source { node, time: 0.0 })
-            .collect();
-        if src.is_empty() {
-            return Err(EpError::input(format!("the mesh has no {what} nodes")));
-        }
-        graph.activation(mesh, &src)
-    };
-    let endo = from(tag::LV_ENDO | tag::RV_ENDO, "endocardial")?;
-    let epi = from(tag::EPI, "epicardial")?;
-    Ok(endo
-        .iter()
-        .zip(&epi)
-        .map(|(&a, &b)| {
-            let s = a + b;
-            if s.is_finite() && s > 0.0 { a / s } else { 0.5 }
-        })
-        .collect())
 }
 
 /// The gradient of the nodal field `f` in tetrahedron `t` (P1).
@@ -71,41 +51,250 @@ pub fn gradient(mesh: &TetMesh, t: usize, f: &[f64]) -> [f64; 3] {
     [0, 1, 2].map(|i| (r[0] * c23[i] + r[1] * c31[i] + r[2] * c12[i]) / det)
 }
 
-/// One fibre direction per tetrahedron from the nodes' `transmural`
-/// coordinate, `axis` the long axis (base to apex), angles in degrees.
-///
-/// # Errors
-/// An angle that is not within ±90°.
-pub fn rule_based(
-    mesh: &TetMesh,
-    transmural: &[f64],
-    axis: [f64; 3],
-    alpha_endo_deg: f64,
-    alpha_epi_deg: f64,
-) -> Result<Vec<[f64; 3]>, EpError> {
-    for (name, a) in [
-        ("endocardial", alpha_endo_deg),
-        ("epicardial", alpha_epi_deg),
-    ] {
-        if !(a.is_finite() && a.abs() <= 90.0) {
-            return Err(EpError::input(format!(
-                "the {name} fibre angle must be within ±90°, got {a}"
-            )));
+/// The LDRB angles (degrees): helix `α` and sheet `β` at the
+/// endocardium and the epicardium.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Angles {
+    pub alpha_endo: f64,
+    pub alpha_epi: f64,
+    pub beta_endo: f64,
+    pub beta_epi: f64,
+}
+
+impl Default for Angles {
+    /// Bayer et al. (2012), Table 1: α +40°/−50°, β −65°/+25°.
+    fn default() -> Self {
+        Self {
+            alpha_endo: 40.0,
+            alpha_epi: -50.0,
+            beta_endo: -65.0,
+            beta_epi: 25.0,
         }
     }
-    let e = transmural;
-    let axis = unit(axis);
+}
+
+impl Angles {
+    fn check(&self) -> Result<(), EpError> {
+        for (name, a) in [
+            ("endocardial helix", self.alpha_endo),
+            ("epicardial helix", self.alpha_epi),
+            ("endocardial sheet", self.beta_endo),
+            ("epicardial sheet", self.beta_epi),
+        ] {
+            if !(a.is_finite() && a.abs() <= 90.0) {
+                return Err(EpError::input(format!(
+                    "the {name} angle must be within ±90°, got {a}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The four LDRB Laplace fields, one value per node.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    /// 0 on the endocardia, 1 on the epicardium: the transmural coordinate.
+    pub epi: Vec<f64>,
+    pub lv: Vec<f64>,
+    pub rv: Vec<f64>,
+    /// 1 on the base, 0 at the apex.
+    pub base: Vec<f64>,
+}
+
+/// Solves the LDRB fields on `mesh` (LV and RV endocardium, epicardium
+/// and base tagged), `apex` the nodes held at `ψ = 0`.
+///
+/// # Errors
+/// A tagged surface or the apex is missing, or a solve fails.
+pub fn laplace_fields(mesh: &TetMesh, apex: &[usize]) -> Result<Fields, EpError> {
+    let n = mesh.nodes.len();
+    let k = Stiffness::new(mesh);
+    let has = |bits: u8, v: usize| mesh.tags[v] & bits != 0;
+    for (bits, what) in [
+        (tag::LV_ENDO, "LV endocardial"),
+        (tag::RV_ENDO, "RV endocardial"),
+        (tag::EPI, "epicardial"),
+        (tag::BASE, "base"),
+    ] {
+        if !(0..n).any(|v| has(bits, v)) {
+            return Err(EpError::input(format!("the mesh has no {what} nodes")));
+        }
+    }
+    if apex.is_empty() || apex.iter().any(|&v| v >= n) {
+        return Err(EpError::input(
+            "the apex for the fibres' Laplace solve is not on the mesh",
+        ));
+    }
+    // The transmural solves share their fixed nodes: one factorisation.
+    let fixed: Vec<bool> = (0..n)
+        .map(|v| has(tag::LV_ENDO | tag::RV_ENDO | tag::EPI, v))
+        .collect();
+    let endo = |v: usize| has(tag::LV_ENDO | tag::RV_ENDO, v);
+    let epi: Vec<f64> = (0..n).map(|v| if endo(v) { 0.0 } else { 1.0 }).collect();
+    let lv: Vec<f64> = (0..n)
+        .map(|v| if has(tag::LV_ENDO, v) { 1.0 } else { 0.0 })
+        .collect();
+    let rv: Vec<f64> = (0..n)
+        .map(|v| {
+            if has(tag::RV_ENDO, v) && !has(tag::LV_ENDO, v) {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mut t = k.solve(&fixed, &[epi, lv, rv])?.into_iter();
+    let (epi, lv, rv) = (
+        t.next().unwrap_or_default(),
+        t.next().unwrap_or_default(),
+        t.next().unwrap_or_default(),
+    );
+    let mut fixed = vec![false; n];
+    let mut ab = vec![0.0; n];
+    for v in 0..n {
+        if has(tag::BASE, v) {
+            fixed[v] = true;
+            ab[v] = 1.0;
+        }
+    }
+    for &v in apex {
+        fixed[v] = true;
+        ab[v] = 0.0;
+    }
+    let base = k.solve(&fixed, &[ab])?.remove(0);
+    Ok(Fields { epi, lv, rv, base })
+}
+
+/// `axis(∇ψ, ∇φ)`: columns circumferential, longitudinal (`∇ψ`),
+/// transmural (`∇φ` made square to it); `fallback` for a vanishing `∇ψ`.
+fn frame(long: [f64; 3], trans: [f64; 3], fallback: [f64; 3]) -> Option<Matrix3<f64>> {
+    let mut e1 = Vector3::from(long);
+    if e1.norm() < 1e-12 {
+        e1 = Vector3::from(fallback);
+    }
+    let e1 = e1.try_normalize(1e-12)?;
+    let t = Vector3::from(trans);
+    let e2 = (t - e1 * e1.dot(&t)).try_normalize(1e-12)?;
+    let e0 = e1.cross(&e2);
+    Some(Matrix3::from_columns(&[e0, e1, e2]))
+}
+
+/// `orient(Q, α, β) = Q · R_z(α) · R_x(β)` (radians): the helix angle
+/// turns the circumferential axis towards the longitudinal one, the
+/// sheet angle turns about the new first axis.
+fn orient(q: &Matrix3<f64>, alpha: f64, beta: f64) -> Matrix3<f64> {
+    let (sa, ca) = alpha.sin_cos();
+    let (sb, cb) = beta.sin_cos();
+    let ra = Matrix3::new(ca, -sa, 0.0, sa, ca, 0.0, 0.0, 0.0, 1.0);
+    let rb = Matrix3::new(1.0, 0.0, 0.0, 0.0, cb, sb, 0.0, -sb, cb);
+    q * ra * rb
+}
+
+/// Interpolates two frames (`t` 0 → `a`, 1 → `b`) along the shortest
+/// rotation among the frames equal to `a` up to the signs of its axes.
+fn bislerp(a: &Matrix3<f64>, b: &Matrix3<f64>, t: f64) -> Matrix3<f64> {
+    let quat = |m: &Matrix3<f64>| {
+        UnitQuaternion::from_rotation_matrix(&Rotation3::from_matrix_unchecked(*m))
+    };
+    let (qa, qb) = (quat(a), quat(b));
+    let units = [
+        Quaternion::new(1.0, 0.0, 0.0, 0.0),
+        Quaternion::new(0.0, 1.0, 0.0, 0.0),
+        Quaternion::new(0.0, 0.0, 1.0, 0.0),
+        Quaternion::new(0.0, 0.0, 0.0, 1.0),
+    ];
+    let mut best = qa;
+    let mut best_dot = -1.0;
+    for u in units {
+        let q = UnitQuaternion::new_unchecked(qa.into_inner() * u);
+        let d = q.coords.dot(&qb.coords);
+        if d.abs() > best_dot {
+            best_dot = d.abs();
+            best = if d < 0.0 {
+                UnitQuaternion::new_unchecked(-q.into_inner())
+            } else {
+                q
+            };
+        }
+    }
+    let q = best.try_slerp(&qb, t.clamp(0.0, 1.0), 1e-9).unwrap_or(best);
+    q.to_rotation_matrix().into_inner()
+}
+
+/// One fibre direction per tetrahedron by LDRB from `fields`, `axis` the
+/// long axis (base to apex) used where `∇ψ` vanishes.
+///
+/// # Errors
+/// An angle beyond ±90°, or fields not one value per node.
+pub fn ldrb(
+    mesh: &TetMesh,
+    fields: &Fields,
+    angles: &Angles,
+    axis: [f64; 3],
+) -> Result<Vec<[f64; 3]>, EpError> {
+    angles.check()?;
+    let n = mesh.nodes.len();
+    if [&fields.epi, &fields.lv, &fields.rv, &fields.base]
+        .iter()
+        .any(|f| f.len() != n)
+    {
+        return Err(EpError::input("the LDRB fields need one value per node"));
+    }
+    let r = f64::to_radians;
+    let up = axis.map(|x| -x);
     Ok((0..mesh.tets.len())
+        .into_par_iter()
         .map(|t| {
-            let n = unit(gradient(mesh, t, e));
-            let c = unit(cross(axis, n));
-            let l = cross(n, c);
-            let et = mesh.tets[t].iter().map(|&v| e[v as usize]).sum::<f64>() / 4.0;
-            let alpha = (alpha_endo_deg + (alpha_epi_deg - alpha_endo_deg) * et).to_radians();
-            let f = [0, 1, 2].map(|i| alpha.cos() * c[i] + alpha.sin() * l[i]);
-            if dot(f, f) > 0.5 { f } else { axis }
+            let mean = |f: &[f64]| mesh.tets[t].iter().map(|&v| f[v as usize]).sum::<f64>() / 4.0;
+            let (e, l, rv) = (mean(&fields.epi), mean(&fields.lv), mean(&fields.rv));
+            let d = if l + rv > 1e-12 { rv / (l + rv) } else { 0.0 };
+            let g_ab = gradient(mesh, t, &fields.base);
+            let g_lv = gradient(mesh, t, &fields.lv).map(|x| -x);
+            let g_rv = gradient(mesh, t, &fields.rv);
+            let g_epi = gradient(mesh, t, &fields.epi);
+            let alpha_s = r(angles.alpha_endo) * (1.0 - 2.0 * d);
+            let beta_s = r(angles.beta_endo) * (1.0 - 2.0 * d);
+            let alpha_w = r(angles.alpha_endo * (1.0 - e) + angles.alpha_epi * e);
+            let beta_w = r(angles.beta_endo * (1.0 - e) + angles.beta_epi * e);
+            let q_lv = frame(g_ab, g_lv, up).map(|q| orient(&q, alpha_s, beta_s));
+            let q_rv = frame(g_ab, g_rv, up).map(|q| orient(&q, alpha_s, beta_s));
+            let q_epi = frame(g_ab, g_epi, up).map(|q| orient(&q, alpha_w, beta_w));
+            let q_endo = match (q_lv, q_rv) {
+                (Some(a), Some(b)) => Some(bislerp(&a, &b, d)),
+                (a, b) => a.or(b),
+            };
+            let q = match (q_endo, q_epi) {
+                (Some(a), Some(b)) => bislerp(&a, &b, e),
+                (Some(a), None) | (None, Some(a)) => a,
+                (None, None) => return axis,
+            };
+            let f = q.column(0);
+            [f[0], f[1], f[2]]
         })
         .collect())
+}
+
+/// The helix angle (degrees) of `fibre` in a wall with transmural
+/// direction `n` (outward) and long axis `axis` (base to apex): the angle
+/// from the circumferential direction `axis × n`… measured towards the
+/// base, as in histology (positive: right-handed helix at the
+/// endocardium).
+#[must_use]
+pub fn helix_angle(fibre: [f64; 3], n: [f64; 3], axis: [f64; 3]) -> f64 {
+    let n = unit(n);
+    let up = unit(axis.map(|x| -x));
+    let l = unit(sub(up, n.map(|x| x * dot(up, n))));
+    let c = cross(l, n);
+    let f = sub(fibre, n.map(|x| x * dot(fibre, n)));
+    let mut h = dot(f, l).atan2(dot(f, c)).to_degrees();
+    // A fibre has no sign: fold into (−90°, 90°].
+    if h > 90.0 {
+        h -= 180.0;
+    } else if h <= -90.0 {
+        h += 180.0;
+    }
+    h
 }
 
 #[cfg(test)]
@@ -131,8 +320,45 @@ mod tests {
     #[test]
     fn angles_are_checked() {
         let mesh = TetMesh::block([2, 2, 2], [2.0; 3]).unwrap();
-        let e = vec![0.5; mesh.nodes.len()];
-        let err = rule_based(&mesh, &e, [0.0, 0.0, 1.0], 120.0, -60.0).unwrap_err();
-        assert!(err.to_string().contains("endocardial fibre angle"));
+        let n = mesh.nodes.len();
+        let f = Fields {
+            epi: vec![0.5; n],
+            lv: vec![0.5; n],
+            rv: vec![0.0; n],
+            base: vec![0.5; n],
+        };
+        let a = Angles {
+            alpha_endo: 120.0,
+            ..Angles::default()
+        };
+        let err = ldrb(&mesh, &f, &a, [0.0, 0.0, 1.0]).unwrap_err();
+        assert!(err.to_string().contains("endocardial helix angle"));
+    }
+
+    #[test]
+    fn bislerp_ignores_the_axes_signs() {
+        let a = Matrix3::identity();
+        // The same frame with two axes flipped: no rotation between them.
+        let b = Matrix3::new(1.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, -1.0);
+        let m = bislerp(&a, &b, 0.5);
+        assert!((m[(0, 0)].abs() - 1.0).abs() < 1e-9, "{m}");
+        // A 90° turn about z: halfway is 45°.
+        let c = Matrix3::new(0.0, -1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0);
+        let m = bislerp(&a, &c, 0.5);
+        let h = std::f64::consts::FRAC_1_SQRT_2;
+        assert!(
+            (m[(0, 0)].abs() - h).abs() < 1e-9 && (m[(1, 0)].abs() - h).abs() < 1e-9,
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn orient_turns_the_fibre_by_the_helix_angle() {
+        let q = frame([0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]).unwrap();
+        let m = orient(&q, 30f64.to_radians(), 0.0);
+        let f = [m[(0, 0)], m[(1, 0)], m[(2, 0)]];
+        // Wall normal x, base up (+z, axis −z): helix angle +30°.
+        let h = helix_angle(f, [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]);
+        assert!((h - 30.0).abs() < 1e-9, "{h}");
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::EpError;
 use crate::coords::{Coordinates, ventricular};
 use crate::eikonal::{Conduction, Source, activation};
+use crate::fibres::{Angles, ldrb};
 use crate::mesh::{TetMesh, dist, dot, sub, tag};
 
 /// Conduction of the tissue (m/s) and the fibres' helix angles (degrees).
@@ -23,10 +24,9 @@ pub struct Tissue {
     /// The Purkinje-like fast endocardial layer (the tetrahedra touching
     /// an endocardium), isotropic.
     pub endocardial_velocity: f64,
-    /// Fibre helix angle at the endocardium and the epicardium (Streeter
-    /// 1969: +60°, −60°).
-    pub fibre_angle_endo: f64,
-    pub fibre_angle_epi: f64,
+    /// The LDRB fibre angles (Bayer et al. 2012: helix +40°/−50°, sheet
+    /// −65°/+25° from endocardium to epicardium).
+    pub fibre_angles: Angles,
     /// Scars: no conduction inside, a slowed border zone around.
     pub scars: Vec<Scar>,
     /// Ablation lines: the tissue they cross does not conduct.
@@ -39,8 +39,7 @@ impl Default for Tissue {
             fibre_velocity: 0.6,
             cross_velocity: 0.24,
             endocardial_velocity: 2.0,
-            fibre_angle_endo: 60.0,
-            fibre_angle_epi: -60.0,
+            fibre_angles: Angles::default(),
             scars: Vec::new(),
             ablations: Vec::new(),
         }
@@ -179,7 +178,7 @@ pub struct Heart {
     /// Each node's lumped volume (mm³): a quarter of its tetrahedra's.
     pub node_volume: Vec<f64>,
     /// Fibres of the default angles, computed once.
-    fibres: (f64, f64, Vec<[f64; 3]>),
+    fibres: (Angles, Vec<[f64; 3]>),
 }
 
 /// How far (mm) a lead may sit from the nearest node of the mesh.
@@ -205,20 +204,20 @@ impl Heart {
                 node_volume[n as usize] += v;
             }
         }
-        let d = Tissue::default();
-        let fibres = crate::fibres::rule_based(
-            &mesh,
-            &coords.transmural,
-            coords.axis,
-            d.fibre_angle_endo,
-            d.fibre_angle_epi,
-        )?;
+        let angles = Angles::default();
+        let fibres = ldrb(&mesh, &coords.fields, &angles, coords.axis)?;
         Ok(Self {
             mesh,
             coords,
             node_volume,
-            fibres: (d.fibre_angle_endo, d.fibre_angle_epi, fibres),
+            fibres: (angles, fibres),
         })
+    }
+
+    /// The fibre of every tetrahedron at the default (published) angles.
+    #[must_use]
+    pub fn fibres(&self) -> &[[f64; 3]] {
+        &self.fibres.1
     }
 
     /// The conduction of `tissue` under `block`.
@@ -229,17 +228,14 @@ impl Heart {
     pub fn conduction(&self, tissue: &Tissue, block: Block) -> Result<Conduction, EpError> {
         let mesh = &self.mesh;
         let computed;
-        let fibres = if (tissue.fibre_angle_endo, tissue.fibre_angle_epi)
-            == (self.fibres.0, self.fibres.1)
-        {
-            &self.fibres.2
+        let fibres = if tissue.fibre_angles == self.fibres.0 {
+            &self.fibres.1
         } else {
-            computed = crate::fibres::rule_based(
+            computed = ldrb(
                 mesh,
-                &self.coords.transmural,
+                &self.coords.fields,
+                &tissue.fibre_angles,
                 self.coords.axis,
-                tissue.fibre_angle_endo,
-                tissue.fibre_angle_epi,
             )?;
             &computed
         };

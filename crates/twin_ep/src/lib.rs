@@ -18,6 +18,7 @@ pub mod eikonal;
 pub mod fibres;
 pub mod heart;
 pub mod io;
+pub mod laplace;
 pub mod mesh;
 
 /// Errors of the EP engine, naming the field or input at fault.

@@ -238,13 +238,8 @@ const NIEDERER: [([f64; 3], f64); 9] = [
 fn niederer_times(h: f64, ratio: f64) -> Vec<f64> {
     let cells = [20.0, 7.0, 3.0].map(|l: f64| (l / h).round() as usize);
     let mesh = TetMesh::block(cells, [20.0, 7.0, 3.0]).unwrap();
-    let cond = Conduction::with_fibres(
-        &mesh,
-        &vec![[1.0, 0.0, 0.0]; mesh.tets.len()],
-        ratio,
-        1.0,
-    )
-    .unwrap();
+    let cond = Conduction::with_fibres(&mesh, &vec![[1.0, 0.0, 0.0]; mesh.tets.len()], ratio, 1.0)
+        .unwrap();
     let cube: Vec<Source> = (0..mesh.nodes.len())
         .filter(|&i| mesh.nodes[i].iter().all(|&c| c <= 1.5 + 1e-9))
         .map(|node| Source { node, time: 0.0 })

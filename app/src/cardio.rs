@@ -495,7 +495,7 @@ pub fn merge(
         I::Vasoactive { .. } => 4,
         I::Fluid { .. } => 5,
         I::Lvad { .. } => 6,
-        I::AorticRegurgitation { .. } => 7,
+        I::AorticRegurgitation { .. } | I::Activation(_) => 7,
     };
     let ne = |a: f64, b: f64| (a - b).abs() > 1e-9;
     let moved = [

@@ -9,6 +9,8 @@ use twin_cardio::{Parameters, Waveforms};
 use twin_core::jobs::Priority;
 use twin_ep::ecg::{Ecg, Electrodes, LeadField, Template, ecg};
 use twin_ep::heart::{Ablation, Activation, Block, Heart, Lead, Rhythm, Scar, Tissue};
+use twin_scenario::Variant;
+use twin_scenario::document::{EpHeart, EpSetting};
 use twin_session::ep::EpResult;
 use twin_session::jobs::Job;
 use twin_ui::ep::{EpAction, EpRhythm, EpRun, EpSurface, EpUi};
@@ -44,15 +46,17 @@ struct Built {
 }
 
 enum Msg {
-    Done(Built, Vec<EpRun>),
+    Done(Built, Vec<EpRun>, Box<Variant>),
     Failed(String),
 }
 
-/// The demo heart (built by the first run) and the running job.
+/// The demo heart (built by the first run), the running job, and the
+/// latest what-if as a twin variant (kept by the pane's Keep).
 #[derive(Resource, Default)]
 pub struct Ep {
     built: Option<Built>,
     job: Option<Job<Msg>>,
+    latest: Option<Variant>,
 }
 
 /// The demo heart's mesh size (mm).
@@ -85,6 +89,11 @@ fn asks(mut reader: MessageReader<EpAsk>, mut ep: ResMut<Ep>, mut s: ResMut<Sess
                     ep.run(&mut s.ep);
                 }
             }
+            EpAsk::Pane(EpAction::PlaceRvLead(v)) => {
+                if ep.place_rv_lead(&mut s.ep, *v) {
+                    ep.run(&mut s.ep);
+                }
+            }
             EpAsk::Pane(EpAction::AddScar(v)) => {
                 s.ep.scars.push(*v);
                 ep.run(&mut s.ep);
@@ -102,6 +111,14 @@ fn asks(mut reader: MessageReader<EpAsk>, mut ep: ResMut<Ep>, mut s: ResMut<Sess
                 s.ep.ablation.clear();
                 ep.run(&mut s.ep);
             }
+            EpAsk::Pane(EpAction::Keep) => {
+                if let Some(v) = ep.latest.clone() {
+                    let before = s.study.segments_snapshot();
+                    let label = s.twin.add_variant(v, before);
+                    s.autosave_pending = true;
+                    s.ep.status = format!("{label}: compare it in the Compare workspace");
+                }
+            }
         }
     }
 }
@@ -111,7 +128,8 @@ fn poll(mut ep: ResMut<Ep>, mut s: ResMut<Session>) {
         let v = &mut s.ep;
         v.busy = false;
         match msg {
-            Msg::Done(built, runs) => {
+            Msg::Done(built, runs, latest) => {
+                ep.latest = Some(*latest);
                 v.status = format!(
                     "demo heart: {} nodes, {} tetrahedra at {MESH_MM} mm",
                     built.heart.mesh.nodes.len(),
@@ -150,6 +168,26 @@ impl Ep {
         true
     }
 
+    /// The RV lead (CRT) to the clicked surface vertex's coordinates, on
+    /// the RV's endocardium (CRT chosen); whether it went there.
+    fn place_rv_lead(&self, v: &mut EpUi, vertex: u32) -> bool {
+        let Some(Built { heart, nodes, .. }) = &self.built else {
+            return false;
+        };
+        let Some(&node) = nodes.get(vertex as usize) else {
+            return false;
+        };
+        let node = node as usize;
+        if heart.coords.lv[node] {
+            v.status = "the RV lead goes on the RV: click the RV's free wall".into();
+            return false;
+        }
+        v.rv_z = heart.coords.apex_base[node].clamp(0.1, 0.95);
+        v.rv_theta_deg = heart.coords.rotation[node].to_degrees();
+        v.rhythm = EpRhythm::Crt;
+        true
+    }
+
     fn run(&mut self, v: &mut EpUi) {
         if self.job.is_some() {
             return;
@@ -163,7 +201,7 @@ impl Ep {
             "activating the ventricles",
             Priority::Interactive,
             move |progress| match compute(built, &ui, progress) {
-                Ok((b, runs)) => Msg::Done(b, runs),
+                Ok((b, runs, latest)) => Msg::Done(b, runs, Box::new(latest)),
                 Err(e) => Msg::Failed(e.to_string()),
             },
         ));
@@ -185,7 +223,7 @@ fn rhythm(heart: &Heart, ui: &EpUi) -> Option<(Rhythm, Option<[f64; 3]>)> {
             Some(lv),
         ),
         EpRhythm::Crt => {
-            let rv = heart.site(false, true, 0.85, 0.0)?;
+            let rv = heart.site(false, true, ui.rv_z, ui.rv_theta_deg)?;
             (Rhythm::crt(Block::Lbbb, rv, lv, ui.vv_delay_ms), Some(lv))
         }
     })
@@ -215,7 +253,7 @@ fn compute(
     built: Option<Built>,
     ui: &EpUi,
     progress: &twin_core::Progress,
-) -> Result<(Built, Vec<EpRun>), twin_session::SessionError> {
+) -> Result<(Built, Vec<EpRun>, Variant), twin_session::SessionError> {
     let built = match built {
         Some(b) => b,
         None => build()?,
@@ -252,14 +290,23 @@ fn compute(
         });
     }
     let params = Parameters::default();
-    let one =
-        |name: &str, tissue: &Tissue, r: &Rhythm| -> Result<EpRun, twin_session::SessionError> {
-            let (act, result, waves) =
-                twin_session::ep::run(name, heart, tissue, r, &params, progress)?;
-            let trace = ecg(field, &act.times, &Template::default(), 1.0)?;
-            Ok(view(&act, &result, &waves, &trace, nodes))
+    let one = |name: &str,
+               tissue: &Tissue,
+               r: &Rhythm|
+     -> Result<(EpRun, Variant), twin_session::SessionError> {
+        let (act, result, waves) =
+            twin_session::ep::run(name, heart, tissue, r, &params, progress)?;
+        let trace = ecg(field, &act.times, &Template::default(), 1.0)?;
+        let setting = EpSetting {
+            heart: EpHeart::Demo { mesh_mm: MESH_MM },
+            rhythm: r.clone(),
+            tissue: tissue.clone(),
         };
-    let mut runs = vec![one("sinus", &patient, &Rhythm::sinus())?];
+        let kept = twin_session::ep::variant_of(name, setting, heart, &[], &act)?;
+        Ok((view(&act, &result, &waves, &trace, nodes), kept))
+    };
+    let (sinus, mut latest) = one("sinus", &patient, &Rhythm::sinus())?;
+    let mut runs = vec![sinus];
     let ablated = !what_if.ablations.is_empty();
     if ui.rhythm != EpRhythm::Sinus || ablated {
         let Some((r, lv)) = rhythm(heart, ui) else {
@@ -272,14 +319,15 @@ fn compute(
         } else {
             ui.rhythm.label().to_owned()
         };
-        let mut run = one(&name, &what_if, &r)?;
+        let (mut run, kept) = one(&name, &what_if, &r)?;
+        latest = kept;
         if let Some(p) = lv {
             let intrinsic = heart.activate(&patient, &Rhythm::blocked(Block::Lbbb))?;
             run.qlv_ms = Some(heart.qlv_ms(&intrinsic, p));
         }
         runs.push(run);
     }
-    Ok((built, runs))
+    Ok((built, runs, latest))
 }
 
 /// One run as the pane shows it.

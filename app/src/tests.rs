@@ -773,7 +773,7 @@ fn an_ep_rhythm_runs_as_a_job_against_sinus_rhythm() {
             let v = &session(a).ep;
             !v.busy && v.runs.len() == 2 && v.runs[1].name == rhythm.label()
         })
-        .expect("the rhythm ran");
+        .unwrap_or_else(|e| panic!("the rhythm ran: {e}; {}", session(&a).ep.status));
         let v = &session(&a).ep;
         assert_eq!(v.runs[0].name, "sinus");
         assert_eq!(v.runs[1].ecg.len(), 4);
@@ -782,6 +782,24 @@ fn an_ep_rhythm_runs_as_a_job_against_sinus_rhythm() {
     }
     assert!(qrs[1] < qrs[0] - 20.0, "{qrs:?}");
     assert!(session(&a).ep.runs[1].qlv_ms.is_some());
+    // Keep: the CRT what-if becomes a twin variant (with undo) whose
+    // activation drives its cardiac run.
+    ep_ask(&mut a, twin_ui::ep::EpAction::Keep);
+    run_until(&mut a, Duration::from_secs(5), |a| {
+        !session(a).twin.doc.variants.is_empty()
+    })
+    .expect("the what-if was kept");
+    let v = &session(&a).twin.doc.variants[0];
+    assert_eq!(v.name, twin_ui::ep::EpRhythm::Crt.label());
+    let ep = v.ep.as_ref().expect("its EP setting");
+    assert_eq!(ep.rhythm.leads.len(), 2);
+    assert!((v.results["ep_total_activation_ms"] - qrs[1]).abs() < 1e-9);
+    assert!(v.results.contains_key("ep_qlv_ms"));
+    assert!(matches!(
+        v.cardio[..],
+        [twin_cardio::Intervention::Activation(_)]
+    ));
+    assert!(session(&a).ep.status.contains("add variant “LBBB + CRT"));
 }
 
 /// What the EP pane asks, as its buttons and clicks would.
@@ -829,6 +847,19 @@ fn a_click_on_the_map_places_the_lv_lead() {
     })
     .expect("the RV was refused");
     assert!((session(&a).ep.lv_theta_deg - theta).abs() < 1e-12);
+    // The RV lead goes on the RV's free wall (and the LV refuses it).
+    let rv_before = session(&a).ep.rv_theta_deg;
+    ep_ask(&mut a, twin_ui::ep::EpAction::PlaceRvLead(rv_wall));
+    run_until(&mut a, Duration::from_mins(2), |a| {
+        let v = &session(a).ep;
+        !v.busy && (v.rv_theta_deg - rv_before).abs() > 1e-9
+    })
+    .expect("the RV lead moved");
+    ep_ask(&mut a, twin_ui::ep::EpAction::PlaceRvLead(lateral));
+    run_until(&mut a, Duration::from_secs(5), |a| {
+        session(a).ep.status.contains("RV lead goes on the RV")
+    })
+    .expect("the LV was refused for the RV lead");
 }
 
 /// Scar clicked on the map is the patient's (in sinus rhythm too); an

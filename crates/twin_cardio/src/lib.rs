@@ -29,7 +29,7 @@ pub mod validation;
 
 pub use beat::{BeatIndices, Waveforms};
 pub use calibrate::{Calibration, Targets, calibrate};
-pub use interventions::{Intervention, Lvad, Scenario};
+pub use interventions::{Dyssynchrony, Intervention, Lvad, Scenario};
 pub use params::{Parameters, Spread};
 pub use simulate::{SimOptions, Simulation, simulate};
 pub use timeline::{Event, TimedEvent, Timeline, TimelineRun, TrendPoint};

@@ -12,20 +12,32 @@ use twin_cardio::Parameters;
 use twin_core::Progress;
 use twin_ep::ecg::{Electrodes, LeadField, Template, ecg};
 use twin_ep::heart::{Ablation, Block, Heart, Lead, Rhythm, Scar, Tissue};
-use twin_session::ep::{EpResult, demo_heart, run as run_coupled};
+use twin_scenario::TwinDocument;
+use twin_scenario::document::{EpHeart, EpSetting};
+use twin_session::ep::{EpResult, demo_heart, rerun_variants, run as run_coupled};
 
 #[derive(Subcommand, Debug)]
 pub enum EpCommand {
     /// Activate the ventricles under a rhythm and print what a clinician
     /// reads: total (QRS) and per-ventricle activation times, the LV–RV
     /// delay, the AHA segments, QLV at each LV lead; `--coupled` beats the
-    /// circulation with it against sinus rhythm.
+    /// circulation with it against sinus rhythm. Given a twin file, rerun
+    /// its EP variants instead.
     Run {
-        /// `demo` (the demo patient's ventricles) or a tetrahedral mesh as
+        /// `demo` (the demo patient's ventricles), a tetrahedral mesh as
         /// a legacy VTK unstructured grid (`region` cell data: 1 LV wall,
         /// 2 RV wall; `tags` point data: 1 LV endocardium, 2 RV, 4
-        /// epicardium, 8 base).
+        /// epicardium, 8 base), or a twin file (`.json`): its EP variants
+        /// rerun on their hearts, printed, and with `--out DIR` the twin
+        /// written there with their activation and numbers renewed.
         input: String,
+        /// Keep this run as a variant of the twin file TWIN (written as
+        /// `--out DIR`/TWIN's file name; the original is not touched).
+        #[arg(long, value_name = "TWIN")]
+        add_to: Option<PathBuf>,
+        /// The kept variant's name (default: the rhythm in words).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
         /// Mesh size of the demo heart (mm).
         #[arg(long, default_value_t = 1.5, value_name = "MM")]
         mesh_mm: f64,
@@ -191,16 +203,14 @@ fn load(input: &str, mesh_mm: f64) -> anyhow::Result<Heart> {
     if input == "demo" {
         return Ok(demo_heart(mesh_mm)?);
     }
-    let path = Path::new(input);
-    let text = twin_core::limits::read_text(path, 2 << 30, "tetrahedral mesh")
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let mesh = twin_ep::io::from_vtk(&text, &path.display().to_string())?;
-    Ok(Heart::new(mesh, twin_session::ep::ANTERIOR_LPS)?)
+    Ok(twin_session::ep::heart_from_file(Path::new(input))?)
 }
 
 pub fn run(command: EpCommand) -> anyhow::Result<()> {
     let EpCommand::Run {
         input,
+        add_to,
+        name,
         mesh_mm,
         block,
         paced,
@@ -216,6 +226,15 @@ pub fn run(command: EpCommand) -> anyhow::Result<()> {
         out,
         json,
     } = command;
+    if Path::new(&input)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        return run_twin(Path::new(&input), out.as_deref(), json);
+    }
+    if add_to.is_some() && out.is_none() {
+        bail!("--add-to needs --out DIR: the twin with the new variant is written there");
+    }
     let heart = load(&input, mesh_mm)?;
     let block = match block.as_str() {
         "none" => Block::None,
@@ -315,12 +334,129 @@ pub fn run(command: EpCommand) -> anyhow::Result<()> {
     if let Some(dir) = &out {
         write_outputs(dir, &input, &heart, &act, &trace, &summary)?;
     }
+    if let (Some(twin), Some(dir)) = (&add_to, &out) {
+        let setting = EpSetting {
+            heart: if input == "demo" {
+                EpHeart::Demo { mesh_mm }
+            } else {
+                EpHeart::Mesh {
+                    path: std::path::absolute(&input)
+                        .with_context(|| format!("cannot resolve {input}"))?,
+                }
+            },
+            rhythm: rhythm.clone(),
+            tissue: tissue.clone(),
+        };
+        let name = name.unwrap_or_else(|| rhythm.to_string());
+        let kept = keep_variant(twin, dir, &name, setting, &heart)?;
+        if !json {
+            println!("kept as variant “{name}” in {}", kept.display());
+        }
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print_summary(&summary, &rhythm, intrinsic_act.summary.total_ms);
     }
     Ok(())
+}
+
+/// Reruns the EP variants of the twin file `path`; with `out`, writes
+/// the renewed twin there.
+fn run_twin(path: &Path, out: Option<&Path>, json: bool) -> anyhow::Result<()> {
+    let (mut doc, notes) = TwinDocument::read(path)?;
+    for n in notes {
+        eprintln!("{n}");
+    }
+    if doc.variants.iter().all(|v| v.ep.is_none()) {
+        bail!(
+            "{}: the twin has no EP variant (keep one with `twin ep run demo --add-to {} --out DIR`)",
+            path.display(),
+            path.display()
+        );
+    }
+    let names = rerun_variants(&mut doc, &Progress::new())?;
+    if let Some(dir) = out {
+        let written = write_twin(path, dir, &doc)?;
+        if !json {
+            println!("wrote {}", written.display());
+        }
+    }
+    let rows: Vec<&twin_scenario::Variant> = doc
+        .variants
+        .iter()
+        .filter(|v| names.contains(&v.name))
+        .collect();
+    if json {
+        let table: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|v| {
+                serde_json::json!({
+                    "name": v.name,
+                    "rhythm": v.ep.as_ref().map(|e| e.rhythm.to_string()),
+                    "results": v.results,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&table)?);
+    } else {
+        for v in rows {
+            let r = |k: &str| {
+                v.results
+                    .get(k)
+                    .map_or_else(|| "—".to_owned(), |x| format!("{x:.0}"))
+            };
+            println!(
+                "{}: {} — QRS {} ms, LV {} ms, RV {} ms, LV−RV {} ms, QLV {} ms",
+                v.name,
+                v.description,
+                r("ep_total_activation_ms"),
+                r("ep_lv_activation_ms"),
+                r("ep_rv_activation_ms"),
+                r("ep_lv_rv_delay_ms"),
+                r("ep_qlv_ms")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Adds the run as a variant (renamed when its name is taken) to the
+/// twin file `twin` and writes the result into `dir`.
+fn keep_variant(
+    twin: &Path,
+    dir: &Path,
+    name: &str,
+    setting: EpSetting,
+    heart: &Heart,
+) -> anyhow::Result<PathBuf> {
+    let (mut doc, notes) = TwinDocument::read(twin)?;
+    for n in notes {
+        eprintln!("{n}");
+    }
+    let mut unique = name.to_owned();
+    let mut k = 2;
+    while doc.variants.iter().any(|v| v.name == unique) {
+        unique = format!("{name} ({k})");
+        k += 1;
+    }
+    doc.variants
+        .push(twin_session::ep::variant(&unique, setting, heart, &[])?);
+    write_twin(twin, dir, &doc)
+}
+
+/// `doc` as `dir`/the file name of `original` (never into its folder).
+fn write_twin(original: &Path, dir: &Path, doc: &TwinDocument) -> anyhow::Result<PathBuf> {
+    twin_core::paths::ensure_outside(original.parent().unwrap_or(Path::new(".")), dir)
+        .map_err(anyhow::Error::msg)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(
+        original
+            .file_name()
+            .unwrap_or(std::ffi::OsStr::new("twin.json")),
+    );
+    twin_scenario::store::save(doc, &path)?;
+    Ok(path)
 }
 
 /// The summary as text.

@@ -82,3 +82,65 @@ fn ep_run_names_what_is_wrong() {
     assert!(fails(&[bad.to_str().unwrap()]).contains("only ASCII"));
     assert!(fails(&["/nonexistent/heart.vtk"]).contains("heart.vtk"));
 }
+
+#[test]
+fn ep_runs_are_kept_in_a_twin_and_its_ep_variants_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let twin_file = input.join("patient.json");
+    let doc = twin_scenario::TwinDocument::new("EP patient");
+    twin_scenario::store::save(&doc, &twin_file).unwrap();
+    let out = dir.path().join("out");
+    let o = twin()
+        .args(["ep", "run", "demo", "--block", "lbbb", "--add-to"])
+        .arg(&twin_file)
+        .args(["--name", "LBBB <intrinsic>", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("kept as variant “LBBB <intrinsic>”"));
+    // The original twin is untouched; the new one has the variant.
+    let (orig, _) = twin_scenario::TwinDocument::read(&twin_file).unwrap();
+    assert!(orig.variants.is_empty());
+    let kept = out.join("patient.json");
+    let (doc, _) = twin_scenario::TwinDocument::read(&kept).unwrap();
+    let v = &doc.variants[0];
+    assert_eq!(v.name, "LBBB <intrinsic>");
+    let qrs = v.results["ep_total_activation_ms"];
+    assert!((140.0..=180.0).contains(&qrs), "{qrs}");
+    assert!(matches!(
+        v.cardio[..],
+        [twin_cardio::Intervention::Activation(_)]
+    ));
+    // Rerun from the twin file: the same numbers.
+    let o = twin()
+        .args(["ep", "run"])
+        .arg(&kept)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows[0]["rhythm"], "LBBB");
+    let again = rows[0]["results"]["ep_total_activation_ms"]
+        .as_f64()
+        .unwrap();
+    assert!((again - qrs).abs() < 1e-9);
+    // --add-to needs --out; a twin without EP variants is named; writing
+    // into the twin's own folder is refused.
+    let e = fails(&["demo", "--add-to", twin_file.to_str().unwrap()]);
+    assert!(e.contains("--add-to needs --out"), "{e}");
+    let e = fails(&[twin_file.to_str().unwrap()]);
+    assert!(
+        e.contains("no EP variant") && e.contains("patient.json"),
+        "{e}"
+    );
+    let e = fails(&[
+        kept.to_str().unwrap(),
+        "--out",
+        out.join("again").to_str().unwrap(),
+    ]);
+    assert!(e.contains("out"), "{e}");
+}

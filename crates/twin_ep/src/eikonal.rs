@@ -278,56 +278,75 @@ fn face(q: [f64; 3], b: [f64; 2], c: f64, a: [f64; 2]) -> Option<f64> {
     (l[0] >= 0.0 && l[1] >= 0.0 && l[0] + l[1] <= 1.0).then_some(a[0] * l[0] + a[1] * l[1] + s)
 }
 
-/// The least time at local vertex `k` of a tetrahedron (vertices `p`,
-/// their times `tt`) through the parts of it that have vertex `from`
-/// (just taken from the queue) and other vertices of known (finite) time;
-/// the parts without `from` were solved when their own last vertex was
-/// taken.
-fn local(m: &Metric, p: &[[f64; 3]; 4], tt: &[f64; 4], k: usize, from: usize) -> f64 {
+/// The index of edge `i`–`j` among a tetrahedron's six (`i ≠ j`).
+fn edge(i: usize, j: usize) -> usize {
+    let (a, b) = if i < j { (i, j) } else { (j, i) };
+    // (0,1) 0, (0,2) 1, (0,3) 2, (1,2) 3, (1,3) 4, (2,3) 5.
+    a + b - 1 + usize::from(a > 0)
+}
+
+/// The least time at local vertex `k` of a tetrahedron (its six edges'
+/// squared lengths in the metric, `d`, and its vertices' times `tt`)
+/// through the parts of it that have vertex `from` (just taken from the
+/// queue) and other vertices of known (finite) time; the parts without
+/// `from` were solved when their own last vertex was taken. Every inner
+/// product needed follows from the edges:
+/// `(p_i − p_f)ᵀM(p_j − p_f) = (d_if + d_jf − d_ij)/2`.
+fn local(d: &[f64; 6], tt: &[f64; 4], k: usize, from: usize) -> f64 {
     let t0 = tt[from];
-    let x0 = p[from];
-    let w = sub(p[k], x0);
-    let c = m.dot(w, w);
+    let c = d[edge(k, from)];
     let mut best = c.sqrt();
-    let mut e = [[0.0; 3]; 2];
     let mut q = [0.0; 2];
     let mut b = [0.0; 2];
     let mut a = [0.0; 2];
+    let mut idx = [0; 2];
     let mut n = 0;
     for i in 0..4 {
         if i == k || i == from || !tt[i].is_finite() {
             continue;
         }
-        e[n] = sub(p[i], x0);
-        q[n] = m.dot(e[n], e[n]);
-        b[n] = m.dot(e[n], w);
+        q[n] = d[edge(i, from)];
+        b[n] = 0.5 * (q[n] + c - d[edge(i, k)]);
         a[n] = tt[i] - t0;
+        idx[n] = i;
         if let Some(v) = segment(q[n], b[n], c, a[n]) {
             best = best.min(v);
         }
         n += 1;
     }
-    if n == 2
-        && let Some(v) = face([q[0], m.dot(e[0], e[1]), q[1]], b, c, a)
-    {
-        best = best.min(v);
+    if n == 2 {
+        let q12 = 0.5 * (q[0] + q[1] - d[edge(idx[0], idx[1])]);
+        if let Some(v) = face([q[0], q12, q[1]], b, c, a) {
+            best = best.min(v);
+        }
     }
     t0 + best
 }
 
-/// Each tetrahedron's travel time from each vertex to the plane of its
-/// opposite face (∞ where it does not conduct): the distance in the
-/// metric `M` from `v` to the plane `n·(x − x₀) = 0` is
+/// What the march reads of a tetrahedron: its six edges' squared lengths
+/// in the metric and each vertex's height over its opposite face in
+/// travel time (∞ where it does not conduct).
+#[derive(Debug, Clone, Copy)]
+struct Local {
+    d: [f64; 6],
+    heights: [f32; 4],
+}
+
+/// Each tetrahedron's [`Local`]: the heights are the distances in the
+/// metric `M` from each vertex `v` to the plane of its opposite face,
 /// `|n·(v − x₀)| / √(nᵀ M⁻¹ n)`.
-fn floors(mesh: &TetMesh, cond: &Conduction) -> Vec<[f32; 4]> {
+fn locals(mesh: &TetMesh, cond: &Conduction) -> Vec<Local> {
     (0..mesh.tets.len())
         .into_par_iter()
         .map(|t| {
             let Some(m) = cond.metric(t) else {
-                return [f32::INFINITY; 4];
+                return Local {
+                    d: [0.0; 6],
+                    heights: [f32::INFINITY; 4],
+                };
             };
             let p = mesh.tets[t].map(|v| mesh.nodes[v as usize]);
-            [0, 1, 2, 3].map(|k| {
+            let heights = [0, 1, 2, 3].map(|k| {
                 let [a, b, c] = [(k + 1) % 4, (k + 2) % 4, (k + 3) % 4].map(|i| p[i]);
                 let n = crate::mesh::cross(sub(b, a), sub(c, a));
                 let den = m.inverse_dot(n).sqrt();
@@ -338,7 +357,22 @@ fn floors(mesh: &TetMesh, cond: &Conduction) -> Vec<[f32; 4]> {
                 };
                 // Rounded down, so that it stays a lower bound.
                 (h * (1.0 - 1e-6)) as f32
-            })
+            });
+            let len = |i: usize, j: usize| {
+                let e = sub(p[j], p[i]);
+                m.dot(e, e)
+            };
+            Local {
+                d: [
+                    len(0, 1),
+                    len(0, 2),
+                    len(0, 3),
+                    len(1, 2),
+                    len(1, 3),
+                    len(2, 3),
+                ],
+                heights,
+            }
         })
         .collect()
 }
@@ -459,19 +493,18 @@ pub fn activation(
 ) -> Result<Vec<f64>, EpError> {
     check_sources(mesh, sources)?;
     let (mut times, mut queue) = seeded(mesh.nodes.len(), sources);
-    let floor = floors(mesh, cond);
+    let locals = locals(mesh, cond);
     while let Some(u) = queue.pop(&times) {
         for &tet in mesh.tets_of(u as usize) {
             let ti = tet as usize;
+            let geo = &locals[ti];
             // ∞ where the tetrahedron does not conduct.
-            let heights = floor[ti];
-            if heights[0].is_infinite() {
+            if geo.heights[0].is_infinite() {
                 continue;
             }
             let nodes = mesh.tets[ti];
             let mut tt = nodes.map(|v| times[v as usize]);
             let from = nodes.iter().position(|&v| v == u).unwrap_or(0);
-            let mut geometry = None;
             for k in 0..4 {
                 if k == from {
                     continue;
@@ -484,16 +517,10 @@ pub fn activation(
                     .filter(|&i| i != k)
                     .map(|i| tt[i])
                     .fold(f64::INFINITY, f64::min);
-                if tt[k] <= earliest + f64::from(heights[k]) {
+                if tt[k] <= earliest + f64::from(geo.heights[k]) {
                     continue;
                 }
-                let (m, p) = geometry.get_or_insert_with(|| {
-                    (
-                        cond.metric(ti).expect("a conducting tetrahedron"),
-                        nodes.map(|v| mesh.nodes[v as usize]),
-                    )
-                });
-                let c = local(m, p, &tt, k, from);
+                let c = local(&geo.d, &tt, k, from);
                 if c < tt[k] - 1e-9 * (1.0 + tt[k].abs().min(1e300)) {
                     tt[k] = c;
                     times[nodes[k] as usize] = c;

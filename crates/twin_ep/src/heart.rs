@@ -141,6 +141,34 @@ impl Rhythm {
     }
 }
 
+/// In words, for tables and reports (e.g. `LBBB, paced: RV at 0 ms, LV
+/// at +20 ms`).
+impl std::fmt::Display for Rhythm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let block = match self.block {
+            Block::None => None,
+            Block::Lbbb => Some("LBBB"),
+            Block::Rbbb => Some("RBBB"),
+        };
+        match (self.intrinsic_ms, block) {
+            (Some(_), None) => f.write_str("sinus rhythm")?,
+            (Some(_), Some(b)) => f.write_str(b)?,
+            (None, None) => f.write_str("no intrinsic conduction")?,
+            (None, Some(b)) => write!(f, "{b}, no intrinsic conduction")?,
+        }
+        if !self.leads.is_empty() {
+            f.write_str(", paced: ")?;
+            for (i, l) in self.leads.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{} at {:+.0} ms", l.name, l.delay_ms)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The activation of the ventricles and what is read from it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Activation {
@@ -474,6 +502,17 @@ fn polyline_distance(p: [f64; 3], pts: &[[f64; 3]]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rhythms_read_in_words() {
+        assert_eq!(Rhythm::sinus().to_string(), "sinus rhythm");
+        assert_eq!(Rhythm::blocked(Block::Lbbb).to_string(), "LBBB");
+        let crt = Rhythm::crt(Block::Lbbb, [0.0; 3], [1.0; 3], 20.0);
+        assert_eq!(
+            crt.to_string(),
+            "LBBB, no intrinsic conduction, paced: RV at +0 ms, LV at +20 ms"
+        );
+    }
 
     #[test]
     fn polyline_distances() {

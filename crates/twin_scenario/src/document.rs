@@ -249,6 +249,31 @@ pub struct Variant {
     /// app's Predicted gait pane), with its device (`prosthesis`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicted: Option<PredictedGait>,
+    /// An EP what-if (the EP workspace, `twin ep run`): the rhythm and
+    /// tissue it ran with; its activation drives `cardio` (an
+    /// `activation` intervention) and its numbers are in `results`
+    /// (`ep_*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ep: Option<EpSetting>,
+}
+
+/// Which ventricles an EP what-if ran on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EpHeart {
+    /// The demo patient's ventricles meshed at `mesh_mm`.
+    Demo { mesh_mm: f64 },
+    /// A tetrahedral mesh file (legacy VTK, tagged surfaces).
+    Mesh { path: PathBuf },
+}
+
+/// An EP what-if as kept in a variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpSetting {
+    pub heart: EpHeart,
+    pub rhythm: twin_ep::heart::Rhythm,
+    pub tissue: twin_ep::heart::Tissue,
 }
 
 /// A predicted walk in the twin: what it gave and how to replay it.

@@ -569,9 +569,91 @@ docs/models/cardio.md (circulation) and docs/models/msk.md (gait) in the Twinsco
             }
         }
     }
+    ep_section(&mut h, doc, options.privacy);
     predicted_section(&mut h, doc);
     h.push_str("</body></html>\n");
     h
+}
+
+/// The EP what-ifs kept as variants, side by side: the rhythm, leads,
+/// scars and ablation lines, and the numbers of the run that kept them
+/// (their cardiac beats are in the variants' table above).
+fn ep_section(h: &mut String, doc: &TwinDocument, privacy: bool) {
+    use crate::document::EpHeart;
+    let eps: Vec<(&crate::Variant, &crate::document::EpSetting)> = doc
+        .variants
+        .iter()
+        .filter_map(|v| v.ep.as_ref().map(|e| (v, e)))
+        .collect();
+    if eps.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<h2>Electrophysiology</h2><p>Activation of the ventricles by the anisotropic \
+         eikonal equation on a tetrahedral mesh with LDRB fibres (docs/models/ep.md); \
+         the total activation time stands for the QRS duration. Each variant's \
+         activation drives its ventricles' contraction in its cardiac run.</p>\
+         <table><tr><th>what-if</th>",
+    );
+    for (v, _) in &eps {
+        let _ = write!(h, "<th>{}</th>", escape(&v.name));
+    }
+    h.push_str("</tr>");
+    let mut text_row = |label: &str, f: &dyn Fn(&crate::document::EpSetting) -> String| {
+        let _ = write!(h, "<tr><td>{}</td>", escape(label));
+        for (_, e) in &eps {
+            let _ = write!(h, "<td>{}</td>", escape(&f(e)));
+        }
+        h.push_str("</tr>");
+    };
+    text_row("heart", &|e| match &e.heart {
+        EpHeart::Demo { mesh_mm } => format!("demo heart, {mesh_mm} mm"),
+        EpHeart::Mesh { .. } if privacy => "patient mesh (hidden)".to_owned(),
+        EpHeart::Mesh { path } => path.display().to_string(),
+    });
+    text_row("rhythm", &|e| e.rhythm.to_string());
+    text_row("leads (LPS mm)", &|e| {
+        let leads: Vec<String> = e
+            .rhythm
+            .leads
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} ({:.0}, {:.0}, {:.0})",
+                    l.name, l.position[0], l.position[1], l.position[2]
+                )
+            })
+            .collect();
+        if leads.is_empty() {
+            "none".to_owned()
+        } else {
+            leads.join("; ")
+        }
+    });
+    text_row("scars, ablation lines", &|e| {
+        format!("{}, {}", e.tissue.scars.len(), e.tissue.ablations.len())
+    });
+    for (key, label) in [
+        ("ep_total_activation_ms", "total activation (QRS), ms"),
+        ("ep_lv_activation_ms", "LV activation, ms"),
+        ("ep_rv_activation_ms", "RV activation, ms"),
+        ("ep_lv_rv_delay_ms", "LV − RV delay, ms"),
+        ("ep_qlv_ms", "QLV at the LV lead, ms"),
+        ("lv_ef_percent", "LV EF, %"),
+        ("stroke_work_mmhg_ml", "stroke work, mmHg·mL"),
+    ] {
+        let _ = write!(h, "<tr><td>{}</td>", escape(label));
+        for (v, _) in &eps {
+            match v.results.get(key) {
+                Some(x) => {
+                    let _ = write!(h, "<td>{x:.1}</td>");
+                }
+                None => h.push_str("<td>—</td>"),
+            }
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
 }
 
 /// The predicted walks kept as variants, side by side, and the device
@@ -874,6 +956,53 @@ mod tests {
             lines,
             1 + base.waveforms.t.len() + runs[0].waveforms.t.len()
         );
+    }
+
+    #[test]
+    fn ep_variants_are_reported_side_by_side_and_mesh_paths_stay_private() {
+        use twin_ep::heart::{Block, Rhythm, Tissue};
+        let mut doc = TwinDocument::new("DOE^JANE");
+        let setting = |heart, rhythm| crate::document::EpSetting {
+            heart,
+            rhythm,
+            tissue: Tissue::default(),
+        };
+        let mut lbbb = crate::Variant {
+            name: "LBBB".into(),
+            ep: Some(setting(
+                crate::document::EpHeart::Mesh {
+                    path: "/clinic/DOE_JANE/heart.vtk".into(),
+                },
+                Rhythm::blocked(Block::Lbbb),
+            )),
+            ..crate::Variant::default()
+        };
+        lbbb.results.insert("ep_total_activation_ms".into(), 179.46);
+        let mut crt = crate::Variant {
+            name: "CRT <VV 20>".into(),
+            ep: Some(setting(
+                crate::document::EpHeart::Demo { mesh_mm: 1.5 },
+                Rhythm::crt(Block::Lbbb, [1.0, 2.0, 3.0], [40.0, 5.0, -6.0], 20.0),
+            )),
+            ..crate::Variant::default()
+        };
+        crt.results.insert("ep_qlv_ms".into(), 153.9);
+        doc.variants = vec![lbbb, crt];
+        let (base, runs) = run_cardio(&doc, &Progress::new()).unwrap();
+        let open = html(&doc, &base, &runs, ReportOptions::default());
+        assert!(open.contains("<h2>Electrophysiology</h2>"), "{open}");
+        assert!(open.contains("<th>LBBB</th><th>CRT &lt;VV 20&gt;</th>"));
+        assert!(open.contains("<td>179.5</td><td>—</td>"));
+        assert!(open.contains("<td>—</td><td>153.9</td>"));
+        assert!(open.contains("LBBB, no intrinsic conduction, paced: RV at +0 ms, LV at +20 ms"));
+        assert!(open.contains("LV (40, 5, -6)"));
+        assert!(open.contains("/clinic/DOE_JANE/heart.vtk"));
+        let private = html(&doc, &base, &runs, ReportOptions { privacy: true });
+        assert!(
+            !private.contains("DOE"),
+            "the mesh's folder in privacy mode"
+        );
+        assert!(private.contains("patient mesh (hidden)"));
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub fn cardio_summary(b: &BeatIndices) -> BTreeMap<String, f64> {
         ("lv_edv_ml", b.lv_edv_ml),
         ("lv_esv_ml", b.lv_esv_ml),
         ("lv_ef_percent", b.lv_ef_percent),
+        ("stroke_work_mmhg_ml", b.stroke_work_mmhg_ml),
         ("forward_sv_ml", b.forward_sv_ml),
         ("cardiac_output_l_min", b.cardiac_output_l_min),
         ("sbp_mmhg", b.sbp_mmhg),

@@ -5,11 +5,16 @@
 //! curve delayed by each region's activation time,
 //! `twin_cardio::Spread`).
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use serde::Serialize;
-use twin_cardio::{BeatIndices, Parameters, SimOptions, Spread, Waveforms};
+use twin_cardio::{BeatIndices, Intervention, Parameters, SimOptions, Spread, Waveforms};
 use twin_core::Progress;
 use twin_ep::heart::{Activation, Heart, Rhythm, Summary, Tissue};
 use twin_ep::mesh::{LabelGrid, TetMesh, label};
+use twin_scenario::document::{EpHeart, EpSetting};
+use twin_scenario::{TwinDocument, Variant};
 
 use crate::SessionError;
 
@@ -58,6 +63,170 @@ pub fn demo_heart(mesh_mm: f64) -> Result<Heart, SessionError> {
     heart_from_labels(&grid, v.base_centre, v.axes)
 }
 
+/// A tetrahedral mesh file (legacy VTK, `region` and `tags` as
+/// `twin_ep::io` reads them) as the patient's ventricles.
+///
+/// # Errors
+/// The file cannot be read (named) or is not such a mesh, or it lacks a
+/// tagged surface.
+pub fn heart_from_file(path: &Path) -> Result<Heart, SessionError> {
+    let text = twin_core::limits::read_text(path, 2 << 30, "tetrahedral mesh")
+        .map_err(|e| SessionError::input(path.display().to_string(), e))?;
+    let mesh = twin_ep::io::from_vtk(&text, &path.display().to_string())?;
+    Ok(Heart::new(mesh, ANTERIOR_LPS)?)
+}
+
+/// The ventricles an EP what-if names.
+///
+/// # Errors
+/// As [`demo_heart`] or [`heart_from_file`].
+pub fn load_heart(heart: &EpHeart) -> Result<Heart, SessionError> {
+    match heart {
+        EpHeart::Demo { mesh_mm } => demo_heart(*mesh_mm),
+        EpHeart::Mesh { path } => heart_from_file(path),
+    }
+}
+
+/// The activation's spreads as the intervention a variant's cardiac run
+/// applies.
+///
+/// # Errors
+/// An activation longer than the spread covers (310 ms).
+pub fn activation_intervention(
+    heart: &Heart,
+    act: &Activation,
+) -> Result<Intervention, SessionError> {
+    Ok(Intervention::activation(
+        Spread::from_delays(&heart.delays(act, true), SPREAD_BIN_MS)?,
+        Spread::from_delays(&heart.delays(act, false), SPREAD_BIN_MS)?,
+    ))
+}
+
+/// An EP what-if's numbers as a variant keeps them (ms): total (QRS),
+/// LV, RV activation, LV − RV delay, nodes not reached, and QLV at the
+/// rhythm's LV lead (the intrinsic activation's delay there, the block
+/// kept).
+///
+/// # Errors
+/// Bad tissue (named).
+pub fn ep_results(
+    heart: &Heart,
+    tissue: &Tissue,
+    rhythm: &Rhythm,
+    act: &Activation,
+) -> Result<BTreeMap<String, f64>, SessionError> {
+    let s = &act.summary;
+    let mut r = BTreeMap::from([
+        ("ep_total_activation_ms".to_owned(), s.total_ms),
+        ("ep_lv_activation_ms".to_owned(), s.lv_total_ms),
+        ("ep_rv_activation_ms".to_owned(), s.rv_total_ms),
+        ("ep_lv_rv_delay_ms".to_owned(), s.lv_rv_delay_ms),
+        ("ep_unreached_nodes".to_owned(), s.unreached as f64),
+    ]);
+    let lv_lead = rhythm
+        .leads
+        .iter()
+        .find(|l| heart.coords.lv[heart.mesh.nearest_node(l.position)]);
+    if let Some(lead) = lv_lead {
+        let intrinsic = if rhythm.leads.is_empty() {
+            act.clone()
+        } else {
+            heart.activate(tissue, &Rhythm::blocked(rhythm.block))?
+        };
+        r.insert("ep_qlv_ms".into(), heart.qlv_ms(&intrinsic, lead.position));
+    }
+    Ok(r)
+}
+
+/// An EP what-if as a twin variant: its setting, its activation as the
+/// `activation` intervention (after `others`, the variant's other
+/// cardiac interventions) so that the variant's cardiac run contracts as
+/// it activates, and its numbers.
+///
+/// # Errors
+/// Bad tissue or rhythm (named), or an activation longer than the
+/// spread covers.
+pub fn variant(
+    name: &str,
+    setting: EpSetting,
+    heart: &Heart,
+    others: &[Intervention],
+) -> Result<Variant, SessionError> {
+    let act = heart.activate(&setting.tissue, &setting.rhythm)?;
+    variant_of(name, setting, heart, others, &act)
+}
+
+/// [`variant`] from an activation already computed (`act`, of `setting`
+/// on `heart`).
+///
+/// # Errors
+/// As [`variant`].
+pub fn variant_of(
+    name: &str,
+    setting: EpSetting,
+    heart: &Heart,
+    others: &[Intervention],
+    act: &Activation,
+) -> Result<Variant, SessionError> {
+    let mut cardio: Vec<Intervention> = others
+        .iter()
+        .filter(|i| !matches!(i, Intervention::Activation(_)))
+        .cloned()
+        .collect();
+    cardio.push(activation_intervention(heart, act)?);
+    let results = ep_results(heart, &setting.tissue, &setting.rhythm, act)?;
+    Ok(Variant {
+        name: name.to_owned(),
+        description: setting.rhythm.to_string(),
+        cardio,
+        results,
+        ep: Some(setting),
+        ..Variant::default()
+    })
+}
+
+/// Reruns every EP variant of `doc` on its heart (each heart built once):
+/// its activation intervention and `ep_*` numbers replaced (its other
+/// interventions and results kept). Returns the names of the variants
+/// rerun.
+///
+/// # Errors
+/// A heart cannot be loaded or a variant's setting is bad: the message
+/// names the variant.
+pub fn rerun_variants(
+    doc: &mut TwinDocument,
+    progress: &Progress,
+) -> Result<Vec<String>, SessionError> {
+    let mut hearts: Vec<(EpHeart, Heart)> = Vec::new();
+    let mut names = Vec::new();
+    let count = doc.variants.iter().filter(|v| v.ep.is_some()).count();
+    progress.begin("EP variants", count as u64);
+    for v in &mut doc.variants {
+        let Some(setting) = v.ep.clone() else {
+            continue;
+        };
+        if progress.is_cancelled() {
+            return Err(SessionError::Run("cancelled".into()));
+        }
+        let at = if let Some(i) = hearts.iter().position(|(h, _)| *h == setting.heart) {
+            i
+        } else {
+            let heart = load_heart(&setting.heart)
+                .map_err(|e| SessionError::Run(format!("variant `{}`: {e}", v.name)))?;
+            hearts.push((setting.heart.clone(), heart));
+            hearts.len() - 1
+        };
+        let fresh = variant(&v.name, setting, &hearts[at].1, &v.cardio)
+            .map_err(|e| SessionError::Run(format!("variant `{}`: {e}", v.name)))?;
+        v.cardio = fresh.cardio;
+        v.results.retain(|k, _| !k.starts_with("ep_"));
+        v.results.extend(fresh.results);
+        names.push(v.name.clone());
+        progress.advance(1);
+    }
+    Ok(names)
+}
+
 /// `params` with each ventricle's contraction spread as `act` activates
 /// its wall (the atria stay synchronous).
 ///
@@ -69,8 +238,7 @@ pub fn coupled(
     act: &Activation,
 ) -> Result<Parameters, SessionError> {
     let mut p = params.clone();
-    p.lv.spread = Spread::from_delays(&heart.delays(act, true), SPREAD_BIN_MS)?;
-    p.rv.spread = Spread::from_delays(&heart.delays(act, false), SPREAD_BIN_MS)?;
+    activation_intervention(heart, act)?.apply(&mut p, &mut None)?;
     Ok(p)
 }
 
@@ -158,5 +326,64 @@ mod tests {
         // CRT: part of it back, not all.
         assert!(crt.lv_ef_percent > lbbb.lv_ef_percent && crt.lv_ef_percent < sinus.lv_ef_percent);
         assert!(crt.stroke_work_mmhg_ml > lbbb.stroke_work_mmhg_ml);
+    }
+
+    #[test]
+    fn ep_what_ifs_are_twin_variants_that_save_rerun_and_drive_the_cardiac_runs() {
+        let demo = EpHeart::Demo { mesh_mm: 1.5 };
+        let heart = load_heart(&demo).unwrap();
+        let setting = |rhythm: Rhythm| EpSetting {
+            heart: demo.clone(),
+            rhythm,
+            tissue: Tissue::default(),
+        };
+        let rv = heart.site(false, true, 0.85, 0.0).unwrap();
+        let lv = heart.site(true, false, 0.5, 180.0).unwrap();
+        let mut doc = TwinDocument::new("EP twin");
+        for (name, r) in [
+            ("sinus", Rhythm::sinus()),
+            ("LBBB", Rhythm::blocked(Block::Lbbb)),
+            ("CRT", Rhythm::crt(Block::Lbbb, rv, lv, 0.0)),
+        ] {
+            doc.variants
+                .push(variant(name, setting(r), &heart, &[]).unwrap());
+        }
+        let lbbb = &doc.variants[1];
+        assert_eq!(lbbb.description, "LBBB");
+        let qrs = lbbb.results["ep_total_activation_ms"];
+        assert!((140.0..=180.0).contains(&qrs), "{qrs}");
+        assert!(matches!(lbbb.cardio[..], [Intervention::Activation(_)]));
+        // QLV only where an LV lead paces: the CRT's LV lead.
+        assert!(!lbbb.results.contains_key("ep_qlv_ms"));
+        let qlv = doc.variants[2].results["ep_qlv_ms"];
+        assert!(qlv > 0.5 * qrs, "{qlv}");
+        // The twin file keeps the settings: saved, read back, rerun to the
+        // same numbers.
+        let dir = std::env::temp_dir().join(format!("twin-ep-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ep.twin.json");
+        twin_scenario::store::save(&doc, &path).unwrap();
+        let (mut back, notes) = TwinDocument::read(&path).unwrap();
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(back.variants, doc.variants);
+        back.variants[1]
+            .results
+            .insert("ep_total_activation_ms".into(), 0.0);
+        let rerun = rerun_variants(&mut back, &Progress::new()).unwrap();
+        assert_eq!(rerun, ["sinus", "LBBB", "CRT"]);
+        assert!((back.variants[1].results["ep_total_activation_ms"] - qrs).abs() < 1e-9);
+        std::fs::remove_dir_all(&dir).ok();
+        // The cardiac runs of the variants: LBBB's stroke work below
+        // sinus rhythm's, CRT's back above LBBB's.
+        let (_, runs) = crate::runs::run_cardio(&doc, &Progress::new()).unwrap();
+        let sw: Vec<f64> = runs.iter().map(|r| r.indices.stroke_work_mmhg_ml).collect();
+        eprintln!("variants' stroke work (sinus, LBBB, CRT): {sw:.0?} mmHg·mL");
+        assert!(sw[1] < sw[0] && sw[2] > sw[1], "{sw:?}");
+        // A bad mesh file is named.
+        let err = load_heart(&EpHeart::Mesh {
+            path: dir.join("missing.vtk"),
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("missing.vtk"), "{err}");
     }
 }

@@ -85,7 +85,7 @@ impl Controls {
                     c.contractility *= contractility_scale;
                 }
                 Intervention::Lvad { speed_rpm } => c.lvad_rpm = speed_rpm,
-                Intervention::AorticRegurgitation { .. } => {}
+                Intervention::AorticRegurgitation { .. } | Intervention::Activation(_) => {}
             }
         }
         c

@@ -77,6 +77,10 @@ pub struct EpUi {
     /// apex–base position (0 base, 1 apex), on the epicardium.
     pub lv_theta_deg: f64,
     pub lv_z: f64,
+    /// RV lead (CRT): the same coordinates, on the RV's endocardium
+    /// (default the RV apex).
+    pub rv_theta_deg: f64,
+    pub rv_z: f64,
     pub busy: bool,
     pub status: String,
     /// Sinus rhythm first, then the chosen rhythm (when it is not sinus).
@@ -106,6 +110,7 @@ pub struct EpUi {
 pub enum ClickTool {
     #[default]
     LvLead,
+    RvLead,
     Scar,
     Ablation,
 }
@@ -138,6 +143,8 @@ impl Default for EpUi {
             vv_delay_ms: 0.0,
             lv_theta_deg: 180.0,
             lv_z: 0.5,
+            rv_theta_deg: 0.0,
+            rv_z: 0.85,
             busy: false,
             status: "Choose a rhythm and run it on the demo heart's ventricles.".into(),
             runs: Vec::new(),
@@ -162,12 +169,16 @@ pub enum EpAction {
     Run,
     /// Put the LV lead at this surface vertex (clicked on a map) and run.
     PlaceLead(u32),
+    /// Put the RV lead (CRT) at this surface vertex and run.
+    PlaceRvLead(u32),
     /// A scar centred at this surface vertex; run.
     AddScar(u32),
     /// The ablation line's next point; run once it has two.
     AddAblationPoint(u32),
     /// No scar, no ablation; run.
     ClearTissue,
+    /// Keep the latest what-if as a variant of the twin.
+    Keep,
 }
 
 const BASELINE: Color32 = Color32::from_gray(150);
@@ -199,6 +210,7 @@ pub fn ep_pane(ui: &mut Ui, s: &mut EpUi) -> Vec<EpAction> {
     ui.horizontal(|ui| {
         ui.label("A click on a map places:");
         ui.radio_value(&mut s.tool, ClickTool::LvLead, "the LV lead");
+        ui.radio_value(&mut s.tool, ClickTool::RvLead, "the RV lead");
         ui.radio_value(&mut s.tool, ClickTool::Scar, "a scar");
         ui.radio_value(&mut s.tool, ClickTool::Ablation, "an ablation point");
         if s.tool == ClickTool::Scar {
@@ -226,6 +238,19 @@ pub fn ep_pane(ui: &mut Ui, s: &mut EpUi) -> Vec<EpAction> {
             .clicked()
         {
             actions.push(EpAction::Run);
+        }
+        if ui
+            .add_enabled(
+                !s.busy && !s.runs.is_empty(),
+                egui::Button::new("Keep as variant"),
+            )
+            .on_hover_text(
+                "Add the latest what-if to the twin's variants: saved with the twin, \
+                 its beat compared in the Compare workspace, and in the report",
+            )
+            .clicked()
+        {
+            actions.push(EpAction::Keep);
         }
         if s.busy {
             ui.spinner();
@@ -359,10 +384,21 @@ fn maps(ui: &mut Ui, s: &mut EpUi, late: f64, actions: &mut Vec<EpAction>) {
                     && let Some(p) = r.interact_pointer_pos()
                     && let Some(v) = pick(&ids, r.rect, p)
                 {
-                    actions.push(EpAction::PlaceLead(v));
+                    actions.push(click_action(s.tool, v));
                 }
             });
         }
+    }
+}
+
+/// What a click on surface vertex `v` asks with `tool`.
+#[must_use]
+pub fn click_action(tool: ClickTool, v: u32) -> EpAction {
+    match tool {
+        ClickTool::LvLead => EpAction::PlaceLead(v),
+        ClickTool::RvLead => EpAction::PlaceRvLead(v),
+        ClickTool::Scar => EpAction::AddScar(v),
+        ClickTool::Ablation => EpAction::AddAblationPoint(v),
     }
 }
 
@@ -630,6 +666,14 @@ mod tests {
         ];
         assert!(run_pane(&mut s).is_empty());
         assert!(EpRhythm::Crt.paced() && !EpRhythm::Lbbb.paced());
+        // A click does what the tool says.
+        assert_eq!(click_action(ClickTool::LvLead, 7), EpAction::PlaceLead(7));
+        assert_eq!(click_action(ClickTool::RvLead, 7), EpAction::PlaceRvLead(7));
+        assert_eq!(click_action(ClickTool::Scar, 7), EpAction::AddScar(7));
+        assert_eq!(
+            click_action(ClickTool::Ablation, 7),
+            EpAction::AddAblationPoint(7)
+        );
         // Early red, late towards purple, unreached grey.
         let early = activation_colour(0.0, 100.0);
         let late = activation_colour(100.0, 100.0);

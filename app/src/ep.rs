@@ -146,16 +146,19 @@ fn poll(mut ep: ResMut<Ep>, mut s: ResMut<Session>) {
 }
 
 impl Ep {
+    /// The heart and the mesh node of a clicked surface vertex, once built.
+    fn clicked(&self, vertex: u32) -> Option<(&Heart, usize)> {
+        let Built { heart, nodes, .. } = self.built.as_ref()?;
+        let node = *nodes.get(vertex as usize)?;
+        Some((heart, node as usize))
+    }
+
     /// The LV lead to the clicked surface vertex's ventricular coordinates
     /// (a paced rhythm chosen when none was); whether it went there.
     fn place_lead(&self, v: &mut EpUi, vertex: u32) -> bool {
-        let Some(Built { heart, nodes, .. }) = &self.built else {
+        let Some((heart, node)) = self.clicked(vertex) else {
             return false;
         };
-        let Some(&node) = nodes.get(vertex as usize) else {
-            return false;
-        };
-        let node = node as usize;
         if !heart.coords.lv[node] {
             v.status = "the LV lead goes on the LV: click the LV's wall".into();
             return false;
@@ -171,13 +174,9 @@ impl Ep {
     /// The RV lead (CRT) to the clicked surface vertex's coordinates, on
     /// the RV's endocardium (CRT chosen); whether it went there.
     fn place_rv_lead(&self, v: &mut EpUi, vertex: u32) -> bool {
-        let Some(Built { heart, nodes, .. }) = &self.built else {
+        let Some((heart, node)) = self.clicked(vertex) else {
             return false;
         };
-        let Some(&node) = nodes.get(vertex as usize) else {
-            return false;
-        };
-        let node = node as usize;
         if heart.coords.lv[node] {
             v.status = "the RV lead goes on the RV: click the RV's free wall".into();
             return false;

@@ -291,7 +291,8 @@ fn compute(
     let params = Parameters::default();
     let one = |name: &str,
                tissue: &Tissue,
-               r: &Rhythm|
+               r: &Rhythm,
+               intrinsic: Option<&Activation>|
      -> Result<(EpRun, Variant), twin_session::SessionError> {
         let (act, result, waves) =
             twin_session::ep::run(name, heart, tissue, r, &params, progress)?;
@@ -301,10 +302,12 @@ fn compute(
             rhythm: r.clone(),
             tissue: tissue.clone(),
         };
-        let kept = twin_session::ep::variant_of(name, setting, heart, &[], &act)?;
-        Ok((view(&act, &result, &waves, &trace, nodes), kept))
+        let kept = twin_session::ep::variant_of(name, setting, heart, &[], &act, intrinsic)?;
+        let mut run = view(&act, &result, &waves, &trace, nodes);
+        run.qlv_ms = kept.results.get("ep_qlv_ms").copied();
+        Ok((run, kept))
     };
-    let (sinus, mut latest) = one("sinus", &patient, &Rhythm::sinus())?;
+    let (sinus, mut latest) = one("sinus", &patient, &Rhythm::sinus(), None)?;
     let mut runs = vec![sinus];
     let ablated = !what_if.ablations.is_empty();
     if ui.rhythm != EpRhythm::Sinus || ablated {
@@ -318,12 +321,14 @@ fn compute(
         } else {
             ui.rhythm.label().to_owned()
         };
-        let (mut run, kept) = one(&name, &what_if, &r)?;
+        // QLV from the patient's intrinsic activation (LBBB, no ablation),
+        // activated once for the pane and the kept variant.
+        let intrinsic = match lv {
+            Some(_) => Some(heart.activate(&patient, &Rhythm::blocked(Block::Lbbb))?),
+            None => None,
+        };
+        let (run, kept) = one(&name, &what_if, &r, intrinsic.as_ref())?;
         latest = kept;
-        if let Some(p) = lv {
-            let intrinsic = heart.activate(&patient, &Rhythm::blocked(Block::Lbbb))?;
-            run.qlv_ms = Some(heart.qlv_ms(&intrinsic, p));
-        }
         runs.push(run);
     }
     Ok((built, runs, latest))

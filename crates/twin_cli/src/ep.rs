@@ -348,7 +348,7 @@ pub fn run(command: EpCommand) -> anyhow::Result<()> {
             tissue: tissue.clone(),
         };
         let name = name.unwrap_or_else(|| rhythm.to_string());
-        let kept = keep_variant(twin, dir, &name, setting, &heart)?;
+        let kept = keep_variant(twin, dir, &name, setting, &heart, &act, &intrinsic_act)?;
         if !json {
             println!("kept as variant “{name}” in {}", kept.display());
         }
@@ -421,7 +421,8 @@ fn run_twin(path: &Path, out: Option<&Path>, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Adds the run as a variant (renamed when its name is taken) to the
+/// Adds the run (its activation `act`, the intrinsic one `intrinsic` its
+/// QLV is read from) as a variant (renamed when its name is taken) to the
 /// twin file `twin` and writes the result into `dir`.
 fn keep_variant(
     twin: &Path,
@@ -429,6 +430,8 @@ fn keep_variant(
     name: &str,
     setting: EpSetting,
     heart: &Heart,
+    act: &twin_ep::heart::Activation,
+    intrinsic: &twin_ep::heart::Activation,
 ) -> anyhow::Result<PathBuf> {
     let (mut doc, notes) = TwinDocument::read(twin)?;
     for n in notes {
@@ -440,8 +443,14 @@ fn keep_variant(
         unique = format!("{name} ({k})");
         k += 1;
     }
-    doc.variants
-        .push(twin_session::ep::variant(&unique, setting, heart, &[])?);
+    doc.variants.push(twin_session::ep::variant_of(
+        &unique,
+        setting,
+        heart,
+        &[],
+        act,
+        Some(intrinsic),
+    )?);
     write_twin(twin, dir, &doc)
 }
 

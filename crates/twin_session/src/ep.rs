@@ -105,7 +105,7 @@ pub fn activation_intervention(
 /// An EP what-if's numbers as a variant keeps them (ms): total (QRS),
 /// LV, RV activation, LV − RV delay, nodes not reached, and QLV at the
 /// rhythm's LV lead (the intrinsic activation's delay there, the block
-/// kept).
+/// kept: `intrinsic` when the caller has it, else activated in `tissue`).
 ///
 /// # Errors
 /// Bad tissue (named).
@@ -114,6 +114,7 @@ pub fn ep_results(
     tissue: &Tissue,
     rhythm: &Rhythm,
     act: &Activation,
+    intrinsic: Option<&Activation>,
 ) -> Result<BTreeMap<String, f64>, SessionError> {
     let s = &act.summary;
     let mut r = BTreeMap::from([
@@ -128,12 +129,14 @@ pub fn ep_results(
         .iter()
         .find(|l| heart.coords.lv[heart.mesh.nearest_node(l.position)]);
     if let Some(lead) = lv_lead {
-        let intrinsic = if rhythm.leads.is_empty() {
-            act.clone()
-        } else {
-            heart.activate(tissue, &Rhythm::blocked(rhythm.block))?
+        let qlv = match intrinsic {
+            Some(i) => heart.qlv_ms(i, lead.position),
+            None => heart.qlv_ms(
+                &heart.activate(tissue, &Rhythm::blocked(rhythm.block))?,
+                lead.position,
+            ),
         };
-        r.insert("ep_qlv_ms".into(), heart.qlv_ms(&intrinsic, lead.position));
+        r.insert("ep_qlv_ms".into(), qlv);
     }
     Ok(r)
 }
@@ -153,11 +156,12 @@ pub fn variant(
     others: &[Intervention],
 ) -> Result<Variant, SessionError> {
     let act = heart.activate(&setting.tissue, &setting.rhythm)?;
-    variant_of(name, setting, heart, others, &act)
+    variant_of(name, setting, heart, others, &act, None)
 }
 
 /// [`variant`] from an activation already computed (`act`, of `setting`
-/// on `heart`).
+/// on `heart`), and the intrinsic one its QLV is read from when the
+/// caller has it.
 ///
 /// # Errors
 /// As [`variant`].
@@ -167,6 +171,7 @@ pub fn variant_of(
     heart: &Heart,
     others: &[Intervention],
     act: &Activation,
+    intrinsic: Option<&Activation>,
 ) -> Result<Variant, SessionError> {
     let mut cardio: Vec<Intervention> = others
         .iter()
@@ -174,7 +179,7 @@ pub fn variant_of(
         .cloned()
         .collect();
     cardio.push(activation_intervention(heart, act)?);
-    let results = ep_results(heart, &setting.tissue, &setting.rhythm, act)?;
+    let results = ep_results(heart, &setting.tissue, &setting.rhythm, act, intrinsic)?;
     Ok(Variant {
         name: name.to_owned(),
         description: setting.rhythm.to_string(),

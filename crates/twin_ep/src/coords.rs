@@ -16,7 +16,7 @@
 //! (docs/models/ep.md).
 
 use crate::EpError;
-use crate::eikonal::Source;
+use crate::eikonal::{Conduction, Graph, Source};
 use crate::mesh::{TetMesh, cross, dot, label, sub, tag, unit};
 
 /// Ventricular coordinates of every node.
@@ -74,10 +74,12 @@ pub fn ventricular(mesh: &TetMesh, anterior: [f64; 3]) -> Result<Coordinates, Ep
             }
         }
     }
-    if mesh.tagged(tag::EPI).is_empty() {
+    let epi = mesh.tagged(tag::EPI);
+    if epi.is_empty() {
         return Err(EpError::input("the mesh has no epicardial nodes"));
     }
-    let graph = crate::fibres::distances(mesh)?;
+    // Distances along the mesh's edges (a unit velocity).
+    let graph = Graph::new(mesh, &Conduction::isotropic(mesh, 1.0)?);
     let src: Vec<Source> = base
         .iter()
         .map(|&node| Source { node, time: 0.0 })
@@ -92,14 +94,12 @@ pub fn ventricular(mesh: &TetMesh, anterior: [f64; 3]) -> Result<Coordinates, Ep
     let depth = from_base[apex];
     // The epicardial apex (within 1 mm of the epicardium's farthest node
     // from the base) holds the LDRB apex–base field at 0.
-    let epi_far = mesh
-        .tagged(tag::EPI)
-        .into_iter()
-        .filter(|&v| from_base[v].is_finite())
-        .map(|v| from_base[v])
+    let epi_far = epi
+        .iter()
+        .filter(|&&v| from_base[v].is_finite())
+        .map(|&v| from_base[v])
         .fold(0.0, f64::max);
-    let epi_apex: Vec<usize> = mesh
-        .tagged(tag::EPI)
+    let epi_apex: Vec<usize> = epi
         .into_iter()
         .filter(|&v| from_base[v].is_finite() && from_base[v] >= epi_far - 1.0)
         .collect();

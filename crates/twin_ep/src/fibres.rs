@@ -19,18 +19,8 @@ use crate::EpError;
 use nalgebra::{Matrix3, Quaternion, Rotation3, UnitQuaternion, Vector3};
 use rayon::prelude::*;
 
-use crate::eikonal::{Conduction, Graph};
 use crate::laplace::Stiffness;
 use crate::mesh::{TetMesh, cross, dot, sub, tag, unit};
-
-/// The mesh's edges at their lengths (mm): the graph distances along the
-/// mesh are measured on.
-///
-/// # Errors
-/// None in practice (a unit velocity is valid).
-pub fn distances(mesh: &TetMesh) -> Result<Graph, EpError> {
-    Ok(Graph::new(mesh, &Conduction::isotropic(mesh, 1.0)?))
-}
 
 /// The gradient of the nodal field `f` in tetrahedron `t` (P1).
 #[must_use]
